@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Parley needs to build, run and test.
+# Idempotent: packages already present are skipped by apt-get.
+# Usage: tools/install-deps.sh [run|test]   (default: test)
+set -euo pipefail
+mode="${1:-test}"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+build_pkgs="build-essential cmake pkg-config libev-dev libzmq3-dev liblmdb-dev
+  libmsgpack-dev libwslay-dev libbearssl-dev libcurl4-openssl-dev libjansson-dev
+  libargon2-dev"
+test_pkgs="libcmocka-dev curl python3 python3-websockets clang
+  chromium nodejs npm"
+
+pkgs="$build_pkgs"
+if [ "$mode" = test ]; then pkgs="$pkgs $test_pkgs"; fi
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+# node/npm may come from outside Debian; accept any working ones.
+if [ "$mode" = test ] && command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=$(echo "$missing" | tr ' ' '\n' | grep -v -x -e nodejs -e npm | tr '\n' ' ')
+fi
+if [ -n "${missing// /}" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  if [ ! -f /var/lib/apt/periodic/parley-updated ] || [ -z "$(ls /var/lib/apt/lists 2>/dev/null | grep -v lock | head -1)" ]; then
+    $SUDO apt-get update -q
+    $SUDO mkdir -p /var/lib/apt/periodic && $SUDO touch /var/lib/apt/periodic/parley-updated
+  fi
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+
+if [ "$mode" = test ]; then
+  here="$(cd "$(dirname "$0")/.." && pwd)"
+  if [ ! -d "$here/tests/browser/node_modules/playwright-core" ]; then
+    (cd "$here/tests/browser" && npm install --no-audit --no-fund --silent)
+  fi
+fi
