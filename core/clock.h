@@ -1,0 +1,18 @@
+/* clock — wall-clock and monotonic time in the units Parley uses. */
+#ifndef PARLEY_CLOCK_H
+#define PARLEY_CLOCK_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* Milliseconds since the Unix epoch (wall clock). */
+int64_t clock_now_ms(void);
+
+/* Monotonic nanoseconds (for latencies and time-outs). */
+int64_t clock_mono_ns(void);
+
+/* Formats epoch ms as ISO-8601 UTC "2026-11-22T10:00:00.000Z" into out
+ * (at least 25 bytes); returns out. */
+char *clock_iso8601(int64_t ms, char out[32]);
+
+#endif
