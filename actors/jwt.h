@@ -28,14 +28,18 @@ enum {
 	JWT_ENOMEM    = -108,
 };
 
-/* Signs claims (a JSON object; iss, aud, iat and exp are set here from the
- * arguments, overwriting any present) and returns a malloc'ed token string,
- * or NULL. ttl_s is the lifetime in seconds from now_s. */
+/* Signs claims (a JSON object, or NULL for none; iss, aud, iat and exp are
+ * set here from the arguments, overwriting any present) and returns a
+ * malloc'ed token string, or NULL (bad arguments, empty key, out of memory,
+ * or a token that would exceed JWT_MAX_LEN). ttl_s is the lifetime in
+ * seconds from now_s. */
 char *jwt_sign(const json_t *claims, const uint8_t *key, size_t key_len,
 	       const char *iss, const char *aud, int64_t now_s, int64_t ttl_s);
 
-/* Verifies a token and, on JWT_OK, stores its claims (new reference) in
- * *claims_out. now_s is the current time in seconds. */
+/* Verifies a token (len bytes; need not be NUL-terminated; '=' padding is
+ * refused) and, on JWT_OK, stores its claims (new reference) in *claims_out
+ * (may be NULL); otherwise *claims_out is set to NULL. now_s is the current
+ * time in seconds. */
 int jwt_verify(const char *token, size_t len, const uint8_t *key, size_t key_len,
 	       const char *iss, const char *aud, int64_t now_s, json_t **claims_out);
 

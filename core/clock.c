@@ -1,6 +1,5 @@
 #include "core/clock.h"
 
-#include <stdio.h>
 #include <time.h>
 
 int64_t clock_now_ms(void)
@@ -22,7 +21,13 @@ char *clock_iso8601(int64_t ms, char out[32])
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
 	gmtime_r(&s, &tm);
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	unsigned frac = (unsigned)(ms % 1000 + 1000) % 1000;
+	out[n++] = '.';
+	out[n++] = (char)('0' + frac / 100);
+	out[n++] = (char)('0' + frac / 10 % 10);
+	out[n++] = (char)('0' + frac % 10);
+	out[n++] = 'Z';
+	out[n] = 0;
 	return out;
 }

@@ -41,8 +41,10 @@ size_t crypto_b64_encode(const void *in, size_t len, char *out);
 /* base64url without padding; writes NUL; returns chars written (excl. NUL). */
 size_t crypto_b64url_encode(const void *in, size_t len, char *out);
 
-/* Decodes unpadded (or padded) base64url; returns bytes written, or -1 on an
- * invalid character, invalid length or output capacity exceeded. */
+/* Decodes unpadded (or correctly padded) base64url; returns bytes written, or
+ * -1 on an invalid character, invalid length (len % 4 == 1), non-zero unused
+ * trailing bits, or output capacity exceeded. Strict, so each byte string
+ * has exactly one unpadded encoding. */
 long crypto_b64url_decode(const char *in, size_t len, void *out, size_t cap);
 
 /* Lower-case hex of in; writes NUL; out must hold 2*len+1. */

@@ -1,0 +1,190 @@
+/* api_common — request validation helpers and the handlers shared by the
+ * agent and widget routes. */
+#include "actors/api.h"
+#include "actors/conv.h"
+#include "actors/view.h"
+#include "core/id.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void api_register(app *a)
+{
+	api_register_ops(a);
+	api_register_auth(a);
+	api_register_conv(a);
+	api_register_widget(a);
+	rt_register(a);
+}
+
+json_t *api_body(http_req *req)
+{
+	const hp_str *ct = http_header(req, "Content-Type");
+	if (ct && !(ct->len >= 16 && strncasecmp(ct->p, "application/json", 16) == 0)) {
+		http_respond_error(req, 415, "unsupported_media_type", "Content-Type must be application/json", NULL);
+		return NULL;
+	}
+	json_error_t err;
+	json_t *v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+	if (!v) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "invalid JSON: %s", err.text);
+		http_respond_error(req, 400, "invalid_json", msg, NULL);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		http_respond_error(req, 400, "invalid_json", "the body must be a JSON object", NULL);
+		return NULL;
+	}
+	return v;
+}
+
+int api_str(http_req *req, json_t *obj, const char *name, bool required, size_t min, size_t max,
+	    const char **out)
+{
+	json_t *v = json_object_get(obj, name);
+	char msg[160];
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		if (!required)
+			return 0;
+		snprintf(msg, sizeof msg, "%s is required", name);
+		http_respond_error(req, 400, "invalid_field", msg, name);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		snprintf(msg, sizeof msg, "%s must be a string", name);
+		http_respond_error(req, 400, "invalid_field", msg, name);
+		return -1;
+	}
+	size_t n = json_string_length(v);
+	if (n < min || n > max || strlen(json_string_value(v)) != n) {
+		snprintf(msg, sizeof msg, "%s must be %zu to %zu bytes (no NUL)", name, min, max);
+		http_respond_error(req, 400, "invalid_field", msg, name);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+int api_id_param(http_req *req, int i, uint64_t *out)
+{
+	if (i >= req->nparams || !id_parse(req->params[i].p, req->params[i].len, out)) {
+		http_respond_error(req, 404, "not_found", "no such resource", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int api_query_int(http_req *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+	char s[32], msg[160];
+	int n = http_query(req, name, s, sizeof s);
+	if (n == -1) {
+		*out = def;
+		return 0;
+	}
+	if (n < 0)
+		goto bad;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (n == 0 || *end || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	snprintf(msg, sizeof msg, "%s must be an integer from %lld to %lld", name, (long long)min,
+		 (long long)max);
+	http_respond_error(req, 400, "invalid_field", msg, name);
+	return -1;
+}
+
+int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out)
+{
+	MDB_txn *txn;
+	if (db_read(a->db, &txn))
+		return DB_EIO;
+	uint8_t k[16];
+	MDB_val v;
+	int rc = db_get(a->db, txn, DB_CONVS, k, rec_key2(k, tid, cid), &v);
+	if (rc == 0 && rec_conv_decode(v.mv_data, v.mv_size, out))
+		rc = DB_ECORRUPT;
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor)
+{
+	int64_t after, limit;
+	if (api_query_int(req, "after", 0, 0, INT64_MAX, &after) < 0 ||
+	    api_query_int(req, "limit", 100, 1, 500, &limit) < 0)
+		return;
+	MDB_txn *txn;
+	if (db_read(a->db, &txn)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
+	}
+	MDB_cursor *cur;
+	mdb_cursor_open(txn, db_dbi(a->db, DB_EVENTS), &cur);
+	uint8_t k[24];
+	MDB_val key = { rec_key3(k, c->tid, c->id, (uint64_t)after + 1), k }, v;
+	json_t *data = json_array();
+	uint64_t last = 0;
+	bool full = false;
+	rec_event *e = malloc(sizeof *e);
+	int rc = e ? mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
+	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
+		if (json_array_size(data) == (size_t)limit) {
+			full = true;
+			break;
+		}
+		last = db_get_be64((uint8_t *)key.mv_data + 16);
+		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && !(visitor && e->kind == EK_NOTE))
+			json_array_append_new(data, view_event(e));
+		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	}
+	free(e);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	char ls[24];
+	http_respond_json(req, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor",
+					      full ? json_string(id_str(last, ls)) : json_null()));
+}
+
+void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
+{
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	const char *client_id, *text;
+	if (api_str(req, body, "client_id", true, 1, REC_CLIENT_ID_MAX, &client_id) < 0 ||
+	    api_str(req, body, "text", true, 1, REC_TEXT_MAX, &text) < 0)
+		goto out;
+	json_t *pv = json_object_get(body, "private");
+	if (pv && !json_is_boolean(pv)) {
+		http_respond_error(req, 400, "invalid_field", "private must be a boolean", "private");
+		goto out;
+	}
+	bool priv = pv && json_is_true(pv);
+	if (priv && who->kind != P_AGENT) {
+		http_respond_error(req, 403, "forbidden", "visitors cannot send private notes", "private");
+		goto out;
+	}
+	conv_msg *m = conv_msg_new(CM_SEND);
+	if (!m || !(m->text = strdup(text))) {
+		conv_msg_free(m);
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
+	m->text_len = strlen(text);
+	strcpy(m->client_id, client_id);
+	m->flag = priv;
+	m->who = *who;
+	m->http_view = true;
+	reply_begin_http(a, &m->reply, req);
+	conv_send(a, who->tid, cid, m);
+out:
+	json_decref(body);
+}

@@ -1,0 +1,98 @@
+/* api_ops — health, readiness and Prometheus metrics. */
+#include "actors/api.h"
+#include "actors/registry.h"
+#include "core/buf.h"
+#include "core/clock.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void healthz(http_req *req)
+{
+	http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void readyz(http_req *req)
+{
+	app *a = api_app(req);
+	if (atomic_load(&a->ready))
+		http_respond_json(req, 200, json_pack("{s:s}", "status", "ready"));
+	else
+		http_respond_error(req, 503, "not_ready", "starting or stopping", NULL);
+}
+
+static long rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * sysconf(_SC_PAGESIZE);
+}
+
+static void metric(buf *b, const char *name, const char *type, const char *help, double v)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+static void metrics(http_req *req)
+{
+	app *a = api_app(req);
+	buf b = { 0 };
+	http_stats hs;
+	writer_stats ws;
+	actor_rt_stats as;
+	http_server_get_stats(a->http, &hs);
+	writer_get_stats(a->wr, &ws);
+	actor_rt_get_stats(a->rt, &as);
+	metric(&b, "parley_uptime_seconds", "gauge", "Seconds since start",
+	       (double)(clock_now_ms() - a->started_ms) / 1000.0);
+	metric(&b, "parley_process_resident_memory_bytes", "gauge", "Resident set size", (double)rss_bytes());
+	metric(&b, "parley_http_connections", "gauge", "Open connections", hs.open);
+	metric(&b, "parley_http_accepted_total", "counter", "Accepted connections", (double)hs.accepted);
+	metric(&b, "parley_http_requests_total", "counter", "HTTP requests dispatched", (double)hs.requests);
+	metric(&b, "parley_http_bad_requests_total", "counter", "Requests refused as malformed", (double)hs.bad_requests);
+	metric(&b, "parley_http_timeouts_total", "counter", "Requests timed out (408)", (double)hs.timeouts);
+	metric(&b, "parley_ws_upgrades_total", "counter", "WebSocket upgrades", (double)hs.ws_upgrades);
+	metric(&b, "parley_ws_frames_in_total", "counter", "WebSocket text messages received", (double)hs.ws_in);
+	metric(&b, "parley_ws_frames_out_total", "counter", "WebSocket text messages queued", (double)hs.ws_out);
+	metric(&b, "parley_ws_slow_dropped_total", "counter", "Connections dropped for a full send queue",
+	       (double)hs.ws_dropped_slow);
+	metric(&b, "parley_storage_commits_total", "counter", "Write transactions committed", (double)ws.batches);
+	metric(&b, "parley_storage_requests_total", "counter", "Write requests applied", (double)ws.requests);
+	metric(&b, "parley_storage_refused_total", "counter", "Write requests refused or aborted", (double)ws.failures);
+	metric(&b, "parley_storage_commit_seconds_total", "counter", "Time spent committing",
+	       (double)ws.commit_ns_total / 1e9);
+	metric(&b, "parley_storage_batch_max", "gauge", "Largest commit batch seen", (double)ws.max_batch_seen);
+	metric(&b, "parley_storage_queue", "gauge", "Write requests waiting", ws.queued);
+	metric(&b, "parley_storage_bytes", "gauge", "Size of the LMDB data file", (double)db_file_size(a->db));
+	metric(&b, "parley_actor_turns_total", "counter", "Actor turns run", (double)as.turns);
+	metric(&b, "parley_actor_messages_total", "counter", "Actor messages handled", (double)as.messages);
+	metric(&b, "parley_actor_refused_total", "counter", "Actor messages refused (mailbox full)", (double)as.refused);
+	metric(&b, "parley_actor_run_queue", "gauge", "Actors waiting for a worker", as.run_queue);
+	metric(&b, "parley_conversation_actors", "gauge", "Conversation actors in memory",
+	       (double)registry_count(a->convs));
+	metric(&b, "parley_messages_stored_total", "counter", "Messages and notes stored",
+	       (double)atomic_load(&a->msgs_stored));
+	metric(&b, "parley_messages_duplicate_total", "counter", "Sends answered from an existing client_id",
+	       (double)atomic_load(&a->msgs_duplicate));
+	metric(&b, "parley_logins_failed_total", "counter", "Failed logins", (double)atomic_load(&a->logins_failed));
+	metric(&b, "parley_logins_rate_limited_total", "counter", "Logins refused by the rate limit",
+	       (double)atomic_load(&a->logins_rate_limited));
+	metric(&b, "parley_inflight_requests", "gauge", "Requests waiting for an actor or a commit",
+	       atomic_load(&a->inflight));
+	http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
+		     "Cache-Control: no-store\r\n");
+	buf_free(&b);
+}
+
+void api_register_ops(app *a)
+{
+	http_route(a->http, "GET", "/healthz", healthz, a);
+	http_route(a->http, "GET", "/readyz", readyz, a);
+	http_route(a->http, "GET", "/metrics", metrics, a);
+}

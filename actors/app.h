@@ -1,0 +1,92 @@
+/* app — the running server: configuration, subsystems and their lifetime.
+ *
+ * Start order: storage (db, writer) → actor runtime → I/O loops → HTTP
+ * server (routes, listen). Stop order (SIGINT/SIGTERM): stop accepting and
+ * close WebSockets with 1001 → wait (bounded) for in-flight requests to be
+ * answered → stop the actor runtime (drains mailboxes) → stop the writer
+ * (commits what is queued) → join the loops → close the db.
+ */
+#ifndef PARLEY_APP_H
+#define PARLEY_APP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/actor.h"
+#include "core/id.h"
+#include "core/ioloop.h"
+#include "net/http.h"
+#include "net/static.h"
+#include "storage/db.h"
+#include "storage/writer.h"
+
+typedef struct registry registry;
+typedef struct ratelimit ratelimit;
+typedef struct jobs jobs;
+
+typedef struct {
+	char data_dir[1024];       /* --data [./data] */
+	char host[256];            /* --host [0.0.0.0] */
+	int port;                  /* --port [8080]; 0 = any */
+	char web_dir[1024];        /* --web [./web] */
+	int io_threads;            /* --io-threads [cores] */
+	int workers;               /* --workers [cores] */
+	bool no_sync;              /* --sync=none: relaxed durability (benchmarks) */
+	char demo_password[256];   /* --demo-password: demo admin password */
+	bool no_demo;              /* --no-demo: do not create the demo tenant */
+	char allowed_origins[1024];/* --allowed-origins for the agent WebSocket */
+	int64_t access_ttl_s;      /* access token lifetime [900] */
+	int64_t refresh_ttl_s;     /* refresh token lifetime [30 days] */
+	int64_t visitor_ttl_s;     /* visitor token lifetime [180 days] */
+	int login_max_failures;    /* per email (and 4× per IP) per window [5] */
+	int login_window_s;        /* [300] */
+	int conv_mailbox;          /* conversation mailbox bound [1024] */
+	unsigned argon2_m_kib;     /* [19456] */
+	unsigned argon2_t;         /* [2] */
+	http_opts http;            /* limits and time-outs */
+} app_config;
+
+typedef struct app {
+	app_config cfg;
+	db *db;
+	writer *wr;
+	actor_rt *rt;
+	ioloop **loops;
+	int nloops;
+	http_server *http;
+	static_site *site;
+	registry *convs;           /* conversation actors by (tenant, id) */
+	registry *tenants;         /* tenant (inbox) actors by tenant id */
+	ratelimit *login_rl;        /* failed logins per email */
+	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
+	jobs *jobs;                /* CPU-heavy work (password hashing) */
+	id_gen ids;
+	uint8_t jwt_key[32];
+	int port;                  /* bound port */
+	atomic_int inflight;       /* requests handed to actors, not yet answered */
+	atomic_bool ready;
+	int64_t started_ms;
+	atomic_uint_fast64_t msgs_stored, msgs_duplicate, logins_failed, logins_rate_limited;
+} app;
+
+/* Fills defaults (then flags/env override). */
+void app_config_default(app_config *c);
+
+/* Applies PARLEY_* environment variables, then argv flags; prints usage and
+ * returns -1 on a bad flag. */
+int app_config_parse(app_config *c, int argc, char **argv);
+
+/* Opens storage, seeds the demo tenant on first start, starts threads and
+ * listens. NULL on failure (logged). */
+app *app_start(const app_config *cfg);
+
+/* Blocks until SIGINT/SIGTERM, then stops cleanly. */
+void app_run_until_signal(app *a);
+
+/* Stops everything and frees the app. */
+void app_stop(app **a_p);
+
+/* Loads or creates the server's token-signing key in the meta table. */
+int app_load_key(db *d, uint8_t key[32]);
+
+#endif

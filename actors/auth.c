@@ -1,0 +1,214 @@
+/* auth — see auth.h. The rate limiter is a fixed table of 8,192 slots keyed
+ * by a hash of the key (email or IP): bounded memory whatever an attacker
+ * sends; a collision can only make two keys share a budget (stricter, never
+ * looser). */
+#include "actors/auth.h"
+#include "actors/app.h"
+#include "actors/jwt.h"
+#include "core/clock.h"
+#include "core/id.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int claims_u64(json_t *claims, const char *name, uint64_t *out)
+{
+	json_t *v = json_object_get(claims, name);
+	return json_is_string(v) && id_parse(json_string_value(v), json_string_length(v), out) ? 0 : -1;
+}
+
+static int verify(app *a, const char *tok, size_t len, const char *aud, json_t **claims)
+{
+	if (len == 0 || len > JWT_MAX_LEN)
+		return -1;
+	int rc = jwt_verify(tok, len, a->jwt_key, sizeof a->jwt_key, AUTH_ISS, aud,
+			    clock_now_ms() / 1000, claims);
+	return rc == JWT_OK ? 0 : -1;
+}
+
+int auth_access(app *a, const char *tok, size_t len, principal *out)
+{
+	json_t *claims = NULL;
+	if (verify(a, tok, len, AUTH_AUD_API, &claims) < 0)
+		return -1;
+	memset(out, 0, sizeof *out);
+	int rc = -1;
+	json_t *iat = json_object_get(claims, "iat");
+	if (claims_u64(claims, "sub", &out->id) < 0 || claims_u64(claims, "tid", &out->tid) < 0)
+		goto out;
+	/* the user must still exist, be active, and not have changed password since */
+	MDB_txn *txn;
+	if (db_read(a->db, &txn))
+		goto out;
+	uint8_t k[16];
+	MDB_val v;
+	rec_user u;
+	if (db_get(a->db, txn, DB_USERS, k, rec_key2(k, out->tid, out->id), &v) == 0 &&
+	    rec_user_decode(v.mv_data, v.mv_size, &u) == 0 && u.active &&
+	    json_integer_value(iat) * 1000 >= u.pw_changed_ms / 1000 * 1000) {
+		out->kind = P_AGENT;
+		strcpy(out->role, u.role);
+		strcpy(out->name, u.name);
+		rc = 0;
+	}
+	mdb_txn_abort(txn);
+out:
+	json_decref(claims);
+	return rc;
+}
+
+int auth_visitor(app *a, const char *tok, size_t len, principal *out)
+{
+	json_t *claims = NULL;
+	if (verify(a, tok, len, AUTH_AUD_WIDGET, &claims) < 0)
+		return -1;
+	memset(out, 0, sizeof *out);
+	int rc = -1;
+	if (claims_u64(claims, "sub", &out->id) < 0 || claims_u64(claims, "tid", &out->tid) < 0)
+		goto out;
+	MDB_txn *txn;
+	if (db_read(a->db, &txn))
+		goto out;
+	uint8_t k[16];
+	MDB_val v;
+	rec_visitor vis;
+	if (db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, out->tid, out->id), &v) == 0 &&
+	    rec_visitor_decode(v.mv_data, v.mv_size, &vis) == 0) {
+		out->kind = P_VISITOR;
+		strcpy(out->role, "visitor");
+		strcpy(out->name, vis.name[0] ? vis.name : "Visitor");
+		rc = 0;
+	}
+	mdb_txn_abort(txn);
+out:
+	json_decref(claims);
+	return rc;
+}
+
+static int require(app *a, http_req *req, principal *out, bool visitor)
+{
+	hp_str t = http_bearer(req);
+	if (t.len == 0) {
+		http_respond_error(req, 401, "unauthenticated", "missing bearer token", NULL);
+		return -1;
+	}
+	int rc = visitor ? auth_visitor(a, t.p, t.len, out) : auth_access(a, t.p, t.len, out);
+	if (rc < 0) {
+		http_respond_error(req, 401, "unauthenticated", "invalid or expired token", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int auth_require_agent(app *a, http_req *req, principal *out)
+{
+	return require(a, req, out, false);
+}
+
+int auth_require_visitor(app *a, http_req *req, principal *out)
+{
+	return require(a, req, out, true);
+}
+
+static char *issue(app *a, uint64_t tid, uint64_t sub, const char *role, const char *aud, int64_t ttl)
+{
+	char ts[24], ss[24];
+	json_t *claims = json_pack("{s:s,s:s,s:s}", "sub", id_str(sub, ss), "tid", id_str(tid, ts),
+				   "role", role);
+	char *tok = jwt_sign(claims, a->jwt_key, sizeof a->jwt_key, AUTH_ISS, aud,
+			     clock_now_ms() / 1000, ttl);
+	json_decref(claims);
+	return tok;
+}
+
+char *auth_issue_access(app *a, const rec_user *u)
+{
+	return issue(a, u->tid, u->id, u->role, AUTH_AUD_API, a->cfg.access_ttl_s);
+}
+
+char *auth_issue_visitor(app *a, uint64_t tid, uint64_t vid)
+{
+	return issue(a, tid, vid, "visitor", AUTH_AUD_WIDGET, a->cfg.visitor_ttl_s);
+}
+
+/* ---------- rate limiting ---------- */
+
+#define RL_SLOTS 8192
+
+typedef struct {
+	uint64_t key;
+	int64_t window_start;
+	int failures;
+} rl_slot;
+
+struct ratelimit {
+	pthread_mutex_t lock;
+	int max;
+	int64_t window_ms;
+	rl_slot slots[RL_SLOTS];
+};
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h | 1;
+}
+
+ratelimit *ratelimit_new(int max_failures, int window_s)
+{
+	ratelimit *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	r->max = max_failures;
+	r->window_ms = (int64_t)window_s * 1000;
+	return r;
+}
+
+void ratelimit_free(ratelimit **r_p)
+{
+	if (*r_p) {
+		pthread_mutex_destroy(&(*r_p)->lock);
+		free(*r_p);
+	}
+	*r_p = NULL;
+}
+
+int ratelimit_check(ratelimit *r, const char *key, int64_t now)
+{
+	uint64_t h = fnv(key);
+	pthread_mutex_lock(&r->lock);
+	rl_slot *s = &r->slots[h % RL_SLOTS];
+	int wait = 0;
+	if (s->key == h && now - s->window_start < r->window_ms && s->failures >= r->max)
+		wait = (int)((s->window_start + r->window_ms - now + 999) / 1000);
+	pthread_mutex_unlock(&r->lock);
+	return wait;
+}
+
+void ratelimit_fail(ratelimit *r, const char *key, int64_t now)
+{
+	uint64_t h = fnv(key);
+	pthread_mutex_lock(&r->lock);
+	rl_slot *s = &r->slots[h % RL_SLOTS];
+	if (s->key != h || now - s->window_start >= r->window_ms) {
+		s->key = h;
+		s->window_start = now;
+		s->failures = 0;
+	}
+	s->failures++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void ratelimit_clear(ratelimit *r, const char *key)
+{
+	uint64_t h = fnv(key);
+	pthread_mutex_lock(&r->lock);
+	rl_slot *s = &r->slots[h % RL_SLOTS];
+	if (s->key == h)
+		s->failures = 0;
+	pthread_mutex_unlock(&r->lock);
+}

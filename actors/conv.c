@@ -1,0 +1,857 @@
+/* conv — the conversation actor (see conv.h for its messages).
+ *
+ * Why an actor per conversation: the sequence number must be gap-free and
+ * assigned exactly once per client_id, and every subscriber must see events
+ * in that order. With the actor as the only place that assigns seqs and the
+ * only place that publishes, both follow from running one message at a time
+ * — no lock, and no background job deciding order.
+ *
+ * Durability before visibility: a new event goes to the storage writer
+ * (storage/writer.h) together with the conversation record, its indexes,
+ * the idempotency key and (for lifecycle changes) the inbox entry, all in
+ * one transaction. Only when the writer reports the commit does the actor
+ * acknowledge the sender and publish the event, encoded once per audience
+ * (agents; visitors, who never see notes) into shared buffers posted to each
+ * subscriber's I/O thread. Writes are pipelined: the actor keeps assigning
+ * seqs while earlier writes are in flight; commits come back in submission
+ * order, so publication stays in seq order.
+ *
+ * Gap safety: each write checks inside the transaction that the stored
+ * last_seq is the one it follows. If a write fails, every later in-flight
+ * write of this conversation fails that check too, so nothing after a hole
+ * is ever stored; the actor then reloads its state from LMDB and clients
+ * retry with the same client_id.
+ */
+#include "actors/conv.h"
+#include "actors/app.h"
+#include "actors/inbox.h"
+#include "actors/registry.h"
+#include "actors/view.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT };
+
+typedef struct waiter {
+	struct waiter *next;
+	reply_to reply;
+	bool http_view;
+} waiter;
+
+typedef struct conv_write {
+	wr_req w;                  /* storage request */
+	actor_msg done;            /* CM_COMMITTED back to the actor */
+	struct conv_write *next;   /* actor's in-flight list */
+	struct conv_actor *ca;
+	int rc;
+	uint8_t kind;              /* enum op_kind */
+	uint64_t prev_seq;         /* stored last_seq this write follows */
+	rec_conv conv;             /* the record after this write */
+	rec_event *ev[2];
+	int nev;
+	bool inbox;
+	uint8_t inbox_type;
+	uint64_t inbox_cursor;     /* assigned inside the transaction */
+	reply_to reply;
+	bool http_view;
+	waiter *dups;              /* same client_id sent again while in flight */
+	bool receipt_read;         /* OP_RECEIPT */
+	uint8_t receipt_side;
+} conv_write;
+
+typedef struct {
+	conn_ref ref;
+	uint8_t aud;               /* enum audience */
+	uint8_t pkind;             /* principal kind of the subscriber */
+	uint64_t pid;              /* principal id */
+} sub;
+
+typedef struct conv_actor {
+	actor a;
+	app *app;
+	uint64_t tid, cid;
+	int8_t loaded;             /* 0 unknown, 1 exists, -1 absent */
+	bool stale;                /* a write failed: reload when idle */
+	rec_conv rec;              /* state including in-flight writes */
+	uint64_t published;        /* highest seq acknowledged and published */
+	int inflight;
+	conv_write *pend_head, *pend_tail;
+	sub *subs;
+	int nsubs, capsubs;
+} conv_actor;
+
+static void handle(actor *self, actor_msg *msg);
+
+conv_msg *conv_msg_new(int type)
+{
+	conv_msg *m = calloc(1, sizeof *m);
+	if (m)
+		m->hdr.type = type;
+	return m;
+}
+
+void conv_msg_free(conv_msg *m)
+{
+	if (!m)
+		return;
+	free(m->text);
+	free(m);
+}
+
+actor *conv_actor_new(void *ctx, uint64_t tid, uint64_t cid)
+{
+	app *a = ctx;
+	conv_actor *ca = calloc(1, sizeof *ca);
+	if (!ca)
+		return NULL;
+	ca->app = a;
+	ca->tid = tid;
+	ca->cid = cid;
+	actor_init(&ca->a, a->rt, handle, a->cfg.conv_mailbox);
+	return &ca->a;
+}
+
+void conv_actor_free(actor *act)
+{
+	conv_actor *ca = container_of(act, conv_actor, a);
+	free(ca->subs);
+	free(ca);
+}
+
+int conv_send(app *a, uint64_t tid, uint64_t cid, conv_msg *m)
+{
+	actor *act = registry_get(a->convs, tid, cid);
+	if (!act) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		conv_msg_free(m);
+		return -1;
+	}
+	if (m->hdr.type == CM_UNSUBSCRIBE) {
+		actor_send_force(act, &m->hdr);
+		return 0;
+	}
+	if (actor_send(act, &m->hdr) != ACTOR_OK) {
+		reply_error(a, &m->reply, 503, "busy", "conversation busy, retry with the same client_id");
+		conv_msg_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------- state ---------- */
+
+static int load(conv_actor *ca)
+{
+	MDB_txn *txn;
+	if (db_read(ca->app->db, &txn))
+		return -1;
+	uint8_t k[16];
+	MDB_val v;
+	int rc = db_get(ca->app->db, txn, DB_CONVS, k, rec_key2(k, ca->tid, ca->cid), &v);
+	if (rc == 0 && rec_conv_decode(v.mv_data, v.mv_size, &ca->rec) == 0) {
+		ca->loaded = 1;
+		ca->published = ca->rec.last_seq;
+	} else if (rc == DB_ENOTFOUND) {
+		ca->loaded = -1;
+		memset(&ca->rec, 0, sizeof ca->rec);
+		ca->published = 0;
+	} else {
+		rc = -1;
+	}
+	mdb_txn_abort(txn);
+	return rc == DB_ENOTFOUND ? 0 : rc;
+}
+
+static sub *find_sub(conv_actor *ca, conn_ref ref)
+{
+	for (int i = 0; i < ca->nsubs; i++)
+		if (ca->subs[i].ref.loop == ref.loop && ca->subs[i].ref.slot == ref.slot &&
+		    ca->subs[i].ref.gen == ref.gen)
+			return &ca->subs[i];
+	return NULL;
+}
+
+static void drop_sub(conv_actor *ca, conn_ref ref)
+{
+	sub *s = find_sub(ca, ref);
+	if (s)
+		*s = ca->subs[--ca->nsubs];
+}
+
+static int add_sub(conv_actor *ca, sub s)
+{
+	sub *old = find_sub(ca, s.ref);
+	if (old) {
+		*old = s;
+		return 0;
+	}
+	if (ca->nsubs == ca->capsubs) {
+		int cap = ca->capsubs ? ca->capsubs * 2 : 4;
+		sub *n = realloc(ca->subs, (size_t)cap * sizeof *n);
+		if (!n)
+			return -1;
+		ca->subs = n;
+		ca->capsubs = cap;
+	}
+	ca->subs[ca->nsubs++] = s;
+	return 0;
+}
+
+/* Posts b to every subscriber of audience mask (bit 0 visitor, bit 1 agent),
+ * except the principal (kind, id) when given. */
+static void fanout(conv_actor *ca, rbuf *b, unsigned mask, uint8_t except_kind, uint64_t except_id)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < ca->nsubs; i++) {
+		sub *s = &ca->subs[i];
+		if (!(mask & (1u << s->aud)))
+			continue;
+		if (except_kind && s->pkind == except_kind && s->pid == except_id)
+			continue;
+		ws_post(ca->app->http, s->ref, b);
+	}
+}
+
+/* ---------- storage ---------- */
+
+static size_t client_key(uint8_t *k, uint64_t tid, uint64_t cid, const char *client_id)
+{
+	size_t n = strlen(client_id);
+	rec_key2(k, tid, cid);
+	memcpy(k + 16, client_id, n);
+	return 16 + n;
+}
+
+static int put_rec(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t kl, buf *b)
+{
+	return db_put(d, txn, t, k, kl, b->data, b->len);
+}
+
+static int apply(wr_req *w, db *d, MDB_txn *txn)
+{
+	conv_write *op = container_of(w, conv_write, w);
+	const rec_conv *c = &op->conv;
+	uint8_t k[16 + REC_CLIENT_ID_MAX + 8];
+	MDB_val v;
+	rec_conv cur;
+	uint8_t old_status = 0;
+	uint64_t old_assignee = 0;
+
+	/* checks first: nothing is written unless all pass */
+	int rc = db_get(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &v);
+	if (op->kind == OP_CREATE) {
+		if (rc == 0)
+			return DB_EEXISTS;
+		if (rc != DB_ENOTFOUND)
+			return rc;
+	} else {
+		if (rc)
+			return rc == DB_ENOTFOUND ? DB_ECONFLICT : rc;
+		if (rec_conv_decode(v.mv_data, v.mv_size, &cur))
+			return DB_ECORRUPT;
+		if (cur.last_seq != op->prev_seq)
+			return DB_ECONFLICT;
+		old_status = cur.status;
+		old_assignee = cur.assignee_id;
+	}
+	for (int i = 0; i < op->nev; i++) {
+		if (!op->ev[i]->client_id[0])
+			continue;
+		rc = db_get(d, txn, DB_CLIENT_IDS, k, client_key(k, c->tid, c->id, op->ev[i]->client_id), &v);
+		if (rc == 0)
+			return DB_EEXISTS;
+		if (rc != DB_ENOTFOUND)
+			return rc;
+	}
+
+	/* writes */
+	buf b = { 0 };
+	rc = DB_EIO;
+	if (rec_conv_encode(c, &b) || put_rec(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &b))
+		goto out;
+	for (int i = 0; i < op->nev; i++) {
+		rec_event *e = op->ev[i];
+		b.len = 0;
+		uint8_t ek[24];
+		if (rec_event_encode(e, &b) ||
+		    put_rec(d, txn, DB_EVENTS, ek, rec_key3(ek, c->tid, c->id, e->seq), &b))
+			goto out;
+		if (e->client_id[0]) {
+			uint8_t sv[8];
+			db_be64(sv, e->seq);
+			if (db_put(d, txn, DB_CLIENT_IDS, k, client_key(k, c->tid, c->id, e->client_id), sv, 8))
+				goto out;
+		}
+	}
+	uint8_t ik[24];
+	if (op->kind == OP_CREATE) {
+		if (db_put(d, txn, DB_VISITOR_CONVS, ik, rec_key3(ik, c->tid, c->visitor_id, c->id), "", 0))
+			goto out;
+	}
+	if (op->kind == OP_CREATE || old_status != c->status) {
+		if (op->kind != OP_CREATE &&
+		    db_del(d, txn, DB_CONV_STATUS, ik, rec_key3(ik, c->tid, old_status, c->id)))
+			goto out;
+		if (db_put(d, txn, DB_CONV_STATUS, ik, rec_key3(ik, c->tid, c->status, c->id), "", 0))
+			goto out;
+	}
+	if (op->kind == OP_CREATE || old_assignee != c->assignee_id) {
+		if (op->kind != OP_CREATE &&
+		    db_del(d, txn, DB_CONV_ASSIGNEE, ik, rec_key3(ik, c->tid, old_assignee, c->id)))
+			goto out;
+		if (db_put(d, txn, DB_CONV_ASSIGNEE, ik, rec_key3(ik, c->tid, c->assignee_id, c->id), "", 0))
+			goto out;
+	}
+	if (op->inbox) {
+		uint8_t pk[8];
+		MDB_val lk, lv;
+		rec_key1(pk, c->tid);
+		uint64_t last = 0;
+		rc = db_last_under(d, txn, DB_INBOX, pk, 8, &lk, &lv);
+		if (rc == 0 && lk.mv_size == 16)
+			last = db_get_be64((uint8_t *)lk.mv_data + 8);
+		else if (rc != DB_ENOTFOUND)
+			goto out;
+		rec_inbox ie = { .tid = c->tid, .cursor = last + 1, .type = op->inbox_type,
+				 .cid = c->id, .created_ms = c->updated_ms };
+		b.len = 0;
+		if (rec_inbox_encode(&ie, &b) ||
+		    put_rec(d, txn, DB_INBOX, ik, rec_key2(ik, c->tid, ie.cursor), &b))
+			goto out;
+		op->inbox_cursor = ie.cursor;
+	}
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* Writer thread, after commit: inbox entries go to the tenant's inbox actor
+ * here, in commit (= cursor) order; then the result goes to our actor. */
+static void write_done(wr_req *w, int rc)
+{
+	conv_write *op = container_of(w, conv_write, w);
+	op->rc = rc;
+	if (rc == 0 && op->inbox) {
+		inbox_msg *im = inbox_msg_new(IM_EVENT);
+		if (im) {
+			im->cursor = op->inbox_cursor;
+			im->type = op->inbox_type;
+			im->conv = op->conv;
+			inbox_send(op->ca->app, op->conv.tid, im);
+		}
+	}
+	op->done.type = CM_COMMITTED;
+	actor_send_force(&op->ca->a, &op->done);
+}
+
+static conv_write *op_new(conv_actor *ca, int kind)
+{
+	conv_write *op = calloc(1, sizeof *op);
+	if (!op)
+		return NULL;
+	op->ca = ca;
+	op->kind = (uint8_t)kind;
+	op->prev_seq = ca->rec.last_seq;
+	op->conv = ca->rec;
+	op->w.apply = apply;
+	op->w.done = write_done;
+	return op;
+}
+
+static void op_free(conv_write *op)
+{
+	for (int i = 0; i < op->nev; i++)
+		free(op->ev[i]);
+	while (op->dups) {
+		waiter *n = op->dups->next;
+		free(op->dups);
+		op->dups = n;
+	}
+	free(op);
+}
+
+static rec_event *op_event(conv_write *op, int kind, const principal *who)
+{
+	rec_event *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->tid = op->conv.tid;
+	e->cid = op->conv.id;
+	e->seq = ++op->conv.last_seq;
+	e->kind = (uint8_t)kind;
+	e->sender_type = who->kind == P_VISITOR ? ST_VISITOR : who->kind == P_AGENT ? ST_AGENT : ST_SYSTEM;
+	e->sender_id = who->id;
+	strcpy(e->sender_name, who->name);
+	e->created_ms = clock_now_ms();
+	op->conv.updated_ms = e->created_ms;
+	op->ev[op->nev++] = e;
+	return e;
+}
+
+/* Hands op to the writer; the actor's view now includes it. */
+static void submit(conv_actor *ca, conv_write *op)
+{
+	ca->rec = op->conv;
+	if (ca->pend_tail)
+		ca->pend_tail->next = op;
+	else
+		ca->pend_head = op;
+	ca->pend_tail = op;
+	ca->inflight++;
+	writer_submit(ca->app->wr, &op->w);
+}
+
+/* ---------- message handlers ---------- */
+
+static void set_preview(rec_conv *c, const rec_event *e)
+{
+	c->lm_seq = e->seq;
+	c->lm_sender = e->sender_type;
+	c->lm_ms = e->created_ms;
+	rec_strcpy(c->lm_text, sizeof c->lm_text, e->text, strlen(e->text));
+}
+
+static void on_create(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != -1) {
+		reply_error(a, &m->reply, 409, "conflict", "conversation exists");
+		return;
+	}
+	conv_write *op = op_new(ca, OP_CREATE);
+	if (!op) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	rec_conv *c = &op->conv;
+	memset(c, 0, sizeof *c);
+	c->tid = ca->tid;
+	c->id = ca->cid;
+	c->visitor_id = m->visitor.id;
+	strcpy(c->visitor_name, m->visitor.name);
+	strcpy(c->visitor_email, m->visitor.email);
+	c->status = CS_OPEN;
+	c->priority = CP_MEDIUM;
+	c->created_ms = clock_now_ms();
+	op->prev_seq = 0;
+	op_event(op, EK_CREATED, &m->who);
+	if (m->text) {
+		rec_event *e = op_event(op, EK_MESSAGE, &m->who);
+		if (e) {
+			rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+			strcpy(e->client_id, m->client_id);
+			set_preview(c, e);
+		}
+	}
+	if (!op->ev[0] || (m->text && op->nev < 2)) {
+		op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	op->inbox = true;
+	op->inbox_type = IB_CREATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	ca->loaded = 1;   /* tentatively; reverted if the write fails */
+	submit(ca, op);
+}
+
+static void ack_seq(app *a, reply_to *r, uint64_t seq, bool dup, const rec_event *e, bool http_view)
+{
+	if (r->kind == REPLY_HTTP) {
+		json_t *body = json_pack("{s:I,s:b}", "seq", (json_int_t)seq, "duplicate", dup);
+		if (e && http_view)
+			json_object_set_new(body, "event", view_event(e));
+		reply_json(a, r, dup ? 200 : 201, body);
+	} else {
+		reply_ack(a, r, json_pack("{s:I,s:b}", "seq", (json_int_t)seq, "duplicate", dup));
+	}
+}
+
+static void on_send(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	/* 1. in flight with the same client_id: answer when it commits */
+	for (conv_write *p = ca->pend_head; p; p = p->next) {
+		for (int i = 0; i < p->nev; i++) {
+			if (p->ev[i]->client_id[0] && strcmp(p->ev[i]->client_id, m->client_id) == 0) {
+				waiter *w = calloc(1, sizeof *w);
+				if (!w) {
+					reply_error(a, &m->reply, 500, "internal", "out of memory");
+					return;
+				}
+				w->reply = m->reply;
+				w->http_view = m->http_view;
+				m->reply.kind = REPLY_NONE;
+				w->next = p->dups;
+				p->dups = w;
+				return;
+			}
+		}
+	}
+	/* 2. already stored */
+	MDB_txn *txn;
+	if (db_read(a->db, &txn)) {
+		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
+		return;
+	}
+	uint8_t k[16 + REC_CLIENT_ID_MAX + 8];
+	MDB_val v;
+	int rc = db_get(a->db, txn, DB_CLIENT_IDS, k, client_key(k, ca->tid, ca->cid, m->client_id), &v);
+	uint64_t seq = rc == 0 && v.mv_size == 8 ? db_get_be64(v.mv_data) : 0;
+	mdb_txn_abort(txn);
+	if (seq) {
+		a->msgs_duplicate++;
+		ack_seq(a, &m->reply, seq, true, NULL, false);
+		return;
+	}
+	/* 3. new: assign the next seq and store */
+	conv_write *op = op_new(ca, OP_MESSAGE);
+	rec_event *e = op ? op_event(op, m->flag ? EK_NOTE : EK_MESSAGE, &m->who) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+	strcpy(e->client_id, m->client_id);
+	rec_conv *c = &op->conv;
+	if (!m->flag) {
+		set_preview(c, e);
+		if (m->who.kind == P_AGENT && !c->first_response_ms)
+			c->first_response_ms = e->created_ms;
+		/* a visitor writing into a finished conversation reopens it */
+		if (m->who.kind == P_VISITOR && c->status != CS_OPEN && c->status != CS_WAITING) {
+			c->status = CS_OPEN;
+			c->resolved_ms = 0;
+			op->inbox = true;
+			op->inbox_type = IB_UPDATED;
+		}
+		/* an agent answering counts as having read what came before */
+		if (m->who.kind == P_AGENT && c->agent_read_seq < e->seq - 1)
+			c->agent_read_seq = c->agent_delivered_seq = e->seq - 1;
+	}
+	op->reply = m->reply;
+	op->http_view = m->http_view;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+static void on_subscribe(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	bool visitor = m->audience == AUD_VISITOR;
+	MDB_txn *txn;
+	if (db_read(a->db, &txn)) {
+		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
+		return;
+	}
+	MDB_cursor *cur;
+	mdb_cursor_open(txn, db_dbi(a->db, DB_EVENTS), &cur);
+	uint8_t k[24];
+	MDB_val key = { rec_key3(k, ca->tid, ca->cid, m->seq + 1), k }, v;
+	int n = 0;
+	uint64_t last = m->seq;
+	bool more = false;
+	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
+		uint64_t seq = db_get_be64((uint8_t *)key.mv_data + 16);
+		if (seq > ca->published)
+			break;
+		if (n == CONV_REPLAY_MAX) {
+			more = true;
+			break;
+		}
+		rec_event *e = malloc(sizeof *e);
+		if (e && rec_event_decode(v.mv_data, v.mv_size, e) == 0 && !(visitor && e->kind == EK_NOTE)) {
+			rbuf *b = reply_encode(view_event_frame(e));
+			if (b) {
+				ws_post(a->http, m->conn, b);
+				rbuf_unref(&b);
+			}
+		}
+		free(e);
+		last = seq;
+		n++;
+		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (!more) {
+		last = ca->published > m->seq ? ca->published : m->seq;
+		sub s = { m->conn, m->audience, m->who.kind, m->who.id };
+		if (add_sub(ca, s) < 0) {
+			reply_error(a, &m->reply, 500, "internal", "out of memory");
+			return;
+		}
+	}
+	char ids[24];
+	reply_ack(a, &m->reply, json_pack("{s:s,s:I,s:b}", "conversation_id", id_str(ca->cid, ids),
+					  "last_seq", (json_int_t)last, "more", more));
+}
+
+static void on_typing(conv_actor *ca, conv_msg *m)
+{
+	if (ca->loaded != 1)
+		return;
+	char ids[24];
+	const char *st = m->who.kind == P_VISITOR ? "visitor" : "agent";
+	rbuf *b = reply_encode(json_pack("{s:s,s:s,s:{s:s,s:o,s:s},s:b}", "type", "typing",
+					 "conversation_id", id_str(ca->cid, ids), "sender", "type", st,
+					 "id", view_id(m->who.id), "name", m->who.name, "state", m->flag));
+	fanout(ca, b, m->who.kind == P_VISITOR ? 2u : 3u, m->who.kind, m->who.id);
+	rbuf_unref(&b);
+	reply_ack(ca->app, &m->reply, NULL);
+}
+
+static rbuf *receipt_frame(conv_actor *ca, uint8_t side)
+{
+	char ids[24];
+	const rec_conv *c = &ca->rec;
+	bool v = side == AUD_VISITOR;
+	return reply_encode(json_pack("{s:s,s:s,s:s,s:I,s:I}", "type", "receipt", "conversation_id",
+				      id_str(ca->cid, ids), "side", v ? "visitor" : "agent",
+				      "delivered_seq", (json_int_t)(v ? c->visitor_delivered_seq : c->agent_delivered_seq),
+				      "read_seq", (json_int_t)(v ? c->visitor_read_seq : c->agent_read_seq)));
+}
+
+static void on_receipt(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	bool visitor = m->who.kind == P_VISITOR;
+	uint64_t seq = m->seq < ca->rec.last_seq ? m->seq : ca->rec.last_seq;
+	conv_write *op = op_new(ca, OP_RECEIPT);
+	if (!op) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	uint64_t *del = visitor ? &op->conv.visitor_delivered_seq : &op->conv.agent_delivered_seq;
+	uint64_t *rd = visitor ? &op->conv.visitor_read_seq : &op->conv.agent_read_seq;
+	bool changed = false;
+	if (*del < seq) {
+		*del = seq;
+		changed = true;
+	}
+	if (m->flag && *rd < seq) {
+		*rd = seq;
+		changed = true;
+	}
+	if (!changed) {
+		op_free(op);
+		reply_ack(a, &m->reply, NULL);
+		return;
+	}
+	op->receipt_side = visitor ? AUD_VISITOR : AUD_AGENT;
+	op->receipt_read = m->flag;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+static void on_status(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	if (ca->rec.status == m->status) {
+		reply_json(a, &m->reply, 200, view_conv(&ca->rec));
+		return;
+	}
+	conv_write *op = op_new(ca, OP_STATUS);
+	rec_event *e = op ? op_event(op, EK_STATUS, &m->who) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	e->status = m->status;
+	op->conv.status = m->status;
+	if (m->status == CS_RESOLVED || m->status == CS_CLOSED)
+		op->conv.resolved_ms = op->conv.resolved_ms ? op->conv.resolved_ms : e->created_ms;
+	else
+		op->conv.resolved_ms = 0;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+static void on_assign(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	if (ca->rec.assignee_id == m->who.id) {
+		reply_json(a, &m->reply, 200, view_conv(&ca->rec));
+		return;
+	}
+	conv_write *op = op_new(ca, OP_ASSIGN);
+	rec_event *e = op ? op_event(op, EK_ASSIGNED, &m->who) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	e->assignee_id = m->who.id;
+	strcpy(e->assignee_name, m->who.name);
+	op->conv.assignee_id = m->who.id;
+	strcpy(op->conv.assignee_name, m->who.name);
+	if (op->conv.status == CS_WAITING)
+		op->conv.status = CS_OPEN;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+/* ---------- commit results ---------- */
+
+static void publish(conv_actor *ca, conv_write *op)
+{
+	app *a = ca->app;
+	for (int i = 0; i < op->nev; i++) {
+		rec_event *e = op->ev[i];
+		/* encode once per audience */
+		json_t *fj = view_event_frame(e);
+		rbuf *agent_b = reply_encode(json_incref(fj));
+		rbuf *visitor_b = e->kind == EK_NOTE ? NULL : reply_encode(json_incref(fj));
+		json_decref(fj);
+		fanout(ca, agent_b, 2u, 0, 0);
+		fanout(ca, visitor_b, 1u, 0, 0);
+		rbuf_unref(&agent_b);
+		rbuf_unref(&visitor_b);
+		ca->published = e->seq;
+		if (e->kind == EK_MESSAGE || e->kind == EK_NOTE)
+			atomic_fetch_add_explicit(&a->msgs_stored, 1, memory_order_relaxed);
+		if (e->kind == EK_MESSAGE) {
+			/* live inbox notice: not stored, no cursor */
+			char ids[24];
+			inbox_msg *im = inbox_msg_new(IM_LIVE);
+			if (im) {
+				im->frame = reply_encode(json_pack(
+					"{s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "type", "inbox", "event",
+					"conversation.message", "conversation_id", id_str(ca->cid, ids),
+					"seq", (json_int_t)e->seq, "preview", op->conv.lm_text, "sender_type",
+					rec_sender_name(e->sender_type), "assignee_id", view_id(op->conv.assignee_id)));
+				inbox_send(a, ca->tid, im);
+			}
+		}
+	}
+	if (op->kind == OP_RECEIPT) {
+		rbuf *b = receipt_frame(ca, op->receipt_side);
+		fanout(ca, b, 3u, 0, 0);
+		rbuf_unref(&b);
+	}
+}
+
+static void answer(conv_actor *ca, conv_write *op)
+{
+	app *a = ca->app;
+	switch (op->kind) {
+	case OP_CREATE:
+		reply_json(a, &op->reply, 201, view_conv(&op->conv));
+		break;
+	case OP_MESSAGE: {
+		rec_event *e = op->ev[0];
+		ack_seq(a, &op->reply, e->seq, false, e, op->http_view);
+		for (waiter *w = op->dups; w; w = w->next)
+			ack_seq(a, &w->reply, e->seq, true, NULL, false);
+		break;
+	}
+	case OP_STATUS:
+	case OP_ASSIGN:
+		reply_json(a, &op->reply, 200, view_conv(&op->conv));
+		break;
+	case OP_RECEIPT:
+		reply_ack(a, &op->reply, NULL);
+		break;
+	}
+}
+
+static void fail_op(conv_actor *ca, conv_write *op)
+{
+	app *a = ca->app;
+	int status = op->rc == DB_ECONFLICT || op->rc == DB_EEXISTS ? 409 : 500;
+	const char *msg = status == 409 ? "conflicting write, retry with the same client_id"
+					: "storage failure, retry with the same client_id";
+	reply_error(a, &op->reply, status, status == 409 ? "conflict" : "internal", msg);
+	for (waiter *w = op->dups; w; w = w->next)
+		reply_error(a, &w->reply, status, status == 409 ? "conflict" : "internal", msg);
+	ca->stale = true;
+}
+
+static void on_committed(conv_actor *ca, conv_write *op)
+{
+	/* commits return in submission order: op is the head */
+	ca->pend_head = op->next;
+	if (!ca->pend_head)
+		ca->pend_tail = NULL;
+	ca->inflight--;
+	if (op->rc == 0 && !ca->stale) {
+		publish(ca, op);
+		answer(ca, op);
+	} else {
+		if (op->rc == 0)   /* committed after an earlier failure: cannot happen (seq check) */
+			log_error("conv.order", "tid=%llu cid=%llu", (unsigned long long)ca->tid,
+				  (unsigned long long)ca->cid);
+		fail_op(ca, op);
+	}
+	if (ca->stale && ca->inflight == 0) {
+		log_warn("conv.reload", "tid=%llu cid=%llu rc=%d", (unsigned long long)ca->tid,
+			 (unsigned long long)ca->cid, op->rc);
+		ca->stale = false;
+		load(ca);
+	}
+	op_free(op);
+}
+
+static void handle(actor *self, actor_msg *msg)
+{
+	conv_actor *ca = container_of(self, conv_actor, a);
+	if (msg->type == CM_COMMITTED) {
+		on_committed(ca, container_of(msg, conv_write, done));
+		return;
+	}
+	conv_msg *m = (conv_msg *)msg;
+	if (ca->loaded == 0 && load(ca) < 0) {
+		reply_error(ca->app, &m->reply, 500, "internal", "storage unavailable");
+		conv_msg_free(m);
+		return;
+	}
+	switch (m->hdr.type) {
+	case CM_CREATE: on_create(ca, m); break;
+	case CM_SEND: on_send(ca, m); break;
+	case CM_SUBSCRIBE: on_subscribe(ca, m); break;
+	case CM_UNSUBSCRIBE: drop_sub(ca, m->conn); break;
+	case CM_TYPING: on_typing(ca, m); break;
+	case CM_RECEIPT: on_receipt(ca, m); break;
+	case CM_STATUS: on_status(ca, m); break;
+	case CM_ASSIGN: on_assign(ca, m); break;
+	default: break;
+	}
+	if (m->reply.kind != REPLY_NONE)
+		reply_error(ca->app, &m->reply, 500, "internal", "unanswered request");
+	conv_msg_free(m);
+}

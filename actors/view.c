@@ -1,0 +1,94 @@
+#include "actors/view.h"
+#include "core/clock.h"
+#include "core/id.h"
+
+json_t *view_id(uint64_t id)
+{
+	char s[24];
+	return id ? json_string(id_str(id, s)) : json_null();
+}
+
+json_t *view_time(int64_t ms)
+{
+	char s[32];
+	return ms ? json_string(clock_iso8601(ms, s)) : json_null();
+}
+
+json_t *view_conv(const rec_conv *c)
+{
+	json_t *v = json_object();
+	json_object_set_new(v, "id", view_id(c->id));
+	json_object_set_new(v, "tenant_id", view_id(c->tid));
+	json_object_set_new(v, "status", json_string(rec_status_name(c->status)));
+	json_object_set_new(v, "priority", json_string(rec_priority_name(c->priority)));
+	json_object_set_new(v, "visitor", json_pack("{s:o,s:s,s:s}", "id", view_id(c->visitor_id),
+						    "name", c->visitor_name, "email", c->visitor_email));
+	if (c->assignee_id)
+		json_object_set_new(v, "assignee", json_pack("{s:o,s:s}", "id", view_id(c->assignee_id),
+							     "name", c->assignee_name));
+	else
+		json_object_set_new(v, "assignee", json_null());
+	json_object_set_new(v, "last_seq", json_integer((json_int_t)c->last_seq));
+	if (c->lm_seq)
+		json_object_set_new(v, "last_message",
+				    json_pack("{s:I,s:s,s:s,s:o}", "seq", (json_int_t)c->lm_seq,
+					      "text", c->lm_text, "sender_type", rec_sender_name(c->lm_sender),
+					      "created_at", view_time(c->lm_ms)));
+	else
+		json_object_set_new(v, "last_message", json_null());
+	json_object_set_new(v, "visitor_read_seq", json_integer((json_int_t)c->visitor_read_seq));
+	json_object_set_new(v, "visitor_delivered_seq", json_integer((json_int_t)c->visitor_delivered_seq));
+	json_object_set_new(v, "agent_read_seq", json_integer((json_int_t)c->agent_read_seq));
+	json_object_set_new(v, "agent_delivered_seq", json_integer((json_int_t)c->agent_delivered_seq));
+	json_object_set_new(v, "created_at", view_time(c->created_ms));
+	json_object_set_new(v, "created_at_ms", json_integer(c->created_ms));
+	json_object_set_new(v, "updated_at", view_time(c->updated_ms));
+	json_object_set_new(v, "updated_at_ms", json_integer(c->updated_ms));
+	json_object_set_new(v, "first_response_at", view_time(c->first_response_ms));
+	json_object_set_new(v, "resolved_at", view_time(c->resolved_ms));
+	return v;
+}
+
+json_t *view_event(const rec_event *e)
+{
+	json_t *v = json_object();
+	json_object_set_new(v, "conversation_id", view_id(e->cid));
+	json_object_set_new(v, "seq", json_integer((json_int_t)e->seq));
+	json_object_set_new(v, "kind", json_string(rec_kind_name(e->kind)));
+	json_object_set_new(v, "sender", json_pack("{s:s,s:o,s:s}", "type", rec_sender_name(e->sender_type),
+						   "id", view_id(e->sender_id), "name", e->sender_name));
+	if (e->kind == EK_MESSAGE || e->kind == EK_NOTE) {
+		json_object_set_new(v, "text", json_string(e->text));
+		json_object_set_new(v, "client_id", json_string(e->client_id));
+		json_object_set_new(v, "private", json_boolean(e->kind == EK_NOTE));
+	}
+	if (e->kind == EK_STATUS)
+		json_object_set_new(v, "status", json_string(rec_status_name(e->status)));
+	if (e->kind == EK_ASSIGNED)
+		json_object_set_new(v, "assignee", e->assignee_id
+				    ? json_pack("{s:o,s:s}", "id", view_id(e->assignee_id), "name", e->assignee_name)
+				    : json_null());
+	json_object_set_new(v, "created_at", view_time(e->created_ms));
+	json_object_set_new(v, "created_at_ms", json_integer(e->created_ms));
+	return v;
+}
+
+json_t *view_event_frame(const rec_event *e)
+{
+	json_t *v = view_event(e);
+	json_object_set_new(v, "type", json_string("event"));
+	return v;
+}
+
+json_t *view_user(const rec_user *u)
+{
+	return json_pack("{s:o,s:o,s:s,s:s,s:s,s:b,s:o}", "id", view_id(u->id), "tenant_id", view_id(u->tid),
+			 "email", u->email, "name", u->name, "role", u->role, "active", u->active,
+			 "created_at", view_time(u->created_ms));
+}
+
+json_t *view_visitor(const rec_visitor *v)
+{
+	return json_pack("{s:o,s:s,s:s,s:o}", "id", view_id(v->id), "name", v->name, "email", v->email,
+			 "created_at", view_time(v->created_ms));
+}

@@ -1,0 +1,31 @@
+/* view — JSON renderings of stored records for the API and the realtime
+ * protocol (docs/openapi.yaml, docs/realtime.md). One place decides what
+ * each audience sees. */
+#ifndef PARLEY_VIEW_H
+#define PARLEY_VIEW_H
+
+#include <jansson.h>
+#include "storage/records.h"
+
+/* A conversation as the API shows it. */
+json_t *view_conv(const rec_conv *c);
+
+/* A stored event as {"conversation_id","seq","kind",…} (no "type"). */
+json_t *view_event(const rec_event *e);
+
+/* The realtime frame {"type":"event",…} for an event. */
+json_t *view_event_frame(const rec_event *e);
+
+/* A user (never the password hash). */
+json_t *view_user(const rec_user *u);
+
+/* A visitor. */
+json_t *view_visitor(const rec_visitor *v);
+
+/* Decimal id string as a JSON string; JSON null for 0. */
+json_t *view_id(uint64_t id);
+
+/* ISO-8601 time string. */
+json_t *view_time(int64_t ms);
+
+#endif

@@ -1,0 +1,194 @@
+/* db — LMDB environment. MDB_NOTLS lets read transactions move between
+ * threads and lets one thread hold several; MDB_NORDAHEAD avoids reading
+ * whole pages ahead for our small random reads. The map is sized large
+ * (64 GiB of address space, sparse on disk) so MDB_MAP_FULL is not a
+ * practical failure mode; the writer reports it if it happens. */
+#include "storage/db.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct db {
+	MDB_env *env;
+	MDB_dbi dbi[DB__COUNT];
+	char path[4096];
+};
+
+static const char *names[DB__COUNT] = {
+	"meta", "tenants", "tenant_slug", "widget_keys", "users", "user_email",
+	"visitors", "convs", "conv_status", "conv_assignee", "visitor_convs",
+	"events", "client_ids", "inbox", "refresh", "families",
+};
+
+const char *db_table_name(enum db_table t)
+{
+	return names[t];
+}
+
+int db_rc(int rc)
+{
+	if (rc == 0)
+		return DB_OK;
+	if (rc == MDB_NOTFOUND)
+		return DB_ENOTFOUND;
+	if (rc == MDB_KEYEXIST)
+		return DB_EEXISTS;
+	return DB_EIO;
+}
+
+db *db_open(const char *dir, const db_opts *opts, int *err)
+{
+	db *d = calloc(1, sizeof *d);
+	int rc;
+	if (!d) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	snprintf(d->path, sizeof d->path, "%s/db", dir);
+	mkdir(dir, 0700);
+	if (!(opts && opts->read_only))
+		mkdir(d->path, 0700);
+	if ((rc = mdb_env_create(&d->env)))
+		goto out_free;
+	mdb_env_set_maxdbs(d->env, DB__COUNT + 4);
+	mdb_env_set_maxreaders(d->env, 1024);
+	mdb_env_set_mapsize(d->env, opts && opts->map_size ? opts->map_size : (size_t)64 << 30);
+	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+	if (opts && opts->no_sync)
+		flags |= MDB_NOSYNC;
+	if (opts && opts->read_only)
+		flags |= MDB_RDONLY;
+	if ((rc = mdb_env_open(d->env, d->path, flags, 0600)))
+		goto out_env;
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(d->env, NULL, opts && opts->read_only ? MDB_RDONLY : 0, &txn)))
+		goto out_env;
+	for (int i = 0; i < DB__COUNT; i++) {
+		rc = mdb_dbi_open(txn, names[i], opts && opts->read_only ? 0 : MDB_CREATE, &d->dbi[i]);
+		if (rc) {
+			mdb_txn_abort(txn);
+			goto out_env;
+		}
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		goto out_env;
+	return d;
+
+out_env:
+	mdb_env_close(d->env);
+out_free:
+	log_error("db.open", "path=%s err=\"%s\"", d->path, mdb_strerror(rc));
+	free(d);
+	*err = rc;
+	return NULL;
+}
+
+void db_close(db **db_p)
+{
+	db *d = *db_p;
+	if (!d)
+		return;
+	mdb_env_close(d->env);
+	free(d);
+	*db_p = NULL;
+}
+
+MDB_env *db_env(db *d)
+{
+	return d->env;
+}
+
+MDB_dbi db_dbi(db *d, enum db_table t)
+{
+	return d->dbi[t];
+}
+
+int db_read(db *d, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, txn);
+	if (rc)
+		log_error("db.read", "err=\"%s\"", mdb_strerror(rc));
+	return db_rc(rc);
+}
+
+int db_write(db *d, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(d->env, NULL, 0, txn);
+	if (rc)
+		log_error("db.write", "err=\"%s\"", mdb_strerror(rc));
+	return db_rc(rc);
+}
+
+int db_get(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen, MDB_val *v)
+{
+	MDB_val key = { klen, (void *)k };
+	return db_rc(mdb_get(txn, d->dbi[t], &key, v));
+}
+
+int db_put(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
+	   const void *v, size_t vlen)
+{
+	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
+	int rc = mdb_put(txn, d->dbi[t], &key, &val, 0);
+	if (rc)
+		log_error("db.put", "table=%s err=\"%s\"", names[t], mdb_strerror(rc));
+	return db_rc(rc);
+}
+
+int db_del(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen)
+{
+	MDB_val key = { klen, (void *)k };
+	int rc = mdb_del(txn, d->dbi[t], &key, NULL);
+	if (rc == MDB_NOTFOUND)
+		return DB_OK;
+	return db_rc(rc);
+}
+
+size_t db_file_size(db *d)
+{
+	char p[4200];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/data.mdb", d->path);
+	return stat(p, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+int db_last_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size_t plen,
+		  MDB_val *k, MDB_val *v)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, d->dbi[t], &cur);
+	if (rc)
+		return DB_EIO;
+	/* seek just past the prefix range, then step back */
+	uint8_t seek[64];
+	if (plen > sizeof seek - 1) {
+		mdb_cursor_close(cur);
+		return DB_EIO;
+	}
+	memcpy(seek, prefix, plen);
+	size_t sl = plen;
+	int i = (int)plen - 1;
+	while (i >= 0 && seek[i] == 0xFF)
+		i--;
+	MDB_val key = { 0, seek };
+	if (i < 0) {
+		rc = mdb_cursor_get(cur, k, v, MDB_LAST);
+	} else {
+		seek[i]++;
+		sl = (size_t)i + 1;
+		key.mv_size = sl;
+		rc = mdb_cursor_get(cur, &key, v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, k, v, MDB_LAST);
+	}
+	if (rc == 0 && (k->mv_size < plen || memcmp(k->mv_data, prefix, plen) != 0))
+		rc = MDB_NOTFOUND;
+	mdb_cursor_close(cur);
+	return db_rc(rc);
+}

@@ -1,0 +1,108 @@
+/* db — the LMDB environment and its named databases.
+ *
+ * One environment per node under <data>/db/. Every key starts with the
+ * tenant id (8 bytes big-endian) except the global lookup tables listed in
+ * docs/storage.md. Values are msgpack with the schema version first
+ * (storage/records.h). Readers use read-only transactions from any thread
+ * (MDB_NOTLS); the only writer is storage/writer.c's thread (and the offline
+ * `parley` CLI, which LMDB's own writer lock serialises with it).
+ */
+#ifndef PARLEY_DB_H
+#define PARLEY_DB_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_SCHEMA_VERSION 1
+
+enum db_table {
+	DB_META,          /* "schema", "jwt_key" → bytes (global) */
+	DB_TENANTS,       /* tid → tenant */
+	DB_TENANT_SLUG,   /* slug → tid (global lookup) */
+	DB_WIDGET_KEYS,   /* widget key → tid (global lookup) */
+	DB_USERS,         /* tid|uid → user */
+	DB_USER_EMAIL,    /* email \0 tid → uid (global lookup) */
+	DB_VISITORS,      /* tid|vid → visitor */
+	DB_CONVS,         /* tid|cid → conversation */
+	DB_CONV_STATUS,   /* tid|status|cid → "" (index) */
+	DB_CONV_ASSIGNEE, /* tid|uid|cid → "" (index; uid 0 = unassigned) */
+	DB_VISITOR_CONVS, /* tid|vid|cid → "" (index) */
+	DB_EVENTS,        /* tid|cid|seq → event */
+	DB_CLIENT_IDS,    /* tid|cid|client_id → seq (idempotency index) */
+	DB_INBOX,         /* tid|cursor → inbox event */
+	DB_REFRESH,       /* tid|sha256(token) → refresh token */
+	DB_FAMILIES,      /* tid|family → token family (revocation) */
+	DB__COUNT
+};
+
+enum {
+	DB_OK        = 0,
+	DB_ENOTFOUND = -301,
+	DB_EIO       = -302,   /* LMDB error; see log */
+	DB_ECONFLICT = -303,   /* a check inside a write failed (e.g. seq gap) */
+	DB_ECORRUPT  = -304,   /* undecodable record */
+	DB_EEXISTS   = -305,
+};
+
+typedef struct db db;
+
+typedef struct {
+	size_t map_size;       /* bytes of address space (default 64 GiB; sparse) */
+	bool no_sync;          /* MDB_NOSYNC: relaxed durability, benchmarks only */
+	bool read_only;
+} db_opts;
+
+/* Opens (creating) <dir>/db; NULL on failure with *err set to an LMDB code. */
+db *db_open(const char *dir, const db_opts *opts, int *err);
+
+/* Closes the environment; no transactions may be open. */
+void db_close(db **db_p);
+
+MDB_env *db_env(db *d);
+MDB_dbi db_dbi(db *d, enum db_table t);
+const char *db_table_name(enum db_table t);
+
+/* Begins a read-only transaction (any thread). 0 or DB_EIO. */
+int db_read(db *d, MDB_txn **txn);
+
+/* Begins a write transaction (writer thread / offline CLI only). */
+int db_write(db *d, MDB_txn **txn);
+
+/* Gets a value; DB_ENOTFOUND, DB_EIO or 0 (view valid until the txn ends). */
+int db_get(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen, MDB_val *v);
+
+/* Puts a value; 0 or DB_EIO. */
+int db_put(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
+	   const void *v, size_t vlen);
+
+/* Deletes a key (absent is fine); 0 or DB_EIO. */
+int db_del(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen);
+
+/* Maps an LMDB return code to a DB_* code. */
+int db_rc(int mdb_rc);
+
+/* Big-endian key helpers. */
+static inline void db_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+static inline uint64_t db_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Finds the greatest key that starts with prefix; 0 (key in *k, value in
+ * *v), DB_ENOTFOUND or DB_EIO. Views valid until the txn ends. */
+int db_last_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size_t plen,
+		  MDB_val *k, MDB_val *v);
+
+/* Size of the data file in bytes (for /metrics). */
+size_t db_file_size(db *d);
+
+#endif

@@ -1,0 +1,257 @@
+/* records — table-driven msgpack codecs.
+ *
+ * Each record kind is described once by a field table (type, offset, size);
+ * one encoder and one decoder walk the tables. Hand-written codecs per kind
+ * were the alternative: eight pairs of near-identical functions, each a
+ * place for the encoder and decoder to drift apart. Values are arrays
+ * [version, field...] — arrays, not maps, because field names would double
+ * the size of a message record and they never change meaning (we only
+ * append fields).
+ */
+#include "storage/records.h"
+#include "storage/db.h"
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <string.h>
+
+#define REC_VERSION 1
+
+enum ftype { F_U64, F_I64, F_U8, F_BOOL, F_STR, F_BIN32 };
+
+typedef struct {
+	uint8_t type;
+	uint16_t off;
+	uint16_t cap;
+} fdesc;
+
+#define U64(S, f)  { F_U64, offsetof(S, f), 0 }
+#define I64(S, f)  { F_I64, offsetof(S, f), 0 }
+#define U8(S, f)   { F_U8, offsetof(S, f), 0 }
+#define BOOL(S, f) { F_BOOL, offsetof(S, f), 0 }
+#define STR(S, f)  { F_STR, offsetof(S, f), sizeof(((S *)0)->f) }
+#define BIN32(S, f) { F_BIN32, offsetof(S, f), 32 }
+#define N(a) (sizeof(a) / sizeof(a[0]))
+
+static const fdesc tenant_f[] = {
+	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
+	STR(rec_tenant, widget_key), STR(rec_tenant, origins), I64(rec_tenant, created_ms),
+};
+static const fdesc user_f[] = {
+	U64(rec_user, tid), U64(rec_user, id), STR(rec_user, email), STR(rec_user, name),
+	STR(rec_user, role), STR(rec_user, pw_hash), BOOL(rec_user, active),
+	I64(rec_user, created_ms), I64(rec_user, pw_changed_ms),
+};
+static const fdesc visitor_f[] = {
+	U64(rec_visitor, tid), U64(rec_visitor, id), STR(rec_visitor, name),
+	STR(rec_visitor, email), I64(rec_visitor, created_ms),
+};
+static const fdesc conv_f[] = {
+	U64(rec_conv, tid), U64(rec_conv, id), U64(rec_conv, visitor_id),
+	STR(rec_conv, visitor_name), STR(rec_conv, visitor_email), U8(rec_conv, status),
+	U8(rec_conv, priority), U64(rec_conv, assignee_id), STR(rec_conv, assignee_name),
+	U64(rec_conv, last_seq), U64(rec_conv, visitor_delivered_seq),
+	U64(rec_conv, visitor_read_seq), U64(rec_conv, agent_delivered_seq),
+	U64(rec_conv, agent_read_seq), I64(rec_conv, created_ms), I64(rec_conv, updated_ms),
+	I64(rec_conv, first_response_ms), I64(rec_conv, resolved_ms), U64(rec_conv, lm_seq),
+	U8(rec_conv, lm_sender), I64(rec_conv, lm_ms), STR(rec_conv, lm_text),
+};
+static const fdesc event_f[] = {
+	U64(rec_event, tid), U64(rec_event, cid), U64(rec_event, seq), U8(rec_event, kind),
+	U8(rec_event, sender_type), U64(rec_event, sender_id), STR(rec_event, sender_name),
+	STR(rec_event, client_id), STR(rec_event, text), U8(rec_event, status),
+	U64(rec_event, assignee_id), STR(rec_event, assignee_name), I64(rec_event, created_ms),
+};
+static const fdesc inbox_f[] = {
+	U64(rec_inbox, tid), U64(rec_inbox, cursor), U8(rec_inbox, type),
+	U64(rec_inbox, cid), I64(rec_inbox, created_ms),
+};
+static const fdesc refresh_f[] = {
+	U64(rec_refresh, tid), U64(rec_refresh, uid), BIN32(rec_refresh, hash),
+	U64(rec_refresh, family), I64(rec_refresh, expires_ms), BOOL(rec_refresh, used),
+};
+static const fdesc family_f[] = {
+	U64(rec_family, tid), U64(rec_family, id), U64(rec_family, uid),
+	BOOL(rec_family, revoked), I64(rec_family, created_ms),
+};
+
+static int write_cb(void *data, const char *p, size_t len)
+{
+	return buf_append(data, p, len);
+}
+
+static int encode(const void *rec, const fdesc *f, size_t nf, buf *out)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, out, write_cb);
+	const char *base = rec;
+	int rc = msgpack_pack_array(&pk, nf + 1);
+	rc |= msgpack_pack_uint8(&pk, REC_VERSION);
+	for (size_t i = 0; i < nf; i++) {
+		const void *p = base + f[i].off;
+		switch (f[i].type) {
+		case F_U64: rc |= msgpack_pack_uint64(&pk, *(const uint64_t *)p); break;
+		case F_I64: rc |= msgpack_pack_int64(&pk, *(const int64_t *)p); break;
+		case F_U8: rc |= msgpack_pack_uint8(&pk, *(const uint8_t *)p); break;
+		case F_BOOL:
+			rc |= *(const bool *)p ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+			break;
+		case F_STR: {
+			size_t len = strnlen(p, f[i].cap);
+			rc |= msgpack_pack_str(&pk, len);
+			rc |= msgpack_pack_str_body(&pk, p, len);
+			break;
+		}
+		case F_BIN32:
+			rc |= msgpack_pack_bin(&pk, 32);
+			rc |= msgpack_pack_bin_body(&pk, p, 32);
+			break;
+		}
+	}
+	return rc ? -1 : 0;
+}
+
+static int decode(const void *data, size_t n, void *rec, size_t size, const fdesc *f, size_t nf)
+{
+	memset(rec, 0, size);
+	msgpack_zone zone;
+	msgpack_object obj;
+	char zbuf[2048];
+	/* Records have no nested containers, so the zone only holds the array. */
+	if (!msgpack_zone_init(&zone, sizeof zbuf))
+		return DB_ECORRUPT;
+	size_t off = 0;
+	int rc = DB_ECORRUPT;
+	if (msgpack_unpack(data, n, &off, &zone, &obj) != MSGPACK_UNPACK_SUCCESS)
+		goto out;
+	if (obj.type != MSGPACK_OBJECT_ARRAY || obj.via.array.size < 1)
+		goto out;
+	const msgpack_object *a = obj.via.array.ptr;
+	if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[0].via.u64 < 1)
+		goto out;
+	char *base = rec;
+	size_t have = obj.via.array.size - 1;
+	for (size_t i = 0; i < nf && i < have; i++) {
+		const msgpack_object *o = &a[i + 1];
+		void *p = base + f[i].off;
+		switch (f[i].type) {
+		case F_U64:
+		case F_I64:
+		case F_U8: {
+			int64_t v;
+			if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+				v = (int64_t)o->via.u64;
+			else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+				v = o->via.i64;
+			else
+				goto out;
+			if (f[i].type == F_U64)
+				*(uint64_t *)p = (uint64_t)v;
+			else if (f[i].type == F_I64)
+				*(int64_t *)p = v;
+			else
+				*(uint8_t *)p = (uint8_t)v;
+			break;
+		}
+		case F_BOOL:
+			if (o->type != MSGPACK_OBJECT_BOOLEAN)
+				goto out;
+			*(bool *)p = o->via.boolean;
+			break;
+		case F_STR:
+			if (o->type != MSGPACK_OBJECT_STR)
+				goto out;
+			rec_strcpy(p, f[i].cap, o->via.str.ptr, o->via.str.size);
+			break;
+		case F_BIN32:
+			if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != 32)
+				goto out;
+			memcpy(p, o->via.bin.ptr, 32);
+			break;
+		}
+	}
+	rc = 0;
+out:
+	msgpack_zone_destroy(&zone);
+	return rc;
+}
+
+#define CODEC(name, T, table) \
+	int rec_##name##_encode(const T *r, buf *out) { return encode(r, table, N(table), out); } \
+	int rec_##name##_decode(const void *p, size_t n, T *r) \
+	{ return decode(p, n, r, sizeof *r, table, N(table)); }
+
+CODEC(tenant, rec_tenant, tenant_f)
+CODEC(user, rec_user, user_f)
+CODEC(visitor, rec_visitor, visitor_f)
+CODEC(conv, rec_conv, conv_f)
+CODEC(event, rec_event, event_f)
+CODEC(inbox, rec_inbox, inbox_f)
+CODEC(refresh, rec_refresh, refresh_f)
+CODEC(family, rec_family, family_f)
+
+static const char *status_names[CS__COUNT] = { "open", "waiting", "pending", "snoozed", "resolved", "closed" };
+static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgent" };
+static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
+static const char *sender_names[ST__COUNT] = { "visitor", "agent", "system" };
+
+const char *rec_status_name(int s)
+{
+	return s >= 0 && s < CS__COUNT ? status_names[s] : "unknown";
+}
+
+int rec_status_parse(const char *s)
+{
+	for (int i = 0; i < CS__COUNT; i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *rec_priority_name(int p)
+{
+	return p >= 0 && p < CP__COUNT ? priority_names[p] : "medium";
+}
+
+const char *rec_kind_name(int k)
+{
+	return k >= 0 && k < EK__COUNT ? kind_names[k] : "unknown";
+}
+
+const char *rec_sender_name(int s)
+{
+	return s >= 0 && s < ST__COUNT ? sender_names[s] : "system";
+}
+
+size_t rec_key1(uint8_t k[8], uint64_t a)
+{
+	db_be64(k, a);
+	return 8;
+}
+
+size_t rec_key2(uint8_t k[16], uint64_t a, uint64_t b)
+{
+	db_be64(k, a);
+	db_be64(k + 8, b);
+	return 16;
+}
+
+size_t rec_key3(uint8_t k[24], uint64_t a, uint64_t b, uint64_t c)
+{
+	db_be64(k, a);
+	db_be64(k + 8, b);
+	db_be64(k + 16, c);
+	return 24;
+}
+
+void rec_strcpy(char *dst, size_t cap, const char *s, size_t len)
+{
+	if (len > cap - 1) {
+		len = cap - 1;
+		/* back up over UTF-8 continuation bytes so we cut between characters */
+		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, s, len);
+	dst[len] = 0;
+}

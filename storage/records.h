@@ -1,0 +1,155 @@
+/* records — the stored record kinds, their msgpack codecs and key builders.
+ *
+ * Every value is a msgpack array whose first element is the record's schema
+ * version; fields follow in a fixed order and new fields are only ever
+ * appended, so a decoder reads old records (missing trailing fields take
+ * their zero value) and records written by a newer version with extra
+ * fields. docs/storage.md lists the fields of each version.
+ */
+#ifndef PARLEY_RECORDS_H
+#define PARLEY_RECORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/buf.h"
+
+#define REC_NAME_MAX    128
+#define REC_EMAIL_MAX   254
+#define REC_SLUG_MAX    48
+#define REC_KEY_MAX     48
+#define REC_ORIGINS_MAX 1024
+#define REC_TEXT_MAX    8000
+#define REC_CLIENT_ID_MAX 64
+#define REC_PREVIEW_MAX 140
+#define REC_ROLE_MAX    16
+#define REC_HASH_MAX    128
+
+enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
+enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
+enum ev_kind { EK_CREATED = 0, EK_MESSAGE, EK_NOTE, EK_STATUS, EK_ASSIGNED, EK__COUNT };
+enum sender_type { ST_VISITOR = 0, ST_AGENT, ST_SYSTEM, ST__COUNT };
+
+typedef struct {
+	uint64_t id;
+	char name[REC_NAME_MAX + 1];
+	char slug[REC_SLUG_MAX + 1];
+	char widget_key[REC_KEY_MAX + 1];
+	char origins[REC_ORIGINS_MAX + 1];   /* comma-separated; "*" = any */
+	int64_t created_ms;
+} rec_tenant;
+
+typedef struct {
+	uint64_t tid, id;
+	char email[REC_EMAIL_MAX + 1];       /* lower-case */
+	char name[REC_NAME_MAX + 1];
+	char role[REC_ROLE_MAX + 1];         /* owner | admin | agent */
+	char pw_hash[REC_HASH_MAX + 1];
+	bool active;
+	int64_t created_ms;
+	int64_t pw_changed_ms;
+} rec_user;
+
+typedef struct {
+	uint64_t tid, id;
+	char name[REC_NAME_MAX + 1];
+	char email[REC_EMAIL_MAX + 1];
+	int64_t created_ms;
+} rec_visitor;
+
+typedef struct {
+	uint64_t tid, id;
+	uint64_t visitor_id;
+	char visitor_name[REC_NAME_MAX + 1];
+	char visitor_email[REC_EMAIL_MAX + 1];
+	uint8_t status;                      /* enum conv_status */
+	uint8_t priority;                    /* enum conv_priority */
+	uint64_t assignee_id;                /* 0 = unassigned */
+	char assignee_name[REC_NAME_MAX + 1];
+	uint64_t last_seq;                   /* highest stored event seq */
+	uint64_t visitor_delivered_seq, visitor_read_seq;
+	uint64_t agent_delivered_seq, agent_read_seq;
+	int64_t created_ms, updated_ms, first_response_ms, resolved_ms;
+	uint64_t lm_seq;                     /* last visible message: seq, sender, text preview */
+	uint8_t lm_sender;
+	int64_t lm_ms;
+	char lm_text[REC_PREVIEW_MAX + 1];
+} rec_conv;
+
+typedef struct {
+	uint64_t tid, cid, seq;
+	uint8_t kind;                        /* enum ev_kind */
+	uint8_t sender_type;                 /* enum sender_type */
+	uint64_t sender_id;
+	char sender_name[REC_NAME_MAX + 1];
+	char client_id[REC_CLIENT_ID_MAX + 1];
+	char text[REC_TEXT_MAX + 1];
+	uint8_t status;                      /* EK_STATUS: new status */
+	uint64_t assignee_id;                /* EK_ASSIGNED */
+	char assignee_name[REC_NAME_MAX + 1];
+	int64_t created_ms;
+} rec_event;
+
+typedef struct {
+	uint64_t tid, cursor;
+	uint8_t type;                        /* enum inbox_type */
+	uint64_t cid;
+	int64_t created_ms;
+} rec_inbox;
+
+enum inbox_type { IB_CREATED = 0, IB_UPDATED, IB__COUNT };
+
+typedef struct {
+	uint64_t tid, uid;
+	uint8_t hash[32];                    /* sha256 of the token (the key) */
+	uint64_t family;
+	int64_t expires_ms;
+	bool used;                           /* rotated: presenting it again is reuse */
+} rec_refresh;
+
+typedef struct {
+	uint64_t tid, id;
+	uint64_t uid;
+	bool revoked;
+	int64_t created_ms;
+} rec_family;
+
+/* Encoders append one msgpack value to out: 0 or -1 (OOM). */
+int rec_tenant_encode(const rec_tenant *r, buf *out);
+int rec_user_encode(const rec_user *r, buf *out);
+int rec_visitor_encode(const rec_visitor *r, buf *out);
+int rec_conv_encode(const rec_conv *r, buf *out);
+int rec_event_encode(const rec_event *r, buf *out);
+int rec_inbox_encode(const rec_inbox *r, buf *out);
+int rec_refresh_encode(const rec_refresh *r, buf *out);
+int rec_family_encode(const rec_family *r, buf *out);
+
+/* Decoders fill *r (zeroed first) from bytes: 0 or DB_ECORRUPT. Key-derived
+ * fields (tid, ids, seq) are filled by the decoders from the record where
+ * stored and otherwise left for the caller. */
+int rec_tenant_decode(const void *p, size_t n, rec_tenant *r);
+int rec_user_decode(const void *p, size_t n, rec_user *r);
+int rec_visitor_decode(const void *p, size_t n, rec_visitor *r);
+int rec_conv_decode(const void *p, size_t n, rec_conv *r);
+int rec_event_decode(const void *p, size_t n, rec_event *r);
+int rec_inbox_decode(const void *p, size_t n, rec_inbox *r);
+int rec_refresh_decode(const void *p, size_t n, rec_refresh *r);
+int rec_family_decode(const void *p, size_t n, rec_family *r);
+
+/* Names on the wire. */
+const char *rec_status_name(int s);
+int rec_status_parse(const char *s);     /* -1 if unknown */
+const char *rec_priority_name(int p);
+const char *rec_kind_name(int k);
+const char *rec_sender_name(int s);
+
+/* Key builders: write big-endian ids into k and return the key length. */
+size_t rec_key1(uint8_t k[8], uint64_t a);
+size_t rec_key2(uint8_t k[16], uint64_t a, uint64_t b);
+size_t rec_key3(uint8_t k[24], uint64_t a, uint64_t b, uint64_t c);
+
+/* Copies s into a fixed field of cap bytes (incl. NUL), truncating at a
+ * UTF-8 character boundary. */
+void rec_strcpy(char *dst, size_t cap, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,53 @@
+/* writer — the single LMDB writer with group commit.
+ *
+ * Requesters submit wr_req objects from any thread. The writer thread takes
+ * every request queued (up to max_batch), applies each in ONE write
+ * transaction, commits once (one fsync for the whole batch), and only then
+ * calls each request's done() with its result, in submission order. done()
+ * runs on the writer thread and must only hand off (post to an actor or an
+ * I/O loop), never block.
+ *
+ * apply() contract: check everything first, then write, so a refused request
+ * (it returns a negative code, e.g. DB_ECONFLICT) leaves nothing behind in
+ * the shared transaction. An LMDB failure while writing aborts the whole
+ * batch: every request in it gets DB_EIO.
+ */
+#ifndef PARLEY_WRITER_H
+#define PARLEY_WRITER_H
+
+#include <stdint.h>
+#include "storage/db.h"
+
+typedef struct wr_req wr_req;
+
+struct wr_req {
+	wr_req *next;                                  /* private: queue link */
+	int (*apply)(wr_req *r, db *d, MDB_txn *txn);  /* writer thread, inside the txn */
+	void (*done)(wr_req *r, int rc);               /* writer thread, after commit/abort */
+};
+
+typedef struct writer writer;
+
+typedef struct {
+	uint64_t batches;          /* committed transactions */
+	uint64_t requests;         /* requests applied */
+	uint64_t failures;         /* requests refused or aborted */
+	uint64_t commit_ns_total;  /* time in mdb_txn_commit */
+	uint64_t max_batch_seen;
+	int queued;                /* waiting now */
+} writer_stats;
+
+/* Starts the writer thread over d; NULL on failure. */
+writer *writer_start(db *d, int max_batch);
+
+/* Queues a request (any thread). After writer_stop has begun, the request
+ * is completed at once with DB_EIO. */
+void writer_submit(writer *w, wr_req *r);
+
+/* Applies and commits everything queued, then stops and frees the writer. */
+void writer_stop(writer **w_p);
+
+/* Counters for /metrics. */
+void writer_get_stats(writer *w, writer_stats *out);
+
+#endif

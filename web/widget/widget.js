@@ -1,0 +1,948 @@
+/*
+ * Parley chat widget — embed on any page:
+ *
+ *   <script src="https://chat.example.com/widget/widget.js" data-key="WIDGET_KEY" async></script>
+ *
+ * or configure before loading it:
+ *
+ *   <script>window.ParleyWidget = { key: "WIDGET_KEY", server: "https://chat.example.com" };</script>
+ *
+ * `server` defaults to the origin the script was loaded from. Everything is
+ * rendered inside an open shadow root so the host page's CSS cannot leak in
+ * (and ours cannot leak out). User-provided text is only ever inserted with
+ * textContent.
+ *
+ * Protocol: docs/api-outline.md (REST) and docs/realtime.md (WebSocket).
+ */
+(function () {
+  "use strict";
+
+  if (window.__parleyWidgetLoaded) return; // loaded twice on one page
+  window.__parleyWidgetLoaded = true;
+
+  // ---------------------------------------------------------------- config
+  var script = document.currentScript;
+  if (!script) {
+    // currentScript is null when the file was loaded as a module or injected
+    // by another script after the fact; find ourselves by URL.
+    var all = document.querySelectorAll("script[src]");
+    for (var i = all.length - 1; i >= 0; i--) {
+      if (/\/widget\/widget\.js(\?|#|$)/.test(all[i].src)) { script = all[i]; break; }
+    }
+  }
+  var userCfg = window.ParleyWidget && typeof window.ParleyWidget === "object" ? window.ParleyWidget : {};
+  var scriptOrigin = script && script.src ? new URL(script.src, location.href).origin : location.origin;
+  var CFG = {
+    key: userCfg.key || (script && script.getAttribute("data-key")) || "",
+    server: String(userCfg.server || (script && script.getAttribute("data-server")) || scriptOrigin).replace(/\/+$/, ""),
+    title: userCfg.title || (script && script.getAttribute("data-title")) || "Chat with us",
+    name: userCfg.name || undefined,
+    email: userCfg.email || undefined,
+  };
+
+  var TYPING_SEND_EVERY_MS = 2500; // throttle for typing:true frames
+  var TYPING_IDLE_MS = 3000; // after this much silence we send typing:false
+  var TYPING_SHOW_MS = 6000; // hide the agent's indicator if no refresh arrives
+  var BACKOFF_MIN_MS = 250;
+  var BACKOFF_MAX_MS = 5000;
+  var CACHE_EVENTS = 300; // transcript events kept in localStorage
+
+  // ---------------------------------------------------------------- storage
+  var LS_PREFIX = "parley:" + CFG.key + ":";
+  function lsGet(name) {
+    try {
+      var raw = localStorage.getItem(LS_PREFIX + name);
+      return raw == null ? null : JSON.parse(raw);
+    } catch (e) {
+      return null;
+    }
+  }
+  function lsSet(name, value) {
+    try {
+      if (value == null) localStorage.removeItem(LS_PREFIX + name);
+      else localStorage.setItem(LS_PREFIX + name, JSON.stringify(value));
+    } catch (e) {
+      /* storage full or disabled: the widget still works for this page */
+    }
+  }
+  function ssGet(name) {
+    try { return sessionStorage.getItem(LS_PREFIX + name); } catch (e) { return null; }
+  }
+  function ssSet(name, value) {
+    try { sessionStorage.setItem(LS_PREFIX + name, value); } catch (e) { /* ignore */ }
+  }
+
+  function uuid() {
+    if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+    // crypto.randomUUID needs a secure context; fall back to getRandomValues.
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // ---------------------------------------------------------------- state
+  var S = {
+    token: lsGet("visitor_token"), // visitor token (opaque)
+    visitorId: lsGet("visitor_id"),
+    conversation: null, // conversation object from the REST API
+    convId: null,
+    lastSeq: 0, // highest seq seen in convId (persisted with the transcript)
+    events: new Map(), // seq -> event (already rendered)
+    pending: new Map(), // client_id -> {client_id, text, state, seq?, el}
+    agentReadSeq: 0, // from receipts: visitor messages with seq <= this are "Seen"
+    readSent: 0,
+    deliveredSent: 0,
+    ws: null,
+    wsState: "idle", // idle | connecting | open | authed | live
+    backoffAttempt: 0,
+    reconnectTimer: 0,
+    frameId: 0,
+    inflight: new Map(), // frame id -> handler(frame)
+    open: ssGet("open") === "1",
+    started: false, // session established
+    starting: null, // promise while establishing the session
+    creating: null, // promise while POSTing the first conversation
+    typingLastSent: 0,
+    typingIdleTimer: 0,
+    typingOn: false,
+    agentTypingTimer: 0,
+    unread: 0,
+  };
+
+  // ---------------------------------------------------------------- DOM
+  var host = document.createElement("div");
+  host.id = "parley-widget-host";
+  host.setAttribute("data-testid", "parley-widget");
+  // Keep the host itself neutral; all layout is inside the shadow root.
+  host.style.cssText = "all: initial; position: fixed; z-index: 2147483000; right: 0; bottom: 0; width: 0; height: 0;";
+  var root = host.attachShadow({ mode: "open" });
+
+  var style = document.createElement("style");
+  style.textContent = [
+    ":host { all: initial; }",
+    "*, *::before, *::after { box-sizing: border-box; }",
+    ".pw { font: 14px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1d2430; }",
+    ".launcher { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0;",
+    "  background: #3554d1; color: #fff; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); display: flex;",
+    "  align-items: center; justify-content: center; }",
+    ".launcher:focus-visible { outline: 3px solid #9db0ff; outline-offset: 2px; }",
+    ".launcher svg { width: 26px; height: 26px; fill: currentColor; }",
+    ".badge { position: absolute; top: -2px; right: -2px; min-width: 20px; height: 20px; border-radius: 10px;",
+    "  background: #e5484d; color: #fff; font-size: 12px; line-height: 20px; text-align: center; padding: 0 5px; }",
+    ".badge[hidden] { display: none; }",
+    ".panel { position: fixed; right: 20px; bottom: 88px; width: 360px; max-width: calc(100vw - 40px);",
+    "  height: 520px; max-height: calc(100vh - 120px); background: #fff; border-radius: 12px; overflow: hidden;",
+    "  box-shadow: 0 8px 30px rgba(0,0,0,.25); display: flex; flex-direction: column; }",
+    ".panel[hidden] { display: none; }",
+    ".head { background: #3554d1; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }",
+    ".head .title { font-weight: 600; flex: 1; }",
+    ".head .conn { font-size: 12px; opacity: .85; }",
+    ".head button { background: transparent; border: 0; color: #fff; font-size: 20px; cursor: pointer; line-height: 1; }",
+    ".msgs { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f7fb; }",
+    ".empty { color: #6b7380; text-align: center; margin-top: 40px; }",
+    ".msg { max-width: 80%; padding: 8px 11px; border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }",
+    ".msg[data-sender=visitor] { align-self: flex-end; background: #3554d1; color: #fff; border-bottom-right-radius: 4px; }",
+    ".msg[data-sender=agent] { align-self: flex-start; background: #fff; border: 1px solid #e1e4ec; border-bottom-left-radius: 4px; }",
+    ".msg[data-sender=system] { align-self: center; background: transparent; color: #6b7380; font-size: 12px; padding: 2px; }",
+    ".msg[data-state=pending] { opacity: .6; }",
+    ".msg[data-state=failed] { background: #e5484d; }",
+    ".msg .who { display: block; font-size: 11px; opacity: .75; margin-bottom: 2px; }",
+    ".seen { align-self: flex-end; font-size: 11px; color: #6b7380; margin-top: -2px; }",
+    ".typing { padding: 0 12px 6px; font-size: 12px; color: #6b7380; background: #f6f7fb; min-height: 18px; }",
+    ".typing[hidden] { visibility: hidden; display: block; }",
+    ".compose { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e1e4ec; background: #fff; }",
+    ".compose textarea { flex: 1; resize: none; border: 1px solid #cfd4df; border-radius: 8px; padding: 8px; font: inherit;",
+    "  height: 40px; max-height: 120px; }",
+    ".compose button { border: 0; border-radius: 8px; background: #3554d1; color: #fff; padding: 0 14px; cursor: pointer; font: inherit; }",
+    ".compose button:disabled { opacity: .5; cursor: default; }",
+    ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
+    ".error[hidden] { display: none; }",
+  ].join("\n");
+  root.appendChild(style);
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) for (var k in attrs) if (attrs[k] != null) e.setAttribute(k, attrs[k]);
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  var wrap = el("div", { class: "pw" });
+  var launcher = el("button", {
+    class: "launcher", type: "button", "data-testid": "parley-launcher",
+    "aria-label": "Open chat", "aria-expanded": "false",
+  });
+  // Static, trusted markup for the icon (no user data).
+  var svgNS = "http://www.w3.org/2000/svg";
+  var svg = document.createElementNS(svgNS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  var path = document.createElementNS(svgNS, "path");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z");
+  svg.appendChild(path);
+  launcher.appendChild(svg);
+  var badge = el("span", { class: "badge", "data-testid": "parley-unread", hidden: "" });
+  launcher.appendChild(badge);
+
+  var panel = el("div", { class: "panel", role: "dialog", "aria-label": CFG.title, "data-testid": "parley-panel", hidden: "" });
+  var head = el("div", { class: "head" });
+  head.appendChild(el("span", { class: "title" }, CFG.title));
+  var connLabel = el("span", { class: "conn", "data-testid": "parley-connection", "aria-live": "polite" }, "");
+  head.appendChild(connLabel);
+  var closeBtn = el("button", { type: "button", "aria-label": "Close chat", "data-testid": "parley-close" }, "\u00d7");
+  head.appendChild(closeBtn);
+  var errorBox = el("div", { class: "error", role: "alert", "data-testid": "parley-error", hidden: "" });
+  var list = el("div", { class: "msgs", "data-testid": "parley-messages", "aria-live": "polite" });
+  var emptyNote = el("div", { class: "empty" }, "Ask us anything \u2014 we usually reply in a few minutes.");
+  list.appendChild(emptyNote);
+  var seenMarker = el("div", { class: "seen", "data-testid": "parley-seen" }, "Seen");
+  var typingBox = el("div", { class: "typing", "data-testid": "parley-typing", hidden: "" }, "Agent is typing\u2026");
+  var compose = el("form", { class: "compose" });
+  var input = el("textarea", {
+    "data-testid": "parley-input", placeholder: "Type a message\u2026", rows: "1",
+    "aria-label": "Message", maxlength: "8000",
+  });
+  var sendBtn = el("button", { type: "submit", "data-testid": "parley-send" }, "Send");
+  compose.appendChild(input);
+  compose.appendChild(sendBtn);
+  panel.appendChild(head);
+  panel.appendChild(errorBox);
+  panel.appendChild(list);
+  panel.appendChild(typingBox);
+  panel.appendChild(compose);
+  wrap.appendChild(panel);
+  wrap.appendChild(launcher);
+  root.appendChild(wrap);
+
+  function mount() {
+    (document.body || document.documentElement).appendChild(host);
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+
+  function showError(msg) {
+    if (msg) { errorBox.textContent = msg; errorBox.hidden = false; }
+    else { errorBox.textContent = ""; errorBox.hidden = true; }
+  }
+  function setConn(state) {
+    S.wsState = state;
+    host.setAttribute("data-connection", state);
+    panel.setAttribute("data-connection", state);
+    var labels = { idle: "", connecting: "connecting\u2026", open: "connecting\u2026", authed: "connecting\u2026", live: "online", offline: "reconnecting\u2026" };
+    connLabel.textContent = labels[state] || "";
+  }
+  setConn("idle");
+
+  // ---------------------------------------------------------------- open / close
+  function setOpen(open) {
+    S.open = open;
+    ssSet("open", open ? "1" : "0");
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat");
+    if (open) {
+      S.unread = 0;
+      renderBadge();
+      ensureStarted();
+      scrollToEnd();
+      setTimeout(function () { try { input.focus(); } catch (e) { /* ignore */ } }, 0);
+      maybeSendRead();
+    }
+  }
+  launcher.addEventListener("click", function () { setOpen(!S.open); });
+  closeBtn.addEventListener("click", function () { setOpen(false); });
+  document.addEventListener("visibilitychange", maybeSendRead);
+  window.addEventListener("focus", maybeSendRead);
+
+  function renderBadge() {
+    if (S.unread > 0 && !S.open) {
+      badge.textContent = S.unread > 99 ? "99+" : String(S.unread);
+      badge.hidden = false;
+    } else {
+      badge.hidden = true;
+    }
+  }
+
+  function scrollToEnd() {
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // ---------------------------------------------------------------- REST
+  function api(method, path, body) {
+    var headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (S.token) headers.Authorization = "Bearer " + S.token;
+    return fetch(CFG.server + path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      mode: "cors",
+      credentials: "omit",
+    }).then(function (res) {
+      return res.text().then(function (txt) {
+        var data = null;
+        if (txt) { try { data = JSON.parse(txt); } catch (e) { data = null; } }
+        if (!res.ok) {
+          var err = new Error((data && data.error && data.error.message) || ("HTTP " + res.status));
+          err.status = res.status;
+          err.code = data && data.error && data.error.code;
+          err.retryAfter = Number(res.headers.get("Retry-After")) || 0;
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+
+  function backoffDelay(attempt) {
+    var base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, attempt));
+    return Math.round(base / 2 + Math.random() * base / 2); // "equal jitter"
+  }
+
+  // Retry transient failures (network, 408, 429, 5xx) with back-off.
+  function apiRetry(method, path, body, tries) {
+    tries = tries || 6;
+    var attempt = 0;
+    function go() {
+      return api(method, path, body).catch(function (err) {
+        var transient = !err.status || err.status === 408 || err.status === 429 || err.status >= 500;
+        attempt++;
+        if (!transient || attempt >= tries) throw err;
+        var wait = err.retryAfter ? err.retryAfter * 1000 : backoffDelay(attempt);
+        return sleep(Math.min(wait, 30000)).then(go);
+      });
+    }
+    return go();
+  }
+
+  // ---------------------------------------------------------------- session
+  function ensureStarted() {
+    if (S.started) return Promise.resolve();
+    if (S.starting) return S.starting;
+    if (!CFG.key) {
+      showError("Chat is not configured (missing widget key).");
+      var none = Promise.reject(new Error("missing widget key"));
+      none.catch(function () { /* reported */ });
+      return none;
+    }
+    S.starting = startSession()
+      .then(function () {
+        S.started = true;
+        showError("");
+        connect();
+      })
+      .catch(function (err) {
+        showError(err.status === 404 ? "This chat is not available." : "Could not reach the chat server. Retrying\u2026");
+        S.starting = null;
+        if (err.status !== 404 && err.status !== 403) {
+          setTimeout(ensureStarted, backoffDelay(4));
+        }
+        throw err;
+      });
+    S.starting.catch(function () { /* reported above */ });
+    return S.starting;
+  }
+
+  function startSession(retried) {
+    var hadToken = !!S.token;
+    return startSessionOnce().catch(function (err) {
+      if (err.status === 401 && hadToken && !retried) {
+        // Our stored visitor token is not accepted any more: start afresh.
+        S.token = null;
+        lsSet("visitor_token", null);
+        return startSession(true);
+      }
+      throw err;
+    });
+  }
+
+  function startSessionOnce() {
+    var body = { widget_key: CFG.key };
+    if (S.token) body.visitor_token = S.token;
+    if (CFG.name) body.name = CFG.name;
+    if (CFG.email) body.email = CFG.email;
+    return apiRetry("POST", "/v1/widget/session", body).then(function (res) {
+      var vid = res && res.visitor && res.visitor.id;
+      if (S.visitorId && vid && vid !== S.visitorId) {
+        // The old token was not accepted: we are a new visitor now.
+        resetConversationState();
+      }
+      S.token = res.visitor_token;
+      S.visitorId = vid || null;
+      lsSet("visitor_token", S.token);
+      lsSet("visitor_id", S.visitorId);
+      return loadConversation();
+    });
+  }
+
+  function resetConversationState() {
+    S.conversation = null;
+    S.convId = null;
+    S.lastSeq = 0;
+    S.events.clear();
+    S.agentReadSeq = 0;
+    S.readSent = 0;
+    S.deliveredSent = 0;
+    lsSet("conversation_id", null);
+    lsSet("transcript", null);
+    var items = list.querySelectorAll("[data-testid=parley-message]:not([data-state=pending])");
+    for (var i = 0; i < items.length; i++) items[i].remove();
+    updateEmpty();
+    renderSeen();
+  }
+
+  function pickConversation(convs) {
+    if (!convs || !convs.length) return null;
+    var stored = lsGet("conversation_id");
+    var best = null;
+    for (var i = 0; i < convs.length; i++) {
+      var c = convs[i];
+      if (stored && c.id === stored) return c;
+      if (!best || (c.created_at_ms || 0) > (best.created_at_ms || 0)) best = c;
+    }
+    return best;
+  }
+
+  function loadConversation() {
+    return apiRetry("GET", "/v1/widget/conversations").then(function (res) {
+      var conv = pickConversation(res && res.data);
+      if (conv) adoptConversation(conv);
+    });
+  }
+
+  // Restore the cached transcript for a conversation and remember it.
+  function adoptConversation(conv) {
+    if (S.convId && S.convId !== conv.id) resetConversationState();
+    S.conversation = conv;
+    if (S.convId !== conv.id) {
+      S.convId = conv.id;
+      lsSet("conversation_id", conv.id);
+      var cache = lsGet("transcript");
+      if (cache && cache.conversation_id === conv.id && Array.isArray(cache.events)) {
+        for (var i = 0; i < cache.events.length; i++) applyEvent(cache.events[i], true);
+        S.lastSeq = Math.max(S.lastSeq, Number(cache.last_seq) || 0);
+      }
+    }
+    if (typeof conv.agent_read_seq === "number" && conv.agent_read_seq > S.agentReadSeq) {
+      S.agentReadSeq = conv.agent_read_seq;
+      renderSeen();
+    }
+  }
+
+  var saveTimer = 0;
+  function saveTranscript() {
+    if (saveTimer) return;
+    saveTimer = setTimeout(function () {
+      saveTimer = 0;
+      if (!S.convId) return;
+      var seqs = Array.from(S.events.keys()).sort(function (a, b) { return a - b; });
+      if (seqs.length > CACHE_EVENTS) seqs = seqs.slice(seqs.length - CACHE_EVENTS);
+      lsSet("transcript", {
+        conversation_id: S.convId,
+        last_seq: S.lastSeq,
+        events: seqs.map(function (s) { return S.events.get(s); }),
+      });
+    }, 50);
+  }
+  window.addEventListener("pagehide", function () {
+    if (saveTimer) { clearTimeout(saveTimer); saveTimer = 0; }
+    if (!S.convId) return;
+    var seqs = Array.from(S.events.keys()).sort(function (a, b) { return a - b; }).slice(-CACHE_EVENTS);
+    lsSet("transcript", { conversation_id: S.convId, last_seq: S.lastSeq, events: seqs.map(function (s) { return S.events.get(s); }) });
+  });
+
+  // ---------------------------------------------------------------- rendering
+  function updateEmpty() {
+    var any = list.querySelector("[data-testid=parley-message]");
+    emptyNote.hidden = !!any;
+    emptyNote.style.display = any ? "none" : "";
+  }
+
+  function eventLabel(ev) {
+    switch (ev.kind) {
+      case "message":
+        return ev.text == null ? "" : String(ev.text);
+      case "status":
+        if (ev.status === "resolved") return "This conversation was marked as resolved.";
+        if (ev.status === "closed") return "This conversation was closed.";
+        return "Conversation status: " + String(ev.status || "");
+      case "assigned":
+        return ev.assignee && ev.assignee.name ? String(ev.assignee.name) + " joined the conversation." : "An agent joined the conversation.";
+      default:
+        return null; // "created" and anything unknown: not shown
+    }
+  }
+
+  function senderType(ev) {
+    if (ev.kind !== "message") return "system";
+    var t = ev.sender && ev.sender.type;
+    return t === "visitor" || t === "agent" ? t : "system";
+  }
+
+  function buildMessage(ev, text) {
+    var sender = senderType(ev);
+    var node = el("div", { class: "msg", "data-testid": "parley-message", "data-sender": sender, "data-kind": ev.kind || "message" });
+    if (sender === "agent" && ev.sender && ev.sender.name) {
+      node.appendChild(el("span", { class: "who" }, String(ev.sender.name)));
+    }
+    node.appendChild(el("span", { class: "text" }, text));
+    return node;
+  }
+
+  // Insert a node with data-seq in seq order; pending messages stay last.
+  function insertBySeq(node, seq) {
+    var items = list.querySelectorAll("[data-testid=parley-message]");
+    for (var i = 0; i < items.length; i++) {
+      var it = items[i];
+      if (it === node) continue;
+      var has = it.hasAttribute("data-seq");
+      if (!has || Number(it.getAttribute("data-seq")) > seq) {
+        list.insertBefore(node, it);
+        return;
+      }
+    }
+    list.appendChild(node);
+  }
+
+  // Apply one stored event (from replay, live stream or cache). Idempotent by seq.
+  function applyEvent(ev, fromCache) {
+    if (!ev || ev.conversation_id !== S.convId && !fromCache) return;
+    var seq = Number(ev.seq);
+    if (!(seq > 0)) return;
+    if (ev.kind === "note" || ev.private === true) return; // visitors never show notes
+    if (seq > S.lastSeq) S.lastSeq = seq;
+    if (S.events.has(seq)) return; // dedupe
+    var text = eventLabel(ev);
+    var store = {
+      conversation_id: ev.conversation_id, seq: seq, kind: ev.kind, client_id: ev.client_id, text: ev.text,
+      status: ev.status, assignee: ev.assignee, sender: ev.sender, created_at: ev.created_at, created_at_ms: ev.created_at_ms,
+    };
+    S.events.set(seq, store);
+    if (text == null) { if (!fromCache) saveTranscript(); return; }
+
+    var node = null;
+    // Our own message that we are still showing as pending: reuse its node.
+    if (ev.client_id && S.pending.has(ev.client_id)) {
+      var p = S.pending.get(ev.client_id);
+      S.pending.delete(ev.client_id);
+      savePending();
+      node = p.el;
+      if (node && node.parentNode) node.remove();
+      if (node) {
+        node.setAttribute("data-state", "sent");
+        node.setAttribute("data-sender", senderType(ev));
+      }
+    }
+    if (!node) node = buildMessage(ev, text);
+    node.setAttribute("data-seq", String(seq));
+    if (!node.getAttribute("data-state")) node.setAttribute("data-state", "sent");
+    insertBySeq(node, seq);
+    updateEmpty();
+
+    if (ev.kind === "message" && senderType(ev) === "agent") {
+      hideAgentTyping();
+      if (!fromCache && !S.open) { S.unread++; renderBadge(); }
+    }
+    if (!fromCache) saveTranscript();
+    renderSeen();
+    scrollToEnd();
+  }
+
+  // "Seen" goes under the newest visitor message the agent has read.
+  function renderSeen() {
+    var target = null;
+    if (S.agentReadSeq > 0) {
+      var mine = list.querySelectorAll("[data-testid=parley-message][data-sender=visitor][data-seq]");
+      for (var i = mine.length - 1; i >= 0; i--) {
+        if (Number(mine[i].getAttribute("data-seq")) <= S.agentReadSeq) { target = mine[i]; break; }
+      }
+    }
+    if (!target) { if (seenMarker.parentNode) seenMarker.remove(); return; }
+    if (seenMarker.previousSibling !== target || !seenMarker.parentNode) list.insertBefore(seenMarker, target.nextSibling);
+  }
+
+  // ---------------------------------------------------------------- pending sends
+  function savePending() {
+    var arr = [];
+    S.pending.forEach(function (p) { if (!p.failed) arr.push({ client_id: p.client_id, text: p.text }); });
+    lsSet("pending", arr.length ? { conversation_id: S.convId, items: arr } : null);
+  }
+
+  function addPending(text, clientId) {
+    var p = { client_id: clientId || uuid(), text: text, sentOn: null, el: null };
+    var node = buildMessage({ kind: "message", sender: { type: "visitor" } }, text);
+    node.setAttribute("data-state", "pending");
+    node.setAttribute("data-client-id", p.client_id);
+    list.appendChild(node);
+    p.el = node;
+    S.pending.set(p.client_id, p);
+    savePending();
+    updateEmpty();
+    scrollToEnd();
+    return p;
+  }
+
+  function restorePending() {
+    var saved = lsGet("pending");
+    if (!saved || !Array.isArray(saved.items)) return;
+    for (var i = 0; i < saved.items.length; i++) {
+      var it = saved.items[i];
+      if (it && it.client_id && typeof it.text === "string" && !S.pending.has(it.client_id)) addPending(it.text, it.client_id);
+    }
+  }
+
+  function onSendAck(p, frame) {
+    if (!S.pending.has(p.client_id)) return; // event already arrived
+    var seq = Number(frame.seq);
+    S.pending.delete(p.client_id);
+    savePending();
+    if (seq > 0 && S.events.has(seq)) {
+      // Already rendered from the stream (matched by seq): drop the pending copy.
+      if (p.el && p.el.parentNode) p.el.remove();
+    } else if (seq > 0) {
+      // Ack before the event: promote the pending node; the event will
+      // find it by seq and not render a second copy.
+      S.events.set(seq, {
+        conversation_id: S.convId, seq: seq, kind: "message", client_id: p.client_id, text: p.text,
+        sender: { type: "visitor", id: S.visitorId },
+      });
+      if (seq > S.lastSeq) S.lastSeq = seq;
+      if (p.el.parentNode) p.el.remove();
+      p.el.setAttribute("data-seq", String(seq));
+      p.el.setAttribute("data-state", "sent");
+      insertBySeq(p.el, seq);
+      saveTranscript();
+      renderSeen();
+    }
+    updateEmpty();
+  }
+
+  function flushPending() {
+    if (S.wsState !== "live" || !S.convId) return;
+    S.pending.forEach(function (p) {
+      if (p.failed || p.sentOn === S.ws) return; // already sent on this connection
+      sendPendingOverWs(p);
+    });
+  }
+
+  function sendPendingOverWs(p) {
+    p.sentOn = S.ws;
+    request({ type: "send", conversation_id: S.convId, client_id: p.client_id, text: p.text }, function (frame) {
+      if (frame.type === "ack") return onSendAck(p, frame);
+      var code = frame.error && frame.error.code;
+      if (code === "busy" || code === "internal") {
+        // Retry on the same connection with the same client_id.
+        p.sentOn = null;
+        setTimeout(function () { if (S.pending.has(p.client_id) && S.wsState === "live") sendPendingOverWs(p); }, backoffDelay(2));
+      } else if (code === "forbidden" || code === "not_found") {
+        // The conversation is no longer writable for us: start a new one.
+        p.sentOn = null;
+        startNewConversationWith(p);
+      } else if (code === "unauthenticated") {
+        p.sentOn = null; // the reconnect path re-auths and resends
+      } else {
+        p.failed = true;
+        p.el.setAttribute("data-state", "failed");
+        p.el.title = (frame.error && frame.error.message) || "Not sent";
+        savePending();
+      }
+    });
+  }
+
+  function startNewConversationWith(p) {
+    resetConversationState();
+    createConversation(p);
+  }
+
+  // The very first message creates the conversation over REST.
+  function createConversation(p) {
+    if (S.creating) return S.creating;
+    p.sentOn = "rest";
+    S.creating = api("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id })
+      .catch(function (err) {
+        // An ambiguous failure may still have created it: look before retrying.
+        if (err.status && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
+        return sleep(backoffDelay(2)).then(function () {
+          return apiRetry("GET", "/v1/widget/conversations").then(function (res) {
+            var conv = pickConversation(res && res.data);
+            if (conv) return conv;
+            return apiRetry("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id });
+          });
+        });
+      })
+      .then(function (conv) {
+        S.creating = null;
+        adoptConversation(conv);
+        var lm = conv.last_message;
+        if (S.pending.has(p.client_id)) {
+          if (lm && lm.seq && lm.text === p.text) onSendAck(p, { seq: lm.seq });
+          else p.sentOn = null; // not stored with the conversation: send over WS
+        }
+        savePending();
+        subscribe();
+      })
+      .catch(function (err) {
+        S.creating = null;
+        p.sentOn = null;
+        p.failed = true;
+        p.el.setAttribute("data-state", "failed");
+        showError("Your message could not be sent" + (err && err.message ? ": " + err.message : "."));
+      });
+    return S.creating;
+  }
+
+  function submit() {
+    var text = input.value.replace(/^\s+|\s+$/g, "");
+    if (!text) return;
+    if (new TextEncoder().encode(text).length > 8000) { showError("Message too long."); return; }
+    showError("");
+    input.value = "";
+    stopTyping();
+    var p = addPending(text);
+    ensureStarted().then(function () {
+      if (!S.convId) createConversation(p);
+      else flushPending();
+    }, function () { /* error shown; retried by ensureStarted */ });
+  }
+
+  compose.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+  });
+
+  // ---------------------------------------------------------------- typing
+  function sendTyping(state) {
+    if (S.wsState !== "live" || !S.convId) return;
+    wsSend({ type: "typing", conversation_id: S.convId, state: state });
+  }
+  function stopTyping() {
+    clearTimeout(S.typingIdleTimer);
+    if (S.typingOn) { S.typingOn = false; S.typingLastSent = 0; sendTyping(false); }
+  }
+  input.addEventListener("input", function () {
+    if (!input.value) { stopTyping(); return; }
+    var now = Date.now();
+    if (!S.typingOn || now - S.typingLastSent >= TYPING_SEND_EVERY_MS) {
+      S.typingOn = true;
+      S.typingLastSent = now;
+      sendTyping(true);
+    }
+    clearTimeout(S.typingIdleTimer);
+    S.typingIdleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+  });
+  input.addEventListener("blur", stopTyping);
+
+  function showAgentTyping() {
+    typingBox.hidden = false;
+    clearTimeout(S.agentTypingTimer);
+    S.agentTypingTimer = setTimeout(hideAgentTyping, TYPING_SHOW_MS);
+  }
+  function hideAgentTyping() {
+    clearTimeout(S.agentTypingTimer);
+    typingBox.hidden = true;
+  }
+
+  // ---------------------------------------------------------------- receipts
+  function maxShownSeq() {
+    var m = 0;
+    S.events.forEach(function (_, s) { if (s > m) m = s; });
+    return m;
+  }
+  function maybeSendDelivered() {
+    if (S.wsState !== "live" || !S.convId) return;
+    var m = maxShownSeq();
+    if (m > S.deliveredSent) {
+      S.deliveredSent = m;
+      wsSend({ type: "delivered", conversation_id: S.convId, seq: m });
+    }
+  }
+  function maybeSendRead() {
+    if (!S.open || document.visibilityState !== "visible" || S.wsState !== "live" || !S.convId) return;
+    var m = maxShownSeq();
+    if (m > S.readSent) {
+      S.readSent = m;
+      if (m > S.deliveredSent) S.deliveredSent = m; // read implies delivered
+      wsSend({ type: "read", conversation_id: S.convId, seq: m });
+    }
+  }
+  var receiptTimer = 0;
+  function scheduleReceipts() {
+    if (receiptTimer) return;
+    receiptTimer = setTimeout(function () {
+      receiptTimer = 0;
+      maybeSendRead();
+      maybeSendDelivered();
+    }, 300);
+  }
+
+  // ---------------------------------------------------------------- WebSocket
+  function wsSend(obj) {
+    if (!S.ws || S.ws.readyState !== 1) return false;
+    try { S.ws.send(JSON.stringify(obj)); return true; } catch (e) { return false; }
+  }
+
+  function request(obj, handler) {
+    var id = "w" + (++S.frameId);
+    obj.id = id;
+    var ws = S.ws;
+    S.inflight.set(id, { ws: ws, handler: handler });
+    if (!wsSend(obj)) S.inflight.delete(id);
+    return id;
+  }
+
+  function connect() {
+    if (S.ws || !S.started) return;
+    clearTimeout(S.reconnectTimer);
+    var url = CFG.server.replace(/^http/i, "ws") + "/v1/widget/ws?key=" + encodeURIComponent(CFG.key);
+    var ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    S.ws = ws;
+    setConn("connecting");
+    ws.onopen = function () {
+      if (S.ws !== ws) return;
+      setConn("open");
+      request({ type: "auth", token: S.token }, function (frame) {
+        if (frame.type === "ack") {
+          setConn("authed");
+          S.backoffAttempt = 0;
+          if (S.convId) subscribe();
+          else setConn("live");
+        } else if (frame.error && frame.error.code === "unauthenticated") {
+          // The visitor token is no longer valid: start a fresh session.
+          S.started = false;
+          S.starting = null;
+          S.token = null;
+          lsSet("visitor_token", null);
+          try { ws.close(1000); } catch (e) { /* ignore */ }
+        } else {
+          // Anything else (internal, busy…): drop the socket and retry.
+          try { ws.close(1000); } catch (e) { /* ignore */ }
+        }
+      });
+    };
+    ws.onmessage = function (msg) {
+      if (S.ws !== ws) return;
+      var frame;
+      try { frame = JSON.parse(msg.data); } catch (e) { return; }
+      if (!frame || typeof frame !== "object") return;
+      onFrame(frame);
+    };
+    ws.onclose = function () {
+      if (S.ws !== ws) return;
+      S.ws = null;
+      S.inflight.forEach(function (v, k) { if (v.ws === ws) S.inflight.delete(k); });
+      S.pending.forEach(function (p) { if (p.sentOn === ws) p.sentOn = null; });
+      setConn("offline");
+      hideAgentTyping();
+      scheduleReconnect();
+    };
+    ws.onerror = function () { /* onclose follows */ };
+  }
+
+  function scheduleReconnect() {
+    clearTimeout(S.reconnectTimer);
+    var delay = backoffDelay(S.backoffAttempt++);
+    S.reconnectTimer = setTimeout(function () {
+      if (!S.started) ensureStarted();
+      else connect();
+    }, delay);
+  }
+  window.addEventListener("online", function () {
+    if (!S.ws && S.started) { S.backoffAttempt = 0; clearTimeout(S.reconnectTimer); connect(); }
+  });
+
+  function subscribe() {
+    if (!S.ws || !S.convId || (S.wsState !== "authed" && S.wsState !== "live")) return;
+    var convId = S.convId;
+    setConn("authed");
+    request({ type: "subscribe", conversation_id: convId, after_seq: S.lastSeq }, function (frame) {
+      if (convId !== S.convId) return;
+      if (frame.type === "ack") {
+        if (typeof frame.last_seq === "number" && frame.last_seq > S.lastSeq && !frame.more) {
+          // Everything up to last_seq was replayed (gaps are notes).
+          S.lastSeq = frame.last_seq;
+          saveTranscript();
+        }
+        if (frame.more) { subscribe(); return; } // more than one page missing
+        setConn("live");
+        flushPending();
+        scheduleReceipts();
+        if (S.typingOn) sendTyping(true); // still typing across a reconnect
+      } else if (frame.error && frame.error.code === "not_found") {
+        // Conversation gone (or not ours any more): forget it.
+        resetConversationState();
+        setConn("live");
+        flushPending();
+      } else {
+        // busy / internal: try again on this connection.
+        setTimeout(function () { if (convId === S.convId) subscribe(); }, backoffDelay(2));
+      }
+    });
+  }
+
+  function onFrame(f) {
+    if ((f.type === "ack" || f.type === "error") && f.id && S.inflight.has(f.id)) {
+      var h = S.inflight.get(f.id);
+      S.inflight.delete(f.id);
+      h.handler(f);
+      return;
+    }
+    switch (f.type) {
+      case "event":
+        if (f.conversation_id !== S.convId) return;
+        applyEvent(f, false);
+        scheduleReceipts();
+        break;
+      case "typing":
+        if (f.conversation_id !== S.convId) return;
+        if (f.sender && f.sender.type === "agent") {
+          if (f.state) showAgentTyping();
+          else hideAgentTyping();
+        }
+        break;
+      case "receipt":
+        if (f.conversation_id !== S.convId) return;
+        if (f.side === "agent" && typeof f.read_seq === "number" && f.read_seq > S.agentReadSeq) {
+          S.agentReadSeq = f.read_seq;
+          renderSeen();
+        }
+        break;
+      default:
+        break; // errors without id, unknown frames: nothing to do
+    }
+  }
+
+  // ---------------------------------------------------------------- boot
+  restorePending();
+  panel.hidden = !S.open;
+  launcher.setAttribute("aria-expanded", S.open ? "true" : "false");
+  // A returning visitor (or an open panel) connects right away so replies
+  // arrive and unsent messages go out; a first-time visitor only when they
+  // open the chat.
+  if (S.token || S.open || S.pending.size) {
+    ensureStarted().then(function () {
+      if (!S.convId) {
+        var first = null;
+        S.pending.forEach(function (p) { if (!first && !p.failed) first = p; });
+        if (first) createConversation(first);
+      }
+    }, function () { /* shown */ });
+  }
+
+  // Small API for the host page (and tests).
+  window.ParleyWidget = Object.assign(window.ParleyWidget && typeof window.ParleyWidget === "object" ? window.ParleyWidget : {}, {
+    open: function () { setOpen(true); },
+    close: function () { setOpen(false); },
+    state: function () { return { connection: S.wsState, conversation_id: S.convId, last_seq: S.lastSeq, pending: S.pending.size }; },
+  });
+})();
