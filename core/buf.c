@@ -1,11 +1,14 @@
 #include "core/buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int buf_reserve(buf *b, size_t n)
 {
+	if (n > SIZE_MAX / 2 - b->len - 1)
+		return -1;
 	if (b->len + n + 1 <= b->cap)
 		return 0;
 	size_t cap = b->cap ? b->cap : 256;

@@ -1,11 +1,17 @@
 #include "core/id.h"
 #include "core/clock.h"
+#include "core/crypto.h"
 
 #include <stdio.h>
 
 uint64_t id_next(id_gen *g)
 {
-	uint64_t want = (uint64_t)clock_now_ms() << 16;
+	if (!g->salt) {
+		uint16_t r = 0;
+		crypto_random(&r, sizeof r);
+		g->salt = ((uint64_t)(r & 0x7F) << 8) | 1;   /* benign race: any value is fine */
+	}
+	uint64_t want = (uint64_t)clock_now_ms() << 16 | (g->salt & 0x7F00);
 	uint64_t last = atomic_load_explicit(&g->last, memory_order_relaxed);
 	for (;;) {
 		uint64_t next = want > last ? want : last + 1;

@@ -16,6 +16,8 @@
 
 typedef struct {
 	atomic_uint_fast64_t last;
+	uint64_t salt;     /* random high bits of the counter, set on first use, so
+			    * two processes (server, CLI) rarely start at the same id */
 } id_gen;
 
 /* Next id (thread-safe). */

@@ -51,10 +51,16 @@ ioloop *ioloop_new(int index)
 	return l;
 }
 
+/* The loop this thread runs, if any: answers ioloop_on_thread without
+ * reading another thread's writes. */
+static _Thread_local ioloop *current;
+
 static void *loop_main(void *arg)
 {
 	ioloop *l = arg;
+	current = l;
 	ev_run(l->ev, 0);
+	ioloop_drain(l);   /* tasks posted before the stop still run */
 	return NULL;
 }
 
@@ -111,5 +117,5 @@ void ioloop_post(ioloop *l, ioloop_task *task)
 
 bool ioloop_on_thread(const ioloop *l)
 {
-	return l->running && pthread_equal(pthread_self(), l->thread);
+	return current == l;
 }

@@ -1,4 +1,151 @@
-int main(void)
+/* parley — the admin CLI. Works offline on a data directory (LMDB allows it
+ * beside a running server: its writer lock serialises the two writers).
+ *
+ *   parley [--data DIR] tenant create --name NAME --slug SLUG [--origins URL,URL]
+ *   parley [--data DIR] tenant key --tenant SLUG
+ *   parley [--data DIR] user create --tenant SLUG --email E --password P [--role R] [--name N]
+ *   parley [--data DIR] user reset-password --tenant SLUG --email E --password P
+ */
+#include "actors/accounts.h"
+#include "actors/password.h"
+#include "storage/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *arg(int argc, char **argv, const char *name)
 {
+	size_t n = strlen(name);
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], name) == 0 && i + 1 < argc)
+			return argv[i + 1];
+		if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
+			return argv[i] + n + 1;
+	}
+	return NULL;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage:\n"
+		"  parley [--data DIR] tenant create --name NAME --slug SLUG [--origins URL,URL]\n"
+		"  parley [--data DIR] tenant key --tenant SLUG\n"
+		"  parley [--data DIR] user create --tenant SLUG --email EMAIL --password PW [--role owner|admin|agent] [--name NAME]\n"
+		"  parley [--data DIR] user reset-password --tenant SLUG --email EMAIL --password PW\n"
+		"DIR defaults to $PARLEY_DATA or ./data\n");
+	return 2;
+}
+
+static const char *errstr(int rc)
+{
+	switch (rc) {
+	case DB_ENOTFOUND: return "not found";
+	case DB_EEXISTS: return "already exists";
+	case DB_ECONFLICT: return "invalid value";
+	case DB_ECORRUPT: return "corrupt record";
+	default: return "storage error";
+	}
+}
+
+static int need(const char *v, const char *name)
+{
+	if (!v) {
+		fprintf(stderr, "parley: %s is required\n", name);
+		return -1;
+	}
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = arg(argc, argv, "--data");
+	if (!dir)
+		dir = getenv("PARLEY_DATA") ? getenv("PARLEY_DATA") : "./data";
+	int i = 1;
+	while (i < argc && strncmp(argv[i], "--", 2) == 0)
+		i += strchr(argv[i], '=') ? 1 : 2;
+	if (argc - i < 2)
+		return usage();
+	const char *what = argv[i], *verb = argv[i + 1];
+	int err = 0;
+	db *d = db_open(dir, NULL, &err);
+	if (!d) {
+		fprintf(stderr, "parley: cannot open %s: %s\n", dir, mdb_strerror(err));
+		return 1;
+	}
+	id_gen ids = { 0 };
+	MDB_txn *txn;
+	int rc = 1;
+	if (db_write(d, &txn))
+		goto out;
+	const char *slug = arg(argc, argv, "--tenant");
+	rec_tenant t;
+	rec_user u;
+	int r;
+	if (strcmp(what, "tenant") == 0 && strcmp(verb, "create") == 0) {
+		const char *name = arg(argc, argv, "--name"), *s = arg(argc, argv, "--slug");
+		if (need(name, "--name") || need(s, "--slug"))
+			goto abort;
+		r = accounts_create_tenant(d, txn, &ids, name, s, arg(argc, argv, "--origins"), &t);
+		if (r) {
+			fprintf(stderr, "parley: cannot create tenant: %s\n", errstr(r));
+			goto abort;
+		}
+		printf("tenant id: %llu\nslug: %s\nwidget key: %s\n", (unsigned long long)t.id, t.slug, t.widget_key);
+	} else if (strcmp(what, "tenant") == 0 && strcmp(verb, "key") == 0) {
+		if (need(slug, "--tenant"))
+			goto abort;
+		if ((r = accounts_find_tenant(d, txn, slug, &t))) {
+			fprintf(stderr, "parley: tenant %s: %s\n", slug, errstr(r));
+			goto abort;
+		}
+		printf("%s\n", t.widget_key);
+	} else if (strcmp(what, "user") == 0 && (strcmp(verb, "create") == 0 || strcmp(verb, "reset-password") == 0)) {
+		const char *email = arg(argc, argv, "--email"), *pw = arg(argc, argv, "--password");
+		if (need(slug, "--tenant") || need(email, "--email") || need(pw, "--password"))
+			goto abort;
+		if ((r = accounts_find_tenant(d, txn, slug, &t))) {
+			fprintf(stderr, "parley: tenant %s: %s\n", slug, errstr(r));
+			goto abort;
+		}
+		char hash[PASSWORD_HASH_MAX];
+		if (password_hash(pw, strlen(pw), hash) < 0) {
+			fprintf(stderr, "parley: password must be %d to %d bytes\n", PASSWORD_MIN_LEN, PASSWORD_MAX_LEN);
+			goto abort;
+		}
+		if (strcmp(verb, "create") == 0) {
+			const char *role = arg(argc, argv, "--role"), *name = arg(argc, argv, "--name");
+			r = accounts_create_user(d, txn, &ids, t.id, email, hash, role ? role : "agent",
+						 name ? name : "", &u);
+			if (r) {
+				fprintf(stderr, "parley: cannot create user: %s\n", errstr(r));
+				goto abort;
+			}
+			printf("user id: %llu\nemail: %s\nrole: %s\n", (unsigned long long)u.id, u.email, u.role);
+		} else {
+			if ((r = accounts_find_user(d, txn, t.id, email, &u)) ||
+			    (r = accounts_set_password(d, txn, &u, hash))) {
+				fprintf(stderr, "parley: cannot reset password: %s\n", errstr(r));
+				goto abort;
+			}
+			printf("password reset for %s\n", u.email);
+		}
+	} else {
+		mdb_txn_abort(txn);
+		db_close(&d);
+		return usage();
+	}
+	if (mdb_txn_commit(txn)) {
+		fprintf(stderr, "parley: commit failed\n");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+abort:
+	mdb_txn_abort(txn);
+out:
+	db_close(&d);
+	return rc;
 }
