@@ -45,6 +45,7 @@ void app_config_default(app_config *c)
 	c->argon2_m_kib = 19456;
 	c->argon2_t = 2;
 	http_opts_default(&c->http);
+	c->http.cors_prefix = "/v1/widget/";
 }
 
 enum otype { O_STR, O_INT, O_I64, O_SIZE, O_MS, O_BOOL, O_SYNC, O_LEVEL, O_UINT };
@@ -89,6 +90,7 @@ static const option options[] = {
 	{ "ws-ping-ms", O_MS, OFF(http.ws_ping_interval), 0, "WebSocket ping interval [30000]" },
 	{ "ws-auth-timeout-ms", O_MS, OFF(http.ws_auth_timeout), 0, "time to authenticate a WebSocket [10000]" },
 	{ "log-level", O_LEVEL, 0, 0, "debug | info | warn | error [info]" },
+	{ "print-routes", O_BOOL, OFF(print_routes), 0, "print the HTTP routes and exit" },
 };
 
 static void usage(void)
@@ -435,4 +437,22 @@ void app_stop(app **a_p)
 	log_info("app.stopped", "ok=1");
 	free(a);
 	*a_p = NULL;
+}
+
+static void print_route(const char *method, const char *pattern, void *arg)
+{
+	printf("%s %s\n", method, pattern);
+}
+
+int app_print_routes(const app_config *cfg)
+{
+	app a = { .cfg = *cfg };
+	ioloop *none[1] = { NULL };
+	a.http = http_server_new(&cfg->http, none, 0);
+	if (!a.http)
+		return 1;
+	api_register(&a);
+	http_routes_each(a.http, print_route, NULL);
+	http_server_free(&a.http);
+	return 0;
 }

@@ -43,6 +43,7 @@ typedef struct {
 	int conv_mailbox;          /* conversation mailbox bound [1024] */
 	unsigned argon2_m_kib;     /* [19456] */
 	unsigned argon2_t;         /* [2] */
+	bool print_routes;         /* --print-routes: list routes and exit */
 	http_opts http;            /* limits and time-outs */
 } app_config;
 
@@ -85,6 +86,9 @@ void app_run_until_signal(app *a);
 
 /* Stops everything and frees the app. */
 void app_stop(app **a_p);
+
+/* Prints "METHOD /path" for every route (for the openapi.yaml check); 0. */
+int app_print_routes(const app_config *cfg);
 
 /* Loads or creates the server's token-signing key in the meta table. */
 int app_load_key(db *d, uint8_t key[32]);

@@ -46,6 +46,7 @@ struct http_conn {
 	bool in_callback;         /* a top-level callback is running */
 	bool draining;            /* server shutting down */
 	bool in_process;          /* process_input is on the stack */
+	bool cors;                /* the current request is under cors_prefix */
 	buf in;                   /* unparsed input (freed when empty) */
 	buf out;                  /* HTTP output not yet written */
 	size_t head_len;          /* bytes of the current head in `in` */

@@ -278,8 +278,9 @@ static void write_response(http_conn *c, int status, const char *ctype, const vo
 		    status != 400 && status != 413 && status != 414 && status != 431;
 	buf_printf(&c->out,
 		   "HTTP/1.1 %d %s\r\nServer: %s\r\nContent-Length: %zu\r\n"
-		   "X-Content-Type-Options: nosniff\r\n%s%s%s%s%s",
+		   "X-Content-Type-Options: nosniff\r\n%s%s%s%s%s%s",
 		   status, reason(status), conn_opts(c)->server_name, len,
+		   c->cors ? "Access-Control-Allow-Origin: *\r\n" : "",
 		   ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
 		   keep ? "" : "Connection: close\r\n", extra ? extra : "");
 	buf_append(&c->out, "\r\n", 2);
@@ -300,6 +301,7 @@ static void write_response(http_conn *c, int status, const char *ctype, const vo
 		c->raw_pos = c->head_len = c->body_len = 0;
 		c->state = C_HEAD;
 	}
+	c->cors = false;
 	c->serial++;
 	set_timer(c, conn_opts(c)->idle_timeout);
 	flush_out(c);
@@ -497,6 +499,15 @@ static void dispatch(http_conn *c, http_req *req)
 {
 	http_server *s = c->ls->srv;
 	atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
+	const char *cp = s->opts.cors_prefix;
+	c->cors = cp && req->head.path.len >= strlen(cp) && memcmp(req->head.path.p, cp, strlen(cp)) == 0;
+	if (c->cors && method_is(req->head.method, "OPTIONS")) {
+		http_respond(req, 204, NULL, NULL, 0,
+			     "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
+			     "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+			     "Access-Control-Max-Age: 600\r\n");
+		return;
+	}
 	bool path_matched = false;
 	for (int i = 0; i < s->nroutes; i++) {
 		route *r = &s->routes[i];

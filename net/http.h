@@ -73,6 +73,8 @@ typedef struct {
 	double ws_ping_interval;    /* s between pings; two missed → closed [30] */
 	double ws_auth_timeout;     /* s for the app to call ws_set_ready (close 1008) [10] */
 	const char *server_name;    /* Server header ["parley"] */
+	const char *cors_prefix;    /* paths answered for any origin (CORS, incl.
+				     * OPTIONS preflights) [NULL = none] */
 } http_opts;
 
 /* Fills o with the defaults above. */

@@ -10,6 +10,8 @@ int main(int argc, char **argv)
 	app_config_default(&cfg);
 	if (app_config_parse(&cfg, argc, argv) < 0)
 		return 2;
+	if (cfg.print_routes)
+		return app_print_routes(&cfg);
 	app *a = app_start(&cfg);
 	if (!a)
 		return 1;
