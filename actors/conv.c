@@ -84,6 +84,7 @@ typedef struct conv_actor {
 } conv_actor;
 
 static void handle(actor *self, actor_msg *msg);
+static rbuf *event_rbuf(const rec_event *e);
 
 conv_msg *conv_msg_new(int type)
 {
@@ -574,7 +575,7 @@ static void on_subscribe(conv_actor *ca, conv_msg *m)
 		}
 		rec_event *e = malloc(sizeof *e);
 		if (e && rec_event_decode(v.mv_data, v.mv_size, e) == 0 && !(visitor && e->kind == EK_NOTE)) {
-			rbuf *b = reply_encode(view_event_frame(e));
+			rbuf *b = event_rbuf(e);
 			if (b) {
 				ws_post(a->http, m->conn, b);
 				rbuf_unref(&b);
@@ -728,20 +729,27 @@ static void on_assign(conv_actor *ca, conv_msg *m)
 
 /* ---------- commit results ---------- */
 
+/* The realtime frame of an event in a shared buffer; NULL on OOM. */
+static rbuf *event_rbuf(const rec_event *e)
+{
+	buf b = { 0 };
+	rbuf *r = NULL;
+	if (buf_reserve(&b, 256 + strlen(e->text)) == 0 && view_event_frame_write(e, &b) == 0)
+		r = rbuf_new(b.data, b.len);
+	buf_free(&b);
+	return r;
+}
+
 static void publish(conv_actor *ca, conv_write *op)
 {
 	app *a = ca->app;
 	for (int i = 0; i < op->nev; i++) {
 		rec_event *e = op->ev[i];
-		/* encode once per audience */
-		json_t *fj = view_event_frame(e);
-		rbuf *agent_b = reply_encode(json_incref(fj));
-		rbuf *visitor_b = e->kind == EK_NOTE ? NULL : reply_encode(json_incref(fj));
-		json_decref(fj);
-		fanout(ca, agent_b, 2u, 0, 0);
-		fanout(ca, visitor_b, 1u, 0, 0);
-		rbuf_unref(&agent_b);
-		rbuf_unref(&visitor_b);
+		/* encode once: agents and visitors see the same frame, except
+		 * that notes never go to visitors */
+		rbuf *frame = event_rbuf(e);
+		fanout(ca, frame, e->kind == EK_NOTE ? 2u : 3u, 0, 0);
+		rbuf_unref(&frame);
 		ca->published = e->seq;
 		if (e->kind == EK_MESSAGE || e->kind == EK_NOTE)
 			atomic_fetch_add_explicit(&a->msgs_stored, 1, memory_order_relaxed);

@@ -1,6 +1,7 @@
 #include "actors/view.h"
 #include "core/clock.h"
 #include "core/id.h"
+#include "core/jw.h"
 
 json_t *view_id(uint64_t id)
 {
@@ -91,4 +92,51 @@ json_t *view_visitor(const rec_visitor *v)
 {
 	return json_pack("{s:o,s:s,s:s,s:o}", "id", view_id(v->id), "name", v->name, "email", v->email,
 			 "created_at", view_time(v->created_ms));
+}
+
+int view_event_frame_write(const rec_event *e, buf *b)
+{
+	int rc = 0;
+	rc |= buf_puts(b, "{\"conversation_id\":");
+	rc |= jw_id(b, e->cid);
+	rc |= jw_key(b, "seq", 0);
+	rc |= jw_u64(b, e->seq);
+	rc |= jw_key(b, "kind", 0);
+	rc |= jw_cstr(b, rec_kind_name(e->kind));
+	rc |= buf_puts(b, ",\"sender\":{\"type\":");
+	rc |= jw_cstr(b, rec_sender_name(e->sender_type));
+	rc |= jw_key(b, "id", 0);
+	rc |= jw_id(b, e->sender_id);
+	rc |= jw_key(b, "name", 0);
+	rc |= jw_cstr(b, e->sender_name);
+	rc |= buf_puts(b, "}");
+	if (e->kind == EK_MESSAGE || e->kind == EK_NOTE) {
+		rc |= jw_key(b, "text", 0);
+		rc |= jw_cstr(b, e->text);
+		rc |= jw_key(b, "client_id", 0);
+		rc |= jw_cstr(b, e->client_id);
+		rc |= buf_puts(b, e->kind == EK_NOTE ? ",\"private\":true" : ",\"private\":false");
+	}
+	if (e->kind == EK_STATUS) {
+		rc |= jw_key(b, "status", 0);
+		rc |= jw_cstr(b, rec_status_name(e->status));
+	}
+	if (e->kind == EK_ASSIGNED) {
+		rc |= jw_key(b, "assignee", 0);
+		if (e->assignee_id) {
+			rc |= buf_puts(b, "{\"id\":");
+			rc |= jw_id(b, e->assignee_id);
+			rc |= jw_key(b, "name", 0);
+			rc |= jw_cstr(b, e->assignee_name);
+			rc |= buf_puts(b, "}");
+		} else {
+			rc |= buf_puts(b, "null");
+		}
+	}
+	rc |= jw_key(b, "created_at", 0);
+	rc |= jw_time(b, e->created_ms);
+	rc |= jw_key(b, "created_at_ms", 0);
+	rc |= jw_i64(b, e->created_ms);
+	rc |= buf_puts(b, ",\"type\":\"event\"}");
+	return rc ? -1 : 0;
 }

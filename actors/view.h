@@ -5,6 +5,7 @@
 #define PARLEY_VIEW_H
 
 #include <jansson.h>
+#include "core/buf.h"
 #include "storage/records.h"
 
 /* A conversation as the API shows it. */
@@ -15,6 +16,10 @@ json_t *view_event(const rec_event *e);
 
 /* The realtime frame {"type":"event",…} for an event. */
 json_t *view_event_frame(const rec_event *e);
+
+/* Writes the realtime frame for an event straight into b (no jansson
+ * tree): the same JSON as view_event_frame, for the fan-out hot path. */
+int view_event_frame_write(const rec_event *e, buf *b);
 
 /* A user (never the password hash). */
 json_t *view_user(const rec_user *u);

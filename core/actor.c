@@ -90,6 +90,7 @@ static void *worker_main(void *arg)
 {
 	actor_rt *rt = arg;
 	actor *a;
+	pthread_setname_np(pthread_self(), "worker");
 	while ((a = dequeue(rt)))
 		run_turn(rt, a);
 	return NULL;

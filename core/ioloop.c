@@ -3,6 +3,7 @@
  * 256 so socket I/O still gets turns while a fan-out burst is pending. */
 #include "core/ioloop.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #define TASK_BATCH 256
@@ -58,6 +59,9 @@ static _Thread_local ioloop *current;
 static void *loop_main(void *arg)
 {
 	ioloop *l = arg;
+	char name[16];
+	snprintf(name, sizeof name, "io-%d", l->index);
+	pthread_setname_np(pthread_self(), name);
 	current = l;
 	ev_run(l->ev, 0);
 	ioloop_drain(l);   /* tasks posted before the stop still run */

@@ -98,6 +98,7 @@ out:
 static void *writer_main(void *arg)
 {
 	writer *w = arg;
+	pthread_setname_np(pthread_self(), "writer");
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
 		while (!w->head && !w->stopping)
