@@ -28,6 +28,7 @@
 #include "actors/registry.h"
 #include "actors/view.h"
 #include "core/clock.h"
+#include "core/jw.h"
 #include "core/log.h"
 
 #include <stdlib.h>
@@ -469,8 +470,23 @@ static void ack_seq(app *a, reply_to *r, uint64_t seq, bool dup, const rec_event
 		if (e && http_view)
 			json_object_set_new(body, "event", view_event(e));
 		reply_json(a, r, dup ? 200 : 201, body);
+	} else if (r->kind == REPLY_WS && r->has_id) {
+		/* the per-message ack, written directly (hot path) */
+		buf b = { 0 };
+		buf_puts(&b, "{\"type\":\"ack\",\"id\":");
+		jw_cstr(&b, r->id);
+		buf_puts(&b, ",\"seq\":");
+		jw_u64(&b, seq);
+		buf_puts(&b, dup ? ",\"duplicate\":true}" : ",\"duplicate\":false}");
+		rbuf *rb = b.data ? rbuf_new(b.data, b.len) : NULL;
+		buf_free(&b);
+		if (rb) {
+			ws_post(a->http, r->ref, rb);
+			rbuf_unref(&rb);
+		}
+		reply_done(a, r);
 	} else {
-		reply_ack(a, r, json_pack("{s:I,s:b}", "seq", (json_int_t)seq, "duplicate", dup));
+		reply_ack(a, r, NULL);
 	}
 }
 
@@ -755,14 +771,11 @@ static void publish(conv_actor *ca, conv_write *op)
 			atomic_fetch_add_explicit(&a->msgs_stored, 1, memory_order_relaxed);
 		if (e->kind == EK_MESSAGE) {
 			/* live inbox notice: not stored, no cursor */
-			char ids[24];
 			inbox_msg *im = inbox_msg_new(IM_LIVE);
 			if (im) {
-				im->frame = reply_encode(json_pack(
-					"{s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "type", "inbox", "event",
-					"conversation.message", "conversation_id", id_str(ca->cid, ids),
-					"seq", (json_int_t)e->seq, "preview", op->conv.lm_text, "sender_type",
-					rec_sender_name(e->sender_type), "assignee_id", view_id(op->conv.assignee_id)));
+				im->conv = op->conv;
+				im->seq = e->seq;
+				im->sender_type = e->sender_type;
 				inbox_send(a, ca->tid, im);
 			}
 		}

@@ -3,6 +3,7 @@
 #include "actors/app.h"
 #include "actors/registry.h"
 #include "actors/view.h"
+#include "core/id.h"
 #include "core/log.h"
 
 #include <stdlib.h>
@@ -191,7 +192,16 @@ static void handle(actor *self, actor_msg *msg)
 		}
 		break;
 	case IM_LIVE:
-		fan(ia, m->frame);
+		if (ia->nsubs) {   /* encoded only when someone watches the inbox */
+			char ids[24];
+			rbuf *b = reply_encode(json_pack(
+				"{s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "type", "inbox", "event", "conversation.message",
+				"conversation_id", id_str(m->conv.id, ids), "seq", (json_int_t)m->seq, "preview",
+				m->conv.lm_text, "sender_type", rec_sender_name(m->sender_type), "assignee_id",
+				view_id(m->conv.assignee_id)));
+			fan(ia, b);
+			rbuf_unref(&b);
+		}
 		break;
 	}
 	if (m->reply.kind != REPLY_NONE)

@@ -32,8 +32,10 @@ typedef struct inbox_msg {
 	uint64_t after;       /* SUBSCRIBE: last cursor seen */
 	uint64_t cursor;      /* EVENT: its cursor */
 	uint8_t type;         /* EVENT: enum inbox_type */
-	rec_conv conv;        /* EVENT: the conversation after the change */
-	rbuf *frame;          /* LIVE: encoded frame (reference owned) */
+	rec_conv conv;        /* EVENT/LIVE: the conversation after the change */
+	uint64_t seq;         /* LIVE: the new message's seq (conv holds the preview) */
+	uint8_t sender_type;  /* LIVE */
+	rbuf *frame;          /* private */
 } inbox_msg;
 
 /* Allocates a zeroed message. */

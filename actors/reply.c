@@ -51,6 +51,11 @@ static void finish(app *a, reply_to *r)
 	r->kind = REPLY_NONE;
 }
 
+void reply_done(app *a, reply_to *r)
+{
+	finish(a, r);
+}
+
 void reply_ack(app *a, reply_to *r, json_t *fields)
 {
 	reply_json(a, r, 200, fields);

@@ -37,6 +37,9 @@ void reply_json(struct app *a, reply_to *r, int status, json_t *body);
 /* WS: {"type":"error","id":…,"error":{code,message}}; HTTP: status + error body. */
 void reply_error(struct app *a, reply_to *r, int status, const char *code, const char *message);
 
+/* Marks r answered by other means (the caller sent the reply itself). */
+void reply_done(struct app *a, reply_to *r);
+
 /* Encodes a JSON value into a shared buffer (reference stolen); NULL on OOM. */
 rbuf *reply_encode(json_t *v);
 
