@@ -67,6 +67,8 @@ static void metrics(http_req *req)
 	metric(&b, "parley_storage_refused_total", "counter", "Write requests refused or aborted", (double)ws.failures);
 	metric(&b, "parley_storage_commit_seconds_total", "counter", "Time spent committing",
 	       (double)ws.commit_ns_total / 1e9);
+	metric(&b, "parley_storage_apply_seconds_total", "counter", "Time spent applying requests in transactions",
+	       (double)ws.apply_ns_total / 1e9);
 	metric(&b, "parley_storage_batch_max", "gauge", "Largest commit batch seen", (double)ws.max_batch_seen);
 	metric(&b, "parley_storage_queue", "gauge", "Write requests waiting", ws.queued);
 	metric(&b, "parley_storage_bytes", "gauge", "Size of the LMDB data file", (double)db_file_size(a->db));

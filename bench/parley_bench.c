@@ -616,6 +616,7 @@ static void async_cb(struct ev_loop *loop, ev_async *a, int revents)
 	if (ph == PH_RUN && !w->running && O.mode == MODE_CHAT) {
 		w->running = true;
 		ev_io_init(&w->sched, sched_cb, w->sched_fd, EV_READ);
+		ev_set_priority(&w->sched, EV_MAXPRI);	/* sends go first in each loop turn */
 		w->sched.data = w;
 		ev_io_start(loop, &w->sched);
 		sched_arm(w, intended_ns(0));

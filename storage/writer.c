@@ -55,6 +55,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 		return;
 	}
 	int i = 0, failures = 0;
+	int64_t ta = clock_mono_ns();
 	for (wr_req *r = list; r; r = r->next, i++) {
 		res[i] = r->apply(r, w->db, txn);
 		if (res[i] == DB_EIO)
@@ -69,6 +70,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 		goto out;
 	}
 	int64_t t0 = clock_mono_ns();
+	int64_t applied = t0 - ta;
 	int mrc = mdb_txn_commit(txn);
 	int64_t dt = clock_mono_ns() - t0;
 	if (mrc) {
@@ -81,6 +83,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 	w->stats.requests += (uint64_t)n;
 	w->stats.failures += (uint64_t)failures;
 	w->stats.commit_ns_total += (uint64_t)dt;
+	w->stats.apply_ns_total += (uint64_t)applied;
 	if ((uint64_t)n > w->stats.max_batch_seen)
 		w->stats.max_batch_seen = (uint64_t)n;
 	pthread_mutex_unlock(&w->lock);
@@ -144,11 +147,6 @@ void writer_submit(writer *w, wr_req *r)
 {
 	r->next = NULL;
 	pthread_mutex_lock(&w->lock);
-	if (w->stopping && !w->thread) {
-		pthread_mutex_unlock(&w->lock);
-		r->done(r, DB_EIO);
-		return;
-	}
 	if (w->tail)
 		w->tail->next = r;
 	else

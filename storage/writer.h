@@ -33,6 +33,7 @@ typedef struct {
 	uint64_t requests;         /* requests applied */
 	uint64_t failures;         /* requests refused or aborted */
 	uint64_t commit_ns_total;  /* time in mdb_txn_commit */
+	uint64_t apply_ns_total;   /* time applying requests inside transactions */
 	uint64_t max_batch_seen;
 	int queued;                /* waiting now */
 } writer_stats;

@@ -310,6 +310,10 @@ async function scenario(state) {
     await agent.locator("[data-testid=message][data-sender=agent][data-seq]", { hasText: AGENT_FOLLOW_UP }).waitFor();
   });
 
+  await check("agent: the conversation list preview follows the latest message live", async () => {
+    await agent.locator(`[data-testid=conversation-item][data-id="${convId}"]`, { hasText: AGENT_FOLLOW_UP }).waitFor();
+  });
+
   await check("visitor: gets the follow-up but never the private note", async () => {
     await wMsg(AGENT_FOLLOW_UP, "agent").waitFor(); // events arrive in seq order: the note (if leaked) came first
     const leaked = await visitor.getByText("VIP customer").count();

@@ -260,7 +260,9 @@ function startApp() {
   renderMe();
   scheduleRefresh();
   api("GET", "/v1/auth/me").then((res) => {
-    if (res && res.user && auth) { auth.user = res.user; saveAuth(auth); renderMe(); }
+    // docs/api-outline.md says {user}; parleyd answers with the bare user object.
+    const user = res && (res.user || (res.id ? res : null));
+    if (user && auth) { auth.user = user; saveAuth(auth); renderMe(); }
   }).catch((err) => { if (err.status === 401) signedOut("Please sign in again."); });
   connect();
 }
@@ -352,6 +354,9 @@ function connect() {
     for (const [k, v] of S.inflight) if (v.ws === ws) S.inflight.delete(k);
     for (const t of S.threads.values()) for (const p of t.pending.values()) if (p.sentOn === ws) p.sentOn = null;
     S.inboxLive = false;
+    // conversation.message inbox frames are not replayed by subscribe_inbox
+    // (they carry no cursor), so list again after the next subscribe.
+    S.listLoaded = false;
     S.subscribed = null;
     hideVisitorTyping();
     setConn("offline");
@@ -426,11 +431,38 @@ function setCursor(c) {
 function onInbox(f) {
   if (typeof f.cursor === "number" && f.cursor > S.inboxCursor) setCursor(f.cursor);
   const c = f.conversation;
-  if (!c || !c.id) return;
-  if (f.event === "conversation.message" && !c.last_message && f.preview != null) {
-    c.last_message = { seq: f.seq, text: f.preview, sender_type: null };
+  if (c && c.id) {
+    if (f.event === "conversation.message" && f.preview != null && !(c.last_message && Number(c.last_message.seq) >= Number(f.seq))) {
+      c.last_message = { seq: f.seq, text: f.preview, sender_type: f.sender_type || null };
+    }
+    if (f.event === "conversation.message") c._activity = Date.now();
+    upsertConversation(c);
+    return;
   }
-  upsertConversation(c);
+  // parleyd currently sends conversation.message as a compact frame without
+  // the conversation object (and without a cursor):
+  // {type:"inbox", event:"conversation.message", conversation_id, seq, preview, sender_type, assignee_id}
+  const id = f.conversation_id;
+  if (f.event !== "conversation.message" || !id) return;
+  const old = S.convs.get(id);
+  if (!old) { fetchConversation(id); return; }
+  const seq = Number(f.seq) || 0;
+  if (!old.last_message || Number(old.last_message.seq) < seq) {
+    old.last_message = { seq, text: f.preview == null ? "" : String(f.preview), sender_type: f.sender_type || null };
+  }
+  if (seq > (Number(old.last_seq) || 0)) old.last_seq = seq;
+  old._activity = Date.now();
+  scheduleRenderList();
+}
+
+const fetching = new Set();
+async function fetchConversation(id) {
+  if (fetching.has(id)) return;
+  fetching.add(id);
+  try {
+    const c = await api("GET", `/v1/conversations/${encodeURIComponent(id)}`);
+    if (c && c.id) upsertConversation(c);
+  } catch { /* it shows up with the next list load */ } finally { fetching.delete(id); }
 }
 
 async function loadList() {
@@ -460,12 +492,16 @@ function maybeLive() {
 }
 
 function stamp(c) { return Number(c.updated_at_ms) || Date.parse(c.updated_at || "") || 0; }
+function activity(c) { return Math.max(stamp(c), Number(c._activity) || 0); }
 
 function upsertConversation(c) {
   const old = S.convs.get(c.id);
   if (old && stamp(old) > stamp(c)) return; // a newer copy already arrived
   const merged = old ? { ...old, ...c } : c;
-  if (old && old.last_message && !c.last_message) merged.last_message = old.last_message;
+  // Keep whichever last_message is newer (compact message frames update it too).
+  if (old && old.last_message && (!c.last_message || Number(c.last_message.seq) < Number(old.last_message.seq))) {
+    merged.last_message = old.last_message;
+  }
   S.convs.set(c.id, merged);
   if (S.current === c.id) renderHeader();
   scheduleRenderList();
@@ -497,7 +533,7 @@ function visitorName(c) {
 
 function renderList() {
   const convs = [...S.convs.values()].filter(matchesFilter)
-    .sort((a, b) => stamp(b) - stamp(a) || (Number(b.created_at_ms) || 0) - (Number(a.created_at_ms) || 0) || (a.id < b.id ? 1 : -1));
+    .sort((a, b) => activity(b) - activity(a) || (Number(b.created_at_ms) || 0) - (Number(a.created_at_ms) || 0) || (a.id < b.id ? 1 : -1));
   const keep = new Set(convs.map((c) => c.id));
   for (const [id, li] of S.items) if (!keep.has(id)) { li.remove(); S.items.delete(id); }
   let prev = null;
@@ -863,10 +899,9 @@ function sendReceipts() {
   const t = thread(id);
   let max = 0;
   for (const s of t.events.keys()) if (s > max) max = s;
-  if (max > t.deliveredSent) { t.deliveredSent = max; wsSend({ type: "delivered", conversation_id: id, seq: max }); }
-  if (document.visibilityState === "visible" && max > t.readSent) {
+  if (max > t.deliveredSent && wsSend({ type: "delivered", conversation_id: id, seq: max })) t.deliveredSent = max;
+  if (document.visibilityState === "visible" && max > t.readSent && wsSend({ type: "read", conversation_id: id, seq: max })) {
     t.readSent = max;
-    wsSend({ type: "read", conversation_id: id, seq: max });
     const c = S.convs.get(id);
     if (c && (Number(c.agent_read_seq) || 0) < max) { c.agent_read_seq = max; scheduleRenderList(); }
   }

@@ -756,18 +756,14 @@
   function maybeSendDelivered() {
     if (S.wsState !== "live" || !S.convId) return;
     var m = maxShownSeq();
-    if (m > S.deliveredSent) {
-      S.deliveredSent = m;
-      wsSend({ type: "delivered", conversation_id: S.convId, seq: m });
-    }
+    if (m > S.deliveredSent && wsSend({ type: "delivered", conversation_id: S.convId, seq: m })) S.deliveredSent = m;
   }
   function maybeSendRead() {
     if (!S.open || document.visibilityState !== "visible" || S.wsState !== "live" || !S.convId) return;
     var m = maxShownSeq();
-    if (m > S.readSent) {
+    if (m > S.readSent && wsSend({ type: "read", conversation_id: S.convId, seq: m })) {
       S.readSent = m;
-      if (m > S.deliveredSent) S.deliveredSent = m; // read implies delivered
-      wsSend({ type: "read", conversation_id: S.convId, seq: m });
+      if (m > S.deliveredSent) S.deliveredSent = m; // the server stores read as delivered too
     }
   }
   var receiptTimer = 0;
@@ -878,6 +874,7 @@
         flushPending();
         scheduleReceipts();
         if (S.typingOn) sendTyping(true); // still typing across a reconnect
+        refreshReceipts(convId);
       } else if (frame.error && frame.error.code === "not_found") {
         // Conversation gone (or not ours any more): forget it.
         resetConversationState();
@@ -888,6 +885,24 @@
         setTimeout(function () { if (convId === S.convId) subscribe(); }, backoffDelay(2));
       }
     });
+  }
+
+  // Receipts are not replayed on resume: read the agent's read_seq from the
+  // conversation object after every (re)subscribe.
+  function refreshReceipts(convId) {
+    api("GET", "/v1/widget/conversations").then(function (res) {
+      var list = (res && res.data) || [];
+      for (var i = 0; i < list.length; i++) {
+        var c = list[i];
+        if (c.id === convId && convId === S.convId) {
+          S.conversation = c;
+          if (typeof c.agent_read_seq === "number" && c.agent_read_seq > S.agentReadSeq) {
+            S.agentReadSeq = c.agent_read_seq;
+            renderSeen();
+          }
+        }
+      }
+    }, function () { /* best effort */ });
   }
 
   function onFrame(f) {
