@@ -573,6 +573,8 @@ void wsc_close(struct wsc *c, int code)
 
 static void wsc_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct wsc *c = w->data;
 	wsc_fail(c, "timeout", 0);
 }
@@ -765,6 +767,7 @@ static void wsc_on_readable(struct wsc *c)
 
 static void wsc_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
+	(void)loop;
 	struct wsc *c = w->data;
 	if (c->state == WSC_CONNECTING) {
 		if (!(revents & EV_WRITE))

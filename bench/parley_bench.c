@@ -331,6 +331,7 @@ static void on_open(struct wsc *ws)
 
 static void on_close(struct wsc *ws, const char *reason, int code)
 {
+	(void)code;
 	struct conn *c = ws->user;
 	struct worker *w = c->w;
 	if (!c->done) {
@@ -573,6 +574,7 @@ static void sched_arm(struct worker *w, int64_t at_ns)
 
 static void sched_cb(struct ev_loop *loop, ev_io *t, int revents)
 {
+	(void)revents;
 	struct worker *w = t->data;
 	uint64_t expirations;
 	if (read(w->sched_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
@@ -600,6 +602,8 @@ static void sched_cb(struct ev_loop *loop, ev_io *t, int revents)
 
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct worker *w = t->data;
 	atomic_store_explicit(&w->cur_p99, hist_quantile(&w->h_int, 0.99), memory_order_relaxed);
 	hist_reset(&w->h_int);
@@ -607,6 +611,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void async_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
+	(void)revents;
 	struct worker *w = a->data;
 	int ph = atomic_load(&G.phase);
 	if (ph == PH_STOP) {
@@ -703,6 +708,7 @@ static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
 {
+	(void)sig;
 	interrupted = 1;
 }
 
@@ -1001,16 +1007,17 @@ static int run_chat(const struct setup_target *tgt)
 	       G.total, sent, acked, deliv, inwin, O.duration, achieved_in_window);
 	if (vev)
 		printf("  events seen by visitors: %" PRIu64 "\n", vev);
-	printf("  errors: error_frames=%" PRIu64 " (busy=%" PRIu64 ") send_failures=%" PRIu64
+	printf("  errors: error_frames=%" PRIu64 " (busy=%" PRIu64 ", refusing a send=%" PRIu64
+	       ") send_failures=%" PRIu64
 	       " connections_lost=%" PRIu64 " missing=%" PRIu64 " unacked=%" PRIu64
 	       " duplicates=%" PRIu64 " client_id_dups=%" PRIu64 " ack_dups=%" PRIu64
 	       " misrouted=%" PRIu64 " unknown=%" PRIu64 " seq_gaps=%" PRIu64 "\n",
-	       eframes, busy, fail, lost, missing, unacked, dups, cdups, ackdups, misr, unk, gaps);
+	       eframes, busy, err_sends, fail, lost, missing, unacked, dups, cdups, ackdups, misr, unk, gaps);
 	print_reasons(stdout);
-	printf("delivered_msgs_per_s=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
+	printf("delivered_msgs_per_s=%.1f in_window_msgs_per_s=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
 	       "max_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f ack_max_ms=%.3f send_lag_p99_ms=%.3f "
 	       "errors=%" PRIu64 " duplicates=%" PRIu64 " missing=%" PRIu64 "\n",
-	       achieved, ms(hist_quantile(hd, 0.5)), ms(hist_quantile(hd, 0.9)),
+	       achieved, achieved_in_window, ms(hist_quantile(hd, 0.5)), ms(hist_quantile(hd, 0.9)),
 	       ms(hist_quantile(hd, 0.99)), ms(hist_quantile(hd, 0.999)), ms(hd->max),
 	       ms(hist_quantile(ha, 0.5)), ms(hist_quantile(ha, 0.99)), ms(ha->max),
 	       ms(hist_quantile(hl, 0.99)), errors, dups,
@@ -1036,9 +1043,9 @@ static int run_chat(const struct setup_target *tgt)
 					      ms(h->min), "mean_ms", hist_mean(h) / 1e6));
 	}
 	json_object_set_new(root, "errors",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 				      "total", (json_int_t)errors, "error_frames", (json_int_t)eframes,
-				      "busy", (json_int_t)busy, "send_failures", (json_int_t)fail,
+				      "busy", (json_int_t)busy, "refused_sends", (json_int_t)err_sends, "send_failures", (json_int_t)fail,
 				      "connections_lost", (json_int_t)lost, "missing",
 				      (json_int_t)missing, "unacked", (json_int_t)unacked,
 				      "duplicates", (json_int_t)dups, "client_id_dups",
