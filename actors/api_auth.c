@@ -118,6 +118,8 @@ static int tok_apply(wr_req *w, db *d, MDB_txn *txn)
 	if (db_get(d, txn, DB_USERS, uk, rec_key2(uk, op->tid, r.uid), &v) ||
 	    rec_user_decode(v.mv_data, v.mv_size, &op->user) || !op->user.active)
 		return 0;
+	if (f.created_ms <= op->user.pw_changed_ms)   /* a session from before a password change */
+		return 0;
 	r.used = true;
 	buf b = { 0 };
 	int rc = rec_refresh_encode(&r, &b) ? DB_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);

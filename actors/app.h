@@ -30,7 +30,8 @@ typedef struct {
 	int port;                  /* --port [8080]; 0 = any */
 	char web_dir[1024];        /* --web [./web] */
 	int io_threads;            /* --io-threads [cores] */
-	int workers;               /* --workers [cores] */
+	int workers;               /* --workers [cores/2] */
+	int job_threads;           /* --job-threads [1] */
 	bool no_sync;              /* --sync=none: relaxed durability (benchmarks) */
 	char demo_password[256];   /* --demo-password: demo admin password */
 	bool no_demo;              /* --no-demo: do not create the demo tenant */
@@ -51,7 +52,8 @@ typedef struct app {
 	app_config cfg;
 	db *db;
 	writer *wr;
-	actor_rt *rt;
+	actor_rt *rt;              /* conversations, inboxes */
+	actor_rt *jobs_rt;         /* password hashing */
 	ioloop **loops;
 	int nloops;
 	http_server *http;

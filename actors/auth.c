@@ -34,7 +34,9 @@ int auth_access(app *a, const char *tok, size_t len, principal *out)
 		return -1;
 	memset(out, 0, sizeof *out);
 	int rc = -1;
-	json_t *iat = json_object_get(claims, "iat");
+	json_t *iat = json_object_get(claims, "iat"), *iat_ms = json_object_get(claims, "iat_ms");
+	/* issue time in ms (tokens without iat_ms: the start of their iat second) */
+	int64_t issued_ms = json_is_integer(iat_ms) ? json_integer_value(iat_ms) : json_integer_value(iat) * 1000;
 	if (claims_u64(claims, "sub", &out->id) < 0 || claims_u64(claims, "tid", &out->tid) < 0)
 		goto out;
 	/* the user must still exist, be active, and not have changed password since */
@@ -46,7 +48,7 @@ int auth_access(app *a, const char *tok, size_t len, principal *out)
 	rec_user u;
 	if (db_get(a->db, txn, DB_USERS, k, rec_key2(k, out->tid, out->id), &v) == 0 &&
 	    rec_user_decode(v.mv_data, v.mv_size, &u) == 0 && u.active &&
-	    json_integer_value(iat) * 1000 >= u.pw_changed_ms / 1000 * 1000) {
+	    issued_ms > u.pw_changed_ms) {
 		out->kind = P_AGENT;
 		strcpy(out->role, u.role);
 		strcpy(out->name, u.name);
@@ -114,10 +116,12 @@ int auth_require_visitor(app *a, http_req *req, principal *out)
 static char *issue(app *a, uint64_t tid, uint64_t sub, const char *role, const char *aud, int64_t ttl)
 {
 	char ts[24], ss[24];
-	json_t *claims = json_pack("{s:s,s:s,s:s}", "sub", id_str(sub, ss), "tid", id_str(tid, ts),
-				   "role", role);
-	char *tok = jwt_sign(claims, a->jwt_key, sizeof a->jwt_key, AUTH_ISS, aud,
-			     clock_now_ms() / 1000, ttl);
+	int64_t now = clock_now_ms();
+	/* iat_ms: iat has whole seconds, too coarse to tell a token issued just
+	 * before a password change from one issued just after it */
+	json_t *claims = json_pack("{s:s,s:s,s:s,s:I}", "sub", id_str(sub, ss), "tid", id_str(tid, ts),
+				   "role", role, "iat_ms", (json_int_t)now);
+	char *tok = jwt_sign(claims, a->jwt_key, sizeof a->jwt_key, AUTH_ISS, aud, now / 1000, ttl);
 	json_decref(claims);
 	return tok;
 }

@@ -509,11 +509,16 @@ static void dispatch(http_conn *c, http_req *req)
 		return;
 	}
 	bool path_matched = false;
+	char allow[192] = "Allow: ";   /* for a 405 (RFC 9110 15.5.6) */
 	for (int i = 0; i < s->nroutes; i++) {
 		route *r = &s->routes[i];
 		if (!match(r->pattern, req->head.path, req))
 			continue;
 		path_matched = true;
+		if (strlen(allow) + strlen(r->method) + 8 + 32 < sizeof allow)   /* room for the tail */
+			snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s%s",
+				 strlen(allow) > 7 ? ", " : "", r->method,
+				 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
 		bool m = method_is(req->head.method, r->method) ||
 			 (method_is(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0);
 		if (!m)
@@ -523,7 +528,11 @@ static void dispatch(http_conn *c, http_req *req)
 		goto done;
 	}
 	if (path_matched) {
-		http_respond_error(req, 405, "method_not_allowed", "method not allowed on this path", NULL);
+		buf b = { 0 };
+		error_body(&b, "method_not_allowed", "method not allowed on this path", NULL);
+		strcat(allow, "\r\nCache-Control: no-store\r\n");
+		http_respond(req, 405, "application/json", b.data, b.len, allow);
+		buf_free(&b);
 	} else if (s->fallback && (method_is(req->head.method, "GET") || method_is(req->head.method, "HEAD"))) {
 		req->route_data = s->fallback_data;
 		s->fallback(req);

@@ -1,0 +1,935 @@
+/* records_test — storage/records.c: the msgpack codecs of every record kind,
+ * forward/backward compatibility of the [version, field...] arrays, rejection
+ * of undecodable values, rec_strcpy's UTF-8-safe truncation, the big-endian
+ * key builders and the wire names.
+ *
+ * The field order of each kind is written down here a second time, from
+ * docs/storage.md, independently of the codec tables in records.c: values are
+ * packed by hand with msgpack-c's packer in that order, so a reordered or
+ * retyped field in records.c (which would make every stored record unreadable)
+ * fails these tests instead of round-tripping happily.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "storage/db.h"
+#include "storage/records.h"
+
+/* ---- the documented schema (docs/storage.md, version 1) ----------------- */
+
+enum { T_U64, T_I64, T_U8, T_BOOL, T_STR, T_BIN32 };
+
+typedef struct {
+	int type;
+	size_t off;
+	size_t cap;   /* T_STR: sizeof the char array (incl. NUL) */
+	const char *name;
+} tfield;
+
+#define FU64(S, f)  { T_U64, offsetof(S, f), 0, #f }
+#define FI64(S, f)  { T_I64, offsetof(S, f), 0, #f }
+#define FU8(S, f)   { T_U8, offsetof(S, f), 0, #f }
+#define FBOOL(S, f) { T_BOOL, offsetof(S, f), 0, #f }
+#define FSTR(S, f)  { T_STR, offsetof(S, f), sizeof(((S *)0)->f), #f }
+#define FBIN(S, f)  { T_BIN32, offsetof(S, f), 32, #f }
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const tfield tenant_doc[] = {
+	FU64(rec_tenant, id), FSTR(rec_tenant, name), FSTR(rec_tenant, slug),
+	FSTR(rec_tenant, widget_key), FSTR(rec_tenant, origins), FI64(rec_tenant, created_ms),
+};
+static const tfield user_doc[] = {
+	FU64(rec_user, tid), FU64(rec_user, id), FSTR(rec_user, email), FSTR(rec_user, name),
+	FSTR(rec_user, role), FSTR(rec_user, pw_hash), FBOOL(rec_user, active),
+	FI64(rec_user, created_ms), FI64(rec_user, pw_changed_ms),
+};
+static const tfield visitor_doc[] = {
+	FU64(rec_visitor, tid), FU64(rec_visitor, id), FSTR(rec_visitor, name),
+	FSTR(rec_visitor, email), FI64(rec_visitor, created_ms),
+};
+static const tfield conv_doc[] = {
+	FU64(rec_conv, tid), FU64(rec_conv, id), FU64(rec_conv, visitor_id),
+	FSTR(rec_conv, visitor_name), FSTR(rec_conv, visitor_email), FU8(rec_conv, status),
+	FU8(rec_conv, priority), FU64(rec_conv, assignee_id), FSTR(rec_conv, assignee_name),
+	FU64(rec_conv, last_seq), FU64(rec_conv, visitor_delivered_seq),
+	FU64(rec_conv, visitor_read_seq), FU64(rec_conv, agent_delivered_seq),
+	FU64(rec_conv, agent_read_seq), FI64(rec_conv, created_ms), FI64(rec_conv, updated_ms),
+	FI64(rec_conv, first_response_ms), FI64(rec_conv, resolved_ms), FU64(rec_conv, lm_seq),
+	FU8(rec_conv, lm_sender), FI64(rec_conv, lm_ms), FSTR(rec_conv, lm_text),
+};
+static const tfield event_doc[] = {
+	FU64(rec_event, tid), FU64(rec_event, cid), FU64(rec_event, seq), FU8(rec_event, kind),
+	FU8(rec_event, sender_type), FU64(rec_event, sender_id), FSTR(rec_event, sender_name),
+	FSTR(rec_event, client_id), FSTR(rec_event, text), FU8(rec_event, status),
+	FU64(rec_event, assignee_id), FSTR(rec_event, assignee_name), FI64(rec_event, created_ms),
+};
+static const tfield inbox_doc[] = {
+	FU64(rec_inbox, tid), FU64(rec_inbox, cursor), FU8(rec_inbox, type),
+	FU64(rec_inbox, cid), FI64(rec_inbox, created_ms),
+};
+static const tfield refresh_doc[] = {
+	FU64(rec_refresh, tid), FU64(rec_refresh, uid), FBIN(rec_refresh, hash),
+	FU64(rec_refresh, family), FI64(rec_refresh, expires_ms), FBOOL(rec_refresh, used),
+};
+static const tfield family_doc[] = {
+	FU64(rec_family, tid), FU64(rec_family, id), FU64(rec_family, uid),
+	FBOOL(rec_family, revoked), FI64(rec_family, created_ms),
+};
+
+/* One record kind: its size, its documented fields and its codec. */
+typedef struct {
+	const char *name;
+	size_t size;
+	const tfield *f;
+	size_t nf;
+	int (*enc)(const void *r, buf *out);
+	int (*dec)(const void *p, size_t n, void *r);
+} kind;
+
+#define WRAP(NAME, T) \
+	static int NAME##_enc(const void *r, buf *out) { return rec_##NAME##_encode(r, out); } \
+	static int NAME##_dec(const void *p, size_t n, void *r) { return rec_##NAME##_decode(p, n, r); }
+WRAP(tenant, rec_tenant)
+WRAP(user, rec_user)
+WRAP(visitor, rec_visitor)
+WRAP(conv, rec_conv)
+WRAP(event, rec_event)
+WRAP(inbox, rec_inbox)
+WRAP(refresh, rec_refresh)
+WRAP(family, rec_family)
+
+#define KIND(NAME, T) { #NAME, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
+static const kind kinds[] = {
+	KIND(tenant, rec_tenant), KIND(user, rec_user), KIND(visitor, rec_visitor),
+	KIND(conv, rec_conv), KIND(event, rec_event), KIND(inbox, rec_inbox),
+	KIND(refresh, rec_refresh), KIND(family, rec_family),
+};
+
+/* The largest record, so one static scratch area fits every kind. */
+typedef union {
+	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
+	rec_event e; rec_inbox i; rec_refresh r; rec_family f;
+} any_rec;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* Writes exactly len bytes of valid UTF-8 into dst (len < cap), mixing
+ * 1-, 2-, 3- and 4-byte characters; seed varies the mix per field. */
+static void fill_utf8(char *dst, size_t cap, size_t len, unsigned seed)
+{
+	static const char *chars[] = { "a", "\xc3\xa9" /* é */, "\xe2\x82\xac" /* € */,
+				       "\xf0\x9f\x98\x80" /* 😀 */, "Z", "\xd0\xb6" /* ж */ };
+	assert_true(len < cap);
+	memset(dst, 0, cap);
+	size_t n = 0;
+	unsigned i = seed;
+	while (n < len) {
+		const char *c = chars[i++ % NELEM(chars)];
+		size_t cl = strlen(c);
+		if (cl > len - n)
+			c = "x", cl = 1;
+		memcpy(dst + n, c, cl);
+		n += cl;
+	}
+	assert_int_equal(strlen(dst), len);
+}
+
+static size_t field_size(const tfield *f)
+{
+	switch (f->type) {
+	case T_U64: case T_I64: return 8;
+	case T_U8: return 1;
+	case T_BOOL: return sizeof(bool);
+	case T_STR: return f->cap;
+	default: return 32;
+	}
+}
+
+/* Sets every field of a record to a distinct, extreme value: strings at
+ * their maximum length in multi-byte UTF-8, integers at their limits. */
+static void fill_max(const kind *k, void *rec)
+{
+	char *base = rec;
+	memset(rec, 0, k->size);
+	for (size_t i = 0; i < k->nf; i++) {
+		const tfield *f = &k->f[i];
+		void *p = base + f->off;
+		switch (f->type) {
+		case T_U64: {
+			uint64_t v = i == 0 ? UINT64_MAX : UINT64_MAX - 0x0101010101010101ull * i;
+			memcpy(p, &v, 8);
+			break;
+		}
+		case T_I64: {
+			int64_t v = i % 2 ? INT64_MIN + (int64_t)i : INT64_MAX - (int64_t)i;
+			memcpy(p, &v, 8);
+			break;
+		}
+		case T_U8: *(uint8_t *)p = (uint8_t)(255 - i); break;
+		case T_BOOL: *(bool *)p = true; break;
+		case T_STR: fill_utf8(p, f->cap, f->cap - 1, (unsigned)i); break;
+		case T_BIN32:
+			for (int j = 0; j < 32; j++)
+				((uint8_t *)p)[j] = (uint8_t)(0xFF - j * 7);
+			break;
+		}
+	}
+}
+
+/* Ordinary values: small numbers, negative times, short strings. */
+static void fill_small(const kind *k, void *rec)
+{
+	char *base = rec;
+	memset(rec, 0, k->size);
+	for (size_t i = 0; i < k->nf; i++) {
+		const tfield *f = &k->f[i];
+		void *p = base + f->off;
+		switch (f->type) {
+		case T_U64: { uint64_t v = i + 1; memcpy(p, &v, 8); break; }
+		case T_I64: { int64_t v = -(int64_t)(i + 1) * 1000; memcpy(p, &v, 8); break; }
+		case T_U8: *(uint8_t *)p = (uint8_t)(i % 3); break;
+		case T_BOOL: *(bool *)p = i % 2; break;
+		case T_STR: snprintf(p, f->cap, "f%zu", i); break;
+		case T_BIN32: memset(p, (int)i, 32); break;
+		}
+	}
+}
+
+typedef enum { W_NONE, W_STR, W_INT, W_NEGINT, W_BOOL, W_NIL, W_FLOAT, W_BIN, W_BIN31,
+	       W_BIN33, W_ARRAY, W_MAP } wrong;
+
+static void pack_wrong(msgpack_packer *pk, wrong w)
+{
+	switch (w) {
+	case W_STR: msgpack_pack_str_with_body(pk, "7", 1); break;
+	case W_INT: msgpack_pack_uint64(pk, 7); break;
+	case W_NEGINT: msgpack_pack_int64(pk, -7); break;
+	case W_BOOL: msgpack_pack_true(pk); break;
+	case W_NIL: msgpack_pack_nil(pk); break;
+	case W_FLOAT: msgpack_pack_double(pk, 1.5); break;
+	case W_BIN: msgpack_pack_bin_with_body(pk, "abc", 3); break;
+	case W_BIN31: {
+		char b[31] = { 0 };
+		msgpack_pack_bin_with_body(pk, b, sizeof b);
+		break;
+	}
+	case W_BIN33: {
+		char b[33] = { 0 };
+		msgpack_pack_bin_with_body(pk, b, sizeof b);
+		break;
+	}
+	case W_ARRAY: msgpack_pack_array(pk, 1); msgpack_pack_uint64(pk, 1); break;
+	case W_MAP: msgpack_pack_map(pk, 1); msgpack_pack_str_with_body(pk, "k", 1);
+		msgpack_pack_uint64(pk, 1); break;
+	case W_NONE: break;
+	}
+}
+
+static void pack_field(msgpack_packer *pk, const tfield *f, const void *rec)
+{
+	const char *p = (const char *)rec + f->off;
+	switch (f->type) {
+	case T_U64: { uint64_t v; memcpy(&v, p, 8); msgpack_pack_uint64(pk, v); break; }
+	case T_I64: { int64_t v; memcpy(&v, p, 8); msgpack_pack_int64(pk, v); break; }
+	case T_U8: msgpack_pack_uint8(pk, *(const uint8_t *)p); break;
+	case T_BOOL:
+		if (*(const bool *)p)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		break;
+	case T_STR: msgpack_pack_str_with_body(pk, p, strnlen(p, f->cap)); break;
+	case T_BIN32: msgpack_pack_bin_with_body(pk, p, 32); break;
+	}
+}
+
+/* Extra fields a newer version might append: every msgpack type. */
+#define N_EXTRA 9
+static void pack_extras(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 42);
+	msgpack_pack_str_with_body(pk, "future field", 12);
+	msgpack_pack_int64(pk, -5);
+	msgpack_pack_nil(pk);
+	msgpack_pack_double(pk, 2.5);
+	msgpack_pack_true(pk);
+	msgpack_pack_bin_with_body(pk, "\0\1\2", 3);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, 1);
+	msgpack_pack_str_with_body(pk, "x", 1);
+	msgpack_pack_map(pk, 2);
+	msgpack_pack_str_with_body(pk, "a", 1);
+	msgpack_pack_array(pk, 0);
+	msgpack_pack_str_with_body(pk, "b", 1);
+	msgpack_pack_map(pk, 0);
+}
+
+/* Packs [version, first nfields fields of rec, extras?] by hand, with the
+ * field at index wrong_at (if >= 0) replaced by a value of the wrong type. */
+static void pack_by_hand(msgpack_sbuffer *sb, const kind *k, const void *rec, uint64_t version,
+			 size_t nfields, int wrong_at, wrong w, bool extras)
+{
+	msgpack_packer pk;
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1 + nfields + (extras ? N_EXTRA : 0));
+	msgpack_pack_uint64(&pk, version);
+	for (size_t i = 0; i < nfields; i++) {
+		if ((int)i == wrong_at)
+			pack_wrong(&pk, w);
+		else
+			pack_field(&pk, &k->f[i], rec);
+	}
+	if (extras)
+		pack_extras(&pk);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	assert_non_null(p);
+	return p;
+}
+
+/* Asserts a and b are the same record, naming the first field that differs. */
+static void assert_rec_equal(const kind *k, const void *a, const void *b)
+{
+	for (size_t i = 0; i < k->nf; i++) {
+		const tfield *f = &k->f[i];
+		const char *pa = (const char *)a + f->off, *pb = (const char *)b + f->off;
+		if (memcmp(pa, pb, field_size(f)) != 0)
+			fail_msg("%s.%s (field %zu) differs", k->name, f->name, i + 1);
+	}
+	/* The decoder zeroes the whole struct first; with zeroed sources the
+	 * padding and the bytes after each string's NUL match too. */
+	assert_memory_equal(a, b, k->size);
+}
+
+/* ---- round trips ---------------------------------------------------------- */
+
+static void roundtrip_one(const kind *k, const void *src)
+{
+	buf out = { 0 };
+	assert_int_equal(k->enc(src, &out), 0);
+	assert_true(out.len > 0);
+
+	void *dst = xmalloc(k->size);
+	memset(dst, 0x5A, k->size);   /* decode must not rely on a zeroed target */
+	assert_int_equal(k->dec(out.data, out.len, dst), 0);
+	assert_rec_equal(k, src, dst);
+
+	/* The encoded value is [1, field...] with exactly the documented fields. */
+	msgpack_zone z;
+	msgpack_object o;
+	size_t off = 0;
+	assert_true(msgpack_zone_init(&z, 4096));
+	assert_int_equal(msgpack_unpack(out.data, out.len, &off, &z, &o), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(o.type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(o.via.array.size, k->nf + 1);
+	assert_int_equal(o.via.array.ptr[0].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	assert_int_equal(o.via.array.ptr[0].via.u64, 1);
+	msgpack_zone_destroy(&z);
+
+	/* Decoding a hand-packed value in the documented order gives the same
+	 * record: the codec's field order is the documented one. */
+	msgpack_sbuffer sb;
+	pack_by_hand(&sb, k, src, 1, k->nf, -1, W_NONE, false);
+	memset(dst, 0x5A, k->size);
+	assert_int_equal(k->dec(sb.data, sb.size, dst), 0);
+	assert_rec_equal(k, src, dst);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* Encoding appends: a second value goes after the first. */
+	size_t first = out.len;
+	assert_int_equal(k->enc(src, &out), 0);
+	assert_int_equal(out.len, 2 * first);
+	assert_memory_equal(out.data, out.data + first, first);
+
+	free(dst);
+	buf_free(&out);
+}
+
+static void test_roundtrip_all_kinds_max_values(void **state)
+{
+	(void)state;
+	static any_rec src;
+	for (size_t i = 0; i < NELEM(kinds); i++) {
+		fill_max(&kinds[i], &src);
+		roundtrip_one(&kinds[i], &src);
+	}
+}
+
+static void test_roundtrip_all_kinds_small_and_zero_values(void **state)
+{
+	(void)state;
+	static any_rec src;
+	for (size_t i = 0; i < NELEM(kinds); i++) {
+		fill_small(&kinds[i], &src);
+		roundtrip_one(&kinds[i], &src);
+		memset(&src, 0, sizeof src);
+		roundtrip_one(&kinds[i], &src);
+	}
+}
+
+/* The record structs by name, with a few fields checked directly, so the
+ * table-driven tests above are not the only witness. */
+static void test_roundtrip_explicit_event_and_conv(void **state)
+{
+	(void)state;
+	static rec_event e, e2;
+	memset(&e, 0, sizeof e);
+	e.tid = 0x0102030405060708ull;
+	e.cid = UINT64_MAX;
+	e.seq = 1ull << 63;
+	e.kind = EK_MESSAGE;
+	e.sender_type = ST_AGENT;
+	e.sender_id = 77;
+	strcpy(e.sender_name, "J\xc3\xbcrgen \xe6\x9d\x8e"); /* Jürgen 李 */
+	strcpy(e.client_id, "c-123");
+	fill_utf8(e.text, sizeof e.text, REC_TEXT_MAX, 3);
+	e.status = CS_RESOLVED;
+	e.assignee_id = 9;
+	strcpy(e.assignee_name, "\xf0\x9f\xa6\x8a fox");
+	e.created_ms = -1;
+	buf b = { 0 };
+	assert_int_equal(rec_event_encode(&e, &b), 0);
+	assert_int_equal(rec_event_decode(b.data, b.len, &e2), 0);
+	assert_int_equal(e2.tid, 0x0102030405060708ull);
+	assert_true(e2.cid == UINT64_MAX);
+	assert_true(e2.seq == 1ull << 63);
+	assert_int_equal(e2.kind, EK_MESSAGE);
+	assert_int_equal(e2.sender_type, ST_AGENT);
+	assert_string_equal(e2.sender_name, e.sender_name);
+	assert_string_equal(e2.client_id, "c-123");
+	assert_int_equal(strlen(e2.text), REC_TEXT_MAX);
+	assert_string_equal(e2.text, e.text);
+	assert_string_equal(e2.assignee_name, e.assignee_name);
+	assert_int_equal(e2.created_ms, -1);
+	buf_free(&b);
+
+	static rec_conv c, c2;
+	memset(&c, 0, sizeof c);
+	c.tid = 1;
+	c.id = 2;
+	c.status = CS_SNOOZED;
+	c.priority = CP_URGENT;
+	fill_utf8(c.lm_text, sizeof c.lm_text, REC_PREVIEW_MAX, 2);
+	c.lm_sender = ST_VISITOR;
+	c.resolved_ms = INT64_MIN;
+	assert_int_equal(rec_conv_encode(&c, &b), 0);
+	assert_int_equal(rec_conv_decode(b.data, b.len, &c2), 0);
+	assert_int_equal(c2.status, CS_SNOOZED);
+	assert_int_equal(c2.priority, CP_URGENT);
+	assert_string_equal(c2.lm_text, c.lm_text);
+	assert_true(c2.resolved_ms == INT64_MIN);
+	buf_free(&b);
+}
+
+/* ---- compatibility --------------------------------------------------------- */
+
+/* An older version wrote only the first n fields: every prefix decodes and
+ * the missing trailing fields are zero (the target is dirty beforehand). */
+static void test_older_version_fewer_fields_zero_filled(void **state)
+{
+	(void)state;
+	static any_rec src, want, got;
+	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
+		const kind *k = &kinds[ki];
+		fill_max(k, &src);
+		for (size_t n = 0; n <= k->nf; n++) {
+			msgpack_sbuffer sb;
+			pack_by_hand(&sb, k, &src, 1, n, -1, W_NONE, false);
+			memset(&want, 0, sizeof want);
+			for (size_t i = 0; i < n; i++)
+				memcpy((char *)&want + k->f[i].off, (char *)&src + k->f[i].off,
+				       field_size(&k->f[i]));
+			memset(&got, 0xA5, sizeof got);
+			if (k->dec(sb.data, sb.size, &got) != 0)
+				fail_msg("%s with %zu of %zu fields: not decoded", k->name, n, k->nf);
+			assert_rec_equal(k, &want, &got);
+			msgpack_sbuffer_destroy(&sb);
+		}
+	}
+}
+
+/* The same, written out for one kind: a user record from a version that had
+ * only tid, id, email and name. */
+static void test_older_user_record_by_hand(void **state)
+{
+	(void)state;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint8(&pk, 1);
+	msgpack_pack_uint64(&pk, 11);
+	msgpack_pack_uint64(&pk, 22);
+	msgpack_pack_str_with_body(&pk, "a@b.example", 11);
+	msgpack_pack_str_with_body(&pk, "Zo\xc3\xab", 4);
+
+	rec_user u;
+	memset(&u, 0x77, sizeof u);
+	assert_int_equal(rec_user_decode(sb.data, sb.size, &u), 0);
+	assert_int_equal(u.tid, 11);
+	assert_int_equal(u.id, 22);
+	assert_string_equal(u.email, "a@b.example");
+	assert_string_equal(u.name, "Zo\xc3\xab");
+	assert_string_equal(u.role, "");
+	assert_string_equal(u.pw_hash, "");
+	assert_false(u.active);
+	assert_int_equal(u.created_ms, 0);
+	assert_int_equal(u.pw_changed_ms, 0);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* [1] alone: the oldest possible record, every field zero. */
+	rec_family fam;
+	memset(&fam, 0x77, sizeof fam);
+	assert_int_equal(rec_family_decode("\x91\x01", 2, &fam), 0);
+	assert_int_equal(fam.tid, 0);
+	assert_int_equal(fam.id, 0);
+	assert_int_equal(fam.uid, 0);
+	assert_false(fam.revoked);
+	assert_int_equal(fam.created_ms, 0);
+}
+
+/* A newer version appended fields (of any type, containers included) and may
+ * have bumped the version: decoded, extras ignored. */
+static void test_newer_version_extra_fields_ignored(void **state)
+{
+	(void)state;
+	static any_rec src, got;
+	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
+		const kind *k = &kinds[ki];
+		fill_max(k, &src);
+		for (uint64_t version = 1; version <= 3; version++) {
+			msgpack_sbuffer sb;
+			pack_by_hand(&sb, k, &src, version, k->nf, -1, W_NONE, true);
+			memset(&got, 0xA5, sizeof got);
+			if (k->dec(sb.data, sb.size, &got) != 0)
+				fail_msg("%s v%u with %d extra fields: not decoded", k->name,
+					 (unsigned)version, N_EXTRA);
+			assert_rec_equal(k, &src, &got);
+			msgpack_sbuffer_destroy(&sb);
+		}
+	}
+}
+
+/* ---- undecodable values ---------------------------------------------------- */
+
+static void expect_corrupt_all_kinds(const void *p, size_t n, const char *what)
+{
+	static any_rec got;
+	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
+		int rc = kinds[ki].dec(p, n, &got);
+		if (rc != DB_ECORRUPT)
+			fail_msg("%s: %s decoded with rc %d, want DB_ECORRUPT", kinds[ki].name, what, rc);
+	}
+}
+
+static void test_garbage_bytes_corrupt(void **state)
+{
+	(void)state;
+	static const struct { const char *b; size_t n; const char *what; } cases[] = {
+		{ "", 0, "empty" },
+		{ "\xc1", 1, "never-used byte 0xc1" },
+		{ "\xc1\x91\x01", 3, "0xc1 then [1]" },
+		{ "hello, world", 12, "text" },
+		{ "\x92\x01", 2, "truncated array" },
+		{ "\x91\x01\x00", 3, "[1] with a trailing byte" },
+		{ "\xdd\xff\xff\xff\xff\x01", 6, "array32 claiming 4G elements" },
+		{ "\xdc\xff\xff\x01\x02", 5, "array16 claiming 65535 elements" },
+		{ "\x93\x01\xd9\xff", 4, "str8 longer than the input" },
+		{ "\x92\x01\xdb\xff\xff\xff\xff", 7, "str32 longer than the input" },
+		{ "\xff\xff\xff\xff", 4, "negative fixints" },
+	};
+	for (size_t i = 0; i < NELEM(cases); i++)
+		expect_corrupt_all_kinds(cases[i].b, cases[i].n, cases[i].what);
+	/* NULL with length 0 is just empty. */
+	expect_corrupt_all_kinds(NULL, 0, "NULL");
+}
+
+/* Every proper prefix of a valid record is undecodable (and, under ASan,
+ * read without overrunning the buffer). */
+static void test_truncated_records_corrupt(void **state)
+{
+	(void)state;
+	static any_rec src, got;
+	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
+		const kind *k = &kinds[ki];
+		fill_max(k, &src);
+		buf b = { 0 };
+		assert_int_equal(k->enc(&src, &b), 0);
+		for (size_t n = 0; n < b.len; n++) {
+			char *copy = xmalloc(n ? n : 1);   /* exact-size, so ASan sees overreads */
+			memcpy(copy, b.data, n);
+			int rc = k->dec(copy, n, &got);
+			free(copy);
+			if (rc != DB_ECORRUPT)
+				fail_msg("%s: %zu of %zu bytes decoded with rc %d", k->name, n, b.len, rc);
+		}
+		buf_free(&b);
+	}
+}
+
+/* Arbitrary bytes never crash the decoder; anything starting with a byte
+ * that is not valid msgpack is rejected. */
+static void test_random_bytes_never_crash(void **state)
+{
+	(void)state;
+	static any_rec got;
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (int iter = 0; iter < 3000; iter++) {
+		size_t n = (size_t)(iter % 97) + 1;
+		uint8_t *p = xmalloc(n);
+		for (size_t j = 0; j < n; j++) {
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			p[j] = (uint8_t)x;
+		}
+		if (iter % 3 == 0)
+			p[0] = 0x90 | (uint8_t)(n % 16);   /* fixarray: get past the header */
+		for (size_t ki = 0; ki < NELEM(kinds); ki++) {
+			int rc = kinds[ki].dec(p, n, &got);
+			assert_true(rc == 0 || rc == DB_ECORRUPT);
+		}
+		p[0] = 0xc1;
+		expect_corrupt_all_kinds(p, n, "0xc1-prefixed random bytes");
+		free(p);
+	}
+}
+
+static void test_non_array_corrupt(void **state)
+{
+	(void)state;
+	static const struct { const char *b; size_t n; const char *what; } cases[] = {
+		{ "\x01", 1, "positive int" },
+		{ "\xff", 1, "negative int" },
+		{ "\xc0", 1, "nil" },
+		{ "\xc3", 1, "true" },
+		{ "\xa1" "x", 2, "str" },
+		{ "\xc4\x01x", 3, "bin" },
+		{ "\x81\x01\x01", 3, "map {1:1}" },
+		{ "\x81\xa1v\x01", 4, "map {v:1}" },
+		{ "\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00", 9, "double 1.0" },
+		{ "\x90", 1, "empty array" },
+	};
+	for (size_t i = 0; i < NELEM(cases); i++)
+		expect_corrupt_all_kinds(cases[i].b, cases[i].n, cases[i].what);
+}
+
+static void test_bad_version_corrupt(void **state)
+{
+	(void)state;
+	static const struct { const char *b; size_t n; const char *what; } cases[] = {
+		{ "\x91\x00", 2, "[0]" },
+		{ "\x92\x00\x01", 3, "[0, 1]" },
+		{ "\x91\xff", 2, "[-1]" },
+		{ "\x91\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 10, "[INT64_MIN]" },
+		{ "\x91\xa1\x31", 3, "[\"1\"]" },
+		{ "\x91\xc0", 2, "[nil]" },
+		{ "\x91\xc3", 2, "[true]" },
+		{ "\x91\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00", 10, "[1.0]" },
+		{ "\x91\x91\x01", 3, "[[1]]" },
+	};
+	for (size_t i = 0; i < NELEM(cases); i++)
+		expect_corrupt_all_kinds(cases[i].b, cases[i].n, cases[i].what);
+
+	/* Version 0 with otherwise perfect fields. */
+	static any_rec src, got;
+	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
+		const kind *k = &kinds[ki];
+		fill_small(k, &src);
+		msgpack_sbuffer sb;
+		pack_by_hand(&sb, k, &src, 0, k->nf, -1, W_NONE, false);
+		assert_int_equal(k->dec(sb.data, sb.size, &got), DB_ECORRUPT);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+
+/* Each field in turn gets a value of another msgpack type. */
+static void test_wrong_field_type_corrupt(void **state)
+{
+	(void)state;
+	static const wrong for_int[] = { W_STR, W_BOOL, W_NIL, W_FLOAT, W_BIN, W_ARRAY, W_MAP };
+	static const wrong for_bool[] = { W_INT, W_STR, W_NIL, W_FLOAT, W_BIN, W_ARRAY, W_MAP };
+	static const wrong for_str[] = { W_INT, W_NEGINT, W_BOOL, W_NIL, W_FLOAT, W_BIN, W_ARRAY, W_MAP };
+	static const wrong for_bin[] = { W_STR, W_INT, W_BOOL, W_NIL, W_BIN31, W_BIN33, W_ARRAY, W_MAP };
+	static any_rec src, got;
+	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
+		const kind *k = &kinds[ki];
+		fill_small(k, &src);
+		for (size_t i = 0; i < k->nf; i++) {
+			const wrong *ws;
+			size_t nw;
+			switch (k->f[i].type) {
+			case T_BOOL: ws = for_bool; nw = NELEM(for_bool); break;
+			case T_STR: ws = for_str; nw = NELEM(for_str); break;
+			case T_BIN32: ws = for_bin; nw = NELEM(for_bin); break;
+			default: ws = for_int; nw = NELEM(for_int); break;
+			}
+			for (size_t w = 0; w < nw; w++) {
+				msgpack_sbuffer sb;
+				pack_by_hand(&sb, k, &src, 1, k->nf, (int)i, ws[w], false);
+				int rc = k->dec(sb.data, sb.size, &got);
+				if (rc != DB_ECORRUPT)
+					fail_msg("%s.%s with wrong type #%d: rc %d, want DB_ECORRUPT",
+						 k->name, k->f[i].name, (int)ws[w], rc);
+				msgpack_sbuffer_destroy(&sb);
+			}
+		}
+	}
+}
+
+/* A stored string longer than its field (written by a version with a larger
+ * limit) is cut at a character boundary, not in the middle of one. */
+static void test_overlong_string_truncated_on_decode(void **state)
+{
+	(void)state;
+	char big[400];
+	size_t n = 0;
+	while (n + 3 <= 300) {
+		memcpy(big + n, "\xe2\x82\xac", 3);   /* € */
+		n += 3;
+	}
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint8(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_str_with_body(&pk, big, n);    /* name: 128 bytes max */
+	msgpack_pack_str_with_body(&pk, big, n);    /* email: 254 bytes max */
+	rec_visitor v;
+	assert_int_equal(rec_visitor_decode(sb.data, sb.size, &v), 0);
+	assert_int_equal(strlen(v.name), 126);      /* 42 whole euro signs */
+	assert_memory_equal(v.name, big, 126);
+	assert_int_equal(strlen(v.email), 252);     /* 84 whole euro signs */
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- rec_strcpy -------------------------------------------------------------- */
+
+/* Copies with rec_strcpy into a cap-byte field inside a larger canary-filled
+ * buffer; checks nothing past the field was touched and returns the copy. */
+static const char *strcpy_checked(char *area, size_t cap, const char *s, size_t len)
+{
+	memset(area, 0xEE, 64);
+	rec_strcpy(area, cap, s, len);
+	for (size_t i = cap; i < 64; i++)
+		assert_int_equal((unsigned char)area[i], 0xEE);
+	assert_true(strlen(area) < cap);
+	return area;
+}
+
+static void test_strcpy_fits(void **state)
+{
+	(void)state;
+	char a[64];
+	assert_string_equal(strcpy_checked(a, 8, "abc", 3), "abc");
+	assert_string_equal(strcpy_checked(a, 8, "abcdefg", 7), "abcdefg");     /* exactly cap-1 */
+	assert_string_equal(strcpy_checked(a, 8, "abcdefgXYZ", 3), "abc");      /* len, not strlen */
+	assert_string_equal(strcpy_checked(a, 8, "", 0), "");
+	assert_string_equal(strcpy_checked(a, 1, "abc", 3), "");                /* room for NUL only */
+	/* multi-byte characters that fit exactly */
+	assert_string_equal(strcpy_checked(a, 7, "\xc3\xa9\xe2\x82\xac\x61", 6), "\xc3\xa9\xe2\x82\xac\x61");
+}
+
+static void test_strcpy_truncates_ascii(void **state)
+{
+	(void)state;
+	char a[64];
+	assert_string_equal(strcpy_checked(a, 4, "abcdef", 6), "abc");
+	assert_string_equal(strcpy_checked(a, 2, "ab", 2), "a");
+}
+
+static void test_strcpy_truncates_at_char_boundary(void **state)
+{
+	(void)state;
+	char a[64];
+	/* "ab€" = 61 62 E2 82 AC: cap 5 leaves room for 4 bytes; the € fits */
+	assert_string_equal(strcpy_checked(a, 6, "ab\xe2\x82\xac", 5), "ab\xe2\x82\xac");
+	/* cap 5 → 4 bytes: "ab" + 2 of €'s 3 bytes would split it → "ab" */
+	assert_string_equal(strcpy_checked(a, 5, "ab\xe2\x82\xac", 5), "ab");
+	assert_string_equal(strcpy_checked(a, 4, "ab\xe2\x82\xac", 5), "ab");
+	assert_string_equal(strcpy_checked(a, 3, "ab\xe2\x82\xac", 5), "ab");
+	/* 2-byte é: cut after the lead byte → dropped */
+	assert_string_equal(strcpy_checked(a, 3, "a\xc3\xa9z", 4), "a");
+	assert_string_equal(strcpy_checked(a, 4, "a\xc3\xa9z", 4), "a\xc3\xa9");
+	/* 4-byte emoji: every cut inside it drops it whole */
+	const char *emo = "x\xf0\x9f\x98\x80y";
+	for (size_t cap = 2; cap <= 5; cap++)
+		assert_string_equal(strcpy_checked(a, cap, emo, 6), "x");
+	assert_string_equal(strcpy_checked(a, 6, emo, 6), "x\xf0\x9f\x98\x80");
+	/* a string of only multi-byte characters, cut inside the first one */
+	assert_string_equal(strcpy_checked(a, 2, "\xe2\x82\xac\xe2\x82\xac", 6), "");
+	assert_string_equal(strcpy_checked(a, 3, "\xe2\x82\xac\xe2\x82\xac", 6), "");
+	assert_string_equal(strcpy_checked(a, 4, "\xe2\x82\xac\xe2\x82\xac", 6), "\xe2\x82\xac");
+}
+
+/* Every cap over a long mixed string yields a valid UTF-8 prefix of maximal
+ * length: the next character would not have fitted. */
+static void test_strcpy_every_cap_is_char_boundary(void **state)
+{
+	(void)state;
+	char src[200];
+	fill_utf8(src, sizeof src, 150, 1);
+	for (size_t cap = 1; cap <= 60; cap++) {
+		char a[64];
+		strcpy_checked(a, cap, src, strlen(src));
+		size_t n = strlen(a);
+		assert_memory_equal(a, src, n);
+		/* the cut lands on a character start */
+		assert_true(((unsigned char)src[n] & 0xC0) != 0x80);
+		/* and the next character would not fit */
+		size_t next = n + 1;
+		while (((unsigned char)src[next] & 0xC0) == 0x80)
+			next++;
+		assert_true(next > cap - 1);
+	}
+}
+
+/* ---- keys ---------------------------------------------------------------------- */
+
+static int sign(long long v)
+{
+	return (v > 0) - (v < 0);
+}
+
+static void test_keys_big_endian(void **state)
+{
+	(void)state;
+	uint8_t k[24];
+	memset(k, 0xEE, sizeof k);
+	assert_int_equal(rec_key1(k, 0x0102030405060708ull), 8);
+	assert_memory_equal(k, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	assert_int_equal(k[8], 0xEE);
+
+	memset(k, 0xEE, sizeof k);
+	assert_int_equal(rec_key2(k, 1, UINT64_MAX), 16);
+	assert_memory_equal(k, "\0\0\0\0\0\0\0\x01\xff\xff\xff\xff\xff\xff\xff\xff", 16);
+	assert_int_equal(k[16], 0xEE);
+
+	assert_int_equal(rec_key3(k, 0xA1A2A3A4A5A6A7A8ull, 0, 0x8000000000000000ull), 24);
+	assert_memory_equal(k, "\xa1\xa2\xa3\xa4\xa5\xa6\xa7\xa8" "\0\0\0\0\0\0\0\0"
+			       "\x80\0\0\0\0\0\0\0", 24);
+	assert_true(db_get_be64(k) == 0xA1A2A3A4A5A6A7A8ull);
+	assert_true(db_get_be64(k + 16) == 0x8000000000000000ull);
+}
+
+static void test_key_byte_order_is_numeric_order(void **state)
+{
+	(void)state;
+	enum { N = 160 };
+	uint64_t v[N] = { 0, 1, 255, 256, 65535, 65536, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
+			  INT64_MAX, (uint64_t)INT64_MAX + 1, UINT64_MAX - 1, UINT64_MAX };
+	uint64_t x = 88172645463325252ull;
+	for (int i = 12; i < N; i++) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		v[i] = i % 2 ? x : x >> (x % 64);   /* all magnitudes */
+	}
+	for (int i = 0; i < N; i++) {
+		for (int j = 0; j < N; j++) {
+			uint8_t a[24], b[24];
+			int want = (v[i] > v[j]) - (v[i] < v[j]);
+			rec_key1(a, v[i]);
+			rec_key1(b, v[j]);
+			assert_int_equal(sign(memcmp(a, b, 8)), want);
+			/* tuples: (tid, x) order is tid first, then x */
+			rec_key2(a, v[i % 7], v[i]);
+			rec_key2(b, v[j % 7], v[j]);
+			int want2 = v[i % 7] != v[j % 7] ? (v[i % 7] > v[j % 7]) - (v[i % 7] < v[j % 7]) : want;
+			assert_int_equal(sign(memcmp(a, b, 16)), want2);
+			rec_key3(a, 5, v[i % 5], v[i]);
+			rec_key3(b, 5, v[j % 5], v[j]);
+			int want3 = v[i % 5] != v[j % 5] ? (v[i % 5] > v[j % 5]) - (v[i % 5] < v[j % 5]) : want;
+			assert_int_equal(sign(memcmp(a, b, 24)), want3);
+		}
+	}
+}
+
+/* ---- names ------------------------------------------------------------------------ */
+
+static void test_status_names_round_trip(void **state)
+{
+	(void)state;
+	static const char *want[CS__COUNT] = { "open", "waiting", "pending", "snoozed", "resolved", "closed" };
+	for (int s = 0; s < CS__COUNT; s++) {
+		assert_string_equal(rec_status_name(s), want[s]);
+		assert_int_equal(rec_status_parse(rec_status_name(s)), s);
+	}
+	assert_int_equal(rec_status_parse("unknown"), -1);
+	assert_int_equal(rec_status_parse(""), -1);
+	assert_int_equal(rec_status_parse("opened"), -1);
+	assert_int_equal(rec_status_parse("ope"), -1);
+	assert_int_equal(rec_status_parse("open "), -1);
+	assert_string_equal(rec_status_name(-1), "unknown");
+	assert_string_equal(rec_status_name(CS__COUNT), "unknown");
+	assert_int_equal(rec_status_parse(rec_status_name(CS__COUNT)), -1);
+}
+
+static void test_kind_sender_priority_names(void **state)
+{
+	(void)state;
+	static const char *kinds_w[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
+	static const char *senders_w[ST__COUNT] = { "visitor", "agent", "system" };
+	static const char *prios_w[CP__COUNT] = { "low", "medium", "high", "urgent" };
+	for (int i = 0; i < EK__COUNT; i++) {
+		assert_string_equal(rec_kind_name(i), kinds_w[i]);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(rec_kind_name(i), rec_kind_name(j));
+	}
+	for (int i = 0; i < ST__COUNT; i++) {
+		assert_string_equal(rec_sender_name(i), senders_w[i]);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(rec_sender_name(i), rec_sender_name(j));
+	}
+	for (int i = 0; i < CP__COUNT; i++)
+		assert_string_equal(rec_priority_name(i), prios_w[i]);
+	/* out of range: the documented fallbacks, never NULL */
+	assert_string_equal(rec_kind_name(-1), "unknown");
+	assert_string_equal(rec_kind_name(EK__COUNT), "unknown");
+	assert_string_equal(rec_sender_name(-1), "system");
+	assert_string_equal(rec_sender_name(ST__COUNT), "system");
+	assert_string_equal(rec_priority_name(CP__COUNT), "medium");
+	assert_string_equal(rec_priority_name(-1), "medium");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_all_kinds_max_values),
+		cmocka_unit_test(test_roundtrip_all_kinds_small_and_zero_values),
+		cmocka_unit_test(test_roundtrip_explicit_event_and_conv),
+		cmocka_unit_test(test_older_version_fewer_fields_zero_filled),
+		cmocka_unit_test(test_older_user_record_by_hand),
+		cmocka_unit_test(test_newer_version_extra_fields_ignored),
+		cmocka_unit_test(test_garbage_bytes_corrupt),
+		cmocka_unit_test(test_truncated_records_corrupt),
+		cmocka_unit_test(test_random_bytes_never_crash),
+		cmocka_unit_test(test_non_array_corrupt),
+		cmocka_unit_test(test_bad_version_corrupt),
+		cmocka_unit_test(test_wrong_field_type_corrupt),
+		cmocka_unit_test(test_overlong_string_truncated_on_decode),
+		cmocka_unit_test(test_strcpy_fits),
+		cmocka_unit_test(test_strcpy_truncates_ascii),
+		cmocka_unit_test(test_strcpy_truncates_at_char_boundary),
+		cmocka_unit_test(test_strcpy_every_cap_is_char_boundary),
+		cmocka_unit_test(test_keys_big_endian),
+		cmocka_unit_test(test_key_byte_order_is_numeric_order),
+		cmocka_unit_test(test_status_names_round_trip),
+		cmocka_unit_test(test_kind_sender_priority_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
