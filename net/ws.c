@@ -251,9 +251,9 @@ int ws_accept(http_req *req, const ws_handlers *h, void *user)
 		return -1;
 	}
 	if (!ver || ver->len != 2 || memcmp(ver->p, "13", 2) != 0) {
-		http_respond(req, 426, "application/json",
-			     "{\"error\":{\"code\":\"unsupported_version\",\"message\":\"WebSocket version 13 required\"}}",
-			     88, "Sec-WebSocket-Version: 13\r\n");
+		static const char body[] =
+			"{\"error\":{\"code\":\"unsupported_version\",\"message\":\"WebSocket version 13 required\"}}";
+		http_respond(req, 426, "application/json", body, sizeof body - 1, "Sec-WebSocket-Version: 13\r\n");
 		return -1;
 	}
 	/* the key is standard base64 of 16 random bytes: 22 chars + "==" */

@@ -1,0 +1,339 @@
+"""docs/openapi.yaml against the real server and the web clients.
+
+- every route parleyd registers (`parleyd --print-routes`) is documented
+  with the same method, and every documented operation is registered;
+- the document is sound: OpenAPI 3.1, every $ref resolves, path parameters
+  declared, security schemes, the component schemas, WebSocket operations;
+- every "/v1/..." path the web clients (web/**/*.js, *.html) use is
+  documented (ids normalised to {id}, query strings ignored);
+- real responses of the running server validate against the documented
+  schemas for their status.
+Needs Debian's python3-yaml (tools/install-deps.sh).
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+
+from harness import PARLEYD, WEB, Server, main
+
+import yaml
+
+DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../docs/openapi.yaml")
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def load_doc():
+    with open(DOC, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def registered_routes():
+    r = subprocess.run([PARLEYD, "--print-routes"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    routes = set()
+    for line in r.stdout.splitlines():
+        if not line.strip():
+            continue
+        m = re.fullmatch(r"([A-Z]+) (/\S*)", line.strip())
+        assert m, "unexpected --print-routes line %r" % line
+        routes.add((m.group(1), m.group(2)))
+    return routes
+
+
+def documented_ops(doc):
+    return {(m.upper(), path) for path, item in doc["paths"].items() for m in item if m in METHODS}
+
+
+def resolve(doc, node):
+    """Follows $ref (local JSON pointers) until a non-ref node."""
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/"), "non-local $ref %s" % ref
+        node = doc
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            assert isinstance(node, dict) and part in node, "unresolved $ref %s" % ref
+            node = node[part]
+        seen += 1
+        assert seen < 20, "$ref loop at %s" % ref
+    return node
+
+
+# ------------------------------------------------- a small schema validator
+
+TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def type_ok(v, t):
+    if t == "integer":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if t == "number":
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, TYPES[t])
+
+
+def validate(doc, schema, v, where="$"):
+    """Validates v against the JSON Schema subset the document uses; returns
+    a list of problems (empty when valid)."""
+    s = resolve(doc, schema)
+    errs = []
+    if "type" in s:
+        ts = s["type"] if isinstance(s["type"], list) else [s["type"]]
+        if not any(type_ok(v, t) for t in ts):
+            return ["%s: %r is not %s" % (where, v, ts)]
+    if "const" in s and v != s["const"]:
+        errs.append("%s: %r != const %r" % (where, v, s["const"]))
+    if "enum" in s and v not in s["enum"]:
+        errs.append("%s: %r not in %r" % (where, v, s["enum"]))
+    if "oneOf" in s:
+        ok = [sub for sub in s["oneOf"] if not validate(doc, sub, v, where)]
+        if len(ok) != 1:
+            errs.append("%s: %r matches %d of oneOf" % (where, v, len(ok)))
+    if isinstance(v, str):
+        if len(v.encode()) < s.get("minLength", 0) or ("maxLength" in s and len(v) > s["maxLength"]):
+            errs.append("%s: length of %r" % (where, v))
+        if "pattern" in s and not re.search(s["pattern"], v):
+            errs.append("%s: %r does not match %s" % (where, v, s["pattern"]))
+    if isinstance(v, int) and not isinstance(v, bool):
+        if "minimum" in s and v < s["minimum"] or "maximum" in s and v > s["maximum"]:
+            errs.append("%s: %r out of range" % (where, v))
+    if isinstance(v, dict):
+        for k in s.get("required", []):
+            if k not in v:
+                errs.append("%s: missing %s" % (where, k))
+        props = s.get("properties", {})
+        for k, sub in props.items():
+            if k in v:
+                errs += validate(doc, sub, v[k], "%s.%s" % (where, k))
+        if s.get("additionalProperties") is False:
+            errs += ["%s: unexpected %s" % (where, k) for k in v if k not in props]
+        if "maxProperties" in s and len(v) > s["maxProperties"]:
+            errs.append("%s: too many properties" % where)
+    if isinstance(v, list) and "items" in s:
+        for i, x in enumerate(v):
+            errs += validate(doc, s["items"], x, "%s[%d]" % (where, i))
+    return errs
+
+
+# ------------------------------------------------------------------ tests
+
+def test_every_route_documented():
+    routes = registered_routes()
+    assert len(routes) >= 20 and ("POST", "/v1/auth/login") in routes, routes
+    doc = load_doc()
+    ops = documented_ops(doc)
+    missing = sorted(routes - ops)
+    extra = sorted(ops - routes)
+    assert not missing, "registered but not in docs/openapi.yaml: %s" % missing
+    assert not extra, "in docs/openapi.yaml but not registered: %s" % extra
+    # and no documented path is a near-miss of a registered one (trailing slash, case)
+    for method, path in ops:
+        assert path == path.rstrip("/") or path == "/", path
+
+
+def test_document_sound():
+    doc = load_doc()
+    assert str(doc["openapi"]).startswith("3.1."), doc["openapi"]
+    assert doc["info"]["title"] and doc["info"]["version"]
+    comps = doc["components"]
+
+    # every $ref anywhere resolves
+    def walk(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                resolve(doc, node)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(doc)
+
+    schemes = comps["securitySchemes"]
+    for name in ("accessToken", "visitorToken"):
+        assert schemes[name]["type"] == "http" and schemes[name]["scheme"] == "bearer", schemes[name]
+    for name in ("User", "Visitor", "Conversation", "Event", "TokenResponse", "Error", "ConversationList",
+                 "EventList"):
+        assert name in comps["schemas"], name
+    for name in ("ConversationList", "EventList"):
+        lst = comps["schemas"][name]
+        assert set(lst["required"]) >= {"data", "next_cursor"} and lst["properties"]["data"]["type"] == "array"
+    err = comps["schemas"]["Error"]
+    assert err["required"] == ["error"] and set(err["properties"]["error"]["required"]) == {"code", "message"}
+    assert "field" in err["properties"]["error"]["properties"]
+
+    op_ids = set()
+    for path, item in doc["paths"].items():
+        templ = set(re.findall(r"\{([^}]+)\}", path))
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            where = "%s %s" % (method.upper(), path)
+            assert op.get("operationId") and op["operationId"] not in op_ids, where
+            op_ids.add(op["operationId"])
+            params = [resolve(doc, p) for p in item.get("parameters", []) + op.get("parameters", [])]
+            declared = {p["name"] for p in params if p["in"] == "path"}
+            assert declared == templ, (where, declared, templ)
+            assert all(p["required"] for p in params if p["in"] == "path"), where
+            responses = op["responses"]
+            assert any(re.fullmatch(r"2\d\d|101", str(c)) for c in responses), where
+            for code, r in responses.items():
+                r = resolve(doc, r)
+                assert r.get("description"), (where, code)
+                if str(code)[0] in "45":
+                    schema = r["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, (where, code)
+            if "requestBody" in op:
+                assert "application/json" in op["requestBody"]["content"], where
+            # who may call it
+            sec = [list(x)[0] for x in op.get("security", doc.get("security", [])) if x]
+            if path.startswith("/v1/conversations") or path == "/v1/auth/me":
+                assert sec == ["accessToken"], (where, sec)
+                assert "401" in responses, where
+            elif path.startswith("/v1/widget/conversations"):
+                assert sec == ["visitorToken"], (where, sec)
+                assert "401" in responses, where
+            else:
+                assert sec == [], (where, sec)
+            if path.endswith("/ws"):
+                assert "101" in responses and method == "get", where
+                assert "realtime.md" in json.dumps(op), where
+    # the WebSocket endpoints are there, as GET operations
+    assert "get" in doc["paths"]["/v1/ws"] and "get" in doc["paths"]["/v1/widget/ws"]
+    key = [resolve(doc, p) for p in doc["paths"]["/v1/widget/ws"]["get"]["parameters"]]
+    assert any(p["name"] == "key" and p["in"] == "query" and p["required"] for p in key)
+
+
+def web_calls():
+    """(method or None, normalised path, file) for each /v1/ path in the web clients."""
+    files = [f for pat in ("**/*.js", "**/*.html") for f in glob.glob(os.path.join(WEB, pat), recursive=True)
+             if "node_modules" not in f]
+    assert files, "no web files under %s" % WEB
+    out = []
+    path_re = re.compile(r"/v1/(?:[A-Za-z0-9_.\-/]|\$\{[^}]*\})*")
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            text = fh.read()
+        for m in path_re.finditer(text):
+            raw = m.group(0)
+            rest = text[m.end():]
+            # "…/conversations/" + id + "/messages": an id spliced in by concatenation
+            cat = re.match(r"""["']\s*\+\s*[^"'`+;]+(?:\s*\+\s*["'](/[^"'?]*)[^"']*["'])?""", rest)
+            if raw.endswith("/") and cat:
+                raw += "{id}" + (cat.group(1) or "")
+            path = re.sub(r"\$\{[^}]*\}", "{id}", raw)
+            path = re.sub(r"/\d+(?=/|$)", "/{id}", path)
+            path = path.rstrip(".")
+            if path.endswith("/"):
+                path += "{id}"
+            before = text[max(0, m.start() - 80):m.start()]
+            mm = re.search(r"""\(\s*["'](GET|POST|PUT|PATCH|DELETE)["']\s*,\s*["'`][^"'`]*$""", before)
+            out.append((mm.group(1) if mm else None, path, os.path.relpath(f, WEB)))
+    return out
+
+
+def test_web_paths_documented():
+    doc = load_doc()
+    ops = documented_ops(doc)
+    paths = {re.sub(r"\{[^}]+\}", "{id}", p) for p in doc["paths"]}
+    calls = web_calls()
+    found = {p for _, p, _ in calls}
+    # the scan itself works: it sees the calls both clients are built on
+    for must in ["/v1/auth/login", "/v1/auth/refresh", "/v1/conversations", "/v1/conversations/{id}",
+                 "/v1/ws", "/v1/widget/session", "/v1/widget/conversations", "/v1/widget/ws"]:
+        assert must in found, (must, sorted(found))
+    undocumented = sorted({(p, f) for _, p, f in calls if p not in paths})
+    assert not undocumented, "used by the web clients but not in docs/openapi.yaml: %s" % undocumented
+    wrong = sorted({(m, p, f) for m, p, f in calls if m and (m, p) not in
+                    {(om, re.sub(r"\{[^}]+\}", "{id}", op)) for om, op in ops}})
+    assert not wrong, "web clients use methods docs/openapi.yaml does not list: %s" % wrong
+
+
+def test_responses_match_schemas():
+    """Real answers of the running server validate against the documented
+    schema of their operation and status."""
+    doc = load_doc()
+    checked = set()
+
+    def check(method, path_tmpl, st, body):
+        op = doc["paths"][path_tmpl][method.lower()]
+        assert str(st) in op["responses"], "%s %s answered %d, which is not documented" % (method, path_tmpl, st)
+        r = resolve(doc, op["responses"][str(st)])
+        if "content" not in r:
+            assert body in ("", None), (method, path_tmpl, st, body)
+        else:
+            ctype = list(r["content"])[0]
+            if ctype == "application/json":
+                assert isinstance(body, (dict, list)), (method, path_tmpl, st, body)
+            problems = validate(doc, r["content"][ctype]["schema"], body)
+            assert not problems, (method, path_tmpl, st, problems[:5])
+        checked.add((method, path_tmpl, st))
+
+    with Server() as s:
+        def call(method, tmpl, path=None, body=None, token=None, **kw):
+            st, b, h = s.request(method, path or tmpl, body, token=token, **kw)
+            check(method, tmpl, st, b)
+            return st, b, h
+
+        call("GET", "/healthz")
+        call("GET", "/readyz")
+        st, b, h = call("GET", "/metrics")
+        assert "parley_http_requests_total" in b
+        st, login, _ = call("POST", "/v1/auth/login", body={"email": "admin@demo.parley",
+                                                            "password": "demo-password-123"})
+        tok = login["access_token"]
+        call("POST", "/v1/auth/login", body={"email": "admin@demo.parley", "password": "nope-nope"})
+        call("POST", "/v1/auth/login", body={"email": 1})
+        call("POST", "/v1/auth/login", raw_body=b"{}", headers={"Content-Type": "text/plain"})
+        st, r, _ = call("POST", "/v1/auth/refresh", body={"refresh_token": login["refresh_token"]})
+        call("POST", "/v1/auth/refresh", body={"refresh_token": login["refresh_token"]})
+        call("POST", "/v1/auth/logout", body={"refresh_token": r["refresh_token"]})
+        call("GET", "/v1/auth/me", token=tok)
+        call("GET", "/v1/auth/me", token="bad")
+        st, ses, _ = call("POST", "/v1/widget/session", body={"widget_key": s.widget_key, "name": "Olga"})
+        vt = ses["visitor_token"]
+        call("POST", "/v1/widget/session", body={"widget_key": s.widget_key, "visitor_token": vt})
+        call("POST", "/v1/widget/session", body={"widget_key": "wk_unknown"})
+        st, conv, _ = call("POST", "/v1/widget/conversations", body={"text": "hi", "client_id": "o-1"}, token=vt)
+        cid = conv["id"]
+        call("POST", "/v1/widget/conversations", token=vt)
+        call("GET", "/v1/widget/conversations", token=vt)
+        call("GET", "/v1/widget/conversations", token=tok)
+        m = "/v1/widget/conversations/{id}/messages"
+        call("POST", m, m.replace("{id}", cid), {"client_id": "o-2", "text": "there?"}, token=vt)
+        call("POST", m, m.replace("{id}", cid), {"client_id": "o-2", "text": "there?"}, token=vt)
+        call("POST", m, m.replace("{id}", cid), {"client_id": "o-3", "text": "x", "private": True}, token=vt)
+        call("GET", m, m.replace("{id}", cid) + "?limit=2", token=vt)
+        call("GET", m, m.replace("{id}", "1"), token=vt)
+        call("GET", m, m.replace("{id}", cid) + "?limit=0", token=vt)
+        call("GET", "/v1/conversations", "/v1/conversations?limit=1", token=tok)
+        call("GET", "/v1/conversations", "/v1/conversations?status=nope", token=tok)
+        c1 = "/v1/conversations/{id}"
+        call("GET", c1, c1.replace("{id}", cid), token=tok)
+        call("GET", c1, c1.replace("{id}", "1"), token=tok)
+        call("PATCH", c1, c1.replace("{id}", cid), {"status": "pending"}, token=tok)
+        call("PATCH", c1, c1.replace("{id}", cid), {"status": "gone"}, token=tok)
+        a = "/v1/conversations/{id}/assign"
+        call("POST", a, a.replace("{id}", cid), {}, token=tok)
+        am = "/v1/conversations/{id}/messages"
+        call("POST", am, am.replace("{id}", cid), {"client_id": "a-1", "text": "note", "private": True}, token=tok)
+        call("POST", am, am.replace("{id}", cid), {"client_id": "a-2", "text": "hello"}, token=tok)
+        call("POST", am, am.replace("{id}", cid), {"client_id": "a-2", "text": "hello"}, token=tok)
+        st, evs, _ = call("GET", am, am.replace("{id}", cid), token=tok)
+        assert {e["kind"] for e in evs["data"]} == {"created", "message", "note", "status", "assigned"}, evs
+        call("GET", am, am.replace("{id}", cid) + "?after=2&limit=1", token=tok)
+        call("GET", "/v1/ws", token=None)
+        call("GET", "/v1/widget/ws", "/v1/widget/ws?key=wk_unknown")
+        call("GET", "/v1/ws", headers={"Origin": "https://evil.example", "Upgrade": "websocket",
+                                       "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                                       "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    # a good share of the documented answers was exercised
+    assert len(checked) >= 30, len(checked)
+
+
+if __name__ == "__main__":
+    main([test_every_route_documented, test_document_sound, test_web_paths_documented,
+          test_responses_match_schemas])
