@@ -274,8 +274,8 @@ static const char *reason(int status)
 static void write_response(http_conn *c, int status, const char *ctype, const void *body,
 			   size_t len, const char *extra, bool head_only)
 {
-	bool keep = c->keep_alive && !c->close_after_write && !c->draining && status != 408 &&
-		    status != 400 && status != 413 && status != 414 && status != 431;
+	/* protocol errors (fail) set close_after_write; application errors keep the connection */
+	bool keep = c->keep_alive && !c->close_after_write && !c->draining;
 	buf_printf(&c->out,
 		   "HTTP/1.1 %d %s\r\nServer: %s\r\nContent-Length: %zu\r\n"
 		   "X-Content-Type-Options: nosniff\r\n%s%s%s%s%s%s",
@@ -665,6 +665,10 @@ static void process_loop(http_conn *c)
 			}
 			if (c->draining) {
 				c->keep_alive = false;
+			}
+			if (tmp.head.minor_version == 1 && tmp.head.host.len == 0) {
+				fail(c, 400, "bad_request", "HTTP/1.1 requires a Host header");
+				return;
 			}
 			c->head_len = (size_t)rc;
 			c->raw_pos = c->head_len;
