@@ -12,6 +12,7 @@
 #include "storage/db.h"
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -111,8 +112,66 @@ static int encode(const void *rec, const fdesc *f, size_t nf, buf *out)
 	return rc ? -1 : 0;
 }
 
+static uint64_t be(const uint8_t *p, int k)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < k; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static bool mp_sane(const uint8_t *p, size_t n)
+{
+	uint64_t pending = 1;
+	size_t i = 0;
+	while (pending) {
+		if (pending > n - i)
+			return false;
+		uint8_t b = p[i++];
+		pending--;
+		uint64_t skip = 0, kids = 0;
+		int lenb = 0, extra = 0, cntb = 0, mapf = 0;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) ;
+		else if (b <= 0x8f) kids = 2u * (b & 0x0f);
+		else if (b <= 0x9f) kids = b & 0x0f;
+		else if (b <= 0xbf) skip = b & 0x1f;
+		else switch (b) {
+		case 0xc4: lenb = 1; break; case 0xc5: lenb = 2; break; case 0xc6: lenb = 4; break;
+		case 0xc7: lenb = 1; extra = 1; break; case 0xc8: lenb = 2; extra = 1; break;
+		case 0xc9: lenb = 4; extra = 1; break;
+		case 0xca: skip = 4; break; case 0xcb: skip = 8; break;
+		case 0xcc: skip = 1; break; case 0xcd: skip = 2; break; case 0xce: skip = 4; break; case 0xcf: skip = 8; break;
+		case 0xd0: skip = 1; break; case 0xd1: skip = 2; break; case 0xd2: skip = 4; break; case 0xd3: skip = 8; break;
+		case 0xd4: skip = 2; break; case 0xd5: skip = 3; break; case 0xd6: skip = 5; break;
+		case 0xd7: skip = 9; break; case 0xd8: skip = 17; break;
+		case 0xd9: lenb = 1; break; case 0xda: lenb = 2; break; case 0xdb: lenb = 4; break;
+		case 0xdc: cntb = 2; break; case 0xdd: cntb = 4; break;
+		case 0xde: cntb = 2; mapf = 1; break; case 0xdf: cntb = 4; mapf = 1; break;
+		default: return false;
+		}
+		if (lenb) {
+			if ((size_t)lenb > n - i) return false;
+			skip = be(p + i, lenb) + (uint64_t)extra;
+			i += (size_t)lenb;
+		}
+		if (cntb) {
+			if ((size_t)cntb > n - i) return false;
+			kids = be(p + i, cntb) * (mapf ? 2 : 1);
+			i += (size_t)cntb;
+		}
+		if (skip > n - i) return false;
+		i += (size_t)skip;
+		pending += kids;
+	}
+	return true;
+}
+
 static int decode(const void *data, size_t n, void *rec, size_t size, const fdesc *f, size_t nf)
 {
+	if (!mp_sane(data, n)) {
+		memset(rec, 0, size);
+		return DB_ECORRUPT;
+	}
 	memset(rec, 0, size);
 	msgpack_zone zone;
 	msgpack_object obj;
@@ -252,6 +311,7 @@ void rec_strcpy(char *dst, size_t cap, const char *s, size_t len)
 		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
 			len--;
 	}
-	memcpy(dst, s, len);
+	if (len)
+		memcpy(dst, s, len);
 	dst[len] = 0;
 }

@@ -38,12 +38,21 @@ static void complete_all(wr_req *list, int rc)
 	}
 }
 
+/* Completes every request of a failed batch with DB_EIO and counts them. */
+static void fail_batch(writer *w, wr_req *list, int n)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stats.failures += (uint64_t)n;
+	pthread_mutex_unlock(&w->lock);
+	complete_all(list, DB_EIO);
+}
+
 static void run_batch(writer *w, wr_req *list, int n)
 {
 	MDB_txn *txn;
 	int rc = db_write(w->db, &txn);
 	if (rc) {
-		complete_all(list, DB_EIO);
+		fail_batch(w, list, n);
 		return;
 	}
 	/* Results are kept in the request order; reuse a small stack array. */
@@ -51,7 +60,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 	int *res = n <= 256 ? local : malloc(sizeof(int) * (size_t)n);
 	if (!res) {
 		mdb_txn_abort(txn);
-		complete_all(list, DB_EIO);
+		fail_batch(w, list, n);
 		return;
 	}
 	int i = 0, failures = 0;
@@ -66,7 +75,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 	if (i < n) {
 		mdb_txn_abort(txn);
 		log_error("writer.abort", "batch=%d", n);
-		complete_all(list, DB_EIO);
+		fail_batch(w, list, n);
 		goto out;
 	}
 	int64_t t0 = clock_mono_ns();
@@ -75,7 +84,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 	int64_t dt = clock_mono_ns() - t0;
 	if (mrc) {
 		log_error("writer.commit", "err=\"%s\" batch=%d", mdb_strerror(mrc), n);
-		complete_all(list, DB_EIO);
+		fail_batch(w, list, n);
 		goto out;
 	}
 	pthread_mutex_lock(&w->lock);
@@ -147,6 +156,11 @@ void writer_submit(writer *w, wr_req *r)
 {
 	r->next = NULL;
 	pthread_mutex_lock(&w->lock);
+	if (w->stopping) {
+		pthread_mutex_unlock(&w->lock);
+		r->done(r, DB_EIO);
+		return;
+	}
 	if (w->tail)
 		w->tail->next = r;
 	else
