@@ -421,20 +421,23 @@ void app_stop(app **a_p)
 			nanosleep(&ts, NULL);
 		}
 	}
-	/* 3. drain actors; 4. commit what is queued */
-	if (a->jobs_rt)
-		actor_rt_stop(&a->jobs_rt);
-	if (a->rt)
-		actor_rt_stop(&a->rt);
-	if (a->wr)
-		writer_stop(&a->wr);
-	/* 5. give the loops a moment to write the last answers and close frames */
+	/* 3. give the loops a moment to write the last answers and close frames
+	 * (bounded), while the actors are still there: a connection that closes
+	 * later must not reach a stopped actor runtime (rt.c on_close checks
+	 * a->ready) */
 	if (a->http) {
 		for (int i = 0; i < 100 && http_server_connections(a->http) > 0; i++) {
 			struct timespec ts = { 0, 10 * 1000 * 1000 };
 			nanosleep(&ts, NULL);
 		}
 	}
+	/* 4. drain actors; 5. commit what is queued */
+	if (a->jobs_rt)
+		actor_rt_stop(&a->jobs_rt);
+	if (a->rt)
+		actor_rt_stop(&a->rt);
+	if (a->wr)
+		writer_stop(&a->wr);
 	for (int i = 0; a->loops && i < a->nloops; i++)
 		if (a->loops[i])
 			ioloop_join(a->loops[i]);

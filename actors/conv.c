@@ -568,42 +568,52 @@ static void on_subscribe(conv_actor *ca, conv_msg *m)
 		return;
 	}
 	bool visitor = m->audience == AUD_VISITOR;
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
-		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
-		return;
-	}
-	MDB_cursor *cur;
-	mdb_cursor_open(txn, db_dbi(a->db, DB_EVENTS), &cur);
-	uint8_t k[24];
-	MDB_val key = { rec_key3(k, ca->tid, ca->cid, m->seq + 1), k }, v;
 	int n = 0;
 	uint64_t last = m->seq;
 	bool more = false;
-	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
-		uint64_t seq = db_get_be64((uint8_t *)key.mv_data + 16);
-		if (seq > ca->published)
-			break;
-		if (n == CONV_REPLAY_MAX) {
-			more = true;
-			break;
+	/* A read transaction begun while a commit is being written may, with
+	 * LMDB 0.9.24, see the snapshot before it: if the events up to
+	 * `published` are not all visible yet, read again from where we are. */
+	for (int attempt = 0; attempt < 100 && !more && last < ca->published; attempt++) {
+		MDB_txn *txn;
+		if (db_read(a->db, &txn)) {
+			reply_error(a, &m->reply, 500, "internal", "storage unavailable");
+			return;
 		}
-		rec_event *e = malloc(sizeof *e);
-		if (e && rec_event_decode(v.mv_data, v.mv_size, e) == 0 && !(visitor && e->kind == EK_NOTE)) {
-			rbuf *b = event_rbuf(e);
-			if (b) {
-				ws_post(a->http, m->conn, b);
-				rbuf_unref(&b);
+		MDB_cursor *cur;
+		mdb_cursor_open(txn, db_dbi(a->db, DB_EVENTS), &cur);
+		uint8_t k[24];
+		MDB_val key = { rec_key3(k, ca->tid, ca->cid, last + 1), k }, v;
+		int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+		while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
+			uint64_t seq = db_get_be64((uint8_t *)key.mv_data + 16);
+			if (seq > ca->published)
+				break;
+			if (n == CONV_REPLAY_MAX) {
+				more = true;
+				break;
 			}
+			rec_event *e = malloc(sizeof *e);
+			if (e && rec_event_decode(v.mv_data, v.mv_size, e) == 0 &&
+			    !(visitor && e->kind == EK_NOTE)) {
+				rbuf *b = event_rbuf(e);
+				if (b) {
+					ws_post(a->http, m->conn, b);
+					rbuf_unref(&b);
+				}
+			}
+			free(e);
+			last = seq;
+			n++;
+			rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
 		}
-		free(e);
-		last = seq;
-		n++;
-		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+		mdb_cursor_close(cur);
+		mdb_txn_abort(txn);
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	if (!more && last < ca->published) {
+		reply_error(a, &m->reply, 503, "busy", "storage snapshot lagging; subscribe again");
+		return;
+	}
 	if (!more) {
 		last = ca->published > m->seq ? ca->published : m->seq;
 		sub s = { m->conn, m->audience, m->who.kind, m->who.id };

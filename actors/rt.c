@@ -344,7 +344,9 @@ static void on_message(http_conn *c, void *user, const char *data, size_t len)
 {
 	rt_session *s = user;
 	json_error_t err;
-	json_t *f = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+	/* any JSON value parses (a scalar is then an invalid_frame); strings may
+	 * hold \u0000 (each field check rejects it, answering with the frame's id) */
+	json_t *f = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 	if (!f) {
 		send_error(c, NULL, "invalid_json", err.text, NULL);
 		return;
@@ -368,7 +370,7 @@ static void on_message(http_conn *c, void *user, const char *data, size_t len)
 		send_error(c, id, "invalid_frame", "type must be a string", "type");
 		goto out;
 	}
-	const char *type = json_string_value(tv);
+	const char *type = strlen(json_string_value(tv)) == json_string_length(tv) ? json_string_value(tv) : "";
 	if (strcmp(type, "auth") == 0) {
 		do_auth(s, id, f);
 		goto out;
@@ -410,14 +412,18 @@ static void on_close(http_conn *c, void *user)
 {
 	rt_session *s = user;
 	conn_ref ref = ws_ref(c);
-	for (int i = 0; i < s->nsubs; i++) {
+	/* While the server stops (app_stop), the actor runtime may already be
+	 * freed when the last connections close; the subscriptions end with
+	 * the process anyway, so the actors are not told. */
+	bool live = atomic_load(&s->app->ready);
+	for (int i = 0; live && i < s->nsubs; i++) {
 		conv_msg *m = conv_msg_new(CM_UNSUBSCRIBE);
 		if (m) {
 			m->conn = ref;
 			conv_send(s->app, s->who.tid, s->subs[i], m);
 		}
 	}
-	if (s->inbox) {
+	if (live && s->inbox) {
 		inbox_msg *m = inbox_msg_new(IM_UNSUBSCRIBE);
 		if (m) {
 			m->conn = ref;

@@ -253,10 +253,15 @@ def new_tenant(s, slug, origins=None):
     return re.search(r"widget key: (\S+)", out).group(1)
 
 
-def check_sanitizers(s):
-    err = s.stderr_text()
-    for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "ThreadSanitizer"):
-        assert marker not in err, err
+def check_sanitizers(s, stop=True):
+    """Stops the server (sanitizers report leaks at exit), then checks its whole
+    stderr for sanitizer reports and its exit code."""
+    rc = s.stop() if stop else None
+    with open(s.stderr_path, "rb") as f:
+        err = f.read().decode(errors="replace")
+    for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "ThreadSanitizer"):
+        assert marker not in err, err[-6000:]
+    assert rc in (None, 0), (rc, err[-3000:])
 
 
 # ---------------------------------------------------------------- resume
@@ -348,6 +353,37 @@ def test_resume_after_disconnect():
         evs = rest_events(s, cid, at)
         assert [e["seq"] for e in evs] == list(range(1, len(evs) + 1)), [e["seq"] for e in evs]
         assert len(evs) == 2 + 4 * (N_RESUME + 1)
+        check_sanitizers(s)
+
+
+def test_resume_during_burst():
+    """Subscribing while sends are in flight: replay and live join with no
+    gap and no duplicate (the actor does both in one step)."""
+    with Server() as s:
+        at = s.login()["access_token"]
+        vis = s.visitor("Bo")
+        cid = s.new_conversation(vis["visitor_token"], "hi", "v-0")["id"]
+
+        async def flow():
+            v = await WS.connect(s.ws_url(widget=True), vis["visitor_token"])
+            for rnd in range(5):
+                ids = await send_burst(v, cid, "r%d" % rnd, 200)
+                # resume from a position in the past while the burst is being written
+                a = await WS.connect(s.ws_url(), at, max_queue=None)
+                after = 2 + rnd * 200
+                ack, evs = await subscribe(a, cid, after)
+                assert ack["more"] is False, ack
+                acks = await collect_acks(v, ids)
+                top = max(x["seq"] for x in acks.values())
+                assert top == 2 + (rnd + 1) * 200
+                evs += await events_through(a, cid, top) if not evs or evs[-1]["seq"] < top else []
+                assert [e["seq"] for e in evs] == list(range(after + 1, top + 1)), \
+                    (ack, [e["seq"] for e in evs][:3], len(evs))
+                ping = await a.request({"type": "ping"})
+                assert ping["type"] == "ack" and not [f for f in a.pending if is_event(cid)(f)], a.pending[:2]
+                await a.close()
+            await v.close()
+        run(flow())
         check_sanitizers(s)
 
 
@@ -581,6 +617,49 @@ def test_private_notes():
         check_sanitizers(s)
 
 
+# ---------------------------------------------------------------- text round trip
+
+AWKWARD = ['quote " backslash \\ slash /', "tab\tnewline\ncr\r", "ctl \x01\x1f\x7f", "é ü 中文 🙂",
+           "line sep \u2028 para \u2029", "<script>alert(1)</script>", "{\"type\":\"ack\"}", " ", "€" * 2666]
+
+
+def test_text_round_trip():
+    """Event frames are written by hand (no JSON library): every text and
+    request id comes back byte for byte, live, in replay and over REST."""
+    with Server() as s:
+        at = s.login()["access_token"]
+        vis = s.visitor("Zoë \"Q\" \\")
+        vt = vis["visitor_token"]
+        cid = s.new_conversation(vt, "hi", "v-0")["id"]
+
+        async def flow():
+            a = await WS.connect(s.ws_url(), at)
+            v = await WS.connect(s.ws_url(widget=True), vt)
+            await subscribe(a, cid, 0)
+            sent = {}
+            for i, text in enumerate(AWKWARD):
+                fid = 'id "%d" \\ é\t' % i
+                await v.send({"type": "send", "conversation_id": cid, "client_id": "c\"%d\\é" % i,
+                              "text": text, "id": fid})
+                ack = await v.wait_for(lambda f: f.get("id") == fid, 10)
+                assert ack["type"] == "ack" and ack["id"] == fid, ack
+                sent[ack["seq"]] = ("c\"%d\\é" % i, text)
+            live = await events_through(a, cid, max(sent))
+            a2 = await WS.connect(s.ws_url(), at)
+            _, replay = await subscribe(a2, cid, 2)
+            for evs in (live, replay):
+                got = {e["seq"]: (e["client_id"], e["text"]) for e in evs if e["seq"] in sent}
+                assert got == sent, (got, sent)
+                assert all(e["sender"]["name"] == vis["visitor"]["name"] for e in evs), evs[0]
+            for w in (a, v, a2):
+                await w.close()
+            return sent
+        sent = run(flow())
+        got = {e["seq"]: (e["client_id"], e["text"]) for e in rest_events(s, cid, at) if e["seq"] in sent}
+        assert got == sent
+        check_sanitizers(s)
+
+
 # ---------------------------------------------------------------- typing and receipts
 
 def test_typing_and_receipts():
@@ -677,8 +756,25 @@ def test_inbox_stream_and_resume():
             f = await a.wait_for(inbox, 10)
             assert (f["cursor"], f["event"], f["conversation"]["id"]) == (4, "conversation.updated", first), f
             assert f["conversation"]["assignee"]["id"] == agent["user"]["id"], f
+            # resolved, then reopened by the visitor writing again
+            st, c, _ = s.request("PATCH", "/v1/conversations/" + first, {"status": "resolved"}, token=at)
+            f = await a.wait_for(inbox, 10)
+            assert (f["cursor"], f["event"], f["conversation"]["status"]) == (5, "conversation.updated", "resolved"), f
+            st, r, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % first,
+                                 {"client_id": "v-again", "text": "one more thing"}, token=vt)
+            assert st == 201, (st, r)
+            f = await a.wait_for(inbox, 10)
+            assert (f["cursor"], f["event"], f["conversation"]["status"]) == (6, "conversation.updated", "open"), f
+            # messages alone are live notices without a cursor
+            st, r, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % first,
+                                 {"client_id": "v-again-2", "text": "and another"}, token=vt)
+            f = await a.wait_for(lambda f: f.get("type") == "inbox" and f.get("event") == "conversation.message"
+                                 and f.get("seq") == r["seq"], 10)
+            assert "cursor" not in f and f["preview"] == "and another", f
+            ping = await a.request({"type": "ping"})
+            assert not [f for f in a.pending if inbox(f)], a.pending
             await a.close()
-            last = 4
+            last = 6
 
             # a burst of 100 creations; the agent drops in the middle and resumes
             made, errors = [], []
@@ -754,7 +850,7 @@ class Tally:
         if isinstance(frame, dict) and with_id and "id" not in frame:
             fid = "bad-%d" % self.n
             frame = dict(frame, id=fid)
-        if isinstance(frame, dict) and isinstance(frame.get("id"), str):
+        if isinstance(frame, dict) and with_id and isinstance(frame.get("id"), str):
             fid = frame["id"]
         if fid:
             self.sent_ids.append(fid)
@@ -856,7 +952,8 @@ def test_bad_input():
             w = Tally((await WS.connect(s.ws_url(widget=True))).ws)
             for tok in (at, forge(vt, tid="1"), resign(vt), vis_b["visitor_token"]):
                 await w.expect({"type": "auth", "token": tok}, "unauthenticated", after_auth=False)
-            assert (await w.ok({"type": "auth", "token": vt}))["type"] == "ack"
+            ok = await w.ok({"type": "auth", "token": vt})
+            assert ok["type"] == "ack" and ok["visitor"]["id"] == vis["visitor"]["id"], ok
             await w.finish()
 
             # malformed frames on an authenticated agent connection
@@ -869,6 +966,8 @@ def test_bad_input():
             await a.expect({"id": "no-type"}, "invalid_frame", "type")
             await a.expect({"type": 7}, "invalid_frame", "type")
             await a.expect({"type": "nope"}, "unknown_type", "type")
+            await a.expect({"type": "ping\u0000x"}, "unknown_type", "type")
+            await a.expect({"type": "ping", "id": "a\u0000b"}, "invalid_field", "id", with_id=False)
             await a.expect({"type": "ping", "id": 5}, "invalid_field", "id", with_id=False)
             await a.expect({"type": "ping", "id": "x" * 65}, "invalid_field", "id", with_id=False)
             assert (await a.ok({"type": "ping", "id": "y" * 64}))["type"] == "ack"
@@ -886,6 +985,8 @@ def test_bad_input():
             await a.expect(dict(send, client_id="c" * 65), "invalid_field", "client_id")
             await a.expect(dict(send, client_id=""), "invalid_field", "client_id")
             await a.expect(dict(send, client_id=7), "invalid_field", "client_id")
+            await a.expect(dict(send, text="a\u0000b"), "invalid_field", "text")
+            await a.expect(dict(send, client_id="a\u0000b"), "invalid_field", "client_id")
             await a.expect(dict(send, private="yes"), "invalid_field", "private")
             await a.expect(dict(send, private=1), "invalid_field", "private")
             await a.expect({"type": "typing", "conversation_id": cid, "state": "on"}, "invalid_field", "state")
@@ -1100,6 +1201,7 @@ def test_slow_reader_is_dropped_and_resumes():
             while _metric(s, "parley_ws_slow_dropped_total") < 1:
                 assert sent < 2000, "the slow reader was never dropped"
                 acks = await collect_acks(v, await send_burst(v, cid, "s%d" % sent, 20, text=text))
+                assert sorted(a["seq"] for a in acks.values()) == list(range(3 + sent, 23 + sent)), acks
                 sent += 20
             top = 2 + sent
             deadline = time.monotonic() + 20
@@ -1139,7 +1241,7 @@ def test_slow_reader_is_dropped_and_resumes():
 
 
 if __name__ == "__main__":
-    main([test_resume_after_disconnect, test_replay_over_the_cap, test_idempotent_send,
-          test_concurrent_ordering, test_private_notes, test_typing_and_receipts,
+    main([test_resume_after_disconnect, test_resume_during_burst, test_replay_over_the_cap, test_idempotent_send,
+          test_concurrent_ordering, test_private_notes, test_text_round_trip, test_typing_and_receipts,
           test_inbox_stream_and_resume, test_bad_input, test_frame_limits, test_origins_and_keys,
           test_auth_timeout_and_dead_peer, test_slow_reader_is_dropped_and_resumes])
