@@ -412,32 +412,30 @@ void app_stop(app **a_p)
 	if (!a)
 		return;
 	atomic_store(&a->ready, false);
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	if (a->http) {
-		/* 1. no new connections; WebSockets get 1001; idle HTTP closes */
-		http_server_shutdown(a->http);
-		/* 2. let in-flight requests reach their commit and answer (bounded) */
-		for (int i = 0; i < 500 && atomic_load(&a->inflight) > 0; i++) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
+		/* 1. no new connections or frames; idle HTTP closes */
+		http_server_quiesce(a->http);
+		/* 2. let requests already taken reach their commit and answer (bounded) */
+		for (int i = 0; i < 500 && atomic_load(&a->inflight) > 0; i++)
+			nanosleep(&tick, NULL);
 	}
-	/* 3. give the loops a moment to write the last answers and close frames
-	 * (bounded), while the actors are still there: a connection that closes
-	 * later must not reach a stopped actor runtime (rt.c on_close checks
-	 * a->ready) */
-	if (a->http) {
-		for (int i = 0; i < 100 && http_server_connections(a->http) > 0; i++) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-	}
-	/* 4. drain actors; 5. commit what is queued */
+	/* 3. commit what is queued (later submits fail fast), then drain the
+	 * actors: their last answers are posted to the loops */
+	if (a->wr)
+		writer_shutdown(a->wr);
 	if (a->jobs_rt)
 		actor_rt_stop(&a->jobs_rt);
 	if (a->rt)
 		actor_rt_stop(&a->rt);
-	if (a->wr)
-		writer_stop(&a->wr);
+	/* 4. close 1001 behind those answers; wait (bounded) for the peers.
+	 * Connections closing from here on do not message actors (rt.c checks
+	 * a->ready). */
+	if (a->http) {
+		http_server_shutdown(a->http);
+		for (int i = 0; i < 100 && http_server_connections(a->http) > 0; i++)
+			nanosleep(&tick, NULL);
+	}
 	for (int i = 0; a->loops && i < a->nloops; i++)
 		if (a->loops[i])
 			ioloop_join(a->loops[i]);
@@ -454,6 +452,7 @@ void app_stop(app **a_p)
 	ratelimit_free(&a->login_rl);
 	ratelimit_free(&a->login_rl_ip);
 	static_free(&a->site);
+	writer_stop(&a->wr);
 	db_close(&a->db);
 	log_info("app.stopped", "ok=1");
 	free(a);

@@ -91,5 +91,6 @@ void ws_on_io(http_conn *c, int revents);
 void ws_on_timer(http_conn *c);
 void ws_free(http_conn *c);
 void ws_shutdown(http_conn *c);
+void ws_quiesce(http_conn *c);
 
 #endif

@@ -902,6 +902,7 @@ int http_server_listen(http_server *s, const char *host, int port)
 typedef struct {
 	ioloop_task t;
 	http_server *srv;
+	bool close_ws;            /* phase 2 */
 } shutdown_task;
 
 static void run_shutdown(ioloop *l, ioloop_task *t)
@@ -920,18 +921,22 @@ static void run_shutdown(ioloop *l, ioloop_task *t)
 			continue;
 		c->in_callback = true;
 		c->draining = true;
-		if (c->state == C_WS)
-			ws_shutdown(c);
-		else if (c->state == C_HEAD && !c->out.len)
-			conn_kill(c);
-		else
+		if (c->state == C_WS) {
+			if (st->close_ws)
+				ws_shutdown(c);
+			else
+				ws_quiesce(c);
+		} else if (c->state == C_WAIT || c->out.len) {
 			c->keep_alive = false;   /* closes after its response */
+		} else {
+			conn_kill(c);            /* idle, or a request not yet complete */
+		}
 		leave(c);
 	}
 	free(st);
 }
 
-void http_server_shutdown(http_server *s)
+static void post_shutdown(http_server *s, bool close_ws)
 {
 	for (int i = 0; i < s->nloops; i++) {
 		shutdown_task *t = calloc(1, sizeof *t);
@@ -939,8 +944,19 @@ void http_server_shutdown(http_server *s)
 			continue;
 		t->t.run = run_shutdown;
 		t->srv = s;
+		t->close_ws = close_ws;
 		ioloop_post(s->loops[i], &t->t);
 	}
+}
+
+void http_server_quiesce(http_server *s)
+{
+	post_shutdown(s, false);
+}
+
+void http_server_shutdown(http_server *s)
+{
+	post_shutdown(s, true);
 }
 
 int http_server_connections(http_server *s)

@@ -101,9 +101,14 @@ void http_set_fallback(http_server *s, http_handler h, void *data);
  * starts accepting; returns the bound port or -1. Call before the loops run. */
 int http_server_listen(http_server *s, const char *host, int port);
 
-/* Stops accepting, sends close 1001 to WebSockets, closes idle connections;
- * connections with a request in flight close after their response. Any
- * thread; returns at once. */
+/* Phase 1 of a clean stop: stops accepting, closes idle HTTP connections
+ * (busy ones close after their response) and stops reading from
+ * WebSockets, which still write: answers already on their way go out.
+ * Any thread; returns at once. */
+void http_server_quiesce(http_server *s);
+
+/* Phase 2: sends close 1001 to every WebSocket (after whatever was posted
+ * to it before this call) and closes the rest. Any thread; returns at once. */
 void http_server_shutdown(http_server *s);
 
 /* Open connections now (all loops). */

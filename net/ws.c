@@ -182,6 +182,9 @@ static void pump(http_conn *c)
 		conn_kill(c);
 		return;
 	}
+	/* a quiesced connection reads again only to finish the close handshake */
+	if (c->draining && !ws->closing)
+		r = false;
 	conn_watch(c, (r ? EV_READ : 0) | (w ? EV_WRITE : 0));
 	maybe_release(c);
 }
@@ -373,6 +376,14 @@ void ws_close(http_conn *c, int code, const char *why)
 void ws_shutdown(http_conn *c)
 {
 	ws_close(c, 1001, "server going away");
+	if (!c->dead && c->ws && !c->ws->ctx)
+		conn_kill(c);
+}
+
+void ws_quiesce(http_conn *c)
+{
+	/* stop taking frames; keep writing what is queued */
+	conn_watch(c, c->writing ? EV_WRITE : 0);
 }
 
 conn_ref ws_ref(http_conn *c)

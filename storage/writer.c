@@ -171,16 +171,23 @@ void writer_submit(writer *w, wr_req *r)
 	pthread_mutex_unlock(&w->lock);
 }
 
+void writer_shutdown(writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	bool was = w->stopping;
+	w->stopping = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	if (!was)
+		pthread_join(w->thread, NULL);
+}
+
 void writer_stop(writer **w_p)
 {
 	writer *w = *w_p;
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stopping = true;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	writer_shutdown(w);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	free(w);

@@ -45,7 +45,11 @@ writer *writer_start(db *d, int max_batch);
  * is completed at once with DB_EIO. */
 void writer_submit(writer *w, wr_req *r);
 
-/* Applies and commits everything queued, then stops and frees the writer. */
+/* Applies and commits everything queued, then stops the thread; later
+ * submits complete at once with DB_EIO. The struct stays valid. */
+void writer_shutdown(writer *w);
+
+/* writer_shutdown if not yet done, then frees the writer and nulls the pointer. */
 void writer_stop(writer **w_p);
 
 /* Counters for /metrics. */
