@@ -24,6 +24,7 @@
  */
 #include "actors/conv.h"
 #include "actors/app.h"
+#include "actors/cidset.h"
 #include "actors/inbox.h"
 #include "actors/registry.h"
 #include "actors/view.h"
@@ -82,6 +83,7 @@ typedef struct conv_actor {
 	conv_write *pend_head, *pend_tail;
 	sub *subs;
 	int nsubs, capsubs;
+	cidset cids;               /* client ids of stored events */
 } conv_actor;
 
 static void handle(actor *self, actor_msg *msg);
@@ -120,6 +122,7 @@ void conv_actor_free(actor *act)
 {
 	conv_actor *ca = container_of(act, conv_actor, a);
 	free(ca->subs);
+	cidset_clear(&ca->cids);
 	free(ca);
 }
 
@@ -145,6 +148,31 @@ int conv_send(app *a, uint64_t tid, uint64_t cid, conv_msg *m)
 
 /* ---------- state ---------- */
 
+/* Rebuilds the in-memory client-id set from the conversation's events. */
+static int load_client_ids(conv_actor *ca, MDB_txn *txn)
+{
+	cidset_clear(&ca->cids);
+	MDB_cursor *cur;
+	if (mdb_cursor_open(txn, db_dbi(ca->app->db, DB_EVENTS), &cur))
+		return -1;
+	uint8_t k[24];
+	MDB_val key = { rec_key3(k, ca->tid, ca->cid, 0), k }, v;
+	rec_event *e = malloc(sizeof *e);
+	int rc = e ? mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
+	int out = e ? 0 : -1;
+	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
+		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && e->client_id[0] &&
+		    cidset_add(&ca->cids, cidset_hash(e->client_id, strlen(e->client_id)), e->seq) < 0) {
+			out = -1;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	}
+	free(e);
+	mdb_cursor_close(cur);
+	return out;
+}
+
 static int load(conv_actor *ca)
 {
 	MDB_txn *txn;
@@ -156,6 +184,7 @@ static int load(conv_actor *ca)
 	if (rc == 0 && rec_conv_decode(v.mv_data, v.mv_size, &ca->rec) == 0) {
 		ca->loaded = 1;
 		ca->published = ca->rec.last_seq;
+		rc = load_client_ids(ca, txn);
 	} else if (rc == DB_ENOTFOUND) {
 		ca->loaded = -1;
 		memset(&ca->rec, 0, sizeof ca->rec);
@@ -220,14 +249,6 @@ static void fanout(conv_actor *ca, rbuf *b, unsigned mask, uint8_t except_kind, 
 
 /* ---------- storage ---------- */
 
-static size_t client_key(uint8_t *k, uint64_t tid, uint64_t cid, const char *client_id)
-{
-	size_t n = strlen(client_id);
-	rec_key2(k, tid, cid);
-	memcpy(k + 16, client_id, n);
-	return 16 + n;
-}
-
 static int put_rec(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t kl, buf *b)
 {
 	return db_put(d, txn, t, k, kl, b->data, b->len);
@@ -237,7 +258,7 @@ static int apply(wr_req *w, db *d, MDB_txn *txn)
 {
 	conv_write *op = container_of(w, conv_write, w);
 	const rec_conv *c = &op->conv;
-	uint8_t k[16 + REC_CLIENT_ID_MAX + 8];
+	uint8_t k[16];
 	MDB_val v;
 	rec_conv cur;
 	uint8_t old_status = 0;
@@ -260,15 +281,6 @@ static int apply(wr_req *w, db *d, MDB_txn *txn)
 		old_status = cur.status;
 		old_assignee = cur.assignee_id;
 	}
-	for (int i = 0; i < op->nev; i++) {
-		if (!op->ev[i]->client_id[0])
-			continue;
-		rc = db_get(d, txn, DB_CLIENT_IDS, k, client_key(k, c->tid, c->id, op->ev[i]->client_id), &v);
-		if (rc == 0)
-			return DB_EEXISTS;
-		if (rc != DB_ENOTFOUND)
-			return rc;
-	}
 
 	/* writes */
 	buf b = { 0 };
@@ -282,12 +294,6 @@ static int apply(wr_req *w, db *d, MDB_txn *txn)
 		if (rec_event_encode(e, &b) ||
 		    put_rec(d, txn, DB_EVENTS, ek, rec_key3(ek, c->tid, c->id, e->seq), &b))
 			goto out;
-		if (e->client_id[0]) {
-			uint8_t sv[8];
-			db_be64(sv, e->seq);
-			if (db_put(d, txn, DB_CLIENT_IDS, k, client_key(k, c->tid, c->id, e->client_id), sv, 8))
-				goto out;
-		}
 	}
 	uint8_t ik[24];
 	if (op->kind == OP_CREATE) {
@@ -490,6 +496,30 @@ static void ack_seq(app *a, reply_to *r, uint64_t seq, bool dup, const rec_event
 	}
 }
 
+/* The seq of the stored event carrying client_id (0 if none); 0 or -1. */
+static int stored_seq(conv_actor *ca, const char *client_id, uint64_t *seq)
+{
+	uint64_t cands[8];
+	size_t n = cidset_find(&ca->cids, cidset_hash(client_id, strlen(client_id)), cands, 8);
+	*seq = 0;
+	if (!n)
+		return 0;
+	MDB_txn *txn;
+	if (db_read(ca->app->db, &txn))
+		return -1;
+	rec_event *e = malloc(sizeof *e);
+	for (size_t i = 0; e && i < n && !*seq; i++) {
+		uint8_t k[24];
+		MDB_val v;
+		if (db_get(ca->app->db, txn, DB_EVENTS, k, rec_key3(k, ca->tid, ca->cid, cands[i]), &v) == 0 &&
+		    rec_event_decode(v.mv_data, v.mv_size, e) == 0 && strcmp(e->client_id, client_id) == 0)
+			*seq = cands[i];
+	}
+	free(e);
+	mdb_txn_abort(txn);
+	return 0;
+}
+
 static void on_send(conv_actor *ca, conv_msg *m)
 {
 	app *a = ca->app;
@@ -511,17 +541,14 @@ static void on_send(conv_actor *ca, conv_msg *m)
 			}
 		}
 	}
-	/* 2. already stored */
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
+	/* 2. already stored: candidates from the in-memory set, confirmed by
+	 * reading their events */
+	uint64_t seq = 0;
+	int rc = stored_seq(ca, m->client_id, &seq);
+	if (rc < 0) {
 		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
 		return;
 	}
-	uint8_t k[16 + REC_CLIENT_ID_MAX + 8];
-	MDB_val v;
-	int rc = db_get(a->db, txn, DB_CLIENT_IDS, k, client_key(k, ca->tid, ca->cid, m->client_id), &v);
-	uint64_t seq = rc == 0 && v.mv_size == 8 ? db_get_be64(v.mv_data) : 0;
-	mdb_txn_abort(txn);
 	if (seq) {
 		a->msgs_duplicate++;
 		ack_seq(a, &m->reply, seq, true, NULL, false);
@@ -841,6 +868,12 @@ static void on_committed(conv_actor *ca, conv_write *op)
 		ca->pend_tail = NULL;
 	ca->inflight--;
 	if (op->rc == 0 && !ca->stale) {
+		for (int i = 0; i < op->nev; i++) {
+			const rec_event *e = op->ev[i];
+			if (e->client_id[0] &&
+			    cidset_add(&ca->cids, cidset_hash(e->client_id, strlen(e->client_id)), e->seq) < 0)
+				ca->stale = true;   /* rebuilt from LMDB when idle */
+		}
 		publish(ca, op);
 		answer(ca, op);
 	} else {

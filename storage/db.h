@@ -30,7 +30,6 @@ enum db_table {
 	DB_CONV_ASSIGNEE, /* tid|uid|cid → "" (index; uid 0 = unassigned) */
 	DB_VISITOR_CONVS, /* tid|vid|cid → "" (index) */
 	DB_EVENTS,        /* tid|cid|seq → event */
-	DB_CLIENT_IDS,    /* tid|cid|client_id → seq (idempotency index) */
 	DB_INBOX,         /* tid|cursor → inbox event */
 	DB_REFRESH,       /* tid|sha256(token) → refresh token */
 	DB_FAMILIES,      /* tid|family → token family (revocation) */

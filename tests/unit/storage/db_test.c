@@ -199,7 +199,7 @@ static void test_table_names(void **state)
 	static const char *want[DB__COUNT] = {
 		"meta", "tenants", "tenant_slug", "widget_keys", "users", "user_email",
 		"visitors", "convs", "conv_status", "conv_assignee", "visitor_convs",
-		"events", "client_ids", "inbox", "refresh", "families",
+		"events", "inbox", "refresh", "families",
 	};
 	for (int t = 0; t < DB__COUNT; t++)
 		assert_string_equal(db_table_name((enum db_table)t), want[t]);
@@ -459,7 +459,7 @@ static void test_last_under_variable_length_keys(void **state)
 	};
 	static const size_t lens[] = { 1, 2, 4, 2, 3, 4, 1, 2, 2, 1 };
 	for (size_t i = 0; i < NELEM(keys); i++)
-		assert_int_equal(db_put(d, txn, DB_CLIENT_IDS, keys[i], lens[i], &i, sizeof i), 0);
+		assert_int_equal(db_put(d, txn, DB_META, keys[i], lens[i], &i, sizeof i), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 
 	static const struct { const char *p; size_t pl; int want; } cases[] = {
@@ -483,7 +483,7 @@ static void test_last_under_variable_length_keys(void **state)
 	assert_int_equal(db_read(d, &txn), 0);
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		MDB_val k, v;
-		int rc = db_last_under(d, txn, DB_CLIENT_IDS, cases[i].p, cases[i].pl, &k, &v);
+		int rc = db_last_under(d, txn, DB_META, cases[i].p, cases[i].pl, &k, &v);
 		if (cases[i].want < 0) {
 			if (rc != DB_ENOTFOUND)
 				fail_msg("case %zu: rc %d, want DB_ENOTFOUND", i, rc);
@@ -580,14 +580,14 @@ static void test_last_under_long_prefix(void **state)
 	k[0] = 0x10;
 	MDB_txn *txn;
 	assert_int_equal(db_write(d, &txn), 0);
-	assert_int_equal(db_put(d, txn, DB_CLIENT_IDS, k, 70, "a", 1), 0);
+	assert_int_equal(db_put(d, txn, DB_META, k, 70, "a", 1), 0);
 	k[69] = 0xFE;
-	assert_int_equal(db_put(d, txn, DB_CLIENT_IDS, k, 70, "b", 1), 0);
+	assert_int_equal(db_put(d, txn, DB_META, k, 70, "b", 1), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	k[69] = 0xFF;
 	MDB_val kk, v;
 	assert_int_equal(db_read(d, &txn), 0);
-	assert_int_equal(db_last_under(d, txn, DB_CLIENT_IDS, k, 63, &kk, &v), 0);
+	assert_int_equal(db_last_under(d, txn, DB_META, k, 63, &kk, &v), 0);
 	assert_int_equal(kk.mv_size, 70);
 	assert_memory_equal(kk.mv_data, k, 70);
 	assert_memory_equal(v.mv_data, "a", 1);
