@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 build_pkgs="build-essential cmake pkg-config libev-dev libzmq3-dev liblmdb-dev
   libmsgpack-dev libwslay-dev libbearssl-dev libcurl4-openssl-dev libjansson-dev
   libargon2-dev"
-test_pkgs="libcmocka-dev curl python3 python3-websockets python3-yaml clang
+test_pkgs="libcmocka-dev curl python3 python3-websockets python3-yaml
   chromium nodejs npm"
 
 pkgs="$build_pkgs"
@@ -26,10 +26,7 @@ if [ "$mode" = test ] && command -v node >/dev/null && command -v npm >/dev/null
 fi
 if [ -n "${missing// /}" ]; then
   export DEBIAN_FRONTEND=noninteractive
-  if [ ! -f /var/lib/apt/periodic/parley-updated ] || [ -z "$(ls /var/lib/apt/lists 2>/dev/null | grep -v lock | head -1)" ]; then
-    $SUDO apt-get update -q
-    $SUDO mkdir -p /var/lib/apt/periodic && $SUDO touch /var/lib/apt/periodic/parley-updated
-  fi
+  $SUDO apt-get update -q
   # shellcheck disable=SC2086
   $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
