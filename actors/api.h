@@ -45,6 +45,11 @@ int api_query_int(http_req *req, const char *name, int64_t def, int64_t min, int
 /* Reads a conversation of tenant tid; 0, DB_ENOTFOUND or DB_EIO. */
 int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out);
 
+/* Authenticates the caller (an agent, or with visitor the visitor token)
+ * and loads the conversation named by route parameter 0 — for a visitor
+ * only their own; answers 401/404/500 itself and returns -1 on failure. */
+int api_route_conv(http_req *req, bool visitor, principal *p, rec_conv *c);
+
 /* Lists events of a conversation after a seq (agents see notes, visitors not). */
 void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor);
 

@@ -115,6 +115,25 @@ int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out)
 	return rc;
 }
 
+int api_route_conv(http_req *req, bool visitor, principal *p, rec_conv *c)
+{
+	app *a = api_app(req);
+	uint64_t cid;
+	int rc = visitor ? auth_require_visitor(a, req, p) : auth_require_agent(a, req, p);
+	if (rc < 0 || api_id_param(req, 0, &cid) < 0)
+		return -1;
+	rc = api_load_conv(a, p->tid, cid, c);
+	if (rc == DB_ENOTFOUND || (rc == 0 && visitor && c->visitor_id != p->id)) {
+		http_respond_error(req, 404, "not_found", "no such conversation", NULL);
+		return -1;
+	}
+	if (rc) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return -1;
+	}
+	return 0;
+}
+
 void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor)
 {
 	int64_t after, limit;

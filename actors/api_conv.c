@@ -134,23 +134,9 @@ static void list(http_req *req)
 					      l.full ? json_string(id_str(l.last, ls)) : json_null()));
 }
 
-/* Loads the conversation named by the route for an agent; answers on failure. */
 static int agent_conv(http_req *req, principal *p, rec_conv *c)
 {
-	app *a = api_app(req);
-	uint64_t cid;
-	if (auth_require_agent(a, req, p) < 0 || api_id_param(req, 0, &cid) < 0)
-		return -1;
-	int rc = api_load_conv(a, p->tid, cid, c);
-	if (rc == DB_ENOTFOUND) {
-		http_respond_error(req, 404, "not_found", "no such conversation", NULL);
-		return -1;
-	}
-	if (rc) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return -1;
-	}
-	return 0;
+	return api_route_conv(req, false, p, c);
 }
 
 static void get_one(http_req *req)

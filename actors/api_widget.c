@@ -228,23 +228,9 @@ out:
 	json_decref(body);
 }
 
-/* Loads the visitor's own conversation named by the route; answers on failure. */
 static int visitor_conv(http_req *req, principal *p, rec_conv *c)
 {
-	app *a = api_app(req);
-	uint64_t cid;
-	if (auth_require_visitor(a, req, p) < 0 || api_id_param(req, 0, &cid) < 0)
-		return -1;
-	int rc = api_load_conv(a, p->tid, cid, c);
-	if (rc == DB_ENOTFOUND || (rc == 0 && c->visitor_id != p->id)) {
-		http_respond_error(req, 404, "not_found", "no such conversation", NULL);
-		return -1;
-	}
-	if (rc) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return -1;
-	}
-	return 0;
+	return api_route_conv(req, true, p, c);
 }
 
 static void messages(http_req *req)
