@@ -78,6 +78,8 @@ static void metrics(http_req *req)
 	metric(&b, "parley_actor_run_queue", "gauge", "Actors waiting for a worker", as.run_queue);
 	metric(&b, "parley_conversation_actors", "gauge", "Conversation actors in memory",
 	       (double)registry_count(a->convs));
+	metric(&b, "parley_conversation_actors_retired_total", "counter",
+	       "Idle conversation actors removed from memory", (double)atomic_load(&a->convs_retired));
 	metric(&b, "parley_messages_stored_total", "counter", "Messages and notes stored",
 	       (double)atomic_load(&a->msgs_stored));
 	metric(&b, "parley_messages_duplicate_total", "counter", "Sends answered from an existing client_id",

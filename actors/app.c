@@ -47,6 +47,7 @@ void app_config_default(app_config *c)
 	c->login_max_failures = 5;
 	c->login_window_s = 300;
 	c->conv_mailbox = 1024;
+	c->conv_idle_ms = 60000;
 	c->argon2_m_kib = 19456;
 	c->argon2_t = 2;
 	http_opts_default(&c->http);
@@ -84,6 +85,7 @@ static const option options[] = {
 	{ "login-max-failures", O_INT, OFF(login_max_failures), 0, "failed logins per email per window [5]" },
 	{ "login-window", O_INT, OFF(login_window_s), 0, "login rate-limit window, seconds [300]" },
 	{ "conv-mailbox", O_INT, OFF(conv_mailbox), 0, "conversation mailbox bound [1024]" },
+	{ "conv-idle-ms", O_I64, OFF(conv_idle_ms), 0, "idle conversation actors leave memory after [60000]; 0 = never" },
 	{ "argon2-m-kib", O_UINT, OFF(argon2_m_kib), 0, "Argon2id memory cost, KiB [19456]" },
 	{ "argon2-t", O_UINT, OFF(argon2_t), 0, "Argon2id iterations [2]" },
 	{ "max-header", O_SIZE, OFF(http.max_head), 0, "request line + headers, bytes [8192]" },
@@ -312,6 +314,41 @@ static int seed_demo(app *a)
 	return 0;
 }
 
+typedef struct {
+	ioloop_task t;
+	app *a;
+} stop_sweep_task;
+
+static void run_stop_sweep(ioloop *l, ioloop_task *t)
+{
+	stop_sweep_task *st = (stop_sweep_task *)t;
+	ev_ref(l->ev);
+	ev_timer_stop(l->ev, &st->a->sweep);
+	atomic_store(&st->a->sweep_stopped, true);
+	free(st);
+}
+
+/* Stops the sweep timer on its loop and waits (bounded) until it has. */
+static void stop_sweep(app *a)
+{
+	stop_sweep_task *st = calloc(1, sizeof *st);
+	if (!st)
+		return;
+	st->t.run = run_stop_sweep;
+	st->a = a;
+	ioloop_post(a->loops[0], &st->t);
+	struct timespec tick = { 0, 1000 * 1000 };
+	for (int i = 0; i < 2000 && !atomic_load(&a->sweep_stopped); i++)
+		nanosleep(&tick, NULL);
+}
+
+static void on_sweep(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	app *a = w->data;
+	if (atomic_load(&a->ready))
+		conv_sweep(a);
+}
+
 app *app_start(const app_config *cfg)
 {
 	app *a = calloc(1, sizeof *a);
@@ -380,6 +417,13 @@ app *app_start(const app_config *cfg)
 		fprintf(stderr, "parleyd: cannot listen on %s:%d\n", cfg->host, cfg->port);
 		goto fail;
 	}
+	if (cfg->conv_idle_ms > 0) {
+		/* two sweeps with nothing else in between retire an actor */
+		ev_timer_init(&a->sweep, on_sweep, cfg->conv_idle_ms / 2000.0, cfg->conv_idle_ms / 2000.0);
+		a->sweep.data = a;
+		ev_timer_start(a->loops[0]->ev, &a->sweep);
+		ev_unref(a->loops[0]->ev);
+	}
 	for (int i = 0; i < a->nloops; i++)
 		if (ioloop_start(a->loops[i]) < 0)
 			goto fail;
@@ -413,6 +457,8 @@ void app_stop(app **a_p)
 		return;
 	atomic_store(&a->ready, false);
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	if (a->cfg.conv_idle_ms > 0 && a->loops && a->loops[0] && a->loops[0]->running)
+		stop_sweep(a);   /* no more ticks into a runtime about to stop */
 	if (a->http) {
 		/* 1. no new connections or frames; idle HTTP closes */
 		http_server_quiesce(a->http);

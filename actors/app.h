@@ -42,6 +42,7 @@ typedef struct {
 	int login_max_failures;    /* per email (and 4× per IP) per window [5] */
 	int login_window_s;        /* [300] */
 	int conv_mailbox;          /* conversation mailbox bound [1024] */
+	int64_t conv_idle_ms;      /* idle conversation actors retire after this [60000]; 0 = never */
 	unsigned argon2_m_kib;     /* [19456] */
 	unsigned argon2_t;         /* [2] */
 	bool print_routes;         /* --print-routes: list routes and exit */
@@ -66,10 +67,13 @@ typedef struct app {
 	id_gen ids;
 	uint8_t jwt_key[32];
 	int port;                  /* bound port */
+	ev_timer sweep;            /* idle sweep of conversation actors (on loop 0) */
 	atomic_int inflight;       /* requests handed to actors, not yet answered */
 	atomic_bool ready;
 	int64_t started_ms;
 	atomic_uint_fast64_t msgs_stored, msgs_duplicate, logins_failed, logins_rate_limited;
+	atomic_uint_fast64_t convs_retired;
+	atomic_bool sweep_stopped;
 } app;
 
 /* Fills defaults (then flags/env override). */

@@ -84,9 +84,12 @@ typedef struct conv_actor {
 	sub *subs;
 	int nsubs, capsubs;
 	cidset cids;               /* client ids of stored events */
+	int idle_ticks;            /* sweeps seen since the last real message */
+	atomic_bool retirable;     /* idle: on_idle may retire the actor */
 } conv_actor;
 
 static void handle(actor *self, actor_msg *msg);
+static void on_idle(actor *self);
 static rbuf *event_rbuf(const rec_event *e);
 
 conv_msg *conv_msg_new(int type)
@@ -115,6 +118,7 @@ actor *conv_actor_new(void *ctx, uint64_t tid, uint64_t cid)
 	ca->tid = tid;
 	ca->cid = cid;
 	actor_init(&ca->a, a->rt, handle, a->cfg.conv_mailbox);
+	ca->a.on_idle = on_idle;
 	return &ca->a;
 }
 
@@ -134,16 +138,16 @@ int conv_send(app *a, uint64_t tid, uint64_t cid, conv_msg *m)
 		conv_msg_free(m);
 		return -1;
 	}
+	int rc = 0;
 	if (m->hdr.type == CM_UNSUBSCRIBE) {
 		actor_send_force(act, &m->hdr);
-		return 0;
-	}
-	if (actor_send(act, &m->hdr) != ACTOR_OK) {
+	} else if (actor_send(act, &m->hdr) != ACTOR_OK) {
 		reply_error(a, &m->reply, 503, "busy", "conversation busy, retry with the same client_id");
 		conv_msg_free(m);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	registry_put(a->convs, tid, cid);
+	return rc;
 }
 
 /* ---------- state ---------- */
@@ -891,14 +895,48 @@ static void on_committed(conv_actor *ca, conv_write *op)
 	op_free(op);
 }
 
+static void set_retirable(conv_actor *ca)
+{
+	atomic_store(&ca->retirable, ca->nsubs == 0 && ca->inflight == 0 && !ca->stale && ca->idle_ticks >= 2);
+}
+
+static void on_idle(actor *self)
+{
+	conv_actor *ca = container_of(self, conv_actor, a);
+	app *a = ca->app;
+	if (atomic_load(&ca->retirable) && registry_retire(a->convs, ca->tid, ca->cid, self))
+		atomic_fetch_add(&a->convs_retired, 1);   /* ca is freed */
+}
+
+static void send_tick(actor *act, void *arg)
+{
+	conv_msg *m = conv_msg_new(CM_TICK);
+	if (m)
+		actor_send_force(act, &m->hdr);
+}
+
+void conv_sweep(app *a)
+{
+	registry_each(a->convs, send_tick, NULL);
+}
+
 static void handle(actor *self, actor_msg *msg)
 {
 	conv_actor *ca = container_of(self, conv_actor, a);
 	if (msg->type == CM_COMMITTED) {
+		ca->idle_ticks = 0;
 		on_committed(ca, container_of(msg, conv_write, done));
+		set_retirable(ca);
 		return;
 	}
 	conv_msg *m = (conv_msg *)msg;
+	if (m->hdr.type == CM_TICK) {
+		ca->idle_ticks++;
+		set_retirable(ca);
+		conv_msg_free(m);
+		return;
+	}
+	ca->idle_ticks = 0;
 	if (ca->loaded == 0 && load(ca) < 0) {
 		reply_error(ca->app, &m->reply, 500, "internal", "storage unavailable");
 		conv_msg_free(m);
@@ -918,4 +956,5 @@ static void handle(actor *self, actor_msg *msg)
 	if (m->reply.kind != REPLY_NONE)
 		reply_error(ca->app, &m->reply, 500, "internal", "unanswered request");
 	conv_msg_free(m);
+	set_retirable(ca);
 }

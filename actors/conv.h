@@ -11,6 +11,11 @@
  *   CM_STATUS      change status (stored as a status event)
  *   CM_ASSIGN      assign to an agent (stored as an assigned event)
  *   CM_COMMITTED   (internal) the writer committed or refused a write
+ *   CM_TICK        (internal) the idle sweep
+ * Passivation: an actor with no subscribers and no write in flight that
+ * has seen two sweeps (app_config.conv_idle_ms apart / 2) and nothing else
+ * retires: its on_idle hook removes it from the registry and frees it. Its
+ * state is in LMDB; the next message activates a fresh one.
  * Contract: mailbox bound app_config.conv_mailbox (callers answer "busy"
  * on ACTOR_EFULL); the actor loads its record from LMDB on its first
  * message; every request message carries a reply_to answered exactly once.
@@ -28,6 +33,7 @@ struct app;
 enum conv_msg_type {
 	CM_CREATE = 1, CM_SEND, CM_SUBSCRIBE, CM_UNSUBSCRIBE, CM_TYPING, CM_RECEIPT,
 	CM_STATUS, CM_ASSIGN, CM_COMMITTED,
+	CM_TICK,          /* (internal) idle sweep: an actor idle for two ticks retires */
 };
 
 enum audience { AUD_VISITOR = 0, AUD_AGENT = 1 };
@@ -60,6 +66,9 @@ void conv_msg_free(conv_msg *m);
 /* Sends m to conversation (tid, cid); on failure answers m's reply with
  * 503 busy (or 500) and frees m. Returns 0 or -1. */
 int conv_send(struct app *a, uint64_t tid, uint64_t cid, conv_msg *m);
+
+/* Sends CM_TICK to every conversation actor (the idle sweep). */
+void conv_sweep(struct app *a);
 
 /* Registry constructor/destructor for conversation actors. */
 actor *conv_actor_new(void *app, uint64_t tid, uint64_t cid);

@@ -65,6 +65,7 @@ void inbox_send(app *a, uint64_t tid, inbox_msg *m)
 		return;
 	}
 	actor_send_force(act, &m->hdr);
+	registry_put(a->tenants, tid, 0);
 }
 
 json_t *inbox_frame(uint64_t cursor, int type, const rec_conv *c)

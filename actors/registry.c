@@ -6,6 +6,7 @@
 typedef struct {
 	uint64_t a, b;
 	actor *act;
+	int borrows;      /* registry_get without registry_put yet */
 } entry;
 
 struct registry {
@@ -82,6 +83,7 @@ actor *registry_get(registry *r, uint64_t a, uint64_t b)
 	while (r->tab[j].act) {
 		if (r->tab[j].a == a && r->tab[j].b == b) {
 			actor *act = r->tab[j].act;
+			r->tab[j].borrows++;
 			pthread_mutex_unlock(&r->lock);
 			return act;
 		}
@@ -96,7 +98,7 @@ actor *registry_get(registry *r, uint64_t a, uint64_t b)
 	j = hash(a, b) & (r->cap - 1);
 	while (r->tab[j].act)
 		j = (j + 1) & (r->cap - 1);
-	r->tab[j] = (entry){ a, b, act };
+	r->tab[j] = (entry){ a, b, act, 1 };
 	r->n++;
 out:
 	pthread_mutex_unlock(&r->lock);
@@ -109,4 +111,64 @@ size_t registry_count(registry *r)
 	size_t n = r->n;
 	pthread_mutex_unlock(&r->lock);
 	return n;
+}
+
+/* Slot of (a, b) or -1; lock held. */
+static long find(registry *r, uint64_t a, uint64_t b)
+{
+	size_t j = hash(a, b) & (r->cap - 1);
+	while (r->tab[j].act) {
+		if (r->tab[j].a == a && r->tab[j].b == b)
+			return (long)j;
+		j = (j + 1) & (r->cap - 1);
+	}
+	return -1;
+}
+
+void registry_put(registry *r, uint64_t a, uint64_t b)
+{
+	pthread_mutex_lock(&r->lock);
+	long j = find(r, a, b);
+	if (j >= 0 && r->tab[j].borrows > 0)
+		r->tab[j].borrows--;
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool registry_retire(registry *r, uint64_t a, uint64_t b, actor *act)
+{
+	pthread_mutex_lock(&r->lock);
+	long j = find(r, a, b);
+	if (j < 0 || r->tab[j].act != act || r->tab[j].borrows > 0 || actor_pending(act) > 0 ||
+	    actor_scheduled(act)) {
+		pthread_mutex_unlock(&r->lock);
+		return false;
+	}
+	/* backward-shift deletion keeps every probe chain intact */
+	size_t mask = r->cap - 1, hole = (size_t)j, k = (size_t)j;
+	for (;;) {
+		k = (k + 1) & mask;
+		if (!r->tab[k].act)
+			break;
+		size_t home = hash(r->tab[k].a, r->tab[k].b) & mask;
+		/* move k into the hole unless its home lies cyclically in (hole, k] */
+		bool stays = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
+		if (stays)
+			continue;
+		r->tab[hole] = r->tab[k];
+		hole = k;
+	}
+	r->tab[hole] = (entry){ 0 };
+	r->n--;
+	pthread_mutex_unlock(&r->lock);
+	r->dtor(act);
+	return true;
+}
+
+void registry_each(registry *r, void (*fn)(actor *act, void *arg), void *arg)
+{
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->cap; i++)
+		if (r->tab[i].act)
+			fn(r->tab[i].act, arg);
+	pthread_mutex_unlock(&r->lock);
 }

@@ -79,11 +79,15 @@ static void run_turn(actor_rt *rt, actor *a)
 	}
 	atomic_fetch_add_explicit(&rt->turns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rt->messages, (uint64_t)n, memory_order_relaxed);
+	void (*idle)(actor *) = a->on_idle;
 	atomic_store_explicit(&a->scheduled, 0, memory_order_seq_cst);
 	/* A sender may have pushed after our last pop but seen scheduled == 1. */
-	if (atomic_load_explicit(&a->pending, memory_order_seq_cst) > 0 &&
-	    atomic_exchange_explicit(&a->scheduled, 1, memory_order_seq_cst) == 0)
-		enqueue(rt, a);
+	if (atomic_load_explicit(&a->pending, memory_order_seq_cst) > 0) {
+		if (atomic_exchange_explicit(&a->scheduled, 1, memory_order_seq_cst) == 0)
+			enqueue(rt, a);
+	} else if (idle) {
+		idle(a);   /* last use of a by this worker: it may be freed here */
+	}
 }
 
 static void *worker_main(void *arg)
@@ -149,6 +153,7 @@ void actor_init(actor *a, actor_rt *rt, actor_fn fn, int limit)
 	atomic_init(&a->scheduled, 0);
 	a->limit = limit;
 	a->run_next = NULL;
+	a->on_idle = NULL;
 }
 
 void actor_send_force(actor *a, actor_msg *msg)

@@ -13,6 +13,10 @@
  *    is for replies the system must not drop (commit results, unsubscribes).
  *  - Start: actor_init() before the first send. Stop: the owner stops sending
  *    and calls actor_rt_stop(), which lets workers drain every mailbox.
+ *  - Idle hook: when a turn leaves the mailbox empty, the worker calls
+ *    on_idle (if set) as the very last thing it does with the actor, so the
+ *    owner may free it there — provided nobody can send to it any more and
+ *    it is not scheduled again (see actors/registry.h).
  */
 #ifndef PARLEY_ACTOR_H
 #define PARLEY_ACTOR_H
@@ -47,6 +51,7 @@ struct actor {
 	atomic_int scheduled;     /* private: 1 while queued or running */
 	int limit;                /* read-only: mailbox bound */
 	actor *run_next;          /* private: run-queue link */
+	void (*on_idle)(actor *a);/* public: optional, see the contract above */
 };
 
 typedef struct {
@@ -72,7 +77,13 @@ void actor_send_force(actor *a, actor_msg *msg);
 /* Messages waiting in the mailbox (approximate). */
 static inline int actor_pending(actor *a)
 {
-	return atomic_load_explicit(&a->pending, memory_order_relaxed);
+	return atomic_load_explicit(&a->pending, memory_order_seq_cst);
+}
+
+/* True while the actor is queued or running. */
+static inline bool actor_scheduled(actor *a)
+{
+	return atomic_load_explicit(&a->scheduled, memory_order_seq_cst) != 0;
 }
 
 /* Runtime counters for /metrics. */

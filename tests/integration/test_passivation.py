@@ -1,0 +1,95 @@
+"""Idle conversation actors leave memory and come back intact.
+
+The server runs with --conv-idle-ms 200: an actor with no subscriber and no
+write in flight retires after two idle sweeps. A conversation must then
+behave exactly as before: sequence numbers continue, a client_id sent before
+the actor retired is still recognised (the in-memory id set is rebuilt from
+the stored events), and a subscriber keeps its actor alive.
+"""
+import time
+
+from harness import Server, WS, main, run
+
+
+def metric(s, name):
+    st, body, _ = s.request("GET", "/metrics")
+    assert st == 200
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no metric " + name)
+
+
+def wait_until(pred, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)   # polling an observable condition, bounded
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_idle_actor_retires_and_comes_back():
+    with Server("--conv-idle-ms", "200") as s:
+        agent = s.login()["access_token"]
+        vis = s.visitor("Ida")["visitor_token"]
+        convs = [s.new_conversation(vis, "hello %d" % i, "first-%d" % i)["id"] for i in range(5)]
+        for cid in convs:
+            st, b, _ = s.request("POST", "/v1/conversations/%s/messages" % cid,
+                                 {"client_id": "a-1", "text": "answer"}, token=agent)
+            assert st == 201 and b["seq"] == 3, (st, b)
+        wait_until(lambda: metric(s, "parley_conversation_actors") == 0, what="actors to retire")
+        assert metric(s, "parley_conversation_actors_retired_total") >= 5
+        for cid in convs:
+            # the same client_id after the actor came back: the original seq, nothing stored
+            st, b, _ = s.request("POST", "/v1/conversations/%s/messages" % cid,
+                                 {"client_id": "a-1", "text": "answer"}, token=agent)
+            assert st == 200 and b == {"seq": 3, "duplicate": True}, (st, b)
+            st, b, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % cid,
+                                 {"client_id": "first-0" if cid == convs[0] else "v-2", "text": "again"},
+                                 token=vis)
+            if cid == convs[0]:
+                assert st == 200 and b["seq"] == 2 and b["duplicate"], (st, b)
+            else:
+                assert st == 201 and b["seq"] == 4, (st, b)
+            st, b, _ = s.request("GET", "/v1/conversations/%s/messages" % cid, token=agent)
+            seqs = [e["seq"] for e in b["data"]]
+            assert seqs == list(range(1, len(seqs) + 1)), seqs
+
+
+def test_subscribed_actor_stays():
+    with Server("--conv-idle-ms", "200") as s:
+        agent = s.login()["access_token"]
+        vis = s.visitor("Sam")["visitor_token"]
+        kept = s.new_conversation(vis, "keep me", "k-1")["id"]
+        other = s.new_conversation(vis, "let me go", "o-1")["id"]
+
+        async def flow():
+            a = await WS.connect(s.ws_url(), agent)
+            ack = await a.request({"type": "subscribe", "conversation_id": kept, "after_seq": 2})
+            assert ack["type"] == "ack", ack
+            # sweeps are running: the unsubscribed conversation retires...
+            deadline = time.monotonic() + 10
+            while metric(s, "parley_conversation_actors_retired_total") < 1:
+                assert time.monotonic() < deadline, "no actor retired"
+                await a.request({"type": "ping"})
+            # ...and a few more sweeps pass while the subscribed one stays live
+            retired = metric(s, "parley_conversation_actors_retired_total")
+            st, b, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % other,
+                                 {"client_id": "o-2", "text": "wake"}, token=vis)
+            assert st == 201
+            deadline = time.monotonic() + 10
+            while metric(s, "parley_conversation_actors_retired_total") <= retired:
+                assert time.monotonic() < deadline, "second retirement did not happen"
+                await a.request({"type": "ping"})
+            st, b, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % kept,
+                                 {"client_id": "k-2", "text": "still there?"}, token=vis)
+            assert st == 201, (st, b)
+            ev = await a.wait_for(lambda f: f.get("type") == "event" and f.get("client_id") == "k-2")
+            assert ev["seq"] == b["seq"]
+            await a.close()
+        run(flow())
+
+
+if __name__ == "__main__":
+    main([test_idle_actor_retires_and_comes_back, test_subscribed_actor_stays])
