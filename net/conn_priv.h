@@ -30,6 +30,8 @@ typedef struct ws_state {
 	bool closing;                  /* we sent or received a close */
 	bool eof;
 	bool in_wslay;                 /* inside wslay_event_recv/send: no pump, no free */
+	const char *rbuf;              /* bytes read this wake-up, not yet given to wslay */
+	size_t rlen;
 } ws_state;
 
 struct http_conn {
@@ -71,6 +73,7 @@ struct lstate {
 	uint32_t nfree;
 	int open;
 	bool shutting_down;
+	char *scratch;            /* 64 KiB read buffer shared by the loop's WebSockets */
 };
 
 /* Marks c dead (closes the socket now, frees it at a safe point). */

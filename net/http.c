@@ -819,6 +819,12 @@ http_server *http_server_new(const http_opts *o, ioloop **loops, int n)
 		s->ls[i].srv = s;
 		s->ls[i].loop = loops[i];
 		s->ls[i].lfd = -1;
+		s->ls[i].scratch = malloc(64 * 1024);
+		if (!s->ls[i].scratch) {
+			s->nloops = i;
+			http_server_free(&s);
+			return NULL;
+		}
 	}
 	return s;
 }
@@ -845,6 +851,7 @@ void http_server_free(http_server **s_p)
 		free(ls->slots);
 		free(ls->gens);
 		free(ls->free_slots);
+		free(ls->scratch);
 	}
 	free(s->ls);
 	free(s);

@@ -27,55 +27,75 @@
 #include <unistd.h>
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_OUT_CAP (256 * 1024)   /* bytes moved from wslay's queue to the socket buffer at a time */
+#define WS_READ_CHUNK (64 * 1024)
+#define WS_READS_PER_WAKE 4
 
+/* Feeds wslay from what ws_on_io read (one read() per wake-up, into the
+ * loop's scratch buffer): when that is used up, "would block" without
+ * another syscall. */
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *data, size_t len, int flags,
 		       void *user)
 {
 	http_conn *c = user;
+	ws_state *ws = c->ws;
+	const char *src;
+	size_t avail;
 	if (c->in.len) {   /* bytes that arrived with the upgrade request */
-		size_t n = c->in.len < len ? c->in.len : len;
-		memcpy(data, c->in.data, n);
+		src = c->in.data;
+		avail = c->in.len;
+	} else if (ws->rlen) {
+		src = ws->rbuf;
+		avail = ws->rlen;
+	} else {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	size_t n = avail < len ? avail : len;
+	memcpy(data, src, n);
+	if (c->in.len) {
 		buf_consume(&c->in, n);
 		if (!c->in.len)
 			buf_free(&c->in);
-		c->ws->fed += n;
-		return (ssize_t)n;
+	} else {
+		ws->rbuf += n;
+		ws->rlen -= n;
 	}
-	for (;;) {
-		ssize_t n = read(c->fd, data, len);
-		if (n > 0) {
-			c->ws->fed += (uint64_t)n;
-			c->ws->last_seen = ev_now(c->ls->loop->ev);
-			return n;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-			return -1;
-		}
-		c->ws->eof = true;
-		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-		return -1;
-	}
+	ws->fed += n;
+	return (ssize_t)n;
 }
 
+/* Frames go into the connection's output buffer, written with one write()
+ * per pump: a frame's header and payload (and several frames) leave in one
+ * syscall instead of two per frame. */
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
 		       void *user)
 {
 	http_conn *c = user;
-	for (;;) {
-		ssize_t n = write(c->fd, data, len);
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		else
-			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	if (c->out.len >= WS_OUT_CAP || buf_append(&c->out, data, len) < 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
+	return (ssize_t)len;
+}
+
+/* Writes c->out; false if the connection failed. */
+static bool write_out(http_conn *c)
+{
+	while (c->out.len) {
+		ssize_t n = write(c->fd, c->out.data, c->out.len);
+		if (n > 0) {
+			buf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		return false;
+	}
+	buf_free(&c->out);
+	return true;
 }
 
 static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *out, size_t len, void *user)
@@ -154,7 +174,8 @@ static int ensure_ctx(http_conn *c)
 static void maybe_release(http_conn *c)
 {
 	ws_state *ws = c->ws;
-	if (!ws->ctx || ws->in_wslay || ws->closing || ws->in_frag || ws->fed != ws->framed || c->in.len)
+	if (!ws->ctx || ws->in_wslay || ws->closing || ws->in_frag || ws->fed != ws->framed || c->in.len ||
+	    c->out.len)
 		return;
 	if (wslay_event_want_write(ws->ctx) || wslay_event_get_queued_msg_count(ws->ctx))
 		return;
@@ -170,14 +191,18 @@ static void pump(http_conn *c)
 	ws_state *ws = c->ws;
 	if (c->dead || !ws->ctx || ws->in_wslay)
 		return;   /* inside a wslay callback: the caller pumps afterwards */
-	ws->in_wslay = true;
-	int rc = wslay_event_want_write(ws->ctx) ? wslay_event_send(ws->ctx) : 0;
-	ws->in_wslay = false;
-	if (rc != 0 || c->dead) {
+	int rc = 0;
+	if (wslay_event_want_write(ws->ctx) && c->out.len < WS_OUT_CAP) {
+		ws->in_wslay = true;
+		rc = wslay_event_send(ws->ctx);
+		ws->in_wslay = false;
+	}
+	if (rc != 0 || c->dead || !write_out(c)) {
 		conn_kill(c);
 		return;
 	}
-	bool r = wslay_event_want_read(ws->ctx), w = wslay_event_want_write(ws->ctx);
+	bool r = wslay_event_want_read(ws->ctx);
+	bool w = c->out.len || wslay_event_want_write(ws->ctx);
 	if (!r && !w) {   /* close handshake finished (or failed) */
 		conn_kill(c);
 		return;
@@ -197,12 +222,31 @@ void ws_on_io(http_conn *c, int revents)
 		return;
 	}
 	if (revents & EV_READ) {
-		ws->in_wslay = true;
-		int rc = wslay_event_recv(ws->ctx);
-		ws->in_wslay = false;
-		if (rc != 0 || ws->eof || c->dead) {
-			conn_kill(c);
-			return;
+		char *scratch = c->ls->scratch;
+		for (int i = 0; i < WS_READS_PER_WAKE; i++) {
+			ssize_t n = c->in.len ? 0 : read(c->fd, scratch, WS_READ_CHUNK);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				ws->eof = true;
+			if (n == 0 && !c->in.len)
+				ws->eof = true;
+			if (n > 0) {
+				ws->rbuf = scratch;
+				ws->rlen = (size_t)n;
+				ws->last_seen = ev_now(c->ls->loop->ev);
+			}
+			ws->in_wslay = true;
+			int rc = wslay_event_recv(ws->ctx);
+			ws->in_wslay = false;
+			ws->rbuf = NULL;
+			ws->rlen = 0;   /* anything wslay did not take follows a close: dropped */
+			if (rc != 0 || ws->eof || c->dead) {
+				conn_kill(c);
+				return;
+			}
+			if (n < WS_READ_CHUNK)
+				break;
 		}
 	}
 	pump(c);
@@ -331,7 +375,7 @@ int ws_send(http_conn *c, const char *data, size_t len)
 		return -1;
 	}
 	wslay_event_context_ptr ctx = c->ws->ctx;
-	if (wslay_event_get_queued_msg_length(ctx) + len > conn_opts(c)->ws_send_queue) {
+	if (wslay_event_get_queued_msg_length(ctx) + c->out.len + len > conn_opts(c)->ws_send_queue) {
 		/* a slow reader: drop it rather than grow; it resumes on reconnect */
 		conn_count(c, CNT_WS_DROPPED);
 		log_info("ws.slow_reader", "slot=%u queued=%zu", c->slot,
