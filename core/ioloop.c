@@ -13,11 +13,14 @@ static void run_tasks(ioloop *l, int max)
 	for (int i = 0; max <= 0 || i < max; i++) {
 		mpsc_node *n = mpsc_pop(&l->tasks);
 		if (!n)
-			return;
+			goto out;
 		ioloop_task *t = container_of(n, ioloop_task, node);
 		t->run(l, t);
 	}
 	ev_async_send(l->ev, &l->wake);   /* more left: come back after I/O */
+out:
+	if (l->after_tasks)
+		l->after_tasks(l);
 }
 
 static void on_wake(struct ev_loop *ev, ev_async *w, int revents)

@@ -29,6 +29,8 @@ struct ioloop {
 	struct ev_loop *ev;       /* read-only: the libev loop */
 	int index;                /* read-only: 0..n-1 */
 	void *user;               /* public: owner's per-thread state */
+	void (*after_tasks)(ioloop *l); /* public: optional, runs after each batch of tasks
+				   * (lets the owner coalesce work the tasks queued) */
 	mpsc_queue tasks;         /* private */
 	ev_async wake;            /* private */
 	ev_async stop;            /* private */

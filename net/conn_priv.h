@@ -49,6 +49,7 @@ struct http_conn {
 	bool draining;            /* server shutting down */
 	bool in_process;          /* process_input is on the stack */
 	bool cors;                /* the current request is under cors_prefix */
+	bool flush_queued;        /* on the loop's flush list */
 	buf in;                   /* unparsed input (freed when empty) */
 	buf out;                  /* HTTP output not yet written */
 	size_t head_len;          /* bytes of the current head in `in` */
@@ -74,6 +75,8 @@ struct lstate {
 	int open;
 	bool shutting_down;
 	char *scratch;            /* 64 KiB read buffer shared by the loop's WebSockets */
+	conn_ref *flush;          /* WebSockets with frames queued by this task batch */
+	size_t nflush, capflush;
 };
 
 /* Marks c dead (closes the socket now, frees it at a safe point). */
@@ -95,5 +98,11 @@ void ws_on_timer(http_conn *c);
 void ws_free(http_conn *c);
 void ws_shutdown(http_conn *c);
 void ws_quiesce(http_conn *c);
+
+/* Queues a text frame without writing it yet (posted fan-out); -1 if the
+ * connection was dropped. ws_flush writes what is queued. */
+int ws_queue(http_conn *c, const char *data, size_t len);
+void ws_flush(http_conn *c);
+size_t ws_queued_bytes(http_conn *c);
 
 #endif

@@ -59,6 +59,7 @@ struct http_server {
 };
 
 static void process_input(http_conn *c);
+static void flush_batch(ioloop *l);
 static void process_loop(http_conn *c);
 static void conn_free(http_conn *c);
 
@@ -819,6 +820,8 @@ http_server *http_server_new(const http_opts *o, ioloop **loops, int n)
 		s->ls[i].srv = s;
 		s->ls[i].loop = loops[i];
 		s->ls[i].lfd = -1;
+		loops[i]->user = &s->ls[i];
+		loops[i]->after_tasks = flush_batch;
 		s->ls[i].scratch = malloc(64 * 1024);
 		if (!s->ls[i].scratch) {
 			s->nloops = i;
@@ -852,6 +855,7 @@ void http_server_free(http_server **s_p)
 		free(ls->gens);
 		free(ls->free_slots);
 		free(ls->scratch);
+		free(ls->flush);
 	}
 	free(s->ls);
 	free(s);
@@ -1074,10 +1078,31 @@ static void run_ws_post(ioloop *l, ioloop_task *t)
 	http_conn *c = slot_get(&wt->srv->ls[l->index], wt->ref);
 	if (c && c->state == C_WS) {
 		c->in_callback = true;
-		if (wt->b)
-			ws_send(c, wt->b->data, wt->b->len);
-		else
+		if (!wt->b) {
 			ws_close(c, wt->code, NULL);
+		} else if (ws_queue(c, wt->b->data, wt->b->len) < 0) {
+			/* dropped (slow reader) */
+		} else if (ws_queued_bytes(c) >= 16384) {
+			ws_flush(c);   /* enough for one write already: do not let it pile up */
+		} else if (!c->flush_queued) {
+			/* written once after this batch of tasks: several frames for
+			 * one connection leave in one write */
+			lstate *ls = c->ls;
+			if (ls->nflush == ls->capflush) {
+				size_t cap = ls->capflush ? ls->capflush * 2 : 64;
+				conn_ref *f = realloc(ls->flush, cap * sizeof *f);
+				if (f) {
+					ls->flush = f;
+					ls->capflush = cap;
+				}
+			}
+			if (ls->nflush < ls->capflush) {
+				ls->flush[ls->nflush++] = wt->ref;
+				c->flush_queued = true;
+			} else {
+				ws_flush(c);
+			}
+		}
 		leave(c);
 	}
 	rbuf_unref(&wt->b);
@@ -1095,6 +1120,22 @@ static void post_ws(http_server *s, conn_ref ref, rbuf *b, int code)
 	wt->b = b ? rbuf_ref(b) : NULL;
 	wt->code = code;
 	ioloop_post(s->loops[ref.loop], &wt->t);
+}
+
+/* ioloop after_tasks hook: writes the WebSockets the batch queued frames for. */
+static void flush_batch(ioloop *l)
+{
+	lstate *ls = l->user;
+	for (size_t i = 0; i < ls->nflush; i++) {
+		http_conn *c = slot_get(ls, ls->flush[i]);
+		if (!c)
+			continue;
+		c->flush_queued = false;
+		c->in_callback = true;
+		ws_flush(c);
+		leave(c);
+	}
+	ls->nflush = 0;
 }
 
 void ws_post(http_server *s, conn_ref ref, rbuf *b)

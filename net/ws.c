@@ -366,7 +366,7 @@ int ws_accept(http_req *req, const ws_handlers *h, void *user)
 	return 0;
 }
 
-int ws_send(http_conn *c, const char *data, size_t len)
+int ws_queue(http_conn *c, const char *data, size_t len)
 {
 	if (c->dead || !c->ws || c->ws->closing)
 		return -1;
@@ -379,7 +379,7 @@ int ws_send(http_conn *c, const char *data, size_t len)
 		/* a slow reader: drop it rather than grow; it resumes on reconnect */
 		conn_count(c, CNT_WS_DROPPED);
 		log_info("ws.slow_reader", "slot=%u queued=%zu", c->slot,
-			 wslay_event_get_queued_msg_length(ctx));
+			 wslay_event_get_queued_msg_length(ctx) + c->out.len);
 		conn_kill(c);
 		return -1;
 	}
@@ -389,6 +389,26 @@ int ws_send(http_conn *c, const char *data, size_t len)
 		return -1;
 	}
 	conn_count(c, CNT_WS_OUT);
+	return 0;
+}
+
+size_t ws_queued_bytes(http_conn *c)
+{
+	if (!c->ws || !c->ws->ctx)
+		return c->out.len;
+	return wslay_event_get_queued_msg_length(c->ws->ctx) + c->out.len;
+}
+
+void ws_flush(http_conn *c)
+{
+	if (!c->dead && c->ws)
+		pump(c);
+}
+
+int ws_send(http_conn *c, const char *data, size_t len)
+{
+	if (ws_queue(c, data, len) < 0)
+		return -1;
 	pump(c);
 	return c->dead ? -1 : 0;
 }
