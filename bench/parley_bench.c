@@ -41,6 +41,8 @@
 #include "bench_hist.h"
 #include "bench_net.h"
 #include "bench_setup.h"
+#include "scen.h"
+#include "bench_sio.h"
 #include "core/clock.h"
 
 #include <errno.h>
@@ -67,7 +69,7 @@
 
 /* ------------------------------------------------------------- options */
 
-enum mode { MODE_CHAT, MODE_IDLE };
+enum mode { MODE_CHAT, MODE_IDLE, MODE_STORM, MODE_FANOUT, MODE_RESUME, MODE_REST };
 
 static struct {
 	enum mode mode;
@@ -94,6 +96,11 @@ static struct {
 	int setup_threads;
 	const char *json_path;
 	bool quiet;
+	int http_conns;		/* rest: keep-alive connections */
+	int messages;		/* resume / rest / fanout, -1: per-mode default */
+	const char *url_path;	/* rest: GET this path without auth */
+	const char *sweep;	/* chat: "R1,R2,…" */
+	bool socketio;		/* --protocol socketio (bench_sio.c) */
 } O = {
 	.mode = MODE_CHAT,
 	.host = "127.0.0.1",
@@ -112,11 +119,13 @@ static struct {
 	.concurrency = 256,
 	.connect_timeout = 10,
 	.setup_threads = 8,
+	.http_conns = 16,
+	.messages = -1,
 };
 
 /* ------------------------------------------------------ shared run state */
 
-enum phase { PH_SETUP, PH_RUN, PH_STOP };
+enum phase { PH_SETUP, PH_RUN, PH_STOP, PH_PAUSE };
 
 /* per-send state bits */
 enum { S_SENT = 1, S_ACK = 2, S_DELIV = 4, S_ERR = 8, S_FAIL = 16 };
@@ -301,10 +310,16 @@ static void conn_setup_done(struct conn *c, bool ok)
 	start_more(w);
 }
 
+/* --protocol socketio: parley frames go out as Socket.IO packets */
+static int ws_send(struct conn *c, const char *s, size_t n, bool flush)
+{
+	return O.socketio ? sio_send_frame(&c->ws, s, n, flush) : wsc_send_text(&c->ws, s, n, flush);
+}
+
 static void send_json(struct conn *c, const char *s, int n)
 {
 	if (n > 0)
-		(void)wsc_send_text(&c->ws, s, (size_t)n, true);
+		(void)ws_send(c, s, (size_t)n, true);
 }
 
 static void agent_subscribe(struct conn *c, int j, long long after)
@@ -510,12 +525,13 @@ static void start_more(struct worker *w)
 {
 	while (w->inflight < O.concurrency && w->next_start < w->nconns) {
 		struct conn *c = w->conns[w->next_start++];
-		const char *path = c->role == R_AGENT ? "/v1/ws" : G.visitor_path;
+		const char *path = O.socketio ? SIO_WS_PATH : c->role == R_AGENT ? "/v1/ws" : G.visitor_path;
+		const struct wsc_callbacks *cbs = O.socketio ? sio_callbacks(&CBS, O.connect_timeout) : &CBS;
 		const struct sockaddr *src = NULL;
 		if (G.nsrc > 0)
 			src = (const struct sockaddr *)&G.src[(unsigned)c->idx % (unsigned)G.nsrc];
 		w->inflight++;
-		if (wsc_start(&c->ws, w->loop, &CBS, c, (struct sockaddr *)&G.dst, G.dlen, src,
+		if (!cbs || wsc_start(&c->ws, w->loop, cbs, c, (struct sockaddr *)&G.dst, G.dlen, src,
 			      G.host_hdr, path, O.connect_timeout) < 0) {
 			note_reason(w, errno == EMFILE || errno == ENFILE ? "out of file descriptors"
 				       : errno == EADDRNOTAVAIL ? "no source port available"
@@ -545,7 +561,7 @@ static void do_send(struct worker *w, uint64_t k)
 			 "{\"type\":\"send\",\"id\":\"m%" PRIu64 "\",\"conversation_id\":\"%s\","
 			 "\"client_id\":\"%s-%" PRIu64 "\",\"text\":\"k=%" PRIu64 " %s\"}",
 			 k, G.conv_id[v], G.nonce, k, k, G.filler);
-	if (n <= 0 || (size_t)n >= sizeof(buf) || wsc_send_text(&c->ws, buf, (size_t)n, true) < 0) {
+	if (n <= 0 || (size_t)n >= sizeof(buf) || ws_send(c, buf, (size_t)n, true) < 0) {
 		G.sstate[k] |= S_FAIL;
 		INC(w->n_fail);
 	}
@@ -609,11 +625,17 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	hist_reset(&w->h_int);
 }
 
+static void chat_pause(struct worker *w);
+
 static void async_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
 	(void)revents;
 	struct worker *w = a->data;
 	int ph = atomic_load(&G.phase);
+	if (ph == PH_PAUSE) {	/* --sweep: between two rates */
+		chat_pause(w);
+		ph = atomic_load(&G.phase);
+	}
 	if (ph == PH_STOP) {
 		ev_break(loop, EVBREAK_ALL);
 		return;
@@ -804,15 +826,245 @@ static json_t *reasons_json(void)
 	return o;
 }
 
+static json_t *sweep_rounds;	/* --sweep: one result object per rate */
+
 static int write_json(json_t *root)
 {
 	if (!O.json_path)
 		return 0;
+	scen_add_meta(root);	/* command line, machine, date, server figures */
+	if (sweep_rounds)
+		return json_array_append(sweep_rounds, root);
 	if (json_dump_file(root, O.json_path, JSON_INDENT(2)) != 0) {
 		fprintf(stderr, "parley-bench: cannot write %s\n", O.json_path);
 		return -1;
 	}
 	return 0;
+}
+
+/* ------------------------------------------ --sweep and scenario modes */
+
+#define MAX_SWEEP 64
+static double sweep_rates[MAX_SWEEP];
+static int nsweep, sweep_round;
+static pthread_mutex_t pause_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pause_cv = PTHREAD_COND_INITIALIZER;
+static int npaused;
+
+static int chat_measure(void);
+
+static int parse_sweep(void)
+{
+	const char *p = O.sweep;
+	while (p && *p && nsweep < MAX_SWEEP) {
+		char *end;
+		double r = strtod(p, &end);
+		if (end == p || r < 0.001 || r > 1e8 || (*end && *end != ','))
+			break;
+		sweep_rates[nsweep++] = r;
+		p = *end ? end + 1 : end;
+	}
+	if (O.mode != MODE_CHAT || nsweep == 0 || (p && *p)) {
+		fprintf(stderr, "parley-bench: --sweep wants chat mode and rates like 5000,10000\n");
+		return -1;
+	}
+	O.rate = sweep_rates[0];
+	return 0;
+}
+
+/* Worker side of a pause between two sweep rates: stop the schedule and
+ * block (the loop handles nothing meanwhile; bytes wait in the kernel)
+ * until the main thread has moved the phase on. */
+static void chat_pause(struct worker *w)
+{
+	if (w->running) {
+		ev_io_stop(w->loop, &w->sched);
+		ev_timer_stop(w->loop, &w->tick);
+		w->running = false;
+	}
+	pthread_mutex_lock(&pause_mu);
+	npaused++;
+	pthread_cond_broadcast(&pause_cv);
+	for (int i = 0; i < 7200 && atomic_load(&G.phase) == PH_PAUSE; i++) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&pause_cv, &pause_mu, &ts);
+	}
+	npaused--;
+	pthread_mutex_unlock(&pause_mu);
+}
+
+/* Pauses every loop; false when they did not all stop within 10 s. */
+static bool pause_workers(void)
+{
+	bool ok = false;
+	for (int i = 0; i < 1000 && !ok; i++) {	/* all left the previous pause */
+		pthread_mutex_lock(&pause_mu);
+		ok = npaused == 0;
+		pthread_mutex_unlock(&pause_mu);
+		if (!ok)
+			sleep_s(0.01);
+	}
+	signal_workers(PH_PAUSE);
+	ok = false;
+	for (int i = 0; i < 1000 && !ok; i++) {
+		pthread_mutex_lock(&pause_mu);
+		ok = npaused == O.threads;
+		pthread_mutex_unlock(&pause_mu);
+		if (!ok)
+			sleep_s(0.01);
+	}
+	return ok;
+}
+
+static void resume_workers(void)
+{
+	pthread_mutex_lock(&pause_mu);
+	atomic_store(&G.phase, PH_SETUP);
+	pthread_cond_broadcast(&pause_cv);
+	pthread_mutex_unlock(&pause_mu);
+}
+
+/* End of a measured phase: the last one stops the loops; between sweep
+ * rates they are paused instead (the connections stay open). */
+static void chat_end_round(void)
+{
+	scen_server_stop();
+	if (!sweep_rounds || sweep_round + 1 >= nsweep || interrupted || !pause_workers()) {
+		if (sweep_rounds)
+			nsweep = sweep_round + 1;	/* no further rounds */
+		resume_workers();
+		signal_workers(PH_STOP);
+		join_workers();
+	}
+}
+
+/* Between two sweep rates: let the loops answer what is still outstanding
+ * (bounded), then reset every per-round counter for the next rate. */
+static uint64_t chat_reset_round(double rate)
+{
+	resume_workers();
+	uint64_t outstanding = 0;
+	for (int i = 0; i < 1000; i++) {	/* up to 10 s */
+		uint64_t sent = 0, answered = 0;
+		for (int t = 0; t < O.threads; t++) {
+			sent += LD(W[t].n_sent);
+			answered += LD(W[t].n_ack) + LD(W[t].n_err) + LD(W[t].n_fail);
+		}
+		outstanding = sent > answered ? sent - answered : 0;
+		if (!outstanding)
+			break;
+		sleep_s(0.01);
+	}
+	sleep_s(0.2);	/* late deliveries of the last round (another nonce) */
+	if (!pause_workers())
+		return UINT64_MAX;
+	O.rate = rate;
+	G.total = (uint64_t)(rate * O.duration);
+	free(G.sstate);
+	G.sstate = calloc((size_t)G.total + 1, 1);
+	snprintf(G.nonce, sizeof(G.nonce), "pb%08" PRIx32,
+		 (uint32_t)((uint64_t)clock_now_ms() ^ ((uint64_t)getpid() << 16) ^
+			    (uint64_t)clock_mono_ns()));
+	G.nonce_len = strlen(G.nonce);
+	for (int t = 0; t < O.threads; t++) {
+		struct worker *w = &W[t];
+		w->next_k = 0;
+		w->sched_done = false;
+		atomic_store(&w->finished, false);
+		atomic_store(&w->n_sent, 0);
+		atomic_store(&w->n_ack, 0);
+		atomic_store(&w->n_deliv, 0);
+		atomic_store(&w->n_err, 0);
+		atomic_store(&w->n_fail, 0);
+		atomic_store(&w->n_dup, 0);
+		atomic_store(&w->n_lost, 0);
+		atomic_store(&w->cur_p99, 0);
+		w->errors_by_frame = w->errors_busy = w->ack_dups = w->client_id_dups = 0;
+		w->misrouted = w->seq_gaps = w->unknown_k = w->foreign_events = 0;
+		w->visitor_events = w->deliv_in_window = 0;
+		memset(w->reasons, 0, sizeof(w->reasons));
+		hist_reset(&w->h_deliv);
+		hist_reset(&w->h_ack);
+		hist_reset(&w->h_int);
+		hist_reset(&w->h_lag);
+	}
+	resume_workers();
+	return outstanding;
+}
+
+/* chat: one measured phase, or one per --sweep rate on the same
+ * connections (one result line each; with --json one file holding every
+ * round). */
+static int chat_rounds(void)
+{
+	if (!O.sweep)
+		return chat_measure();
+	sweep_rounds = json_array();
+	json_t *undrained = json_array();
+	int rc = 0;
+	for (sweep_round = 0; sweep_round < nsweep && !interrupted; sweep_round++) {
+		if (sweep_round > 0) {
+			uint64_t left = chat_reset_round(sweep_rates[sweep_round]);
+			json_array_append_new(undrained, json_integer((json_int_t)left));
+			if (left == UINT64_MAX) {
+				fprintf(stderr, "parley-bench: sweep: loops did not pause\n");
+				break;
+			}
+			if (left)
+				fprintf(stderr, "parley-bench: sweep: %" PRIu64 " sends of the previous rate were "
+					"still unanswered after 10 s\n", left);
+		}
+		if (!O.quiet)
+			fprintf(stderr, "parley-bench: sweep %d/%d: %.0f msg/s\n", sweep_round + 1, nsweep,
+				O.rate);
+		rc |= chat_measure();
+	}
+	json_t *rates = json_array();
+	for (int i = 0; i < nsweep; i++)
+		json_array_append_new(rates, json_real(sweep_rates[i]));
+	json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:i, s:i, s:f, s:i}", "mode", "chat",
+				 "sweep_rates", rates, "rounds", sweep_rounds,
+				 "undrained_between_rounds", undrained, "visitors", O.visitors,
+				 "agents", O.agents, "duration_s", O.duration, "msg_size", O.msg_size);
+	sweep_rounds = NULL;
+	if (O.json_path) {
+		scen_add_meta(root);
+		json_object_del(root, "server");	/* per round, inside "rounds" */
+		if (json_dump_file(root, O.json_path, JSON_INDENT(2)) != 0) {
+			fprintf(stderr, "parley-bench: cannot write %s\n", O.json_path);
+			rc = 1;
+		}
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* storm / fanout / resume / rest live in scen_*.c */
+static int run_scenario(void)
+{
+	static const char *const names[] = { [MODE_STORM] = "storm", [MODE_FANOUT] = "fanout",
+					      [MODE_RESUME] = "resume", [MODE_REST] = "rest" };
+	struct scen_opts so = {
+		.mode = names[O.mode], .host = O.host, .port = O.port, .dst = G.dst, .dlen = G.dlen,
+		.src = G.src, .nsrc = G.nsrc, .host_hdr = G.host_hdr, .visitor_path = G.visitor_path,
+		.widget_key = O.widget_key, .email = O.email, .password = O.password,
+		.tenant = O.tenant, .visitors = O.visitors, .agents = O.agents,
+		.connections = O.connections, .concurrency = O.concurrency,
+		.setup_threads = O.setup_threads, .http_conns = O.http_conns,
+		.messages = O.messages >= 0 ? O.messages
+			    : O.mode == MODE_RESUME ? 5 : O.mode == MODE_REST ? 100 : 4,
+		.msg_size = O.msg_size, .rate = O.rate, .duration = O.duration, .drain = O.drain,
+		.connect_timeout = O.connect_timeout, .server_pid = O.server_pid,
+		.url_path = O.url_path, .json_path = O.json_path, .quiet = O.quiet,
+	};
+	switch (O.mode) {
+	case MODE_STORM: return scen_storm(&so);
+	case MODE_FANOUT: return scen_fanout(&so);
+	case MODE_RESUME: return scen_resume(&so);
+	default: return scen_rest(&so);
+	}
 }
 
 /* ------------------------------------------------------------ chat mode */
@@ -898,7 +1150,17 @@ static int run_chat(const struct setup_target *tgt)
 		return 1;
 	}
 
+	return chat_rounds();
+}
+
+/* One measured phase at O.rate on the connections run_chat set up (once,
+ * or once per --sweep rate). */
+static int chat_measure(void)
+{
+	int V = O.visitors, A = O.agents;
+
 	/* measured phase */
+	scen_server_start(O.server_pid, &G.dst, G.dlen, G.host_hdr);
 	int64_t t0 = clock_mono_ns() + 50000000;	/* 50 ms to let every loop arm */
 	atomic_store(&G.t0, t0);
 	signal_workers(PH_RUN);
@@ -941,8 +1203,7 @@ static int run_chat(const struct setup_target *tgt)
 			break;
 		sleep_s(0.01);
 	}
-	signal_workers(PH_STOP);
-	join_workers();
+	chat_end_round();
 
 	/* results */
 	struct hist *hd = malloc(sizeof(*hd)), *ha = malloc(sizeof(*ha)), *hl = malloc(sizeof(*hl));
@@ -1014,6 +1275,9 @@ static int run_chat(const struct setup_target *tgt)
 	       " misrouted=%" PRIu64 " unknown=%" PRIu64 " seq_gaps=%" PRIu64 "\n",
 	       eframes, busy, err_sends, fail, lost, missing, unacked, dups, cdups, ackdups, misr, unk, gaps);
 	print_reasons(stdout);
+	scen_server_print(stdout);
+	if (sweep_rounds)
+		printf("rate=%.0f ", O.rate);
 	printf("delivered_msgs_per_s=%.1f in_window_msgs_per_s=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
 	       "max_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f ack_max_ms=%.3f send_lag_p99_ms=%.3f "
 	       "errors=%" PRIu64 " duplicates=%" PRIu64 " missing=%" PRIu64 "\n",
@@ -1093,6 +1357,7 @@ static int run_idle(const struct setup_target *tgt)
 		fprintf(stderr, "parley-bench: cannot read /proc/%ld/status\n", O.server_pid);
 		return 1;
 	}
+	scen_server_start(O.server_pid, &G.dst, G.dlen, G.host_hdr);
 	int64_t ts = clock_mono_ns();
 	if (start_workers() < 0)
 		return 1;
@@ -1130,6 +1395,7 @@ static int run_idle(const struct setup_target *tgt)
 		lost += LD(W[t].n_lost);
 	signal_workers(PH_STOP);
 	join_workers();
+	scen_server_stop();
 
 	double per_conn_open = ok > 0 && rss0 >= 0 ? (double)(rss1 - rss0) * 1024.0 / ok : 0;
 	double per_conn = ok > 0 && rss0 >= 0 ? (double)(rss2 - rss0) * 1024.0 / ok : 0;
@@ -1141,6 +1407,7 @@ static int run_idle(const struct setup_target *tgt)
 	if (O.server_pid)
 		printf("  server VmRSS: before=%ld kB after_open=%ld kB after_settle(%.1fs)=%ld kB\n",
 		       rss0, rss1, O.settle, rss2);
+	scen_server_print(stdout);
 	printf("connections_open=%d connect_failures=%d lost=%" PRIu64 " open_s=%.2f", ok, bad, lost,
 	       open_s);
 	if (O.server_pid)
@@ -1172,7 +1439,7 @@ static int run_idle(const struct setup_target *tgt)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: parley-bench [--mode chat|idle] [options]\n"
+		"usage: parley-bench [--mode chat|idle|storm|fanout|resume|rest] [options]\n"
 		"common:\n"
 		"  --host H              server address (default 127.0.0.1)\n"
 		"  --port P              server port (default 8080)\n"
@@ -1183,6 +1450,8 @@ static void usage(FILE *f)
 		"  --source-addrs A,B    bind outgoing sockets round-robin to these addresses\n"
 		"  --json FILE           also write the results as JSON\n"
 		"  --quiet               no progress lines on stderr\n"
+		"  --protocol P          parley (default) or socketio: Socket.IO v4 peer\n"
+		"                        (bench/peers/socketio-pg), same modes and output\n"
 		"chat mode:\n"
 		"  --email E             agent login (default admin@demo.parley)\n"
 		"  --password P          agent password (required)\n"
@@ -1198,7 +1467,16 @@ static void usage(FILE *f)
 		"idle mode:\n"
 		"  --connections N       visitor WebSockets to open and hold (default 1000)\n"
 		"  --server-pid PID      report the server's VmRSS growth per connection\n"
-		"  --settle S            seconds to hold before the final RSS reading (default 5)\n");
+		"  --settle S            seconds to hold before the final RSS reading (default 5)\n"
+		"chat: --sweep R1,R2,…  run the measured phase at each rate back to back\n"
+		"storm: --connections N visitor WebSockets (upgrade + auth), --concurrency C\n"
+		"fanout: --agents A on subscribe_inbox, --visitors V, --rate R operations/s,\n"
+		"        --messages M per conversation after its create (default 4)\n"
+		"resume: --connections N visitors, --agents A, --messages M missed each (default 5)\n"
+		"rest:   --rate R, --duration D, --http-conns N (default 16), --visitors V\n"
+		"        conversations with --messages M each (default 100); --url-path P: GET P\n"
+		"        without auth and no setup (e.g. nginx serving a static file)\n"
+		"all modes: --server-pid PID  sample server CPU per thread kind, RSS, /metrics\n");
 }
 
 static bool parse_num(const char *s, double lo, double hi, double *out)
@@ -1218,7 +1496,7 @@ int main(int argc, char **argv)
 		OPT_MODE = 256, OPT_HOST, OPT_PORT, OPT_KEY, OPT_EMAIL, OPT_PASSWORD, OPT_TENANT,
 		OPT_VISITORS, OPT_AGENTS, OPT_RATE, OPT_DURATION, OPT_DRAIN, OPT_MSGSIZE, OPT_VSUB,
 		OPT_THREADS, OPT_CONNS, OPT_PID, OPT_SETTLE, OPT_SRC, OPT_CONC, OPT_CTIMEOUT,
-		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP
+		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_HTTP_CONNS, OPT_MESSAGES, OPT_URL_PATH, OPT_SWEEP, OPT_PROTOCOL
 	};
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, OPT_MODE },
@@ -1245,9 +1523,15 @@ int main(int argc, char **argv)
 		{ "setup-threads", required_argument, NULL, OPT_SETUP_THREADS },
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "http-conns", required_argument, NULL, OPT_HTTP_CONNS },
+		{ "messages", required_argument, NULL, OPT_MESSAGES },
+		{ "url-path", required_argument, NULL, OPT_URL_PATH },
+		{ "sweep", required_argument, NULL, OPT_SWEEP },
+		{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	scen_set_argv(argc, argv);
 	int opt;
 	double v;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -1258,6 +1542,14 @@ int main(int argc, char **argv)
 				O.mode = MODE_CHAT;
 			else if (strcmp(optarg, "idle") == 0)
 				O.mode = MODE_IDLE;
+			else if (strcmp(optarg, "storm") == 0)
+				O.mode = MODE_STORM;
+			else if (strcmp(optarg, "fanout") == 0)
+				O.mode = MODE_FANOUT;
+			else if (strcmp(optarg, "resume") == 0)
+				O.mode = MODE_RESUME;
+			else if (strcmp(optarg, "rest") == 0)
+				O.mode = MODE_REST;
 			else
 				good = false;
 			break;
@@ -1284,6 +1576,14 @@ int main(int argc, char **argv)
 		case OPT_SETUP_THREADS: good = parse_num(optarg, 1, 64, &v); O.setup_threads = (int)v; break;
 		case OPT_JSON: O.json_path = optarg; break;
 		case OPT_QUIET: O.quiet = true; break;
+		case OPT_HTTP_CONNS: good = parse_num(optarg, 1, 100000, &v); O.http_conns = (int)v; break;
+		case OPT_MESSAGES: good = parse_num(optarg, 0, 100000, &v); O.messages = (int)v; break;
+		case OPT_URL_PATH: O.url_path = optarg; good = optarg[0] == '/' && strlen(optarg) < 400; break;
+		case OPT_SWEEP: O.sweep = optarg; break;
+		case OPT_PROTOCOL:
+			good = strcmp(optarg, "parley") == 0 || strcmp(optarg, "socketio") == 0;
+			O.socketio = strcmp(optarg, "socketio") == 0;
+			break;
 		case 'h':
 		case OPT_HELP: usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -1297,19 +1597,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "parley-bench: unexpected argument: %s\n", argv[optind]);
 		return 2;
 	}
-	if (!O.widget_key) {
+	if (!O.widget_key && !(O.mode == MODE_REST && O.url_path)) {
 		fprintf(stderr, "parley-bench: --widget-key is required\n");
 		return 2;
 	}
-	if (O.mode == MODE_CHAT && !O.password) {
-		fprintf(stderr, "parley-bench: --password is required in chat mode\n");
+	if ((O.mode == MODE_CHAT || O.mode == MODE_FANOUT || O.mode == MODE_RESUME ||
+	     (O.mode == MODE_REST && !O.url_path)) && !O.password) {
+		fprintf(stderr, "parley-bench: --password is required in this mode\n");
 		return 2;
 	}
 	if (O.mode == MODE_CHAT && O.msg_size < 16) {
 		fprintf(stderr, "parley-bench: --msg-size must be at least 16 in chat mode\n");
 		return 2;
 	}
+	if (O.socketio && O.mode != MODE_CHAT && O.mode != MODE_IDLE) {
+		fprintf(stderr, "parley-bench: --protocol socketio supports --mode chat and idle only\n");
+		return 2;
+	}
 
+	if (O.sweep && parse_sweep() < 0)
+		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_sigint);
 	raise_nofile();
@@ -1335,7 +1642,7 @@ int main(int argc, char **argv)
 	else
 		snprintf(G.host_hdr, sizeof(G.host_hdr), "%s:%d", O.host, O.port);
 	char key_enc[400];
-	url_encode(O.widget_key, key_enc, sizeof(key_enc));
+	url_encode(O.widget_key ? O.widget_key : "", key_enc, sizeof(key_enc));
 	snprintf(G.visitor_path, sizeof(G.visitor_path), "/v1/widget/ws?key=%s", key_enc);
 	snprintf(G.nonce, sizeof(G.nonce), "pb%08" PRIx32,
 		 (uint32_t)((uint64_t)clock_now_ms() ^ ((uint64_t)getpid() << 16) ^
@@ -1346,5 +1653,7 @@ int main(int argc, char **argv)
 
 	struct setup_target tgt = { .addr = G.dst, .alen = G.dlen, .host_hdr = G.host_hdr,
 				    .timeout_ms = (int)(O.connect_timeout * 1000) };
+	if (O.mode >= MODE_STORM)
+		return run_scenario();
 	return O.mode == MODE_CHAT ? run_chat(&tgt) : run_idle(&tgt);
 }

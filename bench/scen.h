@@ -53,6 +53,7 @@ struct scen_opts {
 	double rate, duration, drain, connect_timeout;
 	long server_pid;
 	const char *url_path;	/* rest: fetch this path without auth */
+	const char *json_path;
 	bool quiet;
 };
 

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Every benchmark scenario, sized for a 2-core machine (about 6 minutes):
+# starts a fresh parleyd per scenario (temp data dir, demo tenant, default
+# durable flags), runs parley-bench with --server-pid and --json, then
+# bench/report.py regenerates the "Scenarios" part of docs/performance.md and
+# the plots in docs/perf/.
+#   bench/run-all.sh [build-dir] [results-dir]
+#     build-dir    holds parleyd and bench/parley-bench (default: ./build)
+#     results-dir  JSON results (default: docs/perf/results; emptied first)
+# Environment: QUIET_LOAD (default 1.0): wait (up to QUIET_WAIT s, default
+# 300) for the 1-minute load average to fall below it and the CPU to be
+# less than 20 % busy over 2 s before starting;
+# NO_REPORT=1 skips report.py; NO_NGINX=1 skips the nginx comparison.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B="${1:-build}"
+RES="${2:-docs/perf/results}"
+PARLEYD="$B/parleyd"
+BENCH="$B/bench/parley-bench"
+PW=bench-password-1
+SRC=127.0.0.2,127.0.0.3
+[ -x "$PARLEYD" ] && [ -x "$BENCH" ] || { echo "run-all: build parleyd and parley-bench in $B first" >&2; exit 2; }
+mkdir -p "$RES"
+rm -f "$RES"/*.json
+T=$(mktemp -d)
+chmod 755 "$T"
+PID=
+NGINX_PID=
+cleanup() {
+	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+	[ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && sleep 0.3 || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# ---- wait for a quiet machine (bounded) ----
+# both the 1-minute load average and the CPU busy share over 2 s must be low
+busy_pct() {
+	local a b
+	a=($(head -1 /proc/stat))
+	sleep 2
+	b=($(head -1 /proc/stat))
+	local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+	for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+	echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+want="${QUIET_LOAD:-1.0}"
+end=$((SECONDS + ${QUIET_WAIT:-300}))
+while [ "$SECONDS" -lt "$end" ]; do
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	busy=$(busy_pct)
+	awk -v l="$load" -v w="$want" 'BEGIN { exit !(l < w) }' && [ "$busy" -lt 20 ] && break
+	echo "# waiting for a quiet machine (load $load, ${busy}% busy)" >&2
+	sleep 3
+done
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+SERVER_CMD=
+start() {   # start [parleyd flags...] -> sets PID PORT KEY DATA SERVER_CMD
+	DATA=$(mktemp -d -p "$T")
+	SERVER_CMD="parleyd --data \$(mktemp -d) --host 127.0.0.1 --port 0 --demo-password $PW${*:+ $*}"
+	SERVER_CMD=${SERVER_CMD//$T/\$TMP}
+	"$PARLEYD" --data "$DATA" --host 127.0.0.1 --port 0 --demo-password "$PW" "$@" >"$DATA/out" 2>"$DATA/err" &
+	PID=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$DATA/out" 2>/dev/null && break
+		sleep 0.1
+	done
+	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DATA/out" | cut -d: -f3)
+	KEY=$(grep -o 'wk_[A-Za-z0-9_-]*' "$DATA/out")
+	[ -n "$PORT" ] && [ -n "$KEY" ] || { echo "run-all: parleyd did not start" >&2; cat "$DATA/err" >&2; exit 1; }
+}
+
+stop() {
+	kill -TERM "$PID" 2>/dev/null || true
+	wait "$PID" 2>/dev/null || true
+	PID=
+	rm -rf "$DATA"
+}
+
+# bench NAME LABEL [parley-bench args...]: one run, result line to stdout,
+# JSON to $RES/NAME.json annotated with the scenario label and the server's
+# command line.
+bench() {
+	local name="$1" label="$2"
+	shift 2
+	printf '%-22s ' "$name"
+	local rc=0
+	"$BENCH" --quiet --json "$RES/$name.json" "$@" >"$T/out.txt" 2>"$T/err.txt" || rc=$?
+	if [ "$rc" != 0 ] || [ ! -s "$RES/$name.json" ]; then
+		echo "FAILED (exit $rc)"
+		cat "$T/err.txt" "$T/out.txt" >&2
+		return 0
+	fi
+	tail -1 "$T/out.txt"
+	python3 - "$RES/$name.json" "$label" "$SERVER_CMD" <<'EOF'
+import json, sys
+p, label, server = sys.argv[1:4]
+d = json.load(open(p))
+d["label"] = label
+d["server_command"] = server
+json.dump(d, open(p, "w"), indent=2)
+EOF
+}
+
+# CPU ticks (utime + stime) of the children of $1 (nginx workers)
+child_ticks() {
+	local sum=0 p
+	for p in $(pgrep -P "$1"); do
+		sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$sum"
+}
+
+echo "## chat: durable 1:1 chat, 200 visitors, 10 agents, 100-byte messages, 5 s per rate (--sweep), twice"
+for run in 1 2; do	# twice, each on a fresh server: the spread is part of the result
+	start
+	bench "chat-sweep-$run" chat --port "$PORT" --widget-key "$KEY" --password "$PW" --visitors 200 \
+		--agents 10 --duration 5 --sweep 2500,5000,10000,15000,20000,25000 --server-pid "$PID"
+	stop
+done
+
+echo "## fanout: 20 agents on the inbox, 100 visitors creating conversations and posting over REST"
+start
+for rate in 250 500 1000 2000; do
+	bench "fanout-$rate" fanout --mode fanout --port "$PORT" --widget-key "$KEY" --password "$PW" \
+		--agents 20 --visitors 100 --messages 4 --rate "$rate" --duration 5 --server-pid "$PID"
+done
+stop
+
+echo "## storm: 10,000 visitor WebSockets (upgrade + auth), 256 in flight"
+start
+bench storm-10000 storm --mode storm --port "$PORT" --widget-key "$KEY" --connections 10000 \
+	--concurrency 256 --source-addrs "$SRC" --server-pid "$PID"
+stop
+
+echo "## resume: 10,000 visitors dropped at once, 5 messages each while away, all resume"
+start
+bench resume-10000 resume --mode resume --port "$PORT" --widget-key "$KEY" --password "$PW" \
+	--connections 10000 --agents 10 --messages 5 --concurrency 256 --source-addrs "$SRC" \
+	--setup-threads 16 --server-pid "$PID"
+stop
+
+echo "## rest: agent REST reads (conversation list + 100 messages), 16 keep-alive connections"
+start
+for rate in 500 1000 1500 2000 3000; do
+	bench "rest-$rate" rest --mode rest --port "$PORT" --widget-key "$KEY" --password "$PW" \
+		--visitors 50 --messages 100 --http-conns 16 --rate "$rate" --duration 5 --server-pid "$PID"
+done
+stop
+
+echo "## idle: 15,000 authenticated visitor WebSockets held open"
+start
+bench idle-15000 idle --mode idle --port "$PORT" --widget-key "$KEY" --connections 15000 \
+	--server-pid "$PID" --settle 3 --source-addrs "$SRC"
+stop
+
+echo "## HTTP path: a 100-byte static file, parleyd vs nginx, 16 keep-alive connections"
+mkdir -p "$T/www"
+head -c 99 /dev/zero | tr '\0' 'x' >"$T/www/small.txt"
+echo >>"$T/www/small.txt"
+start --web "$T/www"
+for rate in 10000 50000 150000; do
+	bench "http-parleyd-static-$rate" http-parleyd-static --mode rest --port "$PORT" --url-path /small.txt \
+		--http-conns 16 --rate "$rate" --duration 5 --server-pid "$PID"
+	bench "http-parleyd-healthz-$rate" http-parleyd-healthz --mode rest --port "$PORT" --url-path /healthz \
+		--http-conns 16 --rate "$rate" --duration 5 --server-pid "$PID"
+done
+stop
+if [ -z "${NO_NGINX:-}" ]; then
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	if [ ! -x "$NGINX" ]; then
+		echo "run-all: nginx not installed (apt-get install -y nginx-light); skipping the comparison" >&2
+	else
+		NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		mkdir -p "$T/nginx"
+		cat >"$T/nginx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 100000000;
+	keepalive_timeout 65;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+	types { text/plain txt; }
+	server {
+		listen 127.0.0.1:$NPORT;
+		root $T/www;
+	}
+}
+EOF
+		"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
+		NGINX_PID=$!
+		for _ in $(seq 50); do
+			curl -sf "http://127.0.0.1:$NPORT/small.txt" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		SERVER_CMD="nginx $($NGINX -v 2>&1 | cut -d/ -f2) (worker_processes auto, access_log off) serving small.txt"
+		HZ=$(getconf CLK_TCK)
+		for rate in 10000 50000 150000; do
+			t0=$(date +%s.%N)
+			c0=$(child_ticks "$NGINX_PID")
+			bench "http-nginx-static-$rate" http-nginx-static --mode rest --port "$NPORT" \
+				--url-path /small.txt --http-conns 16 --rate "$rate" --duration 5
+			c1=$(child_ticks "$NGINX_PID")
+			t1=$(date +%s.%N)
+			# nginx's workers are processes: their CPU from /proc/<worker>/stat over the run
+			python3 - "$RES/http-nginx-static-$rate.json" "$c0" "$c1" "$HZ" "$t0" "$t1" <<'EOF'
+import json, sys
+p, c0, c1, hz, t0, t1 = sys.argv[1:7]
+try:
+    d = json.load(open(p))
+except (OSError, ValueError):
+    sys.exit(0)
+d["server"] = {"wall_s": float(t1) - float(t0), "cpu_s": (int(c1) - int(c0)) / int(hz),
+               "note": "nginx worker processes, /proc/<pid>/stat over the whole bench run"}
+json.dump(d, open(p, "w"), indent=2)
+EOF
+		done
+		kill -QUIT "$NGINX_PID" 2>/dev/null || true
+		wait "$NGINX_PID" 2>/dev/null || true
+		NGINX_PID=
+	fi
+fi
+
+if [ -z "${NO_REPORT:-}" ]; then
+	python3 bench/report.py "$RES"
+fi
