@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,8 @@
 
 int bbuf_reserve(struct bbuf *b, size_t extra)
 {
+	if (extra > SIZE_MAX / 4 || b->len > SIZE_MAX / 4)
+		return -1;   /* also tells the optimiser the sizes below cannot wrap */
 	if (b->len + extra + 1 <= b->cap)
 		return 0;
 	size_t ncap = b->cap ? b->cap : 1024;

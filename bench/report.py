@@ -224,6 +224,10 @@ def render(runs, plots_dir, doc_dir):
         f"Machine: {m.get('nproc', '?')} × {m.get('cpu', '?')}, "
         f"{round((m.get('mem_kb') or 0) / 1048576)} GB, kernel {m.get('kernel', '?')}; "
         f"load generator and server on the same cores. "
+        + (f"Source tree: `{', '.join(sorted(set(d['source'] for d in runs if d.get('source'))))}` "
+           "(`git describe --always --dirty` when `run-all.sh` started). "
+           if any(d.get("source") for d in runs) else "")
+        + 
         f"Runs from {dates[0] if dates else '?'} to {dates[-1] if dates else '?'}"
         + (f"; 1-minute load average at the end of the runs {min(loads):.2f}–{max(loads):.2f}"
            if loads and None not in loads else "")

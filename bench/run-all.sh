@@ -55,6 +55,8 @@ while [ "$SECONDS" -lt "$end" ]; do
 done
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# the code measured: commit, and whether the tree had uncommitted changes
+SOURCE=$(git describe --always --dirty 2>/dev/null || echo unknown)
 SERVER_CMD=
 start() {   # start [parleyd flags...] -> sets PID PORT KEY DATA SERVER_CMD
 	DATA=$(mktemp -d -p "$T")
@@ -93,12 +95,13 @@ bench() {
 		return 0
 	fi
 	tail -1 "$T/out.txt"
-	python3 - "$RES/$name.json" "$label" "$SERVER_CMD" <<'EOF'
+	python3 - "$RES/$name.json" "$label" "$SERVER_CMD" "$SOURCE" <<'EOF'
 import json, sys
-p, label, server = sys.argv[1:4]
+p, label, server, source = sys.argv[1:5]
 d = json.load(open(p))
 d["label"] = label
 d["server_command"] = server
+d["source"] = source
 json.dump(d, open(p, "w"), indent=2)
 EOF
 }
