@@ -4,6 +4,7 @@
 #include "actors/conv.h"
 #include "actors/view.h"
 #include "core/id.h"
+#include "core/jw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,27 +150,44 @@ void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor)
 	mdb_cursor_open(txn, db_dbi(a->db, DB_EVENTS), &cur);
 	uint8_t k[24];
 	MDB_val key = { rec_key3(k, c->tid, c->id, (uint64_t)after + 1), k }, v;
-	json_t *data = json_array();
+	/* written directly, not through a jansson tree: this is the heaviest
+	 * read the console makes (docs/performance.md) */
+	buf out = { 0 };
+	int wrc = buf_puts(&out, "{\"data\":[");
+	size_t n = 0;
 	uint64_t last = 0;
 	bool full = false;
 	rec_event *e = malloc(sizeof *e);
 	int rc = e ? mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
 	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
-		if (json_array_size(data) == (size_t)limit) {
+		if (n == (size_t)limit) {
 			full = true;
 			break;
 		}
 		last = db_get_be64((uint8_t *)key.mv_data + 16);
-		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && !(visitor && e->kind == EK_NOTE))
-			json_array_append_new(data, view_event(e));
+		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && !(visitor && e->kind == EK_NOTE)) {
+			if (n++)
+				wrc |= buf_puts(&out, ",");
+			wrc |= view_event_write(e, &out);
+		}
 		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
 	}
 	free(e);
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	char ls[24];
-	http_respond_json(req, 200, json_pack("{s:o,s:o}", "data", data, "next_cursor",
-					      full ? json_string(id_str(last, ls)) : json_null()));
+	wrc |= buf_puts(&out, "],\"next_cursor\":");
+	if (full) {
+		wrc |= buf_puts(&out, "\"");
+		wrc |= jw_u64(&out, last);
+		wrc |= buf_puts(&out, "\"}");
+	} else {
+		wrc |= buf_puts(&out, "null}");
+	}
+	if (wrc)
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+	else
+		http_respond(req, 200, "application/json", out.data, out.len, "Cache-Control: no-store\r\n");
+	buf_free(&out);
 }
 
 void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)

@@ -6,6 +6,7 @@
 #include "actors/conv.h"
 #include "actors/view.h"
 #include "core/id.h"
+#include "core/jw.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,9 @@ typedef struct {
 	bool by_assignee;
 	uint64_t assignee;
 	size_t limit;
-	json_t *data;
+	buf out;               /* the "data" array being written */
+	size_t count;
+	int wrc;               /* nonzero after a failed write */
 	uint64_t last;
 	bool full;
 } list_ctx;
@@ -59,7 +62,7 @@ typedef struct {
 static bool list_one(void *arg, MDB_txn *txn, uint64_t cid)
 {
 	list_ctx *l = arg;
-	if (json_array_size(l->data) == l->limit) {
+	if (l->count == l->limit) {
 		l->full = true;
 		return false;
 	}
@@ -73,7 +76,9 @@ static bool list_one(void *arg, MDB_txn *txn, uint64_t cid)
 		return true;
 	if (l->by_assignee && c.assignee_id != l->assignee)
 		return true;
-	json_array_append_new(l->data, view_conv(&c));
+	if (l->count++)
+		l->wrc |= buf_puts(&l->out, ",");
+	l->wrc |= view_conv_write(&c, &l->out);
 	l->last = cid;
 	return true;
 }
@@ -119,7 +124,7 @@ static void list(http_req *req)
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	l.data = json_array();
+	l.wrc = buf_puts(&l.out, "{\"data\":[");
 	uint8_t prefix[16];
 	if (l.by_assignee)
 		scan_desc(a, txn, DB_CONV_ASSIGNEE, prefix, rec_key2(prefix, p.tid, l.assignee), below, list_one, &l);
@@ -129,9 +134,19 @@ static void list(http_req *req)
 	else
 		scan_desc(a, txn, DB_CONVS, prefix, rec_key1(prefix, p.tid), below, list_one, &l);
 	mdb_txn_abort(txn);
-	char ls[24];
-	http_respond_json(req, 200, json_pack("{s:o,s:o}", "data", l.data, "next_cursor",
-					      l.full ? json_string(id_str(l.last, ls)) : json_null()));
+	l.wrc |= buf_puts(&l.out, "],\"next_cursor\":");
+	if (l.full) {
+		l.wrc |= buf_puts(&l.out, "\"");
+		l.wrc |= jw_u64(&l.out, l.last);
+		l.wrc |= buf_puts(&l.out, "\"}");
+	} else {
+		l.wrc |= buf_puts(&l.out, "null}");
+	}
+	if (l.wrc)
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+	else
+		http_respond(req, 200, "application/json", l.out.data, l.out.len, "Cache-Control: no-store\r\n");
+	buf_free(&l.out);
 }
 
 static int agent_conv(http_req *req, principal *p, rec_conv *c)

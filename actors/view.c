@@ -1,4 +1,6 @@
 #include "actors/view.h"
+
+#include <stdbool.h>
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/jw.h"
@@ -94,7 +96,19 @@ json_t *view_visitor(const rec_visitor *v)
 			 "created_at", view_time(v->created_ms));
 }
 
+static int event_write(const rec_event *e, buf *b, bool frame);
+
 int view_event_frame_write(const rec_event *e, buf *b)
+{
+	return event_write(e, b, true);
+}
+
+int view_event_write(const rec_event *e, buf *b)
+{
+	return event_write(e, b, false);
+}
+
+static int event_write(const rec_event *e, buf *b, bool frame)
 {
 	int rc = 0;
 	rc |= buf_puts(b, "{\"conversation_id\":");
@@ -137,6 +151,73 @@ int view_event_frame_write(const rec_event *e, buf *b)
 	rc |= jw_time(b, e->created_ms);
 	rc |= jw_key(b, "created_at_ms", 0);
 	rc |= jw_i64(b, e->created_ms);
-	rc |= buf_puts(b, ",\"type\":\"event\"}");
+	rc |= buf_puts(b, frame ? ",\"type\":\"event\"}" : "}");
+	return rc ? -1 : 0;
+}
+
+int view_conv_write(const rec_conv *c, buf *b)
+{
+	int rc = 0;
+	rc |= buf_puts(b, "{\"id\":");
+	rc |= jw_id(b, c->id);
+	rc |= jw_key(b, "tenant_id", 0);
+	rc |= jw_id(b, c->tid);
+	rc |= jw_key(b, "status", 0);
+	rc |= jw_cstr(b, rec_status_name(c->status));
+	rc |= jw_key(b, "priority", 0);
+	rc |= jw_cstr(b, rec_priority_name(c->priority));
+	rc |= buf_puts(b, ",\"visitor\":{\"id\":");
+	rc |= jw_id(b, c->visitor_id);
+	rc |= jw_key(b, "name", 0);
+	rc |= jw_cstr(b, c->visitor_name);
+	rc |= jw_key(b, "email", 0);
+	rc |= jw_cstr(b, c->visitor_email);
+	rc |= buf_puts(b, "},\"assignee\":");
+	if (c->assignee_id) {
+		rc |= buf_puts(b, "{\"id\":");
+		rc |= jw_id(b, c->assignee_id);
+		rc |= jw_key(b, "name", 0);
+		rc |= jw_cstr(b, c->assignee_name);
+		rc |= buf_puts(b, "}");
+	} else {
+		rc |= buf_puts(b, "null");
+	}
+	rc |= jw_key(b, "last_seq", 0);
+	rc |= jw_u64(b, c->last_seq);
+	rc |= jw_key(b, "last_message", 0);
+	if (c->lm_seq) {
+		rc |= buf_puts(b, "{\"seq\":");
+		rc |= jw_u64(b, c->lm_seq);
+		rc |= jw_key(b, "text", 0);
+		rc |= jw_cstr(b, c->lm_text);
+		rc |= jw_key(b, "sender_type", 0);
+		rc |= jw_cstr(b, rec_sender_name(c->lm_sender));
+		rc |= jw_key(b, "created_at", 0);
+		rc |= jw_time(b, c->lm_ms);
+		rc |= buf_puts(b, "}");
+	} else {
+		rc |= buf_puts(b, "null");
+	}
+	static const char *seq_names[] = { "visitor_read_seq", "visitor_delivered_seq", "agent_read_seq",
+					   "agent_delivered_seq" };
+	const uint64_t seqs[] = { c->visitor_read_seq, c->visitor_delivered_seq, c->agent_read_seq,
+				  c->agent_delivered_seq };
+	for (int i = 0; i < 4; i++) {
+		rc |= jw_key(b, seq_names[i], 0);
+		rc |= jw_u64(b, seqs[i]);
+	}
+	rc |= jw_key(b, "created_at", 0);
+	rc |= jw_time(b, c->created_ms);
+	rc |= jw_key(b, "created_at_ms", 0);
+	rc |= jw_i64(b, c->created_ms);
+	rc |= jw_key(b, "updated_at", 0);
+	rc |= jw_time(b, c->updated_ms);
+	rc |= jw_key(b, "updated_at_ms", 0);
+	rc |= jw_i64(b, c->updated_ms);
+	rc |= jw_key(b, "first_response_at", 0);
+	rc |= jw_time(b, c->first_response_ms);
+	rc |= jw_key(b, "resolved_at", 0);
+	rc |= jw_time(b, c->resolved_ms);
+	rc |= buf_puts(b, "}");
 	return rc ? -1 : 0;
 }

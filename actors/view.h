@@ -21,6 +21,12 @@ json_t *view_event_frame(const rec_event *e);
  * tree): the same JSON as view_event_frame, for the fan-out hot path. */
 int view_event_frame_write(const rec_event *e, buf *b);
 
+/* The same without "type": equal to view_event (REST lists). */
+int view_event_write(const rec_event *e, buf *b);
+
+/* A conversation written straight into b: equal to view_conv. */
+int view_conv_write(const rec_conv *c, buf *b);
+
 /* A user (never the password hash). */
 json_t *view_user(const rec_user *u);
 
