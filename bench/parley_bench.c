@@ -686,6 +686,26 @@ static long read_rss_kb(long pid)
 	return kb;
 }
 
+/* Pages of memory the kernel holds for TCP sockets, system-wide
+ * (/proc/net/sockstat "TCP: ... mem N"); -1 if unreadable. */
+static long read_tcp_mem_pages(void)
+{
+	FILE *f = fopen("/proc/net/sockstat", "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long pages = -1;
+	for (int i = 0; i < 16 && fgets(line, sizeof(line), f); i++) {
+		const char *m = strncmp(line, "TCP:", 4) == 0 ? strstr(line, " mem ") : NULL;
+		if (m) {
+			pages = strtol(m + 5, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return pages;
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -1353,6 +1373,7 @@ static int run_idle(const struct setup_target *tgt)
 		w->conns[w->nconns++] = c;
 	}
 	long rss0 = O.server_pid ? read_rss_kb(O.server_pid) : -1;
+	long tcp0 = read_tcp_mem_pages();
 	if (O.server_pid && rss0 < 0) {
 		fprintf(stderr, "parley-bench: cannot read /proc/%ld/status\n", O.server_pid);
 		return 1;
@@ -1390,6 +1411,7 @@ static int run_idle(const struct setup_target *tgt)
 		}
 	}
 	long rss2 = O.server_pid ? read_rss_kb(O.server_pid) : -1;
+	long tcp2 = read_tcp_mem_pages();
 	uint64_t lost = 0;
 	for (int t = 0; t < O.threads; t++)
 		lost += LD(W[t].n_lost);
@@ -1413,6 +1435,10 @@ static int run_idle(const struct setup_target *tgt)
 	if (O.server_pid)
 		printf(" server_rss_per_conn_bytes=%.0f server_rss_per_conn_bytes_at_open=%.0f", per_conn,
 		       per_conn_open);
+	/* kernel TCP memory, system-wide: on loopback both ends of each connection */
+	double tcp_per_conn = ok > 0 && tcp0 >= 0 && tcp2 >= 0 ? (double)(tcp2 - tcp0) * 4096.0 / ok : -1;
+	if (tcp_per_conn >= 0)
+		printf(" kernel_tcp_mem_per_conn_bytes=%.0f", tcp_per_conn);
 	printf("\n");
 	fflush(stdout);
 	json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:I, s:f, s:i}", "mode", "idle",
@@ -1426,6 +1452,8 @@ static int run_idle(const struct setup_target *tgt)
 					      (json_int_t)rss2));
 		json_object_set_new(root, "server_rss_per_conn_bytes", json_real(per_conn));
 	}
+	if (tcp_per_conn >= 0)
+		json_object_set_new(root, "kernel_tcp_mem_per_conn_bytes_both_ends", json_real(tcp_per_conn));
 	json_object_set_new(root, "connection_problems", reasons_json());
 	int rc = write_json(root) < 0 ? 1 : 0;
 	json_decref(root);
