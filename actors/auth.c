@@ -27,6 +27,27 @@ static int verify(app *a, const char *tok, size_t len, const char *aud, json_t *
 	return rc == JWT_OK ? 0 : -1;
 }
 
+int auth_current(app *a, principal *p)
+{
+	/* the user must still exist, be active, and not have changed password
+	 * since the token was issued */
+	MDB_txn *txn;
+	if (db_read(a->db, &txn))
+		return -1;
+	uint8_t k[16];
+	MDB_val v;
+	rec_user u;
+	int rc = -1;
+	if (db_get(a->db, txn, DB_USERS, k, rec_key2(k, p->tid, p->id), &v) == 0 &&
+	    rec_user_decode(v.mv_data, v.mv_size, &u) == 0 && u.active && p->issued_ms > u.pw_changed_ms) {
+		strcpy(p->role, u.role);
+		strcpy(p->name, u.name);
+		rc = 0;
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 int auth_access(app *a, const char *tok, size_t len, principal *out)
 {
 	json_t *claims = NULL;
@@ -39,22 +60,10 @@ int auth_access(app *a, const char *tok, size_t len, principal *out)
 	int64_t issued_ms = json_is_integer(iat_ms) ? json_integer_value(iat_ms) : json_integer_value(iat) * 1000;
 	if (claims_u64(claims, "sub", &out->id) < 0 || claims_u64(claims, "tid", &out->tid) < 0)
 		goto out;
-	/* the user must still exist, be active, and not have changed password since */
-	MDB_txn *txn;
-	if (db_read(a->db, &txn))
-		goto out;
-	uint8_t k[16];
-	MDB_val v;
-	rec_user u;
-	if (db_get(a->db, txn, DB_USERS, k, rec_key2(k, out->tid, out->id), &v) == 0 &&
-	    rec_user_decode(v.mv_data, v.mv_size, &u) == 0 && u.active &&
-	    issued_ms > u.pw_changed_ms) {
+	out->issued_ms = issued_ms;
+	rc = auth_current(a, out);
+	if (rc == 0)
 		out->kind = P_AGENT;
-		strcpy(out->role, u.role);
-		strcpy(out->name, u.name);
-		rc = 0;
-	}
-	mdb_txn_abort(txn);
 out:
 	json_decref(claims);
 	return rc;

@@ -28,11 +28,16 @@ typedef struct {
 	uint64_t tid, id;
 	char role[REC_ROLE_MAX + 1];     /* agents: owner | admin | agent */
 	char name[REC_NAME_MAX + 1];
+	int64_t issued_ms;               /* agents: when their access token was issued */
 } principal;
 
 /* Verifies an access token (checking the user still exists and is active);
  * 0 or -1. */
 int auth_access(struct app *a, const char *tok, size_t len, principal *out);
+
+/* Re-checks an agent principal against the stored user (exists, active, no
+ * password change since issued_ms) and refreshes role and name; 0 or -1. */
+int auth_current(struct app *a, principal *p);
 
 /* Verifies a visitor token; 0 or -1. */
 int auth_visitor(struct app *a, const char *tok, size_t len, principal *out);

@@ -388,6 +388,15 @@ static void on_message(http_conn *c, void *user, const char *data, size_t len)
 		send_error(c, id, "unauthenticated", "send auth first", NULL);
 		goto out;
 	}
+	/* an agent's session ends with a password change (or removal): every
+	 * request re-checks the user, so an open console cannot outlive it */
+	if (s->who.kind == P_AGENT && auth_current(s->app, &s->who) < 0) {
+		send_error(c, id, "unauthenticated", "session revoked; log in again", NULL);
+		/* closed through the loop's queue, so the error frame above (a data
+		 * frame) leaves before the close (a control frame, sent first) */
+		ws_post_close(s->app->http, ws_ref(c), 1008);
+		goto out;
+	}
 	if (strcmp(type, "ping") == 0)
 		send_ack(c, id, NULL);
 	else if (strcmp(type, "subscribe") == 0)

@@ -430,6 +430,18 @@ void ws_close(http_conn *c, int code, const char *why)
 		conn_kill(c);
 		return;
 	}
+	/* wslay sends control frames ahead of queued data: move the data that
+	 * is already queued (e.g. acks of this task batch) to the output first */
+	ws_state *ws = c->ws;
+	if (!ws->in_wslay && wslay_event_want_write(ws->ctx) && c->out.len < WS_OUT_CAP) {
+		ws->in_wslay = true;
+		int rc = wslay_event_send(ws->ctx);
+		ws->in_wslay = false;
+		if (rc != 0) {
+			conn_kill(c);
+			return;
+		}
+	}
 	c->ws->closing = true;
 	wslay_event_queue_close(c->ws->ctx, (uint16_t)code, (const uint8_t *)why, why ? strlen(why) : 0);
 	c->timer.repeat = 2.0;   /* give the peer 2 s to answer the close */
