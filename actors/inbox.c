@@ -33,7 +33,6 @@ inbox_msg *inbox_msg_new(int type)
 
 static void msg_free(inbox_msg *m)
 {
-	rbuf_unref(&m->frame);
 	free(m);
 }
 

@@ -35,7 +35,6 @@ typedef struct inbox_msg {
 	rec_conv conv;        /* EVENT/LIVE: the conversation after the change */
 	uint64_t seq;         /* LIVE: the new message's seq (conv holds the preview) */
 	uint8_t sender_type;  /* LIVE */
-	rbuf *frame;          /* private */
 } inbox_msg;
 
 /* Allocates a zeroed message. */

@@ -76,7 +76,7 @@ static int get_id_field(http_conn *c, const char *id, json_t *f, const char *nam
 	if (!json_is_string(v) || !id_parse(json_string_value(v), json_string_length(v), out)) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "%s must be an id string", name);
-		send_error(c, id, v ? "invalid_field" : "invalid_field", msg, name);
+		send_error(c, id, "invalid_field", msg, name);
 		return -1;
 	}
 	return 0;

@@ -76,13 +76,6 @@ json_t *view_event(const rec_event *e)
 	return v;
 }
 
-json_t *view_event_frame(const rec_event *e)
-{
-	json_t *v = view_event(e);
-	json_object_set_new(v, "type", json_string("event"));
-	return v;
-}
-
 json_t *view_user(const rec_user *u)
 {
 	return json_pack("{s:o,s:o,s:s,s:s,s:s,s:b,s:o}", "id", view_id(u->id), "tenant_id", view_id(u->tid),

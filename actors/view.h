@@ -14,11 +14,8 @@ json_t *view_conv(const rec_conv *c);
 /* A stored event as {"conversation_id","seq","kind",…} (no "type"). */
 json_t *view_event(const rec_event *e);
 
-/* The realtime frame {"type":"event",…} for an event. */
-json_t *view_event_frame(const rec_event *e);
-
 /* Writes the realtime frame for an event straight into b (no jansson
- * tree): the same JSON as view_event_frame, for the fan-out hot path. */
+ * tree): view_event plus "type":"event", for the fan-out hot path. */
 int view_event_frame_write(const rec_event *e, buf *b);
 
 /* The same without "type": equal to view_event (REST lists). */

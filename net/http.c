@@ -361,7 +361,7 @@ void http_respond_error(http_req *req, int status, const char *code, const char 
 	buf b = { 0 };
 	error_body(&b, code, message, field);
 	http_respond(req, status, "application/json", b.data, b.len,
-		     status == 405 ? "Cache-Control: no-store\r\n" : "Cache-Control: no-store\r\n");
+		     "Cache-Control: no-store\r\n");
 	buf_free(&b);
 }
 

@@ -175,9 +175,8 @@ static int decode(const void *data, size_t n, void *rec, size_t size, const fdes
 	memset(rec, 0, size);
 	msgpack_zone zone;
 	msgpack_object obj;
-	char zbuf[2048];
 	/* Records have no nested containers, so the zone only holds the array. */
-	if (!msgpack_zone_init(&zone, sizeof zbuf))
+	if (!msgpack_zone_init(&zone, 2048))
 		return DB_ECORRUPT;
 	size_t off = 0;
 	int rc = DB_ECORRUPT;

@@ -592,9 +592,36 @@ def test_websocket_upgrade_refusals():
         assert json.loads(body)["error"]["code"] == "unsupported_version", body
 
 
+def test_missing_host_refused():
+    with Server() as s:
+        out, closed = exchange(s, b"GET /healthz HTTP/1.1\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 400 "), out[:80]
+        assert b'"bad_request"' in out and closed, out
+        # HTTP/1.0 has no Host requirement
+        out, closed = exchange(s, b"GET /healthz HTTP/1.0\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 200 "), out[:80]
+
+
+def test_application_error_keeps_connection():
+    """A 400 from a handler (invalid JSON) is not a protocol error: the
+    keep-alive connection serves the next request."""
+    with Server() as s:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+        conn.request("POST", "/v1/auth/login", body=b"{not json", headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        assert r.status == 400 and body["error"]["code"] == "invalid_json", (r.status, body)
+        assert (r.getheader("Connection") or "").lower() != "close"
+        conn.request("GET", "/healthz")   # same socket
+        r = conn.getresponse()
+        assert r.status == 200 and json.loads(r.read()) == {"status": "ok"}
+        conn.close()
+
+
 if __name__ == "__main__":
     main([test_malformed_request_line, test_header_section_too_large_431, test_request_target_too_long_414,
           test_body_too_large_413, test_request_smuggling_refused, test_chunked_body_accepted,
           test_slow_request_408, test_idle_keepalive_closed, test_keepalive_pipelining, test_head,
           test_not_found_json, test_wrong_method_405, test_static_files, test_path_traversal_refused,
-          test_cors_preflight, test_websocket_upgrade_refusals])
+          test_cors_preflight, test_websocket_upgrade_refusals, test_missing_host_refused,
+          test_application_error_keeps_connection])
