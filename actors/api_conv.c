@@ -4,10 +4,12 @@
  * caller's tenant, so another tenant's ids are simply not found. */
 #include "actors/api.h"
 #include "actors/conv.h"
+#include "actors/lcache.h"
 #include "actors/view.h"
 #include "core/id.h"
 #include "core/jw.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +85,18 @@ static bool list_one(void *arg, MDB_txn *txn, uint64_t cid)
 	return true;
 }
 
+/* 200 with the list, or 304 when the client holds this version; lists are
+ * private to the agent and revalidated on every use */
+static void respond_list(http_req *req, const char *body, size_t len, const char *etag)
+{
+	char extra[96];
+	snprintf(extra, sizeof extra, "ETag: %s\r\nCache-Control: private, no-cache\r\n", etag);
+	if (http_etag_match(req, etag))
+		http_respond(req, 304, NULL, NULL, 0, extra);
+	else
+		http_respond(req, 200, "application/json", body, len, extra);
+}
+
 static void list(http_req *req)
 {
 	app *a = api_app(req);
@@ -119,11 +133,28 @@ static void list(http_req *req)
 		http_respond_error(req, 400, "invalid_field", "cursor is not valid", "cursor");
 		return;
 	}
+	/* the same list rendered since the tenant's last conversation change
+	 * is served as it was (lcache.h) */
+	lc_key key;
+	memset(&key, 0, sizeof key);
+	key.tid = p.tid;
+	key.status = l.status;
+	key.by_assignee = l.by_assignee;
+	key.assignee = l.assignee;
+	key.limit = (uint32_t)l.limit;
+	key.below = below;
+	int thread = http_req_loop(req);
+	const lc_entry *e = lc_get(a->lists, thread, &key);
+	if (e) {
+		respond_list(req, e->body, e->len, e->etag);
+		return;
+	}
 	MDB_txn *txn;
 	if (db_read(a->db, &txn)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
+	uint64_t snap = mdb_txn_id(txn);
 	l.wrc = buf_puts(&l.out, "{\"data\":[");
 	uint8_t prefix[16];
 	if (l.by_assignee)
@@ -142,10 +173,15 @@ static void list(http_req *req)
 	} else {
 		l.wrc |= buf_puts(&l.out, "null}");
 	}
-	if (l.wrc)
+	if (l.wrc) {
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
-	else
-		http_respond(req, 200, "application/json", l.out.data, l.out.len, "Cache-Control: no-store\r\n");
+	} else if ((e = lc_put(a->lists, thread, &key, snap, l.out.data, l.out.len))) {
+		respond_list(req, e->body, e->len, e->etag);
+	} else {   /* not kept (too large, or a write already overtook it) */
+		char etag[20];
+		lc_etag(l.out.data, l.out.len, etag);
+		respond_list(req, l.out.data, l.out.len, etag);
+	}
 	buf_free(&l.out);
 }
 

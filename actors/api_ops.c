@@ -1,5 +1,6 @@
 /* api_ops — health, readiness and Prometheus metrics. */
 #include "actors/api.h"
+#include "actors/lcache.h"
 #include "actors/registry.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -49,6 +50,8 @@ static void metrics(http_req *req)
 	http_server_get_stats(a->http, &hs);
 	writer_get_stats(a->wr, &ws);
 	actor_rt_get_stats(a->rt, &as);
+	lc_stats ls;
+	lc_get_stats(a->lists, &ls);
 	metric(&b, "parley_uptime_seconds", "gauge", "Seconds since start",
 	       (double)(clock_now_ms() - a->started_ms) / 1000.0);
 	metric(&b, "parley_process_resident_memory_bytes", "gauge", "Resident set size", (double)rss_bytes());
@@ -87,6 +90,12 @@ static void metrics(http_req *req)
 	metric(&b, "parley_logins_failed_total", "counter", "Failed logins", (double)atomic_load(&a->logins_failed));
 	metric(&b, "parley_logins_rate_limited_total", "counter", "Logins refused by the rate limit",
 	       (double)atomic_load(&a->logins_rate_limited));
+	metric(&b, "parley_list_cache_hits_total", "counter", "Conversation lists served from the cache",
+	       (double)ls.hits);
+	metric(&b, "parley_list_cache_misses_total", "counter", "Conversation lists rendered from storage",
+	       (double)ls.misses);
+	metric(&b, "parley_list_cache_stores_total", "counter", "Rendered conversation lists kept",
+	       (double)ls.stores);
 	metric(&b, "parley_inflight_requests", "gauge", "Requests waiting for an actor or a commit",
 	       atomic_load(&a->inflight));
 	http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,

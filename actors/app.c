@@ -12,6 +12,7 @@
 #include "actors/conv.h"
 #include "actors/inbox.h"
 #include "actors/jobs.h"
+#include "actors/lcache.h"
 #include "actors/password.h"
 #include "actors/registry.h"
 #include "core/clock.h"
@@ -385,6 +386,11 @@ app *app_start(const app_config *cfg)
 	fflush(stdout);
 	if (app_load_key(a->db, a->jwt_key) < 0 || seed_demo(a) < 0)
 		goto fail;
+	/* rendered conversation lists, one table per I/O thread; created
+	 * before the writer, whose transactions mark tenants in it */
+	a->lists = lc_new(cfg->io_threads, 256, 64 * 1024);
+	if (!a->lists)
+		goto fail;
 	a->wr = writer_start(a->db, 4096);
 	a->rt = actor_rt_start(&(actor_rt_opts){ .workers = cfg->workers, .batch = 64 });
 	a->convs = registry_new(conv_actor_new, conv_actor_free, a);
@@ -499,6 +505,7 @@ void app_stop(app **a_p)
 	ratelimit_free(&a->login_rl_ip);
 	static_free(&a->site);
 	writer_stop(&a->wr);
+	lc_free(&a->lists);
 	db_close(&a->db);
 	log_info("app.stopped", "ok=1");
 	free(a);

@@ -23,6 +23,7 @@
 typedef struct registry registry;
 typedef struct ratelimit ratelimit;
 typedef struct jobs jobs;
+typedef struct lcache lcache;
 
 typedef struct {
 	char data_dir[1024];       /* --data [./data] */
@@ -64,6 +65,7 @@ typedef struct app {
 	ratelimit *login_rl;        /* failed logins per email */
 	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
 	jobs *jobs;                /* CPU-heavy work (password hashing) */
+	lcache *lists;             /* rendered conversation lists (actors/lcache.h) */
 	id_gen ids;
 	uint8_t jwt_key[32];
 	int port;                  /* bound port */

@@ -26,6 +26,7 @@
 #include "actors/app.h"
 #include "actors/cidset.h"
 #include "actors/inbox.h"
+#include "actors/lcache.h"
 #include "actors/registry.h"
 #include "actors/view.h"
 #include "core/clock.h"
@@ -286,7 +287,9 @@ static int apply(wr_req *w, db *d, MDB_txn *txn)
 		old_assignee = cur.assignee_id;
 	}
 
-	/* writes */
+	/* writes; cached conversation lists of this tenant rendered before
+	 * this transaction stop being served (lcache.h) */
+	lc_touch(op->ca->app->lists, c->tid, mdb_txn_id(txn));
 	buf b = { 0 };
 	rc = DB_EIO;
 	if (rec_conv_encode(c, &b) || put_rec(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &b))

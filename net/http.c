@@ -365,6 +365,47 @@ void http_respond_error(http_req *req, int status, const char *code, const char 
 	buf_free(&b);
 }
 
+bool http_etag_match(const http_req *req, const char *etag)
+{
+	const hp_str *inm = http_header(req, "If-None-Match");
+	if (!inm)
+		return false;
+	size_t el = strlen(etag);
+	const char *p = inm->p, *end = inm->p + inm->len;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		if (p == end)
+			break;
+		if (*p == '*')
+			return true;
+		if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
+			p += 2;
+		const char *q = p;
+		if (q < end && *q == '"') {   /* a quoted tag, commas allowed inside */
+			q++;
+			while (q < end && *q != '"')
+				q++;
+			if (q < end)
+				q++;
+		}
+		while (q < end && *q != ',')
+			q++;
+		const char *t = q;
+		while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+			t--;
+		if ((size_t)(t - p) == el && memcmp(p, etag, el) == 0)
+			return true;
+		p = q;
+	}
+	return false;
+}
+
+int http_req_loop(const http_req *req)
+{
+	return req->conn->ls->loop->index;
+}
+
 conn_ref http_defer(http_req *req)
 {
 	http_conn *c = req->conn;

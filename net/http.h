@@ -128,6 +128,9 @@ void http_respond_json(http_req *req, int status, json_t *v);
 void http_respond_error(http_req *req, int status, const char *code, const char *message,
 			const char *field);
 
+/* Index of the I/O loop the request runs on (for per-thread state). */
+int http_req_loop(const http_req *req);
+
 /* Promises an answer later; returns the handle to answer with. */
 conn_ref http_defer(http_req *req);
 
@@ -152,6 +155,11 @@ const hp_str *http_header(const http_req *req, const char *name);
 /* Query parameter value, percent-decoded into out (cap bytes incl. NUL);
  * returns length, -1 when absent, -2 when longer than cap - 1. */
 int http_query(const http_req *req, const char *name, char *out, size_t cap);
+
+/* True when the request's If-None-Match names etag (a quoted strong tag):
+ * "*", or any member of its comma-separated list, weak (W/) ones compared
+ * weakly as RFC 9110 asks for GET. */
+bool http_etag_match(const http_req *req, const char *etag);
 
 /* The peer's IP address as text. */
 void http_peer_ip(const http_conn *c, char out[64]);

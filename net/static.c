@@ -192,8 +192,7 @@ void static_handler(http_req *req)
 	snprintf(extra, sizeof extra, "ETag: %s\r\nCache-Control: %s\r\n%s", f->etag,
 		 html ? "no-cache" : "public, max-age=300",
 		 html ? "X-Frame-Options: SAMEORIGIN\r\nReferrer-Policy: strict-origin-when-cross-origin\r\n" : "");
-	const hp_str *inm = http_header(req, "If-None-Match");
-	if (inm && inm->len == strlen(f->etag) && memcmp(inm->p, f->etag, inm->len) == 0) {
+	if (http_etag_match(req, f->etag)) {
 		http_respond(req, 304, NULL, NULL, 0, extra);
 		return;
 	}
