@@ -1,17 +1,38 @@
 #!/usr/bin/python3
-"""Regenerates the "Scenarios" part of docs/performance.md from parley-bench
-JSON results (bench/run-all.sh writes them), and plots latency percentiles
-against offered load to docs/perf/*.svg with gnuplot.
+"""Regenerates the measured parts of docs/performance.md from parley-bench
+JSON results, and plots latency percentiles against offered load to
+docs/perf/*.svg with gnuplot.
 
     bench/report.py [RESULTS_DIR_OR_JSON ...] [--doc docs/performance.md]
-                    [--plots docs/perf] [--no-plots]
+                    [--plots docs/perf] [--no-plots] [--stdout]
 
-Only the text between the marker comments
-    <!-- bench:scenarios:begin -->  and  <!-- bench:scenarios:end -->
-is replaced; when the markers are missing the section is appended. Standard
-library only.
+Directories are read recursively (default: docs/perf/results). Each section
+of the doc lives between its own pair of marker comments and is rewritten
+only when the results hold runs for it; otherwise it is left as it is (with
+a warning):
+
+    <!-- bench:scenarios:begin -->  ... <!-- bench:scenarios:end -->
+        every scenario of bench/run-all.sh (docs/perf/results/*.json; labels
+        chat, fanout, storm, resume, rest, idle, http-*); appended to the doc
+        when its markers are missing
+    <!-- bench:core-chat:begin -->  ... <!-- bench:core-chat:end -->
+    <!-- bench:core-idle:begin -->  ... <!-- bench:core-idle:end -->
+        the headline "Durable 1:1 chat" and "Idle WebSocket connections"
+        sections from bench/run-core.sh (docs/perf/results/core/; labels
+        core-chat, core-chat-nosync, core-idle, core-storage, core-host)
+    <!-- bench:compare:begin -->    ... <!-- bench:compare:end -->
+        the Socket.IO + PostgreSQL comparison from
+        bench/peers/socketio-pg/run-compare.sh (docs/perf/results/compare/;
+        labels compare-peer-chat, compare-parleyd-chat, compare-peer-idle,
+        compare-parleyd-idle, compare-session, and the core-* runs of the
+        bench/run-core.sh it starts, in compare/core/)
+
+The core and compare sections use the newest session (the files one run of
+the script wrote, by their run_id) and say which files were left out.
+Standard library only.
 """
 import argparse
+import datetime
 import glob
 import json
 import os
@@ -23,28 +44,86 @@ import sys
 
 BEGIN = "<!-- bench:scenarios:begin -->"
 END = "<!-- bench:scenarios:end -->"
+SECTIONS = ("scenarios", "core-chat", "core-idle", "compare")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+P99_LIMIT_MS = 50.0   # "sustained", as bench/peers/socketio-pg/run-compare.sh defines it
+IN_WINDOW_MIN = 0.98
+
+
+def markers(name):
+    return f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+
+
+def warn(msg):
+    print(f"report: {msg}", file=sys.stderr)
 
 
 def load(paths):
     files = []
     for p in paths:
         if os.path.isdir(p):
-            files += sorted(glob.glob(os.path.join(p, "*.json")))
+            files += sorted(glob.glob(os.path.join(p, "**", "*.json"), recursive=True))
         else:
             files.append(p)
     runs = []
+    seen = set()
     for f in files:
+        if os.path.realpath(f) in seen:
+            continue
+        seen.add(os.path.realpath(f))
         try:
             with open(f) as fh:
                 d = json.load(fh)
         except (OSError, ValueError) as e:
-            print(f"report: skipping {f}: {e}", file=sys.stderr)
+            warn(f"skipping {f}: {e}")
+            continue
+        if not isinstance(d, dict):
+            warn(f"skipping {f}: not a result object")
             continue
         d["_file"] = f
+        if not d.get("date"):   # the file's mtime stands in for a missing date
+            d["date"] = datetime.datetime.fromtimestamp(
+                os.path.getmtime(f), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            d["_date_from_mtime"] = True
         d.setdefault("label", d.get("mode", "?"))
         runs.append(d)
     return runs
+
+
+def suite(d):
+    if d.get("suite") in ("core", "compare", "scenarios"):
+        return d["suite"]
+    lbl = d.get("label", "")
+    if lbl.startswith("core-"):
+        return "core"
+    if lbl.startswith("compare-"):
+        return "compare"
+    return "scenarios"
+
+
+def sessions(runs):
+    """{session key: [runs]}; the key is the run_id the script wrote, else the directory."""
+    out = {}
+    for d in runs:
+        out.setdefault(d.get("run_id") or "dir:" + os.path.dirname(os.path.abspath(d["_file"])),
+                       []).append(d)
+    return out
+
+
+def newest(groups, what):
+    """The newest of several sessions (by their latest date); warns about the others."""
+    if not groups:
+        return None
+    keys = sorted(groups, key=lambda k: max(d.get("date", "") for d in groups[k]))
+    for k in keys[:-1]:
+        warn(f"{what}: using the newest session; leaving out {len(groups[k])} files of an older one "
+             f"({rel(os.path.dirname(groups[k][0]['_file']))}, {k})")
+    return groups[keys[-1]]
+
+
+def rel(path):
+    a = os.path.abspath(path)
+    return os.path.relpath(a, ROOT) if a == ROOT or a.startswith(ROOT + os.sep) else a
 
 
 def num(x, digits=3):
@@ -64,26 +143,30 @@ def num(x, digits=3):
     return f"{x:.3f}"
 
 
-def command(d):
-    """The parley-bench command line with run-specific values as variables."""
+def command(d, json_path=None, subst=None):
+    """The parley-bench command line with run-specific values as variables.
+    json_path(path) names the --json file (default results/BASENAME); subst
+    maps more flags to the text that replaces their value."""
     argv = list(d.get("argv") or shlex.split(d.get("command", "")))
     if not argv:
         return "?"
     argv[0] = "$B/bench/parley-bench"
-    subst = {"--port": None, "--widget-key": "$KEY", "--server-pid": "$PID"}
+    sub = {"--port": None, "--widget-key": "$KEY", "--server-pid": "$PID"}
+    sub.update(subst or {})
     out = []
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in subst and i + 1 < len(argv):
-            v = subst[a]
+        if a in sub and i + 1 < len(argv):
+            v = sub[a]
             if v is None:
                 v = "$NGINX_PORT" if d.get("label", "").startswith("http-nginx") else "$PORT"
             out += [a, v]
             i += 2
             continue
         if a == "--json" and i + 1 < len(argv):
-            out += [a, "results/" + os.path.basename(argv[i + 1])]
+            out += [a, json_path(argv[i + 1]) if json_path else
+                    "results/" + os.path.basename(argv[i + 1])]
             i += 2
             continue
         out.append(shlex.quote(a) if not a.startswith("$") else a)
@@ -218,9 +301,12 @@ def render(runs, plots_dir, doc_dir):
     dates = sorted(d.get("date", "") for d in runs if d.get("date"))
     m = next((d["machine"] for d in runs if d.get("machine")), {})
     loads = [d["machine"].get("loadavg_at_end", [None])[0] for d in runs if d.get("machine")]
+    dirs = sorted(set(rel(os.path.dirname(d["_file"])) for d in runs))
+    scripts = sorted(set(d["script_command"] for d in runs if d.get("script_command")))
     md.append(
         f"Generated by `bench/report.py` from {len(runs)} result files "
-        f"(`docs/perf/results/*.json`, written by `bench/run-all.sh build`). "
+        f"({', '.join(f'`{x}/*.json`' for x in dirs)}, written by "
+        f"{' and '.join(f'`{x}`' for x in scripts) or '`bench/run-all.sh build`'}). "
         f"Machine: {m.get('nproc', '?')} × {m.get('cpu', '?')}, "
         f"{round((m.get('mem_kb') or 0) / 1048576)} GB, kernel {m.get('kernel', '?')}; "
         f"load generator and server on the same cores. "
@@ -453,36 +539,669 @@ def render(runs, plots_dir, doc_dir):
     return "\n".join(md)
 
 
+# ------------------------------------------------------------ shared by the other sections
+
+def fmt_date(iso):
+    """'2026-11-22T05:39:04.347Z' -> ('2026-11-22', '05:39:04')"""
+    m = re.match(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d(?::\d\d)?)", iso or "")
+    return (m.group(1), m.group(2)) if m else (iso or "?", "")
+
+
+def date_span(runs):
+    ds = sorted(d["date"] for d in runs if d.get("date"))
+    if not ds:
+        return "date unknown"
+    (d0, t0), (d1, t1) = fmt_date(ds[0]), fmt_date(ds[-1])
+    if d0 == d1:
+        out = f"{d0} {t0}" + (f"–{t1}" if t1 != t0 else "") + " UTC"
+    else:
+        out = f"{d0} {t0} UTC – {d1} {t1} UTC"
+    if any(d.get("_date_from_mtime") for d in runs):
+        out += " (partly from the files' modification times)"
+    return out
+
+
+def machine_text(runs):
+    m = {}
+    for d in runs:   # the most complete record
+        mm = d.get("machine") or {}
+        if len(mm) > len(m):
+            m = mm
+    parts = [f"{m.get('nproc', '?')} × {m.get('cpu') or '?'}"]
+    if m.get("mem_kb"):
+        parts.append(f"{round(m['mem_kb'] / 1048576)} GB")
+    parts.append(f"kernel {m.get('kernel', '?')}")
+    return ", ".join(parts)
+
+
+def provenance(runs, default_script, what="result files"):
+    """One paragraph: the command, the files, the machine, the dates, the source tree."""
+    scripts = sorted(set(d["script_command"] for d in runs if d.get("script_command")))
+    dirs = sorted(set(rel(os.path.dirname(d["_file"])) for d in runs))
+    sources = sorted(set(d["source"] for d in runs if d.get("source")))
+    loads = [d["machine"]["loadavg_at_end"][0] for d in runs
+             if (d.get("machine") or {}).get("loadavg_at_end")]
+    out = (f"Generated by `bench/report.py` from {len(runs)} {what if len(runs) != 1 else what[:-1]} in "
+           + ", ".join(f"`{x}/`" for x in dirs) + ", written by "
+           + (" and ".join(f"`{x}`" for x in scripts) or f"`{default_script}`") + ". "
+           f"Machine: {machine_text(runs)}; load generator and server on the same cores. "
+           f"Runs {date_span(runs)}")
+    if loads:
+        out += ("; 1-minute load average at the end of the runs " +
+                (f"{min(loads):.2f}" if f"{min(loads):.2f}" == f"{max(loads):.2f}"
+                 else f"{min(loads):.2f}–{max(loads):.2f}"))
+    out += "."
+    if sources:
+        out += (f" Source tree: `{', '.join(sources)}` (`git describe --always --dirty` when the "
+                "script started).")
+    parents = sorted(set(d["parent_run_id"] for d in runs if d.get("parent_run_id")))
+    if parents:
+        out += (" These runs are the `bench/run-core.sh` part of a "
+                f"`bench/peers/socketio-pg/run-compare.sh` session ({', '.join(parents)}).")
+    return out + "\n"
+
+
+def json_rel(path):
+    return rel(path)
+
+
+def commands_list(runs, script, note, subst=None, json_path=json_rel, fresh_each=False):
+    """A sh block: the script's command, then each server command and the
+    parley-bench commands run against it (fresh_each: a server per run)."""
+    lines = [f"{script}   # {note}"] if script else []
+    seen = None
+    for d in runs:
+        sc = server_cmd(d)
+        if sc != seen or fresh_each:
+            seen = sc
+            lines.append(("# server: " if not sc.startswith("parleyd") else "") + sc)
+        lines.append(command(d, json_path=json_path, subst=subst))
+    return "```sh\n" + "\n".join(lines) + "\n```\n"
+
+
+def argval(d, flag):
+    """the value of a parley-bench flag in the run's argv, or None"""
+    argv = d.get("argv") or []
+    return next((argv[i + 1] for i in range(len(argv) - 1) if argv[i] == flag), None)
+
+
+def delivery(d):
+    return d.get("delivery") or {}
+
+
+def in_window(d):
+    return d.get("delivered_in_window_msgs_per_s")
+
+
+def err_total(d):
+    return (d.get("errors") or {}).get("total")
+
+
+def delivered(d):
+    """the offered rate delivered: >= 98 % of it in the window, 0 errors"""
+    r, w = d.get("rate") or 0, in_window(d)
+    return w is not None and err_total(d) == 0 and w >= IN_WINDOW_MIN * r
+
+
+def sustained(d):
+    """as run-compare.sh: p99 < 50 ms, >= 98 % delivered in the window, 0 errors"""
+    if d is None:
+        return False
+    p99 = delivery(d).get("p99_ms")
+    return p99 is not None and p99 < P99_LIMIT_MS and delivered(d)
+
+
+SUSTAINED = (f"sustained = p99 < {P99_LIMIT_MS:g} ms, ≥ {IN_WINDOW_MIN * 100:g} % of the offered "
+             "rate delivered in the window, 0 errors")
+
+
+def why_not(d):
+    why = []
+    p99, r, w, e = delivery(d).get("p99_ms"), d.get("rate") or 0, in_window(d), err_total(d)
+    if p99 is None or p99 >= P99_LIMIT_MS:
+        why.append(f"p99 {num(p99)} ms")
+    if w is None or w < IN_WINDOW_MIN * r:
+        why.append(f"{num(w)} msg/s in the window" + (f", {100.0 * w / r:.0f} %" if w and r else ""))
+    if e:
+        why.append(f"{num(e)} errors")
+    return ", ".join(why)
+
+
+def ratio(a, b, digits=1):
+    return f"{a / b:.{digits}f}×" if a and b else "n/a"
+
+
+# ------------------------------------------------------------ bench/run-core.sh
+
+FLOOR_RATE = 20000                 # durable msg/s end to end
+FLOOR_P99 = (10000, 10.0)          # p99 < 10 ms at 10,000 msg/s
+TARGET_RATE = 100000
+TARGET_P99 = (50000, 5.0)
+
+
+def rate_goal(chat, goal, top):
+    runs = [d for d in chat if (d.get("rate") or 0) >= goal]
+    if not runs:
+        return f"not measured (highest offered rate {num(top)} msg/s)"
+    ok = [d for d in runs if delivered(d)]
+    facts = ", ".join(f"{num(in_window(d))} in the window at {num(d.get('rate'))} offered"
+                      for d in runs)
+    return ("met" if ok else "not met") + f" ({facts})"
+
+
+def p99_goal(chat, rate, limit):
+    d = next((d for d in chat if d.get("rate") == rate), None)
+    if d is None:
+        return f"not measured (no run at {num(rate)} msg/s)"
+    p99 = delivery(d).get("p99_ms")
+    return ("met" if p99 is not None and p99 < limit and delivered(d) else "not met") + \
+        f" ({num(p99)} ms" + ("" if delivered(d) else f"; {why_not(d)}") + ")"
+
+
+def render_core_chat(sess):
+    chat = sorted((d for d in sess if d["label"] == "core-chat"), key=lambda d: d.get("rate", 0))
+    nosync = sorted((d for d in sess if d["label"] == "core-chat-nosync"),
+                    key=lambda d: d.get("rate", 0))
+    storage = next((d for d in sess if d["label"] == "core-storage"), None)
+    host = next((d for d in sess if d["label"] == "core-host"), None)
+    if not chat:
+        return None
+    d0 = chat[0]
+    md = [f"## Durable 1:1 chat ({d0.get('visitors')} visitors, {d0.get('agents')} agents, "
+          f"{d0.get('msg_size')}-byte messages, {num(d0.get('duration_s'))} s per rate)\n"]
+    md.append("One `bench/run-core.sh` run: a fresh `parleyd` (temp data dir, default flags, "
+              "durable `--sync=full`), then one chat run per offered rate against it, each with "
+              "its own visitors and conversations; the same scenario with server-side figures "
+              "is under *Scenarios* below (\"Chat: offered-load sweep\", `bench/run-all.sh`). "
+              "Delivery = visitor send → the agent's connection receives the event; ack = "
+              "visitor send → the visitor receives its durable ack; both from the intended "
+              "send time.\n")
+    md.append(provenance(chat + nosync + [d for d in (storage, host) if d],
+                         "bench/run-core.sh build"))
+    if host:
+        f = host.get("fdatasync_4k_ms") or {}
+        md.append(f"OS {host.get('os', '?')}; the data dirs (`mktemp -d`) are on "
+                  f"{host.get('data_fs', '?')}, where `fdatasync` of one 4 KiB page took "
+                  f"{num(f.get('p50_ms'))} ms (p50) / {num(f.get('p99_ms'))} ms (p99) over "
+                  f"{f.get('count', '?')} tries just before the runs.\n")
+    rows = []
+    for d in chat:
+        dl, ak = delivery(d), d.get("ack") or {}
+        rows.append([num(d.get("rate")), num(in_window(d)),
+                     num(dl.get("p50_ms")), num(dl.get("p99_ms")), num(dl.get("p999_ms")),
+                     num(dl.get("max_ms")), num(ak.get("p50_ms")), num(ak.get("p99_ms")),
+                     num(ak.get("p999_ms")), num(ak.get("max_ms")),
+                     errs(d, "total", "duplicates", "missing")])
+    md.append(table(["offered msg/s", "achieved in window, msg/s", "delivery p50 ms", "p99 ms",
+                     "p99.9 ms", "max ms", "ack p50 ms", "p99 ms", "p99.9 ms", "max ms",
+                     "errors / dup / missing"], rows,
+                    ["---:"] * 10 + ["---"]))
+    last_ok = None
+    knee = None
+    for d in chat:
+        if not sustained(d):
+            knee = (f"between {num(last_ok['rate'])} and {num(d['rate'])} msg/s: "
+                    if last_ok else "at or below the lowest offered rate: ") + \
+                f"{num(d['rate'])} is the first rate not sustained ({why_not(d)})"
+            break
+        last_ok = d
+    if knee is None:
+        knee = f"above the highest offered rate, {num(chat[-1]['rate'])} msg/s (every rate sustained)"
+    md.append(f"Knee: {knee}; {SUSTAINED}.\n")
+    if storage and storage.get("storage_commits"):
+        c, r = storage["storage_commits"], storage.get("storage_requests") or 0
+        md.append(f"From the server's start to the end of these runs (setup included) the writer "
+                  f"committed {num(r)} requests in {num(c)} transactions, {r / c:.1f} per "
+                  "commit on average (`parley_storage_requests_total`, "
+                  "`parley_storage_commits_total`).\n")
+    if nosync:
+        md.append("Same scenario on a fresh server with `--sync=none` (no fsync — relaxed "
+                  "durability, shown only to separate the disk's cost from the CPU's):\n")
+        rows = []
+        for d in nosync:
+            dl = delivery(d)
+            rows.append([num(d.get("rate")), num(in_window(d)), num(dl.get("p50_ms")),
+                         num(dl.get("p99_ms")), num(dl.get("p999_ms")), num(dl.get("max_ms")),
+                         errs(d, "total", "duplicates", "missing")])
+        md.append(table(["offered msg/s", "achieved in window, msg/s", "p50 ms", "p99 ms",
+                         "p99.9 ms", "max ms", "errors / dup / missing"], rows,
+                        ["---:"] * 6 + ["---"]))
+        dur = {d.get("rate"): d for d in chat}
+        diffs = []
+        for d in nosync:
+            x = dur.get(d.get("rate"))
+            a, b = delivery(x or {}).get("p99_ms"), delivery(d).get("p99_ms")
+            if x is not None and a is not None and b is not None:
+                diffs.append(f"{num(a - b)} ms at {num(d['rate'])} msg/s ({num(a)} vs {num(b)})")
+        if diffs:
+            md.append("Durable p99 minus `--sync=none` p99, roughly what the fsyncs add: "
+                      + "; ".join(diffs) + ".\n")
+    top = chat[-1].get("rate")
+    md.append(f"Floors: ≥ {num(FLOOR_RATE)} durable msg/s end to end — "
+              f"{rate_goal(chat, FLOOR_RATE, top)}; p99 < {num(FLOOR_P99[1])} ms at "
+              f"{num(FLOOR_P99[0])} msg/s — {p99_goal(chat, *FLOOR_P99)}. Targets: "
+              f"{num(TARGET_RATE)} durable msg/s — {rate_goal(chat, TARGET_RATE, top)}; "
+              f"p99 < {num(TARGET_P99[1])} ms at {num(TARGET_P99[0])} msg/s — "
+              f"{p99_goal(chat, *TARGET_P99)}. (\"Met\" needs ≥ {IN_WINDOW_MIN * 100:g} % of the "
+              "offered rate delivered in the window with 0 errors.)\n")
+    md.append("Commands (`$B` is the build directory, `$PORT`/`$KEY` the fresh server's port "
+              "and demo widget key as the script starts it):\n")
+    script = next((d.get("script_command") for d in chat if d.get("script_command")),
+                  "bench/run-core.sh build")
+    md.append(commands_list(chat + nosync, script, "runs:"))
+    return "\n".join(md)
+
+
+def render_core_idle(sess):
+    idle = sorted((d for d in sess if d["label"] == "core-idle"),
+                  key=lambda d: d.get("connections_requested", 0))
+    if not idle:
+        return None
+    settle = next((argval(d, "--settle") for d in idle if argval(d, "--settle")), "5")
+    md = ["## Idle WebSocket connections\n"]
+    md.append(f"Authenticated visitor WebSockets held open (`--mode idle`, {settle} s of "
+              "settling), a fresh `parleyd` per count. Server RSS per connection = growth of "
+              "the server's `VmRSS` (`/proc/<pid>/status`) from before opening to after "
+              "settling, divided by the open connections. Kernel TCP memory per connection = "
+              "growth of `/proc/net/sockstat`'s TCP `mem` pages over the same interval divided "
+              "by the open connections — system-wide, so both ends of each loopback "
+              "connection (buffers of idle sockets are empty, so this grows only with queued "
+              "data).\n")
+    md.append(provenance(idle, "bench/run-core.sh build"))
+    rows = []
+    for d in idle:
+        rows.append([num(d.get("connections_requested")), num(d.get("connections_open")),
+                     str(d.get("connect_failures", 0)), str(d.get("lost", 0)),
+                     num(d.get("open_s")),
+                     f"**{num(d.get('server_rss_per_conn_bytes'))} B**"
+                     if d.get("server_rss_per_conn_bytes") is not None else "–",
+                     f"{num(d.get('kernel_tcp_mem_per_conn_bytes_both_ends'))} B"
+                     if d.get("kernel_tcp_mem_per_conn_bytes_both_ends") is not None else "–"])
+    md.append(table(["connections", "open", "failed", "lost while idle", "opened in s",
+                     "server RSS per connection", "kernel TCP memory per connection"], rows))
+    if any(d.get("kernel_tcp_mem_per_conn_bytes_both_ends") is None for d in idle):
+        md.append("\"–\" for kernel TCP memory: the system-wide figure did not grow over the "
+                  "run (other sockets on the machine released memory), so parley-bench did not "
+                  "report it.\n")
+    srcs = sorted(set(argval(d, "--source-addrs") for d in idle if argval(d, "--source-addrs")))
+    nofile = sorted(set(d["nofile_hard"] for d in idle if d.get("nofile_hard")))
+    extra = []
+    if srcs:
+        addrs = sorted(set(a for x in srcs for a in x.split(",")))
+        extra.append("the generator spreads its sockets over "
+                     + (", ".join(addrs[:-1]) + " and " + addrs[-1] if len(addrs) > 1 else addrs[0]))
+    if nofile:
+        extra.append("the open-file hard limit (`ulimit -Hn`, for server and generator) was "
+                     + ", ".join(num(x) if isinstance(x, int) else str(x) for x in nofile))
+    if extra:
+        md.append("(" + "; ".join(extra)[:1].upper() + "; ".join(extra)[1:] + ".)\n")
+    big = max(idle, key=lambda d: d.get("connections_open") or 0)
+    per = big.get("server_rss_per_conn_bytes")
+    if per:
+        md.append(f"Projection, not a measurement: at {num(per)} B per connection (measured at "
+                  f"{num(big.get('connections_open'))}), 1 million idle connections would need "
+                  f"≈ {per * 1e6 / 1e9:.2g} GB of server memory plus kernel socket buffers.\n")
+    md.append("Commands (`$B` is the build directory, `$PORT`/`$KEY`/`$PID` the fresh server's "
+              "port, demo widget key and process id as the script starts it):\n")
+    script = next((d.get("script_command") for d in idle if d.get("script_command")),
+                  "bench/run-core.sh build")
+    md.append(commands_list(idle, script, "runs:", fresh_each=True))
+    return "\n".join(md)
+
+
+# ------------------------------------------------------------ run-compare.sh
+
+def commit_text(c):
+    """'5e069fd Subject …' -> '5e069fd ("Subject …")', the subject cut to 60 characters"""
+    h, _, subj = c.partition(" ")
+    subj = subj if len(subj) <= 60 else subj[:59].rstrip() + "…"
+    return f'{h} ("{subj}")' if subj else h
+
+
+def cores(x):
+    return "–" if x is None else f"{x:.2f}"
+
+
+def median_run(runs):
+    """The run with the median p99, as run-compare.sh picks it (the lower
+    middle one for an even count)."""
+    runs = [d for d in runs if delivery(d).get("p99_ms") is not None]
+    if not runs:
+        return None
+    runs.sort(key=lambda d: (round(delivery(d)["p99_ms"], 3), d.get("repeat", 0)))
+    return runs[(len(runs) + 1) // 2 - 1]
+
+
+def render_compare(sess, core):
+    session = next((d for d in sess if d["label"] == "compare-session"), {})
+    chat = {"peer": {}, "parleyd": {}}
+    idle = {"peer": {}, "parleyd": {}}
+    for d in sess:
+        m = re.match(r"compare-(peer|parleyd)-(chat|idle)$", d["label"])
+        if not m:
+            continue
+        if m.group(2) == "chat":
+            chat[m.group(1)].setdefault(d.get("rate"), []).append(d)
+        else:
+            idle[m.group(1)][d.get("connections_requested")] = d
+    if not any(chat[t] or idle[t] for t in chat):
+        return None
+    med = {t: {r: median_run(v) for r, v in chat[t].items()} for t in chat}
+    runs_all = [d for d in sess if d["label"] != "compare-session"]
+    repeats = session.get("repeats") or max((d.get("repeats") or 0 for d in runs_all), default=0) \
+        or max((len(v) for t in chat for v in chat[t].values()), default=1)
+    md = []
+    script = session.get("script_command") or next(
+        (d["script_command"] for d in runs_all if d.get("script_command")),
+        "bench/peers/socketio-pg/run-compare.sh build")
+    v = session
+    vers = []
+    if v.get("version_node"):
+        vers.append(f"Node.js {v['version_node']}")
+    if v.get("version_socketio"):
+        vers.append(f"socket.io {v['version_socketio']}")
+    if v.get("version_pg"):
+        vers.append(f"pg {v['version_pg']}")
+    if v.get("version_postgresql"):
+        vers.append(f"PostgreSQL {v['version_postgresql']}")
+    md.append("Every run below is one such line with `--json` (`--protocol parley`, the "
+              "default, for parleyd). " + provenance(runs_all + ([session] if session else []),
+                                                    script).rstrip("\n")
+              + (f" Commit: {commit_text(v['commit'])}." if v.get("commit") else "")
+              + (f" Peer: {', '.join(vers)}." if vers else "") + "\n")
+    if session:
+        stops = []
+        for t in ("peer", "parleyd"):
+            at = session.get(f"{t}_saturated_at")
+            stops.append(f"{t}: saturated at {num(at)} msg/s, ladder stopped" if at else
+                         f"{t}: ran the whole ladder")
+        md.append(f"Ladder {', '.join(num(r) for r in session.get('ladder') or [])} msg/s, "
+                  f"{num(session.get('duration_s'))} s per rate, {repeats} runs per rate; rates "
+                  f"above {num(session.get('always_up_to'))} only until the median run "
+                  f"saturates ({'; '.join(stops)}).\n")
+
+    # chat
+    md.append(f"### Chat: delivery latency, median run of {repeats} per rate\n")
+    rates = sorted(set(chat["peer"]) | set(chat["parleyd"]))
+    rows = []
+    for r in rates:
+        row = [num(r)]
+        for t in ("peer", "parleyd"):
+            d = med[t].get(r)
+            if d is None:
+                row += ["", "", "", ""]
+                continue
+            dl = delivery(d)
+            p99 = num(dl.get("p99_ms"))
+            row += [num(dl.get("p50_ms")), p99 if sustained(d) else f"{p99} ✗",
+                    num(in_window(d)), errs(d, "total", "missing")]
+        rows.append(row)
+    md.append(table(["offered msg/s", "peer p50 ms", "peer p99 ms", "peer in window, msg/s",
+                     "peer errors / missing", "parleyd p50 ms", "parleyd p99 ms",
+                     "parleyd in window, msg/s", "parleyd errors / missing"], rows,
+                    ["---:", "---:", "---:", "---:", "---", "---:", "---:", "---:", "---"]))
+    md.append(f"✗ = not sustained ({SUSTAINED}). Delivery latency from each send's intended "
+              "time; errors include deliveries still missing after the drain.\n")
+    rows = []
+    for r in rates:
+        for t in ("peer", "parleyd"):
+            for d in sorted(chat[t].get(r, []), key=lambda d: d.get("repeat", 0)):
+                dl = delivery(d)
+                cpu = cores(d.get("server_cpu_cores"))
+                if t == "peer":
+                    cpu += f" + {cores(d.get('postgres_cpu_cores'))}"
+                rows.append([num(r), t, str(d.get("repeat", "?")) +
+                             (" (median)" if d is med[t].get(r) else ""),
+                             num(dl.get("p50_ms")), num(dl.get("p99_ms")), num(dl.get("p999_ms")),
+                             num(dl.get("max_ms")), num((d.get("ack") or {}).get("p99_ms")),
+                             num(in_window(d)), errs(d, "total", "missing"), cpu])
+    md.append("<details><summary>Every run</summary>\n")
+    md.append(table(["offered msg/s", "server", "run", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
+                     "ack p99 ms", "in window, msg/s", "errors / missing",
+                     "CPU, cores (peer: node + PostgreSQL)"], rows,
+                    ["---:", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---",
+                     "---:"]))
+    md.append("CPU = utime + stime of the server process (and of all PostgreSQL processes) "
+              "over the run's wall time, from `/proc/<pid>/stat`.\n\n</details>\n")
+
+    # idle
+    counts = sorted(set(idle["peer"]) | set(idle["parleyd"]))
+    if counts:
+        md.append("### Idle connections (authenticated visitors, fresh server each)\n")
+        rows = []
+        for n in counts:
+            a, b = idle["peer"].get(n) or {}, idle["parleyd"].get(n) or {}
+            pa, pb = a.get("server_rss_per_conn_bytes"), b.get("server_rss_per_conn_bytes")
+            pg = (f"{num((a.get('postgres_pss_kb_before') or 0) / 1024)} / "
+                  f"{num((a.get('postgres_pss_kb_after') or 0) / 1024)}"
+                  if a.get("postgres_pss_kb_before") is not None else "–")
+            ka = a.get("kernel_tcp_mem_per_conn_bytes_both_ends")
+            kb = b.get("kernel_tcp_mem_per_conn_bytes_both_ends")
+            rows.append([num(n), f"{num(pa)} B" if pa is not None else "–",
+                         f"{num(pb)} B" if pb is not None else "–",
+                         f"**{ratio(pa, pb)}**", pg,
+                         f"{num(ka) if ka is not None else '–'} / {num(kb) if kb is not None else '–'} B"])
+        md.append(table(["connections", "peer: node RSS per connection",
+                         "parleyd RSS per connection", "ratio",
+                         "peer: PostgreSQL Pss before / after, MB",
+                         "kernel TCP memory per connection, peer / parleyd"], rows))
+        md.append("Counted: growth of the server process's `VmRSS` (node for the peer) from "
+                  "before opening to after settling, divided by the open connections. "
+                  "PostgreSQL is not in the peer's figure (its Pss, all processes, is shown "
+                  "apart). Kernel TCP memory is system-wide (both ends of each loopback "
+                  "connection).\n")
+        marg = []
+        for t in ("peer", "parleyd"):
+            pts = [(d.get("connections_open") or 0, d.get("server_rss_kb") or {})
+                   for n, d in sorted(idle[t].items())]
+            pts = [(o, (k.get("after_settle") or 0) - (k.get("before") or 0)) for o, k in pts
+                   if o and k.get("after_settle") is not None and k.get("before") is not None]
+            if len(pts) >= 2 and pts[-1][0] != pts[0][0]:
+                m = (pts[-1][1] - pts[0][1]) * 1024.0 / (pts[-1][0] - pts[0][0])
+                marg.append((t, m, pts[0][0], pts[-1][0]))
+        if marg:
+            md.append("Marginal cost between the smallest and the largest count (the growth "
+                      "includes a fixed part): " + "; ".join(
+                          f"{t} {num(m)} B per connection ({num(a)} → {num(b)})"
+                          for t, m, a, b in marg)
+                      + (f" — {ratio(marg[0][1], marg[1][1])}" if len(marg) == 2 else "") + ".\n")
+        if session.get("peer_after_sweep_postgres_pss_kb"):
+            md.append(f"After the peer's chat ladder: PostgreSQL (all processes) Pss "
+                      f"{num(session['peer_after_sweep_postgres_pss_kb'] / 1024)} MB, node "
+                      f"VmRSS {num((session.get('peer_after_sweep_node_rss_kb') or 0) / 1024)} MB.\n")
+
+    # ratios
+    md.append("### Ratios\n")
+
+    def best(t):
+        ok = [r for r, d in med[t].items() if d is not None and sustained(d)]
+        return max(ok) if ok else 0
+
+    pb, xb = best("peer"), best("parleyd")
+    x_top = max(med["parleyd"]) if med["parleyd"] else 0
+    ge = "≥ " if xb and xb == x_top else ""
+    rows = [["throughput at equal p99: highest offered rate whose median run is sustained",
+             f"parleyd {ge}{num(xb)} / peer {num(pb)} msg/s = **{ge}{ratio(xb, pb)}**"
+             if pb else f"parleyd {num(xb)} msg/s; n/a (peer sustained no rate)"]]
+    common = max((r for r in med["peer"] if sustained(med["peer"][r]) and
+                  med["parleyd"].get(r) is not None and sustained(med["parleyd"][r])), default=0)
+    if common:
+        a, b = delivery(med["peer"][common])["p99_ms"], delivery(med["parleyd"][common])["p99_ms"]
+        rows.append(["p99 at equal load: highest rate both sustain",
+                     f"{num(common)} msg/s: peer {num(a)} vs parleyd {num(b)} ms = "
+                     f"**{ratio(a, b)}**"])
+    else:
+        rows.append(["p99 at equal load: highest rate both sustain", "no rate sustained by both"])
+    most = {t: max((in_window(d) or 0 for v in chat[t].values() for d in v), default=0)
+            for t in chat}
+    if most["peer"] and most["parleyd"]:
+        x_sat = med["parleyd"].get(x_top) is not None and delivered(med["parleyd"][x_top])
+        g = "≥ " if x_sat else ""
+        rows.append(["most delivered in the window at any rate and latency, any run",
+                     f"parleyd {g}{num(most['parleyd'])} vs peer {num(most['peer'])} msg/s = "
+                     f"{g}{ratio(most['parleyd'], most['peer'])}"])
+    for n in counts:
+        a = (idle["peer"].get(n) or {}).get("server_rss_per_conn_bytes")
+        b = (idle["parleyd"].get(n) or {}).get("server_rss_per_conn_bytes")
+        rows.append([f"server memory per idle connection, {num(n)}",
+                     f"peer {num(a)} vs parleyd {num(b)} B = **{ratio(a, b)}**"])
+    md.append(table(["", "value"], rows, ["---", "---"]))
+    md.append(f"Median run of {repeats} per rate; {SUSTAINED} — the definitions "
+              "`run-compare.sh` prints its ratios with. \"≥\": parleyd sustained (or "
+              "delivered) its highest offered rate, so its ceiling was not reached.\n")
+
+    # run-core.sh in the same session
+    if core:
+        cc = sorted((d for d in core if d["label"] == "core-chat"), key=lambda d: d.get("rate", 0))
+        cn = sorted((d for d in core if d["label"] == "core-chat-nosync"),
+                    key=lambda d: d.get("rate", 0))
+        ci = sorted((d for d in core if d["label"] == "core-idle"),
+                    key=lambda d: d.get("connections_requested", 0))
+
+        def chat_list(runs):
+            return ", ".join(f"{num(d.get('rate'))} p99 {num(delivery(d).get('p99_ms'))} ms"
+                             + ("" if delivered(d) else f" ({why_not(d)})") for d in runs)
+
+        parts = []
+        if cc:
+            parts.append("durable " + chat_list(cc))
+        if cn:
+            parts.append("`--sync=none` " + chat_list(cn))
+        if ci:
+            parts.append("idle " + ", ".join(
+                f"{num(d.get('connections_open'))} connections "
+                f"{num(d.get('server_rss_per_conn_bytes'))} B each" for d in ci))
+        errors = sum(err_total(d) or 0 for d in cc + cn)
+        md.append(f"`bench/run-core.sh` in the same session (single runs, fresh parleyd, msg/s "
+                  f"offered): {'; '.join(parts)}; {num(errors)} errors in its chat runs "
+                  f"(`{rel(os.path.dirname(core[0]['_file']))}/`).\n")
+    elif session and not session.get("run_core", True):
+        md.append("`bench/run-core.sh` was left out of this session (`SKIP_CORE=1`).\n")
+
+    # commands
+    md.append("Commands (`$B` is the build directory, `$PORT`/`$KEY` the server's port and "
+              "demo widget key, `$PID` its process id (node for the peer); `$RATE` takes each "
+              "value of the ladder, `$RUN` 1 to the number of runs per rate):\n")
+    lines = [f"{script}   # runs:"]
+    done = set()
+    for t in ("peer", "parleyd"):
+        sc = session.get(f"{t}_server_command") or next(
+            (server_cmd(d) for d in runs_all if d.get("target") == t), None)
+        tl = [d for r in rates for d in chat[t].get(r, [])][:1] + \
+            [d for n, d in sorted(idle[t].items()) if not d.get("from_run_core")]
+        if not tl:
+            continue
+        lines.append(("# server: " if not (sc or "").startswith("parleyd") else "") + (sc or "?"))
+        for d in tl:
+            if d["label"].endswith("-chat"):
+                c = command(d, subst={"--rate": "$RATE"},
+                            json_path=lambda p, t=t: rel(os.path.join(
+                                os.path.dirname(p), f"{t}-chat-$RATE-$RUN.json")))
+            else:
+                c = command(d, json_path=json_rel)
+            if c not in done:
+                done.add(c)
+                lines.append(c)
+    md.append("```sh\n" + "\n".join(lines) + "\n```\n")
+    if any(d.get("from_run_core") for t in idle for d in idle[t].values()):
+        md.append("parleyd's idle figures at the counts `bench/run-core.sh` measures come from "
+                  "that script's runs (copied into this session's results).\n")
+    return "\n".join(md)
+
+
+# ------------------------------------------------------------ doc
+
+def replace_section(doc, name, body):
+    """doc with the text between the markers of name replaced by body, or None
+    when the markers are missing."""
+    b, e = markers(name)
+    if b not in doc or e not in doc or doc.index(b) > doc.index(e):
+        return None
+    block = f"{b}\n<!-- generated by bench/report.py; edit the script, not this text -->\n\n" \
+            f"{body.rstrip()}\n\n{e}"
+    return re.sub(re.escape(b) + ".*?" + re.escape(e), lambda _: block, doc, count=1, flags=re.S)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("inputs", nargs="*", default=[os.path.join(ROOT, "docs/perf/results")])
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs/performance.md"))
     ap.add_argument("--plots", default=os.path.join(ROOT, "docs/perf"))
     ap.add_argument("--no-plots", action="store_true")
-    ap.add_argument("--stdout", action="store_true", help="print the section, leave the doc")
+    ap.add_argument("--stdout", action="store_true", help="print the sections, leave the doc")
     a = ap.parse_args()
     runs = load(a.inputs)
     if not runs:
-        print("report: no results", file=sys.stderr)
+        warn("no results")
         return 1
+    by_suite = {}
+    for d in runs:
+        by_suite.setdefault(suite(d), []).append(d)
+    doc_dir = os.path.dirname(os.path.abspath(a.doc))
     plots_dir = None if a.no_plots else a.plots
-    body = render(runs, plots_dir or "/nonexistent", os.path.dirname(os.path.abspath(a.doc))) \
-        if plots_dir else render_noplot(runs, a.doc)
+    bodies = {}
+
+    scen = by_suite.get("scenarios", [])
+    if scen:
+        bodies["scenarios"] = (render(scen, plots_dir, doc_dir) if plots_dir
+                               else render_noplot(scen, a.doc), len(scen))
+
+    core_groups = sessions(by_suite.get("core", []))
+    standalone = {k: v for k, v in core_groups.items()
+                  if not any(d.get("parent_run_id") for d in v)}
+    core = newest(standalone, "core") if standalone else None
+    if core is None and core_groups:
+        core = newest(core_groups, "core")
+        warn("core: no bench/run-core.sh results of its own; using those of a run-compare.sh "
+             "session")
+    if core:
+        for name, fn in (("core-chat", render_core_chat), ("core-idle", render_core_idle)):
+            body = fn(core)
+            if body:
+                bodies[name] = (body, len(core))
+
+    cmp_groups = sessions(by_suite.get("compare", []))
+    cmp = newest(cmp_groups, "compare") if cmp_groups else None
+    if cmp:
+        rid = cmp[0].get("run_id")
+        sub = [d for d in by_suite.get("core", []) if rid and d.get("parent_run_id") == rid]
+        body = render_compare(cmp, sub)
+        if body:
+            bodies["compare"] = (body, len(cmp) + len(sub))
+
+    for name in SECTIONS:
+        if name not in bodies:
+            warn(f"no results for section \"{name}\"; left as it is")
+    if not bodies:
+        return 1
     if a.stdout:
-        print(body)
+        for name in SECTIONS:
+            if name in bodies:
+                b, e = markers(name)
+                print(f"{b}\n{bodies[name][0].rstrip()}\n{e}\n")
         return 0
     with open(a.doc) as fh:
         doc = fh.read()
-    block = f"{BEGIN}\n<!-- generated by bench/report.py; edit the script, not this text -->\n\n" \
-            f"{body}\n{END}"
-    if BEGIN in doc and END in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, doc, count=1,
-                     flags=re.S)
-    else:
-        doc = doc.rstrip("\n") + "\n\n## Scenarios (bench/run-all.sh)\n\n" + block + "\n"
+    written = []
+    for name in SECTIONS:
+        if name not in bodies:
+            continue
+        body, n = bodies[name]
+        new = replace_section(doc, name, body)
+        if new is None and name == "scenarios":
+            new = doc.rstrip("\n") + "\n\n## Scenarios (bench/run-all.sh)\n\n" + \
+                f"{BEGIN}\n<!-- generated by bench/report.py; edit the script, not this text -->" \
+                f"\n\n{body.rstrip()}\n\n{END}\n"
+        if new is None:
+            b, e = markers(name)
+            warn(f"{a.doc} has no {b} … {e}; section \"{name}\" not written")
+            continue
+        doc = new
+        written.append(f"{name} ({n} files)")
     with open(a.doc, "w") as fh:
         fh.write(doc)
-    print(f"report: {len(runs)} runs -> {a.doc}" + (f", plots in {plots_dir}" if plots_dir else ""))
+    print(f"report: {', '.join(written) or 'nothing'} -> {a.doc}"
+          + (f", plots in {plots_dir}" if plots_dir and "scenarios" in bodies else ""))
     return 0
 
 

@@ -57,6 +57,8 @@ echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r), load $(cut -
 
 # the code measured: commit, and whether the tree had uncommitted changes
 SOURCE=$(git describe --always --dirty 2>/dev/null || echo unknown)
+SCRIPT_CMD="${NO_NGINX:+NO_NGINX=$NO_NGINX }bench/run-all.sh${*:+ $*}"
+RUN_ID="all-$(date -u +%Y%m%dT%H%M%SZ)-$$"
 SERVER_CMD=
 start() {   # start [parleyd flags...] -> sets PID PORT KEY DATA SERVER_CMD
 	DATA=$(mktemp -d -p "$T")
@@ -81,8 +83,8 @@ stop() {
 }
 
 # bench NAME LABEL [parley-bench args...]: one run, result line to stdout,
-# JSON to $RES/NAME.json annotated with the scenario label and the server's
-# command line.
+# JSON to $RES/NAME.json annotated with the scenario label, the server's
+# command line, this script's command line and the run id.
 bench() {
 	local name="$1" label="$2"
 	shift 2
@@ -95,13 +97,16 @@ bench() {
 		return 0
 	fi
 	tail -1 "$T/out.txt"
-	python3 - "$RES/$name.json" "$label" "$SERVER_CMD" "$SOURCE" <<'EOF'
+	python3 - "$RES/$name.json" "$label" "$SERVER_CMD" "$SOURCE" "$SCRIPT_CMD" "$RUN_ID" <<'EOF'
 import json, sys
-p, label, server, source = sys.argv[1:5]
+p, label, server, source, script, run_id = sys.argv[1:7]
 d = json.load(open(p))
 d["label"] = label
+d["suite"] = "scenarios"
 d["server_command"] = server
 d["source"] = source
+d["script_command"] = script
+d["run_id"] = run_id
 json.dump(d, open(p, "w"), indent=2)
 EOF
 }

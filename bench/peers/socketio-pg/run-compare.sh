@@ -12,19 +12,34 @@
 #      with p99 < 50 ms), p99 at equal load (highest rate both sustain),
 #      memory per idle connection.
 #
-#   bench/peers/socketio-pg/run-compare.sh [build-dir]     (default ./build)
-# build-dir must hold parleyd and bench/parley-bench, e.g.
-#   cmake -S . -B /tmp/build-peer -DCMAKE_BUILD_TYPE=Release && make -C /tmp/build-peer -j2 parleyd parley-bench
+#   bench/peers/socketio-pg/run-compare.sh [build-dir] [results-dir]
+#     build-dir    must hold parleyd and bench/parley-bench (default ./build), e.g.
+#       cmake -S . -B /tmp/build-peer -DCMAKE_BUILD_TYPE=Release && make -C /tmp/build-peer -j2 parleyd parley-bench
+#     results-dir  the JSON of every run (default: $RESULTS, else
+#                  docs/perf/results/compare of this tree); its peer-*.json,
+#                  parleyd-*.json, session.json and core/core-*.json are removed first;
+#                  bench/run-core.sh writes into its core/ subdirectory
+# bench/report.py turns the results into the doc's comparison section. Files:
+#   peer-chat-RATE-RUN.json, parleyd-chat-RATE-RUN.json   labels compare-peer-chat,
+#       compare-parleyd-chat; fields target (peer|parleyd), rate, repeat,
+#       repeats, server_cpu_cores and (peer) postgres_cpu_cores
+#   peer-idle-N.json, parleyd-idle-N.json   compare-peer-idle, compare-parleyd-idle;
+#       the peer's postgres_pss_kb_before/_after; a count that run-core.sh
+#       measured is copied from core/core-idle-N.json (from_run_core: true)
+#   session.json   compare-session: settings, versions, where each ladder stopped
 # Environment: LADDER (rates; every rate up to ALWAYS_UP_TO=5000 runs, higher
 # ones only until the server saturates), REPEAT (runs per rate, the run with
 # the median p99 counts: 3), IDLE_CONNS ("5000 15000"), DURATION (5),
-# QUIET_WAIT_S (max seconds to wait for an idle CPU, 300), SKIP_CORE=1
-# (leave out run-core.sh: only for checking this script).
+# QUIET_WAIT_S (max seconds to wait for an idle CPU, 300; also caps the
+# 60 s waits before each run), SKIP_CORE=1 (leave out run-core.sh: only for
+# checking this script). RATES, NOSYNC_RATES and, when set, IDLE_CONNS and
+# DURATION reach bench/run-core.sh too.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 B=$(cd "${1:-build}" && pwd)
+RES="${2:-${RESULTS:-$ROOT/docs/perf/results/compare}}"
 BENCH="$B/bench/parley-bench"
 PARLEYD="$B/parleyd"
 PW=bench-password-1
@@ -35,6 +50,30 @@ DURATION=${DURATION:-5}
 REPEAT=${REPEAT:-3}
 P99_LIMIT_MS=50
 [ -x "$BENCH" ] && [ -x "$PARLEYD" ] || { echo "need $PARLEYD and $BENCH" >&2; exit 2; }
+QUIET_BETWEEN=$((${QUIET_WAIT_S:-300} < 60 ? ${QUIET_WAIT_S:-300} : 60))
+mkdir -p "$RES"
+RES=$(cd "$RES" && pwd)
+rm -f "$RES"/peer-*.json "$RES"/parleyd-*.json "$RES/session.json" "$RES"/core/core-*.json
+
+q() {	# shell-quotes $1 when it holds anything but safe characters
+	case $1 in
+	'' | *[!A-Za-z0-9_./,:=@+%-]*) printf "'%s'" "${1//\'/\'\\\'\'}" ;;
+	*) printf '%s' "$1" ;;
+	esac
+}
+# the exact command line, with the environment knobs that were set
+SCRIPT_CMD=
+for v in LADDER ALWAYS_UP_TO REPEAT IDLE_CONNS DURATION QUIET_WAIT_S SKIP_CORE RATES NOSYNC_RATES \
+	PG_POOL_MAX; do
+	if printenv "$v" >/dev/null; then SCRIPT_CMD+="$v=$(q "${!v}") "; fi
+done
+SCRIPT_CMD+="bench/peers/socketio-pg/run-compare.sh"
+for a in "$@"; do SCRIPT_CMD+=" $(q "$a")"; done
+RUN_ID="compare-$(date -u +%Y%m%dT%H%M%SZ)-$$"
+SOURCE=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+PEER_SERVER_CMD="bench/peers/socketio-pg/run.sh 0   # node server.js + a throw-away PostgreSQL cluster (fsync=on, synchronous_commit=on, pool of ${PG_POOL_MAX:-10})"
+PARLEY_SERVER_CMD="parleyd --data \$(mktemp -d) --host 127.0.0.1 --port 0 --demo-password $PW"
 
 WORK=$(mktemp -d /tmp/parley-compare.XXXXXX)
 RUN_PID=""
@@ -128,6 +167,40 @@ pss_kb() {	# summed Pss of the given pids (shared memory split, not double count
 	echo "$s"
 }
 
+# annotate FILE KEY=STRING|KEY:=JSON...: adds fields to a JSON result (no-op
+# when the run wrote none)
+annotate() {
+	python3 - "$@" <<'EOF'
+import json, sys
+p = sys.argv[1]
+try:
+    with open(p) as fh:
+        d = json.load(fh)
+except (OSError, ValueError):
+    sys.exit(0)
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    if k.endswith(":"):
+        d[k[:-1]] = json.loads(v)
+    else:
+        d[k] = v
+with open(p, "w") as fh:
+    json.dump(d, fh, indent=2)
+EOF
+}
+
+target_name() { if [ "$1" = socketio ]; then echo peer; else echo parleyd; fi; }
+
+# annotate_run FILE KIND TARGET [KEY=...]: label compare-TARGET-KIND and the
+# fields every result of this script carries
+annotate_run() {
+	local f=$1 kind=$2 tgt=$3 sc
+	shift 3
+	if [ "$tgt" = peer ]; then sc=$PEER_SERVER_CMD; else sc=$PARLEY_SERVER_CMD; fi
+	annotate "$f" "label=compare-$tgt-$kind" "suite=compare" "target=$tgt" "server_command=$sc" \
+		"script_command=$SCRIPT_CMD" "run_id=$RUN_ID" "source=$SOURCE" "$@"
+}
+
 field() {	# field NAME LINE -> value of NAME=... in a result line
 	tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k {print $2; exit}'
 }
@@ -178,16 +251,16 @@ start_parley() {	# -> PID PORT KEY DATA (as bench/run-core.sh)
 	KEY=$(grep -o 'wk_[A-Za-z0-9_-]*' "$DATA/out")
 }
 
-chat() {	# chat PROTOCOL RATE -> result line on stdout
+chat() {	# chat PROTOCOL RATE JSON -> result line on stdout, JSON to the file
 	timeout $((DURATION * 3 + 120)) "$BENCH" --protocol "$1" --port "$PORT" --widget-key "$KEY" \
-		--password "$PW" --visitors 200 --agents 10 --rate "$2" --duration "$DURATION" --quiet |
-		tail -1 || true
+		--password "$PW" --visitors 200 --agents 10 --rate "$2" --duration "$DURATION" --quiet \
+		--json "$3" | tail -1 || true
 }
 
-idle() {	# idle PROTOCOL N SERVER_PID -> result line
+idle() {	# idle PROTOCOL N SERVER_PID JSON -> result line, JSON to the file
 	timeout 300 "$BENCH" --protocol "$1" --mode idle --port "$PORT" --widget-key "$KEY" \
-		--connections "$2" --server-pid "$3" --settle 3 --source-addrs 127.0.0.2,127.0.0.3 --quiet |
-		tail -1 || true
+		--connections "$2" --server-pid "$3" --settle 3 --source-addrs 127.0.0.2,127.0.0.3 --quiet \
+		--json "$4" | tail -1 || true
 }
 
 median_line() {	# result lines on stdin -> the one with the median p99
@@ -214,9 +287,11 @@ settle_server() {	# after an overload: until the server (and PostgreSQL) idle ag
 # = the run with the median p99; LADDER_DONE = the rates run. Stops above
 # ALWAYS_UP_TO once the median run is saturated.
 ladder() {
-	local proto=$1 r i line runs med s0 s1 p0 p1 t0 t1 cpu sp
+	local proto=$1 r i line runs med s0 s1 p0 p1 t0 t1 cpu sp tgt json
 	local -n OUT=$2
 	LADDER_DONE=""
+	LADDER_STOP=""
+	tgt=$(target_name "$proto")
 	sp=$(server_pid "$proto")
 	timeout 60 "$BENCH" --protocol "$proto" --port "$PORT" --widget-key "$KEY" --password "$PW" \
 		--visitors 200 --agents 10 --rate 1000 --duration 3 --quiet >/dev/null || true	# warm-up
@@ -224,12 +299,13 @@ ladder() {
 		runs=""
 		for i in $(seq "$REPEAT"); do
 			settle_server "$proto"
-			wait_quiet 60
+			wait_quiet "$QUIET_BETWEEN"
 			s0=$(cpu_ticks "$sp")
 			p0=0
 			if [ "$proto" = socketio ]; then p0=$(cpu_ticks $(pg_pids)); fi
 			t0=$(date +%s.%N)
-			line=$(chat "$proto" "$r")
+			json="$RES/$tgt-chat-$r-$i.json"
+			line=$(chat "$proto" "$r" "$json")
 			t1=$(date +%s.%N)
 			s1=$(cpu_ticks "$sp")
 			p1=0
@@ -237,6 +313,14 @@ ladder() {
 			cpu=$(awk -v n=$((s1 - s0)) -v p=$((p1 - p0)) -v t="$TCK" -v a="$t0" -v b="$t1" -v pg="$proto" \
 				'BEGIN { printf "server_cpu=%.2f", n / t / (b - a); if (pg == "socketio") printf " postgres_cpu=%.2f", p / t / (b - a) }')
 			printf 'rate=%-6s run=%d %s %s\n' "$r" "$i" "$line" "$cpu"
+			if [ "$proto" = socketio ]; then
+				annotate_run "$json" chat "$tgt" "repeat:=$i" "repeats:=$REPEAT" \
+					"server_cpu_cores:=$(field server_cpu "$cpu")" \
+					"postgres_cpu_cores:=$(field postgres_cpu "$cpu")"
+			else
+				annotate_run "$json" chat "$tgt" "repeat:=$i" "repeats:=$REPEAT" \
+					"server_cpu_cores:=$(field server_cpu "$cpu")"
+			fi
 			runs+="$line"$'\n'
 		done
 		med=$(printf '%s' "$runs" | median_line)
@@ -245,6 +329,7 @@ ladder() {
 		LADDER_DONE="$LADDER_DONE $r"
 		if [ "$r" -ge "$ALWAYS_UP_TO" ] && saturated "$r" "$med"; then
 			echo "# $proto: saturated at $r msg/s offered (median run); ladder stops"
+			LADDER_STOP=$r
 			break
 		fi
 	done
@@ -260,21 +345,30 @@ TCK=$(getconf CLK_TCK)
 
 echo "## peer (Node.js $(node --version), Socket.IO + PostgreSQL, fsync=on synchronous_commit=on): chat, 200 visitors, 10 agents, 100-byte messages, ${DURATION} s per rate, $REPEAT runs per rate"
 start_peer
-echo "# peer: $(grep -o 'PostgreSQL [0-9.]*' "$WORK/peer.err" | head -1), socket.io $(node -p "require('$HERE/node_modules/socket.io/package.json').version"), pg $(node -p "require('$HERE/node_modules/pg/package.json').version")"
+V_NODE=$(node --version)
+V_PG=$(grep -o 'PostgreSQL [0-9.]*' "$WORK/peer.err" | head -1 || true)
+V_SIO=$(node -p "require('$HERE/node_modules/socket.io/package.json').version")
+V_PGJS=$(node -p "require('$HERE/node_modules/pg/package.json').version")
+echo "# peer: $V_PG, socket.io $V_SIO, pg $V_PGJS"
 ladder socketio PEER_LINE
 PEER_RATES=$LADDER_DONE
-echo "# postgres (all processes) Pss after the sweep: $(pss_kb $(pg_pids)) kB; node VmRSS: $(awk '/VmRSS/ {print $2}' "/proc/$NODE_PID/status") kB"
+PEER_STOP=$LADDER_STOP
+PG_PSS_SWEEP=$(pss_kb $(pg_pids))
+NODE_RSS_SWEEP=$(awk '/VmRSS/ {print $2}' "/proc/$NODE_PID/status")
+echo "# postgres (all processes) Pss after the sweep: $PG_PSS_SWEEP kB; node VmRSS: $NODE_RSS_SWEEP kB"
 stop_peer
 
 declare -A PEER_IDLE PARLEY_IDLE
 for n in $IDLE_CONNS; do
 	echo "## peer idle Socket.IO connections (authenticated visitors): $n"
-	wait_quiet 60
+	wait_quiet "$QUIET_BETWEEN"
 	start_peer
 	pg0=$(pss_kb $(pg_pids))
-	line=$(idle socketio "$n" "$NODE_PID")
+	line=$(idle socketio "$n" "$NODE_PID" "$RES/peer-idle-$n.json")
 	pg1=$(pss_kb $(pg_pids))
 	echo "$line postgres_pss_kb_before=$pg0 postgres_pss_kb_after=$pg1"
+	annotate_run "$RES/peer-idle-$n.json" idle peer "postgres_pss_kb_before:=$pg0" \
+		"postgres_pss_kb_after:=$pg1"
 	PEER_IDLE[$n]=$line
 	stop_peer
 done
@@ -285,26 +379,49 @@ if [ "${SKIP_CORE:-0}" = 1 ]; then	# quick checks of this script only
 else
 	echo "## parleyd: bench/run-core.sh (as it is)"
 	wait_quiet
-	bash "$ROOT/bench/run-core.sh" "$B" | tee "$WORK/core.out"
+	COMPARE_RUN_ID=$RUN_ID bash "$ROOT/bench/run-core.sh" "$B" "$RES/core" | tee "$WORK/core.out"
 fi
 
 echo "## parleyd: the same ladder and flags, $REPEAT runs per rate (fresh parleyd, default flags, durable)"
 start_parley
 ladder parley PARLEY_LINE
+PARLEY_STOP=$LADDER_STOP
 stop_parley
 for n in $IDLE_CONNS; do
 	if grep -q "^## idle WebSockets (authenticated visitors): $n connections" "$WORK/core.out"; then
 		PARLEY_IDLE[$n]=$(awk -v h="## idle WebSockets (authenticated visitors): $n connections" \
 			'f {print; exit} $0 == h {f=1}' "$WORK/core.out")
+		if [ -f "$RES/core/core-idle-$n.json" ]; then
+			cp "$RES/core/core-idle-$n.json" "$RES/parleyd-idle-$n.json"
+			annotate_run "$RES/parleyd-idle-$n.json" idle parleyd "from_run_core:=true"
+		fi
 	else
 		echo "## parleyd idle WebSockets (authenticated visitors): $n"
-		wait_quiet 60
+		wait_quiet "$QUIET_BETWEEN"
 		start_parley
-		PARLEY_IDLE[$n]=$(idle parley "$n" "$PID")
+		PARLEY_IDLE[$n]=$(idle parley "$n" "$PID" "$RES/parleyd-idle-$n.json")
 		echo "${PARLEY_IDLE[$n]}"
+		annotate_run "$RES/parleyd-idle-$n.json" idle parleyd
 		stop_parley
 	fi
 done
+
+# the session: settings, versions and where each ladder stopped (for bench/report.py)
+echo '{}' >"$RES/session.json"
+# shellcheck disable=SC2086  # the lists are split into words on purpose
+annotate "$RES/session.json" label=compare-session suite=compare "run_id=$RUN_ID" \
+	"script_command=$SCRIPT_CMD" "source=$SOURCE" \
+	"commit=$(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null || echo '?')" \
+	"started=$STARTED" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	"ladder:=[$(echo $LADDER | tr ' ' ,)]" "always_up_to:=$ALWAYS_UP_TO" "repeats:=$REPEAT" \
+	"duration_s:=$DURATION" "p99_limit_ms:=$P99_LIMIT_MS" "idle_conns:=[$(echo $IDLE_CONNS | tr ' ' ,)]" \
+	"peer_rates:=[$(echo $PEER_RATES | tr ' ' ,)]" "peer_saturated_at:=${PEER_STOP:-null}" \
+	"parleyd_saturated_at:=${PARLEY_STOP:-null}" "run_core:=$([ "${SKIP_CORE:-0}" = 1 ] && echo false || echo true)" \
+	"peer_server_command=$PEER_SERVER_CMD" "parleyd_server_command=$PARLEY_SERVER_CMD" \
+	"version_node=$V_NODE" "version_postgresql=${V_PG#PostgreSQL }" "version_socketio=$V_SIO" \
+	"version_pg=$V_PGJS" "peer_after_sweep_postgres_pss_kb:=${PG_PSS_SWEEP:-null}" \
+	"peer_after_sweep_node_rss_kb:=${NODE_RSS_SWEEP:-null}" \
+	"machine:={\"nproc\": $(nproc), \"kernel\": \"$(uname -r)\", \"arch\": \"$(uname -m)\", \"mem_kb\": $(awk '/MemTotal/ {print $2}' /proc/meminfo)}"
 
 # ------------------------------------------------------------ ratios
 best() {	# best NAME-OF-ASSOC -> highest sustained rate
