@@ -12,9 +12,11 @@
 #include "actors/conv.h"
 #include "actors/inbox.h"
 #include "actors/jobs.h"
+#include "actors/jwt.h"
 #include "actors/lcache.h"
 #include "actors/password.h"
 #include "actors/registry.h"
+#include "actors/tokmemo.h"
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -389,7 +391,8 @@ app *app_start(const app_config *cfg)
 	/* rendered conversation lists, one table per I/O thread; created
 	 * before the writer, whose transactions mark tenants in it */
 	a->lists = lc_new(cfg->io_threads, 256, 64 * 1024);
-	if (!a->lists)
+	a->tokens = tm_new(cfg->io_threads, 1024, JWT_MAX_LEN);
+	if (!a->lists || !a->tokens)
 		goto fail;
 	a->wr = writer_start(a->db, 4096);
 	a->rt = actor_rt_start(&(actor_rt_opts){ .workers = cfg->workers, .batch = 64 });
@@ -506,6 +509,7 @@ void app_stop(app **a_p)
 	static_free(&a->site);
 	writer_stop(&a->wr);
 	lc_free(&a->lists);
+	tm_free(&a->tokens);
 	db_close(&a->db);
 	log_info("app.stopped", "ok=1");
 	free(a);

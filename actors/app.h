@@ -24,6 +24,7 @@ typedef struct registry registry;
 typedef struct ratelimit ratelimit;
 typedef struct jobs jobs;
 typedef struct lcache lcache;
+typedef struct tokmemo tokmemo;
 
 typedef struct {
 	char data_dir[1024];       /* --data [./data] */
@@ -66,6 +67,7 @@ typedef struct app {
 	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
 	jobs *jobs;                /* CPU-heavy work (password hashing) */
 	lcache *lists;             /* rendered conversation lists (actors/lcache.h) */
+	tokmemo *tokens;           /* verified bearer tokens per I/O thread (actors/tokmemo.h) */
 	id_gen ids;
 	uint8_t jwt_key[32];
 	int port;                  /* bound port */

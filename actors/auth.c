@@ -5,6 +5,7 @@
 #include "actors/auth.h"
 #include "actors/app.h"
 #include "actors/jwt.h"
+#include "actors/tokmemo.h"
 #include "core/clock.h"
 #include "core/id.h"
 
@@ -48,42 +49,67 @@ int auth_current(app *a, principal *p)
 	return rc;
 }
 
-int auth_access(app *a, const char *tok, size_t len, principal *out)
+enum { TAG_API = 1, TAG_WIDGET = 2 };
+
+/* The token's claims: from the thread's memo of verified tokens when it is
+ * there (thread >= 0), else verified and remembered. 0 or -1. */
+static int claims_of(app *a, int thread, const char *tok, size_t len, bool widget, tm_claims *out)
 {
+	uint8_t tag = widget ? TAG_WIDGET : TAG_API;
+	if (thread >= 0 && tm_get(a->tokens, thread, tok, len, tag, clock_now_ms() / 1000, out))
+		return 0;
 	json_t *claims = NULL;
-	if (verify(a, tok, len, AUTH_AUD_API, &claims) < 0)
+	if (verify(a, tok, len, widget ? AUTH_AUD_WIDGET : AUTH_AUD_API, &claims) < 0)
 		return -1;
 	memset(out, 0, sizeof *out);
 	int rc = -1;
 	json_t *iat = json_object_get(claims, "iat"), *iat_ms = json_object_get(claims, "iat_ms");
 	/* issue time in ms (tokens without iat_ms: the start of their iat second) */
-	int64_t issued_ms = json_is_integer(iat_ms) ? json_integer_value(iat_ms) : json_integer_value(iat) * 1000;
-	if (claims_u64(claims, "sub", &out->id) < 0 || claims_u64(claims, "tid", &out->tid) < 0)
-		goto out;
-	out->issued_ms = issued_ms;
-	rc = auth_current(a, out);
-	if (rc == 0)
-		out->kind = P_AGENT;
-out:
+	out->issued_ms = json_is_integer(iat_ms) ? json_integer_value(iat_ms) : json_integer_value(iat) * 1000;
+	out->exp_s = json_integer_value(json_object_get(claims, "exp"));
+	out->aud = tag;
+	if (claims_u64(claims, "sub", &out->sub) == 0 && claims_u64(claims, "tid", &out->tid) == 0) {
+		rc = 0;
+		if (thread >= 0)
+			tm_put(a->tokens, thread, tok, len, out);
+	}
 	json_decref(claims);
 	return rc;
 }
 
-int auth_visitor(app *a, const char *tok, size_t len, principal *out)
+/* The caller named by the token (id, tenant, issue time); 0 or -1. */
+static int principal_of(app *a, int thread, const char *tok, size_t len, bool widget, principal *out)
 {
-	json_t *claims = NULL;
-	if (verify(a, tok, len, AUTH_AUD_WIDGET, &claims) < 0)
+	tm_claims c;
+	if (claims_of(a, thread, tok, len, widget, &c) < 0)
 		return -1;
 	memset(out, 0, sizeof *out);
-	int rc = -1;
-	if (claims_u64(claims, "sub", &out->id) < 0 || claims_u64(claims, "tid", &out->tid) < 0)
-		goto out;
+	out->id = c.sub;
+	out->tid = c.tid;
+	out->issued_ms = c.issued_ms;
+	return 0;
+}
+
+static int access_at(app *a, int thread, const char *tok, size_t len, principal *out)
+{
+	if (principal_of(a, thread, tok, len, false, out) < 0 || auth_current(a, out) < 0)
+		return -1;
+	out->kind = P_AGENT;
+	return 0;
+}
+
+static int visitor_at(app *a, int thread, const char *tok, size_t len, principal *out)
+{
+	if (principal_of(a, thread, tok, len, true, out) < 0)
+		return -1;
+	out->issued_ms = 0;
 	MDB_txn *txn;
 	if (db_read(a->db, &txn))
-		goto out;
+		return -1;
 	uint8_t k[16];
 	MDB_val v;
 	rec_visitor vis;
+	int rc = -1;
 	if (db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, out->tid, out->id), &v) == 0 &&
 	    rec_visitor_decode(v.mv_data, v.mv_size, &vis) == 0) {
 		out->kind = P_VISITOR;
@@ -92,9 +118,17 @@ int auth_visitor(app *a, const char *tok, size_t len, principal *out)
 		rc = 0;
 	}
 	mdb_txn_abort(txn);
-out:
-	json_decref(claims);
 	return rc;
+}
+
+int auth_access(app *a, const char *tok, size_t len, principal *out)
+{
+	return access_at(a, -1, tok, len, out);
+}
+
+int auth_visitor(app *a, const char *tok, size_t len, principal *out)
+{
+	return visitor_at(a, -1, tok, len, out);
 }
 
 static int require(app *a, http_req *req, principal *out, bool visitor)
@@ -104,7 +138,8 @@ static int require(app *a, http_req *req, principal *out, bool visitor)
 		http_respond_error(req, 401, "unauthenticated", "missing bearer token", NULL);
 		return -1;
 	}
-	int rc = visitor ? auth_visitor(a, t.p, t.len, out) : auth_access(a, t.p, t.len, out);
+	int thread = http_req_loop(req);
+	int rc = visitor ? visitor_at(a, thread, t.p, t.len, out) : access_at(a, thread, t.p, t.len, out);
 	if (rc < 0) {
 		http_respond_error(req, 401, "unauthenticated", "invalid or expired token", NULL);
 		return -1;

@@ -6,6 +6,8 @@
  * Refresh tokens are opaque ("<tenant>.<random>"), stored hashed
  * (SHA-256) with a family id: refreshing spends the old token and issues a
  * new one in the same family; presenting a spent token revokes the family.
+ * REST requests reuse the claims of a token verified before on the same I/O
+ * thread (actors/tokmemo.h); the stored-state checks run every time.
  */
 #ifndef PARLEY_AUTH_H
 #define PARLEY_AUTH_H

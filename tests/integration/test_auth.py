@@ -311,6 +311,10 @@ def test_forged_tokens():
         vhdr, vclaims, vsig = jwt_parts(vtok)
         assert vclaims["aud"] == "parley-widget"
         h64, p64, _ = tok.split(".")
+        # the genuine tokens first, so verified claims are remembered: a
+        # forgery sharing their signature must still be refused
+        assert me_ok(s, tok)
+        assert s.request("GET", "/v1/widget/conversations", token=vtok)[0] == 200
         wrong_key = b"k" * 32
         forged = {
             "alg none, unsigned": jwt_make({"alg": "none", "typ": "JWT"}, claims),
