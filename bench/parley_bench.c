@@ -99,6 +99,7 @@ static struct {
 	int http_conns;		/* rest: keep-alive connections */
 	int messages;		/* resume / rest / fanout, -1: per-mode default */
 	const char *url_path;	/* rest: GET this path without auth */
+	int rest_reads;		/* rest: REST_BOTH | REST_LIST | REST_MESSAGES */
 	const char *sweep;	/* chat: "R1,R2,…" */
 	bool socketio;		/* --protocol socketio (bench_sio.c) */
 } O = {
@@ -1077,7 +1078,7 @@ static int run_scenario(void)
 			    : O.mode == MODE_RESUME ? 5 : O.mode == MODE_REST ? 100 : 4,
 		.msg_size = O.msg_size, .rate = O.rate, .duration = O.duration, .drain = O.drain,
 		.connect_timeout = O.connect_timeout, .server_pid = O.server_pid,
-		.url_path = O.url_path, .json_path = O.json_path, .quiet = O.quiet,
+		.url_path = O.url_path, .rest_reads = O.rest_reads, .json_path = O.json_path, .quiet = O.quiet,
 	};
 	switch (O.mode) {
 	case MODE_STORM: return scen_storm(&so);
@@ -1503,7 +1504,8 @@ static void usage(FILE *f)
 		"resume: --connections N visitors, --agents A, --messages M missed each (default 5)\n"
 		"rest:   --rate R, --duration D, --http-conns N (default 16), --visitors V\n"
 		"        conversations with --messages M each (default 100); --url-path P: GET P\n"
-		"        without auth and no setup (e.g. nginx serving a static file)\n"
+		"        without auth and no setup (e.g. nginx serving a static file);\n"
+		"        --rest-reads both|list|messages (default both: alternate)\n"
 		"all modes: --server-pid PID  sample server CPU per thread kind, RSS, /metrics\n");
 }
 
@@ -1524,7 +1526,7 @@ int main(int argc, char **argv)
 		OPT_MODE = 256, OPT_HOST, OPT_PORT, OPT_KEY, OPT_EMAIL, OPT_PASSWORD, OPT_TENANT,
 		OPT_VISITORS, OPT_AGENTS, OPT_RATE, OPT_DURATION, OPT_DRAIN, OPT_MSGSIZE, OPT_VSUB,
 		OPT_THREADS, OPT_CONNS, OPT_PID, OPT_SETTLE, OPT_SRC, OPT_CONC, OPT_CTIMEOUT,
-		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_HTTP_CONNS, OPT_MESSAGES, OPT_URL_PATH, OPT_SWEEP, OPT_PROTOCOL
+		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_HTTP_CONNS, OPT_MESSAGES, OPT_URL_PATH, OPT_SWEEP, OPT_PROTOCOL, OPT_REST_READS
 	};
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, OPT_MODE },
@@ -1554,6 +1556,7 @@ int main(int argc, char **argv)
 		{ "http-conns", required_argument, NULL, OPT_HTTP_CONNS },
 		{ "messages", required_argument, NULL, OPT_MESSAGES },
 		{ "url-path", required_argument, NULL, OPT_URL_PATH },
+		{ "rest-reads", required_argument, NULL, OPT_REST_READS },
 		{ "sweep", required_argument, NULL, OPT_SWEEP },
 		{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -1607,6 +1610,13 @@ int main(int argc, char **argv)
 		case OPT_HTTP_CONNS: good = parse_num(optarg, 1, 100000, &v); O.http_conns = (int)v; break;
 		case OPT_MESSAGES: good = parse_num(optarg, 0, 100000, &v); O.messages = (int)v; break;
 		case OPT_URL_PATH: O.url_path = optarg; good = optarg[0] == '/' && strlen(optarg) < 400; break;
+		case OPT_REST_READS:
+			O.rest_reads = strcmp(optarg, "both") == 0       ? REST_BOTH
+				     : strcmp(optarg, "list") == 0     ? REST_LIST
+				     : strcmp(optarg, "messages") == 0 ? REST_MESSAGES
+								       : -1;
+			good = O.rest_reads >= 0;
+			break;
 		case OPT_SWEEP: O.sweep = optarg; break;
 		case OPT_PROTOCOL:
 			good = strcmp(optarg, "parley") == 0 || strcmp(optarg, "socketio") == 0;

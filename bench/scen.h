@@ -53,9 +53,12 @@ struct scen_opts {
 	double rate, duration, drain, connect_timeout;
 	long server_pid;
 	const char *url_path;	/* rest: fetch this path without auth */
+	int rest_reads;		/* rest: REST_BOTH, REST_LIST or REST_MESSAGES */
 	const char *json_path;
 	bool quiet;
 };
+
+enum { REST_BOTH, REST_LIST, REST_MESSAGES };
 
 /* ---- entry points (scen_*.c); each returns the process exit status ---- */
 int scen_storm(const struct scen_opts *o);

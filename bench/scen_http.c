@@ -150,14 +150,10 @@ static int try_parse(struct hcl *c)
 		fail(c, "bytes after the response (pipelining is not used)");
 		return -1;
 	}
-	/* the callback may start the next request, which reuses r: copy out */
-	char *body = malloc(want_len + 1);
-	if (!body) {
-		fail(c, "out of memory");
-		return -1;
-	}
-	memcpy(body, c->r.data + hend, want_len);
-	body[want_len] = '\0';
+	/* the body is passed in place (NUL-terminated: r.len == hend + want_len):
+	 * a request the callback starts resets r.len but reads nothing into r
+	 * before the callback returns */
+	char *body = c->r.data + hend;
 	c->r.len = 0;
 	if (close_after)
 		hcl_drop(c);
@@ -165,7 +161,6 @@ static int try_parse(struct hcl *c)
 		c->state = HCL_IDLE;
 	ev_timer_stop(c->loop, &c->timer);
 	c->done(c, status, body, want_len, NULL);
-	free(body);
 	return 1;
 }
 

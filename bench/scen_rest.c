@@ -6,7 +6,9 @@
  * --setup-threads connections; not measured).
  * Measured: request k has the intended time t0 + k/R; even k fetch
  * GET /v1/conversations?limit=25, odd k GET /v1/conversations/{id}/messages
- * ?limit=100 of conversation (k/2) % V, with the agent token. A request goes
+ * ?limit=100 of conversation (k/2) % V, with the agent token
+ * (--rest-reads list: every k the list; messages: every k the messages of
+ * conversation k % V). A request goes
  * out on the first idle connection of --http-conns; when none is idle the
  * due requests wait (the schedule is the queue, nothing is dropped) and the
  * wait counts in the latency, which runs from the intended time to the
@@ -128,6 +130,24 @@ static int seed(const struct scen_opts *o)
 
 /* ---- measured phase ---- */
 
+/* whether request k fetches the conversation list, and which conversation
+ * otherwise */
+static bool is_list(uint64_t k)
+{
+	return R.o->rest_reads == REST_LIST || (R.o->rest_reads == REST_BOTH && k % 2 == 0);
+}
+
+static uint64_t conv_of(uint64_t k)
+{
+	return (R.o->rest_reads == REST_MESSAGES ? k : k / 2) % (uint64_t)R.o->visitors;
+}
+
+static const char *const rest_desc[] = {
+	"GET /v1/conversations?limit=25 + GET …/messages?limit=100",
+	"GET /v1/conversations?limit=25",
+	"GET /v1/conversations/{id}/messages?limit=100",
+};
+
 static void issue(int ci, uint64_t k);
 
 static void fire(struct scen_sched *s, int64_t now)
@@ -156,7 +176,7 @@ static void on_done(struct hcl *c, int status, const char *body, size_t len, con
 		R.bytes += len;
 		hist_record(R.h_all, lat);
 		if (!R.o->url_path)
-			hist_record(k % 2 == 0 ? R.h_list : R.h_msgs, lat);
+			hist_record(is_list(k) ? R.h_list : R.h_msgs, lat);
 		hist_record(R.h_service, now - c->t_sent);
 		if (now <= R.t_end_window)
 			R.in_window++;
@@ -182,11 +202,11 @@ static void issue(int ci, uint64_t k)
 	char path[512];
 	const char *p = R.o->url_path;
 	if (!p) {
-		if (k % 2 == 0)
+		if (is_list(k))
 			snprintf(path, sizeof(path), "/v1/conversations?limit=25");
 		else
 			snprintf(path, sizeof(path), "/v1/conversations/%s/messages?limit=100",
-				 R.conv_id[(k / 2) % (uint64_t)R.o->visitors]);
+				 R.conv_id[conv_of(k)]);
 		p = path;
 	}
 	c->tag = k;
@@ -304,7 +324,7 @@ int scen_rest(const struct scen_opts *o)
 	double rps = (double)R.ok / o->duration, rps_win = (double)R.in_window / o->duration;
 
 	printf("parley-bench rest: %s, target %.0f req/s for %.1fs, %d keep-alive connections\n",
-	       o->url_path ? o->url_path : "GET /v1/conversations?limit=25 + GET …/messages?limit=100",
+	       o->url_path ? o->url_path : rest_desc[o->rest_reads],
 	       o->rate, o->duration, o->http_conns);
 	scen_hist_header(stdout);
 	scen_hist_row(stdout, "all", R.h_all);
@@ -332,11 +352,12 @@ int scen_rest(const struct scen_opts *o)
 	json_t *root = json_object();
 	json_object_set_new(root, "mode", json_string("rest"));
 	json_object_set_new(root, "params",
-			    json_pack("{s:f, s:f, s:f, s:i, s:i, s:i, s:s?}", "rate", o->rate,
+			    json_pack("{s:f, s:f, s:f, s:i, s:i, s:i, s:s?, s:s?}", "rate", o->rate,
 				      "duration_s", o->duration, "drain_s", o->drain, "http_conns",
 				      o->http_conns, "conversations", o->url_path ? 0 : o->visitors,
 				      "messages_per_conversation", o->url_path ? 0 : o->messages,
-				      "url_path", o->url_path));
+				      "url_path", o->url_path, "reads",
+				      o->url_path ? NULL : (const char *[]){ "both", "list", "messages" }[o->rest_reads]));
 	json_object_set_new(root, "rate", json_real(o->rate));
 	json_object_set_new(root, "requests_per_s", json_real(rps));
 	json_object_set_new(root, "in_window_per_s", json_real(rps_win));
