@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -177,6 +178,7 @@ struct task_cpu {
 	int tid;
 	char name[20];
 	uint64_t ticks;
+	uint64_t sticks;	/* of which in the kernel */
 };
 
 struct metrics_snap {
@@ -207,6 +209,8 @@ static struct {
 	int gthreads[MAX_GROUPS];
 	int ngroups;
 	double cpu_total;
+	double cpu_sys;		/* server CPU in the kernel */
+	struct rusage gen0, gen1;	/* the generator's own CPU over the window */
 } S;
 
 static long rss_kb(long pid)
@@ -264,6 +268,7 @@ static int read_tasks(long pid, struct task_cpu *out, int max)
 		if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 			continue;
 		t->ticks = ut + st;
+		t->sticks = st;
 		n++;
 	}
 	closedir(d);
@@ -390,6 +395,7 @@ void scen_server_start(long pid, const struct sockaddr_storage *addr, socklen_t 
 	}
 	S.rss0_kb = S.rss_max_kb = rss_kb(pid);
 	snap_metrics(&S.m0);
+	getrusage(RUSAGE_SELF, &S.gen0);
 	S.t_start = clock_mono_ns();
 	if (pthread_create(&S.th, NULL, sampler_main, NULL) != 0)
 		return;
@@ -406,19 +412,23 @@ void scen_server_stop(void)
 	S.t_end = clock_mono_ns();
 	struct task_cpu *end = calloc(MAX_TASKS, sizeof(*end));
 	int nend = end ? read_tasks(S.pid, end, MAX_TASKS) : -1;
+	getrusage(RUSAGE_SELF, &S.gen1);
 	S.rss1_kb = rss_kb(S.pid);
 	if (S.rss1_kb > S.rss_max_kb)
 		S.rss_max_kb = S.rss1_kb;
 	snap_metrics(&S.m1);
 	double hz = (double)sysconf(_SC_CLK_TCK);
 	S.ngroups = 0;
-	S.cpu_total = 0;
+	S.cpu_total = S.cpu_sys = 0;
 	for (int i = 0; i < nend; i++) {
-		uint64_t before = 0;
+		uint64_t before = 0, sbefore = 0;
 		for (int j = 0; j < S.nstart; j++)
-			if (S.start[j].tid == end[i].tid)
+			if (S.start[j].tid == end[i].tid) {
 				before = S.start[j].ticks;
+				sbefore = S.start[j].sticks;
+			}
 		double cpu = (double)(end[i].ticks - (end[i].ticks >= before ? before : end[i].ticks)) / hz;
+		S.cpu_sys += (double)(end[i].sticks - (end[i].sticks >= sbefore ? sbefore : end[i].sticks)) / hz;
 		char kind[20];
 		kind_of(end[i].name, kind, sizeof(kind));
 		int g = 0;
@@ -438,6 +448,18 @@ void scen_server_stop(void)
 	S.have_results = nend >= 0;
 }
 
+static double tv_s(struct timeval a, struct timeval b)
+{
+	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_usec - a.tv_usec) / 1e6;
+}
+
+/* the generator's CPU over the window: all of it, or only in the kernel */
+static double gen_cpu(bool sys_only)
+{
+	double sys = tv_s(S.gen0.ru_stime, S.gen1.ru_stime);
+	return sys_only ? sys : sys + tv_s(S.gen0.ru_utime, S.gen1.ru_utime);
+}
+
 void scen_server_print(FILE *f)
 {
 	if (!S.have_results)
@@ -447,6 +469,7 @@ void scen_server_print(FILE *f)
 		wall > 0 ? 100 * S.cpu_total / wall : 0);
 	for (int g = 0; g < S.ngroups; g++)
 		fprintf(f, " %s=%.2fs", S.gname[g], S.gcpu[g]);
+	fprintf(f, " (kernel %.2fs) generator_cpu=%.2fs (kernel %.2fs)", S.cpu_sys, gen_cpu(false), gen_cpu(true));
 	fprintf(f, " rss_kb=%ld->%ld (max %ld)", S.rss0_kb, S.rss1_kb, S.rss_max_kb);
 	if (S.m0.ok && S.m1.ok) {
 		double dc = S.m1.commits - S.m0.commits, dr = S.m1.requests - S.m0.requests;
@@ -467,6 +490,10 @@ json_t *scen_server_json(void)
 	json_object_set_new(o, "pid", json_integer(S.pid));
 	json_object_set_new(o, "wall_s", json_real(wall));
 	json_object_set_new(o, "cpu_s", json_real(S.cpu_total));
+	json_object_set_new(o, "cpu_kernel_s", json_real(S.cpu_sys));
+	/* the load generator itself over the same window (getrusage) */
+	json_object_set_new(o, "generator", json_pack("{s:f, s:f}", "cpu_s", gen_cpu(false), "cpu_kernel_s",
+						      gen_cpu(true)));
 	json_t *th = json_object();
 	for (int g = 0; g < S.ngroups; g++)
 		json_object_set_new(th, S.gname[g],
