@@ -146,7 +146,7 @@ start
 for rate in $RATES; do
 	printf 'rate=%-6s ' "$rate"
 	bench "core-chat-$rate.json" core-chat --port "$PORT" --widget-key "$KEY" --password "$PW" \
-		--visitors 200 --agents 10 --rate "$rate" --duration "$DURATION"
+		--visitors 200 --agents 10 --rate "$rate" --duration "$DURATION" --server-pid "$PID"
 done
 METRICS=$(curl -s "127.0.0.1:$PORT/metrics" | grep -E '^parley_storage_(commits|requests)_total' || true)
 echo "$METRICS"
@@ -178,7 +178,7 @@ start --sync=none
 for rate in $NOSYNC_RATES; do
 	printf 'rate=%-6s ' "$rate"
 	bench "core-chat-nosync-$rate.json" core-chat-nosync --port "$PORT" --widget-key "$KEY" \
-		--password "$PW" --visitors 200 --agents 10 --rate "$rate" --duration "$DURATION"
+		--password "$PW" --visitors 200 --agents 10 --rate "$rate" --duration "$DURATION" --server-pid "$PID"
 done
 stop
 
