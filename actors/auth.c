@@ -56,7 +56,7 @@ enum { TAG_API = 1, TAG_WIDGET = 2 };
 static int claims_of(app *a, int thread, const char *tok, size_t len, bool widget, tm_claims *out)
 {
 	uint8_t tag = widget ? TAG_WIDGET : TAG_API;
-	if (thread >= 0 && tm_get(a->tokens, thread, tok, len, tag, clock_now_ms() / 1000, out))
+	if (thread >= 0 && tm_get(a->tokens, thread, tok, len, tag, clock_now_ms() / 1000, JWT_IAT_SKEW_S, out))
 		return 0;
 	json_t *claims = NULL;
 	if (verify(a, tok, len, widget ? AUTH_AUD_WIDGET : AUTH_AUD_API, &claims) < 0)
@@ -67,6 +67,7 @@ static int claims_of(app *a, int thread, const char *tok, size_t len, bool widge
 	/* issue time in ms (tokens without iat_ms: the start of their iat second) */
 	out->issued_ms = json_is_integer(iat_ms) ? json_integer_value(iat_ms) : json_integer_value(iat) * 1000;
 	out->exp_s = json_integer_value(json_object_get(claims, "exp"));
+	out->iat_s = json_integer_value(iat);
 	out->aud = tag;
 	if (claims_u64(claims, "sub", &out->sub) == 0 && claims_u64(claims, "tid", &out->tid) == 0) {
 		rc = 0;

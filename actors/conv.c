@@ -42,7 +42,12 @@ typedef struct waiter {
 	struct waiter *next;
 	reply_to reply;
 	bool http_view;
+	uint8_t after;             /* on `after` lists: enum after_kind */
 } waiter;
+
+/* How a request whose change writes in flight already make is answered
+ * once they commit (never before: an answer promises a durable state). */
+enum after_kind { AFTER_VIEW, AFTER_ACK };
 
 typedef struct conv_write {
 	wr_req w;                  /* storage request */
@@ -61,6 +66,7 @@ typedef struct conv_write {
 	reply_to reply;
 	bool http_view;
 	waiter *dups;              /* same client_id sent again while in flight */
+	waiter *after;             /* no-op changes answered when this commits */
 	bool receipt_read;         /* OP_RECEIPT */
 	uint8_t receipt_side;
 } conv_write;
@@ -378,15 +384,21 @@ static conv_write *op_new(conv_actor *ca, int kind)
 	return op;
 }
 
+static void free_waiters(waiter *w)
+{
+	while (w) {
+		waiter *n = w->next;
+		free(w);
+		w = n;
+	}
+}
+
 static void op_free(conv_write *op)
 {
 	for (int i = 0; i < op->nev; i++)
 		free(op->ev[i]);
-	while (op->dups) {
-		waiter *n = op->dups->next;
-		free(op->dups);
-		op->dups = n;
-	}
+	free_waiters(op->dups);
+	free_waiters(op->after);
 	free(op);
 }
 
@@ -419,6 +431,32 @@ static void submit(conv_actor *ca, conv_write *op)
 	ca->pend_tail = op;
 	ca->inflight++;
 	writer_submit(ca->app->wr, &op->w);
+}
+
+/* A request that changes nothing beyond what the actor's view already
+ * holds: answered now when nothing is in flight, else when the last write
+ * in flight commits (with an error if it fails), since that view includes
+ * writes not yet durable. */
+static void answer_noop(conv_actor *ca, conv_msg *m, uint8_t how)
+{
+	app *a = ca->app;
+	if (!ca->pend_tail) {
+		if (how == AFTER_VIEW)
+			reply_json(a, &m->reply, 200, view_conv(&ca->rec));
+		else
+			reply_ack(a, &m->reply, NULL);
+		return;
+	}
+	waiter *w = calloc(1, sizeof *w);
+	if (!w) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	w->reply = m->reply;
+	w->after = how;
+	m->reply.kind = REPLY_NONE;
+	w->next = ca->pend_tail->after;
+	ca->pend_tail->after = w;
 }
 
 /* ---------- message handlers ---------- */
@@ -713,7 +751,7 @@ static void on_receipt(conv_actor *ca, conv_msg *m)
 	}
 	if (!changed) {
 		op_free(op);
-		reply_ack(a, &m->reply, NULL);
+		answer_noop(ca, m, AFTER_ACK);
 		return;
 	}
 	op->receipt_side = visitor ? AUD_VISITOR : AUD_AGENT;
@@ -731,7 +769,7 @@ static void on_status(conv_actor *ca, conv_msg *m)
 		return;
 	}
 	if (ca->rec.status == m->status) {
-		reply_json(a, &m->reply, 200, view_conv(&ca->rec));
+		answer_noop(ca, m, AFTER_VIEW);
 		return;
 	}
 	conv_write *op = op_new(ca, OP_STATUS);
@@ -763,7 +801,7 @@ static void on_assign(conv_actor *ca, conv_msg *m)
 		return;
 	}
 	if (ca->rec.assignee_id == m->who.id) {
-		reply_json(a, &m->reply, 200, view_conv(&ca->rec));
+		answer_noop(ca, m, AFTER_VIEW);
 		return;
 	}
 	conv_write *op = op_new(ca, OP_ASSIGN);
@@ -853,6 +891,12 @@ static void answer(conv_actor *ca, conv_write *op)
 		reply_ack(a, &op->reply, NULL);
 		break;
 	}
+	for (waiter *w = op->after; w; w = w->next) {
+		if (w->after == AFTER_VIEW)
+			reply_json(a, &w->reply, 200, view_conv(&op->conv));
+		else
+			reply_ack(a, &w->reply, NULL);
+	}
 }
 
 static void fail_op(conv_actor *ca, conv_write *op)
@@ -864,6 +908,9 @@ static void fail_op(conv_actor *ca, conv_write *op)
 	reply_error(a, &op->reply, status, status == 409 ? "conflict" : "internal", msg);
 	for (waiter *w = op->dups; w; w = w->next)
 		reply_error(a, &w->reply, status, status == 409 ? "conflict" : "internal", msg);
+	for (waiter *w = op->after; w; w = w->next)
+		reply_error(a, &w->reply, status, status == 409 ? "conflict" : "internal",
+			    status == 409 ? "conflicting write, retry" : "storage failure, retry");
 	ca->stale = true;
 }
 

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IAT_SKEW_S 60
 
 /* Header every token carries; sorted keys make this byte-stable. */
 static json_t *make_header(void)
@@ -147,7 +146,7 @@ static int check_claims(const json_t *claims, const char *iss, const char *aud, 
 		return JWT_EIAT;
 	int64_t iat_v = json_integer_value(iat);
 	/* iat - now_s > skew, computed without signed overflow. */
-	if (iat_v > now_s && (uint64_t)iat_v - (uint64_t)now_s > IAT_SKEW_S)
+	if (iat_v > now_s && (uint64_t)iat_v - (uint64_t)now_s > JWT_IAT_SKEW_S)
 		return JWT_EIAT;
 
 	if (!iss || !json_string_is(json_object_get(claims, "iss"), iss))

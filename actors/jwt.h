@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #define JWT_MAX_LEN 4096
+/* tokens issued further than this in the future are refused (clock skew) */
+#define JWT_IAT_SKEW_S 60
 
 enum {
 	JWT_OK        = 0,

@@ -67,10 +67,11 @@ static size_t slot_of(const tokmemo *m, const char *tok, size_t len)
 }
 
 bool tm_get(tokmemo *m, int thread, const char *tok, size_t len, uint8_t aud, int64_t now_s,
-	    tm_claims *out)
+	    int64_t max_skew_s, tm_claims *out)
 {
 	const tm_entry *e = &m->t[thread][slot_of(m, tok, len)];
-	if (!e->tok || !crypto_ct_equal(e->tok, e->len, tok, len) || e->c.aud != aud || now_s >= e->c.exp_s)
+	if (!e->tok || !crypto_ct_equal(e->tok, e->len, tok, len) || e->c.aud != aud || now_s >= e->c.exp_s ||
+	    e->c.iat_s - now_s > max_skew_s)
 		return false;
 	*out = e->c;
 	return true;

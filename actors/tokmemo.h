@@ -21,7 +21,7 @@
 typedef struct {
 	uint64_t tid, sub;
 	int64_t issued_ms;        /* iat_ms, or iat * 1000 */
-	int64_t exp_s;
+	int64_t iat_s, exp_s;
 	uint8_t aud;              /* caller's audience tag */
 } tm_claims;
 
@@ -32,10 +32,11 @@ typedef struct tokmemo tokmemo;
 tokmemo *tm_new(int nthreads, size_t slots, size_t max_tok);
 void tm_free(tokmemo **m_p);
 
-/* The claims of tok when it was verified before for audience aud and has
- * not expired at now_s (thread only). */
+/* The claims of tok when it was verified before for audience aud, has not
+ * expired at now_s and was not issued more than max_skew_s after now_s (the
+ * wall clock may have stepped back since); thread only. */
 bool tm_get(tokmemo *m, int thread, const char *tok, size_t len, uint8_t aud, int64_t now_s,
-	    tm_claims *out);
+	    int64_t max_skew_s, tm_claims *out);
 
 /* Remembers the claims of a verified token (thread only). */
 void tm_put(tokmemo *m, int thread, const char *tok, size_t len, const tm_claims *c);

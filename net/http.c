@@ -277,10 +277,14 @@ static void write_response(http_conn *c, int status, const char *ctype, const vo
 {
 	/* protocol errors (fail) set close_after_write; application errors keep the connection */
 	bool keep = c->keep_alive && !c->close_after_write && !c->draining;
+	/* 204 and 304 carry no body and no Content-Length (RFC 9110 8.6) */
+	char cl[48] = "";
+	if (status != 204 && status != 304)
+		snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", len);
 	buf_printf(&c->out,
-		   "HTTP/1.1 %d %s\r\nServer: %s\r\nContent-Length: %zu\r\n"
+		   "HTTP/1.1 %d %s\r\nServer: %s\r\n%s"
 		   "X-Content-Type-Options: nosniff\r\n%s%s%s%s%s%s",
-		   status, reason(status), conn_opts(c)->server_name, len,
+		   status, reason(status), conn_opts(c)->server_name, cl,
 		   c->cors ? "Access-Control-Allow-Origin: *\r\n" : "",
 		   ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
 		   keep ? "" : "Connection: close\r\n", extra ? extra : "");
@@ -371,14 +375,20 @@ bool http_etag_match(const http_req *req, const char *etag)
 	if (!inm)
 		return false;
 	size_t el = strlen(etag);
-	const char *p = inm->p, *end = inm->p + inm->len;
+	const char *p = inm->p, *end = inm->p + inm->len, *first = p;
+	while (first < end && (*first == ' ' || *first == '\t'))
+		first++;
 	while (p < end) {
 		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
 			p++;
 		if (p == end)
 			break;
-		if (*p == '*')
-			return true;
+		if (*p == '*') {   /* "*" matches only as the whole field value */
+			const char *q = p + 1;
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			return q == end && p == first;
+		}
 		if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
 			p += 2;
 		const char *q = p;

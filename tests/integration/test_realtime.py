@@ -1067,7 +1067,8 @@ def test_frame_limits():
             frame = {"type": "ping", "id": "big", "pad": ""}
             frame["pad"] = "p" * (4096 - len(json.dumps(frame)))
             assert len(json.dumps(frame)) == 4096
-            assert (await w.request(frame))["type"] == "ack"
+            await w.send(frame)   # its own id: request() would put a longer one
+            assert (await w.wait_for(lambda f: f.get("id") == "big"))["type"] == "ack"
             frame["pad"] += "p"
             await w.send(frame)
             try:
@@ -1240,8 +1241,40 @@ def test_slow_reader_is_dropped_and_resumes():
         check_sanitizers(s)
 
 
+def test_noop_receipt_waits_for_the_write_in_flight():
+    """A receipt that changes nothing because an identical one is still
+    being stored is acknowledged after that one, never before: an ack
+    promises a durable state."""
+    with Server() as s:
+        agent = s.login()["access_token"]
+        vis = s.visitor("Ned")["visitor_token"]
+        cid = s.new_conversation(vis, "hello", "n-0")["id"]
+
+        async def flow():
+            a = await WS.connect(s.ws_url(), agent)
+            for k in range(1, 9):
+                st, ev, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % cid,
+                                      {"client_id": "n-%d" % k, "text": "more"}, token=vis)
+                assert st in (200, 201), (st, ev)
+                seq = ev.get("seq") or ev.get("event", {}).get("seq")
+                # both frames in one write: the second reaches the actor
+                # while the first is still on its way to the disk
+                frames = [json.dumps({"type": "read", "conversation_id": cid, "seq": seq,
+                                      "id": "k%d-%d" % (k, i)}) for i in (1, 2)]
+                await a.ws.send(frames[0])
+                await a.ws.send(frames[1])
+                order = []
+                while len(order) < 2:
+                    f = await a.wait_for(lambda f: str(f.get("id", "")).startswith("k%d-" % k))
+                    assert f["type"] == "ack", f
+                    order.append(f["id"])
+                assert order == ["k%d-1" % k, "k%d-2" % k], order
+            await a.close()
+        run(flow())
+
+
 if __name__ == "__main__":
-    main([test_resume_after_disconnect, test_resume_during_burst, test_replay_over_the_cap, test_idempotent_send,
+    main([test_noop_receipt_waits_for_the_write_in_flight, test_resume_after_disconnect, test_resume_during_burst, test_replay_over_the_cap, test_idempotent_send,
           test_concurrent_ordering, test_private_notes, test_text_round_trip, test_typing_and_receipts,
           test_inbox_stream_and_resume, test_bad_input, test_frame_limits, test_origins_and_keys,
           test_auth_timeout_and_dead_peer, test_slow_reader_is_dropped_and_resumes])
