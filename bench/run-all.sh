@@ -11,7 +11,7 @@
 # 300) for the 1-minute load average to fall below it and the CPU to be
 # less than 20 % busy over 2 s before starting;
 # NO_REPORT=1 skips report.py; NO_NGINX=1 skips the nginx comparison;
-# HTTP_RATES (default "10000 30000 45000 60000 75000"): the offered req/s of
+# HTTP_RATES (default "10000 30000 40000 50000 60000 75000"): the offered req/s of
 # the HTTP-path part, the same ladder for the cached conversation list,
 # parleyd's static file and /healthz, and nginx's static file;
 # ONLY="http rest ..." runs only these parts (chat fanout storm resume rest
@@ -26,7 +26,7 @@ PW=bench-password-1
 SRC=127.0.0.2,127.0.0.3
 [ -x "$PARLEYD" ] && [ -x "$BENCH" ] || { echo "run-all: build parleyd and parley-bench in $B first" >&2; exit 2; }
 HTTP_RATES_SET="${HTTP_RATES:+1}"
-HTTP_RATES="${HTTP_RATES:-10000 30000 45000 60000 75000}"
+HTTP_RATES="${HTTP_RATES:-10000 30000 40000 50000 60000 75000}"
 ONLY="${ONLY:-}"
 # part NAME: is this part of the script to run?
 part() { [ -z "$ONLY" ] || [[ " ${ONLY//,/ } " == *" $1 "* ]]; }
@@ -150,7 +150,7 @@ if part chat; then
 	for run in 1 2; do	# twice, each on a fresh server: the spread is part of the result
 		start
 		bench "chat-sweep-$run" chat --port "$PORT" --widget-key "$KEY" --password "$PW" --visitors 200 \
-			--agents 10 --duration 5 --sweep 2500,5000,10000,15000,20000,25000 --server-pid "$PID"
+			--agents 10 --duration 5 --sweep 2500,5000,10000,15000,20000,25000,30000,35000 --server-pid "$PID"
 		stop
 	done
 fi

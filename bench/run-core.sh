@@ -9,7 +9,7 @@
 #     results-dir  JSON results (default: $RESULTS, else docs/perf/results/core
 #                  of this tree); its core-*.json files are removed first
 # Environment (defaults = the figures in the doc): RATES ("5000 10000 15000
-# 20000 25000", durable chat), NOSYNC_RATES ("10000 20000", --sync=none),
+# 20000 25000 30000 35000", durable chat), NOSYNC_RATES ("10000 20000", --sync=none),
 # IDLE_CONNS ("15000 19000"), DURATION (5 s per rate).
 # Files: core-host.json (label core-host: OS, file system, fdatasync time),
 # core-chat-RATE.json (core-chat), core-storage.json (core-storage: the
@@ -22,7 +22,7 @@ RES="${2:-${RESULTS:-$ROOT/docs/perf/results/core}}"
 PARLEYD="$B/parleyd"
 BENCH="$B/bench/parley-bench"
 PW=bench-password-1
-RATES=${RATES:-"5000 10000 15000 20000 25000"}
+RATES=${RATES:-"5000 10000 15000 20000 25000 30000 35000"}
 NOSYNC_RATES=${NOSYNC_RATES:-"10000 20000"}
 IDLE_CONNS=${IDLE_CONNS:-"15000 19000"}
 DURATION=${DURATION:-5}
