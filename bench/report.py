@@ -828,6 +828,9 @@ TARGET_P99 = (50000, 5.0)
 def rate_goal(chat, goal, top):
     runs = [d for d in chat if (d.get("rate") or 0) >= goal]
     if not runs:
+        if not sustained(chat[-1]):
+            return (f"not met: the knee is below it (highest offered rate {num(top)} msg/s not "
+                    "sustained; see the CPU per message above)")
         return f"not measured (highest offered rate {num(top)} msg/s)"
     ok = [d for d in runs if delivered(d)]
     facts = ", ".join(f"{num(in_window(d))} in the window at {num(d.get('rate'))} offered"
@@ -838,6 +841,9 @@ def rate_goal(chat, goal, top):
 def p99_goal(chat, rate, limit):
     d = next((d for d in chat if d.get("rate") == rate), None)
     if d is None:
+        if chat and (chat[-1].get("rate") or 0) < rate and not sustained(chat[-1]):
+            return (f"not met: {num(rate)} msg/s is above the knee (no run there; "
+                    f"{num(chat[-1].get('rate'))} msg/s was not sustained)")
         return f"not measured (no run at {num(rate)} msg/s)"
     p99 = delivery(d).get("p99_ms")
     return ("met" if p99 is not None and p99 < limit and delivered(d) else "not met") + \
