@@ -72,7 +72,8 @@ static struct {
 	uint64_t reason_n[MAX_REASONS];
 	ev_timer tick;
 	int64_t t_end_window, deadline, next_print;
-	uint64_t prev_deliv;
+	uint64_t prev_deliv, prev_issued;
+	struct hist *h_tick;	/* delivery latencies since the last progress line */
 	bool running;
 } F;
 
@@ -153,6 +154,7 @@ static void on_inbox(struct fagent *a, json_t *m, int64_t now)
 	F.deliveries++;
 	int64_t lat = now - scen_intended(&F.sch, (uint64_t)k);
 	hist_record(F.h_all, lat);
+	hist_record(F.h_tick, lat);
 	hist_record(bit == F_CREATED ? F.h_created : F.h_message, lat);
 	if (now <= F.t_end_window)
 		F.in_window++;
@@ -343,11 +345,14 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	}
 	if (!F.o->quiet && now >= F.next_print) {
-		fprintf(stderr, "[%5.1fs] ops issued=%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64
-			" deliveries=%" PRIu64 " (%" PRIu64 "/s)\n",
-			(double)(now - F.sch.t0) / 1e9, F.sch.next, F.ops_ok, F.ops_failed, F.deliveries,
-			F.deliveries - F.prev_deliv);
+		fprintf(stderr, "[%5.1fs] offered=%" PRIu64 " ops/s (target %.0f) ok=%" PRIu64
+			" failed=%" PRIu64 " deliveries=%" PRIu64 " (%" PRIu64 "/s) p99=%.2fms\n",
+			(double)(now - F.sch.t0) / 1e9, F.sch.next - F.prev_issued, F.o->rate, F.ops_ok,
+			F.ops_failed, F.deliveries, F.deliveries - F.prev_deliv,
+			scen_ms(hist_quantile(F.h_tick, 0.99)));
 		F.prev_deliv = F.deliveries;
+		F.prev_issued = F.sch.next;
+		hist_reset(F.h_tick);
 		F.next_print += 1000000000;
 	}
 	bool check = now > F.t_end_window && (now / 10000000) % 10 == 0;	/* ~10 Hz */
@@ -401,6 +406,7 @@ int scen_fanout(const struct scen_opts *o)
 	if (!F.loop)
 		return 1;
 	F.h_all = scen_hist_new();
+	F.h_tick = scen_hist_new();
 	F.h_created = scen_hist_new();
 	F.h_message = scen_hist_new();
 	F.h_rest = scen_hist_new();

@@ -46,7 +46,8 @@ static struct {
 	struct hist *h_all, *h_list, *h_msgs, *h_service, *h_lag;
 	ev_timer tick;
 	int64_t deadline, next_print;
-	uint64_t prev_completed;
+	uint64_t prev_completed, prev_issued;
+	struct hist *h_tick;	/* latencies since the last progress line */
 	bool done;
 } R;
 
@@ -175,6 +176,7 @@ static void on_done(struct hcl *c, int status, const char *body, size_t len, con
 		R.ok++;
 		R.bytes += len;
 		hist_record(R.h_all, lat);
+		hist_record(R.h_tick, lat);
 		if (!R.o->url_path)
 			hist_record(is_list(k) ? R.h_list : R.h_msgs, lat);
 		hist_record(R.h_service, now - c->t_sent);
@@ -234,12 +236,15 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	int64_t now = clock_mono_ns();
 	bool all = R.sch.next >= R.sch.total && R.nfree == R.o->http_conns;
 	if (!R.o->quiet && now >= R.next_print) {
-		fprintf(stderr, "[%5.1fs] issued=%" PRIu64 " completed=%" PRIu64 " (%" PRIu64
-			"/s) errors=%" PRIu64 " backlog=%" PRIu64 "\n",
-			(double)(now - R.sch.t0) / 1e9, R.sch.next, R.completed,
+		fprintf(stderr, "[%5.1fs] offered=%" PRIu64 "/s (target %.0f) achieved=%" PRIu64
+			"/s errors=%" PRIu64 " p99=%.2fms backlog=%" PRIu64 "\n",
+			(double)(now - R.sch.t0) / 1e9, R.sch.next - R.prev_issued, R.o->rate,
 			R.completed - R.prev_completed, R.bad_status + R.io_errors,
+			scen_ms(hist_quantile(R.h_tick, 0.99)),
 			R.sch.next < R.sch.total && R.sch.blocked ? R.sch.total - R.sch.next : 0);
 		R.prev_completed = R.completed;
+		R.prev_issued = R.sch.next;
+		hist_reset(R.h_tick);
 		R.next_print += 1000000000;
 	}
 	if (all || now >= R.deadline || rest_interrupted) {
@@ -283,6 +288,7 @@ int scen_rest(const struct scen_opts *o)
 	R.cl = calloc((size_t)o->http_conns, sizeof(*R.cl));
 	R.freel = calloc((size_t)o->http_conns, sizeof(int));
 	R.h_all = scen_hist_new();
+	R.h_tick = scen_hist_new();
 	R.h_list = scen_hist_new();
 	R.h_msgs = scen_hist_new();
 	R.h_service = scen_hist_new();
