@@ -57,7 +57,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -65,6 +67,7 @@
 
 #define MAX_THREADS 64
 #define MAX_SOURCES 64
+#define MAX_PROCS 64
 #define MAX_REASONS 16
 
 /* ------------------------------------------------------------- options */
@@ -88,6 +91,7 @@ static struct {
 	bool visitor_subscribe;
 	int threads;
 	int connections;
+	int procs;		/* idle: generator processes sharing the connections */
 	long server_pid;
 	double settle;
 	const char *source_addrs;
@@ -1348,20 +1352,12 @@ static int chat_measure(void)
 
 /* ------------------------------------------------------------ idle mode */
 
-static int run_idle(const struct setup_target *tgt)
+/* Opens N idle visitor connections on this process's loops (the shared
+ * visitor token is set up); 0, or -1 when the loops cannot start. */
+static int idle_open(int N, int *ok, int *bad, double *open_s)
 {
-	int N = O.connections;
-	G.vtoken = calloc(1, sizeof(char *));
-	struct http_client hc;
-	http_client_init(&hc, &tgt->addr, tgt->alen, tgt->host_hdr, tgt->timeout_ms);
-	int r = setup_visitor(&hc, O.widget_key, "bench idle visitor", &G.vtoken[0]);
-	http_client_close(&hc);
-	if (r < 0) {
-		fprintf(stderr, "parley-bench: setup failed: widget session\n");
-		return 1;
-	}
 	if (create_workers() < 0)
-		return 1;
+		return -1;
 	IDL = calloc((size_t)N, sizeof(*IDL));
 	for (int t = 0; t < O.threads; t++)
 		W[t].conns = calloc((size_t)N / (size_t)O.threads + 1, sizeof(struct conn *));
@@ -1373,25 +1369,143 @@ static int run_idle(const struct setup_target *tgt)
 		c->idx = i;
 		w->conns[w->nconns++] = c;
 	}
+	int64_t ts = clock_mono_ns();
+	if (start_workers() < 0)
+		return -1;
+	double limit = O.connect_timeout * 2 + (double)N / 500.0 + 10;
+	if (!wait_connected(limit, N))
+		fprintf(stderr, "parley-bench: gave up waiting for all connections after %.0fs\n", limit);
+	*open_s = (double)(clock_mono_ns() - ts) / 1e9;
+	*ok = *bad = 0;
+	for (int t = 0; t < O.threads; t++) {
+		*ok += LD(W[t].setup_ok);
+		*bad += LD(W[t].setup_failed);
+	}
+	return 0;
+}
+
+static uint64_t idle_lost(void)
+{
+	uint64_t lost = 0;
+	for (int t = 0; t < O.threads; t++)
+		lost += LD(W[t].n_lost);
+	return lost;
+}
+
+/* --procs P: P child processes share the connections (the per-process
+ * open-file limit); child i binds only source address i % nsrc. Each
+ * reports "ok bad" once open, waits for a byte from the parent, then
+ * reports "lost" and closes. */
+struct idle_child {
+	pid_t pid;
+	int up, down;	/* child → parent, parent → child */
+};
+
+static int read_line(int fd, char *buf, size_t cap, double timeout_s)
+{
+	size_t n = 0;
+	int64_t deadline = clock_mono_ns() + (int64_t)(timeout_s * 1e9);
+	while (n + 1 < cap) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int left = (int)((deadline - clock_mono_ns()) / 1000000);
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return -1;
+		ssize_t r = read(fd, buf + n, 1);
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+static int idle_fork(struct idle_child *ch, int P, int N)
+{
+	for (int i = 0; i < P; i++) {
+		int up[2], down[2];
+		if (pipe(up) || pipe(down))
+			return -1;
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			close(up[0]);
+			close(down[1]);
+			int share = N / P + (i < N % P), ok = 0, bad = 0;
+			double open_s;
+			if (G.nsrc > 0) {
+				G.src[0] = G.src[i % G.nsrc];
+				G.nsrc = 1;
+			}
+			if (idle_open(share, &ok, &bad, &open_s) < 0)
+				_exit(1);
+			dprintf(up[1], "%d %d\n", ok, bad);
+			char b;
+			while (read(down[0], &b, 1) < 0 && errno == EINTR)
+				;
+			dprintf(up[1], "%" PRIu64 "\n", idle_lost());
+			print_reasons(stderr);
+			signal_workers(PH_STOP);
+			join_workers();
+			_exit(0);
+		}
+		close(up[1]);
+		close(down[0]);
+		ch[i] = (struct idle_child){ pid, up[0], down[1] };
+	}
+	return 0;
+}
+
+static int run_idle(const struct setup_target *tgt)
+{
+	int N = O.connections;
+	int P = O.procs > 1 ? O.procs : 1;
+	G.vtoken = calloc(1, sizeof(char *));
+	struct http_client hc;
+	http_client_init(&hc, &tgt->addr, tgt->alen, tgt->host_hdr, tgt->timeout_ms);
+	int r = setup_visitor(&hc, O.widget_key, "bench idle visitor", &G.vtoken[0]);
+	http_client_close(&hc);
+	if (r < 0) {
+		fprintf(stderr, "parley-bench: setup failed: widget session\n");
+		return 1;
+	}
 	long rss0 = O.server_pid ? read_rss_kb(O.server_pid) : -1;
 	long tcp0 = read_tcp_mem_pages();
 	if (O.server_pid && rss0 < 0) {
 		fprintf(stderr, "parley-bench: cannot read /proc/%ld/status\n", O.server_pid);
 		return 1;
 	}
-	scen_server_start(O.server_pid, &G.dst, G.dlen, G.host_hdr);
-	int64_t ts = clock_mono_ns();
-	if (start_workers() < 0)
-		return 1;
-	double limit = O.connect_timeout * 2 + (double)N / 500.0 + 10;
-	bool connected = wait_connected(limit, N);
-	if (!connected)
-		fprintf(stderr, "parley-bench: gave up waiting for all connections after %.0fs\n", limit);
-	double open_s = (double)(clock_mono_ns() - ts) / 1e9;
 	int ok = 0, bad = 0;
-	for (int t = 0; t < O.threads; t++) {
-		ok += LD(W[t].setup_ok);
-		bad += LD(W[t].setup_failed);
+	double open_s = 0;
+	struct idle_child ch[MAX_PROCS];
+	if (P > 1) {
+		/* children first: no thread of ours exists yet when they fork */
+		int64_t ts = clock_mono_ns();
+		if (idle_fork(ch, P, N) < 0) {
+			fprintf(stderr, "parley-bench: fork/pipe failed: %s\n", strerror(errno));
+			return 1;
+		}
+		scen_server_start(O.server_pid, &G.dst, G.dlen, G.host_hdr);
+		double limit = O.connect_timeout * 2 + (double)N / 500.0 + 10;
+		for (int i = 0; i < P; i++) {
+			char line[64];
+			int a = 0, b = 0;
+			if (read_line(ch[i].up, line, sizeof line, limit) < 0 ||
+			    sscanf(line, "%d %d", &a, &b) != 2) {
+				fprintf(stderr, "parley-bench: generator process %d did not report\n", i);
+				b = N / P;
+			}
+			ok += a;
+			bad += b;
+		}
+		open_s = (double)(clock_mono_ns() - ts) / 1e9;
+	} else {
+		scen_server_start(O.server_pid, &G.dst, G.dlen, G.host_hdr);
+		if (idle_open(N, &ok, &bad, &open_s) < 0)
+			return 1;
 	}
 	long rss1 = O.server_pid ? read_rss_kb(O.server_pid) : -1;
 	if (!O.quiet)
@@ -1403,9 +1517,7 @@ static int run_idle(const struct setup_target *tgt)
 		sleep_s(0.05);
 		if (!O.quiet && clock_mono_ns() - last >= 1000000000) {
 			last = clock_mono_ns();
-			uint64_t lost = 0;
-			for (int t = 0; t < O.threads; t++)
-				lost += LD(W[t].n_lost);
+			uint64_t lost = P > 1 ? 0 : idle_lost();   /* children: counted at the end */
 			long rss = O.server_pid ? read_rss_kb(O.server_pid) : -1;
 			fprintf(stderr, "[settle] open=%" PRIu64 " lost=%" PRIu64 " server_rss_kb=%ld\n",
 				(uint64_t)ok - lost, lost, rss);
@@ -1414,19 +1526,34 @@ static int run_idle(const struct setup_target *tgt)
 	long rss2 = O.server_pid ? read_rss_kb(O.server_pid) : -1;
 	long tcp2 = read_tcp_mem_pages();
 	uint64_t lost = 0;
-	for (int t = 0; t < O.threads; t++)
-		lost += LD(W[t].n_lost);
-	signal_workers(PH_STOP);
-	join_workers();
+	if (P > 1) {
+		for (int i = 0; i < P; i++) {
+			char line[64];
+			(void)!write(ch[i].down, "x", 1);
+			unsigned long long l = 0;
+			if (read_line(ch[i].up, line, sizeof line, 30) == 0 && sscanf(line, "%llu", &l) == 1)
+				lost += l;
+			close(ch[i].up);
+			close(ch[i].down);
+			int st;
+			waitpid(ch[i].pid, &st, 0);
+		}
+	} else {
+		lost = idle_lost();
+		signal_workers(PH_STOP);
+		join_workers();
+	}
 	scen_server_stop();
 
 	double per_conn_open = ok > 0 && rss0 >= 0 ? (double)(rss1 - rss0) * 1024.0 / ok : 0;
 	double per_conn = ok > 0 && rss0 >= 0 ? (double)(rss2 - rss0) * 1024.0 / ok : 0;
 	printf("parley-bench idle: %d connections requested, %d open, %d failed, %" PRIu64
-	       " lost while idle, opened in %.2fs (%.0f conn/s), %d loop(s), %d source address(es)\n",
-	       N, ok, bad, lost, open_s, open_s > 0 ? ok / open_s : 0, O.threads,
+	       " lost while idle, opened in %.2fs (%.0f conn/s), %d process(es) of %d loop(s), "
+	       "%d source address(es)\n",
+	       N, ok, bad, lost, open_s, open_s > 0 ? ok / open_s : 0, P, O.threads,
 	       G.nsrc ? G.nsrc : 1);
-	print_reasons(stdout);
+	if (P == 1)   /* children print their own to stderr */
+		print_reasons(stdout);
 	if (O.server_pid)
 		printf("  server VmRSS: before=%ld kB after_open=%ld kB after_settle(%.1fs)=%ld kB\n",
 		       rss0, rss1, O.settle, rss2);
@@ -1446,6 +1573,7 @@ static int run_idle(const struct setup_target *tgt)
 				 "connections_requested", N, "connections_open", ok,
 				 "connect_failures", bad, "lost", (json_int_t)lost, "open_s", open_s,
 				 "threads", O.threads);
+	json_object_set_new(root, "generator_processes", json_integer(P));
 	if (O.server_pid) {
 		json_object_set_new(root, "server_rss_kb",
 				    json_pack("{s:I, s:I, s:I}", "before", (json_int_t)rss0,
@@ -1455,7 +1583,7 @@ static int run_idle(const struct setup_target *tgt)
 	}
 	if (tcp_per_conn >= 0)
 		json_object_set_new(root, "kernel_tcp_mem_per_conn_bytes_both_ends", json_real(tcp_per_conn));
-	json_object_set_new(root, "connection_problems", reasons_json());
+	json_object_set_new(root, "connection_problems", P == 1 ? reasons_json() : json_object());
 	int rc = write_json(root) < 0 ? 1 : 0;
 	json_decref(root);
 	if (ok == 0)
@@ -1497,6 +1625,9 @@ static void usage(FILE *f)
 		"  --connections N       visitor WebSockets to open and hold (default 1000)\n"
 		"  --server-pid PID      report the server's VmRSS growth per connection\n"
 		"  --settle S            seconds to hold before the final RSS reading (default 5)\n"
+		"  --procs P             P generator processes share the connections (each binds\n"
+		"                        source address i %% count of --source-addrs): past the\n"
+		"                        per-process open-file limit\n"
 		"chat: --sweep R1,R2,…  run the measured phase at each rate back to back\n"
 		"storm: --connections N visitor WebSockets (upgrade + auth), --concurrency C\n"
 		"fanout: --agents A on subscribe_inbox, --visitors V, --rate R operations/s,\n"
@@ -1526,7 +1657,7 @@ int main(int argc, char **argv)
 		OPT_MODE = 256, OPT_HOST, OPT_PORT, OPT_KEY, OPT_EMAIL, OPT_PASSWORD, OPT_TENANT,
 		OPT_VISITORS, OPT_AGENTS, OPT_RATE, OPT_DURATION, OPT_DRAIN, OPT_MSGSIZE, OPT_VSUB,
 		OPT_THREADS, OPT_CONNS, OPT_PID, OPT_SETTLE, OPT_SRC, OPT_CONC, OPT_CTIMEOUT,
-		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_HTTP_CONNS, OPT_MESSAGES, OPT_URL_PATH, OPT_SWEEP, OPT_PROTOCOL, OPT_REST_READS
+		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_HTTP_CONNS, OPT_MESSAGES, OPT_URL_PATH, OPT_SWEEP, OPT_PROTOCOL, OPT_REST_READS, OPT_PROCS
 	};
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, OPT_MODE },
@@ -1557,6 +1688,7 @@ int main(int argc, char **argv)
 		{ "messages", required_argument, NULL, OPT_MESSAGES },
 		{ "url-path", required_argument, NULL, OPT_URL_PATH },
 		{ "rest-reads", required_argument, NULL, OPT_REST_READS },
+		{ "procs", required_argument, NULL, OPT_PROCS },
 		{ "sweep", required_argument, NULL, OPT_SWEEP },
 		{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -1599,6 +1731,7 @@ int main(int argc, char **argv)
 		case OPT_VSUB: O.visitor_subscribe = true; break;
 		case OPT_THREADS: good = parse_num(optarg, 1, MAX_THREADS, &v); O.threads = (int)v; break;
 		case OPT_CONNS: good = parse_num(optarg, 1, 10000000, &v); O.connections = (int)v; break;
+		case OPT_PROCS: good = parse_num(optarg, 1, MAX_PROCS, &v); O.procs = (int)v; break;
 		case OPT_PID: good = parse_num(optarg, 1, 4194304, &v); O.server_pid = (long)v; break;
 		case OPT_SETTLE: good = parse_num(optarg, 0, 86400, &O.settle); break;
 		case OPT_SRC: O.source_addrs = optarg; break;
