@@ -1033,6 +1033,10 @@ def render_core_idle(sess):
         addrs = sorted(set(a for x in srcs for a in x.split(",")))
         extra.append("the generator spreads its sockets over "
                      + (", ".join(addrs[:-1]) + " and " + addrs[-1] if len(addrs) > 1 else addrs[0]))
+    procs = sorted(set(d.get("generator_processes") or 1 for d in idle))
+    if procs != [1]:
+        extra.append("the generator ran as " + " / ".join(str(p) for p in procs)
+                     + " processes (`--procs`), each on its own source address")
     if nofile:
         extra.append("the open-file hard limit (`ulimit -Hn`, for server and generator) was "
                      + ", ".join(num(x) if isinstance(x, int) else str(x) for x in nofile))

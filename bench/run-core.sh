@@ -185,7 +185,9 @@ stop
 for n in $IDLE_CONNS; do
 	echo "## idle WebSockets (authenticated visitors): $n connections"
 	start
+	# two generator processes, one per source address: the generator is
+	# not limited by one process's open files, the server (one process) is
 	bench "core-idle-$n.json" core-idle --mode idle --port "$PORT" --widget-key "$KEY" \
-		--connections "$n" --server-pid "$PID" --settle 3 --source-addrs 127.0.0.2,127.0.0.3
+		--connections "$n" --server-pid "$PID" --settle 3 --source-addrs 127.0.0.2,127.0.0.3 --procs 2
 	stop
 done
