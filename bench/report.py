@@ -45,7 +45,7 @@ import sys
 
 BEGIN = "<!-- bench:scenarios:begin -->"
 END = "<!-- bench:scenarios:end -->"
-SECTIONS = ("scenarios", "core-chat", "core-idle", "compare")
+SECTIONS = ("summary", "scenarios", "core-chat", "core-idle", "compare")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P99_LIMIT_MS = 50.0   # "sustained", as bench/peers/socketio-pg/run-compare.sh defines it
 IN_WINDOW_MIN = 0.98
@@ -900,8 +900,46 @@ def cpu_per_message(chat):
     return out
 
 
+def knee_of(chat):
+    """(highest sustained run, first offered rate above it, the rates below it
+    that were not sustained) over runs sorted by rate."""
+    ok = [d for d in chat if sustained(d)]
+    best = ok[-1] if ok else None
+    above = next((d for d in chat if best is None or d["rate"] > best["rate"]), None)
+    dips = [d for d in chat if best and d["rate"] < best["rate"] and not sustained(d)]
+    return best, above, dips
+
+
+def knee_text(chat):
+    best, above, dips = knee_of(chat)
+    if above is None:
+        t = f"above the highest offered rate, {num(chat[-1]['rate'])} msg/s (every rate sustained)"
+    elif best is None:
+        t = f"at or below the lowest offered rate: {num(above['rate'])} not sustained ({why_not(above)})"
+    else:
+        t = (f"between {num(best['rate'])} and {num(above['rate'])} msg/s: {num(best['rate'])} is the "
+             f"highest rate sustained, {num(above['rate'])} is not ({why_not(above)})")
+    if dips:
+        t += ("; lower rates not sustained in this session: "
+              + ", ".join(f"{num(d['rate'])} ({why_not(d)})" for d in dips)
+              + " — transient stalls (compare the runs of the same rate), not capacity")
+    return t
+
+
+def core_chat_medians(sess):
+    """The durable chat runs of a run-core.sh session, one per rate: the run
+    with the median p99 when the rate was run several times; and the most
+    runs any rate had."""
+    by_rate = {}
+    for d in sess:
+        if d["label"] == "core-chat":
+            by_rate.setdefault(d.get("rate", 0), []).append(d)
+    meds = [median_run(v) or v[0] for _, v in sorted(by_rate.items())]
+    return meds, max((len(v) for v in by_rate.values()), default=0)
+
+
 def render_core_chat(sess):
-    chat = sorted((d for d in sess if d["label"] == "core-chat"), key=lambda d: d.get("rate", 0))
+    chat, nrep = core_chat_medians(sess)
     nosync = sorted((d for d in sess if d["label"] == "core-chat-nosync"),
                     key=lambda d: d.get("rate", 0))
     storage = next((d for d in sess if d["label"] == "core-storage"), None)
@@ -912,7 +950,11 @@ def render_core_chat(sess):
     md = [f"## Durable 1:1 chat ({d0.get('visitors')} visitors, {d0.get('agents')} agents, "
           f"{d0.get('msg_size')}-byte messages, {num(d0.get('duration_s'))} s per rate)\n"]
     md.append("One `bench/run-core.sh` run: a fresh `parleyd` (temp data dir, default flags, "
-              "durable `--sync=full`), then one chat run per offered rate against it, each with "
+              "durable `--sync=full`), then "
+              + (f"{nrep} chat runs per offered rate against it (the table shows the run with "
+                 "the median delivery p99; every run's JSON is in the results folder)"
+                 if nrep > 1 else "one chat run per offered rate against it")
+              + ", each with "
               "its own visitors and conversations; the same scenario with server-side figures "
               "is under *Scenarios* below (\"Chat: offered-load sweep\", `bench/run-all.sh`). "
               "Delivery = visitor send → the agent's connection receives the event; ack = "
@@ -938,17 +980,16 @@ def render_core_chat(sess):
                      "p99.9 ms", "max ms", "ack p50 ms", "p99 ms", "p99.9 ms", "max ms",
                      "errors / dup / missing"], rows,
                     ["---:"] * 10 + ["---"]))
-    last_ok = None
-    knee = None
-    for d in chat:
-        if not sustained(d):
-            knee = (f"between {num(last_ok['rate'])} and {num(d['rate'])} msg/s: "
-                    if last_ok else "at or below the lowest offered rate: ") + \
-                f"{num(d['rate'])} is the first rate not sustained ({why_not(d)})"
-            break
-        last_ok = d
-    if knee is None:
-        knee = f"above the highest offered rate, {num(chat[-1]['rate'])} msg/s (every rate sustained)"
+    knee = knee_text(chat)
+    if nrep > 1:
+        by_rate = {}
+        for d in sess:
+            if d["label"] == "core-chat":
+                by_rate.setdefault(d.get("rate", 0), []).append(d)
+        md.append("Delivery p99 of every run, ms (by offered rate): " + "; ".join(
+            f"{num(r)}: " + " / ".join(num(delivery(d).get("p99_ms"))
+                                       for d in sorted(v, key=lambda d: d.get("repeat") or 0))
+            for r, v in sorted(by_rate.items())) + ".\n")
     md.append(f"Knee: {knee}; {SUSTAINED}.\n")
     if storage and storage.get("storage_commits"):
         c, r = storage["storage_commits"], storage.get("storage_requests") or 0
@@ -1329,6 +1370,108 @@ def replace_section(doc, name, body):
     return re.sub(re.escape(b) + ".*?" + re.escape(e), lambda _: block, doc, count=1, flags=re.S)
 
 
+def render_summary(core, cmp, scen):
+    """The targets of the performance work, each with its verdict and the
+    section that holds the measurement."""
+    rows = []
+
+    def row(target, verdict, measured, where):
+        rows.append([target, verdict, measured, where])
+
+    chat, _ = core_chat_medians(core or [])
+    if chat:
+        best, first_bad, dips = knee_of(chat)
+        knee = "knee " + knee_text(chat)
+        proj = ""
+        if best:
+            sv, n = best.get("server") or {}, best.get("delivered")
+            gen = sv.get("generator") or {}
+            if n and sv.get("cpu_s") is not None and gen.get("cpu_s") is not None:
+                need = (sv["cpu_s"] + gen["cpu_s"]) / n * TARGET_RATE
+                kern = ((sv.get("cpu_kernel_s") or 0) + (gen.get("cpu_kernel_s") or 0)) / n * TARGET_RATE
+                proj = (f"; at the cost per message measured at {num(best['rate'])} msg/s, "
+                        f"{num(TARGET_RATE)} msg/s needs {num(need)} cores ({num(kern)} in the kernel) "
+                        f"of the machine's {(best.get('machine') or {}).get('nproc') or '?'}")
+        reached = best and best["rate"] >= TARGET_RATE
+        row(f"durable 1:1 chat ≥ {num(TARGET_RATE)} msg/s", "met" if reached else
+            "**not met** — out of reach on this machine", knee + proj, "Durable 1:1 chat")
+        d50 = next((d for d in chat if d.get("rate") == TARGET_P99[0]), None)
+        if d50:
+            p = delivery(d50).get("p99_ms")
+            good = p is not None and p < TARGET_P99[1] and delivered(d50)
+            row(f"p99 < {num(TARGET_P99[1])} ms at {num(TARGET_P99[0])} msg/s", "met" if good else "**not met**",
+                f"p99 {num(p)} ms", "Durable 1:1 chat")
+        else:
+            row(f"p99 < {num(TARGET_P99[1])} ms at {num(TARGET_P99[0])} msg/s",
+                "**not met** — above the knee" if first_bad and first_bad["rate"] <= TARGET_P99[0]
+                else "not measured", "no run at that rate" + (f"; p99 at {num(best['rate'])} msg/s: "
+                                                               f"{num(delivery(best).get('p99_ms'))} ms"
+                                                               if best else ""), "Durable 1:1 chat")
+    if cmp:
+        chats = {"peer": {}, "parleyd": {}}
+        idle = {"peer": {}, "parleyd": {}}
+        for d in cmp:
+            m = re.match(r"compare-(peer|parleyd)-(chat|idle)$", d["label"])
+            if m and m.group(2) == "chat":
+                chats[m.group(1)].setdefault(d.get("rate"), []).append(d)
+            elif m:
+                idle[m.group(1)][d.get("connections_requested")] = d
+        top = {}
+        for t in chats:
+            good = [r for r, v in chats[t].items() if (lambda m: m is not None and sustained(m))(median_run(v))]
+            top[t] = max(good) if good else None
+        if top["peer"] and top["parleyd"]:
+            ge = "≥ " if top["parleyd"] == max(chats["parleyd"]) else ""
+            ratio = top["parleyd"] / top["peer"]
+            row("≥ 10× the Socket.IO + PostgreSQL peer's throughput at equal p99",
+                "met" if ratio >= 10 else "**not met**",
+                f"{ge}{ratio:.1f}× (parleyd {ge}{num(top['parleyd'])} vs peer {num(top['peer'])} msg/s "
+                f"sustained, median of the runs per rate)", "Comparison")
+        ratios = []
+        for n, pd in sorted(idle["peer"].items()):
+            qd = idle["parleyd"].get(n)
+            a, b = pd.get("server_rss_per_conn_bytes"), (qd or {}).get("server_rss_per_conn_bytes")
+            if a and b:
+                ratios.append((n, a / b))
+        if ratios:
+            row("< 1/10 of the peer's memory per idle connection",
+                "met" if all(r >= 10 for _, r in ratios) else "**not met**",
+                "; ".join(f"{r:.1f}× less at {num(n)}" for n, r in ratios), "Comparison")
+    idle_core = [d for d in core or [] if d["label"] == "core-idle"]
+    if idle_core:
+        big = max(idle_core, key=lambda d: d.get("connections_open") or 0)
+        per = big.get("server_rss_per_conn_bytes")
+        row("idle WebSocket < 2 KB of server RSS per connection at 19,000",
+            "met" if per and per < 2048 and (big.get("connections_open") or 0) >= 19000 else "**not met**",
+            f"{num(per)} B at {num(big.get('connections_open'))}", "Idle WebSocket connections")
+    res = [d for d in scen or [] if d.get("mode") == "resume"]
+    if res:
+        d = max(res, key=lambda d: (d.get("params") or {}).get("visitors") or 0)
+        e = d.get("errors") or {}
+        n = d.get("resumed_ok")
+        row("resume storm: 10,000 clients, 0 missing, 0 duplicates",
+            "met" if (n or 0) >= 10000 and not e.get("missing") and not e.get("duplicates") and
+            not e.get("total") else "**not met**",
+            f"{num(n)} resumed in {num(d.get('resume_total_s'))} s; missing {e.get('missing')}, "
+            f"duplicates {e.get('duplicates')}", "Resume storm")
+    lists = [d for d in scen or [] if d.get("label") == "rest-list"]
+    ngx = [d for d in scen or [] if d.get("label") == "http-nginx-static"]
+    if lists and ngx:
+        a = max((d["rate"] for d in lists if http_sustained(d)), default=None)
+        b = max((d["rate"] for d in ngx if http_sustained(d)), default=None)
+        if a and b:
+            row("cached conversation list ≥ half of nginx's req/s for a small static file",
+                "met" if a / b >= 0.5 else "**not met**",
+                f"{a / b:.2f}× (list {num(a)} vs nginx {num(b)} req/s sustained on one ladder)",
+                "Cached conversation list vs nginx")
+    if not rows:
+        return None
+    return ("## Targets at a glance\n\nEach line is computed by `bench/report.py` from the same "
+            "result files as the section it names; the definitions (sustained, median run) are "
+            "those of that section.\n\n"
+            + table(["target", "verdict", "measured", "section"], rows, ["---"] * 4) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("inputs", nargs="*", default=[os.path.join(ROOT, "docs/perf/results")])
@@ -1376,6 +1519,9 @@ def main():
         if body:
             bodies["compare"] = (body, len(cmp) + len(sub))
 
+    summary = render_summary(core, cmp, scen)
+    if summary:
+        bodies["summary"] = (summary, len(runs))
     for name in SECTIONS:
         if name not in bodies:
             warn(f"no results for section \"{name}\"; left as it is")

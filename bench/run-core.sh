@@ -10,7 +10,8 @@
 #                  of this tree); its core-*.json files are removed first
 # Environment (defaults = the figures in the doc): RATES ("5000 10000 15000
 # 20000 25000 30000 35000", durable chat), NOSYNC_RATES ("10000 20000", --sync=none),
-# IDLE_CONNS ("15000 19000"), DURATION (5 s per rate).
+# IDLE_CONNS ("15000 19000"), DURATION (5 s per rate), REPEAT (3 durable chat
+# runs per rate; the report uses the one with the median p99).
 # Files: core-host.json (label core-host: OS, file system, fdatasync time),
 # core-chat-RATE.json (core-chat), core-storage.json (core-storage: the
 # writer's commit counters after the durable runs), core-chat-nosync-RATE.json
@@ -24,6 +25,8 @@ BENCH="$B/bench/parley-bench"
 PW=bench-password-1
 RATES=${RATES:-"5000 10000 15000 20000 25000 30000 35000"}
 NOSYNC_RATES=${NOSYNC_RATES:-"10000 20000"}
+REPEAT=${REPEAT:-3}	# durable chat runs per rate (single transient stalls of the disk
+			# would otherwise decide a rate's p99)
 IDLE_CONNS=${IDLE_CONNS:-"15000 19000"}
 DURATION=${DURATION:-5}
 [ -x "$PARLEYD" ] && [ -x "$BENCH" ] || { echo "run-core: build parleyd and parley-bench in $B first" >&2; exit 2; }
@@ -144,9 +147,12 @@ rm -rf "$DATA"
 echo "## durable 1:1 chat: 200 visitors, 10 agents, 100-byte messages, $DURATION s per rate"
 start
 for rate in $RATES; do
-	printf 'rate=%-6s ' "$rate"
-	bench "core-chat-$rate.json" core-chat --port "$PORT" --widget-key "$KEY" --password "$PW" \
-		--visitors 200 --agents 10 --rate "$rate" --duration "$DURATION" --server-pid "$PID"
+	for run in $(seq "$REPEAT"); do	# the report takes the run with the median p99
+		printf 'rate=%-6s run=%s ' "$rate" "$run"
+		bench "core-chat-$rate-$run.json" core-chat --port "$PORT" --widget-key "$KEY" --password "$PW" \
+			--visitors 200 --agents 10 --rate "$rate" --duration "$DURATION" --server-pid "$PID"
+		annotate "$RES/core-chat-$rate-$run.json" "repeat:=$run" "repeats:=$REPEAT"
+	done
 done
 METRICS=$(curl -s "127.0.0.1:$PORT/metrics" | grep -E '^parley_storage_(commits|requests)_total' || true)
 echo "$METRICS"
