@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -369,11 +370,9 @@ void http_respond_error(http_req *req, int status, const char *code, const char 
 	buf_free(&b);
 }
 
-bool http_etag_match(const http_req *req, const char *etag)
+/* Whether one If-None-Match field value names etag. */
+static bool etag_in(const hp_str *inm, const char *etag)
 {
-	const hp_str *inm = http_header(req, "If-None-Match");
-	if (!inm)
-		return false;
 	size_t el = strlen(etag);
 	const char *p = inm->p, *end = inm->p + inm->len, *first = p;
 	while (first < end && (*first == ' ' || *first == '\t'))
@@ -407,6 +406,19 @@ bool http_etag_match(const http_req *req, const char *etag)
 		if ((size_t)(t - p) == el && memcmp(p, etag, el) == 0)
 			return true;
 		p = q;
+	}
+	return false;
+}
+
+bool http_etag_match(const http_req *req, const char *etag)
+{
+	/* every If-None-Match line counts (a list may be split over several) */
+	static const char name[] = "If-None-Match";
+	for (size_t i = 0; i < req->head.num_headers; i++) {
+		const hp_header *h = &req->head.headers[i];
+		if (h->name.len == sizeof name - 1 && strncasecmp(h->name.p, name, sizeof name - 1) == 0 &&
+		    etag_in(&h->value, etag))
+			return true;
 	}
 	return false;
 }

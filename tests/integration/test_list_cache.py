@@ -49,6 +49,15 @@ def test_etag_and_revalidation():
             assert st3 == 304 and b3 == "" and h3.get("ETag") == etag, (inm, st3, b3, h3)
         st4, _, _ = list_convs(s, tok, headers={"If-None-Match": '"0000000000000000"'})
         assert st4 == 200
+        for inm in ['"0000000000000000", *', "*junk", etag[:-1]]:   # not a match
+            assert list_convs(s, tok, headers={"If-None-Match": inm})[0] == 200, inm
+        # a list split over two header lines; 304 has no body and no Content-Length
+        raw = s.raw(("GET /v1/conversations?limit=100 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "If-None-Match: \"0000000000000000\"\r\nIf-None-Match: %s\r\nConnection: close\r\n\r\n"
+                     % (tok, etag)).encode())
+        head = raw.split(b"\r\n\r\n", 1)[0].decode()
+        assert head.startswith("HTTP/1.1 304 "), raw[:300]
+        assert "content-length" not in head.lower(), head
         # a new message changes the list: the old tag no longer matches
         post_visitor(s, vis, cid, "c-2", "again")
         st5, b5, h5 = list_convs(s, tok, headers={"If-None-Match": etag})
