@@ -271,8 +271,12 @@ int scen_rest(const struct scen_opts *o)
 		}
 		char **tok = calloc((size_t)o->visitors, sizeof(char *));
 		R.conv_id = calloc((size_t)o->visitors, sizeof(char *));
-		if (setup_visitors(&tgt, o->widget_key, o->visitors, o->setup_threads, tok, R.conv_id) <
-		    0) {
+		int vrc = tok && R.conv_id ? setup_visitors(&tgt, o->widget_key, o->visitors, o->setup_threads,
+							   tok, R.conv_id) : -1;
+		for (int i = 0; tok && i < o->visitors; i++)   /* the visitors' tokens are not used again */
+			free(tok[i]);
+		free(tok);
+		if (vrc < 0) {
 			fprintf(stderr, "parley-bench: setup failed: widget sessions / conversations\n");
 			return 1;
 		}
