@@ -1399,6 +1399,9 @@ static uint64_t idle_lost(void)
 struct idle_child {
 	pid_t pid;
 	int up, down;	/* child → parent, parent → child */
+	int share;	/* connections asked of it */
+	int ok;		/* connections it reported open */
+	bool dead;	/* did not report: killed, its connections count as failed or lost */
 };
 
 static int read_line(int fd, char *buf, size_t cap, double timeout_s)
@@ -1408,9 +1411,16 @@ static int read_line(int fd, char *buf, size_t cap, double timeout_s)
 	while (n + 1 < cap) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		int left = (int)((deadline - clock_mono_ns()) / 1000000);
-		if (left <= 0 || poll(&p, 1, left) <= 0)
+		if (left <= 0)
+			return -1;
+		int pr = poll(&p, 1, left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
 			return -1;
 		ssize_t r = read(fd, buf + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r <= 0)
 			return -1;
 		if (buf[n] == '\n')
@@ -1421,19 +1431,57 @@ static int read_line(int fd, char *buf, size_t cap, double timeout_s)
 	return 0;
 }
 
+/* Ends child i: killed unless it exited by itself within a few seconds;
+ * reaped either way. A nonzero or signalled exit is reported. */
+static void idle_reap(struct idle_child *c, int i, bool kill_now)
+{
+	close(c->up);
+	close(c->down);
+	int st = 0;
+	pid_t r = 0;
+	for (int k = 0; !kill_now && k < 100 && (r = waitpid(c->pid, &st, WNOHANG)) == 0; k++)
+		sleep_s(0.05);
+	if (r == 0) {
+		kill(c->pid, SIGKILL);
+		r = waitpid(c->pid, &st, 0);
+	}
+	if (r > 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0) && !c->dead)
+		fprintf(stderr, "parley-bench: generator process %d ended badly (status %d)\n", i, st);
+}
+
 static int idle_fork(struct idle_child *ch, int P, int N)
 {
 	for (int i = 0; i < P; i++) {
 		int up[2], down[2];
-		if (pipe(up) || pipe(down))
+		pid_t pid = -1;
+		if (pipe(up) == 0) {
+			if (pipe(down) == 0) {
+				fflush(NULL);
+				pid = fork();
+				if (pid < 0) {
+					close(down[0]);
+					close(down[1]);
+				}
+			}
+			if (pid < 0) {
+				close(up[0]);
+				close(up[1]);
+			}
+		}
+		if (pid < 0) {   /* undo the children already started */
+			for (int j = 0; j < i; j++) {
+				ch[j].dead = true;
+				idle_reap(&ch[j], j, true);
+			}
 			return -1;
-		fflush(NULL);
-		pid_t pid = fork();
-		if (pid < 0)
-			return -1;
+		}
 		if (pid == 0) {
 			close(up[0]);
 			close(down[1]);
+			for (int j = 0; j < i; j++) {   /* the parent's ends of earlier children */
+				close(ch[j].up);
+				close(ch[j].down);
+			}
 			int share = N / P + (i < N % P), ok = 0, bad = 0;
 			double open_s;
 			if (G.nsrc > 0) {
@@ -1454,7 +1502,7 @@ static int idle_fork(struct idle_child *ch, int P, int N)
 		}
 		close(up[1]);
 		close(down[0]);
-		ch[i] = (struct idle_child){ pid, up[0], down[1] };
+		ch[i] = (struct idle_child){ pid, up[0], down[1], N / P + (i < N % P), 0, false };
 	}
 	return 0;
 }
@@ -1495,9 +1543,14 @@ static int run_idle(const struct setup_target *tgt)
 			int a = 0, b = 0;
 			if (read_line(ch[i].up, line, sizeof line, limit) < 0 ||
 			    sscanf(line, "%d %d", &a, &b) != 2) {
-				fprintf(stderr, "parley-bench: generator process %d did not report\n", i);
-				b = N / P;
+				fprintf(stderr, "parley-bench: generator process %d did not report; its %d "
+					"connections count as failed\n", i, ch[i].share);
+				ch[i].dead = true;
+				kill(ch[i].pid, SIGKILL);
+				a = 0;
+				b = ch[i].share;
 			}
+			ch[i].ok = a;
 			ok += a;
 			bad += b;
 		}
@@ -1517,10 +1570,14 @@ static int run_idle(const struct setup_target *tgt)
 		sleep_s(0.05);
 		if (!O.quiet && clock_mono_ns() - last >= 1000000000) {
 			last = clock_mono_ns();
-			uint64_t lost = P > 1 ? 0 : idle_lost();   /* children: counted at the end */
 			long rss = O.server_pid ? read_rss_kb(O.server_pid) : -1;
-			fprintf(stderr, "[settle] open=%" PRIu64 " lost=%" PRIu64 " server_rss_kb=%ld\n",
-				(uint64_t)ok - lost, lost, rss);
+			if (P > 1) {   /* the processes report their losses at the end */
+				fprintf(stderr, "[settle] opened=%d lost=? server_rss_kb=%ld\n", ok, rss);
+			} else {
+				uint64_t lost = idle_lost();
+				fprintf(stderr, "[settle] open=%" PRIu64 " lost=%" PRIu64 " server_rss_kb=%ld\n",
+					(uint64_t)ok - lost, lost, rss);
+			}
 		}
 	}
 	long rss2 = O.server_pid ? read_rss_kb(O.server_pid) : -1;
@@ -1529,14 +1586,19 @@ static int run_idle(const struct setup_target *tgt)
 	if (P > 1) {
 		for (int i = 0; i < P; i++) {
 			char line[64];
-			(void)!write(ch[i].down, "x", 1);
 			unsigned long long l = 0;
-			if (read_line(ch[i].up, line, sizeof line, 30) == 0 && sscanf(line, "%llu", &l) == 1)
-				lost += l;
-			close(ch[i].up);
-			close(ch[i].down);
-			int st;
-			waitpid(ch[i].pid, &st, 0);
+			if (!ch[i].dead) {
+				(void)!write(ch[i].down, "x", 1);
+				if (read_line(ch[i].up, line, sizeof line, 30) < 0 || sscanf(line, "%llu", &l) != 1) {
+					/* it died or hung while idle: everything it held is lost */
+					fprintf(stderr, "parley-bench: generator process %d did not report at the "
+						"end; its %d connections count as lost\n", i, ch[i].ok);
+					ch[i].dead = true;
+					l = (unsigned long long)ch[i].ok;
+				}
+			}
+			lost += l;
+			idle_reap(&ch[i], i, ch[i].dead);
 		}
 	} else {
 		lost = idle_lost();
@@ -1583,7 +1645,8 @@ static int run_idle(const struct setup_target *tgt)
 	}
 	if (tcp_per_conn >= 0)
 		json_object_set_new(root, "kernel_tcp_mem_per_conn_bytes_both_ends", json_real(tcp_per_conn));
-	json_object_set_new(root, "connection_problems", P == 1 ? reasons_json() : json_object());
+	/* with several processes each prints its own problems to stderr */
+	json_object_set_new(root, "connection_problems", P == 1 ? reasons_json() : json_null());
 	int rc = write_json(root) < 0 ? 1 : 0;
 	json_decref(root);
 	if (ok == 0)

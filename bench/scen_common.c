@@ -211,6 +211,7 @@ static struct {
 	double cpu_total;
 	double cpu_sys;		/* server CPU in the kernel */
 	struct rusage gen0, gen1;	/* the generator's own CPU over the window */
+	struct rusage kid0, kid1;	/* and its reaped child processes' (idle --procs) */
 } S;
 
 static long rss_kb(long pid)
@@ -396,6 +397,7 @@ void scen_server_start(long pid, const struct sockaddr_storage *addr, socklen_t 
 	S.rss0_kb = S.rss_max_kb = rss_kb(pid);
 	snap_metrics(&S.m0);
 	getrusage(RUSAGE_SELF, &S.gen0);
+	getrusage(RUSAGE_CHILDREN, &S.kid0);
 	S.t_start = clock_mono_ns();
 	if (pthread_create(&S.th, NULL, sampler_main, NULL) != 0)
 		return;
@@ -413,6 +415,7 @@ void scen_server_stop(void)
 	struct task_cpu *end = calloc(MAX_TASKS, sizeof(*end));
 	int nend = end ? read_tasks(S.pid, end, MAX_TASKS) : -1;
 	getrusage(RUSAGE_SELF, &S.gen1);
+	getrusage(RUSAGE_CHILDREN, &S.kid1);
 	S.rss1_kb = rss_kb(S.pid);
 	if (S.rss1_kb > S.rss_max_kb)
 		S.rss_max_kb = S.rss1_kb;
@@ -453,11 +456,13 @@ static double tv_s(struct timeval a, struct timeval b)
 	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_usec - a.tv_usec) / 1e6;
 }
 
-/* the generator's CPU over the window: all of it, or only in the kernel */
+/* the generator's CPU over the window (its child processes included, which
+ * are reaped before the window closes): all of it, or only in the kernel */
 static double gen_cpu(bool sys_only)
 {
-	double sys = tv_s(S.gen0.ru_stime, S.gen1.ru_stime);
-	return sys_only ? sys : sys + tv_s(S.gen0.ru_utime, S.gen1.ru_utime);
+	double sys = tv_s(S.gen0.ru_stime, S.gen1.ru_stime) + tv_s(S.kid0.ru_stime, S.kid1.ru_stime);
+	double usr = tv_s(S.gen0.ru_utime, S.gen1.ru_utime) + tv_s(S.kid0.ru_utime, S.kid1.ru_utime);
+	return sys_only ? sys : sys + usr;
 }
 
 void scen_server_print(FILE *f)

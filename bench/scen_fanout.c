@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,11 +350,12 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			" failed=%" PRIu64 " deliveries=%" PRIu64 " (%" PRIu64 "/s) p99=%.2fms\n",
 			(double)(now - F.sch.t0) / 1e9, F.sch.next - F.prev_issued, F.o->rate, F.ops_ok,
 			F.ops_failed, F.deliveries, F.deliveries - F.prev_deliv,
-			scen_ms(hist_quantile(F.h_tick, 0.99)));
+			F.h_tick->count ? scen_ms(hist_quantile(F.h_tick, 0.99)) : NAN);
 		F.prev_deliv = F.deliveries;
 		F.prev_issued = F.sch.next;
 		hist_reset(F.h_tick);
-		F.next_print += 1000000000;
+		while (F.next_print <= now)   /* after a stall: one line, not a burst */
+			F.next_print += 1000000000;
 	}
 	bool check = now > F.t_end_window && (now / 10000000) % 10 == 0;	/* ~10 Hz */
 	if (now >= F.deadline || fan_interrupted || (check && all_delivered()))

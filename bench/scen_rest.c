@@ -21,6 +21,7 @@
 #include "core/clock.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -240,12 +241,13 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			"/s errors=%" PRIu64 " p99=%.2fms backlog=%" PRIu64 "\n",
 			(double)(now - R.sch.t0) / 1e9, R.sch.next - R.prev_issued, R.o->rate,
 			R.completed - R.prev_completed, R.bad_status + R.io_errors,
-			scen_ms(hist_quantile(R.h_tick, 0.99)),
+			R.h_tick->count ? scen_ms(hist_quantile(R.h_tick, 0.99)) : NAN,
 			R.sch.next < R.sch.total && R.sch.blocked ? R.sch.total - R.sch.next : 0);
 		R.prev_completed = R.completed;
 		R.prev_issued = R.sch.next;
 		hist_reset(R.h_tick);
-		R.next_print += 1000000000;
+		while (R.next_print <= now)   /* after a stall: one line, not a burst */
+			R.next_print += 1000000000;
 	}
 	if (all || now >= R.deadline || rest_interrupted) {
 		R.done = true;
