@@ -282,6 +282,39 @@ plot $d using 1:2 with linespoints lc 1 title "p50{first}", \\
     return out
 
 
+def plot_lines(name, title, xlabel, lines, plots_dir, ylabel="p99 latency, ms (log scale)"):
+    """lines: list of (label, [(x, y), ...]), one line each. Writes
+    plots_dir/name.svg; None without gnuplot or data."""
+    lines = [(lbl, sorted(p for p in pts if p[1] is not None)) for lbl, pts in lines]
+    lines = [(lbl, pts) for lbl, pts in lines if pts]
+    if not lines or not shutil.which("gnuplot"):
+        return None
+    os.makedirs(plots_dir, exist_ok=True)
+    out = os.path.join(plots_dir, name + ".svg")
+    blocks = "".join(f"$l{i} << EOD\n" + "\n".join(f"{x} {y}" for x, y in pts) + "\nEOD\n"
+                     for i, (_, pts) in enumerate(lines))
+    plots = ", \\\n     ".join(f"$l{i} using 1:2 with linespoints lc {i + 1} pt {i + 5} title \"{lbl}\""
+                                for i, (lbl, _) in enumerate(lines))
+    script = f"""
+set terminal svg size 640,400 dynamic font "sans,11" background rgb "white"
+set output "{out}"
+set title "{title}"
+set xlabel "{xlabel}"
+set ylabel "{ylabel}"
+set logscale y
+set grid
+set key top left
+{blocks}
+plot {plots}
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True, timeout=60)
+    except (subprocess.SubprocessError, OSError) as e:
+        print(f"report: gnuplot failed for {name}: {e}", file=sys.stderr)
+        return None
+    return out
+
+
 def lat(h):
     h = h or {}
     return h.get("p50_ms"), h.get("p99_ms"), h.get("p999_ms")
@@ -648,6 +681,12 @@ def render(runs, plots_dir, doc_dir):
     hp_all = [d for lbl, _ in HTTP_TARGETS for d in by.get(lbl, [])]
     if hp_all:
         md.append(render_http(by, hp_all))
+        fig(plot_lines("http", "HTTP path: p99 latency vs offered load", "offered requests/s",
+                       [(name, [(d.get("rate"), (d.get("latency") or {}).get("p99_ms"))
+                                for d in by.get(lbl, [])])
+                        for lbl, name in HTTP_TARGETS], plots_dir),
+            "p99 latency against offered load: cached conversation list, parleyd static file and "
+            "/healthz, nginx static file")
 
     # ---- idle
     idle = by.get("idle", [])
