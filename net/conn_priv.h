@@ -82,6 +82,11 @@ struct lstate {
 /* Marks c dead (closes the socket now, frees it at a safe point). */
 void conn_kill(http_conn *c);
 
+/* Writes as much of c->out as the socket takes: 1 all written (the buffer
+ * is freed: idle connections hold none), 0 the socket is full (the rest
+ * stays queued), -1 the connection failed. */
+int conn_write_out(http_conn *c);
+
 /* Arms the io watcher for reading, writing, or nothing. */
 void conn_watch(http_conn *c, int events);
 

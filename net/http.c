@@ -211,7 +211,7 @@ static void set_timer(http_conn *c, double after)
 }
 
 /* Writes as much of c->out as the socket takes; arms EV_WRITE for the rest. */
-static void flush_out(http_conn *c)
+int conn_write_out(http_conn *c)
 {
 	while (c->out.len) {
 		ssize_t n = write(c->fd, c->out.data, c->out.len);
@@ -221,14 +221,25 @@ static void flush_out(http_conn *c)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			conn_watch(c, EV_WRITE);
-			return;
-		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return -1;
+	}
+	buf_free(&c->out);
+	return 1;
+}
+
+static void flush_out(http_conn *c)
+{
+	int rc = conn_write_out(c);
+	if (rc == 0) {
+		conn_watch(c, EV_WRITE);
+		return;
+	}
+	if (rc < 0) {
 		conn_kill(c);
 		return;
 	}
-	buf_free(&c->out);
 	if (c->close_after_write) {
 		conn_kill(c);
 		return;

@@ -79,25 +79,6 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 	return (ssize_t)len;
 }
 
-/* Writes c->out; false if the connection failed. */
-static bool write_out(http_conn *c)
-{
-	while (c->out.len) {
-		ssize_t n = write(c->fd, c->out.data, c->out.len);
-		if (n > 0) {
-			buf_consume(&c->out, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return true;
-		return false;
-	}
-	buf_free(&c->out);
-	return true;
-}
-
 static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *out, size_t len, void *user)
 {
 	return crypto_random(out, len) == 0 ? 0 : -1;
@@ -197,7 +178,7 @@ static void pump(http_conn *c)
 		rc = wslay_event_send(ws->ctx);
 		ws->in_wslay = false;
 	}
-	if (rc != 0 || c->dead || !write_out(c)) {
+	if (rc != 0 || c->dead || conn_write_out(c) < 0) {
 		conn_kill(c);
 		return;
 	}
