@@ -217,7 +217,7 @@ static int http_read_more(struct http_client *hc, struct bbuf *b, int64_t deadli
 	return -1;
 }
 
-static const char *find_header(const char *hdrs, size_t hlen, const char *name)
+const char *net_find_header(const char *hdrs, size_t hlen, const char *name)
 {
 	size_t nl = strlen(name);
 	const char *p = hdrs;
@@ -289,12 +289,12 @@ static int http_once(struct http_client *hc, const char *req, size_t reqlen, boo
 	}
 	resp->status = status;
 	resp->retry_after = -1;
-	const char *ra = find_header(b.data, hend, "Retry-After");
+	const char *ra = net_find_header(b.data, hend, "Retry-After");
 	if (ra)
 		resp->retry_after = atoi(ra);
-	const char *cl = find_header(b.data, hend, "Content-Length");
-	const char *te = find_header(b.data, hend, "Transfer-Encoding");
-	const char *conn = find_header(b.data, hend, "Connection");
+	const char *cl = net_find_header(b.data, hend, "Content-Length");
+	const char *te = net_find_header(b.data, hend, "Transfer-Encoding");
+	const char *conn = net_find_header(b.data, hend, "Connection");
 	bool close_after = conn && strncasecmp(conn, "close", 5) == 0;
 	struct bbuf body = { 0 };
 	if (te && strncasecmp(te, "chunked", 7) == 0) {
@@ -603,7 +603,7 @@ static long wsc_parse_upgrade(struct wsc *c)
 	int status = 0;
 	if (sscanf(d, "HTTP/1.1 %d", &status) != 1 || status != 101)
 		return -1;
-	const char *acc = find_header(d, hlen, "Sec-WebSocket-Accept");
+	const char *acc = net_find_header(d, hlen, "Sec-WebSocket-Accept");
 	if (!acc || strncmp(acc, c->accept, strlen(c->accept)) != 0)
 		return -1;
 	return (long)hlen;

@@ -38,6 +38,10 @@ int net_parse_sources(const char *list, struct sockaddr_storage *out, int max);
  * connect() started. Returns the fd or -1 (errno set). */
 int net_connect_nb(const struct sockaddr *dst, socklen_t dlen, const struct sockaddr *src);
 
+/* The value of header `name` (case-insensitive) in the response head
+ * hdrs[0..hlen), leading blanks skipped, up to the line end; NULL if absent. */
+const char *net_find_header(const char *hdrs, size_t hlen, const char *name);
+
 /* ---- blocking HTTP client (setup phase) ---- */
 
 struct http_client {

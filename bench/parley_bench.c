@@ -577,22 +577,6 @@ static int owner_of_visitor(int v)
 	return (v % O.agents) % O.threads;
 }
 
-/* Arms the schedule timerfd for absolute monotonic time at_ns (the past
- * fires at once). A timerfd rather than an ev_timer because libev's epoll
- * back end rounds time-outs up to whole milliseconds, which would add up to
- * 1 ms of generator lateness to every measured latency. */
-static void sched_arm(struct worker *w, int64_t at_ns)
-{
-	if (at_ns < 1)
-		at_ns = 1;
-	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(at_ns / 1000000000),
-						.tv_nsec = (long)(at_ns % 1000000000) } };
-	if (timerfd_settime(w->sched_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
-		fprintf(stderr, "parley-bench: timerfd_settime: %s\n", strerror(errno));
-		abort();
-	}
-}
-
 static void sched_cb(struct ev_loop *loop, ev_io *t, int revents)
 {
 	(void)revents;
@@ -618,7 +602,7 @@ static void sched_cb(struct ev_loop *loop, ev_io *t, int revents)
 		check_finished(w);
 		return;
 	}
-	sched_arm(w, intended_ns(w->next_k));
+	scen_timerfd_arm(w->sched_fd, intended_ns(w->next_k));
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -651,7 +635,7 @@ static void async_cb(struct ev_loop *loop, ev_async *a, int revents)
 		ev_set_priority(&w->sched, EV_MAXPRI);	/* sends go first in each loop turn */
 		w->sched.data = w;
 		ev_io_start(loop, &w->sched);
-		sched_arm(w, intended_ns(0));
+		scen_timerfd_arm(w->sched_fd, intended_ns(0));
 		ev_timer_init(&w->tick, tick_cb, 1.0, 1.0);
 		w->tick.data = w;
 		ev_timer_start(loop, &w->tick);

@@ -115,6 +115,12 @@ struct scen_sched {
 	void *user;
 };
 
+/* Arms timerfd fd for absolute monotonic time at_ns (the past fires at
+ * once). A timerfd rather than an ev_timer because libev's epoll back end
+ * rounds time-outs up to whole milliseconds, which would add up to 1 ms of
+ * generator lateness to every measured latency. */
+void scen_timerfd_arm(int fd, int64_t at_ns);
+
 int scen_sched_init(struct scen_sched *s, struct ev_loop *loop, double rate, uint64_t total,
 		    int64_t t0, void (*fire)(struct scen_sched *, int64_t), void *user);
 static inline int64_t scen_intended(const struct scen_sched *s, uint64_t k)

@@ -534,13 +534,13 @@ json_t *scen_server_json(void)
 
 /* ------------------------------------------------------------- schedule */
 
-static void sched_arm_at(struct scen_sched *s, int64_t at_ns)
+void scen_timerfd_arm(int fd, int64_t at_ns)
 {
 	if (at_ns < 1)
 		at_ns = 1;
 	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(at_ns / 1000000000),
 						.tv_nsec = (long)(at_ns % 1000000000) } };
-	if (timerfd_settime(s->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
 		fprintf(stderr, "parley-bench: timerfd_settime: %s\n", strerror(errno));
 		abort();
 	}
@@ -573,7 +573,7 @@ int scen_sched_init(struct scen_sched *s, struct ev_loop *loop, double rate, uin
 	ev_set_priority(&s->io, EV_MAXPRI);
 	s->io.data = s;
 	ev_io_start(loop, &s->io);
-	sched_arm_at(s, t0);
+	scen_timerfd_arm(s->fd, t0);
 	return 0;
 }
 
@@ -588,7 +588,7 @@ void scen_sched_rearm(struct scen_sched *s, struct ev_loop *loop)
 		timerfd_settime(s->fd, TFD_TIMER_ABSTIME, &off, NULL);
 		return;
 	}
-	sched_arm_at(s, scen_intended(s, s->next));
+	scen_timerfd_arm(s->fd, scen_intended(s, s->next));
 }
 
 void scen_sched_close(struct scen_sched *s, struct ev_loop *loop)

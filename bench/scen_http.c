@@ -91,25 +91,6 @@ static int flush_out(struct hcl *c)
 	return 0;
 }
 
-static const char *hdr_value(const char *h, size_t hlen, const char *name)
-{
-	size_t nl = strlen(name);
-	const char *p = h, *end = h + hlen;
-	for (int guard = 0; guard < 1000 && p < end; guard++) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			break;
-		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-			const char *v = p + nl + 1;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			return v;
-		}
-		p = eol + 1;
-	}
-	return NULL;
-}
-
 /* Returns 1 when a whole response was handled, 0 when more bytes are
  * needed, -1 when the connection failed (callback already run). */
 static int try_parse(struct hcl *c)
@@ -132,7 +113,7 @@ static int try_parse(struct hcl *c)
 		fail(c, "bad status line");
 		return -1;
 	}
-	const char *cl = hdr_value(c->r.data, hend, "Content-Length");
+	const char *cl = net_find_header(c->r.data, hend, "Content-Length");
 	if (!cl) {
 		fail(c, "response without Content-Length");
 		return -1;
@@ -144,7 +125,7 @@ static int try_parse(struct hcl *c)
 	}
 	if (c->r.len < hend + want_len)
 		return 0;
-	const char *conn = hdr_value(c->r.data, hend, "Connection");
+	const char *conn = net_find_header(c->r.data, hend, "Connection");
 	bool close_after = conn && strncasecmp(conn, "close", 5) == 0;
 	if (c->r.len > hend + want_len) {
 		fail(c, "bytes after the response (pipelining is not used)");
