@@ -18,6 +18,8 @@
 # idle http) and removes only their JSON files from the results dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 B="${1:-build}"
 RES="${2:-docs/perf/results}"
 PARLEYD="$B/parleyd"
@@ -60,20 +62,11 @@ trap cleanup EXIT
 
 # ---- wait for a quiet machine (bounded) ----
 # both the 1-minute load average and the CPU busy share over 2 s must be low
-busy_pct() {
-	local a b
-	a=($(head -1 /proc/stat))
-	sleep 2
-	b=($(head -1 /proc/stat))
-	local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
-	for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
-	echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
-}
 want="${QUIET_LOAD:-1.0}"
 end=$((SECONDS + ${QUIET_WAIT:-300}))
 while [ "$SECONDS" -lt "$end" ]; do
 	load=$(cut -d' ' -f1 /proc/loadavg)
-	busy=$(busy_pct)
+	busy=$(cpu_busy_pct)
 	awk -v l="$load" -v w="$want" 'BEGIN { exit !(l < w) }' && [ "$busy" -lt 20 ] && break
 	echo "# waiting for a quiet machine (load $load, ${busy}% busy)" >&2
 	sleep 3
@@ -89,21 +82,11 @@ start() {   # start [parleyd flags...] -> sets PID PORT KEY DATA SERVER_CMD
 	DATA=$(mktemp -d -p "$T")
 	SERVER_CMD="parleyd --data \$(mktemp -d) --host 127.0.0.1 --port 0 --demo-password $PW${*:+ $*}"
 	SERVER_CMD=${SERVER_CMD//$T/\$TMP}
-	"$PARLEYD" --data "$DATA" --host 127.0.0.1 --port 0 --demo-password "$PW" "$@" >"$DATA/out" 2>"$DATA/err" &
-	PID=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$DATA/out" 2>/dev/null && break
-		sleep 0.1
-	done
-	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DATA/out" | cut -d: -f3)
-	KEY=$(grep -o 'wk_[A-Za-z0-9_-]*' "$DATA/out")
-	[ -n "$PORT" ] && [ -n "$KEY" ] || { echo "run-all: parleyd did not start" >&2; cat "$DATA/err" >&2; exit 1; }
+	parleyd_start "$DATA" "$@" || exit 1
 }
 
 stop() {
-	kill -TERM "$PID" 2>/dev/null || true
-	wait "$PID" 2>/dev/null || true
-	PID=
+	parleyd_stop
 	rm -rf "$DATA"
 }
 
@@ -122,18 +105,8 @@ bench() {
 		return 0
 	fi
 	tail -1 "$T/out.txt"
-	python3 - "$RES/$name.json" "$label" "$SERVER_CMD" "$SOURCE" "$SCRIPT_CMD" "$RUN_ID" <<'EOF'
-import json, sys
-p, label, server, source, script, run_id = sys.argv[1:7]
-d = json.load(open(p))
-d["label"] = label
-d["suite"] = "scenarios"
-d["server_command"] = server
-d["source"] = source
-d["script_command"] = script
-d["run_id"] = run_id
-json.dump(d, open(p, "w"), indent=2)
-EOF
+	annotate "$RES/$name.json" "label=$label" "suite=scenarios" "server_command=$SERVER_CMD" \
+		"source=$SOURCE" "script_command=$SCRIPT_CMD" "run_id=$RUN_ID"
 }
 
 # CPU ticks (utime + stime) of the children of $1 (nginx workers)

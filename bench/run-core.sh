@@ -18,6 +18,8 @@
 # (core-chat-nosync), core-idle-N.json (core-idle); see bench/README.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 B="${1:-build}"
 RES="${2:-${RESULTS:-$ROOT/docs/perf/results/core}}"
 PARLEYD="$B/parleyd"
@@ -33,15 +35,9 @@ DURATION=${DURATION:-5}
 mkdir -p "$RES"
 rm -f "$RES"/core-*.json
 
-q() {	# shell-quotes $1 when it holds anything but safe characters
-	case $1 in
-	'' | *[!A-Za-z0-9_./,:=@+%-]*) printf "'%s'" "${1//\'/\'\\\'\'}" ;;
-	*) printf '%s' "$1" ;;
-	esac
-}
 # the exact command line, with the environment knobs that were set
 SCRIPT_CMD=
-for v in RATES NOSYNC_RATES IDLE_CONNS DURATION; do
+for v in RATES NOSYNC_RATES IDLE_CONNS DURATION REPEAT; do
 	if printenv "$v" >/dev/null; then SCRIPT_CMD+="$v=$(q "${!v}") "; fi
 done
 SCRIPT_CMD+="bench/run-core.sh"
@@ -55,42 +51,12 @@ SERVER_CMD=
 start() {   # start [parleyd flags...] -> sets PID PORT KEY DATA SERVER_CMD
 	DATA=$(mktemp -d)
 	SERVER_CMD="parleyd --data \$(mktemp -d) --host 127.0.0.1 --port 0 --demo-password $PW${*:+ $*}"
-	"$PARLEYD" --data "$DATA" --host 127.0.0.1 --port 0 --demo-password "$PW" "$@" >"$DATA/out" 2>"$DATA/err" &
-	PID=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$DATA/out" 2>/dev/null && break
-		sleep 0.1
-	done
-	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DATA/out" | cut -d: -f3)
-	KEY=$(grep -o 'wk_[A-Za-z0-9_-]*' "$DATA/out")
+	parleyd_start "$DATA" "$@" || exit 1
 }
 
 stop() {
-	kill -TERM "$PID" 2>/dev/null || true
-	wait "$PID" 2>/dev/null || true
+	parleyd_stop
 	rm -rf "$DATA"
-}
-
-# annotate FILE KEY=STRING|KEY:=JSON...: adds fields to a JSON result (no-op
-# when the run wrote none)
-annotate() {
-	python3 - "$@" <<'EOF'
-import json, sys
-p = sys.argv[1]
-try:
-    with open(p) as fh:
-        d = json.load(fh)
-except (OSError, ValueError):
-    sys.exit(0)
-for kv in sys.argv[2:]:
-    k, v = kv.split("=", 1)
-    if k.endswith(":"):
-        d[k[:-1]] = json.loads(v)
-    else:
-        d[k] = v
-with open(p, "w") as fh:
-    json.dump(d, fh, indent=2)
-EOF
 }
 
 # bench FILE LABEL [parley-bench args...]: one run; its result line to stdout,

@@ -38,6 +38,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 B=$(cd "${1:-build}" && pwd)
 RES="${2:-${RESULTS:-$ROOT/docs/perf/results/compare}}"
 BENCH="$B/bench/parley-bench"
@@ -55,12 +57,6 @@ mkdir -p "$RES"
 RES=$(cd "$RES" && pwd)
 rm -f "$RES"/peer-*.json "$RES"/parleyd-*.json "$RES/session.json" "$RES"/core/core-*.json
 
-q() {	# shell-quotes $1 when it holds anything but safe characters
-	case $1 in
-	'' | *[!A-Za-z0-9_./,:=@+%-]*) printf "'%s'" "${1//\'/\'\\\'\'}" ;;
-	*) printf '%s' "$1" ;;
-	esac
-}
 # the exact command line, with the environment knobs that were set
 SCRIPT_CMD=
 for v in LADDER ALWAYS_UP_TO REPEAT IDLE_CONNS DURATION QUIET_WAIT_S SKIP_CORE RATES NOSYNC_RATES \
@@ -93,15 +89,7 @@ stop_peer() {
 }
 
 stop_parley() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null || true
-	for _ in $(seq 300); do
-		kill -0 "$PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$PID" 2>/dev/null || true
-	wait "$PID" 2>/dev/null || true
-	PID=""
+	parleyd_stop
 	[ -n "$DATA" ] && rm -rf "$DATA"
 	DATA=""
 }
@@ -120,16 +108,6 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 # ------------------------------------------------------------ helpers
-cpu_busy_pct() {	# whole-machine CPU use over 2 s, in percent
-	local a b
-	read -r -a a < <(grep '^cpu ' /proc/stat)
-	sleep 2
-	read -r -a b < <(grep '^cpu ' /proc/stat)
-	local idle=$(((b[4] + b[5]) - (a[4] + a[5]))) total=0 i
-	for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
-	echo $((total > 0 ? 100 * (total - idle) / total : 0))
-}
-
 wait_quiet() {	# [limit_s]: until the machine is (almost) idle, bounded
 	local limit=${1:-${QUIET_WAIT_S:-300}} waited=0 busy
 	while :; do
@@ -165,28 +143,6 @@ pss_kb() {	# summed Pss of the given pids (shared memory split, not double count
 		s=$((s + ${v:-0}))
 	done
 	echo "$s"
-}
-
-# annotate FILE KEY=STRING|KEY:=JSON...: adds fields to a JSON result (no-op
-# when the run wrote none)
-annotate() {
-	python3 - "$@" <<'EOF'
-import json, sys
-p = sys.argv[1]
-try:
-    with open(p) as fh:
-        d = json.load(fh)
-except (OSError, ValueError):
-    sys.exit(0)
-for kv in sys.argv[2:]:
-    k, v = kv.split("=", 1)
-    if k.endswith(":"):
-        d[k[:-1]] = json.loads(v)
-    else:
-        d[k] = v
-with open(p, "w") as fh:
-    json.dump(d, fh, indent=2)
-EOF
 }
 
 target_name() { if [ "$1" = socketio ]; then echo peer; else echo parleyd; fi; }
@@ -241,14 +197,7 @@ start_peer() {	# -> RUN_PID PORT KEY NODE_PID PG_PID
 
 start_parley() {	# -> PID PORT KEY DATA (as bench/run-core.sh)
 	DATA=$(mktemp -d)
-	"$PARLEYD" --data "$DATA" --host 127.0.0.1 --port 0 --demo-password "$PW" >"$DATA/out" 2>"$DATA/err" &
-	PID=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$DATA/out" 2>/dev/null && break
-		sleep 0.1
-	done
-	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DATA/out" | cut -d: -f3)
-	KEY=$(grep -o 'wk_[A-Za-z0-9_-]*' "$DATA/out")
+	parleyd_start "$DATA" || exit 1
 }
 
 chat() {	# chat PROTOCOL RATE JSON -> result line on stdout, JSON to the file
