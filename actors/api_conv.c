@@ -178,8 +178,8 @@ static void list(http_req *req)
 	} else if ((e = lc_put(a->lists, thread, &key, snap, l.out.data, l.out.len))) {
 		respond_list(req, e->body, e->len, e->etag);
 	} else {   /* not kept (too large, or a write already overtook it) */
-		char etag[20];
-		lc_etag(l.out.data, l.out.len, etag);
+		char etag[HTTP_ETAG_SIZE];
+		http_etag(l.out.data, l.out.len, etag);
 		respond_list(req, l.out.data, l.out.len, etag);
 	}
 	buf_free(&l.out);

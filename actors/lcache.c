@@ -1,6 +1,6 @@
 /* lcache — see lcache.h. */
 #include "actors/lcache.h"
-#include "core/crypto.h"
+#include "net/http.h"
 
 #include <stdalign.h>
 #include <stdlib.h>
@@ -129,16 +129,6 @@ const lc_entry *lc_get(lcache *c, int thread, const lc_key *k)
 	return NULL;
 }
 
-void lc_etag(const char *body, size_t len, char out[20])
-{
-	uint8_t h[CRYPTO_SHA256_LEN];
-	crypto_sha256(body, len, h);
-	out[0] = '"';
-	crypto_hex(h, 8, out + 1);
-	out[17] = '"';
-	out[18] = 0;
-}
-
 const lc_entry *lc_put(lcache *c, int thread, const lc_key *k, uint64_t snap, const char *body,
 		       size_t len)
 {
@@ -155,7 +145,7 @@ const lc_entry *lc_put(lcache *c, int thread, const lc_key *k, uint64_t snap, co
 	e->snap = snap;
 	e->body = copy;
 	e->len = len;
-	lc_etag(copy, len, e->etag);
+	http_etag(copy, len, e->etag);
 	bump(&c->t[thread].stores);
 	return e;
 }

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "net/http.h"
 
 /* What a list request asked for (zero it before filling: it is hashed and
  * compared as bytes). */
@@ -42,7 +43,7 @@ typedef struct {
 	uint64_t snap;            /* read snapshot the body was rendered from */
 	char *body;
 	size_t len;
-	char etag[20];            /* "\"<16 hex>\"" */
+	char etag[HTTP_ETAG_SIZE];  /* http_etag() of body */
 } lc_entry;
 
 typedef struct lcache lcache;
@@ -71,9 +72,6 @@ const lc_entry *lc_get(lcache *c, int thread, const lc_key *k);
  * entry or NULL (thread only). */
 const lc_entry *lc_put(lcache *c, int thread, const lc_key *k, uint64_t snap, const char *body,
 		       size_t len);
-
-/* The ETag of a body ("\"<16 hex>\""; out holds 19 bytes + NUL). */
-void lc_etag(const char *body, size_t len, char out[20]);
 
 /* Totals over all threads (racy snapshot, for /metrics). */
 void lc_get_stats(lcache *c, lc_stats *out);

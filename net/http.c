@@ -17,6 +17,7 @@
  */
 #include "net/http.h"
 #include "net/conn_priv.h"
+#include "core/crypto.h"
 #include "core/log.h"
 
 #include <arpa/inet.h>
@@ -379,6 +380,16 @@ void http_respond_error(http_req *req, int status, const char *code, const char 
 	http_respond(req, status, "application/json", b.data, b.len,
 		     "Cache-Control: no-store\r\n");
 	buf_free(&b);
+}
+
+void http_etag(const void *body, size_t len, char out[HTTP_ETAG_SIZE])
+{
+	uint8_t h[CRYPTO_SHA256_LEN];
+	crypto_sha256(body, len, h);
+	out[0] = '"';
+	crypto_hex(h, 8, out + 1);
+	out[17] = '"';
+	out[18] = 0;
 }
 
 /* Whether one If-None-Match field value names etag. */

@@ -156,6 +156,10 @@ const hp_str *http_header(const http_req *req, const char *name);
  * returns length, -1 when absent, -2 when longer than cap - 1. */
 int http_query(const http_req *req, const char *name, char *out, size_t cap);
 
+/* A strong ETag for a body: "\"" + 16 hex digits of its SHA-256 + "\"". */
+#define HTTP_ETAG_SIZE 20
+void http_etag(const void *body, size_t len, char out[HTTP_ETAG_SIZE]);
+
 /* True when the request's If-None-Match names etag (a quoted strong tag):
  * "*", or any member of its comma-separated list, weak (W/) ones compared
  * weakly as RFC 9110 asks for GET. */

@@ -1,5 +1,4 @@
 #include "net/static.h"
-#include "core/crypto.h"
 #include "core/log.h"
 
 #include <dirent.h>
@@ -14,7 +13,7 @@ typedef struct {
 	char *path;        /* URL path, e.g. "/agent/index.html" */
 	char *data;
 	size_t len;
-	char etag[20];
+	char etag[HTTP_ETAG_SIZE];
 	const char *ctype;
 } sfile;
 
@@ -80,12 +79,7 @@ static void add_file(static_site *s, const char *fs_path, const char *url)
 	sf->data = data;
 	sf->len = got;
 	sf->ctype = static_content_type(url);
-	uint8_t h[CRYPTO_SHA256_LEN];
-	crypto_sha256(data, got, h);
-	sf->etag[0] = '"';
-	crypto_hex(h, 8, sf->etag + 1);
-	sf->etag[17] = '"';
-	sf->etag[18] = 0;
+	http_etag(data, got, sf->etag);
 }
 
 static void walk(static_site *s, const char *dir, const char *url, int depth)

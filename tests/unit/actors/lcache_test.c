@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "actors/lcache.h"
+#include "net/http.h"
 
 static lc_key key(uint64_t tid, int32_t status, uint32_t limit)
 {
@@ -116,9 +117,9 @@ static void test_too_large_not_kept(void **state)
 static void test_etag_depends_on_body(void **state)
 {
 	char a[20], b[20], a2[20];
-	lc_etag("abc", 3, a);
-	lc_etag("abd", 3, b);
-	lc_etag("abc", 3, a2);
+	http_etag("abc", 3, a);
+	http_etag("abd", 3, b);
+	http_etag("abc", 3, a2);
 	assert_string_equal(a, a2);
 	assert_string_not_equal(a, b);
 	assert_int_equal(a[0], '"');
