@@ -145,6 +145,27 @@ class Server:
                            timeout=30)
         return r.returncode, r.stdout, r.stderr
 
+    def cli_ok(self, *args):
+        """Runs the CLI; asserts it succeeded; returns its stdout."""
+        rc, out, err = self.cli(*args)
+        assert rc == 0, (args, rc, out, err)
+        return out
+
+    def new_tenant(self, slug, name=None, origins=None):
+        """Creates a tenant with the CLI beside the running server; (id, widget key)."""
+        args = ["tenant", "create", "--name", name or slug.title(), "--slug", slug]
+        if origins:
+            args += ["--origins", origins]
+        out = self.cli_ok(*args)
+        return re.search(r"tenant id: (\d+)", out).group(1), re.search(r"widget key: (\S+)", out).group(1)
+
+    def new_user(self, slug, email, password, role="agent", name=None):
+        """Creates a user with the CLI; returns its id."""
+        args = ["user", "create", "--tenant", slug, "--email", email, "--password", password, "--role", role]
+        if name:
+            args += ["--name", name]
+        return re.search(r"user id: (\d+)", self.cli_ok(*args)).group(1)
+
     # ---- accounts ----
     def login(self, email=DEMO_EMAIL, password=DEMO_PASSWORD, tenant=None):
         body = {"email": email, "password": password}

@@ -73,27 +73,6 @@ def poll(pred, timeout=5.0, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
-def cli_ok(s, *args):
-    rc, out, errout = s.cli(*args)
-    assert rc == 0, (args, rc, out, errout)
-    return out
-
-
-def new_tenant(s, slug, name="Other Co"):
-    out = cli_ok(s, "tenant", "create", "--name", name, "--slug", slug)
-    tid = re.search(r"tenant id: (\d+)", out).group(1)
-    key = re.search(r"widget key: (\S+)", out).group(1)
-    return tid, key
-
-
-def new_user(s, slug, email, password, role="agent", name=None):
-    args = ["user", "create", "--tenant", slug, "--email", email, "--password", password, "--role", role]
-    if name:
-        args += ["--name", name]
-    out = cli_ok(s, *args)
-    return re.search(r"user id: (\d+)", out).group(1)
-
-
 def check_user(u, email=DEMO_EMAIL, role="owner"):
     assert isinstance(u["id"], str) and u["id"].isdigit(), u
     assert isinstance(u["tenant_id"], str) and u["tenant_id"].isdigit(), u
@@ -377,8 +356,8 @@ def test_other_tenant_is_invisible():
         cid = convs[0]
         before = s.request("GET", "/v1/conversations/" + cid, token=a["access_token"])[1]
         # tenant B with its own agent, made with the CLI beside the running server
-        tid_b, key_b = new_tenant(s, "acme", "Acme")
-        new_user(s, "acme", "bob@acme.test", "bob-password-1", role="agent", name="Bob")
+        tid_b, key_b = s.new_tenant("acme", "Acme")
+        s.new_user("acme", "bob@acme.test", "bob-password-1", role="agent", name="Bob")
         bob = s.login("bob@acme.test", "bob-password-1", tenant="acme")
         assert bob["user"]["tenant_id"] == tid_b != a["user"]["tenant_id"]
         bt = bob["access_token"]
@@ -447,14 +426,14 @@ def test_other_tenant_is_invisible():
 
 def test_cli_tenant_and_user():
     with Server() as s:
-        tid, key = new_tenant(s, "globex", "Globex")
+        tid, key = s.new_tenant("globex", "Globex")
         assert re.fullmatch(r"wk_[A-Za-z0-9_-]{24}", key), key
-        assert cli_ok(s, "tenant", "key", "--tenant", "globex").strip() == key
-        assert cli_ok(s, "tenant", "key", "--tenant", "demo").strip() == s.widget_key
+        assert s.cli_ok("tenant", "key", "--tenant", "globex").strip() == key
+        assert s.cli_ok("tenant", "key", "--tenant", "demo").strip() == s.widget_key
         # the server sees the new tenant at once
         v = s.visitor("G", widget_key=key)
         assert v["tenant"] == {"id": tid, "name": "Globex"}, v
-        uid = new_user(s, "globex", "Gina@Globex.test", "gina-password", role="admin", name="Gina")
+        uid = s.new_user("globex", "Gina@Globex.test", "gina-password", role="admin", name="Gina")
         st, b, _ = post(s, LOGIN, {"email": "gina@globex.test", "password": "gina-password", "tenant": "globex"})
         assert st == 200, b
         assert b["user"] == dict(b["user"], id=uid, tenant_id=tid, email="gina@globex.test", role="admin",
@@ -462,7 +441,7 @@ def test_cli_tenant_and_user():
         st, b2, _ = post(s, LOGIN, {"email": "gina@globex.test", "password": "gina-password", "tenant": "demo"})
         err(st, b2, 401, "invalid_credentials")
         # the same email in two tenants: "tenant" tells them apart
-        new_user(s, "globex", DEMO_EMAIL, "other-password", role="agent")
+        s.new_user("globex", DEMO_EMAIL, "other-password", role="agent")
         st, b3, _ = post(s, LOGIN, {"email": DEMO_EMAIL, "password": "other-password", "tenant": "globex"})
         assert st == 200 and b3["user"]["tenant_id"] == tid, b3
         st, b4, _ = post(s, LOGIN, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "tenant": "demo"})
@@ -490,10 +469,10 @@ def test_cli_tenant_and_user():
 
 def test_cli_reset_password():
     with Server() as s:
-        new_user(s, "demo", "ria@demo.parley", "old-password-1", name="Ria")
+        s.new_user("demo", "ria@demo.parley", "old-password-1", name="Ria")
         before = s.login("ria@demo.parley", "old-password-1")
         assert me_ok(s, before["access_token"])
-        out = cli_ok(s, "user", "reset-password", "--tenant", "demo", "--email", "RIA@demo.parley",
+        out = s.cli_ok("user", "reset-password", "--tenant", "demo", "--email", "RIA@demo.parley",
                      "--password", "new-password-2")
         assert "ria@demo.parley" in out
         st, b, _ = post(s, LOGIN, {"email": "ria@demo.parley", "password": "old-password-1"})
@@ -538,7 +517,7 @@ def test_conversation_filters_and_pagination():
     with Server() as s:
         a = s.login()
         tok, me = a["access_token"], a["user"]["id"]
-        uid2 = new_user(s, "demo", "agent2@demo.parley", "agent2-password", name="Second")
+        uid2 = s.new_user("demo", "agent2@demo.parley", "agent2-password", name="Second")
         a2 = s.login("agent2@demo.parley", "agent2-password")
         vis = s.visitor("Many")
         c = [s.new_conversation(vis["visitor_token"], "q%d" % i, "m%d" % i)["id"] for i in range(7)]

@@ -244,15 +244,6 @@ def new_agent(s, email, password="agent-password-1", name="Agent"):
     return s.login(email, password)
 
 
-def new_tenant(s, slug, origins=None):
-    args = ["tenant", "create", "--name", slug.title(), "--slug", slug]
-    if origins:
-        args += ["--origins", origins]
-    rc, out, err = s.cli(*args)
-    assert rc == 0, (out, err)
-    return re.search(r"widget key: (\S+)", out).group(1)
-
-
 def check_sanitizers(s, stop=True):
     """Stops the server (sanitizers report leaks at exit), then checks its whole
     stderr for sanitizer reports and its exit code."""
@@ -927,7 +918,7 @@ def test_bad_input():
         cid = s.new_conversation(vt, "hi", "v-0")["id"]
         other = s.visitor("Otto")
         other_cid = s.new_conversation(other["visitor_token"], "mine", "o-0")["id"]
-        key_b = new_tenant(s, "bravo")
+        _, key_b = s.new_tenant("bravo")
         vis_b = s.visitor("Bob", widget_key=key_b)
         cid_b = s.new_conversation(vis_b["visitor_token"], "other tenant", "b-0")["id"]
 
@@ -1108,7 +1099,7 @@ def test_frame_limits():
 
 def test_origins_and_keys():
     with Server("--allowed-origins", "https://console.example") as s:
-        key = new_tenant(s, "shop", origins="https://shop.example")
+        _, key = s.new_tenant("shop", origins="https://shop.example")
         widget = "/v1/widget/ws?key=" + key
 
         def upgrade(path, origin):
