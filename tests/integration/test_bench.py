@@ -65,7 +65,8 @@ def test_resume_storm_and_rest():
 
 
 def test_bad_options_are_refused():
-    for args in (["--mode", "nope"], ["--rest-reads", "some"], ["--procs", "0"], ["--rate", "-1"]):
+    for args in (["--mode", "nope"], ["--rest-reads", "some"], ["--rest-reads", ""], ["--procs", "0"],
+                 ["--procs", "65"], ["--procs", "two"], ["--rate", "-1"]):
         r = subprocess.run([BENCH, "--port", "1"] + args, capture_output=True, text=True, timeout=10)
         assert r.returncode == 2, (args, r.returncode, r.stderr)
 
