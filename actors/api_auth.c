@@ -311,7 +311,7 @@ static void login(http_req *req)
 	strcpy(j->password, password);
 	if (tenant)
 		strcpy(j->tenant, tenant);
-	http_peer_ip(req->conn, j->ip);
+	conn_peer_ip(req->conn, j->ip);
 	char key[REC_EMAIL_MAX + 8];
 	int64_t now = clock_now_ms();
 	snprintf(key, sizeof key, "e:%s", j->email);
@@ -403,8 +403,8 @@ static void me(http_req *req)
 
 void api_register_auth(app *a)
 {
-	http_route(a->http, "POST", "/v1/auth/login", login, a);
-	http_route(a->http, "POST", "/v1/auth/refresh", refresh, a);
-	http_route(a->http, "POST", "/v1/auth/logout", logout, a);
-	http_route(a->http, "GET", "/v1/auth/me", me, a);
+	http_route(a->http, "POST", "/v1/auth/login", 0, login, a);
+	http_route(a->http, "POST", "/v1/auth/refresh", 0, refresh, a);
+	http_route(a->http, "POST", "/v1/auth/logout", 0, logout, a);
+	http_route(a->http, "GET", "/v1/auth/me", HTTP_BEARER, me, a);
 }

@@ -271,10 +271,10 @@ static void send_msg(http_req *req)
 
 void api_register_conv(app *a)
 {
-	http_route(a->http, "GET", "/v1/conversations", list, a);
-	http_route(a->http, "GET", "/v1/conversations/{id}", get_one, a);
-	http_route(a->http, "PATCH", "/v1/conversations/{id}", patch, a);
-	http_route(a->http, "POST", "/v1/conversations/{id}/assign", assign, a);
-	http_route(a->http, "GET", "/v1/conversations/{id}/messages", messages, a);
-	http_route(a->http, "POST", "/v1/conversations/{id}/messages", send_msg, a);
+	http_route(a->http, "GET", "/v1/conversations", HTTP_BEARER, list, a);
+	http_route(a->http, "GET", "/v1/conversations/{id}", HTTP_BEARER, get_one, a);
+	http_route(a->http, "PATCH", "/v1/conversations/{id}", HTTP_BEARER, patch, a);
+	http_route(a->http, "POST", "/v1/conversations/{id}/assign", HTTP_BEARER, assign, a);
+	http_route(a->http, "GET", "/v1/conversations/{id}/messages", HTTP_BEARER, messages, a);
+	http_route(a->http, "POST", "/v1/conversations/{id}/messages", HTTP_BEARER, send_msg, a);
 }

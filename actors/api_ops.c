@@ -57,6 +57,8 @@ static void metrics(http_req *req)
 	metric(&b, "parley_process_resident_memory_bytes", "gauge", "Resident set size", (double)rss_bytes());
 	metric(&b, "parley_http_connections", "gauge", "Open connections", hs.open);
 	metric(&b, "parley_http_accepted_total", "counter", "Accepted connections", (double)hs.accepted);
+	metric(&b, "parley_http_accept_paused_total", "counter", "Times accepting paused for want of file descriptors",
+	       (double)hs.accept_paused);
 	metric(&b, "parley_http_requests_total", "counter", "HTTP requests dispatched", (double)hs.requests);
 	metric(&b, "parley_http_bad_requests_total", "counter", "Requests refused as malformed", (double)hs.bad_requests);
 	metric(&b, "parley_http_timeouts_total", "counter", "Requests timed out (408)", (double)hs.timeouts);
@@ -105,7 +107,7 @@ static void metrics(http_req *req)
 
 void api_register_ops(app *a)
 {
-	http_route(a->http, "GET", "/healthz", healthz, a);
-	http_route(a->http, "GET", "/readyz", readyz, a);
-	http_route(a->http, "GET", "/metrics", metrics, a);
+	http_route(a->http, "GET", "/healthz", 0, healthz, a);
+	http_route(a->http, "GET", "/readyz", 0, readyz, a);
+	http_route(a->http, "GET", "/metrics", 0, metrics, a);
 }

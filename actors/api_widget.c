@@ -251,9 +251,9 @@ static void send_msg(http_req *req)
 
 void api_register_widget(app *a)
 {
-	http_route(a->http, "POST", "/v1/widget/session", session, a);
-	http_route(a->http, "GET", "/v1/widget/conversations", list, a);
-	http_route(a->http, "POST", "/v1/widget/conversations", create, a);
-	http_route(a->http, "GET", "/v1/widget/conversations/{id}/messages", messages, a);
-	http_route(a->http, "POST", "/v1/widget/conversations/{id}/messages", send_msg, a);
+	http_route(a->http, "POST", "/v1/widget/session", 0, session, a);
+	http_route(a->http, "GET", "/v1/widget/conversations", HTTP_BEARER, list, a);
+	http_route(a->http, "POST", "/v1/widget/conversations", HTTP_BEARER, create, a);
+	http_route(a->http, "GET", "/v1/widget/conversations/{id}/messages", HTTP_BEARER, messages, a);
+	http_route(a->http, "POST", "/v1/widget/conversations/{id}/messages", HTTP_BEARER, send_msg, a);
 }

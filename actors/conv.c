@@ -22,6 +22,7 @@
  * is ever stored; the actor then reloads its state from LMDB and clients
  * retry with the same client_id.
  */
+#include "net/ws.h"
 #include "actors/conv.h"
 #include "actors/app.h"
 #include "actors/cidset.h"

@@ -1,4 +1,5 @@
 /* inbox — the tenant inbox stream actor; see inbox.h for the guarantee. */
+#include "net/ws.h"
 #include "actors/inbox.h"
 #include "actors/app.h"
 #include "actors/registry.h"

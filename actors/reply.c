@@ -1,3 +1,4 @@
+#include "net/ws.h"
 #include "actors/reply.h"
 #include "actors/app.h"
 

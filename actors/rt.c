@@ -6,6 +6,7 @@
  * conversations it subscribed to (so closing it unsubscribes them, and so
  * later frames about those conversations skip the access check).
  */
+#include "net/ws.h"
 #include "actors/api.h"
 #include "actors/conv.h"
 #include "actors/inbox.h"
@@ -21,7 +22,7 @@
 
 typedef struct {
 	app *app;
-	http_conn *c;
+	conn *c;
 	bool widget;              /* the visitor endpoint */
 	uint64_t widget_tid;      /* its tenant */
 	bool authed;
@@ -36,7 +37,7 @@ typedef struct {
 
 /* ---------- replies from the I/O thread ---------- */
 
-static void send_json(http_conn *c, json_t *v)
+static void send_json(conn *c, json_t *v)
 {
 	char *s = json_dumps(v, JSON_COMPACT);
 	json_decref(v);
@@ -46,7 +47,7 @@ static void send_json(http_conn *c, json_t *v)
 	}
 }
 
-static void send_error(http_conn *c, const char *id, const char *code, const char *msg, const char *field)
+static void send_error(conn *c, const char *id, const char *code, const char *msg, const char *field)
 {
 	json_t *v = json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "code", code, "message", msg);
 	if (field)
@@ -56,7 +57,7 @@ static void send_error(http_conn *c, const char *id, const char *code, const cha
 	send_json(c, v);
 }
 
-static void send_ack(http_conn *c, const char *id, json_t *fields)
+static void send_ack(conn *c, const char *id, json_t *fields)
 {
 	if (!id) {
 		json_decref(fields);
@@ -70,7 +71,7 @@ static void send_ack(http_conn *c, const char *id, json_t *fields)
 
 /* ---------- field validation ---------- */
 
-static int get_id_field(http_conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
+static int get_id_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
 {
 	json_t *v = json_object_get(f, name);
 	if (!json_is_string(v) || !id_parse(json_string_value(v), json_string_length(v), out)) {
@@ -82,7 +83,7 @@ static int get_id_field(http_conn *c, const char *id, json_t *f, const char *nam
 	return 0;
 }
 
-static int get_uint_field(http_conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
+static int get_uint_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
 {
 	json_t *v = json_object_get(f, name);
 	if (!v) {
@@ -99,7 +100,7 @@ static int get_uint_field(http_conn *c, const char *id, json_t *f, const char *n
 	return 0;
 }
 
-static int get_str_field(http_conn *c, const char *id, json_t *f, const char *name, size_t min,
+static int get_str_field(conn *c, const char *id, json_t *f, const char *name, size_t min,
 			 size_t max, const char **out)
 {
 	json_t *v = json_object_get(f, name);
@@ -340,7 +341,7 @@ static void do_inbox(rt_session *s, const char *id, json_t *f)
 	inbox_send(s->app, s->who.tid, m);
 }
 
-static void on_message(http_conn *c, void *user, const char *data, size_t len)
+static void on_message(conn *c, void *user, const char *data, size_t len)
 {
 	rt_session *s = user;
 	json_error_t err;
@@ -417,7 +418,7 @@ out:
 	json_decref(f);
 }
 
-static void on_close(http_conn *c, void *user)
+static void on_close(conn *c, void *user)
 {
 	rt_session *s = user;
 	conn_ref ref = ws_ref(c);
@@ -542,6 +543,6 @@ static void widget_ws(http_req *req)
 
 void rt_register(app *a)
 {
-	http_route(a->http, "GET", "/v1/ws", agent_ws, a);
-	http_route(a->http, "GET", "/v1/widget/ws", widget_ws, a);
+	http_route(a->http, "GET", "/v1/ws", 0, agent_ws, a);
+	http_route(a->http, "GET", "/v1/widget/ws", 0, widget_ws, a);
 }

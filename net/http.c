@@ -1,69 +1,82 @@
-/* http — connections, HTTP/1.1 request handling, routing and responses.
+/* http — HTTP/1.1 on a connection: request input, routing and responses
+ * (see http.h). The socket, its buffers, timer and lifetime are
+ * net/conn.c's; this file is one protocol table over them.
  *
- * Design notes:
- *  - Each loop accepts on its own SO_REUSEPORT socket, so the kernel spreads
- *    connections across loops and no connection is ever handed between
- *    threads. A connection's slot in its loop's table plus a generation
- *    number form the conn_ref other threads use to post to it.
- *  - Memory follows activity: an idle keep-alive or WebSocket connection
- *    holds only this struct (≈300 bytes); the input buffer exists only while
- *    it holds partial data, the output buffer only while writes are pending.
- *  - A connection is never freed inside a callback that is using it: we
- *    mark it dead (socket closed at once) and free it when the top-level
- *    libev callback or posted task returns.
- *  - One request at a time per connection: while a handler has a request,
- *    reading pauses; pipelined requests wait in `in` and are parsed after
- *    the response is written, which keeps responses in order with no queue.
+ * One request at a time per connection: while a handler has a request,
+ * reading pauses; pipelined requests wait in c->in and are parsed after
+ * the response is written, which keeps responses in order with no queue.
  */
 #include "net/http.h"
-#include "net/conn_priv.h"
 #include "core/crypto.h"
 #include "core/log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define READ_CHUNK 16384
 #define READS_PER_WAKE 16
-#define ACCEPTS_PER_WAKE 64
 #define MAX_ROUTES 64
 
 typedef struct {
 	char method[8];
 	char pattern[128];
+	unsigned flags;
 	http_handler h;
 	void *data;
 } route;
 
 struct http_server {
 	http_opts opts;
-	ioloop **loops;
-	int nloops;
-	lstate *ls;
+	conn_server *cs;
 	route routes[MAX_ROUTES];
 	int nroutes;
 	http_handler fallback;
 	void *fallback_data;
-	atomic_uint_fast64_t accepted, requests, ws_upgrades, ws_in, ws_out, ws_dropped;
+	atomic_uint_fast64_t requests, ws_upgrades, ws_in, ws_out, ws_dropped;
 	atomic_uint_fast64_t bad_requests, timeouts;
-	atomic_int open;
 };
 
-static void process_input(http_conn *c);
-static void flush_batch(ioloop *l);
-static void process_loop(http_conn *c);
-static void conn_free(http_conn *c);
+enum hstate {
+	H_HEAD,      /* reading a request head (or idle between requests) */
+	H_BODY,      /* reading a request body */
+	H_WAIT,      /* a request is with its handler; reading paused */
+};
+
+/* A connection's HTTP state (c->pd). */
+typedef struct {
+	uint8_t state;            /* enum hstate */
+	bool keep_alive;          /* the current request allows keep-alive */
+	bool cors;                /* the current request is under cors_prefix */
+	bool in_process;          /* process_input is on the stack */
+	bool timed;               /* a head or body deadline is running */
+	bool chunked;
+	size_t head_len;          /* bytes of the current head in c->in */
+	size_t raw_pos;           /* next undecoded body byte in c->in */
+	size_t body_len;          /* decoded body bytes at in.data + head_len */
+	int64_t content_length;
+	double body_start;        /* loop time the head ended */
+	hp_chunked chunk;
+	http_req *req;            /* the request being handled (H_WAIT) */
+} hconn;
+
+static const conn_proto http_proto;
+static void process_input(conn *c);
+
+static inline hconn *H(conn *c)
+{
+	return c->pd;
+}
+
+static inline http_server *S(conn *c)
+{
+	return conn_ctx(c);
+}
+
+#define COUNT(s, f) atomic_fetch_add_explicit(&(s)->f, 1, memory_order_relaxed)
 
 void http_opts_default(http_opts *o)
 {
@@ -72,184 +85,75 @@ void http_opts_default(http_opts *o)
 	o->max_uri = 4096;
 	o->max_body = 1 << 20;
 	o->header_timeout = 10;
+	o->body_min_rate = 1024;
 	o->idle_timeout = 60;
 	o->ws_max_message = 64 * 1024;
 	o->ws_send_queue = 1 << 20;
 	o->ws_ping_interval = 30;
 	o->ws_auth_timeout = 10;
+	o->ws_frame_timeout = 10;
 	o->server_name = "parley";
 }
 
-const http_opts *conn_opts(const http_conn *c)
+void http_server_count(http_server *s, int which)
 {
-	return &c->ls->srv->opts;
-}
-
-void conn_count(http_conn *c, int which)
-{
-	http_server *s = c->ls->srv;
 	switch (which) {
-	case CNT_WS_IN: atomic_fetch_add_explicit(&s->ws_in, 1, memory_order_relaxed); break;
-	case CNT_WS_OUT: atomic_fetch_add_explicit(&s->ws_out, 1, memory_order_relaxed); break;
-	case CNT_WS_DROPPED: atomic_fetch_add_explicit(&s->ws_dropped, 1, memory_order_relaxed); break;
-	case CNT_WS_UPGRADES: atomic_fetch_add_explicit(&s->ws_upgrades, 1, memory_order_relaxed); break;
+	case HTTP_CNT_WS_IN: COUNT(s, ws_in); break;
+	case HTTP_CNT_WS_OUT: COUNT(s, ws_out); break;
+	case HTTP_CNT_WS_DROPPED: COUNT(s, ws_dropped); break;
+	case HTTP_CNT_WS_UPGRADES: COUNT(s, ws_upgrades); break;
+	case HTTP_CNT_TIMEOUTS: COUNT(s, timeouts); break;
+	case HTTP_CNT_BAD: COUNT(s, bad_requests); break;
 	}
 }
 
-/* ---------- connection table ---------- */
-
-static int slot_alloc(lstate *ls, http_conn *c)
+conn_server *http_server_conns(http_server *s)
 {
-	uint32_t i;
-	if (ls->nfree) {
-		i = ls->free_slots[--ls->nfree];
-	} else {
-		if (ls->nslots == ls->cap) {
-			uint32_t cap = ls->cap ? ls->cap * 2 : 1024;
-			http_conn **s = realloc(ls->slots, cap * sizeof *s);
-			if (!s)
-				return -1;
-			ls->slots = s;
-			uint32_t *g = realloc(ls->gens, cap * sizeof *g);
-			if (!g)
-				return -1;
-			ls->gens = g;
-			uint32_t *f = realloc(ls->free_slots, cap * sizeof *f);
-			if (!f)
-				return -1;
-			ls->free_slots = f;
-			memset(ls->gens + ls->cap, 0, (cap - ls->cap) * sizeof *g);
-			ls->cap = cap;
-		}
-		i = ls->nslots++;
-	}
-	ls->slots[i] = c;
-	c->slot = i;
-	c->gen = ++ls->gens[i];
-	return 0;
+	return s->cs;
 }
 
-static http_conn *slot_get(lstate *ls, conn_ref ref)
+const http_opts *http_server_opts(const http_server *s)
 {
-	if (ref.slot >= ls->nslots || ls->gens[ref.slot] != ref.gen)
-		return NULL;
-	http_conn *c = ls->slots[ref.slot];
-	return c && !c->dead ? c : NULL;
+	return &s->opts;
 }
 
-/* ---------- socket helpers ---------- */
+/* ---------- read interest and timers ---------- */
 
-void conn_watch(http_conn *c, int events)
+/* Reads only while a request is being received and nothing waits to be
+ * written. */
+static void sync_read(conn *c)
 {
-	struct ev_loop *ev = c->ls->loop->ev;
-	if (c->dead)
+	hconn *h = H(c);
+	conn_want_read(c, !c->dead && !c->close_after_write && h->state != H_WAIT && !conn_pending(c));
+}
+
+/* Starts the head deadline at a head's first byte (not again for later bytes). */
+static void head_started(conn *c)
+{
+	hconn *h = H(c);
+	if (h->timed)
 		return;
-	if (ev_is_active(&c->io)) {
-		if ((c->io.events & (EV_READ | EV_WRITE)) == events)
-			return;
-		ev_io_stop(ev, &c->io);
-	}
-	if (events) {
-		ev_io_set(&c->io, c->fd, events);
-		ev_io_start(ev, &c->io);
-	}
-	c->writing = events & EV_WRITE;
+	h->timed = true;
+	conn_set_timer(c, S(c)->opts.header_timeout);
 }
 
-void conn_kill(http_conn *c)
+/* The body deadline: header_timeout + length / min rate from the head's end;
+ * for a chunked body, the length decoded so far. */
+static void body_deadline(conn *c)
 {
-	if (c->dead)
-		return;
-	c->dead = true;
-	struct ev_loop *ev = c->ls->loop->ev;
-	ev_io_stop(ev, &c->io);
-	ev_timer_stop(ev, &c->timer);
-	if (c->ws && !c->ws->in_wslay)   /* else conn_free does it, after wslay returns */
-		ws_free(c);
-	close(c->fd);
-	c->fd = -1;
-	/* the slot's generation moves on now: posts to the old ref are dropped */
-	c->ls->gens[c->slot]++;
-	if (!c->in_callback)
-		conn_free(c);
+	hconn *h = H(c);
+	const http_opts *o = &S(c)->opts;
+	double len = h->chunked ? (double)h->chunk.total : (double)h->content_length;
+	double rate = o->body_min_rate > 0 ? (double)o->body_min_rate : 1;
+	double left = h->body_start + o->header_timeout + len / rate - conn_now(c);
+	conn_set_timer(c, left > 0.001 ? left : 0.001);
 }
 
-static void conn_free(http_conn *c)
+/* Between requests: the idle timer. */
+static void idle_timer(conn *c)
 {
-	lstate *ls = c->ls;
-	ls->slots[c->slot] = NULL;
-	ls->free_slots[ls->nfree++] = c->slot;
-	ls->open--;
-	atomic_fetch_sub_explicit(&ls->srv->open, 1, memory_order_relaxed);
-	if (c->ws)
-		ws_free(c);
-	buf_free(&c->in);
-	buf_free(&c->out);
-	if (c->req) {
-		free((void *)c->req->body);
-		free(c->req);
-	}
-	free(c);
-}
-
-/* Ends a top-level callback on c: frees it if it died meanwhile. */
-static void leave(http_conn *c)
-{
-	c->in_callback = false;
-	if (c->dead)
-		conn_free(c);
-}
-
-static void set_timer(http_conn *c, double after)
-{
-	struct ev_loop *ev = c->ls->loop->ev;
-	if (after <= 0) {
-		ev_timer_stop(ev, &c->timer);
-		return;
-	}
-	c->timer.repeat = after;
-	ev_timer_again(ev, &c->timer);
-}
-
-/* Writes as much of c->out as the socket takes; arms EV_WRITE for the rest. */
-int conn_write_out(http_conn *c)
-{
-	while (c->out.len) {
-		ssize_t n = write(c->fd, c->out.data, c->out.len);
-		if (n > 0) {
-			buf_consume(&c->out, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		return -1;
-	}
-	buf_free(&c->out);
-	return 1;
-}
-
-static void flush_out(http_conn *c)
-{
-	int rc = conn_write_out(c);
-	if (rc == 0) {
-		conn_watch(c, EV_WRITE);
-		return;
-	}
-	if (rc < 0) {
-		conn_kill(c);
-		return;
-	}
-	if (c->close_after_write) {
-		conn_kill(c);
-		return;
-	}
-	if (c->state == C_HEAD) {
-		conn_watch(c, EV_READ);
-		if (!c->in_process)
-			process_input(c);
-	}
+	H(c)->timed = false;
+	conn_set_timer(c, S(c)->opts.idle_timeout);
 }
 
 /* ---------- responses ---------- */
@@ -257,6 +161,7 @@ static void flush_out(http_conn *c)
 static const char *reason(int status)
 {
 	switch (status) {
+	case 100: return "Continue";
 	case 101: return "Switching Protocols";
 	case 200: return "OK";
 	case 201: return "Created";
@@ -273,6 +178,7 @@ static const char *reason(int status)
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
 	case 422: return "Unprocessable Content";
 	case 426: return "Upgrade Required";
 	case 429: return "Too Many Requests";
@@ -282,47 +188,6 @@ static const char *reason(int status)
 	case 505: return "HTTP Version Not Supported";
 	default: return "Unknown";
 	}
-}
-
-/* Appends a full response to c->out and finishes the current request. */
-static void write_response(http_conn *c, int status, const char *ctype, const void *body,
-			   size_t len, const char *extra, bool head_only)
-{
-	/* protocol errors (fail) set close_after_write; application errors keep the connection */
-	bool keep = c->keep_alive && !c->close_after_write && !c->draining;
-	/* 204 and 304 carry no body and no Content-Length (RFC 9110 8.6) */
-	char cl[48] = "";
-	if (status != 204 && status != 304)
-		snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", len);
-	buf_printf(&c->out,
-		   "HTTP/1.1 %d %s\r\nServer: %s\r\n%s"
-		   "X-Content-Type-Options: nosniff\r\n%s%s%s%s%s%s",
-		   status, reason(status), conn_opts(c)->server_name, cl,
-		   c->cors ? "Access-Control-Allow-Origin: *\r\n" : "",
-		   ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
-		   keep ? "" : "Connection: close\r\n", extra ? extra : "");
-	buf_append(&c->out, "\r\n", 2);
-	if (len && !head_only)
-		buf_append(&c->out, body, len);
-	if (!keep)
-		c->close_after_write = true;
-	/* the request is done: drop its bytes and return to reading heads */
-	if (c->req) {
-		free((void *)c->req->body);
-		free(c->req);
-		c->req = NULL;
-	}
-	if (c->state == C_BODY || c->state == C_WAIT || c->state == C_HEAD) {
-		buf_consume(&c->in, c->raw_pos);
-		if (!c->in.len)
-			buf_free(&c->in);
-		c->raw_pos = c->head_len = c->body_len = 0;
-		c->state = C_HEAD;
-	}
-	c->cors = false;
-	c->serial++;
-	set_timer(c, conn_opts(c)->idle_timeout);
-	flush_out(c);
 }
 
 static void error_body(buf *b, const char *code, const char *message, const char *field)
@@ -337,14 +202,62 @@ static void error_body(buf *b, const char *code, const char *message, const char
 	json_decref(root);
 }
 
-/* Answers a protocol-level error (no handler involved) and closes. */
-static void fail(http_conn *c, int status, const char *code, const char *msg)
+static void free_req(hconn *h)
 {
-	atomic_fetch_add_explicit(&c->ls->srv->bad_requests, 1, memory_order_relaxed);
+	if (h->req) {
+		free((void *)h->req->body);
+		free(h->req);
+		h->req = NULL;
+	}
+}
+
+/* Appends a full response, finishes the current request and writes. */
+static void write_response(conn *c, int status, const char *ctype, const void *body, size_t len,
+			   const char *extra, bool head_only)
+{
+	hconn *h = H(c);
+	/* protocol errors (fail) set close_after_write; application errors keep the connection */
+	bool keep = h->keep_alive && !c->close_after_write && !c->draining;
+	/* 204 and 304 carry no body and no Content-Length (RFC 9110 8.6) */
+	char cl[48] = "";
+	if (status != 204 && status != 304)
+		snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", len);
+	buf_printf(&c->out,
+		   "HTTP/1.1 %d %s\r\nServer: %s\r\n%s"
+		   "X-Content-Type-Options: nosniff\r\n%s%s%s%s%s%s",
+		   status, reason(status), S(c)->opts.server_name, cl,
+		   h->cors ? "Access-Control-Allow-Origin: *\r\n" : "",
+		   ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+		   keep ? "" : "Connection: close\r\n", extra ? extra : "");
+	conn_write(c, "\r\n", 2);
+	if (len && !head_only)
+		conn_write(c, body, len);
+	if (!keep)
+		c->close_after_write = true;
+	/* the request is done: drop its bytes and return to reading heads */
+	free_req(h);
+	buf_consume(&c->in, h->raw_pos);
+	if (!c->in.len)
+		buf_free(&c->in);
+	h->raw_pos = h->head_len = h->body_len = 0;
+	h->state = H_HEAD;
+	h->cors = false;
+	c->serial++;
+	idle_timer(c);   /* also bounds how long the response may take to be read */
+	if (conn_flush(c) == 1 && !c->close_after_write && !h->in_process)
+		process_input(c);   /* a pipelined request may be waiting */
+	if (!c->dead)
+		sync_read(c);
+}
+
+/* Answers a protocol-level error (no handler involved) and closes. */
+static void fail(conn *c, int status, const char *code, const char *msg)
+{
+	COUNT(S(c), bad_requests);
 	buf b = { 0 };
 	error_body(&b, code, msg, NULL);
 	c->close_after_write = true;
-	c->raw_pos = c->in.len;
+	H(c)->raw_pos = c->in.len;
 	write_response(c, status, "application/json", b.data, b.len, NULL, false);
 	buf_free(&b);
 }
@@ -352,12 +265,11 @@ static void fail(http_conn *c, int status, const char *code, const char *msg)
 void http_respond(http_req *req, int status, const char *ctype, const void *body, size_t len,
 		  const char *extra_headers)
 {
-	http_conn *c = req->conn;
 	if (req->answered)
 		return;
 	req->answered = true;
 	bool head = req->head.method.len == 4 && memcmp(req->head.method.p, "HEAD", 4) == 0;
-	write_response(c, status, ctype, body, len, extra_headers, head);
+	write_response(req->conn, status, ctype, body, len, extra_headers, head);
 }
 
 void http_respond_json(http_req *req, int status, json_t *v)
@@ -377,8 +289,7 @@ void http_respond_error(http_req *req, int status, const char *code, const char 
 {
 	buf b = { 0 };
 	error_body(&b, code, message, field);
-	http_respond(req, status, "application/json", b.data, b.len,
-		     "Cache-Control: no-store\r\n");
+	http_respond(req, status, "application/json", b.data, b.len, "Cache-Control: no-store\r\n");
 	buf_free(&b);
 }
 
@@ -391,7 +302,6 @@ void http_etag(const void *body, size_t len, char out[HTTP_ETAG_SIZE])
 	out[17] = '"';
 	out[18] = 0;
 }
-
 /* Whether one If-None-Match field value names etag. */
 static bool etag_in(const hp_str *inm, const char *etag)
 {
@@ -431,7 +341,6 @@ static bool etag_in(const hp_str *inm, const char *etag)
 	}
 	return false;
 }
-
 bool http_etag_match(const http_req *req, const char *etag)
 {
 	/* every If-None-Match line counts (a list may be split over several) */
@@ -447,20 +356,17 @@ bool http_etag_match(const http_req *req, const char *etag)
 
 int http_req_loop(const http_req *req)
 {
-	return req->conn->ls->loop->index;
+	return conn_loop_index(req->conn);
 }
 
 conn_ref http_defer(http_req *req)
 {
-	http_conn *c = req->conn;
 	req->deferred = true;
-	return (conn_ref){ (uint32_t)c->ls->loop->index, c->slot, c->gen, c->serial };
+	return conn_ref_of(req->conn);
 }
 
 typedef struct {
-	ioloop_task t;
-	http_server *srv;
-	conn_ref ref;
+	conn_task t;
 	int status;
 	const char *ctype;
 	char *body;
@@ -468,16 +374,12 @@ typedef struct {
 	char *extra;
 } resp_task;
 
-static void run_resp(ioloop *l, ioloop_task *t)
+static void run_resp(conn *c, conn_task *t)
 {
 	resp_task *rt = (resp_task *)t;
-	lstate *ls = &rt->srv->ls[l->index];
-	http_conn *c = slot_get(ls, rt->ref);
-	if (c && c->state == C_WAIT && c->serial == rt->ref.serial && c->req) {
-		c->in_callback = true;
-		http_respond(c->req, rt->status, rt->ctype, rt->body, rt->len, rt->extra);
-		leave(c);
-	}
+	if (c && c->proto == &http_proto && H(c)->state == H_WAIT && c->serial == rt->t.ref.serial &&
+	    H(c)->req)
+		http_respond(H(c)->req, rt->status, rt->ctype, rt->body, rt->len, rt->extra);
 	free(rt->body);
 	free(rt->extra);
 	free(rt);
@@ -491,15 +393,14 @@ void http_post_response(http_server *s, conn_ref ref, int status, const char *ct
 		free(body);
 		return;
 	}
+	rt->t.ref = ref;
 	rt->t.run = run_resp;
-	rt->srv = s;
-	rt->ref = ref;
 	rt->status = status;
 	rt->ctype = ctype;
 	rt->body = body;
 	rt->len = len;
 	rt->extra = extra_headers ? strdup(extra_headers) : NULL;
-	ioloop_post(s->loops[ref.loop], &rt->t);
+	conn_post(s->cs, &rt->t);
 }
 
 void http_post_json(http_server *s, conn_ref ref, int status, json_t *v)
@@ -524,13 +425,15 @@ void http_post_error(http_server *s, conn_ref ref, int status, const char *code,
 
 /* ---------- routing ---------- */
 
-int http_route(http_server *s, const char *method, const char *pattern, http_handler h, void *data)
+int http_route(http_server *s, const char *method, const char *pattern, unsigned flags,
+	       http_handler h, void *data)
 {
 	if (s->nroutes == MAX_ROUTES || strlen(method) >= 8 || strlen(pattern) >= 128)
 		return -1;
 	route *r = &s->routes[s->nroutes++];
 	strcpy(r->method, method);
 	strcpy(r->pattern, pattern);
+	r->flags = flags;
 	r->h = h;
 	r->data = data;
 	return 0;
@@ -581,53 +484,75 @@ static bool method_is(hp_str m, const char *s)
 	return m.len == strlen(s) && memcmp(m.p, s, m.len) == 0;
 }
 
-static void dispatch(http_conn *c, http_req *req)
+/* Finds the request's route: the route, or NULL with *status 404 or 405
+ * (allow then holds an Allow header line), or NULL with *status 0 when the
+ * fallback (static files) takes it. */
+static route *find_route(http_server *s, http_req *req, int *status, char *allow, size_t cap)
 {
-	http_server *s = c->ls->srv;
-	atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
+	bool path_matched = false;
+	snprintf(allow, cap, "Allow: ");
+	for (int i = 0; i < s->nroutes; i++) {
+		route *r = &s->routes[i];
+		if (!match(r->pattern, req->head.path, req))
+			continue;
+		path_matched = true;
+		if (strlen(allow) + strlen(r->method) + 8 + 32 < cap)   /* room for the tail */
+			snprintf(allow + strlen(allow), cap - strlen(allow), "%s%s%s",
+				 strlen(allow) > 7 ? ", " : "", r->method,
+				 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
+		if (method_is(req->head.method, r->method) ||
+		    (method_is(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0))
+			return r;
+	}
+	if (path_matched) {
+		*status = 405;
+	} else if (s->fallback && (method_is(req->head.method, "GET") || method_is(req->head.method, "HEAD"))) {
+		*status = 0;
+	} else {
+		*status = 404;
+	}
+	return NULL;
+}
+
+static void dispatch(conn *c, http_req *req)
+{
+	http_server *s = S(c);
+	hconn *h = H(c);
+	COUNT(s, requests);
 	const char *cp = s->opts.cors_prefix;
-	c->cors = cp && req->head.path.len >= strlen(cp) && memcmp(req->head.path.p, cp, strlen(cp)) == 0;
-	if (c->cors && method_is(req->head.method, "OPTIONS")) {
+	h->cors = cp && req->head.path.len >= strlen(cp) && memcmp(req->head.path.p, cp, strlen(cp)) == 0;
+	if (h->cors && method_is(req->head.method, "OPTIONS")) {
 		http_respond(req, 204, NULL, NULL, 0,
 			     "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
 			     "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
 			     "Access-Control-Max-Age: 600\r\n");
 		return;
 	}
-	bool path_matched = false;
-	char allow[192] = "Allow: ";   /* for a 405 (RFC 9110 15.5.6) */
-	for (int i = 0; i < s->nroutes; i++) {
-		route *r = &s->routes[i];
-		if (!match(r->pattern, req->head.path, req))
-			continue;
-		path_matched = true;
-		if (strlen(allow) + strlen(r->method) + 8 + 32 < sizeof allow)   /* room for the tail */
-			snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s%s",
-				 strlen(allow) > 7 ? ", " : "", r->method,
-				 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
-		bool m = method_is(req->head.method, r->method) ||
-			 (method_is(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0);
-		if (!m)
-			continue;
+	if (req->head.path.len == 1 && req->head.path.p[0] == '*') {   /* OPTIONS * (the parser allows no other) */
+		http_respond(req, 204, NULL, NULL, 0, "Allow: GET, HEAD, POST, PATCH, OPTIONS\r\n");
+		return;
+	}
+	int status;
+	char allow[192];   /* for a 405 (RFC 9110 15.5.6) */
+	route *r = find_route(s, req, &status, allow, sizeof allow - 32);
+	if (r) {
 		req->route_data = r->data;
 		r->h(req);
-		goto done;
-	}
-	if (path_matched) {
+	} else if (status == 405) {
 		buf b = { 0 };
 		error_body(&b, "method_not_allowed", "method not allowed on this path", NULL);
 		strcat(allow, "\r\nCache-Control: no-store\r\n");
 		http_respond(req, 405, "application/json", b.data, b.len, allow);
 		buf_free(&b);
-	} else if (s->fallback && (method_is(req->head.method, "GET") || method_is(req->head.method, "HEAD"))) {
+	} else if (status == 0) {
 		req->route_data = s->fallback_data;
 		s->fallback(req);
 	} else {
 		http_respond_error(req, 404, "not_found", "no such endpoint", NULL);
 	}
-done:
-	/* answered requests are freed (c->req cleared); an upgrade frees it too */
-	if (c->req == req && c->state == C_WAIT && !req->answered && !req->deferred)
+	/* answered requests are freed (h->req cleared); an upgrade hands the
+	 * connection to another protocol */
+	if (c->proto == &http_proto && !c->dead && H(c)->req == req && !req->answered && !req->deferred)
 		http_respond_error(req, 500, "internal", "handler did not answer", NULL);
 }
 
@@ -645,20 +570,72 @@ static int head_error_status(int rc, const char **code)
 }
 
 /* Parses the head at the front of c->in into req (views into c->in). */
-static int parse_head(http_conn *c, http_req *req)
+static int parse_head(conn *c, http_req *req)
 {
-	const http_opts *o = conn_opts(c);
+	const http_opts *o = &S(c)->opts;
 	memset(&req->head, 0, sizeof req->head);
 	req->head.max_head = o->max_head;
 	req->head.max_uri = o->max_uri;
 	req->head.headers = req->headers;
 	req->head.num_headers = HTTP_MAX_HEADERS;
-	return hp_parse_head(&req->head, c->in.data, c->in.len);
+	int rc = hp_parse_head(&req->head, c->in.data, c->in.len);
+	if (rc > 0 && req->head.path.len == 0)   /* absolute-form without a path */
+		req->head.path = (hp_str){ "/", 1 };
+	return rc;
+}
+
+/* Answers at once with a final status and closes, without reading the
+ * request's body (RFC 9110 10.1.1: the client may not send it). */
+static void refuse(conn *c, int status, const char *code, const char *msg, const char *extra)
+{
+	buf b = { 0 };
+	error_body(&b, code, msg, NULL);
+	c->close_after_write = true;
+	H(c)->raw_pos = c->in.len;
+	write_response(c, status, "application/json", b.data, b.len, extra, false);
+	buf_free(&b);
+}
+
+/* Expect (RFC 9110 10.1.1) on a request with a body: answers 100, or
+ * refuses at once. True when the body is to be read. */
+static bool expect(conn *c, http_req *tmp)
+{
+	const hp_str *e = http_header(tmp, "Expect");
+	if (!e)
+		return true;
+	if (e->len != 12 || strncasecmp(e->p, "100-continue", 12) != 0) {
+		COUNT(S(c), bad_requests);
+		refuse(c, 417, "expectation_failed", "only Expect: 100-continue is supported", NULL);
+		return false;
+	}
+	if (tmp->head.minor_version == 0 || c->in.len > H(c)->head_len)
+		return true;   /* no 100 to HTTP/1.0; none needed once body bytes came */
+	int status;
+	char allow[192];
+	route *r = find_route(S(c), tmp, &status, allow, sizeof allow - 32);
+	if (!r && status == 404) {
+		refuse(c, 404, "not_found", "no such endpoint", NULL);
+		return false;
+	}
+	if (!r && status == 405) {
+		strcat(allow, "\r\n");
+		refuse(c, 405, "method_not_allowed", "method not allowed on this path", allow);
+		return false;
+	}
+	if (r && (r->flags & HTTP_BEARER) && http_bearer(tmp).len == 0) {
+		refuse(c, 401, "unauthenticated", "a bearer token is required",
+		       "WWW-Authenticate: Bearer\r\n");
+		return false;
+	}
+	conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	conn_flush(c);
+	return !c->dead;
 }
 
 /* Starts handling the request whose head and body are complete. */
-static void start_request(http_conn *c)
+static void start_request(conn *c)
 {
+	hconn *h = H(c);
 	http_req *req = calloc(1, sizeof *req);
 	if (!req) {
 		conn_kill(c);
@@ -669,38 +646,39 @@ static void start_request(http_conn *c)
 		conn_kill(c);
 		return;
 	}
-	char *body = malloc(c->body_len + 1);
+	char *body = malloc(h->body_len + 1);
 	if (!body) {
 		free(req);
 		conn_kill(c);
 		return;
 	}
-	memcpy(body, c->in.data + c->head_len, c->body_len);
-	body[c->body_len] = 0;
+	memcpy(body, c->in.data + h->head_len, h->body_len);
+	body[h->body_len] = 0;
 	req->body = body;
-	req->body_len = c->body_len;
+	req->body_len = h->body_len;
 	req->conn = c;
-	req->srv = c->ls->srv;
-	c->req = req;
-	c->keep_alive = req->head.keep_alive;
-	c->state = C_WAIT;
-	conn_watch(c, 0);
-	set_timer(c, 0);
+	req->srv = S(c);
+	h->req = req;
+	h->state = H_WAIT;
+	h->timed = false;
+	conn_set_timer(c, 0);
+	sync_read(c);
 	dispatch(c, req);
 }
 
 /* Advances the body of the current request; true when complete. */
-static bool read_body(http_conn *c)
+static bool read_body(conn *c)
 {
-	if (!c->chunked) {
-		if (c->in.len - c->head_len < (size_t)c->content_length)
+	hconn *h = H(c);
+	if (!h->chunked) {
+		if (c->in.len - h->head_len < (size_t)h->content_length)
 			return false;
-		c->body_len = (size_t)c->content_length;
-		c->raw_pos = c->head_len + c->body_len;
+		h->body_len = (size_t)h->content_length;
+		h->raw_pos = h->head_len + h->body_len;
 		return true;
 	}
-	size_t avail = c->in.len - c->raw_pos, consumed = 0;
-	int rc = hp_chunked_decode(&c->chunk, c->in.data + c->raw_pos, &avail, &consumed);
+	size_t avail = c->in.len - h->raw_pos, consumed = 0;
+	int rc = hp_chunked_decode(&h->chunk, c->in.data + h->raw_pos, &avail, &consumed);
 	if (rc < 0) {
 		if (rc == HPC_ETOO_LARGE)
 			fail(c, 413, "too_large", "request body too large");
@@ -708,86 +686,114 @@ static bool read_body(http_conn *c)
 			fail(c, 400, "bad_request", "malformed chunked body");
 		return false;
 	}
-	memmove(c->in.data + c->head_len + c->body_len, c->in.data + c->raw_pos, avail);
-	c->body_len += avail;
-	c->raw_pos += consumed;
+	memmove(c->in.data + h->head_len + h->body_len, c->in.data + h->raw_pos, avail);
+	h->body_len += avail;
+	h->raw_pos += consumed;
 	/* the decoded bytes now sit before raw_pos; keep the gap closed */
-	size_t gap = c->raw_pos - (c->head_len + c->body_len);
+	size_t gap = h->raw_pos - (h->head_len + h->body_len);
 	if (gap) {
-		memmove(c->in.data + c->head_len + c->body_len, c->in.data + c->raw_pos,
-			c->in.len - c->raw_pos);
+		memmove(c->in.data + h->head_len + h->body_len, c->in.data + h->raw_pos,
+			c->in.len - h->raw_pos);
 		c->in.len -= gap;
-		c->raw_pos -= gap;
+		h->raw_pos -= gap;
 	}
 	return rc == HPC_DONE;
 }
 
-static void process_input(http_conn *c)
+/* Takes the head at the front of c->in: false when the request ended there
+ * (an error was answered) or more bytes are needed. */
+static bool take_head(conn *c)
 {
-	/* re-entered from flush_out when a response is written synchronously:
-	 * the outer loop picks up the next pipelined request instead */
-	c->in_process = true;
-	process_loop(c);
-	c->in_process = false;
+	hconn *h = H(c);
+	head_started(c);
+	http_req tmp;
+	int rc = parse_head(c, &tmp);
+	if (rc == HP_AGAIN)
+		return false;
+	if (rc < 0) {
+		const char *code;
+		int st = head_error_status(rc, &code);
+		fail(c, st, code, hp_strerror(rc));
+		return false;
+	}
+	if (tmp.head.minor_version == 1 && tmp.head.host.len == 0) {
+		fail(c, 400, "bad_request", "HTTP/1.1 requires a Host header");
+		return false;
+	}
+	h->head_len = (size_t)rc;
+	h->raw_pos = h->head_len;
+	h->body_len = 0;
+	h->chunked = tmp.head.chunked;
+	h->content_length = tmp.head.content_length < 0 ? 0 : tmp.head.content_length;
+	h->keep_alive = tmp.head.keep_alive && !c->draining;
+	if (!h->chunked && (uint64_t)h->content_length > S(c)->opts.max_body) {
+		fail(c, 413, "too_large", "request body too large");
+		return false;
+	}
+	if (h->chunked)
+		hp_chunked_init(&h->chunk, S(c)->opts.max_body);
+	h->state = H_BODY;
+	h->body_start = conn_now(c);
+	if (h->chunked || h->content_length > 0) {
+		if (!expect(c, &tmp))
+			return false;
+		body_deadline(c);
+	}
+	return true;
 }
 
-static void process_loop(http_conn *c)
+static void process_loop(conn *c)
 {
-	while (!c->dead && !c->close_after_write && !c->out.len) {
-		if (c->state == C_HEAD) {
-			if (!c->in.len)
+	hconn *h = H(c);
+	while (!c->dead && !c->close_after_write && !conn_pending(c)) {
+		if (h->state == H_HEAD) {
+			if (!c->in.len || !take_head(c))
 				return;
-			http_req tmp;
-			int rc = parse_head(c, &tmp);
-			if (rc == HP_AGAIN) {
-				set_timer(c, conn_opts(c)->header_timeout);
-				return;
-			}
-			if (rc < 0) {
-				const char *code;
-				int st = head_error_status(rc, &code);
-				fail(c, st, code, hp_strerror(rc));
-				return;
-			}
-			if (c->draining) {
-				c->keep_alive = false;
-			}
-			if (tmp.head.minor_version == 1 && tmp.head.host.len == 0) {
-				fail(c, 400, "bad_request", "HTTP/1.1 requires a Host header");
-				return;
-			}
-			c->head_len = (size_t)rc;
-			c->raw_pos = c->head_len;
-			c->body_len = 0;
-			c->chunked = tmp.head.chunked;
-			c->content_length = tmp.head.content_length < 0 ? 0 : tmp.head.content_length;
-			c->keep_alive = tmp.head.keep_alive;
-			if (!c->chunked && (uint64_t)c->content_length > conn_opts(c)->max_body) {
-				fail(c, 413, "too_large", "request body too large");
-				return;
-			}
-			if (c->chunked)
-				hp_chunked_init(&c->chunk, conn_opts(c)->max_body);
-			c->state = C_BODY;
 		}
-		if (c->state == C_BODY) {
-			if (!read_body(c)) {
-				if (!c->dead && !c->close_after_write)
-					set_timer(c, conn_opts(c)->header_timeout);
-				return;
-			}
-			start_request(c);
-			continue;
+		if (h->state != H_BODY)
+			return;   /* waiting for the handler */
+		if (!read_body(c)) {
+			if (!c->dead && !c->close_after_write && h->chunked)
+				body_deadline(c);   /* the bound grows with what arrived */
+			return;
 		}
-		return;   /* C_WAIT or C_WS */
+		start_request(c);
+		if (c->proto != &http_proto)
+			return;   /* upgraded */
 	}
 }
 
-static void read_http(http_conn *c)
+static void process_input(conn *c)
 {
+	/* re-entered from write_response when a response is written at once:
+	 * the outer loop picks up the next pipelined request instead */
+	hconn *h = H(c);
+	h->in_process = true;
+	process_loop(c);
+	if (c->proto == &http_proto)
+		h->in_process = false;
+	else
+		free(h);   /* upgraded inside: the state was left for us to free */
+}
+
+/* ---------- protocol table ---------- */
+
+static void on_open(conn *c)
+{
+	hconn *h = calloc(1, sizeof *h);
+	if (!h) {
+		conn_kill(c);
+		return;
+	}
+	conn_set_proto(c, &http_proto, h);
+	idle_timer(c);
+}
+
+static void on_read(conn *c)
+{
+	const http_opts *o = &S(c)->opts;
 	for (int i = 0; i < READS_PER_WAKE; i++) {
-		size_t limit = conn_opts(c)->max_head + conn_opts(c)->max_body + READ_CHUNK;
-		if (c->in.len > limit) {
+		if (c->in.len > o->max_head + o->max_body + READ_CHUNK) {
 			fail(c, 413, "too_large", "request too large");
 			return;
 		}
@@ -795,7 +801,7 @@ static void read_http(http_conn *c)
 			conn_kill(c);
 			return;
 		}
-		ssize_t n = read(c->fd, c->in.data + c->in.len, READ_CHUNK);
+		ssize_t n = conn_read(c, c->in.data + c->in.len, READ_CHUNK);
 		if (n > 0) {
 			c->in.len += (size_t)n;
 			c->in.data[c->in.len] = 0;
@@ -803,15 +809,9 @@ static void read_http(http_conn *c)
 				break;
 			continue;
 		}
-		if (n == 0) {
-			conn_kill(c);   /* peer closed (half-close: we cannot answer usefully) */
-			return;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (n == -1)
 			break;
-		conn_kill(c);
+		conn_kill(c);   /* end of stream (a half-close cannot be answered usefully) or error */
 		return;
 	}
 	if (!c->in.len)
@@ -819,68 +819,75 @@ static void read_http(http_conn *c)
 	process_input(c);
 }
 
-/* ---------- libev callbacks ---------- */
-
-static void on_io(struct ev_loop *ev, ev_io *w, int revents)
+static void on_drain(conn *c)
 {
-	http_conn *c = (http_conn *)w;
-	c->in_callback = true;
-	if (c->state == C_WS) {
-		ws_on_io(c, revents);
-	} else if (revents & EV_WRITE) {
-		flush_out(c);
-	} else if (revents & EV_READ) {
-		read_http(c);
-	}
-	leave(c);
+	sync_read(c);
+	if (H(c)->state == H_HEAD && c->in.len && !c->close_after_write)
+		process_input(c);
 }
 
-static void on_timer(struct ev_loop *ev, ev_timer *w, int revents)
+static void on_timer(conn *c)
 {
-	http_conn *c = container_of(w, http_conn, timer);
-	c->in_callback = true;
-	if (c->state == C_WS) {
-		ws_on_timer(c);
-	} else if (c->state == C_HEAD && !c->in.len) {
-		conn_kill(c);   /* idle keep-alive connection */
-	} else if (c->state == C_HEAD || c->state == C_BODY) {
-		atomic_fetch_add_explicit(&c->ls->srv->timeouts, 1, memory_order_relaxed);
-		fail(c, 408, "request_timeout", "request not received in time");
-	} else {
-		ev_timer_stop(ev, w);
+	hconn *h = H(c);
+	if (h->state == H_WAIT)
+		return;
+	if (conn_pending(c) || !h->timed) {
+		conn_kill(c);   /* idle between requests, or a response not read in time */
+		return;
 	}
-	leave(c);
+	COUNT(S(c), timeouts);
+	fail(c, 408, "request_timeout", "request not received in time");
 }
 
-static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
+static void on_stop(conn *c, bool final)
 {
-	lstate *ls = container_of(w, lstate, accept_io);
-	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
-		int fd = accept4(ls->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_warn("http.accept", "err=\"%s\"", strerror(errno));
-			return;
-		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		http_conn *c = calloc(1, sizeof *c);
-		if (!c || slot_alloc(ls, c) < 0) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->ls = ls;
-		c->state = C_HEAD;
-		ls->open++;
-		atomic_fetch_add_explicit(&ls->srv->open, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&ls->srv->accepted, 1, memory_order_relaxed);
-		ev_io_init(&c->io, on_io, fd, EV_READ);
-		ev_io_start(ev, &c->io);
-		ev_init(&c->timer, on_timer);
-		set_timer(c, ls->srv->opts.idle_timeout);
-	}
+	hconn *h = H(c);
+	if (h->state == H_WAIT)
+		h->keep_alive = false;          /* closes after its response */
+	else if (conn_pending(c))
+		c->close_after_write = true;    /* a response is on its way */
+	else
+		conn_kill(c);                   /* idle, or a request not yet complete */
+}
+
+static void on_close(conn *c)
+{
+	hconn *h = H(c);
+	if (!h)
+		return;
+	free_req(h);
+	if (!h->in_process)
+		free(h);
+	else
+		h->req = NULL;   /* process_input is on the stack: it frees h */
+	c->pd = NULL;
+}
+
+static const conn_proto http_proto = {
+	.name = "http",
+	.on_open = on_open,
+	.on_read = on_read,
+	.on_drain = on_drain,
+	.on_timer = on_timer,
+	.on_stop = on_stop,
+	.on_close = on_close,
+};
+
+conn *http_upgrade(http_req *req)
+{
+	conn *c = req->conn;
+	hconn *h = H(c);
+	buf_consume(&c->in, h->raw_pos);
+	if (!c->in.len)
+		buf_free(&c->in);
+	req->answered = true;
+	free_req(h);
+	if (!h->in_process)
+		free(h);   /* else process_input frees it when it sees the new protocol */
+	c->pd = NULL;
+	c->proto = NULL;
+	conn_set_timer(c, 0);
+	return c;
 }
 
 /* ---------- server ---------- */
@@ -894,25 +901,10 @@ http_server *http_server_new(const http_opts *o, ioloop **loops, int n)
 		s->opts = *o;
 	else
 		http_opts_default(&s->opts);
-	s->loops = loops;
-	s->nloops = n;
-	s->ls = calloc((size_t)n, sizeof *s->ls);
-	if (!s->ls) {
+	s->cs = conn_server_new(loops, n, &http_proto, s);
+	if (!s->cs) {
 		free(s);
 		return NULL;
-	}
-	for (int i = 0; i < n; i++) {
-		s->ls[i].srv = s;
-		s->ls[i].loop = loops[i];
-		s->ls[i].lfd = -1;
-		loops[i]->user = &s->ls[i];
-		loops[i]->after_tasks = flush_batch;
-		s->ls[i].scratch = malloc(64 * 1024);
-		if (!s->ls[i].scratch) {
-			s->nloops = i;
-			http_server_free(&s);
-			return NULL;
-		}
 	}
 	return s;
 }
@@ -922,147 +914,38 @@ void http_server_free(http_server **s_p)
 	http_server *s = *s_p;
 	if (!s)
 		return;
-	for (int i = 0; i < s->nloops; i++) {
-		lstate *ls = &s->ls[i];
-		for (uint32_t j = 0; j < ls->nslots; j++) {
-			http_conn *c = ls->slots[j];
-			if (c) {
-				c->in_callback = false;
-				if (!c->dead)
-					conn_kill(c);
-				else
-					conn_free(c);
-			}
-		}
-		if (ls->lfd >= 0)
-			close(ls->lfd);
-		free(ls->slots);
-		free(ls->gens);
-		free(ls->free_slots);
-		free(ls->scratch);
-		free(ls->flush);
-	}
-	free(s->ls);
+	conn_server_free(&s->cs);
 	free(s);
 	*s_p = NULL;
 }
 
-static int bind_one(const char *host, int port)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	struct addrinfo *res;
-	char ps[16];
-	snprintf(ps, sizeof ps, "%d", port);
-	if (getaddrinfo(host, ps, &hints, &res) != 0)
-		return -1;
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		freeaddrinfo(res);
-		return -1;
-	}
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
-		close(fd);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
 int http_server_listen(http_server *s, const char *host, int port)
 {
-	for (int i = 0; i < s->nloops; i++) {
-		int fd = bind_one(host, port);
-		if (fd < 0) {
-			log_error("http.listen", "host=%s port=%d err=\"%s\"", host, port, strerror(errno));
-			return -1;
-		}
-		if (port == 0) {
-			struct sockaddr_storage ss;
-			socklen_t sl = sizeof ss;
-			getsockname(fd, (struct sockaddr *)&ss, &sl);
-			port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							      : ((struct sockaddr_in *)&ss)->sin_port);
-		}
-		lstate *ls = &s->ls[i];
-		ls->lfd = fd;
-		ev_io_init(&ls->accept_io, on_accept, fd, EV_READ);
-		ev_io_start(ls->loop->ev, &ls->accept_io);
-	}
-	return port;
-}
-
-typedef struct {
-	ioloop_task t;
-	http_server *srv;
-	bool close_ws;            /* phase 2 */
-} shutdown_task;
-
-static void run_shutdown(ioloop *l, ioloop_task *t)
-{
-	shutdown_task *st = (shutdown_task *)t;
-	lstate *ls = &st->srv->ls[l->index];
-	ls->shutting_down = true;
-	if (ls->lfd >= 0) {
-		ev_io_stop(l->ev, &ls->accept_io);
-		close(ls->lfd);
-		ls->lfd = -1;
-	}
-	for (uint32_t i = 0; i < ls->nslots; i++) {
-		http_conn *c = ls->slots[i];
-		if (!c || c->dead)
-			continue;
-		c->in_callback = true;
-		c->draining = true;
-		if (c->state == C_WS) {
-			if (st->close_ws)
-				ws_shutdown(c);
-			else
-				ws_quiesce(c);
-		} else if (c->state == C_WAIT || c->out.len) {
-			c->keep_alive = false;   /* closes after its response */
-		} else {
-			conn_kill(c);            /* idle, or a request not yet complete */
-		}
-		leave(c);
-	}
-	free(st);
-}
-
-static void post_shutdown(http_server *s, bool close_ws)
-{
-	for (int i = 0; i < s->nloops; i++) {
-		shutdown_task *t = calloc(1, sizeof *t);
-		if (!t)
-			continue;
-		t->t.run = run_shutdown;
-		t->srv = s;
-		t->close_ws = close_ws;
-		ioloop_post(s->loops[i], &t->t);
-	}
+	return conn_server_listen(s->cs, host, port);
 }
 
 void http_server_quiesce(http_server *s)
 {
-	post_shutdown(s, false);
+	conn_server_stop(s->cs, false);
 }
 
 void http_server_shutdown(http_server *s)
 {
-	post_shutdown(s, true);
+	conn_server_stop(s->cs, true);
 }
 
 int http_server_connections(http_server *s)
 {
-	return atomic_load(&s->open);
+	return conn_server_open(s->cs);
 }
 
 void http_server_get_stats(http_server *s, http_stats *o)
 {
-	o->accepted = atomic_load(&s->accepted);
+	conn_stats cs;
+	conn_server_stats(s->cs, &cs);
+	o->accepted = cs.accepted;
+	o->accept_paused = cs.accept_paused;
+	o->open = cs.open;
 	o->requests = atomic_load(&s->requests);
 	o->ws_upgrades = atomic_load(&s->ws_upgrades);
 	o->ws_in = atomic_load(&s->ws_in);
@@ -1070,10 +953,7 @@ void http_server_get_stats(http_server *s, http_stats *o)
 	o->ws_dropped_slow = atomic_load(&s->ws_dropped);
 	o->bad_requests = atomic_load(&s->bad_requests);
 	o->timeouts = atomic_load(&s->timeouts);
-	o->open = atomic_load(&s->open);
 }
-
-/* ---------- request helpers ---------- */
 
 const hp_str *http_header(const http_req *req, const char *name)
 {
@@ -1120,18 +1000,6 @@ int http_query(const http_req *req, const char *name, char *out, size_t cap)
 	return -1;
 }
 
-void http_peer_ip(const http_conn *c, char out[64])
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	out[0] = 0;
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0)
-		return;
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, 64);
-	else if (ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, 64);
-}
 
 hp_str http_bearer(const http_req *req)
 {
@@ -1147,88 +1015,3 @@ hp_str http_bearer(const http_req *req)
 	return (hp_str){ p, n };
 }
 
-/* ---------- WebSocket posts from other threads ---------- */
-
-typedef struct {
-	ioloop_task t;
-	http_server *srv;
-	conn_ref ref;
-	rbuf *b;          /* NULL: close with code */
-	int code;
-} ws_task;
-
-static void run_ws_post(ioloop *l, ioloop_task *t)
-{
-	ws_task *wt = (ws_task *)t;
-	http_conn *c = slot_get(&wt->srv->ls[l->index], wt->ref);
-	if (c && c->state == C_WS) {
-		c->in_callback = true;
-		if (!wt->b) {
-			ws_close(c, wt->code, NULL);
-		} else if (ws_queue(c, wt->b->data, wt->b->len) < 0) {
-			/* dropped (slow reader) */
-		} else if (ws_queued_bytes(c) >= 16384) {
-			ws_flush(c);   /* enough for one write already: do not let it pile up */
-		} else if (!c->flush_queued) {
-			/* written once after this batch of tasks: several frames for
-			 * one connection leave in one write */
-			lstate *ls = c->ls;
-			if (ls->nflush == ls->capflush) {
-				size_t cap = ls->capflush ? ls->capflush * 2 : 64;
-				conn_ref *f = realloc(ls->flush, cap * sizeof *f);
-				if (f) {
-					ls->flush = f;
-					ls->capflush = cap;
-				}
-			}
-			if (ls->nflush < ls->capflush) {
-				ls->flush[ls->nflush++] = wt->ref;
-				c->flush_queued = true;
-			} else {
-				ws_flush(c);
-			}
-		}
-		leave(c);
-	}
-	rbuf_unref(&wt->b);
-	free(wt);
-}
-
-static void post_ws(http_server *s, conn_ref ref, rbuf *b, int code)
-{
-	ws_task *wt = malloc(sizeof *wt);
-	if (!wt)
-		return;
-	wt->t.run = run_ws_post;
-	wt->srv = s;
-	wt->ref = ref;
-	wt->b = b ? rbuf_ref(b) : NULL;
-	wt->code = code;
-	ioloop_post(s->loops[ref.loop], &wt->t);
-}
-
-/* ioloop after_tasks hook: writes the WebSockets the batch queued frames for. */
-static void flush_batch(ioloop *l)
-{
-	lstate *ls = l->user;
-	for (size_t i = 0; i < ls->nflush; i++) {
-		http_conn *c = slot_get(ls, ls->flush[i]);
-		if (!c)
-			continue;
-		c->flush_queued = false;
-		c->in_callback = true;
-		ws_flush(c);
-		leave(c);
-	}
-	ls->nflush = 0;
-}
-
-void ws_post(http_server *s, conn_ref ref, rbuf *b)
-{
-	post_ws(s, ref, b, 0);
-}
-
-void ws_post_close(http_server *s, conn_ref ref, int code)
-{
-	post_ws(s, ref, NULL, code);
-}

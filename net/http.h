@@ -1,18 +1,27 @@
-/* http — our HTTP/1.1 + WebSocket server on libev I/O loops.
+/* http — HTTP/1.1 over net/conn.h: requests, routing and responses.
  *
- * Each I/O loop (core/ioloop.h) owns its own SO_REUSEPORT listening socket
- * and the connections it accepted; a connection never changes thread.
- * Requests are parsed by net/http_parser.h, routed by method and path
- * pattern ("/v1/conversations/{id}"), and handed to the route's handler on
- * the connection's loop thread.
+ * HTTP is one protocol on a connection (net/conn.h); WebSocket (net/ws.h)
+ * takes a connection over from HTTP at an upgrade. Requests are parsed by
+ * net/http_parser.h, routed by method and path pattern
+ * ("/v1/conversations/{id}"), and handed to the route's handler on the
+ * connection's loop thread.
  *
  * A handler either answers at once (http_respond*) or calls http_defer()
  * and answers later from any thread with http_post_response(). While a
  * request is outstanding the connection reads nothing more (pipelined
  * requests wait in its buffer), so responses are always in request order.
  *
- * Handles: a conn_ref names a connection from any thread; if the connection
- * has closed (or its slot was reused) posts to it are dropped silently.
+ * Time limits: the whole request head must arrive within header_timeout of
+ * its first byte (a deadline, not an idle timer: trickling bytes does not
+ * extend it), and a body within header_timeout + length / body_min_rate of
+ * the head's end (a chunked body's bound grows with what has arrived); 408
+ * and close otherwise. A connection between requests closes after
+ * idle_timeout, and so does one whose response has not been read by then.
+ *
+ * Expect: 100-continue is answered with 100 before the body is read, or at
+ * once with the final status when the request will be refused (413 too
+ * large, 404 unknown route, 405, 401 no bearer token on a route that needs
+ * one); any other expectation gets 417.
  */
 #ifndef PARLEY_HTTP_H
 #define PARLEY_HTTP_H
@@ -23,20 +32,13 @@
 #include <stdint.h>
 #include "core/ioloop.h"
 #include "core/rbuf.h"
+#include "net/conn.h"
 #include "net/http_parser.h"
 
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_PARAMS 4
 
 typedef struct http_server http_server;
-typedef struct http_conn http_conn;
-
-typedef struct {
-	uint32_t loop;            /* index of the owning I/O loop */
-	uint32_t slot;            /* index in the loop's connection table */
-	uint32_t gen;             /* generation of that slot */
-	uint32_t serial;          /* HTTP: request serial on the connection */
-} conn_ref;
 
 typedef struct http_req {
 	hp_request head;                      /* method, path, query, headers */
@@ -45,7 +47,7 @@ typedef struct http_req {
 	size_t body_len;
 	hp_str params[HTTP_MAX_PARAMS];       /* route captures, in pattern order */
 	int nparams;
-	http_conn *conn;                      /* read-only */
+	conn *conn;                           /* read-only */
 	http_server *srv;                     /* read-only */
 	void *route_data;                     /* the route's user pointer */
 	bool answered;                        /* private */
@@ -54,24 +56,18 @@ typedef struct http_req {
 
 typedef void (*http_handler)(http_req *req);
 
-/* WebSocket callbacks, all on the connection's loop thread. */
-typedef struct {
-	/* A complete text message (valid UTF-8, ≤ max message size). */
-	void (*on_message)(http_conn *c, void *user, const char *data, size_t len);
-	/* The connection is gone; user must not be used by net afterwards. */
-	void (*on_close)(http_conn *c, void *user);
-} ws_handlers;
-
 typedef struct {
 	size_t max_head;            /* request line + headers (431) [8192] */
 	size_t max_uri;             /* request target (414) [4096] */
 	size_t max_body;            /* request body (413) [1 MiB] */
-	double header_timeout;      /* s until a request head + body is complete (408) [10] */
+	double header_timeout;      /* s from a head's first byte to its end (408) [10] */
+	size_t body_min_rate;       /* bytes/s a body must at least arrive at (408) [1024] */
 	double idle_timeout;        /* s a keep-alive connection may sit idle [60] */
 	size_t ws_max_message;      /* bytes (close 1009) [64 KiB] */
 	size_t ws_send_queue;       /* bytes queued per connection before it is dropped [1 MiB] */
 	double ws_ping_interval;    /* s between pings; two missed → closed [30] */
 	double ws_auth_timeout;     /* s for the app to call ws_set_ready (close 1008) [10] */
+	double ws_frame_timeout;    /* s from a frame's first byte to its last (close 1008) [10] */
 	const char *server_name;    /* Server header ["parley"] */
 	const char *cors_prefix;    /* paths answered for any origin (CORS, incl.
 				     * OPTIONS preflights) [NULL = none] */
@@ -86,8 +82,14 @@ http_server *http_server_new(const http_opts *o, ioloop **loops, int n);
 /* Frees the server after http_server_shutdown and after the loops stopped. */
 void http_server_free(http_server **s_p);
 
+/* Route flags. */
+enum {
+	HTTP_BEARER = 1,          /* needs Authorization: Bearer (an Expect:
+				   * 100-continue without one gets 401 at once) */
+};
+
 /* Registers a route; pattern segments "{name}" capture into req->params. 0 or -1. */
-int http_route(http_server *s, const char *method, const char *pattern,
+int http_route(http_server *s, const char *method, const char *pattern, unsigned flags,
 	       http_handler h, void *route_data);
 
 /* Calls fn for every registered route (for the docs/openapi.yaml check). */
@@ -110,6 +112,12 @@ void http_server_quiesce(http_server *s);
 /* Phase 2: sends close 1001 to every WebSocket (after whatever was posted
  * to it before this call) and closes the rest. Any thread; returns at once. */
 void http_server_shutdown(http_server *s);
+
+/* The connection layer under the server (for net/ws.c). */
+conn_server *http_server_conns(http_server *s);
+
+/* The server's options. */
+const http_opts *http_server_opts(const http_server *s);
 
 /* Open connections now (all loops). */
 int http_server_connections(http_server *s);
@@ -165,44 +173,26 @@ void http_etag(const void *body, size_t len, char out[HTTP_ETAG_SIZE]);
  * weakly as RFC 9110 asks for GET. */
 bool http_etag_match(const http_req *req, const char *etag);
 
-/* The peer's IP address as text. */
-void http_peer_ip(const http_conn *c, char out[64]);
-
 /* Bearer token from Authorization, or an empty string view. */
 hp_str http_bearer(const http_req *req);
 
-/* ---- WebSocket ---- */
-
-/* Upgrades the request's connection (RFC 6455 handshake); on success the
- * connection belongs to h with user. Returns 0, or answers 400/426 itself
- * and returns -1. */
-int ws_accept(http_req *req, const ws_handlers *h, void *user);
-
-/* Queues a text frame (loop thread). Returns 0, or -1 if the connection was
- * dropped for exceeding its send queue. */
-int ws_send(http_conn *c, const char *data, size_t len);
-
-/* Marks the connection authenticated: its auth deadline no longer applies. */
-void ws_set_ready(http_conn *c);
-
-/* Starts a close handshake with code and reason (loop thread). */
-void ws_close(http_conn *c, int code, const char *reason);
-
-/* Handle of this connection for posts from other threads. */
-conn_ref ws_ref(http_conn *c);
-
-/* Posts a text frame from any thread (takes a reference on b). */
-void ws_post(http_server *s, conn_ref ref, rbuf *b);
-
-/* Posts a close from any thread. */
-void ws_post_close(http_server *s, conn_ref ref, int code);
+/* Ends the request without a response and hands its connection over (a
+ * protocol upgrade): the HTTP state is freed, bytes that followed the
+ * request stay in c->in. The caller sets the new protocol (conn_set_proto)
+ * and writes its own answer. */
+conn *http_upgrade(http_req *req);
 
 /* Counters for /metrics. */
 typedef struct {
 	uint64_t accepted, requests, ws_upgrades, ws_in, ws_out, ws_dropped_slow;
-	uint64_t bad_requests, timeouts;
+	uint64_t bad_requests, timeouts, accept_paused;
 	int open;
 } http_stats;
 void http_server_get_stats(http_server *s, http_stats *out);
+
+/* Bumps a counter (net/ws.c). */
+enum { HTTP_CNT_WS_IN, HTTP_CNT_WS_OUT, HTTP_CNT_WS_DROPPED, HTTP_CNT_WS_UPGRADES, HTTP_CNT_TIMEOUTS,
+       HTTP_CNT_BAD };
+void http_server_count(http_server *s, int which);
 
 #endif

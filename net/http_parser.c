@@ -19,7 +19,9 @@
 #include "net/http_parser.h"
 
 #include <limits.h>
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #define HP_MAX_CONTENT_LENGTH ((uint64_t)1 << 62)
 #define HPC_MAX_SIZE_DIGITS   15    /* 60 bits: no overflow possible */
@@ -165,6 +167,55 @@ static int on_header(struct head_state *st, const hp_header *h)
 	return 0;
 }
 
+/* uri-host [":" port] (RFC 3986 3.2.2): an IP-literal in brackets or a
+ * reg-name (unreserved, pct-encoded, sub-delims); no userinfo; the port is
+ * digits only, at most 65535. An empty value is allowed (RFC 9112 3.2). */
+static bool valid_authority(hp_str a)
+{
+	const char *p = a.p, *end = a.p + a.len;
+	if (p < end && *p == '[') {
+		p++;
+		while (p < end && *p != ']') {
+			char c = *p;
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+			      c == ':' || c == '.' || c == 'v' || c == 'V'))
+				return false;
+			p++;
+		}
+		if (p == end)
+			return false;
+		p++;
+	} else {
+		while (p < end && *p != ':') {
+			unsigned char c = (unsigned char)*p;
+			bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+				  strchr("-._~!$&'()*+,;=", c) != NULL;
+			if (c == '%') {
+				ok = end - p >= 3 && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]);
+				if (ok)
+					p += 2;
+			}
+			if (!ok || c == 0)
+				return false;
+			p++;
+		}
+	}
+	if (p == end)
+		return true;
+	if (*p != ':')
+		return false;
+	p++;
+	if (end - p > 5)
+		return false;
+	unsigned port = 0;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		port = port * 10 + (unsigned)(*p - '0');
+	}
+	return port <= 65535;
+}
+
 /* Expects CRLF at b[*i]. */
 static int expect_crlf(const unsigned char *b, size_t *i, size_t end)
 {
@@ -308,16 +359,46 @@ static int parse_head(hp_request *req, const unsigned char *b, size_t end)
 			return rc;
 	}
 
+	/* The request-target's form (RFC 9112 3.2) and the Host it implies. */
+	size_t p0 = t0;   /* where origin-form path[?query] starts */
+	hp_str host = st.host;
+	if (st.have_host && !valid_authority(host))
+		return HP_EBAD;
+	if (b[t0] == '/') {
+		/* origin-form */
+	} else if (t1 - t0 == 1 && b[t0] == '*') {
+		/* asterisk-form: OPTIONS only */
+		if (m1 - m0 != 7 || memcmp(b + m0, "OPTIONS", 7) != 0)
+			return HP_EBAD;
+	} else {
+		/* absolute-form: http(s)://authority[path-abempty][?query]; the
+		 * authority replaces Host (RFC 9112 3.2.2) */
+		size_t k = t0;
+		if (t1 - t0 >= 7 && strncasecmp((const char *)b + t0, "http://", 7) == 0)
+			k += 7;
+		else if (t1 - t0 >= 8 && strncasecmp((const char *)b + t0, "https://", 8) == 0)
+			k += 8;
+		else
+			return HP_EBAD;   /* authority-form (CONNECT) or garbage */
+		size_t a0 = k;
+		while (k < t1 && b[k] != '/' && b[k] != '?')
+			k++;
+		host = (hp_str){ (const char *)b + a0, k - a0 };
+		if (host.len == 0 || !valid_authority(host))
+			return HP_EBAD;
+		p0 = k;
+	}
+
 	/* Complete: publish the results. */
 	req->method = (hp_str){ (const char *)b + m0, m1 - m0 };
 	req->target = (hp_str){ (const char *)b + t0, t1 - t0 };
-	const unsigned char *q = memchr(b + t0, '?', t1 - t0);
+	const unsigned char *q = memchr(b + p0, '?', t1 - p0);
 	if (q) {
-		size_t pl = (size_t)(q - (b + t0));
-		req->path = (hp_str){ (const char *)b + t0, pl };
-		req->query = (hp_str){ (const char *)q + 1, t1 - t0 - pl - 1 };
+		size_t pl = (size_t)(q - (b + p0));
+		req->path = (hp_str){ (const char *)b + p0, pl };
+		req->query = (hp_str){ (const char *)q + 1, t1 - p0 - pl - 1 };
 	} else {
-		req->path = req->target;
+		req->path = (hp_str){ (const char *)b + p0, t1 - p0 };
 		req->query = (hp_str){ (const char *)b + t1, 0 };
 	}
 	req->minor_version = st.minor;
@@ -330,7 +411,7 @@ static int parse_head(hp_request *req, const unsigned char *b, size_t end)
 		req->keep_alive = st.conn_keep_alive && !st.conn_close;
 	/* RFC 9110 7.8: Upgrade in an HTTP/1.0 request is ignored. */
 	req->upgrade_websocket = st.minor == 1 && st.upgrade_ws && st.conn_upgrade;
-	req->host = st.host;
+	req->host = host;
 	return (int)i;
 }
 

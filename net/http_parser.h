@@ -51,7 +51,7 @@ typedef struct {
 	/* results (valid when hp_parse_head returned > 0) */
 	hp_str method;
 	hp_str target;          /* raw request target, e.g. "/v1/x?a=b" */
-	hp_str path;            /* target up to '?' */
+	hp_str path;            /* target up to '?' (absolute-form: the URI's path) */
 	hp_str query;           /* after '?', empty if none */
 	int minor_version;      /* 0 or 1 */
 	hp_header *headers;     /* caller-supplied array */
@@ -61,7 +61,8 @@ typedef struct {
 	bool keep_alive;        /* from version and Connection header */
 	bool upgrade_websocket; /* Upgrade: websocket and Connection contains upgrade
 	                         * (HTTP/1.1 only: RFC 9110 7.8 ignores Upgrade in 1.0) */
-	hp_str host;            /* Host header value (empty if none) */
+	hp_str host;            /* Host header value, or the absolute-form
+	                         * target's authority (empty if none) */
 } hp_request;
 
 /* Parses a request head from buf[0..len). Returns bytes consumed (> 0),
@@ -77,7 +78,15 @@ typedef struct {
  * as soon as len > max_head without a complete head.
  * A Content-Length that is not plain digits (sign, spaces, hex, > 2^62) is
  * HP_EBAD; two Content-Lengths, even equal, or a list are HP_ESMUGGLE.
- * A second Host header is HP_EBAD. */
+ * A second Host header is HP_EBAD, and so is one that is not
+ * uri-host[:port] (no userinfo, no spaces, port <= 65535).
+ *
+ * The request-target must be origin-form ("/path?query"), asterisk-form
+ * ("*", OPTIONS only) or absolute-form ("http[s]://authority/path?query");
+ * anything else (authority-form, "healthz") is HP_EBAD. For absolute-form,
+ * path and query are those of the URI (path may be empty: it means "/")
+ * and host is its authority, which replaces the Host header (RFC 9112
+ * 3.2.2). */
 int hp_parse_head(hp_request *req, const char *buf, size_t len);
 
 /* Finds a header by case-insensitive name; NULL if absent. */

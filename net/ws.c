@@ -1,276 +1,346 @@
-/* ws — WebSocket connections (RFC 6455) on top of wslay's event API.
+/* ws — WebSocket connections over net/conn.h (see ws.h).
  *
- * wslay does the framing, masking, fragmentation, control frames, UTF-8
- * validation of text (close 1007) and the message size limit (close 1009).
- * What we add: the handshake, Origin/auth policy hooks, pings and dead-peer
- * detection, a bound on each connection's send queue, and memory that
- * follows activity.
+ * Input: each read lands in the loop's shared scratch buffer and goes
+ * through the connection's wsf_parser, which keeps a partial frame's
+ * header in its state and its payload in the message being assembled — so
+ * a frame split over any number of reads, at any byte, is one frame.
+ * Output: frames are written into c->out (header and payload together)
+ * and leave when the event or task batch returns.
  *
- * Memory: a wslay event context is ≈9 KB (two 4 KB frame buffers). Holding
- * one per idle connection would cost more than everything else we keep for
- * it, so the context is created when bytes arrive or a frame must be sent,
- * and freed again as soon as the connection is idle at a frame boundary:
- * nothing queued to send, no partial frame or fragmented message received,
- * no close in progress. We know we are at a boundary by counting the bytes
- * fed to wslay against the sizes of the frames it reported (header length
- * follows from the payload length; client frames always carry a 4-byte
- * mask). Measured effect in docs/performance.md.
+ * Closing: a close we start (ws_close, a protocol error, shutdown) is
+ * queued behind the data already queued. After sending it we keep reading
+ * (discarding data) until the peer's close or end of stream, for at most
+ * 2 s, so the peer reads our close frame instead of a reset.
  */
-#include "net/http.h"
-#include "net/conn_priv.h"
+#include "net/ws.h"
+#include "net/ws_frame.h"
 #include "core/crypto.h"
 #include "core/log.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define WS_OUT_CAP (256 * 1024)   /* bytes moved from wslay's queue to the socket buffer at a time */
-#define WS_READ_CHUNK (64 * 1024)
 #define WS_READS_PER_WAKE 4
+#define WS_FLUSH_AT 16384      /* queued bytes worth a write before the batch ends */
+#define WS_CLOSE_WAIT 2.0      /* s the peer has to answer our close */
 
-/* Feeds wslay from what ws_on_io read (one read() per wake-up, into the
- * loop's scratch buffer): when that is used up, "would block" without
- * another syscall. */
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *data, size_t len, int flags,
-		       void *user)
+typedef struct {
+	wsf_parser p;
+	const ws_handlers *h;
+	void *user;
+	double opened;
+	double last_seen;         /* last byte received */
+	double ping_sent;
+	double frame_start;       /* first byte of the frame in progress, 0 if none */
+	double close_at;          /* give up on the peer's close then */
+	double timer_at;          /* when the timer is armed for, 0 if not */
+	bool ready;               /* the app authenticated the connection */
+	bool ping_out;            /* a ping is unanswered */
+	bool closing;             /* we sent a close */
+	bool close_rcvd;          /* the peer sent a close */
+} wsconn;
+
+static const conn_proto ws_proto;
+
+static inline wsconn *W(conn *c)
 {
-	http_conn *c = user;
-	ws_state *ws = c->ws;
-	const char *src;
-	size_t avail;
-	if (c->in.len) {   /* bytes that arrived with the upgrade request */
-		src = c->in.data;
-		avail = c->in.len;
-	} else if (ws->rlen) {
-		src = ws->rbuf;
-		avail = ws->rlen;
-	} else {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+	return c->pd;
+}
+
+static inline http_server *SRV(conn *c)
+{
+	return conn_ctx(c);
+}
+
+static inline const http_opts *OPTS(conn *c)
+{
+	return http_server_opts(SRV(c));
+}
+
+/* ---------- timer: the earliest of the connection's deadlines ---------- */
+
+static double next_deadline(conn *c)
+{
+	wsconn *ws = W(c);
+	const http_opts *o = OPTS(c);
+	double at;
+	if (ws->closing)
+		return ws->close_at;
+	at = ws->ping_out ? ws->ping_sent + o->ws_ping_interval : ws->last_seen + o->ws_ping_interval * 0.9;
+	if (!ws->ready && ws->opened + o->ws_auth_timeout < at)
+		at = ws->opened + o->ws_auth_timeout;
+	if (ws->frame_start && ws->frame_start + o->ws_frame_timeout < at)
+		at = ws->frame_start + o->ws_frame_timeout;
+	return at;
+}
+
+/* Arms the timer for the next deadline when it is earlier than the armed
+ * one (or always, with force). A later deadline is found when the timer
+ * fires: one spare wake-up instead of a re-arm per read. */
+static void arm(conn *c, bool force)
+{
+	wsconn *ws = W(c);
+	if (c->dead)
+		return;
+	double at = next_deadline(c);
+	if (!force && ws->timer_at && ws->timer_at <= at)
+		return;
+	ws->timer_at = at;
+	double now = conn_now(c);
+	conn_set_timer(c, at > now ? at - now : 0.001);
+}
+
+/* ---------- output ---------- */
+
+static int put_frame(conn *c, int opcode, const void *data, size_t len)
+{
+	uint8_t hdr[10];
+	size_t hl = wsf_header(hdr, opcode, len);
+	if (conn_write(c, hdr, hl) < 0 || (len && conn_write(c, data, len) < 0)) {
+		conn_kill(c);
 		return -1;
 	}
-	size_t n = avail < len ? avail : len;
-	memcpy(data, src, n);
-	if (c->in.len) {
-		buf_consume(&c->in, n);
-		if (!c->in.len)
-			buf_free(&c->in);
-	} else {
-		ws->rbuf += n;
-		ws->rlen -= n;
-	}
-	ws->fed += n;
-	return (ssize_t)n;
-}
-
-/* Frames go into the connection's output buffer, written with one write()
- * per pump: a frame's header and payload (and several frames) leave in one
- * syscall instead of two per frame. */
-static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-		       void *user)
-{
-	http_conn *c = user;
-	if (c->out.len >= WS_OUT_CAP || buf_append(&c->out, data, len) < 0) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	return (ssize_t)len;
-}
-
-static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *out, size_t len, void *user)
-{
-	return crypto_random(out, len) == 0 ? 0 : -1;
-}
-
-static void frame_start_cb(wslay_event_context_ptr ctx,
-			   const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
-{
-	http_conn *c = user;
-	uint64_t n = arg->payload_length;
-	c->ws->framed += 2 + 4 + (n < 126 ? 0 : n <= 0xFFFF ? 2 : 8);
-	bool data = arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME ||
-		    arg->opcode == WSLAY_CONTINUATION_FRAME;
-	if (data)
-		c->ws->in_frag = !arg->fin;
-}
-
-static void frame_chunk_cb(wslay_event_context_ptr ctx,
-			   const struct wslay_event_on_frame_recv_chunk_arg *arg, void *user)
-{
-	http_conn *c = user;
-	c->ws->framed += arg->data_length;
-}
-
-static void msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
-		   void *user)
-{
-	http_conn *c = user;
-	ws_state *ws = c->ws;
-	switch (arg->opcode) {
-	case WSLAY_TEXT_FRAME:
-		conn_count(c, CNT_WS_IN);
-		if (!ws->closing && ws->h->on_message)
-			ws->h->on_message(c, ws->user, (const char *)arg->msg, arg->msg_length);
-		break;
-	case WSLAY_BINARY_FRAME:
-		ws_close(c, 1003, "binary frames are not supported");
-		break;
-	case WSLAY_PONG:
-		ws->ping_out = false;
-		break;
-	case WSLAY_CONNECTION_CLOSE:
-		ws->closing = true;
-		break;
-	default:
-		break;
-	}
-}
-
-static const struct wslay_event_callbacks callbacks = {
-	.recv_callback = recv_cb,
-	.send_callback = send_cb,
-	.genmask_callback = genmask_cb,
-	.on_frame_recv_start_callback = frame_start_cb,
-	.on_frame_recv_chunk_callback = frame_chunk_cb,
-	.on_msg_recv_callback = msg_cb,
-};
-
-static int ensure_ctx(http_conn *c)
-{
-	ws_state *ws = c->ws;
-	if (ws->ctx)
-		return 0;
-	if (wslay_event_context_server_init(&ws->ctx, &callbacks, c) != 0) {
-		ws->ctx = NULL;
-		return -1;
-	}
-	wslay_event_config_set_max_recv_msg_length(ws->ctx, conn_opts(c)->ws_max_message);
-	ws->fed = ws->framed = 0;
 	return 0;
 }
 
-/* Frees the wslay context when the connection is idle at a frame boundary. */
-static void maybe_release(http_conn *c)
+static void send_close(conn *c, int code, const char *why)
 {
-	ws_state *ws = c->ws;
-	if (!ws->ctx || ws->in_wslay || ws->closing || ws->in_frag || ws->fed != ws->framed || c->in.len ||
-	    c->out.len)
+	wsconn *ws = W(c);
+	if (c->dead || ws->closing)
 		return;
-	if (wslay_event_want_write(ws->ctx) || wslay_event_get_queued_msg_count(ws->ctx))
+	uint8_t body[125];
+	size_t n = 0;
+	if (code && code != WSF_CLOSE_NO_STATUS) {
+		body[0] = (uint8_t)(code >> 8);
+		body[1] = (uint8_t)code;
+		n = 2;
+		size_t wl = why ? strlen(why) : 0;
+		if (wl > sizeof body - 2)
+			wl = sizeof body - 2;
+		memcpy(body + 2, why, wl);
+		n += wl;
+	}
+	ws->closing = true;
+	if (put_frame(c, WSF_OP_CLOSE, body, n) < 0)
 		return;
-	if (wslay_event_get_close_sent(ws->ctx) || wslay_event_get_close_received(ws->ctx))
+	if (ws->close_rcvd) {
+		c->close_after_write = true;   /* handshake complete */
 		return;
-	wslay_event_context_free(ws->ctx);
-	ws->ctx = NULL;
+	}
+	ws->close_at = conn_now(c) + WS_CLOSE_WAIT;
+	arm(c, true);
 }
 
-/* Writes what wslay has queued and re-arms the watcher; may kill c. */
-static void pump(http_conn *c)
+void ws_close(conn *c, int code, const char *why)
 {
-	ws_state *ws = c->ws;
-	if (c->dead || !ws->ctx || ws->in_wslay)
-		return;   /* inside a wslay callback: the caller pumps afterwards */
-	int rc = 0;
-	if (wslay_event_want_write(ws->ctx) && c->out.len < WS_OUT_CAP) {
-		ws->in_wslay = true;
-		rc = wslay_event_send(ws->ctx);
-		ws->in_wslay = false;
-	}
-	if (rc != 0 || c->dead || conn_write_out(c) < 0) {
-		conn_kill(c);
+	if (c->dead || c->proto != &ws_proto)
 		return;
-	}
-	bool r = wslay_event_want_read(ws->ctx);
-	bool w = c->out.len || wslay_event_want_write(ws->ctx);
-	if (!r && !w) {   /* close handshake finished (or failed) */
-		conn_kill(c);
-		return;
-	}
-	/* a quiesced connection reads again only to finish the close handshake */
-	if (c->draining && !ws->closing)
-		r = false;
-	conn_watch(c, (r ? EV_READ : 0) | (w ? EV_WRITE : 0));
-	maybe_release(c);
+	send_close(c, code, why);
 }
 
-void ws_on_io(http_conn *c, int revents)
+static int queue_text(conn *c, const char *data, size_t len)
 {
-	ws_state *ws = c->ws;
-	if (ensure_ctx(c) < 0) {
+	if (c->dead || c->proto != &ws_proto || W(c)->closing)
+		return -1;
+	size_t queued = conn_pending(c);
+	if (queued + len > OPTS(c)->ws_send_queue) {
+		/* a slow reader: drop it rather than grow; it resumes on reconnect */
+		http_server_count(SRV(c), HTTP_CNT_WS_DROPPED);
+		log_info("ws.slow_reader", "slot=%u queued=%zu", c->slot, queued);
 		conn_kill(c);
-		return;
+		return -1;
 	}
-	if (revents & EV_READ) {
-		char *scratch = c->ls->scratch;
-		for (int i = 0; i < WS_READS_PER_WAKE; i++) {
-			ssize_t n = c->in.len ? 0 : read(c->fd, scratch, WS_READ_CHUNK);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				ws->eof = true;
-			if (n == 0 && !c->in.len)
-				ws->eof = true;
-			if (n > 0) {
-				ws->rbuf = scratch;
-				ws->rlen = (size_t)n;
-				ws->last_seen = ev_now(c->ls->loop->ev);
-			}
-			ws->in_wslay = true;
-			int rc = wslay_event_recv(ws->ctx);
-			ws->in_wslay = false;
-			ws->rbuf = NULL;
-			ws->rlen = 0;   /* anything wslay did not take follows a close: dropped */
-			if (rc != 0 || ws->eof || c->dead) {
-				conn_kill(c);
-				return;
-			}
-			if (n < WS_READ_CHUNK)
-				break;
+	if (put_frame(c, WSF_OP_TEXT, data, len) < 0)
+		return -1;
+	http_server_count(SRV(c), HTTP_CNT_WS_OUT);
+	return 0;
+}
+
+int ws_send(conn *c, const char *data, size_t len)
+{
+	return queue_text(c, data, len);
+}
+
+void ws_set_ready(conn *c)
+{
+	if (c->dead || c->proto != &ws_proto)
+		return;
+	W(c)->ready = true;
+}
+
+conn_ref ws_ref(conn *c)
+{
+	conn_ref r = conn_ref_of(c);
+	r.serial = 0;
+	return r;
+}
+
+/* ---------- input ---------- */
+
+static void on_event(conn *c, const wsf_event *ev)
+{
+	wsconn *ws = W(c);
+	switch (ev->opcode) {
+	case WSF_OP_TEXT:
+		http_server_count(SRV(c), HTTP_CNT_WS_IN);
+		if (!ws->closing && ws->h->on_message)
+			ws->h->on_message(c, ws->user, (const char *)ev->data, ev->len);
+		break;
+	case WSF_OP_BINARY:
+		send_close(c, WSF_CLOSE_UNSUPPORTED, "binary frames are not supported");
+		break;
+	case WSF_OP_PING:
+		if (!ws->closing)
+			put_frame(c, WSF_OP_PONG, ev->data, ev->len);
+		break;
+	case WSF_OP_PONG:
+		ws->ping_out = false;
+		break;
+	case WSF_OP_CLOSE:
+		ws->close_rcvd = true;
+		if (ws->closing)
+			c->close_after_write = true;   /* the answer to ours */
+		else
+			send_close(c, ev->close_code, NULL);   /* echo the code */
+		break;
+	}
+}
+
+/* Feeds n received bytes through the parser. */
+static void feed(conn *c, const uint8_t *in, size_t n)
+{
+	wsconn *ws = W(c);
+	while (n && !c->dead && !ws->close_rcvd) {
+		if (ws->p.failed)
+			return;   /* after a protocol error: discard until the peer closes */
+		if (!wsf_mid_frame(&ws->p))
+			ws->frame_start = 0;
+		size_t used;
+		wsf_event ev;
+		int rc = wsf_parse(&ws->p, in, n, &used, &ev);
+		if (rc < 0) {
+			send_close(c, -rc, rc == WSF_EUTF8 ? "invalid UTF-8" :
+					   rc == WSF_ETOO_BIG ? "message too big" : "protocol error");
+			return;
+		}
+		if (wsf_mid_frame(&ws->p) && !ws->frame_start)
+			ws->frame_start = conn_now(c);
+		in += used;
+		n -= used;
+		if (rc == WSF_EVENT) {
+			ws->frame_start = 0;
+			on_event(c, &ev);
 		}
 	}
-	pump(c);
+	if (!wsf_mid_frame(&ws->p))
+		ws->frame_start = 0;
 }
 
-void ws_on_timer(http_conn *c)
+static void on_read(conn *c)
 {
-	ws_state *ws = c->ws;
-	ev_tstamp now = ev_now(c->ls->loop->ev);
-	const http_opts *o = conn_opts(c);
-	if (!ws->ready && now - ws->opened >= o->ws_auth_timeout) {
-		ws_close(c, 1008, "authentication required");
-		return;
+	wsconn *ws = W(c);
+	size_t cap;
+	char *scratch = conn_scratch(c, &cap);
+	for (int i = 0; i < WS_READS_PER_WAKE && !c->dead; i++) {
+		if (c->in.len) {   /* bytes that arrived with the upgrade request */
+			feed(c, (const uint8_t *)c->in.data, c->in.len);
+			buf_free(&c->in);
+			continue;
+		}
+		ssize_t n = conn_read(c, scratch, cap);
+		if (n == -1)
+			break;
+		if (n <= 0) {
+			conn_kill(c);   /* end of stream or error */
+			return;
+		}
+		ws->last_seen = conn_now(c);
+		feed(c, (const uint8_t *)scratch, (size_t)n);
+		if ((size_t)n < cap)
+			break;
 	}
-	if (ws->closing) {   /* the peer did not finish the close handshake */
-		conn_kill(c);
-		return;
-	}
-	if (ws->ping_out && now - ws->last_seen >= o->ws_ping_interval) {
-		log_debug("ws.dead", "slot=%u", c->slot);
-		conn_kill(c);
-		return;
-	}
-	if (now - ws->last_seen >= o->ws_ping_interval * 0.9) {
-		if (ensure_ctx(c) < 0) {
+	if (!c->dead && ws->frame_start)
+		arm(c, false);
+}
+
+static void on_timer(conn *c)
+{
+	wsconn *ws = W(c);
+	const http_opts *o = OPTS(c);
+	double now = conn_now(c);
+	ws->timer_at = 0;
+	if (ws->closing) {
+		if (now >= ws->close_at) {   /* the peer did not finish the close handshake */
 			conn_kill(c);
 			return;
 		}
-		struct wslay_event_msg m = { WSLAY_PING, (const uint8_t *)"", 0 };
-		wslay_event_queue_msg(ws->ctx, &m);
+	} else if (!ws->ready && now - ws->opened >= o->ws_auth_timeout) {
+		send_close(c, WSF_CLOSE_POLICY, "authentication required");
+		return;
+	} else if (ws->frame_start && now - ws->frame_start >= o->ws_frame_timeout) {
+		http_server_count(SRV(c), HTTP_CNT_TIMEOUTS);
+		send_close(c, WSF_CLOSE_POLICY, "frame not completed in time");
+		return;
+	} else if (ws->ping_out && now - ws->ping_sent >= o->ws_ping_interval) {
+		log_debug("ws.dead", "slot=%u", c->slot);
+		conn_kill(c);
+		return;
+	} else if (!ws->ping_out && now - ws->last_seen >= o->ws_ping_interval * 0.9) {
+		if (put_frame(c, WSF_OP_PING, NULL, 0) < 0)
+			return;
 		ws->ping_out = true;
-		pump(c);
+		ws->ping_sent = now;
 	}
-	double next = o->ws_ping_interval;
-	if (!ws->ready && o->ws_auth_timeout < next)
-		next = o->ws_auth_timeout;
-	c->timer.repeat = next;
-	ev_timer_again(c->ls->loop->ev, &c->timer);
+	arm(c, true);
+}
+
+static void on_stop(conn *c, bool final)
+{
+	if (!final) {
+		conn_want_read(c, false);   /* stop taking frames; keep writing what is queued */
+		return;
+	}
+	send_close(c, WSF_CLOSE_GOING_AWAY, "server going away");
+	conn_want_read(c, true);        /* to read the peer's close */
+}
+
+static void on_close(conn *c)
+{
+	wsconn *ws = W(c);
+	if (!ws)
+		return;
+	if (ws->h->on_close)
+		ws->h->on_close(c, ws->user);
+	wsf_free(&ws->p);
+	free(ws);
+	c->pd = NULL;
+}
+
+static const conn_proto ws_proto = {
+	.name = "ws",
+	.on_read = on_read,
+	.on_timer = on_timer,
+	.on_stop = on_stop,
+	.on_close = on_close,
+};
+
+/* ---------- handshake ---------- */
+
+static size_t header_count(const http_req *req, const char *name)
+{
+	size_t n = 0, nl = strlen(name);
+	for (size_t i = 0; i < req->head.num_headers; i++) {
+		const hp_header *h = &req->head.headers[i];
+		if (h->name.len == nl && strncasecmp(h->name.p, name, nl) == 0)
+			n++;
+	}
+	return n;
 }
 
 int ws_accept(http_req *req, const ws_handlers *h, void *user)
 {
-	http_conn *c = req->conn;
 	const hp_str *key = http_header(req, "Sec-WebSocket-Key");
 	const hp_str *ver = http_header(req, "Sec-WebSocket-Version");
 	bool is_get = req->head.method.len == 3 && memcmp(req->head.method.p, "GET", 3) == 0;
@@ -278,16 +348,17 @@ int ws_accept(http_req *req, const ws_handlers *h, void *user)
 		http_respond_error(req, 426, "upgrade_required", "a WebSocket upgrade is required", NULL);
 		return -1;
 	}
-	if (!ver || ver->len != 2 || memcmp(ver->p, "13", 2) != 0) {
+	if (!ver || ver->len != 2 || memcmp(ver->p, "13", 2) != 0 ||
+	    header_count(req, "Sec-WebSocket-Version") != 1) {
 		static const char body[] =
 			"{\"error\":{\"code\":\"unsupported_version\",\"message\":\"WebSocket version 13 required\"}}";
 		http_respond(req, 426, "application/json", body, sizeof body - 1, "Sec-WebSocket-Version: 13\r\n");
 		return -1;
 	}
-	/* the key is standard base64 of 16 random bytes: 22 chars + "==" */
+	/* exactly one key, standard base64 of 16 random bytes: 22 chars + "==" */
 	uint8_t raw[32];
 	char tmp[24];
-	bool key_ok = key && key->len == 24;
+	bool key_ok = key && key->len == 24 && header_count(req, "Sec-WebSocket-Key") == 1;
 	if (key_ok) {
 		for (int i = 0; i < 24; i++)
 			tmp[i] = key->p[i] == '+' ? '-' : key->p[i] == '/' ? '_' : key->p[i];
@@ -297,7 +368,7 @@ int ws_accept(http_req *req, const ws_handlers *h, void *user)
 		http_respond_error(req, 400, "bad_request", "invalid Sec-WebSocket-Key", NULL);
 		return -1;
 	}
-	ws_state *ws = calloc(1, sizeof *ws);
+	wsconn *ws = calloc(1, sizeof *ws);
 	if (!ws) {
 		http_respond_error(req, 503, "busy", "out of memory", NULL);
 		return -1;
@@ -310,151 +381,66 @@ int ws_accept(http_req *req, const ws_handlers *h, void *user)
 	char accept[CRYPTO_B64_LEN(CRYPTO_SHA1_LEN) + 1];
 	crypto_b64_encode(sha, sizeof sha, accept);
 
-	/* drop the request bytes; anything after them is already WebSocket data */
-	buf_consume(&c->in, c->raw_pos);
-	if (!c->in.len)
-		buf_free(&c->in);
-	c->raw_pos = c->head_len = c->body_len = 0;
-	req->answered = true;
-	free((void *)req->body);
-	free(req);
-	c->req = NULL;
-
+	http_server *srv = req->srv;
+	const http_opts *o = http_server_opts(srv);
+	conn *c = http_upgrade(req);   /* req is gone from here on */
+	wsf_init(&ws->p, o->ws_max_message);
 	ws->h = h;
 	ws->user = user;
-	ws->opened = ws->last_seen = ev_now(c->ls->loop->ev);
-	c->ws = ws;
-	c->state = C_WS;
-	conn_count(c, CNT_WS_UPGRADES);
+	ws->opened = ws->last_seen = conn_now(c);
+	conn_set_proto(c, &ws_proto, ws);
+	http_server_count(srv, HTTP_CNT_WS_UPGRADES);
 	buf_printf(&c->out,
 		   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		   "Sec-WebSocket-Accept: %s\r\nServer: %s\r\n\r\n", accept, conn_opts(c)->server_name);
-	/* the 101 is small: it fits the fresh socket's buffer */
-	ssize_t n = write(c->fd, c->out.data, c->out.len);
-	if (n != (ssize_t)c->out.len) {
-		buf_free(&c->out);
-		conn_kill(c);
-		return 0;
-	}
-	buf_free(&c->out);
-	const http_opts *o = conn_opts(c);
-	c->timer.repeat = o->ws_auth_timeout < o->ws_ping_interval ? o->ws_auth_timeout : o->ws_ping_interval;
-	ev_timer_again(c->ls->loop->ev, &c->timer);
-	conn_watch(c, EV_READ);
-	if (c->in.len) {   /* frames pipelined behind the upgrade */
-		ws_on_io(c, EV_READ);
-	}
+		   "Sec-WebSocket-Accept: %s\r\nServer: %s\r\n\r\n", accept, o->server_name);
+	if (conn_flush(c) < 0)
+		return 0;   /* killed: on_close tells the app */
+	arm(c, true);
+	conn_want_read(c, true);
+	if (c->in.len)   /* frames pipelined behind the upgrade */
+		on_read(c);
 	return 0;
 }
 
-int ws_queue(http_conn *c, const char *data, size_t len)
+/* ---------- posts from other threads ---------- */
+
+typedef struct {
+	conn_task t;
+	rbuf *b;          /* NULL: close with code */
+	int code;
+} ws_task;
+
+static void run_post(conn *c, conn_task *t)
 {
-	if (c->dead || !c->ws || c->ws->closing)
-		return -1;
-	if (ensure_ctx(c) < 0) {
-		conn_kill(c);
-		return -1;
+	ws_task *wt = (ws_task *)t;
+	if (c && c->proto == &ws_proto) {
+		if (!wt->b)
+			ws_close(c, wt->code, NULL);
+		else if (queue_text(c, wt->b->data, wt->b->len) == 0 && conn_pending(c) >= WS_FLUSH_AT)
+			conn_flush(c);   /* enough for one write already: do not let it pile up */
 	}
-	wslay_event_context_ptr ctx = c->ws->ctx;
-	if (wslay_event_get_queued_msg_length(ctx) + c->out.len + len > conn_opts(c)->ws_send_queue) {
-		/* a slow reader: drop it rather than grow; it resumes on reconnect */
-		conn_count(c, CNT_WS_DROPPED);
-		log_info("ws.slow_reader", "slot=%u queued=%zu", c->slot,
-			 wslay_event_get_queued_msg_length(ctx) + c->out.len);
-		conn_kill(c);
-		return -1;
-	}
-	struct wslay_event_msg m = { WSLAY_TEXT_FRAME, (const uint8_t *)data, len };
-	if (wslay_event_queue_msg(ctx, &m) != 0) {
-		conn_kill(c);
-		return -1;
-	}
-	conn_count(c, CNT_WS_OUT);
-	return 0;
+	rbuf_unref(&wt->b);
+	free(wt);
 }
 
-size_t ws_queued_bytes(http_conn *c)
+static void post(http_server *s, conn_ref ref, rbuf *b, int code)
 {
-	if (!c->ws || !c->ws->ctx)
-		return c->out.len;
-	return wslay_event_get_queued_msg_length(c->ws->ctx) + c->out.len;
-}
-
-void ws_flush(http_conn *c)
-{
-	if (!c->dead && c->ws)
-		pump(c);
-}
-
-int ws_send(http_conn *c, const char *data, size_t len)
-{
-	if (ws_queue(c, data, len) < 0)
-		return -1;
-	pump(c);
-	return c->dead ? -1 : 0;
-}
-
-void ws_set_ready(http_conn *c)
-{
-	if (!c->ws)
+	ws_task *wt = malloc(sizeof *wt);
+	if (!wt)
 		return;
-	c->ws->ready = true;
-	c->timer.repeat = conn_opts(c)->ws_ping_interval;
-	ev_timer_again(c->ls->loop->ev, &c->timer);
+	wt->t.ref = ref;
+	wt->t.run = run_post;
+	wt->b = b ? rbuf_ref(b) : NULL;
+	wt->code = code;
+	conn_post(http_server_conns(s), &wt->t);
 }
 
-void ws_close(http_conn *c, int code, const char *why)
+void ws_post(http_server *s, conn_ref ref, rbuf *b)
 {
-	if (c->dead || !c->ws || c->ws->closing)
-		return;
-	if (ensure_ctx(c) < 0) {
-		conn_kill(c);
-		return;
-	}
-	/* wslay sends control frames ahead of queued data: move the data that
-	 * is already queued (e.g. acks of this task batch) to the output first */
-	ws_state *ws = c->ws;
-	if (!ws->in_wslay && wslay_event_want_write(ws->ctx) && c->out.len < WS_OUT_CAP) {
-		ws->in_wslay = true;
-		int rc = wslay_event_send(ws->ctx);
-		ws->in_wslay = false;
-		if (rc != 0) {
-			conn_kill(c);
-			return;
-		}
-	}
-	c->ws->closing = true;
-	wslay_event_queue_close(c->ws->ctx, (uint16_t)code, (const uint8_t *)why, why ? strlen(why) : 0);
-	c->timer.repeat = 2.0;   /* give the peer 2 s to answer the close */
-	ev_timer_again(c->ls->loop->ev, &c->timer);
-	pump(c);
+	post(s, ref, b, 0);
 }
 
-void ws_shutdown(http_conn *c)
+void ws_post_close(http_server *s, conn_ref ref, int code)
 {
-	ws_close(c, 1001, "server going away");
-	if (!c->dead && c->ws && !c->ws->ctx)
-		conn_kill(c);
-}
-
-void ws_quiesce(http_conn *c)
-{
-	/* stop taking frames; keep writing what is queued */
-	conn_watch(c, c->writing ? EV_WRITE : 0);
-}
-
-conn_ref ws_ref(http_conn *c)
-{
-	return (conn_ref){ (uint32_t)c->ls->loop->index, c->slot, c->gen, 0 };
-}
-
-void ws_free(http_conn *c)
-{
-	ws_state *ws = c->ws;
-	if (ws->h->on_close)
-		ws->h->on_close(c, ws->user);
-	if (ws->ctx)
-		wslay_event_context_free(ws->ctx);
-	free(ws);
-	c->ws = NULL;
+	post(s, ref, NULL, code);
 }

@@ -153,15 +153,54 @@ static void test_query_split(void **state)
 	assert_true(parse(&p, "GET /a? HTTP/1.1\r\n\r\n") > 0);
 	assert_str(p.req.path, "/a");
 	assert_str(p.req.query, "");
-	assert_true(parse(&p, "GET ?q HTTP/1.1\r\n\r\n") > 0);
-	assert_str(p.req.path, "");
-	assert_str(p.req.query, "q");
+	assert_int_equal(rc_of("GET ?q HTTP/1.1\r\n\r\n"), HP_EBAD);
 	assert_true(parse(&p, "OPTIONS * HTTP/1.1\r\n\r\n") > 0);
 	assert_str(p.req.method, "OPTIONS");
 	assert_str(p.req.path, "*");
-	assert_true(parse(&p, "GET http://x.example/p?q HTTP/1.1\r\n\r\n") > 0);
-	assert_str(p.req.path, "http://x.example/p");
+	/* absolute-form: the URI's path and query; its authority is the host */
+	assert_true(parse(&p, "GET http://x.example/p?q HTTP/1.1\r\nHost: other\r\n\r\n") > 0);
+	assert_str(p.req.path, "/p");
 	assert_str(p.req.query, "q");
+	assert_str(p.req.host, "x.example");
+	assert_true(parse(&p, "GET HTTPS://x.example:8443 HTTP/1.1\r\n\r\n") > 0);
+	assert_str(p.req.path, "");
+	assert_str(p.req.host, "x.example:8443");
+	assert_true(parse(&p, "GET http://[::1]:80?a HTTP/1.1\r\n\r\n") > 0);
+	assert_str(p.req.path, "");
+	assert_str(p.req.query, "a");
+	assert_str(p.req.host, "[::1]:80");
+}
+
+/* RFC 9112 3.2: origin-, asterisk- (OPTIONS only) or absolute-form. */
+static void test_target_forms(void **state)
+{
+	assert_int_equal(rc_of("GET healthz HTTP/1.1\r\nHost: a\r\n\r\n"), HP_EBAD);
+	assert_int_equal(rc_of("GET * HTTP/1.1\r\nHost: a\r\n\r\n"), HP_EBAD);
+	assert_int_equal(rc_of("CONNECT a.example:443 HTTP/1.1\r\nHost: a\r\n\r\n"), HP_EBAD);
+	assert_int_equal(rc_of("GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n"), HP_EBAD);
+	assert_int_equal(rc_of("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n"), HP_EBAD);
+	assert_int_equal(rc_of("GET http://u@a/x HTTP/1.1\r\nHost: a\r\n\r\n"), HP_EBAD);
+	assert_int_equal(rc_of("GET */x HTTP/1.1\r\nHost: a\r\n\r\n"), HP_EBAD);
+}
+
+/* RFC 9110 7.2: Host is uri-host [":" port]. */
+static void test_host_syntax(void **state)
+{
+	parsed p;
+	static const char *good[] = { "a", "a.example", "a.example:8080", "127.0.0.1:1", "[::1]",
+				      "[::1]:443", "xn--bcher-kva.example", "a%20b", "a:", "a:65535" };
+	static const char *bad[] = { "a b", "user@host", "a:99999x", "a:65536", "a:123456", "[::1",
+				     "a/b", "a?b", "a#b", "[::g]", "a:1:2", "a%2" };
+	char s[128];
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(s, sizeof s, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		assert_int_equal(parse(&p, s), (int)strlen(s));
+		assert_str(p.req.host, good[i]);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(s, sizeof s, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+		assert_int_equal(rc_of(s), HP_EBAD);
+	}
 }
 
 static void test_keep_alive(void **state)
@@ -515,7 +554,7 @@ static void test_bad_method(void **state)
 	assert_int_equal(rc_of("GET\r\n\r\n"), HP_EBAD);
 	/* Any token is a method. */
 	parsed p;
-	assert_true(parse(&p, "M-SEARCH * HTTP/1.1\r\n\r\n") > 0);
+	assert_true(parse(&p, "M-SEARCH / HTTP/1.1\r\n\r\n") > 0);
 	assert_str(p.req.method, "M-SEARCH");
 }
 
@@ -1099,6 +1138,8 @@ int main(void)
 		cmocka_unit_test(test_post_content_length),
 		cmocka_unit_test(test_chunked_head),
 		cmocka_unit_test(test_query_split),
+		cmocka_unit_test(test_target_forms),
+		cmocka_unit_test(test_host_syntax),
 		cmocka_unit_test(test_keep_alive),
 		cmocka_unit_test(test_upgrade_websocket),
 		cmocka_unit_test(test_ows_trimmed),
