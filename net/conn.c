@@ -327,10 +327,41 @@ static void on_accept_timer(struct ev_loop *ev, ev_timer *w, int revents)
 	resume_accept(cl);
 }
 
+/* A connection on fd, handed to the first protocol; 0 or -1. */
+static int open_conn(conn_loop *cl, int fd)
+{
+	conn_server *cs = cl->cs;
+	conn *c = calloc(1, sizeof *c);
+	if (!c || slot_alloc(cl, c) < 0) {
+		free(c);
+		return -1;
+	}
+	c->fd = fd;
+	c->cl = cl;
+	c->proto = cs->first;
+	c->want_read = true;
+	atomic_fetch_add_explicit(&cs->open, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&cs->accepted, 1, memory_order_relaxed);
+	ev_io_init(&c->io, on_io, fd, EV_READ);
+	ev_io_start(cl->loop->ev, &c->io);
+	ev_init(&c->timer, on_timer);
+	c->in_event = true;
+	if (c->proto->on_open)
+		c->proto->on_open(c);
+	leave(c);
+	return 0;
+}
+
+int conn_adopt(conn_server *cs, int loop, int fd)
+{
+	if (loop < 0 || loop >= cs->nloops)
+		return -1;
+	return open_conn(&cs->cl[loop], fd);
+}
+
 static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
 {
 	conn_loop *cl = container_of(w, conn_loop, accept_io);
-	conn_server *cs = cl->cs;
 	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
 		int fd = accept4(cl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -345,25 +376,8 @@ static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
 		cl->backoff = 0;
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		conn *c = calloc(1, sizeof *c);
-		if (!c || slot_alloc(cl, c) < 0) {
-			free(c);
+		if (open_conn(cl, fd) < 0)
 			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->cl = cl;
-		c->proto = cs->first;
-		c->want_read = true;
-		atomic_fetch_add_explicit(&cs->open, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&cs->accepted, 1, memory_order_relaxed);
-		ev_io_init(&c->io, on_io, fd, EV_READ);
-		ev_io_start(ev, &c->io);
-		ev_init(&c->timer, on_timer);
-		c->in_event = true;
-		if (c->proto->on_open)
-			c->proto->on_open(c);
-		leave(c);
 	}
 }
 

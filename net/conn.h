@@ -101,6 +101,12 @@ void conn_server_free(conn_server **cs_p);
  * accepting; returns the port or -1. Call before the loops run. */
 int conn_server_listen(conn_server *cs, const char *host, int port);
 
+/* Takes over a connected, non-blocking socket as if loop `loop` had
+ * accepted it (tests and fuzzing drive the real connection code over a
+ * socketpair this way). Loop thread only; 0 or -1 (fd then still the
+ * caller's). */
+int conn_adopt(conn_server *cs, int loop, int fd);
+
 /* Stops accepting and calls on_stop(c, final) on every connection, on its
  * loop. Any thread; returns at once. */
 void conn_server_stop(conn_server *cs, bool final);
