@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A/B comparison of two builds on the durable chat scenario, for a change on
+# the message path: runs the builds alternately (A, B, A, B, …) in one
+# session, a fresh server per run, at each rate, and prints every run's
+# p50/p99/p99.9 plus the median p99 of each build and their ratio B/A.
+# Alternating keeps slow drifts of a noisy machine (disk stalls, another
+# process) from landing on one build only.
+#   bench/ab-chat.sh BUILD_A BUILD_B
+#     each BUILD holds parleyd and bench/parley-bench (the generator of
+#     BUILD_B drives both, so only the server differs)
+# Environment: RATES ("10000 20000"), ROUNDS (5 runs per build and rate),
+# DURATION (10 s), OUT (a JSON file for every run, default none).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+A="${1:?usage: ab-chat.sh BUILD_A BUILD_B}"
+B="${2:?usage: ab-chat.sh BUILD_A BUILD_B}"
+BENCH="$B/bench/parley-bench"
+PW=bench-password-1
+RATES=${RATES:-"10000 20000"}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-10}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores; A=$A ($(git -C "$A/.." describe --always --dirty 2>/dev/null || echo '?')) B=$B ($(git -C "$ROOT" describe --always --dirty))"
+echo "# rate build round p50_ms p99_ms p999_ms in_window_per_s errors missing"
+for rate in $RATES; do
+	for round in $(seq "$ROUNDS"); do
+		for side in A B; do
+			dir=$A
+			[ "$side" = B ] && dir=$B
+			PARLEYD="$dir/parleyd"
+			DATA=$(mktemp -d)
+			parleyd_start "$DATA" || exit 1
+			json="$TMP/$rate-$side-$round.json"
+			"$BENCH" --port "$PORT" --widget-key "$KEY" --password "$PW" --visitors 200 --agents 10 \
+				--rate "$rate" --duration "$DURATION" --quiet --json "$json" >/dev/null
+			parleyd_stop
+			rm -rf "$DATA"
+			python3 - "$json" "$rate" "$side" "$round" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+lat = d["delivery"]
+print("%s %s %s %.2f %.2f %.2f %.1f %d %d" % (sys.argv[2], sys.argv[3], sys.argv[4], lat["p50_ms"], lat["p99_ms"],
+      lat["p999_ms"], d["delivered_in_window_msgs_per_s"], d["errors"]["total"], d["errors"]["missing"]))
+PY
+			if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; cp "$json" "$OUT/ab-chat-$rate-$side-$round.json"; fi
+		done
+	done
+done | tee "$TMP/all.txt"
+python3 - "$TMP/all.txt" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l[0].isdigit()]
+rates = sorted({int(r[0]) for r in rows})
+print("# rate  median p99 A  median p99 B  B/A")
+for rate in rates:
+    m = {s: statistics.median(float(r[4]) for r in rows if int(r[0]) == rate and r[1] == s) for s in "AB"}
+    print("%6d  %10.2f ms  %10.2f ms  %.2f" % (rate, m["A"], m["B"], m["B"] / m["A"] if m["A"] else float("nan")))
+PY
