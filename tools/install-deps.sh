@@ -2,8 +2,13 @@
 # Installs the Debian packages Parley needs to build, run and test.
 # Idempotent: packages already present are skipped by apt-get.
 # Usage: tools/install-deps.sh [run|test]   (default: test)
+#        tools/install-deps.sh test-packages   prints the test-only packages
 set -euo pipefail
 mode="${1:-test}"
+case "$mode" in
+  run|test|test-packages) ;;
+  *) echo "usage: $0 [run|test|test-packages]" >&2; exit 2 ;;
+esac
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
@@ -12,6 +17,8 @@ build_pkgs="build-essential cmake pkg-config libev-dev libzmq3-dev liblmdb-dev
   libargon2-dev"
 test_pkgs="libcmocka-dev curl python3 python3-websockets python3-yaml
   chromium nodejs npm"
+# shellcheck disable=SC2086  # one line, names separated by single spaces
+if [ "$mode" = test-packages ]; then echo $test_pkgs; exit 0; fi
 
 pkgs="$build_pkgs"
 if [ "$mode" = test ]; then pkgs="$pkgs $test_pkgs"; fi

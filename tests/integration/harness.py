@@ -27,8 +27,11 @@ DEMO_EMAIL = "admin@demo.parley"
 class Server:
     """A running parleyd. Use as a context manager or call stop()."""
 
-    def __init__(self, *extra, data_dir=None, fast_hash=True):
+    def __init__(self, *extra, data_dir=None, fast_hash=True, preexec_fn=None):
+        """preexec_fn runs in the child before parleyd starts (e.g. to set
+        resource limits)."""
         self.own_dir = data_dir is None
+        self.preexec_fn = preexec_fn
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="parley-test-")
         self.extra = list(extra)
         if fast_hash:
@@ -45,7 +48,7 @@ class Server:
                 "--workers", "2"] + self.extra
         self.stderr_path = os.path.join(self.data_dir, "stderr.log")
         self.stderr = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr, preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + timeout
         self.port = None
         while time.monotonic() < deadline:
