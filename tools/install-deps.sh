@@ -13,7 +13,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 build_pkgs="build-essential cmake pkg-config libev-dev libzmq3-dev liblmdb-dev
-  libmsgpack-dev libwslay-dev libbearssl-dev libcurl4-openssl-dev libjansson-dev
+  libmsgpack-dev libbearssl-dev libcurl4-openssl-dev libjansson-dev
   libargon2-dev"
 test_pkgs="libcmocka-dev curl python3 python3-websockets python3-yaml
   chromium nodejs npm"
