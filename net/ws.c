@@ -232,6 +232,8 @@ static void feed(conn *c, const uint8_t *in, size_t n)
 		if (rc == WSF_EVENT) {
 			ws->frame_start = 0;
 			on_event(c, &ev);
+			if (!c->dead)
+				wsf_release(&ws->p);   /* an idle connection keeps no message buffer */
 		}
 	}
 	if (!wsf_mid_frame(&ws->p))

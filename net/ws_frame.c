@@ -74,8 +74,22 @@ void wsf_init(wsf_parser *p, size_t max_message)
 void wsf_free(wsf_parser *p)
 {
 	buf_free(&p->msg);
+	free(p->ctl);
+	p->ctl = NULL;
 	p->msg_op = 0;
 	p->delivered = false;
+}
+
+void wsf_release(wsf_parser *p)
+{
+	if (p->delivered) {   /* the last event's message has been used */
+		buf_free(&p->msg);
+		p->delivered = false;
+	}
+	if (!p->payload && p->ctl) {
+		free(p->ctl);
+		p->ctl = NULL;
+	}
 }
 
 bool wsf_mid_frame(const wsf_parser *p)
@@ -93,6 +107,8 @@ static int fail(wsf_parser *p, int err)
 	p->failed = true;
 	p->err = err;
 	buf_free(&p->msg);
+	free(p->ctl);
+	p->ctl = NULL;
 	return err;
 }
 
@@ -168,6 +184,8 @@ static int start_frame(wsf_parser *p)
 	p->payload = true;
 	if (is_control(p->opcode)) {
 		p->ctl_len = 0;
+		if (len && !p->ctl && !(p->ctl = malloc(125)))
+			return WSF_ENOMEM;
 		return 0;
 	}
 	if (p->opcode != WSF_OP_CONT) {
@@ -211,7 +229,7 @@ static int end_frame(wsf_parser *p, wsf_event *ev)
 	p->payload = false;
 	if (is_control(p->opcode)) {
 		ev->opcode = p->opcode;
-		ev->data = p->ctl;
+		ev->data = p->ctl ? p->ctl : (const uint8_t *)"";
 		ev->len = p->ctl_len;
 		ev->close_code = 0;
 		if (p->opcode == WSF_OP_CLOSE) {
@@ -250,10 +268,7 @@ int wsf_parse(wsf_parser *p, const uint8_t *in, size_t len, size_t *used, wsf_ev
 	*used = 0;
 	if (p->failed)
 		return p->err;
-	if (p->delivered) {   /* the last event's message has been used */
-		buf_free(&p->msg);
-		p->delivered = false;
-	}
+	wsf_release(p);
 	size_t i = 0;
 	int rc;
 	for (;;) {

@@ -5,9 +5,10 @@
  * and returns each complete message (text, binary) or control frame
  * (ping, pong, close) as an event. It keeps no copy of the raw input: a
  * frame header is assembled in a 14-byte array, payload bytes are unmasked
- * straight into the message being assembled (data) or a 125-byte buffer
- * (control). Between frames it holds nothing but its fixed-size state, so
- * an idle connection costs sizeof(wsf_parser) and no heap.
+ * straight into the message being assembled (data) or a control frame's
+ * buffer (at most 125 bytes). Between frames, once the last event has been
+ * released, it holds nothing but its fixed-size state: an idle connection
+ * costs sizeof(wsf_parser) and no heap.
  *
  * Every violation is reported with the close code the RFC asks for
  * (§7.4.1): 1002 for a protocol error (unmasked frame, RSV bits, unknown
@@ -82,7 +83,7 @@ typedef struct {
 	uint64_t remaining;    /* payload bytes still to come in this frame */
 	uint8_t msg_op;        /* TEXT/BINARY while a fragmented message is open, else 0 */
 	uint32_t utf8;         /* UTF-8 decoder state of the message (0 = accept) */
-	uint8_t ctl[125];
+	uint8_t *ctl;          /* a control frame's payload (heap only while it is) */
 	uint8_t ctl_len;
 	buf msg;               /* the data message being assembled (heap only while it is) */
 	bool failed;           /* an error was returned: every later call returns it */
@@ -99,6 +100,10 @@ void wsf_free(wsf_parser *p);
  * filled (call again with in + *used), WSF_AGAIN when every byte was used
  * without completing an event, or an error (negated close code; sticky). */
 int wsf_parse(wsf_parser *p, const uint8_t *in, size_t len, size_t *used, wsf_event *ev);
+
+/* The last event's data is no longer needed: frees what held it (the
+ * next wsf_parse call does this too). */
+void wsf_release(wsf_parser *p);
 
 /* True while a frame has begun and not ended (header or payload pending). */
 bool wsf_mid_frame(const wsf_parser *p);
