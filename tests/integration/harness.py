@@ -4,6 +4,12 @@ Used by every tests/integration/test_*.py. Talks to the server with real
 clients only: urllib/http.client for HTTP, raw sockets for malformed HTTP,
 Debian's python3-websockets for WebSocket, curl where handy. Every wait is
 bounded; nothing sleeps to synchronise.
+
+With PARLEY_SPLIT=1 in the environment every Server sits behind a
+splitproxy.SplitProxy: `port` is the proxy's, so everything a test sends
+reaches parleyd cut into small pieces in separate reads; `real_port` is the
+server's own (for the few checks that must bypass the proxy). `SPLIT` tells
+a test it runs that way.
 """
 import asyncio
 import http.client
@@ -22,6 +28,7 @@ PARLEY_CLI = os.environ.get("PARLEY_CLI", os.path.join(os.path.dirname(__file__)
 WEB = os.environ.get("PARLEY_WEB", os.path.join(os.path.dirname(__file__), "../../web"))
 DEMO_PASSWORD = "demo-password-123"
 DEMO_EMAIL = "admin@demo.parley"
+SPLIT = os.environ.get("PARLEY_SPLIT", "") not in ("", "0")
 
 
 class Server:
@@ -37,10 +44,17 @@ class Server:
         if fast_hash:
             self.extra += ["--argon2-m-kib", "1024", "--argon2-t", "1"]
         self.proc = None
+        self.stderr = None
         self.lines = []
         self.widget_key = None
-        self.port = None
-        self.start()
+        self.port = None        # what clients connect to: the proxy's port with PARLEY_SPLIT=1
+        self.real_port = None   # parleyd's own port
+        self.proxy = None
+        try:
+            self.start()
+        except BaseException:
+            self.close()   # no stray process or temp dir when the server cannot start
+            raise
 
     def start(self, timeout=15):
         args = [PARLEYD, "--data", self.data_dir, "--host", "127.0.0.1", "--port", "0",
@@ -61,7 +75,14 @@ class Server:
                 self.widget_key = m.group(1)
             m = re.search(r"listening on http://[\d.]+:(\d+)", line)
             if m:
-                self.port = int(m.group(1))
+                self.real_port = self.port = int(m.group(1))
+                if SPLIT:
+                    from splitproxy import SplitProxy
+                    if self.proxy is None:
+                        self.proxy = SplitProxy(self.real_port)
+                    else:
+                        self.proxy.retarget(self.real_port)
+                    self.port = self.proxy.port
                 return
         raise RuntimeError("parleyd did not start: %r / %s" % (self.lines, self.stderr_text()))
 
@@ -84,7 +105,8 @@ class Server:
             self.proc.kill()
             rc = self.proc.wait()
         self.proc.stdout.close()
-        self.stderr.close()
+        if self.stderr:
+            self.stderr.close()
         self.proc = None
         return rc
 
@@ -97,6 +119,9 @@ class Server:
 
     def close(self):
         self.stop()
+        if self.proxy:
+            self.proxy.close()
+            self.proxy = None
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
