@@ -54,6 +54,7 @@ typedef struct {
 	bool in_process;          /* process_input is on the stack */
 	bool timed;               /* a head or body deadline is running */
 	bool chunked;
+	bool eof;                 /* the peer half-closed: answer what came, then close */
 	size_t head_len;          /* bytes of the current head in c->in */
 	size_t raw_pos;           /* next undecoded body byte in c->in */
 	size_t body_len;          /* decoded body bytes at in.data + head_len */
@@ -124,7 +125,8 @@ const http_opts *http_server_opts(const http_server *s)
 static void sync_read(conn *c)
 {
 	hconn *h = H(c);
-	conn_want_read(c, !c->dead && !c->close_after_write && h->state != H_WAIT && !conn_pending(c));
+	conn_want_read(c, !c->dead && !c->close_after_write && !h->eof && h->state != H_WAIT &&
+			      !conn_pending(c));
 }
 
 /* Starts the head deadline at a head's first byte (not again for later bytes). */
@@ -218,6 +220,8 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 	hconn *h = H(c);
 	/* protocol errors (fail) set close_after_write; application errors keep the connection */
 	bool keep = h->keep_alive && !c->close_after_write && !c->draining;
+	if (h->eof && !c->in.len)
+		c->close_after_write = true;   /* nothing more can come */
 	/* 204 and 304 carry no body and no Content-Length (RFC 9110 8.6) */
 	char cl[48] = "";
 	if (status != 204 && status != 304)
@@ -811,12 +815,21 @@ static void on_read(conn *c)
 		}
 		if (n == -1)
 			break;
-		conn_kill(c);   /* end of stream (a half-close cannot be answered usefully) or error */
-		return;
+		if (n == -2) {
+			conn_kill(c);
+			return;
+		}
+		H(c)->eof = true;   /* half-close: requests already here are still answered */
+		break;
 	}
 	if (!c->in.len)
 		buf_free(&c->in);
 	process_input(c);
+	hconn *h = H(c);
+	if (c->proto == &http_proto && !c->dead && h->eof && h->state != H_WAIT && !conn_pending(c))
+		conn_kill(c);   /* nothing (complete) left to answer */
+	else if (c->proto == &http_proto && !c->dead)
+		sync_read(c);
 }
 
 static void on_drain(conn *c)

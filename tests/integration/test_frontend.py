@@ -615,6 +615,28 @@ def test_http_absolute_form():
         assert st == 200 and json.loads(body) == {"status": "ok"}, (st, body[:200])
 
 
+def test_http_half_close_still_answered():
+    """A client that sends its requests and then shuts down its write side
+    (half-close) still gets every response, then the server closes."""
+    with server() as s:
+        sock = connect(s)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        r = Reader(sock)
+        first = read_response(r, 5)
+        second = read_response(r, 5)
+        assert first and first[0] == 200, first
+        assert second and second[0] in (200, 503), second
+        assert read_response(r, 5) is None, "the server should close after answering"
+        sock.close()
+        # a half-close in the middle of a head gets no answer, only a close
+        sock = connect(s)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+        sock.shutdown(socket.SHUT_WR)
+        assert read_response(Reader(sock), 5) is None
+        sock.close()
+
+
 # ---------------------------------------------------------------- 12: Expect
 
 def expect_head_only(s, head, timeout=1.0):
@@ -840,6 +862,7 @@ if __name__ == "__main__":
           test_ws_ping_split_in_three, test_ws_trickled_frame_served, test_ws_large_messages_random_cuts,
           test_ws_protocol_errors_get_close_frame, test_ws_frame_timeout_1008, test_ws_handshake_two_keys_400,
           test_http_bad_targets_and_server_options, test_http_host_validation, test_http_absolute_form,
+          test_http_half_close_still_answered,
           test_http_expect_100_continue, test_http_expect_refused_without_100, test_http_expect_curl_upload,
           test_http_header_deadline, test_http_body_min_rate, test_http_requests_cut_at_every_byte,
           test_ws_handshake_cut_at_every_byte])
