@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -29,6 +30,29 @@ WEB = os.environ.get("PARLEY_WEB", os.path.join(os.path.dirname(__file__), "../.
 DEMO_PASSWORD = "demo-password-123"
 DEMO_EMAIL = "admin@demo.parley"
 SPLIT = os.environ.get("PARLEY_SPLIT", "") not in ("", "0")
+
+
+def ws_frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
+    """One client->server WebSocket frame (masked, as RFC 6455 requires, unless
+    mask=False). rsv: the RSV1..3 bits (0..7); length: a declared
+    payload length other than the real one (for truncated frames)."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    n = len(payload) if length is None else length
+    b0 = (0x80 if fin else 0) | (rsv & 7) << 4 | opcode
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        hdr = bytes([b0, mbit | n])
+    elif n < 65536:
+        hdr = bytes([b0, mbit | 126]) + struct.pack(">H", n)
+    else:
+        hdr = bytes([b0, mbit | 127]) + struct.pack(">Q", n)
+    if not mask:
+        return hdr + payload
+    key = os.urandom(4)
+    k = (key * (len(payload) // 4 + 1))[:len(payload)]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(len(payload), "big")
+    return hdr + key + masked
 
 
 class Server:

@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import DEMO_EMAIL, DEMO_PASSWORD, Server, main
+from harness import DEMO_EMAIL, DEMO_PASSWORD, Server, main, ws_frame
 
 PAUSE = 0.02   # between the pieces of a cut write: each piece is its own segment, its own read
 SEED = int(os.environ.get("PARLEY_FRONTEND_SEED") or random.SystemRandom().randrange(1 << 32))
@@ -197,26 +197,6 @@ GET_HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 
 
 # ---------------------------------------------------------------- WebSocket
-
-def ws_frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
-    """One client frame. rsv: the RSV1..3 bits (0..7); length: a declared
-    payload length other than the real one (for truncated frames)."""
-    if isinstance(payload, str):
-        payload = payload.encode()
-    n = len(payload) if length is None else length
-    b0 = (0x80 if fin else 0) | (rsv & 7) << 4 | opcode
-    mbit = 0x80 if mask else 0
-    if n < 126:
-        hdr = bytes([b0, mbit | n])
-    elif n < 65536:
-        hdr = bytes([b0, mbit | 126]) + struct.pack(">H", n)
-    else:
-        hdr = bytes([b0, mbit | 127]) + struct.pack(">Q", n)
-    if not mask:
-        return hdr + payload
-    key = os.urandom(4)
-    return hdr + key + bytes(b ^ key[i & 3] for i, b in enumerate(payload))
-
 
 class ServerClosed(Exception):
     """The server sent a close frame (code) or ended the stream (code None)."""

@@ -15,34 +15,12 @@ import struct
 import threading
 import time
 
-from harness import Server, WS, main, run
+from harness import Server, WS, main, run, ws_frame
 
 N_RESUME = 50
 
 
 # ---------------------------------------------------------------- raw frames
-
-def ws_frame(opcode, payload, fin=True, mask=True):
-    """One client->server WebSocket frame, masked as RFC 6455 requires."""
-    if isinstance(payload, str):
-        payload = payload.encode()
-    n = len(payload)
-    b0 = (0x80 if fin else 0) | opcode
-    mbit = 0x80 if mask else 0
-    if n < 126:
-        hdr = bytes([b0, mbit | n])
-    elif n < 65536:
-        hdr = bytes([b0, mbit | 126]) + struct.pack(">H", n)
-    else:
-        hdr = bytes([b0, mbit | 127]) + struct.pack(">Q", n)
-    if not mask:
-        return hdr + payload
-    key = os.urandom(4)
-    if n == 0:
-        return hdr + key
-    k = (key * (n // 4 + 1))[:n]
-    return hdr + key + (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
-
 
 class Closed(Exception):
     def __init__(self, code, reason=b""):
