@@ -75,6 +75,9 @@ static void metrics(http_req *req)
 	metric(&b, "parley_storage_apply_seconds_total", "counter", "Time spent applying requests in transactions",
 	       (double)ws.apply_ns_total / 1e9);
 	metric(&b, "parley_storage_batch_max", "gauge", "Largest commit batch seen", (double)ws.max_batch_seen);
+	metric(&b, "parley_storage_commit_max_seconds", "gauge", "Slowest commit seen", (double)ws.commit_ns_max / 1e9);
+	metric(&b, "parley_storage_slow_commits_total", "counter", "Transactions over 50 ms (apply + commit)",
+	       (double)ws.slow_commits);
 	metric(&b, "parley_storage_queue", "gauge", "Write requests waiting", ws.queued);
 	metric(&b, "parley_storage_bytes", "gauge", "Size of the LMDB data file", (double)db_file_size(a->db));
 	metric(&b, "parley_actor_turns_total", "counter", "Actor turns run", (double)as.turns);

@@ -27,6 +27,7 @@ struct writer {
 	int queued;                /* guarded by lock */
 	bool stopping;             /* guarded by lock */
 	writer_stats stats;        /* guarded by lock when read; written by writer */
+	int64_t last_slow_log;     /* writer thread only */
 };
 
 static void complete_all(wr_req *list, int rc)
@@ -95,7 +96,17 @@ static void run_batch(writer *w, wr_req *list, int n)
 	w->stats.apply_ns_total += (uint64_t)applied;
 	if ((uint64_t)n > w->stats.max_batch_seen)
 		w->stats.max_batch_seen = (uint64_t)n;
+	if ((uint64_t)dt > w->stats.commit_ns_max)
+		w->stats.commit_ns_max = (uint64_t)dt;
+	bool slow = dt + applied > (int64_t)WRITER_SLOW_MS * 1000000;
+	if (slow)
+		w->stats.slow_commits++;
 	pthread_mutex_unlock(&w->lock);
+	if (slow && t0 - w->last_slow_log >= 1000000000) {
+		w->last_slow_log = t0;
+		log_warn("writer.slow_commit", "apply_ms=%.1f commit_ms=%.1f batch=%d slow_total=%llu",
+			 (double)applied / 1e6, (double)dt / 1e6, n, (unsigned long long)w->stats.slow_commits);
+	}
 	i = 0;
 	for (wr_req *r = list; r; i++) {
 		wr_req *next = r->next;   /* done() may free r */

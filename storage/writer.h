@@ -28,6 +28,10 @@ struct wr_req {
 
 typedef struct writer writer;
 
+/* A transaction that takes longer than this (apply + commit) is counted and
+ * logged (writer.slow_commit, at most one line a second) with its parts. */
+#define WRITER_SLOW_MS 50
+
 typedef struct {
 	uint64_t batches;          /* committed transactions */
 	uint64_t requests;         /* requests applied */
@@ -35,6 +39,8 @@ typedef struct {
 	uint64_t commit_ns_total;  /* time in mdb_txn_commit */
 	uint64_t apply_ns_total;   /* time applying requests inside transactions */
 	uint64_t max_batch_seen;
+	uint64_t commit_ns_max;    /* slowest mdb_txn_commit */
+	uint64_t slow_commits;     /* commits (apply + commit) over WRITER_SLOW_MS */
 	int queued;                /* waiting now */
 } writer_stats;
 

@@ -555,6 +555,47 @@ static void test_stats_count_aborted_requests_as_failures(void **state)
 			 (unsigned long long)(st.failures - before.failures));
 }
 
+/* writer.h: a transaction over WRITER_SLOW_MS is counted in slow_commits;
+ * commit_ns_max follows the slowest commit. The apply step takes the time
+ * here (what is measured, not a wait for another thread). */
+static int slow_apply(wr_req *r, db *d, MDB_txn *txn)
+{
+	struct timespec ts = { 0, (WRITER_SLOW_MS + 20) * 1000000L };
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+static void flag_done(wr_req *r, int rc)
+{
+	treq *t = to_treq(r);
+	pthread_mutex_lock(&t->c->m);
+	t->c->completed++;
+	pthread_cond_broadcast(&t->c->cv);
+	pthread_mutex_unlock(&t->c->m);
+}
+
+static void test_slow_commit_counted(void **state)
+{
+	ctx *c = *state;
+	c->w = writer_start(c->d, 0);
+	assert_non_null(c->w);
+	writer_stats before, st;
+	writer_get_stats(c->w, &before);
+	assert_int_equal(before.slow_commits, 0);
+	treq t = { .c = c };
+	t.w.apply = slow_apply;
+	t.w.done = flag_done;
+	writer_submit(c->w, &t.w);
+	pthread_mutex_lock(&c->m);
+	bool ok = wait_ge(c, &c->completed, 1);
+	pthread_mutex_unlock(&c->m);
+	assert_true(ok);
+	writer_get_stats(c->w, &st);
+	assert_int_equal(st.slow_commits, 1);
+	assert_true(st.commit_ns_max > 0);
+	assert_true(st.apply_ns_total >= (uint64_t)WRITER_SLOW_MS * 1000000);
+}
+
 /* ---- max_batch and large batches ------------------------------------------------- */
 
 static void test_max_batch_respected(void **state)
@@ -796,6 +837,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_request_others_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eio_aborts_whole_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_count_aborted_requests_as_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_commit_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_batch_respected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_batch_results, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_from_done, setup, teardown),
