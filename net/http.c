@@ -220,8 +220,6 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 	hconn *h = H(c);
 	/* protocol errors (fail) set close_after_write; application errors keep the connection */
 	bool keep = h->keep_alive && !c->close_after_write && !c->draining;
-	if (h->eof && !c->in.len)
-		c->close_after_write = true;   /* nothing more can come */
 	/* 204 and 304 carry no body and no Content-Length (RFC 9110 8.6) */
 	char cl[48] = "";
 	if (status != 204 && status != 304)
@@ -250,8 +248,11 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 	idle_timer(c);   /* also bounds how long the response may take to be read */
 	if (conn_flush(c) == 1 && !c->close_after_write && !h->in_process)
 		process_input(c);   /* a pipelined request may be waiting */
-	if (!c->dead)
-		sync_read(c);
+	if (c->dead || c->proto != &http_proto)
+		return;
+	if (h->eof && h->state != H_WAIT && !h->in_process)
+		c->close_after_write = true;   /* half-closed: nothing more can come */
+	sync_read(c);
 }
 
 /* Answers a protocol-level error (no handler involved) and closes. */
