@@ -119,7 +119,8 @@ static void send_close(conn *c, int code, const char *why)
 		size_t wl = why ? strlen(why) : 0;
 		if (wl > sizeof body - 2)
 			wl = sizeof body - 2;
-		memcpy(body + 2, why, wl);
+		if (wl)
+			memcpy(body + 2, why, wl);
 		n += wl;
 	}
 	ws->closing = true;
