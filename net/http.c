@@ -255,6 +255,16 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 	sync_read(c);
 }
 
+/* Whether the request at the front of c->in is a HEAD (whose answer has
+ * no body, RFC 9112 6.3), as far as its first bytes say. */
+static bool head_method(const conn *c)
+{
+	const char *p = c->in.data, *end = p + c->in.len;
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++;
+	return end - p >= 5 && memcmp(p, "HEAD ", 5) == 0;
+}
+
 /* Answers a protocol-level error (no handler involved) and closes. */
 static void fail(conn *c, int status, const char *code, const char *msg)
 {
@@ -262,8 +272,9 @@ static void fail(conn *c, int status, const char *code, const char *msg)
 	buf b = { 0 };
 	error_body(&b, code, msg, NULL);
 	c->close_after_write = true;
+	bool head = head_method(c);
 	H(c)->raw_pos = c->in.len;
-	write_response(c, status, "application/json", b.data, b.len, NULL, false);
+	write_response(c, status, "application/json", b.data, b.len, NULL, head);
 	buf_free(&b);
 }
 
@@ -596,8 +607,9 @@ static void refuse(conn *c, int status, const char *code, const char *msg, const
 	buf b = { 0 };
 	error_body(&b, code, msg, NULL);
 	c->close_after_write = true;
+	bool head = head_method(c);
 	H(c)->raw_pos = c->in.len;
-	write_response(c, status, "application/json", b.data, b.len, extra, false);
+	write_response(c, status, "application/json", b.data, b.len, extra, head);
 	buf_free(&b);
 }
 

@@ -595,6 +595,25 @@ def test_http_absolute_form():
         assert st == 200 and json.loads(body) == {"status": "ok"}, (st, body[:200])
 
 
+def test_http_head_errors_have_no_body():
+    """A refused HEAD request is answered without a body (RFC 9112 6.3),
+    whatever refused it: 413, 417, 400."""
+    with server() as s:
+        for req, want in ((b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413),
+                          (b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: magic\r\n\r\n", 417),
+                          (b"HEAD /healthz HTTP/1.1\r\nHost: a b\r\n\r\n", 400)):
+            sock = connect(s)
+            sock.sendall(req)
+            r = Reader(sock)
+            resp = read_response(r, 5, head_only=True)
+            assert resp and resp[0] == want, (req, resp)
+            deadline = time.monotonic() + 5
+            while r.fill(len(r.buf) + 1, deadline):   # everything up to the server's close
+                pass
+            assert r.buf == b"", (req, r.buf[:100])
+            sock.close()
+
+
 def test_http_half_close_still_answered():
     """A client that sends its requests and then shuts down its write side
     (half-close) still gets every response, then the server closes."""
@@ -842,7 +861,7 @@ if __name__ == "__main__":
           test_ws_ping_split_in_three, test_ws_trickled_frame_served, test_ws_large_messages_random_cuts,
           test_ws_protocol_errors_get_close_frame, test_ws_frame_timeout_1008, test_ws_handshake_two_keys_400,
           test_http_bad_targets_and_server_options, test_http_host_validation, test_http_absolute_form,
-          test_http_half_close_still_answered,
+          test_http_half_close_still_answered, test_http_head_errors_have_no_body,
           test_http_expect_100_continue, test_http_expect_refused_without_100, test_http_expect_curl_upload,
           test_http_header_deadline, test_http_body_min_rate, test_http_requests_cut_at_every_byte,
           test_ws_handshake_cut_at_every_byte])
