@@ -8,6 +8,7 @@
  */
 #include "actors/app.h"
 #include "actors/accounts.h"
+#include "actors/cidset.h"
 #include "actors/api.h"
 #include "actors/conv.h"
 #include "actors/inbox.h"
@@ -51,6 +52,7 @@ void app_config_default(app_config *c)
 	c->login_window_s = 300;
 	c->conv_mailbox = 1024;
 	c->conv_idle_ms = 60000;
+	c->dedupe_window = CIDSET_WINDOW_DEFAULT;
 	c->argon2_m_kib = 19456;
 	c->argon2_t = 2;
 	http_opts_default(&c->http);
@@ -89,6 +91,9 @@ static const option options[] = {
 	{ "login-window", O_INT, OFF(login_window_s), 0, "login rate-limit window, seconds [300]" },
 	{ "conv-mailbox", O_INT, OFF(conv_mailbox), 0, "conversation mailbox bound [1024]" },
 	{ "conv-idle-ms", O_I64, OFF(conv_idle_ms), 0, "idle conversation actors leave memory after [60000]; 0 = never" },
+	{ "dedupe-window", O_INT, OFF(dedupe_window), 0,
+	  "a resent client_id is recognised while its original is among this many latest messages of "
+	  "its conversation [10000]" },
 	{ "argon2-m-kib", O_UINT, OFF(argon2_m_kib), 0, "Argon2id memory cost, KiB [19456]" },
 	{ "argon2-t", O_UINT, OFF(argon2_t), 0, "Argon2id iterations [2]" },
 	{ "max-header", O_SIZE, OFF(http.max_head), 0, "request line + headers, bytes [8192]" },
@@ -253,6 +258,10 @@ int app_config_parse(app_config *c, int argc, char **argv)
 	if (c->io_threads < 1 || c->io_threads > 64 || c->workers < 1 || c->workers > 256 ||
 	    c->job_threads < 1 || c->job_threads > 64) {
 		fprintf(stderr, "parleyd: io-threads must be 1..64, workers 1..256, job-threads 1..64\n");
+		return -1;
+	}
+	if (c->dedupe_window < 1 || c->dedupe_window > (int)CIDSET_WINDOW_MAX) {
+		fprintf(stderr, "parleyd: dedupe-window must be 1..%u\n", CIDSET_WINDOW_MAX);
 		return -1;
 	}
 	return 0;

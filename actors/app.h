@@ -45,6 +45,7 @@ typedef struct {
 	int login_window_s;        /* [300] */
 	int conv_mailbox;          /* conversation mailbox bound [1024] */
 	int64_t conv_idle_ms;      /* idle conversation actors retire after this [60000]; 0 = never */
+	int dedupe_window;         /* client_ids remembered per conversation [10000] */
 	unsigned argon2_m_kib;     /* [19456] */
 	unsigned argon2_t;         /* [2] */
 	bool print_routes;         /* --print-routes: list routes and exit */

@@ -5,6 +5,10 @@ write in flight retires after two idle sweeps. A conversation must then
 behave exactly as before: sequence numbers continue, a client_id sent before
 the actor retired is still recognised (the in-memory id set is rebuilt from
 the stored events), and a subscriber keeps its actor alive.
+
+A conversation remembers the client_ids of its last --dedupe-window
+messages: a resend is recognised while its original is among them, before
+and after the actor retired (the set is rebuilt from the latest events).
 """
 import time
 
@@ -91,5 +95,63 @@ def test_subscribed_actor_stays():
         run(flow())
 
 
+def test_dedupe_window():
+    with Server("--conv-idle-ms", "200", "--dedupe-window", "5") as s:
+        agent = s.login()["access_token"]
+        vis = s.visitor("Win")["visitor_token"]
+        cid = s.new_conversation(vis, "hello", "first")["id"]   # seq 1 created, 2 message
+        path = "/v1/conversations/%s/messages" % cid
+
+        def send(client_id, text="x", token=agent, p=path):
+            st, b, _ = s.request("POST", p, {"client_id": client_id, "text": text}, token=token)
+            assert st in (200, 201), (st, b)
+            return st, b["seq"]
+
+        for i in range(1, 9):                                    # m-1..m-8 = seq 3..10
+            assert send("m-%d" % i) == (201, i + 2)
+        # the window holds m-4..m-8: a resend of any of them is the original
+        assert send("m-4") == (200, 6)
+        assert send("m-8") == (200, 10)
+        # a status change is an event without a client_id: it takes no room
+        st, b, _ = s.request("PATCH", "/v1/conversations/%s" % cid, {"status": "pending"}, token=agent)
+        assert st == 200, (st, b)                                # seq 11
+        assert send("m-4") == (200, 6)
+        # m-3 fell out of the window: it is stored again, as documented
+        assert send("m-3") == (201, 12)
+        # now m-5..m-8 and m-3; after the actor retired, the same set comes
+        # back from the latest events
+        wait_until(lambda: metric(s, "parley_conversation_actors") == 0, what="actors to retire")
+        assert send("m-5") == (200, 7)
+        assert send("m-3") == (200, 12)
+        assert send("first", token=vis, p="/v1/widget/conversations/%s/messages" % cid) == (201, 13)
+        assert send("m-4") == (201, 14)
+        st, b, _ = s.request("GET", path + "?limit=100", token=agent)
+        assert [e["seq"] for e in b["data"]] == list(range(1, 15))
+
+
+def test_dedupe_window_over_websocket():
+    with Server("--dedupe-window", "3") as s:
+        vis = s.visitor("Wes")["visitor_token"]
+        cid = s.new_conversation(vis, "hello", "w-0")["id"]      # seq 2 = w-0
+
+        async def flow():
+            w = await WS.connect(s.ws_url(widget=True), vis)
+            seqs = {}
+            for i in range(1, 5):                                # w-1..w-4 = seq 3..6
+                ack = await w.request({"type": "send", "conversation_id": cid,
+                                       "client_id": "w-%d" % i, "text": "t"})
+                assert ack["type"] == "ack" and not ack["duplicate"], ack
+                seqs[i] = ack["seq"]
+            for i in (2, 3, 4):
+                ack = await w.request({"type": "send", "conversation_id": cid,
+                                       "client_id": "w-%d" % i, "text": "t"})
+                assert ack == dict(ack, type="ack", seq=seqs[i], duplicate=True), ack
+            ack = await w.request({"type": "send", "conversation_id": cid, "client_id": "w-1", "text": "t"})
+            assert ack["type"] == "ack" and not ack["duplicate"] and ack["seq"] == 7, ack
+            await w.close()
+        run(flow())
+
+
 if __name__ == "__main__":
-    main([test_idle_actor_retires_and_comes_back, test_subscribed_actor_stays])
+    main([test_idle_actor_retires_and_comes_back, test_subscribed_actor_stays, test_dedupe_window,
+          test_dedupe_window_over_websocket])
