@@ -12,25 +12,7 @@ and after the actor retired (the set is rebuilt from the latest events).
 """
 import time
 
-from harness import Server, WS, main, run
-
-
-def metric(s, name):
-    st, body, _ = s.request("GET", "/metrics")
-    assert st == 200
-    for line in body.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("no metric " + name)
-
-
-def wait_until(pred, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)   # polling an observable condition, bounded
-    raise AssertionError("timed out waiting for " + what)
+from harness import Server, WS, main, run, wait_until
 
 
 def test_idle_actor_retires_and_comes_back():
@@ -42,8 +24,8 @@ def test_idle_actor_retires_and_comes_back():
             st, b, _ = s.request("POST", "/v1/conversations/%s/messages" % cid,
                                  {"client_id": "a-1", "text": "answer"}, token=agent)
             assert st == 201 and b["seq"] == 3, (st, b)
-        wait_until(lambda: metric(s, "parley_conversation_actors") == 0, what="actors to retire")
-        assert metric(s, "parley_conversation_actors_retired_total") >= 5
+        wait_until(lambda: s.metric("parley_conversation_actors") == 0, what="actors to retire")
+        assert s.metric("parley_conversation_actors_retired_total") >= 5
         for cid in convs:
             # the same client_id after the actor came back: the original seq, nothing stored
             st, b, _ = s.request("POST", "/v1/conversations/%s/messages" % cid,
@@ -74,16 +56,16 @@ def test_subscribed_actor_stays():
             assert ack["type"] == "ack", ack
             # sweeps are running: the unsubscribed conversation retires...
             deadline = time.monotonic() + 10
-            while metric(s, "parley_conversation_actors_retired_total") < 1:
+            while s.metric("parley_conversation_actors_retired_total") < 1:
                 assert time.monotonic() < deadline, "no actor retired"
                 await a.request({"type": "ping"})
             # ...and a few more sweeps pass while the subscribed one stays live
-            retired = metric(s, "parley_conversation_actors_retired_total")
+            retired = s.metric("parley_conversation_actors_retired_total")
             st, b, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % other,
                                  {"client_id": "o-2", "text": "wake"}, token=vis)
             assert st == 201
             deadline = time.monotonic() + 10
-            while metric(s, "parley_conversation_actors_retired_total") <= retired:
+            while s.metric("parley_conversation_actors_retired_total") <= retired:
                 assert time.monotonic() < deadline, "second retirement did not happen"
                 await a.request({"type": "ping"})
             st, b, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % kept,
@@ -120,7 +102,7 @@ def test_dedupe_window():
         assert send("m-3") == (201, 12)
         # now m-5..m-8 and m-3; after the actor retired, the same set comes
         # back from the latest events
-        wait_until(lambda: metric(s, "parley_conversation_actors") == 0, what="actors to retire")
+        wait_until(lambda: s.metric("parley_conversation_actors") == 0, what="actors to retire")
         assert send("m-5") == (200, 7)
         assert send("m-3") == (200, 12)
         assert send("first", token=vis, p="/v1/widget/conversations/%s/messages" % cid) == (201, 13)
