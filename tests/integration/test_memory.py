@@ -19,9 +19,9 @@ that is never given back would not show. What the measured round leaves
 behind by design (the token memo filled by its visitors, at most ~0.6 MB
 per I/O thread; pages of LMDB's write lists) counts against the bound of
 5 MB above the baseline. Measured on 2026-12-06 (docs/performance.md):
-conversations 2.0-2.5 MB above it 0.4-1.0 s after the last actor
-retired, slow clients 0.0-0.2 MB 0.6-0.8 s after they left; before the
-fix 9.8 and 15.5 MB, still there after 10 s.
+conversations 1.9-2.5 MB above it 0.2-1.0 s after the last actor
+retired, slow clients 0.0-0.2 MB 0.2-0.8 s after they left; before the
+fix 9.6-9.8 and 15.5-19.6 MB, still there after 10 s.
 """
 import os
 import socket
