@@ -23,16 +23,20 @@ static void readyz(http_req *req)
 		http_respond_error(req, 503, "not_ready", "starting or stopping", NULL);
 }
 
-static long rss_bytes(void)
+/* Resident set size and its anonymous part (heap, stacks: resident minus
+ * file-backed and shared pages such as LMDB's map), from /proc/self/statm. */
+static void rss_bytes(double *rss, double *anon)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, rss = 0;
+	long pages = 0, res = 0, shared = 0;
 	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
+		if (fscanf(f, "%ld %ld %ld", &pages, &res, &shared) != 3)
+			res = shared = 0;
 		fclose(f);
 	}
-	return rss * sysconf(_SC_PAGESIZE);
+	long pg = sysconf(_SC_PAGESIZE);
+	*rss = (double)res * (double)pg;
+	*anon = (double)(res - shared) * (double)pg;
 }
 
 static void metric(buf *b, const char *name, const char *type, const char *help, double v)
@@ -54,7 +58,15 @@ static void metrics(http_req *req)
 	lc_get_stats(a->lists, &ls);
 	metric(&b, "parley_uptime_seconds", "gauge", "Seconds since start",
 	       (double)(clock_now_ms() - a->started_ms) / 1000.0);
-	metric(&b, "parley_process_resident_memory_bytes", "gauge", "Resident set size", (double)rss_bytes());
+	double rss, anon;
+	rss_bytes(&rss, &anon);
+	metric(&b, "parley_process_resident_memory_bytes", "gauge", "Resident set size", rss);
+	metric(&b, "parley_process_anonymous_memory_bytes", "gauge",
+	       "Resident memory not backed by a file (heap, stacks)", anon);
+	metric(&b, "parley_memory_trims_total", "counter",
+	       "Times freed heap memory was given back (malloc_trim)", (double)atomic_load(&a->trims));
+	metric(&b, "parley_memory_trim_seconds_total", "counter", "Time spent in malloc_trim",
+	       (double)atomic_load(&a->trim_ns) / 1e9);
 	metric(&b, "parley_http_connections", "gauge", "Open connections", hs.open);
 	metric(&b, "parley_http_accepted_total", "counter", "Accepted connections", (double)hs.accepted);
 	metric(&b, "parley_http_accept_paused_total", "counter", "Times accepting paused for want of file descriptors",

@@ -8,6 +8,7 @@
  */
 #include "actors/app.h"
 #include "actors/accounts.h"
+#include "actors/cidset.h"
 #include "actors/api.h"
 #include "actors/conv.h"
 #include "actors/inbox.h"
@@ -23,6 +24,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -51,6 +53,8 @@ void app_config_default(app_config *c)
 	c->login_window_s = 300;
 	c->conv_mailbox = 1024;
 	c->conv_idle_ms = 60000;
+	c->dedupe_window = CIDSET_WINDOW_DEFAULT;
+	c->malloc_arenas = 2;
 	c->argon2_m_kib = 19456;
 	c->argon2_t = 2;
 	http_opts_default(&c->http);
@@ -89,6 +93,10 @@ static const option options[] = {
 	{ "login-window", O_INT, OFF(login_window_s), 0, "login rate-limit window, seconds [300]" },
 	{ "conv-mailbox", O_INT, OFF(conv_mailbox), 0, "conversation mailbox bound [1024]" },
 	{ "conv-idle-ms", O_I64, OFF(conv_idle_ms), 0, "idle conversation actors leave memory after [60000]; 0 = never" },
+	{ "dedupe-window", O_INT, OFF(dedupe_window), 0,
+	  "resent client_ids are recognised among this many latest messages of a conversation [1000]" },
+	{ "malloc-arenas", O_INT, OFF(malloc_arenas), 0,
+	  "heap arenas shared by all threads [2]; 0 = the C library's default (8 per core)" },
 	{ "argon2-m-kib", O_UINT, OFF(argon2_m_kib), 0, "Argon2id memory cost, KiB [19456]" },
 	{ "argon2-t", O_UINT, OFF(argon2_t), 0, "Argon2id iterations [2]" },
 	{ "max-header", O_SIZE, OFF(http.max_head), 0, "request line + headers, bytes [8192]" },
@@ -257,6 +265,10 @@ int app_config_parse(app_config *c, int argc, char **argv)
 		fprintf(stderr, "parleyd: io-threads must be 1..64, workers 1..256, job-threads 1..64\n");
 		return -1;
 	}
+	if (c->dedupe_window < 1 || c->dedupe_window > (int)CIDSET_WINDOW_MAX) {
+		fprintf(stderr, "parleyd: dedupe-window must be 1..%u\n", CIDSET_WINDOW_MAX);
+		return -1;
+	}
 	return 0;
 bad:
 	fprintf(stderr, "parleyd: bad option or value\n");
@@ -354,6 +366,60 @@ static void on_sweep(struct ev_loop *ev, ev_timer *w, int revents)
 		conv_sweep(a);
 }
 
+/* Giving memory back. glibc keeps what a thread frees in that thread's
+ * arena for later reuse and returns pages to the system only from the top
+ * of an arena's heap, so one live block above a large freed region (a
+ * connection opened later, a message in flight) keeps the region resident
+ * for good. malloc_trim(0) releases every whole free page inside every
+ * arena (madvise), wherever it lies.
+ *
+ * When: once a second loop 0 compares the anonymous resident memory with
+ * what the allocator has handed out (mallinfo2). Their difference is
+ * memory that was freed but is still resident; when it has grown by
+ * TRIM_SLACK since the last trim (slow clients gone, a burst of
+ * conversations retired, however briefly they were there), trim. Memory
+ * that is freed and soon reused (steady traffic, a scrape of /metrics)
+ * keeps the difference level and costs nothing but the check (reading
+ * /proc/self/statm and walking the arenas' free lists: tens of µs). A trim
+ * locks each arena in turn for as long as it takes to walk that arena's
+ * free chunks: 0.1-0.7 ms after a chat run, 1.5-3.6 ms with ~50 MB to
+ * release (docs/performance.md); pages it released are faulted in again
+ * (zeroed) only when they are reused. */
+#define TRIM_CHECK_S 1.0
+#define TRIM_SLACK (2 << 20)
+
+/* Anonymous resident bytes (resident minus file-backed and shared pages,
+ * such as LMDB's map) minus the bytes the allocator has handed out. */
+static int64_t free_resident(void)
+{
+	long size = 0, res = 0, shared = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld %ld %ld", &size, &res, &shared) != 3)
+		res = shared = 0;
+	fclose(f);
+	struct mallinfo2 mi = mallinfo2();
+	return (int64_t)(res - shared) * sysconf(_SC_PAGESIZE) - (int64_t)(mi.uordblks + mi.hblkhd);
+}
+
+static void on_trim(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	app *a = w->data;
+	if (!atomic_load(&a->ready))
+		return;
+	int64_t gap = free_resident();
+	if (gap < a->trim_ref)
+		a->trim_ref = gap;   /* freed memory was reused: follow it down */
+	if (gap < a->trim_ref + TRIM_SLACK)
+		return;
+	int64_t t0 = clock_mono_ns();
+	malloc_trim(0);
+	atomic_fetch_add(&a->trim_ns, (uint64_t)(clock_mono_ns() - t0));
+	atomic_fetch_add(&a->trims, 1);
+	a->trim_ref = free_resident();
+}
+
 app *app_start(const app_config *cfg)
 {
 	app *a = calloc(1, sizeof *a);
@@ -393,7 +459,9 @@ app *app_start(const app_config *cfg)
 	/* rendered conversation lists, one table per I/O thread; created
 	 * before the writer, whose transactions mark tenants in it */
 	a->lists = lc_new(cfg->io_threads, 256, 64 * 1024);
-	a->tokens = tm_new(cfg->io_threads, 1024, JWT_MAX_LEN);
+	/* tokens kept inline, 512 bytes at most (ours are ~300; a longer one
+	 * is verified every time): 1024 × 576 B per I/O thread */
+	a->tokens = tm_new(cfg->io_threads, 1024, 512);
 	if (!a->lists || !a->tokens)
 		goto fail;
 	a->wr = writer_start(a->db, 4096);
@@ -435,6 +503,11 @@ app *app_start(const app_config *cfg)
 		ev_timer_start(a->loops[0]->ev, &a->sweep);
 		ev_unref(a->loops[0]->ev);
 	}
+	a->trim_ref = free_resident();
+	ev_timer_init(&a->trim, on_trim, TRIM_CHECK_S, TRIM_CHECK_S);
+	a->trim.data = a;
+	ev_timer_start(a->loops[0]->ev, &a->trim);
+	ev_unref(a->loops[0]->ev);
 	for (int i = 0; i < a->nloops; i++)
 		if (ioloop_start(a->loops[i]) < 0)
 			goto fail;

@@ -45,6 +45,8 @@ typedef struct {
 	int login_window_s;        /* [300] */
 	int conv_mailbox;          /* conversation mailbox bound [1024] */
 	int64_t conv_idle_ms;      /* idle conversation actors retire after this [60000]; 0 = never */
+	int dedupe_window;         /* client_ids remembered per conversation [10000] */
+	int malloc_arenas;         /* glibc malloc arenas [2]; 0 = glibc's default (8 per core) */
 	unsigned argon2_m_kib;     /* [19456] */
 	unsigned argon2_t;         /* [2] */
 	bool print_routes;         /* --print-routes: list routes and exit */
@@ -72,6 +74,9 @@ typedef struct app {
 	uint8_t jwt_key[32];
 	int port;                  /* bound port */
 	ev_timer sweep;            /* idle sweep of conversation actors (on loop 0) */
+	ev_timer trim;             /* gives freed heap memory back (on loop 0, app.c) */
+	int64_t trim_ref;          /* resident minus allocated bytes after the last trim (loop 0) */
+	atomic_uint_fast64_t trims, trim_ns;  /* malloc_trim calls and their time */
 	atomic_int inflight;       /* requests handed to actors, not yet answered */
 	atomic_bool ready;
 	int64_t started_ms;

@@ -91,7 +91,7 @@ typedef struct conv_actor {
 	conv_write *pend_head, *pend_tail;
 	sub *subs;
 	int nsubs, capsubs;
-	cidset cids;               /* client ids of stored events */
+	cidset cids;               /* client ids of the latest stored messages */
 	int idle_ticks;            /* sweeps seen since the last real message */
 	atomic_bool retirable;     /* idle: on_idle may retire the actor */
 } conv_actor;
@@ -125,6 +125,7 @@ actor *conv_actor_new(void *ctx, uint64_t tid, uint64_t cid)
 	ca->app = a;
 	ca->tid = tid;
 	ca->cid = cid;
+	cidset_init(&ca->cids, (size_t)a->cfg.dedupe_window);
 	actor_init(&ca->a, a->rt, handle, a->cfg.conv_mailbox);
 	ca->a.on_idle = on_idle;
 	return &ca->a;
@@ -160,28 +161,53 @@ int conv_send(app *a, uint64_t tid, uint64_t cid, conv_msg *m)
 
 /* ---------- state ---------- */
 
-/* Rebuilds the in-memory client-id set from the conversation's events. */
+/* Rebuilds the in-memory client-id set from the conversation's latest
+ * events: walks back from the newest until the window is full, then adds
+ * the ids oldest first (the set forgets in the order it was given). The
+ * cost of an activation is bounded by the window, not by the length of the
+ * conversation. */
 static int load_client_ids(conv_actor *ca, MDB_txn *txn)
 {
 	cidset_clear(&ca->cids);
-	MDB_cursor *cur;
-	if (mdb_cursor_open(txn, db_dbi(ca->app->db, DB_EVENTS), &cur))
-		return -1;
-	uint8_t k[24];
-	MDB_val key = { rec_key3(k, ca->tid, ca->cid, 0), k }, v;
+	/* no more ids than events */
+	size_t want = ca->cids.window, got = 0;
+	if (ca->rec.last_seq < want)
+		want = ca->rec.last_seq ? (size_t)ca->rec.last_seq : 1;
+	uint64_t *hs = malloc(want * sizeof *hs), *ss = malloc(want * sizeof *ss);
 	rec_event *e = malloc(sizeof *e);
-	int rc = e ? mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
-	int out = e ? 0 : -1;
-	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
-		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && e->client_id[0] &&
-		    cidset_add(&ca->cids, cidset_hash(e->client_id, strlen(e->client_id)), e->seq) < 0) {
-			out = -1;
-			break;
+	MDB_cursor *cur = NULL;
+	int out = -1;
+	if (!hs || !ss || !e || mdb_cursor_open(txn, db_dbi(ca->app->db, DB_EVENTS), &cur))
+		goto done;
+	/* the first key past this conversation's, then step back */
+	uint8_t k[24];
+	MDB_val key = { rec_key3(k, ca->tid, ca->cid, UINT64_MAX), k }, v;
+	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	if (rc == 0 && !(key.mv_size == 24 && memcmp(key.mv_data, k, 24) == 0))
+		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &key, &v, MDB_LAST);
+	while (rc == 0 && got < want && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
+		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && e->client_id[0]) {
+			hs[got] = cidset_hash(e->client_id, strlen(e->client_id));
+			ss[got] = e->seq;
+			got++;
 		}
-		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
 	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto done;
+	out = 0;
+	while (got > 0 && out == 0) {
+		got--;
+		out = cidset_add(&ca->cids, hs[got], ss[got]);
+	}
+done:
+	if (cur)
+		mdb_cursor_close(cur);
 	free(e);
-	mdb_cursor_close(cur);
+	free(hs);
+	free(ss);
 	return out;
 }
 

@@ -3,7 +3,8 @@
  *
  * Messages (conv_msg.hdr.type):
  *   CM_CREATE      store a new conversation (+ optional first message)
- *   CM_SEND        store a message/note unless its client_id is known
+ *   CM_SEND        store a message/note unless its client_id is known (in
+ *                  flight, or among the last cfg.dedupe_window messages)
  *   CM_SUBSCRIBE   replay events after a seq, then subscribe (one step)
  *   CM_UNSUBSCRIBE drop a connection's subscription
  *   CM_TYPING      relay a typing indicator (not stored)

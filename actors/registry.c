@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#define REGISTRY_MIN_CAP 1024
+
 typedef struct {
 	uint64_t a, b;
 	actor *act;
@@ -29,7 +31,7 @@ registry *registry_new(registry_ctor ctor, registry_dtor dtor, void *ctx)
 	registry *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
-	r->cap = 1024;
+	r->cap = REGISTRY_MIN_CAP;
 	r->tab = calloc(r->cap, sizeof *r->tab);
 	if (!r->tab) {
 		free(r);
@@ -56,9 +58,9 @@ void registry_free(registry **r_p)
 	*r_p = NULL;
 }
 
-static int grow(registry *r)
+/* Rehashes into cap slots; lock held. */
+static int resize(registry *r, size_t cap)
 {
-	size_t cap = r->cap * 2;
 	entry *t = calloc(cap, sizeof *t);
 	if (!t)
 		return -1;
@@ -90,7 +92,7 @@ actor *registry_get(registry *r, uint64_t a, uint64_t b)
 		j = (j + 1) & (r->cap - 1);
 	}
 	actor *act = NULL;
-	if (r->n * 2 >= r->cap && grow(r) < 0)
+	if (r->n * 2 >= r->cap && resize(r, r->cap * 2) < 0)
 		goto out;
 	act = r->ctor(r->ctx, a, b);
 	if (!act)
@@ -103,6 +105,14 @@ actor *registry_get(registry *r, uint64_t a, uint64_t b)
 out:
 	pthread_mutex_unlock(&r->lock);
 	return act;
+}
+
+size_t registry_capacity(registry *r)
+{
+	pthread_mutex_lock(&r->lock);
+	size_t n = r->cap;
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }
 
 size_t registry_count(registry *r)
@@ -159,6 +169,15 @@ bool registry_retire(registry *r, uint64_t a, uint64_t b, actor *act)
 	}
 	r->tab[hole] = (entry){ 0 };
 	r->n--;
+	/* the table follows the live actors down as well as up: after a burst
+	 * of conversations has retired it shrinks (at 1/8 full, to 1/4), so
+	 * its memory follows the conversations in use too */
+	if (r->cap > REGISTRY_MIN_CAP && r->n * 8 < r->cap) {
+		size_t cap = REGISTRY_MIN_CAP;
+		while (cap < r->n * 4)
+			cap *= 2;
+		resize(r, cap);   /* on OOM the table just stays larger */
+	}
 	pthread_mutex_unlock(&r->lock);
 	r->dtor(act);
 	return true;

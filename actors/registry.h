@@ -46,4 +46,8 @@ void registry_each(registry *r, void (*fn)(actor *act, void *arg), void *arg);
 /* Number of live actors. */
 size_t registry_count(registry *r);
 
+/* Slots in the table: grows with the live actors (at most half full) and
+ * shrinks when they retire (at 1/8 full, to 1/4; never below 1024). */
+size_t registry_capacity(registry *r);
+
 #endif

@@ -9,7 +9,8 @@
  * request. Tokens are compared in constant time.
  *
  * One direct-mapped table per I/O thread (no locks); a colliding token
- * replaces the entry. The signing key must not change while a memo lives.
+ * replaces the entry. Tokens are kept inline in the table, so a memo
+ * holds slots × (max_tok + ~64) bytes per thread, allocated once. The signing key must not change while a memo lives.
  */
 #ifndef PARLEY_TOKMEMO_H
 #define PARLEY_TOKMEMO_H

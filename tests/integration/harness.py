@@ -192,6 +192,13 @@ class Server:
         s.close()
         return out
 
+    def metric(self, name):
+        """The value of a /metrics line `name value`."""
+        st, body, _ = self.request("GET", "/metrics")
+        m = re.search(r"^%s (\S+)$" % re.escape(name), body, re.M)
+        assert st == 200 and m, (st, name)
+        return float(m.group(1))
+
     def cli(self, *args):
         r = subprocess.run([PARLEY_CLI, "--data", self.data_dir] + list(args), capture_output=True, text=True,
                            timeout=30)
@@ -301,6 +308,17 @@ class WS:
 
     async def close(self):
         await self.ws.close()
+
+
+def wait_until(pred, timeout=10.0, what="condition", interval=0.05):
+    """Polls an observable condition (each round asks the server or the
+    system something real), bounded; returns the time it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return time.monotonic()
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
 
 
 def run(coro):

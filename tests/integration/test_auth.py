@@ -13,7 +13,7 @@ import json
 import re
 import time
 
-from harness import DEMO_EMAIL, DEMO_PASSWORD, WS, Server, main, run
+from harness import DEMO_EMAIL, DEMO_PASSWORD, WS, Server, main, run, wait_until
 
 LOGIN = "/v1/auth/login"
 
@@ -60,17 +60,6 @@ def post(s, path, body, token=None, **kw):
 def me_ok(s, token):
     st, b, _ = s.request("GET", "/v1/auth/me", token=token)
     return st == 200
-
-
-def poll(pred, timeout=5.0, what="condition"):
-    """Bounded poll on an observable condition (no sleeping to synchronise:
-    each round makes a real request)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return time.monotonic()
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def check_user(u, email=DEMO_EMAIL, role="owner"):
@@ -270,7 +259,7 @@ def test_access_token_expires():
                 break
         else:
             raise AssertionError("a fresh access token was never accepted")
-        t_refused = poll(lambda: not me_ok(s, a["access_token"]), 5.0, "the access token to expire")
+        t_refused = wait_until(lambda: not me_ok(s, a["access_token"]), 5.0, "the access token to expire", 0.02)
         assert t_refused - t_issued <= 2.5, t_refused - t_issued
         st, b, _ = s.request("GET", "/v1/conversations", token=a["access_token"])
         err(st, b, 401, "unauthenticated")

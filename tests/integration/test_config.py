@@ -14,7 +14,8 @@ def run(args, env=None, timeout=10):
 
 def test_bad_flags_exit_2_with_a_message():
     for args in (["--no-such-flag"], ["--port", "abc"], ["--port"], ["--sync=sometimes"],
-                 ["--io-threads", "0"], ["--log-level", "loud"], ["stray"]):
+                 ["--io-threads", "0"], ["--log-level", "loud"], ["stray"], ["--dedupe-window", "0"],
+                 ["--dedupe-window", "100000000"]):
         r = run(args)
         assert r.returncode == 2, (args, r.returncode, r.stderr)
         assert "parleyd:" in r.stderr, (args, r.stderr)
@@ -59,7 +60,8 @@ def test_precedence_flag_over_env_over_file():
 def test_help_lists_every_option():
     r = run(["--help"])
     assert r.returncode == 2
-    for opt in ("--data", "--port", "--sync", "--ws-max-message", "--conv-idle-ms", "--max-body"):
+    for opt in ("--data", "--port", "--sync", "--ws-max-message", "--conv-idle-ms", "--max-body",
+                "--dedupe-window"):
         assert opt in r.stderr, opt
 
 

@@ -5,28 +5,14 @@ write in flight retires after two idle sweeps. A conversation must then
 behave exactly as before: sequence numbers continue, a client_id sent before
 the actor retired is still recognised (the in-memory id set is rebuilt from
 the stored events), and a subscriber keeps its actor alive.
+
+A conversation remembers the client_ids of its last --dedupe-window
+messages: a resend is recognised while its original is among them, before
+and after the actor retired (the set is rebuilt from the latest events).
 """
 import time
 
-from harness import Server, WS, main, run
-
-
-def metric(s, name):
-    st, body, _ = s.request("GET", "/metrics")
-    assert st == 200
-    for line in body.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("no metric " + name)
-
-
-def wait_until(pred, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)   # polling an observable condition, bounded
-    raise AssertionError("timed out waiting for " + what)
+from harness import Server, WS, main, run, wait_until
 
 
 def test_idle_actor_retires_and_comes_back():
@@ -38,8 +24,8 @@ def test_idle_actor_retires_and_comes_back():
             st, b, _ = s.request("POST", "/v1/conversations/%s/messages" % cid,
                                  {"client_id": "a-1", "text": "answer"}, token=agent)
             assert st == 201 and b["seq"] == 3, (st, b)
-        wait_until(lambda: metric(s, "parley_conversation_actors") == 0, what="actors to retire")
-        assert metric(s, "parley_conversation_actors_retired_total") >= 5
+        wait_until(lambda: s.metric("parley_conversation_actors") == 0, what="actors to retire")
+        assert s.metric("parley_conversation_actors_retired_total") >= 5
         for cid in convs:
             # the same client_id after the actor came back: the original seq, nothing stored
             st, b, _ = s.request("POST", "/v1/conversations/%s/messages" % cid,
@@ -70,16 +56,16 @@ def test_subscribed_actor_stays():
             assert ack["type"] == "ack", ack
             # sweeps are running: the unsubscribed conversation retires...
             deadline = time.monotonic() + 10
-            while metric(s, "parley_conversation_actors_retired_total") < 1:
+            while s.metric("parley_conversation_actors_retired_total") < 1:
                 assert time.monotonic() < deadline, "no actor retired"
                 await a.request({"type": "ping"})
             # ...and a few more sweeps pass while the subscribed one stays live
-            retired = metric(s, "parley_conversation_actors_retired_total")
+            retired = s.metric("parley_conversation_actors_retired_total")
             st, b, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % other,
                                  {"client_id": "o-2", "text": "wake"}, token=vis)
             assert st == 201
             deadline = time.monotonic() + 10
-            while metric(s, "parley_conversation_actors_retired_total") <= retired:
+            while s.metric("parley_conversation_actors_retired_total") <= retired:
                 assert time.monotonic() < deadline, "second retirement did not happen"
                 await a.request({"type": "ping"})
             st, b, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % kept,
@@ -91,5 +77,63 @@ def test_subscribed_actor_stays():
         run(flow())
 
 
+def test_dedupe_window():
+    with Server("--conv-idle-ms", "200", "--dedupe-window", "5") as s:
+        agent = s.login()["access_token"]
+        vis = s.visitor("Win")["visitor_token"]
+        cid = s.new_conversation(vis, "hello", "first")["id"]   # seq 1 created, 2 message
+        path = "/v1/conversations/%s/messages" % cid
+
+        def send(client_id, text="x", token=agent, p=path):
+            st, b, _ = s.request("POST", p, {"client_id": client_id, "text": text}, token=token)
+            assert st in (200, 201), (st, b)
+            return st, b["seq"]
+
+        for i in range(1, 9):                                    # m-1..m-8 = seq 3..10
+            assert send("m-%d" % i) == (201, i + 2)
+        # the window holds m-4..m-8: a resend of any of them is the original
+        assert send("m-4") == (200, 6)
+        assert send("m-8") == (200, 10)
+        # a status change is an event without a client_id: it takes no room
+        st, b, _ = s.request("PATCH", "/v1/conversations/%s" % cid, {"status": "pending"}, token=agent)
+        assert st == 200, (st, b)                                # seq 11
+        assert send("m-4") == (200, 6)
+        # m-3 fell out of the window: it is stored again, as documented
+        assert send("m-3") == (201, 12)
+        # now m-5..m-8 and m-3; after the actor retired, the same set comes
+        # back from the latest events
+        wait_until(lambda: s.metric("parley_conversation_actors") == 0, what="actors to retire")
+        assert send("m-5") == (200, 7)
+        assert send("m-3") == (200, 12)
+        assert send("first", token=vis, p="/v1/widget/conversations/%s/messages" % cid) == (201, 13)
+        assert send("m-4") == (201, 14)
+        st, b, _ = s.request("GET", path + "?limit=100", token=agent)
+        assert [e["seq"] for e in b["data"]] == list(range(1, 15))
+
+
+def test_dedupe_window_over_websocket():
+    with Server("--dedupe-window", "3") as s:
+        vis = s.visitor("Wes")["visitor_token"]
+        cid = s.new_conversation(vis, "hello", "w-0")["id"]      # seq 2 = w-0
+
+        async def flow():
+            w = await WS.connect(s.ws_url(widget=True), vis)
+            seqs = {}
+            for i in range(1, 5):                                # w-1..w-4 = seq 3..6
+                ack = await w.request({"type": "send", "conversation_id": cid,
+                                       "client_id": "w-%d" % i, "text": "t"})
+                assert ack["type"] == "ack" and not ack["duplicate"], ack
+                seqs[i] = ack["seq"]
+            for i in (2, 3, 4):
+                ack = await w.request({"type": "send", "conversation_id": cid,
+                                       "client_id": "w-%d" % i, "text": "t"})
+                assert ack == dict(ack, type="ack", seq=seqs[i], duplicate=True), ack
+            ack = await w.request({"type": "send", "conversation_id": cid, "client_id": "w-1", "text": "t"})
+            assert ack["type"] == "ack" and not ack["duplicate"] and ack["seq"] == 7, ack
+            await w.close()
+        run(flow())
+
+
 if __name__ == "__main__":
-    main([test_idle_actor_retires_and_comes_back, test_subscribed_actor_stays])
+    main([test_idle_actor_retires_and_comes_back, test_subscribed_actor_stays, test_dedupe_window,
+          test_dedupe_window_over_websocket])

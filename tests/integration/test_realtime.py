@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import socket
 import struct
 import threading
@@ -1018,13 +1017,6 @@ def test_bad_input():
 
 # ---------------------------------------------------------------- protocol limits
 
-def _metric(s, name):
-    st, body, _ = s.request("GET", "/metrics")
-    m = re.search(r"^%s (\S+)$" % name, body, re.M)
-    assert st == 200 and m, (st, name)
-    return float(m.group(1))
-
-
 def test_frame_limits():
     import websockets
     with Server("--ws-max-message", "4096") as s:
@@ -1168,7 +1160,7 @@ def test_slow_reader_is_dropped_and_resumes():
                     got.append(f["seq"])
             task = asyncio.ensure_future(reader())
             sent = 0
-            while _metric(s, "parley_ws_slow_dropped_total") < 1:
+            while s.metric("parley_ws_slow_dropped_total") < 1:
                 assert sent < 2000, "the slow reader was never dropped"
                 acks = await collect_acks(v, await send_burst(v, cid, "s%d" % sent, 20, text=text))
                 assert sorted(a["seq"] for a in acks.values()) == list(range(3 + sent, 23 + sent)), acks
@@ -1206,7 +1198,7 @@ def test_slow_reader_is_dropped_and_resumes():
             for w in (v, good, back):
                 await w.close()
         run(flow())
-        assert _metric(s, "parley_ws_slow_dropped_total") == 1
+        assert s.metric("parley_ws_slow_dropped_total") == 1
         check_sanitizers(s)
 
 

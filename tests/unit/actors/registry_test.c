@@ -84,11 +84,39 @@ static void test_retire_refused_while_borrowed_or_mailed(void **state)
 	actor_rt_stop(&rt);
 }
 
+/* The table grows with the live actors and shrinks back once they retire;
+ * lookups stay right across both. */
+static void test_table_follows_live_actors(void **state)
+{
+	actor_rt *rt = actor_rt_start(&(actor_rt_opts){ .workers = 1 });
+	registry *r = registry_new(ctor, dtor, rt);
+	enum { N = 20000 };
+	static actor *acts[N];
+	assert_int_equal(registry_capacity(r), 1024);
+	for (uint64_t i = 0; i < N; i++) {
+		acts[i] = registry_get(r, 3, i);
+		registry_put(r, 3, i);
+	}
+	assert_true(registry_capacity(r) >= 2 * N);
+	/* all but 100 retire: the table ends small, the rest still found */
+	for (uint64_t i = 100; i < N; i++)
+		assert_true(registry_retire(r, 3, i, acts[i]));
+	assert_int_equal(registry_count(r), 100);
+	assert_int_equal(registry_capacity(r), 1024);
+	for (uint64_t i = 0; i < 100; i++) {
+		assert_ptr_equal(registry_get(r, 3, i), acts[i]);
+		registry_put(r, 3, i);
+	}
+	registry_free(&r);
+	actor_rt_stop(&rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_retire_keeps_other_lookups),
 		cmocka_unit_test(test_retire_refused_while_borrowed_or_mailed),
+		cmocka_unit_test(test_table_follows_live_actors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
