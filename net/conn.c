@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define ACCEPTS_PER_WAKE 64
@@ -234,28 +235,61 @@ ssize_t conn_read(conn *c, void *dst, size_t cap)
 
 int conn_write(conn *c, const void *data, size_t len)
 {
+	if (c->ref_len) {   /* keep the order: what is referenced goes first */
+		if (buf_append(&c->out, c->ref, c->ref_len) < 0)
+			return -1;
+		c->ref_len = 0;
+	}
 	return buf_append(&c->out, data, len);
+}
+
+int conn_write_ref(conn *c, const void *data, size_t len)
+{
+	if (c->ref_len)
+		return conn_write(c, data, len);
+	c->ref = data;
+	c->ref_len = len;
+	return 0;
 }
 
 size_t conn_pending(const conn *c)
 {
-	return c->out.len - c->out_pos;
+	return c->out.len - c->out_pos + c->ref_len;
+}
+
+/* One write of what is queued: the buffer, then the referenced bytes. */
+static ssize_t write_some(conn *c)
+{
+	size_t olen = c->out.len - c->out_pos;
+	if (!c->ref_len)
+		return write(c->fd, c->out.data + c->out_pos, olen);
+	if (!olen)
+		return write(c->fd, c->ref, c->ref_len);
+	struct iovec iov[2] = { { c->out.data + c->out_pos, olen }, { (void *)c->ref, c->ref_len } };
+	return writev(c->fd, iov, 2);
 }
 
 int conn_flush(conn *c)
 {
 	if (c->dead)
 		return -1;
-	while (c->out_pos < c->out.len) {
-		ssize_t n = write(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos);
+	while (conn_pending(c)) {
+		ssize_t n = write_some(c);
 		if (n > 0) {
-			c->out_pos += (size_t)n;
+			size_t olen = c->out.len - c->out_pos, k = (size_t)n;
+			size_t from_out = k < olen ? k : olen;
+			c->out_pos += from_out;
+			c->ref += k - from_out;
+			c->ref_len -= k - from_out;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (c->out_pos >= OUT_COMPACT && c->out_pos * 2 >= c->out.len) {
+			if (c->out_pos == c->out.len) {   /* only referenced bytes wait */
+				buf_free(&c->out);
+				c->out_pos = 0;
+			} else if (c->out_pos >= OUT_COMPACT && c->out_pos * 2 >= c->out.len) {
 				buf_consume(&c->out, c->out_pos);
 				c->out_pos = 0;
 			}
@@ -268,6 +302,7 @@ int conn_flush(conn *c)
 	}
 	buf_free(&c->out);
 	c->out_pos = 0;
+	c->ref = NULL;
 	if (c->writing) {
 		c->writing = false;
 		update_watch(c);

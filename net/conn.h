@@ -72,6 +72,8 @@ struct conn {
 	buf in;                   /* the protocol's unparsed input (freed when empty) */
 	buf out;                  /* output not yet written, from out_pos */
 	size_t out_pos;
+	const char *ref;          /* then bytes written by reference (conn_write_ref) */
+	size_t ref_len;
 	uint32_t serial;          /* free for the protocol */
 	bool dead;                /* closed; freed when the current event returns */
 	bool want_read;           /* read readiness is wanted */
@@ -132,6 +134,13 @@ ssize_t conn_read(conn *c, void *dst, size_t cap);
 
 /* Appends to the output (written when the event returns); 0 or -1 (OOM). */
 int conn_write(conn *c, const void *data, size_t len);
+
+/* Appends len bytes by reference, without copying them: data must stay
+ * valid and unchanged until the connection is freed (a static file held for
+ * the server's life). A slow reader then holds no copy. A later
+ * conn_write first copies what of it is still unwritten, so order is kept.
+ * 0 or -1 (OOM). */
+int conn_write_ref(conn *c, const void *data, size_t len);
 
 /* Bytes waiting to be written. */
 size_t conn_pending(const conn *c);

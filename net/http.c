@@ -215,7 +215,7 @@ static void free_req(hconn *h)
 
 /* Appends a full response, finishes the current request and writes. */
 static void write_response(conn *c, int status, const char *ctype, const void *body, size_t len,
-			   const char *extra, bool head_only)
+			   const char *extra, bool head_only, bool by_ref)
 {
 	hconn *h = H(c);
 	/* protocol errors (fail) set close_after_write; application errors keep the connection */
@@ -233,7 +233,7 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 		   keep ? "" : "Connection: close\r\n", extra ? extra : "");
 	conn_write(c, "\r\n", 2);
 	if (len && !head_only)
-		conn_write(c, body, len);
+		(by_ref ? conn_write_ref : conn_write)(c, body, len);
 	if (!keep)
 		c->close_after_write = true;
 	/* the request is done: drop its bytes and return to reading heads */
@@ -274,18 +274,30 @@ static void fail(conn *c, int status, const char *code, const char *msg)
 	c->close_after_write = true;
 	bool head = head_method(c);
 	H(c)->raw_pos = c->in.len;
-	write_response(c, status, "application/json", b.data, b.len, NULL, head);
+	write_response(c, status, "application/json", b.data, b.len, NULL, head, false);
 	buf_free(&b);
 }
 
-void http_respond(http_req *req, int status, const char *ctype, const void *body, size_t len,
-		  const char *extra_headers)
+static void respond(http_req *req, int status, const char *ctype, const void *body, size_t len,
+		    const char *extra_headers, bool by_ref)
 {
 	if (req->answered)
 		return;
 	req->answered = true;
 	bool head = req->head.method.len == 4 && memcmp(req->head.method.p, "HEAD", 4) == 0;
-	write_response(req->conn, status, ctype, body, len, extra_headers, head);
+	write_response(req->conn, status, ctype, body, len, extra_headers, head, by_ref);
+}
+
+void http_respond(http_req *req, int status, const char *ctype, const void *body, size_t len,
+		  const char *extra_headers)
+{
+	respond(req, status, ctype, body, len, extra_headers, false);
+}
+
+void http_respond_static(http_req *req, int status, const char *ctype, const void *body, size_t len,
+			 const char *extra_headers)
+{
+	respond(req, status, ctype, body, len, extra_headers, true);
 }
 
 void http_respond_json(http_req *req, int status, json_t *v)
@@ -609,7 +621,7 @@ static void refuse(conn *c, int status, const char *code, const char *msg, const
 	c->close_after_write = true;
 	bool head = head_method(c);
 	H(c)->raw_pos = c->in.len;
-	write_response(c, status, "application/json", b.data, b.len, extra, head);
+	write_response(c, status, "application/json", b.data, b.len, extra, head, false);
 	buf_free(&b);
 }
 

@@ -129,6 +129,11 @@ int http_server_connections(http_server *s);
 void http_respond(http_req *req, int status, const char *ctype, const void *body, size_t len,
 		  const char *extra_headers);
 
+/* Like http_respond, but the body is written by reference, not copied: it
+ * must stay valid and unchanged for the server's life (static files). */
+void http_respond_static(http_req *req, int status, const char *ctype, const void *body, size_t len,
+			 const char *extra_headers);
+
 /* Answers with a JSON value (reference stolen). */
 void http_respond_json(http_req *req, int status, json_t *v);
 

@@ -190,5 +190,5 @@ void static_handler(http_req *req)
 		http_respond(req, 304, NULL, NULL, 0, extra);
 		return;
 	}
-	http_respond(req, 200, f->ctype, f->data, f->len, extra);
+	http_respond_static(req, 200, f->ctype, f->data, f->len, extra);   /* no copy per reader */
 }

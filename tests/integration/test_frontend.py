@@ -614,6 +614,31 @@ def test_http_head_errors_have_no_body():
             sock.close()
 
 
+def test_http_static_to_slow_reader_is_exact():
+    """Pipelined static files read slowly through a small receive buffer
+    (so every response is written in many partial writes) arrive byte for
+    byte, in order, interleaved with JSON answers."""
+    with open(os.path.join(os.environ.get("PARLEY_WEB", os.path.join(os.path.dirname(__file__), "../../web")),
+                           "widget", "widget.js"), "rb") as f:
+        js = f.read()
+    with server() as s:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", s.port))
+        reqs = b""
+        for i in range(6):
+            reqs += b"GET /widget/widget.js HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock.sendall(reqs)
+        r = Reader(sock)
+        for i in range(6):
+            time.sleep(0.05)   # a slow reader: the server's writes stop part-way
+            st, h, body = read_response(r, 10)
+            assert st == 200 and body == js, (i, st, len(body), len(js))
+            st, h, body = read_response(r, 10)
+            assert st == 200 and json.loads(body) == {"status": "ok"}, (i, st, body[:100])
+        sock.close()
+
+
 def test_http_half_close_still_answered():
     """A client that sends its requests and then shuts down its write side
     (half-close) still gets every response, then the server closes."""
@@ -862,6 +887,7 @@ if __name__ == "__main__":
           test_ws_protocol_errors_get_close_frame, test_ws_frame_timeout_1008, test_ws_handshake_two_keys_400,
           test_http_bad_targets_and_server_options, test_http_host_validation, test_http_absolute_form,
           test_http_half_close_still_answered, test_http_head_errors_have_no_body,
+          test_http_static_to_slow_reader_is_exact,
           test_http_expect_100_continue, test_http_expect_refused_without_100, test_http_expect_curl_upload,
           test_http_header_deadline, test_http_body_min_rate, test_http_requests_cut_at_every_byte,
           test_ws_handshake_cut_at_every_byte])
