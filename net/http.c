@@ -7,6 +7,7 @@
  * the response is written, which keeps responses in order with no queue.
  */
 #include "net/http.h"
+#include "net/router.h"
 #include "core/crypto.h"
 #include "core/log.h"
 
@@ -19,23 +20,11 @@
 
 #define READ_CHUNK 16384
 #define READS_PER_WAKE 16
-#define MAX_ROUTES 64
-
-typedef struct {
-	char method[8];
-	char pattern[128];
-	unsigned flags;
-	http_handler h;
-	void *data;
-} route;
 
 struct http_server {
 	http_opts opts;
 	conn_server *cs;
-	route routes[MAX_ROUTES];
-	int nroutes;
-	http_handler fallback;
-	void *fallback_data;
+	router *routes;
 	atomic_uint_fast64_t requests, ws_upgrades, ws_in, ws_out, ws_dropped;
 	atomic_uint_fast64_t bad_requests, timeouts;
 };
@@ -451,95 +440,27 @@ void http_post_error(http_server *s, conn_ref ref, int status, const char *code,
 			   "Cache-Control: no-store\r\n");
 }
 
-/* ---------- routing ---------- */
+/* ---------- routing (net/router.c) ---------- */
 
 int http_route(http_server *s, const char *method, const char *pattern, unsigned flags,
 	       http_handler h, void *data)
 {
-	if (s->nroutes == MAX_ROUTES || strlen(method) >= 8 || strlen(pattern) >= 128)
-		return -1;
-	route *r = &s->routes[s->nroutes++];
-	strcpy(r->method, method);
-	strcpy(r->pattern, pattern);
-	r->flags = flags;
-	r->h = h;
-	r->data = data;
-	return 0;
+	return router_add(s->routes, method, pattern, flags, h, data);
 }
 
 void http_routes_each(http_server *s, void (*fn)(const char *, const char *, void *), void *arg)
 {
-	for (int i = 0; i < s->nroutes; i++)
-		fn(s->routes[i].method, s->routes[i].pattern, arg);
+	router_each(s->routes, fn, arg);
 }
 
 void http_set_fallback(http_server *s, http_handler h, void *data)
 {
-	s->fallback = h;
-	s->fallback_data = data;
-}
-
-/* Matches path against pattern, capturing {params}. */
-static bool match(const char *pat, hp_str path, http_req *req)
-{
-	const char *p = path.p, *end = path.p + path.len;
-	int np = 0;
-	while (*pat) {
-		if (*pat == '{') {
-			const char *close = strchr(pat, '}');
-			const char *seg = p;
-			while (p < end && *p != '/')
-				p++;
-			if (p == seg || np == HTTP_MAX_PARAMS)
-				return false;
-			req->params[np++] = (hp_str){ seg, (size_t)(p - seg) };
-			pat = close + 1;
-			continue;
-		}
-		if (p == end || *p != *pat)
-			return false;
-		p++;
-		pat++;
-	}
-	if (p != end)
-		return false;
-	req->nparams = np;
-	return true;
+	router_set_fallback(s->routes, h, data);
 }
 
 static bool method_is(hp_str m, const char *s)
 {
 	return m.len == strlen(s) && memcmp(m.p, s, m.len) == 0;
-}
-
-/* Finds the request's route: the route, or NULL with *status 404 or 405
- * (allow then holds an Allow header line), or NULL with *status 0 when the
- * fallback (static files) takes it. */
-static route *find_route(http_server *s, http_req *req, int *status, char *allow, size_t cap)
-{
-	bool path_matched = false;
-	snprintf(allow, cap, "Allow: ");
-	for (int i = 0; i < s->nroutes; i++) {
-		route *r = &s->routes[i];
-		if (!match(r->pattern, req->head.path, req))
-			continue;
-		path_matched = true;
-		if (strlen(allow) + strlen(r->method) + 8 + 32 < cap)   /* room for the tail */
-			snprintf(allow + strlen(allow), cap - strlen(allow), "%s%s%s",
-				 strlen(allow) > 7 ? ", " : "", r->method,
-				 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
-		if (method_is(req->head.method, r->method) ||
-		    (method_is(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0))
-			return r;
-	}
-	if (path_matched) {
-		*status = 405;
-	} else if (s->fallback && (method_is(req->head.method, "GET") || method_is(req->head.method, "HEAD"))) {
-		*status = 0;
-	} else {
-		*status = 404;
-	}
-	return NULL;
 }
 
 static void dispatch(conn *c, http_req *req)
@@ -560,23 +481,25 @@ static void dispatch(conn *c, http_req *req)
 		http_respond(req, 204, NULL, NULL, 0, "Allow: GET, HEAD, POST, PATCH, OPTIONS\r\n");
 		return;
 	}
-	int status;
+	router_hit hit;
 	char allow[192];   /* for a 405 (RFC 9110 15.5.6) */
-	route *r = find_route(s, req, &status, allow, sizeof allow - 32);
-	if (r) {
-		req->route_data = r->data;
-		r->h(req);
-	} else if (status == 405) {
+	switch (router_find(s->routes, req, &hit, allow, sizeof allow - 32)) {
+	case ROUTER_FOUND:
+	case ROUTER_FALLBACK:
+		req->route_data = hit.data;
+		hit.h(req);
+		break;
+	case ROUTER_NO_METHOD: {
 		buf b = { 0 };
 		error_body(&b, "method_not_allowed", "method not allowed on this path", NULL);
 		strcat(allow, "\r\nCache-Control: no-store\r\n");
 		http_respond(req, 405, "application/json", b.data, b.len, allow);
 		buf_free(&b);
-	} else if (status == 0) {
-		req->route_data = s->fallback_data;
-		s->fallback(req);
-	} else {
+		break;
+	}
+	case ROUTER_NOT_FOUND:
 		http_respond_error(req, 404, "not_found", "no such endpoint", NULL);
+		break;
 	}
 	/* answered requests are freed (h->req cleared); an upgrade hands the
 	 * connection to another protocol */
@@ -639,19 +562,19 @@ static bool expect(conn *c, http_req *tmp)
 	}
 	if (tmp->head.minor_version == 0 || c->in.len > H(c)->head_len)
 		return true;   /* no 100 to HTTP/1.0; none needed once body bytes came */
-	int status;
+	router_hit hit;
 	char allow[192];
-	route *r = find_route(S(c), tmp, &status, allow, sizeof allow - 32);
-	if (!r && status == 404) {
+	enum router_result rr = router_find(S(c)->routes, tmp, &hit, allow, sizeof allow - 32);
+	if (rr == ROUTER_NOT_FOUND) {
 		refuse(c, 404, "not_found", "no such endpoint", NULL);
 		return false;
 	}
-	if (!r && status == 405) {
+	if (rr == ROUTER_NO_METHOD) {
 		strcat(allow, "\r\n");
 		refuse(c, 405, "method_not_allowed", "method not allowed on this path", allow);
 		return false;
 	}
-	if (r && (r->flags & HTTP_BEARER) && http_bearer(tmp).len == 0) {
+	if (rr == ROUTER_FOUND && (hit.flags & HTTP_BEARER) && http_bearer(tmp).len == 0) {
 		refuse(c, 401, "unauthenticated", "a bearer token is required",
 		       "WWW-Authenticate: Bearer\r\n");
 		return false;
@@ -939,8 +862,10 @@ http_server *http_server_new(const http_opts *o, ioloop **loops, int n)
 		s->opts = *o;
 	else
 		http_opts_default(&s->opts);
-	s->cs = conn_server_new(loops, n, &http_proto, s);
+	s->routes = router_new();
+	s->cs = s->routes ? conn_server_new(loops, n, &http_proto, s) : NULL;
 	if (!s->cs) {
+		router_free(&s->routes);
 		free(s);
 		return NULL;
 	}
@@ -953,6 +878,7 @@ void http_server_free(http_server **s_p)
 	if (!s)
 		return;
 	conn_server_free(&s->cs);
+	router_free(&s->routes);
 	free(s);
 	*s_p = NULL;
 }
