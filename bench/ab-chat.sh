@@ -9,7 +9,9 @@
 #     each BUILD holds parleyd and bench/parley-bench (the generator of
 #     BUILD_B drives both, so only the server differs)
 # Environment: RATES ("10000 20000"), ROUNDS (5 runs per build and rate),
-# DURATION (10 s), OUT (a JSON file for every run, default none).
+# DURATION (10 s), OUT (a JSON file for every run, default none),
+# FLAGS_A / FLAGS_B (extra parleyd flags for one side, e.g. the same build
+# twice with different options).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -24,7 +26,7 @@ DURATION=${DURATION:-10}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores; A=$A ($(git -C "$A/.." describe --always --dirty 2>/dev/null || echo '?')) B=$B ($(git -C "$ROOT" describe --always --dirty))"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores; A=$A ($(git -C "$A/.." describe --always --dirty 2>/dev/null || echo '?')) ${FLAGS_A:-} B=$B ($(git -C "$ROOT" describe --always --dirty)) ${FLAGS_B:-}"
 echo "# rate build round p50_ms p99_ms p999_ms in_window_per_s errors missing"
 for rate in $RATES; do
 	for round in $(seq "$ROUNDS"); do
@@ -33,7 +35,10 @@ for rate in $RATES; do
 			[ "$side" = B ] && dir=$B
 			PARLEYD="$dir/parleyd"
 			DATA=$(mktemp -d)
-			parleyd_start "$DATA" || exit 1
+			flags=${FLAGS_A:-}
+			[ "$side" = B ] && flags=${FLAGS_B:-}
+			# shellcheck disable=SC2086
+			parleyd_start "$DATA" $flags || exit 1
 			json="$TMP/$rate-$side-$round.json"
 			"$BENCH" --port "$PORT" --widget-key "$KEY" --password "$PW" --visitors 200 --agents 10 \
 				--rate "$rate" --duration "$DURATION" --quiet --json "$json" >/dev/null
