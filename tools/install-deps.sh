@@ -12,9 +12,10 @@ esac
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
+# tzdata is for run time: core/tz reads the zones in /usr/share/zoneinfo.
 build_pkgs="build-essential cmake pkg-config libev-dev libzmq3-dev liblmdb-dev
   libmsgpack-dev libbearssl-dev libcurl4-openssl-dev libjansson-dev
-  libargon2-dev"
+  libargon2-dev tzdata"
 test_pkgs="libcmocka-dev curl python3 python3-websockets python3-yaml
   chromium nodejs npm"
 # shellcheck disable=SC2086  # one line, names separated by single spaces
