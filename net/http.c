@@ -44,6 +44,7 @@ typedef struct {
 	bool timed;               /* a head or body deadline is running */
 	bool chunked;
 	bool eof;                 /* the peer half-closed: answer what came, then close */
+	bool head_req;            /* the current request, parsed, is a HEAD: no body in its answer */
 	size_t head_len;          /* bytes of the current head in c->in */
 	size_t raw_pos;           /* next undecoded body byte in c->in */
 	size_t body_len;          /* decoded body bytes at in.data + head_len */
@@ -233,6 +234,7 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 	h->raw_pos = h->head_len = h->body_len = 0;
 	h->state = H_HEAD;
 	h->cors = false;
+	h->head_req = false;
 	c->serial++;
 	idle_timer(c);   /* also bounds how long the response may take to be read */
 	if (conn_flush(c) == 1 && !c->close_after_write && !h->in_process)
@@ -244,16 +246,6 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 	sync_read(c);
 }
 
-/* Whether the request at the front of c->in is a HEAD (whose answer has
- * no body, RFC 9112 6.3), as far as its first bytes say. */
-static bool head_method(const conn *c)
-{
-	const char *p = c->in.data, *end = p + c->in.len;
-	while (p < end && (*p == '\r' || *p == '\n'))
-		p++;
-	return end - p >= 5 && memcmp(p, "HEAD ", 5) == 0;
-}
-
 /* Answers a protocol-level error (no handler involved) and closes. */
 static void fail(conn *c, int status, const char *code, const char *msg)
 {
@@ -261,7 +253,7 @@ static void fail(conn *c, int status, const char *code, const char *msg)
 	buf b = { 0 };
 	error_body(&b, code, msg, NULL);
 	c->close_after_write = true;
-	bool head = head_method(c);
+	bool head = H(c)->head_req;   /* known once the head parsed */
 	H(c)->raw_pos = c->in.len;
 	write_response(c, status, "application/json", b.data, b.len, NULL, head, false);
 	buf_free(&b);
@@ -542,7 +534,7 @@ static void refuse(conn *c, int status, const char *code, const char *msg, const
 	buf b = { 0 };
 	error_body(&b, code, msg, NULL);
 	c->close_after_write = true;
-	bool head = head_method(c);
+	bool head = H(c)->head_req;
 	H(c)->raw_pos = c->in.len;
 	write_response(c, status, "application/json", b.data, b.len, extra, head, false);
 	buf_free(&b);
@@ -668,6 +660,7 @@ static bool take_head(conn *c)
 		fail(c, st, code, hp_strerror(rc));
 		return false;
 	}
+	h->head_req = tmp.head.method.len == 4 && memcmp(tmp.head.method.p, "HEAD", 4) == 0;
 	if (tmp.head.minor_version == 1 && tmp.head.host.len == 0) {
 		fail(c, 400, "bad_request", "HTTP/1.1 requires a Host header");
 		return false;
