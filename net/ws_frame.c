@@ -194,9 +194,7 @@ static int start_frame(wsf_parser *p)
 	}
 	if (len > p->max_message || p->msg.len + len > p->max_message)
 		return WSF_ETOO_BIG;
-	if (len && buf_reserve(&p->msg, (size_t)len) < 0)
-		return WSF_ENOMEM;
-	return 0;
+	return 0;   /* the message grows as payload arrives, not by what a header claims */
 }
 
 /* Unmasks n payload bytes from in into the frame's destination. */
@@ -207,6 +205,8 @@ static int take_payload(wsf_parser *p, const uint8_t *in, size_t n)
 		dst = p->ctl + p->ctl_len;
 		p->ctl_len += (uint8_t)n;
 	} else {
+		if (buf_reserve(&p->msg, n) < 0)
+			return WSF_ENOMEM;
 		dst = (uint8_t *)p->msg.data + p->msg.len;
 		p->msg.len += n;
 		p->msg.data[p->msg.len] = 0;
