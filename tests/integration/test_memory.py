@@ -24,6 +24,7 @@ retired, slow clients 0.0-0.2 MB 0.2-0.8 s after they left; before the
 fix 9.6-9.8 and 15.5-19.6 MB, still there after 10 s.
 """
 import os
+import sys
 import socket
 import subprocess
 import threading
@@ -191,4 +192,9 @@ def test_slow_clients_give_memory_back():
 
 
 if __name__ == "__main__":
+    if os.environ.get("PARLEY_SANITIZED") == "1":
+        # ASan/TSan replace malloc: freed memory waits in a quarantine and is
+        # not given back, so what these tests measure does not exist there.
+        print("skipped: a sanitizer build's allocator does not give memory back")
+        sys.exit(0)
     main([test_retired_conversations_give_memory_back, test_slow_clients_give_memory_back])
