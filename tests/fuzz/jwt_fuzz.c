@@ -33,7 +33,8 @@
  * the predicted length that jwt_verify accepts iff exp/iat/iss/aud satisfy
  * the rules (with the predicted error code otherwise), handing back the
  * claims signed; and that flipping any single byte of the token (every
- * position of short tokens, a sample of long ones) makes it fail with a
+ * position of the signature part and the dot before it, and 20 random
+ * positions of the rest; the flip value comes from the input) makes it fail with a
  * format, algorithm or signature error — never with a claims error, which
  * would mean the payload was read before the MAC was checked.
  */
@@ -393,9 +394,10 @@ static void sign_mode(const uint8_t *d, size_t n)
 	json_decref(refp);
 
 	/* any single flipped byte: refused before the claims are looked at */
-	size_t nflip = len <= 320 ? len : 320;
+	size_t nflip = len <= 64 ? len : 64;
 	for (size_t k = 0; k < nflip; k++) {
-		size_t i = len <= 320 ? k : k < 64 ? len - 1 - k : rnd() % len;
+		/* the signature and the dot before it, then random positions */
+		size_t i = len <= 64 ? k : k < 44 ? len - 1 - k : rnd() % len;
 		t[i] ^= flip;
 		rc = jwt_verify(t, len, KEY, sizeof KEY, ISS, AUD, NOW, NULL);
 		CHECK(rc == JWT_EFORMAT || rc == JWT_EALG || rc == JWT_ESIG);
