@@ -265,6 +265,15 @@ int app_config_parse(app_config *c, int argc, char **argv)
 		fprintf(stderr, "parleyd: io-threads must be 1..64, workers 1..256, job-threads 1..64\n");
 		return -1;
 	}
+	/* a zero time limit or rate would mean "none" (a stopped timer) or
+	 * "close at once", never what was meant */
+	const http_opts *h = &c->http;
+	if (h->header_timeout <= 0 || h->idle_timeout <= 0 || h->ws_ping_interval <= 0 ||
+	    h->ws_auth_timeout <= 0 || h->ws_frame_timeout <= 0 || h->body_min_rate == 0) {
+		fprintf(stderr, "parleyd: header-timeout-ms, idle-timeout-ms, ws-ping-ms, ws-auth-timeout-ms, "
+				"ws-frame-timeout-ms and body-min-rate must be above 0\n");
+		return -1;
+	}
 	if (c->dedupe_window < 1 || c->dedupe_window > (int)CIDSET_WINDOW_MAX) {
 		fprintf(stderr, "parleyd: dedupe-window must be 1..%u\n", CIDSET_WINDOW_MAX);
 		return -1;
