@@ -31,12 +31,12 @@ int accounts_create_tenant(db *d, MDB_txn *txn, id_gen *ids, const char *name, c
 {
 	if (!valid_slug(slug) || !name[0] || strlen(name) > REC_NAME_MAX ||
 	    (origins && strlen(origins) > REC_ORIGINS_MAX))
-		return DB_ECONFLICT;
+		return STORE_ECONFLICT;
 	MDB_val v;
 	int rc = db_get(d, txn, DB_TENANT_SLUG, slug, strlen(slug), &v);
 	if (rc == 0)
-		return DB_EEXISTS;
-	if (rc != DB_ENOTFOUND)
+		return STORE_EEXISTS;
+	if (rc != STORE_ENOTFOUND)
 		return rc;
 	memset(out, 0, sizeof *out);
 	out->id = id_next(ids);
@@ -47,13 +47,13 @@ int accounts_create_tenant(db *d, MDB_txn *txn, id_gen *ids, const char *name, c
 	out->created_ms = clock_now_ms();
 	uint8_t raw[18];
 	if (crypto_random(raw, sizeof raw))
-		return DB_EIO;
+		return STORE_EIO;
 	strcpy(out->widget_key, "wk_");
 	crypto_b64url_encode(raw, sizeof raw, out->widget_key + 3);
 	uint8_t k[8], tv[8];
 	buf b = { 0 };
 	db_be64(tv, out->id);
-	rc = DB_EIO;
+	rc = STORE_EIO;
 	if (rec_tenant_encode(out, &b) || put(d, txn, DB_TENANTS, k, rec_key1(k, out->id), &b) ||
 	    db_put(d, txn, DB_TENANT_SLUG, slug, strlen(slug), tv, 8) ||
 	    db_put(d, txn, DB_WIDGET_KEYS, out->widget_key, strlen(out->widget_key), tv, 8))
@@ -78,7 +78,7 @@ int accounts_create_user(db *d, MDB_txn *txn, id_gen *ids, uint64_t tid, const c
 {
 	if (!email[0] || strlen(email) > REC_EMAIL_MAX || !strchr(email, '@') || !accounts_valid_role(role) ||
 	    strlen(pw_hash) > REC_HASH_MAX || strlen(name) > REC_NAME_MAX)
-		return DB_ECONFLICT;
+		return STORE_ECONFLICT;
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; email[i]; i++)
 		out->email[i] = (char)tolower((unsigned char)email[i]);
@@ -88,11 +88,11 @@ int accounts_create_user(db *d, MDB_txn *txn, id_gen *ids, uint64_t tid, const c
 	uint8_t tk[8];
 	int rc = db_get(d, txn, DB_TENANTS, tk, rec_key1(tk, tid), &v);
 	if (rc)
-		return rc == DB_ENOTFOUND ? DB_ECONFLICT : rc;
+		return rc == STORE_ENOTFOUND ? STORE_ECONFLICT : rc;
 	rc = db_get(d, txn, DB_USER_EMAIL, ek, ekl, &v);
 	if (rc == 0)
-		return DB_EEXISTS;
-	if (rc != DB_ENOTFOUND)
+		return STORE_EEXISTS;
+	if (rc != STORE_ENOTFOUND)
 		return rc;
 	out->tid = tid;
 	out->id = id_next(ids);
@@ -104,7 +104,7 @@ int accounts_create_user(db *d, MDB_txn *txn, id_gen *ids, uint64_t tid, const c
 	uint8_t k[16], uv[8];
 	db_be64(uv, out->id);
 	buf b = { 0 };
-	rc = DB_EIO;
+	rc = STORE_EIO;
 	if (rec_user_encode(out, &b) || put(d, txn, DB_USERS, k, rec_key2(k, tid, out->id), &b) ||
 	    db_put(d, txn, DB_USER_EMAIL, ek, ekl, uv, 8))
 		goto out;
@@ -122,7 +122,7 @@ int accounts_find_tenant(db *d, MDB_txn *txn, const char *slug, rec_tenant *out)
 	if (rc)
 		return rc;
 	if (v.mv_size != 8)
-		return DB_ECORRUPT;
+		return STORE_ECORRUPT;
 	rc = db_get(d, txn, DB_TENANTS, k, rec_key1(k, db_get_be64(v.mv_data)), &v);
 	if (rc)
 		return rc;
@@ -134,7 +134,7 @@ int accounts_find_user(db *d, MDB_txn *txn, uint64_t tid, const char *email, rec
 	char low[REC_EMAIL_MAX + 1];
 	size_t n = strlen(email);
 	if (n > REC_EMAIL_MAX)
-		return DB_ENOTFOUND;
+		return STORE_ENOTFOUND;
 	for (size_t i = 0; i <= n; i++)
 		low[i] = (char)tolower((unsigned char)email[i]);
 	uint8_t ek[REC_EMAIL_MAX + 10], k[16];
@@ -143,7 +143,7 @@ int accounts_find_user(db *d, MDB_txn *txn, uint64_t tid, const char *email, rec
 	if (rc)
 		return rc;
 	if (v.mv_size != 8)
-		return DB_ECORRUPT;
+		return STORE_ECORRUPT;
 	rc = db_get(d, txn, DB_USERS, k, rec_key2(k, tid, db_get_be64(v.mv_data)), &v);
 	if (rc)
 		return rc;
@@ -153,12 +153,12 @@ int accounts_find_user(db *d, MDB_txn *txn, uint64_t tid, const char *email, rec
 int accounts_set_password(db *d, MDB_txn *txn, rec_user *u, const char *pw_hash)
 {
 	if (strlen(pw_hash) > REC_HASH_MAX)
-		return DB_ECONFLICT;
+		return STORE_ECONFLICT;
 	strcpy(u->pw_hash, pw_hash);
 	u->pw_changed_ms = clock_now_ms();
 	uint8_t k[16];
 	buf b = { 0 };
-	int rc = rec_user_encode(u, &b) ? DB_EIO : put(d, txn, DB_USERS, k, rec_key2(k, u->tid, u->id), &b);
+	int rc = rec_user_encode(u, &b) ? STORE_EIO : put(d, txn, DB_USERS, k, rec_key2(k, u->tid, u->id), &b);
 	buf_free(&b);
 	return rc;
 }

@@ -9,20 +9,20 @@
 #include "storage/db.h"
 #include "storage/records.h"
 
-/* Creates a tenant with a fresh widget key; DB_EEXISTS if the slug is taken,
- * DB_ECONFLICT if name/slug are invalid. */
+/* Creates a tenant with a fresh widget key; STORE_EEXISTS if the slug is taken,
+ * STORE_ECONFLICT if name/slug are invalid. */
 int accounts_create_tenant(db *d, MDB_txn *txn, id_gen *ids, const char *name, const char *slug,
 			   const char *origins, rec_tenant *out);
 
 /* Creates a user (email is lower-cased; pw_hash an encoded Argon2id hash);
- * DB_EEXISTS if the email exists in the tenant, DB_ECONFLICT if invalid. */
+ * STORE_EEXISTS if the email exists in the tenant, STORE_ECONFLICT if invalid. */
 int accounts_create_user(db *d, MDB_txn *txn, id_gen *ids, uint64_t tid, const char *email,
 			 const char *pw_hash, const char *role, const char *name, rec_user *out);
 
-/* Finds a tenant by slug; 0 or DB_ENOTFOUND. */
+/* Finds a tenant by slug; 0 or STORE_ENOTFOUND. */
 int accounts_find_tenant(db *d, MDB_txn *txn, const char *slug, rec_tenant *out);
 
-/* Finds a user of a tenant by email; 0 or DB_ENOTFOUND. */
+/* Finds a user of a tenant by email; 0 or STORE_ENOTFOUND. */
 int accounts_find_user(db *d, MDB_txn *txn, uint64_t tid, const char *email, rec_user *out);
 
 /* Stores a new password hash (and the change time, which revokes tokens

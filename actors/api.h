@@ -42,7 +42,7 @@ int api_id_param(http_req *req, int i, uint64_t *out);
  * answers 400 invalid_field and returns -1 when malformed. */
 int api_query_int(http_req *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
 
-/* Reads a conversation of tenant tid; 0, DB_ENOTFOUND or DB_EIO. */
+/* Reads a conversation of tenant tid; 0, STORE_ENOTFOUND or STORE_EIO. */
 int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out);
 
 /* Authenticates the caller (an agent, or with visitor the visitor token)

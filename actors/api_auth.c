@@ -67,7 +67,7 @@ static int put_refresh(db *d, MDB_txn *txn, tok_op *op, uint64_t family, int64_t
 	uint8_t k[40];
 	rec_key1(k, op->tid);
 	memcpy(k + 8, op->new_hash, 32);
-	int rc = rec_refresh_encode(&r, &b) ? DB_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);
+	int rc = rec_refresh_encode(&r, &b) ? STORE_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);
 	buf_free(&b);
 	return rc;
 }
@@ -76,14 +76,16 @@ static int put_family(db *d, MDB_txn *txn, const rec_family *f)
 {
 	buf b = { 0 };
 	uint8_t k[16];
-	int rc = rec_family_encode(f, &b) ? DB_EIO
+	int rc = rec_family_encode(f, &b) ? STORE_EIO
 		 : db_put(d, txn, DB_FAMILIES, k, rec_key2(k, f->tid, f->id), b.data, b.len);
 	buf_free(&b);
 	return rc;
 }
 
-static int tok_apply(wr_req *w, db *d, MDB_txn *txn)
+static int tok_apply(wr_req *w, store_txn *tx)
 {
+	db *d = tx->db;
+	MDB_txn *txn = tx->txn;
 	tok_op *op = container_of(w, tok_op, w);
 	int64_t now = clock_now_ms();
 	if (op->kind == 0) {
@@ -108,7 +110,7 @@ static int tok_apply(wr_req *w, db *d, MDB_txn *txn)
 		/* logout, or a spent token presented again: revoke the family */
 		f.revoked = true;
 		if (put_family(d, txn, &f))
-			return DB_EIO;
+			return STORE_EIO;
 		op->outcome = op->kind == 2 ? 0 : 4011;
 		return 0;
 	}
@@ -122,12 +124,12 @@ static int tok_apply(wr_req *w, db *d, MDB_txn *txn)
 		return 0;
 	r.used = true;
 	buf b = { 0 };
-	int rc = rec_refresh_encode(&r, &b) ? DB_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);
+	int rc = rec_refresh_encode(&r, &b) ? STORE_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);
 	buf_free(&b);
 	if (rc)
 		return rc;
 	if (put_refresh(d, txn, op, r.family, now))
-		return DB_EIO;
+		return STORE_EIO;
 	op->outcome = 0;
 	return 0;
 }

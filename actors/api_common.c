@@ -106,12 +106,12 @@ int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out)
 {
 	MDB_txn *txn;
 	if (db_read(a->db, &txn))
-		return DB_EIO;
+		return STORE_EIO;
 	uint8_t k[16];
 	MDB_val v;
 	int rc = db_get(a->db, txn, DB_CONVS, k, rec_key2(k, tid, cid), &v);
 	if (rc == 0 && rec_conv_decode(v.mv_data, v.mv_size, out))
-		rc = DB_ECORRUPT;
+		rc = STORE_ECORRUPT;
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -124,7 +124,7 @@ int api_route_conv(http_req *req, bool visitor, principal *p, rec_conv *c)
 	if (rc < 0 || api_id_param(req, 0, &cid) < 0)
 		return -1;
 	rc = api_load_conv(a, p->tid, cid, c);
-	if (rc == DB_ENOTFOUND || (rc == 0 && visitor && c->visitor_id != p->id)) {
+	if (rc == STORE_ENOTFOUND || (rc == 0 && visitor && c->visitor_id != p->id)) {
 		http_respond_error(req, 404, "not_found", "no such conversation", NULL);
 		return -1;
 	}

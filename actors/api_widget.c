@@ -23,12 +23,14 @@ typedef struct {
 	rec_tenant t;
 } visitor_op;
 
-static int visitor_apply(wr_req *w, db *d, MDB_txn *txn)
+static int visitor_apply(wr_req *w, store_txn *tx)
 {
+	db *d = tx->db;
+	MDB_txn *txn = tx->txn;
 	visitor_op *op = container_of(w, visitor_op, w);
 	buf b = { 0 };
 	uint8_t k[16];
-	int rc = rec_visitor_encode(&op->v, &b) ? DB_EIO
+	int rc = rec_visitor_encode(&op->v, &b) ? STORE_EIO
 		 : db_put(d, txn, DB_VISITORS, k, rec_key2(k, op->v.tid, op->v.id), b.data, b.len);
 	buf_free(&b);
 	return rc;
@@ -57,7 +59,7 @@ static int load_tenant_by_key(app *a, const char *key, rec_tenant *t)
 {
 	MDB_txn *txn;
 	if (db_read(a->db, &txn))
-		return DB_EIO;
+		return STORE_EIO;
 	MDB_val v;
 	uint8_t k[8];
 	int rc = db_get(a->db, txn, DB_WIDGET_KEYS, key, strlen(key), &v);
@@ -65,9 +67,9 @@ static int load_tenant_by_key(app *a, const char *key, rec_tenant *t)
 		uint64_t tid = db_get_be64(v.mv_data);
 		rc = db_get(a->db, txn, DB_TENANTS, k, rec_key1(k, tid), &v);
 		if (rc == 0 && rec_tenant_decode(v.mv_data, v.mv_size, t))
-			rc = DB_ECORRUPT;
+			rc = STORE_ECORRUPT;
 	} else if (rc == 0) {
-		rc = DB_ECORRUPT;
+		rc = STORE_ECORRUPT;
 	}
 	mdb_txn_abort(txn);
 	return rc;
@@ -97,7 +99,7 @@ static void session(http_req *req)
 	int rc = load_tenant_by_key(a, key, &op->t);
 	if (rc) {
 		free(op);
-		if (rc == DB_ENOTFOUND)
+		if (rc == STORE_ENOTFOUND)
 			http_respond_error(req, 404, "not_found", "unknown widget key", "widget_key");
 		else
 			http_respond_error(req, 500, "internal", "storage unavailable", NULL);
@@ -113,7 +115,7 @@ static void session(http_req *req)
 		if (rc == 0) {
 			rc = db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, p.tid, p.id), &v);
 			if (rc == 0 && rec_visitor_decode(v.mv_data, v.mv_size, &op->v))
-				rc = DB_ECORRUPT;
+				rc = STORE_ECORRUPT;
 			mdb_txn_abort(txn);
 		}
 		bool changed = (name && strcmp(name, op->v.name)) || (email && strcmp(email, op->v.email));
@@ -205,7 +207,7 @@ static void create(http_req *req)
 	if (rc == 0) {
 		rc = db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, p.tid, p.id), &v);
 		if (rc == 0 && rec_visitor_decode(v.mv_data, v.mv_size, &m->visitor))
-			rc = DB_ECORRUPT;
+			rc = STORE_ECORRUPT;
 		mdb_txn_abort(txn);
 	}
 	if (rc) {

@@ -223,7 +223,7 @@ static int load(conv_actor *ca)
 		ca->loaded = 1;
 		ca->published = ca->rec.last_seq;
 		rc = load_client_ids(ca, txn);
-	} else if (rc == DB_ENOTFOUND) {
+	} else if (rc == STORE_ENOTFOUND) {
 		ca->loaded = -1;
 		memset(&ca->rec, 0, sizeof ca->rec);
 		ca->published = 0;
@@ -231,7 +231,7 @@ static int load(conv_actor *ca)
 		rc = -1;
 	}
 	mdb_txn_abort(txn);
-	return rc == DB_ENOTFOUND ? 0 : rc;
+	return rc == STORE_ENOTFOUND ? 0 : rc;
 }
 
 static sub *find_sub(conv_actor *ca, conn_ref ref)
@@ -292,8 +292,10 @@ static int put_rec(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t k
 	return db_put(d, txn, t, k, kl, b->data, b->len);
 }
 
-static int apply(wr_req *w, db *d, MDB_txn *txn)
+static int apply(wr_req *w, store_txn *tx)
 {
+	db *d = tx->db;
+	MDB_txn *txn = tx->txn;
 	conv_write *op = container_of(w, conv_write, w);
 	const rec_conv *c = &op->conv;
 	uint8_t k[16];
@@ -306,16 +308,16 @@ static int apply(wr_req *w, db *d, MDB_txn *txn)
 	int rc = db_get(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &v);
 	if (op->kind == OP_CREATE) {
 		if (rc == 0)
-			return DB_EEXISTS;
-		if (rc != DB_ENOTFOUND)
+			return STORE_EEXISTS;
+		if (rc != STORE_ENOTFOUND)
 			return rc;
 	} else {
 		if (rc)
-			return rc == DB_ENOTFOUND ? DB_ECONFLICT : rc;
+			return rc == STORE_ENOTFOUND ? STORE_ECONFLICT : rc;
 		if (rec_conv_decode(v.mv_data, v.mv_size, &cur))
-			return DB_ECORRUPT;
+			return STORE_ECORRUPT;
 		if (cur.last_seq != op->prev_seq)
-			return DB_ECONFLICT;
+			return STORE_ECONFLICT;
 		old_status = cur.status;
 		old_assignee = cur.assignee_id;
 	}
@@ -324,7 +326,7 @@ static int apply(wr_req *w, db *d, MDB_txn *txn)
 	 * this transaction stop being served (lcache.h) */
 	lc_touch(op->ca->app->lists, c->tid, mdb_txn_id(txn));
 	buf b = { 0 };
-	rc = DB_EIO;
+	rc = STORE_EIO;
 	if (rec_conv_encode(c, &b) || put_rec(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &b))
 		goto out;
 	for (int i = 0; i < op->nev; i++) {
@@ -362,7 +364,7 @@ static int apply(wr_req *w, db *d, MDB_txn *txn)
 		rc = db_last_under(d, txn, DB_INBOX, pk, 8, &lk, &lv);
 		if (rc == 0 && lk.mv_size == 16)
 			last = db_get_be64((uint8_t *)lk.mv_data + 8);
-		else if (rc != DB_ENOTFOUND)
+		else if (rc != STORE_ENOTFOUND)
 			goto out;
 		rec_inbox ie = { .tid = c->tid, .cursor = last + 1, .type = op->inbox_type,
 				 .cid = c->id, .created_ms = c->updated_ms };
@@ -929,7 +931,7 @@ static void answer(conv_actor *ca, conv_write *op)
 static void fail_op(conv_actor *ca, conv_write *op)
 {
 	app *a = ca->app;
-	int status = op->rc == DB_ECONFLICT || op->rc == DB_EEXISTS ? 409 : 500;
+	int status = op->rc == STORE_ECONFLICT || op->rc == STORE_EEXISTS ? 409 : 500;
 	const char *msg = status == 409 ? "conflicting write, retry with the same client_id"
 					: "storage failure, retry with the same client_id";
 	reply_error(a, &op->reply, status, status == 409 ? "conflict" : "internal", msg);

@@ -166,7 +166,7 @@ static bool can_access(rt_session *s, const char *id, uint64_t cid)
 		s->checked[s->nchecked++ % 8] = cid;
 		return true;
 	}
-	if (rc && rc != DB_ENOTFOUND)
+	if (rc && rc != STORE_ENOTFOUND)
 		send_error(s->c, id, "internal", "storage unavailable", NULL);
 	else
 		send_error(s->c, id, "not_found", "no such conversation", "conversation_id");
@@ -499,7 +499,7 @@ static void upgrade(http_req *req, bool widget)
 		MDB_val v;
 		rec_tenant t;
 		int n = http_query(req, "key", key, sizeof key);
-		int rc = n > 0 ? db_read(a->db, &txn) : DB_ENOTFOUND;
+		int rc = n > 0 ? db_read(a->db, &txn) : STORE_ENOTFOUND;
 		if (n > 0 && rc == 0) {
 			rc = db_get(a->db, txn, DB_WIDGET_KEYS, key, (size_t)n, &v);
 			if (rc == 0 && v.mv_size == 8) {
@@ -507,7 +507,7 @@ static void upgrade(http_req *req, bool widget)
 				s->widget_tid = db_get_be64(v.mv_data);
 				rc = db_get(a->db, txn, DB_TENANTS, k, rec_key1(k, s->widget_tid), &v);
 				if (rc == 0 && rec_tenant_decode(v.mv_data, v.mv_size, &t))
-					rc = DB_ECORRUPT;
+					rc = STORE_ECORRUPT;
 			}
 			mdb_txn_abort(txn);
 		}

@@ -31,13 +31,7 @@ const char *db_table_name(enum db_table t)
 
 int db_rc(int rc)
 {
-	if (rc == 0)
-		return DB_OK;
-	if (rc == MDB_NOTFOUND)
-		return DB_ENOTFOUND;
-	if (rc == MDB_KEYEXIST)
-		return DB_EEXISTS;
-	return DB_EIO;
+	return store_rc(rc);
 }
 
 db *db_open(const char *dir, const db_opts *opts, int *err)
@@ -144,7 +138,7 @@ int db_del(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen)
 	MDB_val key = { klen, (void *)k };
 	int rc = mdb_del(txn, d->dbi[t], &key, NULL);
 	if (rc == MDB_NOTFOUND)
-		return DB_OK;
+		return STORE_OK;
 	return db_rc(rc);
 }
 
@@ -162,12 +156,12 @@ int db_last_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(txn, d->dbi[t], &cur);
 	if (rc)
-		return DB_EIO;
+		return STORE_EIO;
 	/* seek just past the prefix range, then step back */
 	uint8_t seek[64];
 	if (plen > sizeof seek - 1) {
 		mdb_cursor_close(cur);
-		return DB_EIO;
+		return STORE_EIO;
 	}
 	memcpy(seek, prefix, plen);
 	size_t sl = plen;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "storage/store.h"
 
 #define DB_SCHEMA_VERSION 1
 
@@ -36,14 +37,6 @@ enum db_table {
 	DB__COUNT
 };
 
-enum {
-	DB_OK        = 0,
-	DB_ENOTFOUND = -301,
-	DB_EIO       = -302,   /* LMDB error; see log */
-	DB_ECONFLICT = -303,   /* a check inside a write failed (e.g. seq gap) */
-	DB_ECORRUPT  = -304,   /* undecodable record */
-	DB_EEXISTS   = -305,
-};
 
 typedef struct db db;
 
@@ -63,23 +56,23 @@ MDB_env *db_env(db *d);
 MDB_dbi db_dbi(db *d, enum db_table t);
 const char *db_table_name(enum db_table t);
 
-/* Begins a read-only transaction (any thread). 0 or DB_EIO. */
+/* Begins a read-only transaction (any thread). 0 or STORE_EIO. */
 int db_read(db *d, MDB_txn **txn);
 
 /* Begins a write transaction (writer thread / offline CLI only). */
 int db_write(db *d, MDB_txn **txn);
 
-/* Gets a value; DB_ENOTFOUND, DB_EIO or 0 (view valid until the txn ends). */
+/* Gets a value; STORE_ENOTFOUND, STORE_EIO or 0 (view valid until the txn ends). */
 int db_get(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen, MDB_val *v);
 
-/* Puts a value; 0 or DB_EIO. */
+/* Puts a value; 0 or STORE_EIO. */
 int db_put(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
 	   const void *v, size_t vlen);
 
-/* Deletes a key (absent is fine); 0 or DB_EIO. */
+/* Deletes a key (absent is fine); 0 or STORE_EIO. */
 int db_del(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen);
 
-/* Maps an LMDB return code to a DB_* code. */
+/* Maps an LMDB return code to a store code (store_rc). */
 int db_rc(int mdb_rc);
 
 /* Big-endian key helpers. */
@@ -97,7 +90,7 @@ static inline uint64_t db_get_be64(const uint8_t *p)
 }
 
 /* Finds the greatest key that starts with prefix; 0 (key in *k, value in
- * *v), DB_ENOTFOUND or DB_EIO. Views valid until the txn ends. */
+ * *v), STORE_ENOTFOUND or STORE_EIO. Views valid until the txn ends. */
 int db_last_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size_t plen,
 		  MDB_val *k, MDB_val *v);
 

@@ -170,16 +170,16 @@ static int decode(const void *data, size_t n, void *rec, size_t size, const fdes
 {
 	if (!mp_sane(data, n)) {
 		memset(rec, 0, size);
-		return DB_ECORRUPT;
+		return STORE_ECORRUPT;
 	}
 	memset(rec, 0, size);
 	msgpack_zone zone;
 	msgpack_object obj;
 	/* Records have no nested containers, so the zone only holds the array. */
 	if (!msgpack_zone_init(&zone, 2048))
-		return DB_ECORRUPT;
+		return STORE_ECORRUPT;
 	size_t off = 0;
-	int rc = DB_ECORRUPT;
+	int rc = STORE_ECORRUPT;
 	if (msgpack_unpack(data, n, &off, &zone, &obj) != MSGPACK_UNPACK_SUCCESS)
 		goto out;
 	if (obj.type != MSGPACK_OBJECT_ARRAY || obj.via.array.size < 1)

@@ -124,7 +124,7 @@ int rec_inbox_encode(const rec_inbox *r, buf *out);
 int rec_refresh_encode(const rec_refresh *r, buf *out);
 int rec_family_encode(const rec_family *r, buf *out);
 
-/* Decoders fill *r (zeroed first) from bytes: 0 or DB_ECORRUPT. Key-derived
+/* Decoders fill *r (zeroed first) from bytes: 0 or STORE_ECORRUPT. Key-derived
  * fields (tid, ids, seq) are filled by the decoders from the record where
  * stored and otherwise left for the caller. */
 int rec_tenant_decode(const void *p, size_t n, rec_tenant *r);

@@ -39,13 +39,13 @@ static void complete_all(wr_req *list, int rc)
 	}
 }
 
-/* Completes every request of a failed batch with DB_EIO and counts them. */
+/* Completes every request of a failed batch with STORE_EIO and counts them. */
 static void fail_batch(writer *w, wr_req *list, int n)
 {
 	pthread_mutex_lock(&w->lock);
 	w->stats.failures += (uint64_t)n;
 	pthread_mutex_unlock(&w->lock);
-	complete_all(list, DB_EIO);
+	complete_all(list, STORE_EIO);
 }
 
 static void run_batch(writer *w, wr_req *list, int n)
@@ -66,9 +66,10 @@ static void run_batch(writer *w, wr_req *list, int n)
 	}
 	int i = 0, failures = 0;
 	int64_t ta = clock_mono_ns();
+	store_txn tx = { .db = w->db, .txn = txn, .write = true };
 	for (wr_req *r = list; r; r = r->next, i++) {
-		res[i] = r->apply(r, w->db, txn);
-		if (res[i] == DB_EIO)
+		res[i] = r->apply(r, &tx);
+		if (res[i] == STORE_EIO || res[i] == STORE_EFULL || res[i] == STORE_ENOMEM)
 			break;   /* the txn is unusable */
 		if (res[i])
 			failures++;
@@ -169,7 +170,7 @@ void writer_submit(writer *w, wr_req *r)
 	pthread_mutex_lock(&w->lock);
 	if (w->stopping) {
 		pthread_mutex_unlock(&w->lock);
-		r->done(r, DB_EIO);
+		r->done(r, STORE_EIO);
 		return;
 	}
 	if (w->tail)

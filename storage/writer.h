@@ -8,21 +8,22 @@
  * I/O loop), never block.
  *
  * apply() contract: check everything first, then write, so a refused request
- * (it returns a negative code, e.g. DB_ECONFLICT) leaves nothing behind in
+ * (it returns a negative code, e.g. STORE_ECONFLICT) leaves nothing behind in
  * the shared transaction. An LMDB failure while writing aborts the whole
- * batch: every request in it gets DB_EIO.
+ * batch: every request in it gets STORE_EIO.
  */
 #ifndef PARLEY_WRITER_H
 #define PARLEY_WRITER_H
 
 #include <stdint.h>
 #include "storage/db.h"
+#include "storage/store.h"
 
 typedef struct wr_req wr_req;
 
 struct wr_req {
 	wr_req *next;                                  /* private: queue link */
-	int (*apply)(wr_req *r, db *d, MDB_txn *txn);  /* writer thread, inside the txn */
+	int (*apply)(wr_req *r, store_txn *tx);         /* writer thread, inside the txn: store calls only */
 	void (*done)(wr_req *r, int rc);               /* writer thread, after commit/abort */
 };
 
@@ -48,11 +49,11 @@ typedef struct {
 writer *writer_start(db *d, int max_batch);
 
 /* Queues a request (any thread). After writer_stop has begun, the request
- * is completed at once with DB_EIO. */
+ * is completed at once with STORE_EIO. */
 void writer_submit(writer *w, wr_req *r);
 
 /* Applies and commits everything queued, then stops the thread; later
- * submits complete at once with DB_EIO. The struct stays valid. */
+ * submits complete at once with STORE_EIO. The struct stays valid. */
 void writer_shutdown(writer *w);
 
 /* writer_shutdown if not yet done, then frees the writer and nulls the pointer. */

@@ -41,10 +41,10 @@ static int usage(void)
 static const char *errstr(int rc)
 {
 	switch (rc) {
-	case DB_ENOTFOUND: return "not found";
-	case DB_EEXISTS: return "already exists";
-	case DB_ECONFLICT: return "invalid value";
-	case DB_ECORRUPT: return "corrupt record";
+	case STORE_ENOTFOUND: return "not found";
+	case STORE_EEXISTS: return "already exists";
+	case STORE_ECONFLICT: return "invalid value";
+	case STORE_ECORRUPT: return "corrupt record";
 	default: return "storage error";
 	}
 }

@@ -5,7 +5,7 @@
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
- * Checks: the decoder returns 0 or DB_ECORRUPT; decoding into a struct full
+ * Checks: the decoder returns 0 or STORE_ECORRUPT; decoding into a struct full
  * of garbage gives the same bytes as decoding into a zeroed one (the decoder
  * zeroes first; missing trailing fields are zero); every string field is
  * NUL-terminated within its array. When decoding succeeds: the encoder
@@ -146,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&clean, 0, sizeof clean);
 	int rc = k->dec(n ? in : NULL, n, &clean);
-	CHECK(rc == 0 || rc == DB_ECORRUPT);
+	CHECK(rc == 0 || rc == STORE_ECORRUPT);
 
 	/* the decoder zeroes the struct itself: garbage beforehand changes nothing */
 	memset(&dirty, 0xA5, sizeof dirty);
@@ -175,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *pre = malloc(cut ? cut : 1);
 		CHECK(pre);
 		memcpy(pre, e1.data, cut);
-		CHECK(k->dec(cut ? pre : NULL, cut, &third) == DB_ECORRUPT);
+		CHECK(k->dec(cut ? pre : NULL, cut, &third) == STORE_ECORRUPT);
 		free(pre);
 	}
 

@@ -105,7 +105,7 @@ static void assert_get(db *d, MDB_txn *txn, enum db_table t, const void *k, size
 static void assert_absent(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t kl)
 {
 	MDB_val v;
-	assert_int_equal(db_get(d, txn, t, k, kl, &v), DB_ENOTFOUND);
+	assert_int_equal(db_get(d, txn, t, k, kl, &v), STORE_ENOTFOUND);
 }
 
 static double now_s(void)
@@ -165,7 +165,7 @@ static void test_open_close_reopen_keeps_data(void **state)
 	assert_get(d, txn, DB_USERS, k, rec_key2(k, 7, 9), "user-9", 6);
 	mdb_txn_abort(txn);
 	txn = NULL;
-	assert_int_equal(db_write(d, &txn), DB_EIO);
+	assert_int_equal(db_write(d, &txn), STORE_EIO);
 	db_close(&d);
 }
 
@@ -208,11 +208,16 @@ static void test_table_names(void **state)
 static void test_db_rc_mapping(void **state)
 {
 	(void)state;
-	assert_int_equal(db_rc(0), DB_OK);
-	assert_int_equal(db_rc(MDB_NOTFOUND), DB_ENOTFOUND);
-	assert_int_equal(db_rc(MDB_KEYEXIST), DB_EEXISTS);
-	assert_int_equal(db_rc(MDB_MAP_FULL), DB_EIO);
-	assert_int_equal(db_rc(EIO), DB_EIO);
+	assert_int_equal(db_rc(0), STORE_OK);
+	assert_int_equal(db_rc(MDB_NOTFOUND), STORE_ENOTFOUND);
+	assert_int_equal(db_rc(MDB_KEYEXIST), STORE_EEXISTS);
+	assert_int_equal(db_rc(MDB_MAP_FULL), STORE_EFULL);
+	assert_int_equal(db_rc(EIO), STORE_EIO);
+	/* every code has a name; LMDB's own codes keep theirs */
+	for (int c = STORE_ELIMIT; c <= STORE_ENOTFOUND; c++)
+		assert_true(strlen(store_strerror(c)) > 0 && strcmp(store_strerror(c), store_strerror(c + 1)) != 0);
+	assert_string_equal(store_strerror(STORE_ENOTFOUND), "not found");
+	assert_string_equal(store_strerror(MDB_CORRUPTED), mdb_strerror(MDB_CORRUPTED));
 	uint8_t b[8];
 	db_be64(b, 0x0102030405060708ull);
 	assert_memory_equal(b, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
@@ -339,7 +344,7 @@ static void expect_none_under(db *d, enum db_table t, const void *p, size_t pl)
 	MDB_txn *txn;
 	MDB_val k = { 0 }, v = { 0 };
 	assert_int_equal(db_read(d, &txn), 0);
-	assert_int_equal(db_last_under(d, txn, t, p, pl, &k, &v), DB_ENOTFOUND);
+	assert_int_equal(db_last_under(d, txn, t, p, pl, &k, &v), STORE_ENOTFOUND);
 	mdb_txn_abort(txn);
 }
 
@@ -485,8 +490,8 @@ static void test_last_under_variable_length_keys(void **state)
 		MDB_val k, v;
 		int rc = db_last_under(d, txn, DB_META, cases[i].p, cases[i].pl, &k, &v);
 		if (cases[i].want < 0) {
-			if (rc != DB_ENOTFOUND)
-				fail_msg("case %zu: rc %d, want DB_ENOTFOUND", i, rc);
+			if (rc != STORE_ENOTFOUND)
+				fail_msg("case %zu: rc %d, want STORE_ENOTFOUND", i, rc);
 			continue;
 		}
 		if (rc != 0)
@@ -552,8 +557,8 @@ static void test_last_under_matches_brute_force(void **state)
 		int rc = db_last_under(d, txn, DB_INBOX, p, pl, &k, &v);
 		if (best < 0) {
 			empty++;
-			if (rc != DB_ENOTFOUND)
-				fail_msg("query %d (plen %zu): rc %d, want DB_ENOTFOUND", q, pl, rc);
+			if (rc != STORE_ENOTFOUND)
+				fail_msg("query %d (plen %zu): rc %d, want STORE_ENOTFOUND", q, pl, rc);
 		} else {
 			found++;
 			if (rc != 0)
@@ -653,7 +658,7 @@ static int read_u64(db *d, MDB_txn *txn, const char *key, uint64_t *out)
 	if (rc)
 		return rc;
 	if (v.mv_size != 8)
-		return DB_ECORRUPT;
+		return STORE_ECORRUPT;
 	*out = db_get_be64(v.mv_data);
 	return 0;
 }

@@ -556,8 +556,8 @@ static void expect_corrupt_all_kinds(const void *p, size_t n, const char *what)
 	static any_rec got;
 	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
 		int rc = kinds[ki].dec(p, n, &got);
-		if (rc != DB_ECORRUPT)
-			fail_msg("%s: %s decoded with rc %d, want DB_ECORRUPT", kinds[ki].name, what, rc);
+		if (rc != STORE_ECORRUPT)
+			fail_msg("%s: %s decoded with rc %d, want STORE_ECORRUPT", kinds[ki].name, what, rc);
 	}
 }
 
@@ -585,7 +585,7 @@ static void test_garbage_bytes_corrupt(void **state)
 /* Every proper prefix of a valid record is undecodable (and, under ASan,
  * read without overrunning the buffer). */
 /* A corrupt value whose container header claims billions of elements, in
- * 5 to 7 bytes. It must be rejected as DB_ECORRUPT without first asking for
+ * 5 to 7 bytes. It must be rejected as STORE_ECORRUPT without first asking for
  * memory in proportion to the claimed count (msgpack_unpack allocates
  * count * sizeof(msgpack_object) before reading the elements): under ASan
  * that allocation aborts the process, elsewhere it depends on malloc failing
@@ -618,7 +618,7 @@ static void test_truncated_records_corrupt(void **state)
 			memcpy(copy, b.data, n);
 			int rc = k->dec(copy, n, &got);
 			free(copy);
-			if (rc != DB_ECORRUPT)
+			if (rc != STORE_ECORRUPT)
 				fail_msg("%s: %zu of %zu bytes decoded with rc %d", k->name, n, b.len, rc);
 		}
 		buf_free(&b);
@@ -645,7 +645,7 @@ static void test_random_bytes_never_crash(void **state)
 			p[0] = 0x90 | (uint8_t)(n % 16);   /* fixarray: get past the header */
 		for (size_t ki = 0; ki < NELEM(kinds); ki++) {
 			int rc = kinds[ki].dec(p, n, &got);
-			assert_true(rc == 0 || rc == DB_ECORRUPT);
+			assert_true(rc == 0 || rc == STORE_ECORRUPT);
 		}
 		p[0] = 0xc1;
 		expect_corrupt_all_kinds(p, n, "0xc1-prefixed random bytes");
@@ -696,7 +696,7 @@ static void test_bad_version_corrupt(void **state)
 		fill_small(k, &src);
 		msgpack_sbuffer sb;
 		pack_by_hand(&sb, k, &src, 0, k->nf, -1, W_NONE, false);
-		assert_int_equal(k->dec(sb.data, sb.size, &got), DB_ECORRUPT);
+		assert_int_equal(k->dec(sb.data, sb.size, &got), STORE_ECORRUPT);
 		msgpack_sbuffer_destroy(&sb);
 	}
 }
@@ -726,8 +726,8 @@ static void test_wrong_field_type_corrupt(void **state)
 				msgpack_sbuffer sb;
 				pack_by_hand(&sb, k, &src, 1, k->nf, (int)i, ws[w], false);
 				int rc = k->dec(sb.data, sb.size, &got);
-				if (rc != DB_ECORRUPT)
-					fail_msg("%s.%s with wrong type #%d: rc %d, want DB_ECORRUPT",
+				if (rc != STORE_ECORRUPT)
+					fail_msg("%s.%s with wrong type #%d: rc %d, want STORE_ECORRUPT",
 						 k->name, k->f[i].name, (int)ws[w], rc);
 				msgpack_sbuffer_destroy(&sb);
 			}

@@ -36,8 +36,8 @@
 
 enum behaviour {
 	B_PUT,          /* put own key */
-	B_CONFLICT,     /* check fails (a required key is missing): DB_ECONFLICT, writes nothing */
-	B_EIO,          /* put own key, then fail as LMDB would: DB_EIO */
+	B_CONFLICT,     /* check fails (a required key is missing): STORE_ECONFLICT, writes nothing */
+	B_EIO,          /* put own key, then fail as LMDB would: STORE_EIO */
 	B_GATE,         /* wait until ctx->gate_open, then put own key */
 	B_GATE_SUBMITTED, /* wait until every producer request is submitted, then put */
 	B_GATE_STOP,    /* wait until writer_stop is being called, then put */
@@ -102,8 +102,10 @@ static bool wait_ge(ctx *c, const int *v, int target)
 	return true;
 }
 
-static int t_apply(wr_req *r, db *d, MDB_txn *txn)
+static int t_apply(wr_req *r, store_txn *tx)
 {
+	db *d = tx->db;
+	MDB_txn *txn = tx->txn;
 	treq *t = to_treq(r);
 	ctx *c = t->c;
 	uint8_t k[24], v[8];
@@ -114,13 +116,13 @@ static int t_apply(wr_req *r, db *d, MDB_txn *txn)
 	case B_CONFLICT: {
 		MDB_val got;
 		uint8_t need[8];
-		if (db_get(d, txn, DB_META, need, rec_key1(need, 0xDEAD), &got) == DB_ENOTFOUND)
-			return DB_ECONFLICT;
+		if (db_get(d, txn, DB_META, need, rec_key1(need, 0xDEAD), &got) == STORE_ENOTFOUND)
+			return STORE_ECONFLICT;
 		break;
 	}
 	case B_EIO: {
 		int rc = db_put(d, txn, DB_EVENTS, k, kl, v, 8);
-		return rc ? rc : DB_EIO;
+		return rc ? rc : STORE_EIO;
 	}
 	case B_GATE:
 	case B_GATE_SUBMITTED:
@@ -288,7 +290,7 @@ static int key_present(db *d, const treq *t)
 		assert_int_equal(v.mv_size, 8);
 		assert_true(db_get_be64(v.mv_data) == t->seq);
 	} else {
-		assert_int_equal(rc, DB_ENOTFOUND);
+		assert_int_equal(rc, STORE_ENOTFOUND);
 	}
 	mdb_txn_abort(txn);
 	return present;
@@ -433,7 +435,7 @@ static void test_done_after_commit(void **state)
 /* ---- refused requests ----------------------------------------------------------- */
 
 /* [gate] then one batch [put, conflict, put, conflict, put]: the refused
- * ones get DB_ECONFLICT and leave nothing; the others commit; results are
+ * ones get STORE_ECONFLICT and leave nothing; the others commit; results are
  * reported in order after the commit. */
 static void test_refused_request_others_commit(void **state)
 {
@@ -460,7 +462,7 @@ static void test_refused_request_others_commit(void **state)
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(r[i].calls, 1);
 		assert_int_equal(r[i].applied, 1);
-		assert_int_equal(r[i].rc, how[i] == B_CONFLICT ? DB_ECONFLICT : 0);
+		assert_int_equal(r[i].rc, how[i] == B_CONFLICT ? STORE_ECONFLICT : 0);
 		assert_int_equal(key_present(c->d, &r[i]), how[i] == B_CONFLICT ? 0 : 1);
 		assert_int_equal(r[i].done_order, i + 1);   /* after the gate, in order */
 	}
@@ -477,7 +479,7 @@ static void test_refused_request_others_commit(void **state)
 /* ---- fault injection: an LMDB failure mid-batch --------------------------------- */
 
 /* Runs [gate] + batch, where batch[fail_at] writes its key and then returns
- * DB_EIO; every request of the batch must get DB_EIO and none of their keys
+ * STORE_EIO; every request of the batch must get STORE_EIO and none of their keys
  * may exist; a request submitted afterwards still commits. */
 static void run_eio_batch(ctx *c, int n, int fail_at, uint32_t thread)
 {
@@ -502,8 +504,8 @@ static void run_eio_batch(ctx *c, int n, int fail_at, uint32_t thread)
 	assert_int_equal(g.rc, 0);
 	assert_int_equal(key_present(c->d, &g), 1);
 	for (int i = 0; i < n; i++) {
-		if (r[i].calls != 1 || r[i].rc != DB_EIO)
-			fail_msg("batch of %d failing at %d: request %d: %d calls, rc %d, want DB_EIO",
+		if (r[i].calls != 1 || r[i].rc != STORE_EIO)
+			fail_msg("batch of %d failing at %d: request %d: %d calls, rc %d, want STORE_EIO",
 				 n, fail_at, i, r[i].calls, r[i].rc);
 		if (key_present(c->d, &r[i]))
 			fail_msg("batch of %d failing at %d: key of request %d exists", n, fail_at, i);
@@ -558,8 +560,9 @@ static void test_stats_count_aborted_requests_as_failures(void **state)
 /* writer.h: a transaction over WRITER_SLOW_MS is counted in slow_commits;
  * commit_ns_max follows the slowest commit. The apply step takes the time
  * here (what is measured, not a wait for another thread). */
-static int slow_apply(wr_req *r, db *d, MDB_txn *txn)
+static int slow_apply(wr_req *r, store_txn *tx)
 {
+	(void)tx;
 	struct timespec ts = { 0, (WRITER_SLOW_MS + 20) * 1000000L };
 	nanosleep(&ts, NULL);
 	return 0;
@@ -648,7 +651,7 @@ static void test_large_batch_results(void **state)
 	assert_clean(c);
 	for (int i = 0; i < N; i++) {
 		int refuse = i % 7 == 3;
-		assert_int_equal(r[i].rc, refuse ? DB_ECONFLICT : 0);
+		assert_int_equal(r[i].rc, refuse ? STORE_ECONFLICT : 0);
 		assert_int_equal(key_present(c->d, &r[i]), !refuse);
 	}
 	writer_stats st;
@@ -733,7 +736,7 @@ static void test_stop_drains_queue(void **state)
 	assert_int_equal(g.rc, 0);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(r[i].calls, 1);
-		assert_int_equal(r[i].rc, i == 10 ? DB_ECONFLICT : 0);
+		assert_int_equal(r[i].rc, i == 10 ? STORE_ECONFLICT : 0);
 	}
 	/* durable: visible after closing and reopening */
 	db_close(&c->d);
@@ -746,7 +749,7 @@ static void test_stop_drains_queue(void **state)
 }
 
 /* writer.h: "After writer_stop has begun, the request is completed at once
- * with DB_EIO." To submit at a known point inside writer_stop, this test
+ * with STORE_EIO." To submit at a known point inside writer_stop, this test
  * binary wraps pthread_join (writer_stop's only blocking call): when a hook
  * is armed, it runs right after the writer thread has been joined, while
  * writer_stop has begun and not yet freed the writer. */
@@ -799,9 +802,9 @@ static void test_submit_during_stop_completed_with_eio(void **state)
 	int calls = late_req.calls, rc = late_req.rc;
 	pthread_mutex_unlock(&c->m);
 	/* the writer is freed: if done() has not run by now it never will */
-	if (calls != 1 || rc != DB_EIO)
+	if (calls != 1 || rc != STORE_EIO)
 		fail_msg("request submitted while writer_stop was running: %d done() calls, rc %d; "
-			 "want 1 call with DB_EIO (%d)", calls, rc, DB_EIO);
+			 "want 1 call with STORE_EIO (%d)", calls, rc, STORE_EIO);
 	assert_int_equal(key_present(c->d, &late_req), 0);
 }
 
