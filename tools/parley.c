@@ -6,8 +6,8 @@
  *   parley [--data DIR] user create --tenant SLUG --email E --password P [--role R] [--name N]
  *   parley [--data DIR] user reset-password --tenant SLUG --email E --password P
  */
-#include "actors/accounts.h"
-#include "actors/password.h"
+#include "actors/team/accounts.h"
+#include "actors/auth/password.h"
 #include "storage/db.h"
 
 #include <stdio.h>

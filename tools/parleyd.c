@@ -1,5 +1,5 @@
 /* parleyd — the Parley server. See `parleyd --help` and README.md. */
-#include "actors/app.h"
+#include "actors/app/server.h"
 
 #include <malloc.h>
 #include <stdio.h>

@@ -46,7 +46,7 @@
 
 #include <jansson.h>
 
-#include "actors/jwt.h"
+#include "actors/kit/jwt.h"
 #include "core/crypto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

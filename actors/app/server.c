@@ -1,0 +1,620 @@
+/* app — configuration and lifetime of the server (see app.h for the order).
+ *
+ * Configuration is table-driven: every option has one name used three
+ * ways — a flag (--ws-max-message 65536 or --ws-max-message=65536), an
+ * environment variable (PARLEY_WS_MAX_MESSAGE) and a key in the optional
+ * config file (ws-max-message = 65536). Precedence: flag > environment >
+ * file > default.
+ */
+#include "actors/app/server.h"
+#include "actors/app/features.h"
+#include "actors/team/accounts.h"
+#include "actors/conversations/cidset.h"
+#include "actors/kit/api.h"
+#include "actors/conversations/conv.h"
+#include "actors/conversations/inbox.h"
+#include "actors/kit/jobs.h"
+#include "actors/kit/jwt.h"
+#include "actors/conversations/lcache.h"
+#include "actors/auth/password.h"
+#include "actors/kit/registry.h"
+#include "actors/kit/tokmemo.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void app_config_default(app_config *c)
+{
+	memset(c, 0, sizeof *c);
+	strcpy(c->data_dir, "./data");
+	strcpy(c->host, "0.0.0.0");
+	c->port = 8080;
+	strcpy(c->web_dir, "./web");
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	/* measured on 2 cores (docs/performance.md): one I/O loop per core and
+	 * half as many actor workers gave the lowest p99 at 10k msg/s */
+	c->io_threads = n > 0 ? (int)n : 2;
+	c->workers = n > 1 ? (int)(n / 2) : 1;
+	c->job_threads = 1;
+	c->access_ttl_s = 900;
+	c->refresh_ttl_s = 30 * 86400;
+	c->visitor_ttl_s = 180 * 86400;
+	c->login_max_failures = 5;
+	c->login_window_s = 300;
+	c->conv_mailbox = 1024;
+	c->conv_idle_ms = 60000;
+	c->dedupe_window = CIDSET_WINDOW_DEFAULT;
+	c->malloc_arenas = 2;
+	c->argon2_m_kib = 19456;
+	c->argon2_t = 2;
+	http_opts_default(&c->http);
+	c->http.cors_prefix = "/v1/widget/";
+}
+
+enum otype { O_STR, O_INT, O_I64, O_SIZE, O_MS, O_BOOL, O_SYNC, O_LEVEL, O_UINT };
+
+typedef struct {
+	const char *name;
+	uint8_t type;
+	size_t off;
+	size_t cap;
+	const char *help;
+} option;
+
+#define OFF(f) offsetof(app_config, f)
+static const option options[] = {
+	{ "data", O_STR, OFF(data_dir), sizeof(((app_config *)0)->data_dir), "data directory [./data]" },
+	{ "host", O_STR, OFF(host), sizeof(((app_config *)0)->host), "address to listen on [0.0.0.0]" },
+	{ "port", O_INT, OFF(port), 0, "port [8080]; 0 picks a free one" },
+	{ "web", O_STR, OFF(web_dir), sizeof(((app_config *)0)->web_dir), "static files [./web]" },
+	{ "io-threads", O_INT, OFF(io_threads), 0, "I/O threads [cores]" },
+	{ "workers", O_INT, OFF(workers), 0, "actor worker threads [cores/2]" },
+	{ "job-threads", O_INT, OFF(job_threads), 0, "threads for password hashing [1]" },
+	{ "sync", O_SYNC, OFF(no_sync), 0, "full (fsync each commit) | none (benchmarks only) [full]" },
+	{ "demo-password", O_STR, OFF(demo_password), sizeof(((app_config *)0)->demo_password),
+	  "password of the demo admin created on first start [random]" },
+	{ "no-demo", O_BOOL, OFF(no_demo), 0, "do not create the demo tenant" },
+	{ "allowed-origins", O_STR, OFF(allowed_origins), sizeof(((app_config *)0)->allowed_origins),
+	  "extra origins allowed for the agent WebSocket (comma-separated)" },
+	{ "access-ttl", O_I64, OFF(access_ttl_s), 0, "access token lifetime, seconds [900]" },
+	{ "refresh-ttl", O_I64, OFF(refresh_ttl_s), 0, "refresh token lifetime, seconds [2592000]" },
+	{ "visitor-ttl", O_I64, OFF(visitor_ttl_s), 0, "visitor token lifetime, seconds [15552000]" },
+	{ "login-max-failures", O_INT, OFF(login_max_failures), 0, "failed logins per email per window [5]" },
+	{ "login-window", O_INT, OFF(login_window_s), 0, "login rate-limit window, seconds [300]" },
+	{ "conv-mailbox", O_INT, OFF(conv_mailbox), 0, "conversation mailbox bound [1024]" },
+	{ "conv-idle-ms", O_I64, OFF(conv_idle_ms), 0, "idle conversation actors leave memory after [60000]; 0 = never" },
+	{ "dedupe-window", O_INT, OFF(dedupe_window), 0,
+	  "resent client_ids are recognised among this many latest messages of a conversation [1000]" },
+	{ "malloc-arenas", O_INT, OFF(malloc_arenas), 0,
+	  "heap arenas shared by all threads [2]; 0 = the C library's default (8 per core)" },
+	{ "argon2-m-kib", O_UINT, OFF(argon2_m_kib), 0, "Argon2id memory cost, KiB [19456]" },
+	{ "argon2-t", O_UINT, OFF(argon2_t), 0, "Argon2id iterations [2]" },
+	{ "max-header", O_SIZE, OFF(http.max_head), 0, "request line + headers, bytes [8192]" },
+	{ "max-uri", O_SIZE, OFF(http.max_uri), 0, "request target, bytes [4096]" },
+	{ "max-body", O_SIZE, OFF(http.max_body), 0, "request body, bytes [1048576]" },
+	{ "header-timeout-ms", O_MS, OFF(http.header_timeout), 0, "time from a request's first byte to the end of its head [10000]" },
+	{ "body-min-rate", O_SIZE, OFF(http.body_min_rate), 0, "slowest accepted request body, bytes/s (added to the header time) [1024]" },
+	{ "idle-timeout-ms", O_MS, OFF(http.idle_timeout), 0, "keep-alive idle time [60000]" },
+	{ "ws-max-message", O_SIZE, OFF(http.ws_max_message), 0, "WebSocket message, bytes [65536]" },
+	{ "ws-send-queue", O_SIZE, OFF(http.ws_send_queue), 0, "per-connection send queue, bytes [1048576]" },
+	{ "ws-ping-ms", O_MS, OFF(http.ws_ping_interval), 0, "WebSocket ping interval [30000]" },
+	{ "ws-auth-timeout-ms", O_MS, OFF(http.ws_auth_timeout), 0, "time to authenticate a WebSocket [10000]" },
+	{ "ws-frame-timeout-ms", O_MS, OFF(http.ws_frame_timeout), 0, "time from a WebSocket frame's first byte to its last [10000]" },
+	{ "log-level", O_LEVEL, 0, 0, "debug | info | warn | error [info]" },
+	{ "print-routes", O_BOOL, OFF(print_routes), 0, "print the HTTP routes and exit" },
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: parleyd [--config FILE] [--option VALUE]...\n\noptions (also PARLEY_<OPTION> "
+			"in the environment, or 'option = value' in the config file):\n");
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+		fprintf(stderr, "  --%-22s %s\n", options[i].name, options[i].help);
+}
+
+static int set_option(app_config *c, const option *o, const char *val)
+{
+	char *base = (char *)c;
+	char *end = NULL;
+	errno = 0;
+	switch (o->type) {
+	case O_STR:
+		if (strlen(val) >= o->cap)
+			return -1;
+		strcpy(base + o->off, val);
+		return 0;
+	case O_BOOL:
+		*(bool *)(base + o->off) = !val || !*val || strcmp(val, "1") == 0 || strcmp(val, "true") == 0;
+		return 0;
+	case O_SYNC:
+		if (strcmp(val, "full") && strcmp(val, "none"))
+			return -1;
+		*(bool *)(base + o->off) = strcmp(val, "none") == 0;
+		return 0;
+	case O_LEVEL: {
+		const char *names[] = { "debug", "info", "warn", "error" };
+		for (int i = 0; i < 4; i++)
+			if (strcmp(val, names[i]) == 0) {
+				log_set_level((enum log_level)i);
+				return 0;
+			}
+		return -1;
+	}
+	default: break;
+	}
+	long long v = strtoll(val, &end, 10);
+	if (errno || !*val || *end || v < 0)
+		return -1;
+	switch (o->type) {
+	case O_INT: *(int *)(base + o->off) = (int)v; break;
+	case O_UINT: *(unsigned *)(base + o->off) = (unsigned)v; break;
+	case O_I64: *(int64_t *)(base + o->off) = v; break;
+	case O_SIZE: *(size_t *)(base + o->off) = (size_t)v; break;
+	case O_MS: *(double *)(base + o->off) = (double)v / 1000.0; break;
+	}
+	return 0;
+}
+
+static const option *find_option(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+		if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static int load_file(app_config *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "parleyd: cannot read config %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[1200];
+	int lineno = 0, rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		char *p = line;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		char *eq = strchr(p, '=');
+		char *e = eq ? eq : p + strlen(p);
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		const option *o = find_option(p, (size_t)(e - p));
+		char *val = eq ? eq + 1 : (char *)"";
+		while (isspace((unsigned char)*val))
+			val++;
+		val[strcspn(val, "\r\n")] = 0;
+		for (size_t n = strlen(val); n && isspace((unsigned char)val[n - 1]); n--)
+			val[n - 1] = 0;
+		if (!o || set_option(c, o, val) < 0) {
+			fprintf(stderr, "parleyd: %s:%d: bad option\n", path, lineno);
+			rc = -1;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+int app_config_parse(app_config *c, int argc, char **argv)
+{
+	/* the config file first, then the environment, then flags */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			if (load_file(c, argv[i + 1]) < 0)
+				return -1;
+		} else if (strncmp(argv[i], "--config=", 9) == 0 && load_file(c, argv[i] + 9) < 0) {
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+		char env[64] = "PARLEY_";
+		size_t n = 7;
+		for (const char *p = options[i].name; *p && n < sizeof env - 1; p++)
+			env[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+		env[n] = 0;
+		const char *v = getenv(env);
+		if (v && set_option(c, &options[i], v) < 0) {
+			fprintf(stderr, "parleyd: bad value in %s\n", env);
+			return -1;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			usage();
+			return -1;
+		}
+		if (strncmp(arg, "--", 2) != 0)
+			goto bad;
+		arg += 2;
+		const char *eq = strchr(arg, '=');
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+		if (len == 6 && strncmp(arg, "config", 6) == 0) {
+			if (!eq)
+				i++;
+			continue;
+		}
+		const option *o = find_option(arg, len);
+		if (!o)
+			goto bad;
+		const char *val = eq ? eq + 1 : NULL;
+		if (!val && o->type != O_BOOL) {
+			if (i + 1 >= argc)
+				goto bad;
+			val = argv[++i];
+		}
+		if (set_option(c, o, val ? val : "") < 0)
+			goto bad;
+	}
+	if (c->io_threads < 1 || c->io_threads > 64 || c->workers < 1 || c->workers > 256 ||
+	    c->job_threads < 1 || c->job_threads > 64) {
+		fprintf(stderr, "parleyd: io-threads must be 1..64, workers 1..256, job-threads 1..64\n");
+		return -1;
+	}
+	/* a zero time limit or rate would mean "none" (a stopped timer) or
+	 * "close at once", never what was meant */
+	const http_opts *h = &c->http;
+	if (h->header_timeout <= 0 || h->idle_timeout <= 0 || h->ws_ping_interval <= 0 ||
+	    h->ws_auth_timeout <= 0 || h->ws_frame_timeout <= 0 || h->body_min_rate == 0) {
+		fprintf(stderr, "parleyd: header-timeout-ms, idle-timeout-ms, ws-ping-ms, ws-auth-timeout-ms, "
+				"ws-frame-timeout-ms and body-min-rate must be above 0\n");
+		return -1;
+	}
+	if (c->dedupe_window < 1 || c->dedupe_window > (int)CIDSET_WINDOW_MAX) {
+		fprintf(stderr, "parleyd: dedupe-window must be 1..%u\n", CIDSET_WINDOW_MAX);
+		return -1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "parleyd: bad option or value\n");
+	usage();
+	return -1;
+}
+
+int app_load_key(db *d, uint8_t key[32])
+{
+	MDB_txn *txn;
+	MDB_val v;
+	if (db_write(d, &txn))
+		return -1;
+	int rc = db_get(d, txn, DB_META, "jwt_key", 7, &v);
+	if (rc == 0 && v.mv_size == 32) {
+		memcpy(key, v.mv_data, 32);
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	uint8_t schema = DB_SCHEMA_VERSION;
+	if (crypto_random(key, 32) || db_put(d, txn, DB_META, "jwt_key", 7, key, 32) ||
+	    db_put(d, txn, DB_META, "schema", 6, &schema, 1) || mdb_txn_commit(txn)) {
+		return -1;
+	}
+	return 0;
+}
+
+/* First start: a demo tenant with an admin and a widget key, printed once. */
+static int seed_demo(app *a)
+{
+	MDB_txn *txn;
+	if (db_write(a->db, &txn))
+		return -1;
+	if (a->cfg.no_demo || accounts_any_tenant(a->db, txn)) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	char pw[sizeof a->cfg.demo_password];
+	if (a->cfg.demo_password[0]) {
+		strcpy(pw, a->cfg.demo_password);
+	} else {
+		uint8_t raw[12];
+		crypto_random(raw, sizeof raw);
+		crypto_b64url_encode(raw, sizeof raw, pw);
+	}
+	char hash[PASSWORD_HASH_MAX];
+	rec_tenant t;
+	rec_user u;
+	if (password_hash(pw, strlen(pw), hash) < 0 ||
+	    accounts_create_tenant(a->db, txn, &a->ids, "Demo", "demo", "*", &t) ||
+	    accounts_create_user(a->db, txn, &a->ids, t.id, "admin@demo.parley", hash, "owner", "Demo Admin", &u) ||
+	    mdb_txn_commit(txn)) {
+		log_error("app.seed", "msg=\"could not create the demo tenant (password must be 8-256 bytes)\"");
+		return -1;
+	}
+	printf("parleyd: demo tenant created: slug=demo id=%llu\n", (unsigned long long)t.id);
+	printf("parleyd: demo widget key: %s\n", t.widget_key);
+	printf("parleyd: demo admin login: admin@demo.parley / %s\n", pw);
+	fflush(stdout);
+	return 0;
+}
+
+typedef struct {
+	ioloop_task t;
+	app *a;
+} stop_sweep_task;
+
+static void run_stop_sweep(ioloop *l, ioloop_task *t)
+{
+	stop_sweep_task *st = (stop_sweep_task *)t;
+	ev_ref(l->ev);
+	ev_timer_stop(l->ev, &st->a->sweep);
+	atomic_store(&st->a->sweep_stopped, true);
+	free(st);
+}
+
+/* Stops the sweep timer on its loop and waits (bounded) until it has. */
+static void stop_sweep(app *a)
+{
+	stop_sweep_task *st = calloc(1, sizeof *st);
+	if (!st)
+		return;
+	st->t.run = run_stop_sweep;
+	st->a = a;
+	ioloop_post(a->loops[0], &st->t);
+	struct timespec tick = { 0, 1000 * 1000 };
+	for (int i = 0; i < 2000 && !atomic_load(&a->sweep_stopped); i++)
+		nanosleep(&tick, NULL);
+}
+
+static void on_sweep(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	app *a = w->data;
+	if (atomic_load(&a->ready))
+		conv_sweep(a);
+}
+
+/* Giving memory back. glibc keeps what a thread frees in that thread's
+ * arena for later reuse and returns pages to the system only from the top
+ * of an arena's heap, so one live block above a large freed region (a
+ * connection opened later, a message in flight) keeps the region resident
+ * for good. malloc_trim(0) releases every whole free page inside every
+ * arena (madvise), wherever it lies.
+ *
+ * When: once a second loop 0 compares the anonymous resident memory with
+ * what the allocator has handed out (mallinfo2). Their difference is
+ * memory that was freed but is still resident; when it has grown by
+ * TRIM_SLACK since the last trim (slow clients gone, a burst of
+ * conversations retired, however briefly they were there), trim. Memory
+ * that is freed and soon reused (steady traffic, a scrape of /metrics)
+ * keeps the difference level and costs nothing but the check (reading
+ * /proc/self/statm and walking the arenas' free lists: tens of µs). A trim
+ * locks each arena in turn for as long as it takes to walk that arena's
+ * free chunks: 0.1-0.7 ms after a chat run, 1.5-3.6 ms with ~50 MB to
+ * release (docs/performance.md); pages it released are faulted in again
+ * (zeroed) only when they are reused. */
+#define TRIM_CHECK_S 1.0
+#define TRIM_SLACK (2 << 20)
+
+/* Anonymous resident bytes (resident minus file-backed and shared pages,
+ * such as LMDB's map) minus the bytes the allocator has handed out. */
+static int64_t free_resident(void)
+{
+	long size = 0, res = 0, shared = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld %ld %ld", &size, &res, &shared) != 3)
+		res = shared = 0;
+	fclose(f);
+	struct mallinfo2 mi = mallinfo2();
+	return (int64_t)(res - shared) * sysconf(_SC_PAGESIZE) - (int64_t)(mi.uordblks + mi.hblkhd);
+}
+
+static void on_trim(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	app *a = w->data;
+	if (!atomic_load(&a->ready))
+		return;
+	int64_t gap = free_resident();
+	if (gap < a->trim_ref)
+		a->trim_ref = gap;   /* freed memory was reused: follow it down */
+	if (gap < a->trim_ref + TRIM_SLACK)
+		return;
+	int64_t t0 = clock_mono_ns();
+	malloc_trim(0);
+	atomic_fetch_add(&a->trim_ns, (uint64_t)(clock_mono_ns() - t0));
+	atomic_fetch_add(&a->trims, 1);
+	a->trim_ref = free_resident();
+}
+
+app *app_start(const app_config *cfg)
+{
+	app *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->cfg = *cfg;
+	a->started_ms = clock_now_ms();
+	password_set_cost(cfg->argon2_m_kib, cfg->argon2_t);
+
+	/* signals are taken by app_run_until_signal's sigwait; every thread
+	 * started from here inherits the blocked mask */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* many connections: raise the soft open-file limit to the hard one */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	int err = 0;
+	db_opts dbo = { .no_sync = cfg->no_sync };
+	a->db = db_open(cfg->data_dir, &dbo, &err);
+	if (!a->db) {
+		fprintf(stderr, "parleyd: cannot open the database in %s: %s\n", cfg->data_dir, mdb_strerror(err));
+		goto fail;
+	}
+	printf("parleyd: data dir %s (sync=%s)\n", cfg->data_dir,
+	       cfg->no_sync ? "none: RELAXED DURABILITY, benchmarks only" : "full");
+	fflush(stdout);
+	if (app_load_key(a->db, a->jwt_key) < 0 || seed_demo(a) < 0)
+		goto fail;
+	/* rendered conversation lists, one table per I/O thread; created
+	 * before the writer, whose transactions mark tenants in it */
+	a->lists = lc_new(cfg->io_threads, 256, 64 * 1024);
+	/* tokens kept inline, 512 bytes at most (ours are ~300; a longer one
+	 * is verified every time): 1024 × 576 B per I/O thread */
+	a->tokens = tm_new(cfg->io_threads, 1024, 512);
+	if (!a->lists || !a->tokens)
+		goto fail;
+	a->wr = writer_start(a->db, 4096);
+	a->rt = actor_rt_start(&(actor_rt_opts){ .workers = cfg->workers, .batch = 64 });
+	a->convs = registry_new(conv_actor_new, conv_actor_free, a);
+	a->tenants = registry_new(inbox_actor_new, inbox_actor_free, a);
+	a->login_rl = ratelimit_new(cfg->login_max_failures, cfg->login_window_s);
+	a->login_rl_ip = ratelimit_new(cfg->login_max_failures * 4, cfg->login_window_s);
+	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip)
+		goto fail;
+	/* password hashing gets its own threads: a burst of logins must not
+	 * hold up conversations */
+	a->jobs_rt = actor_rt_start(&(actor_rt_opts){ .workers = cfg->job_threads, .batch = 1 });
+	a->jobs = a->jobs_rt ? jobs_new(a->jobs_rt, cfg->job_threads) : NULL;
+	a->nloops = cfg->io_threads;
+	a->loops = calloc((size_t)a->nloops, sizeof *a->loops);
+	if (!a->jobs || !a->loops)
+		goto fail;
+	for (int i = 0; i < a->nloops; i++)
+		if (!(a->loops[i] = ioloop_new(i)))
+			goto fail;
+	a->http = http_server_new(&cfg->http, a->loops, a->nloops);
+	if (!a->http)
+		goto fail;
+	a->site = static_load(cfg->web_dir);
+	if (!a->site)
+		log_warn("static.missing", "root=%s msg=\"no web pages will be served\"", cfg->web_dir);
+	api_register(a);
+	http_set_fallback(a->http, static_handler, a->site);
+	a->port = http_server_listen(a->http, cfg->host, cfg->port);
+	if (a->port < 0) {
+		fprintf(stderr, "parleyd: cannot listen on %s:%d\n", cfg->host, cfg->port);
+		goto fail;
+	}
+	if (cfg->conv_idle_ms > 0) {
+		/* two sweeps with nothing else in between retire an actor */
+		ev_timer_init(&a->sweep, on_sweep, cfg->conv_idle_ms / 2000.0, cfg->conv_idle_ms / 2000.0);
+		a->sweep.data = a;
+		ev_timer_start(a->loops[0]->ev, &a->sweep);
+		ev_unref(a->loops[0]->ev);
+	}
+	a->trim_ref = free_resident();
+	ev_timer_init(&a->trim, on_trim, TRIM_CHECK_S, TRIM_CHECK_S);
+	a->trim.data = a;
+	ev_timer_start(a->loops[0]->ev, &a->trim);
+	ev_unref(a->loops[0]->ev);
+	for (int i = 0; i < a->nloops; i++)
+		if (ioloop_start(a->loops[i]) < 0)
+			goto fail;
+	atomic_store(&a->ready, true);
+	const char *shown = strcmp(cfg->host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->host;
+	printf("parleyd: listening on http://%s:%d\n", shown, a->port);
+	fflush(stdout);
+	log_info("app.started", "port=%d io_threads=%d workers=%d sync=%s", a->port, a->nloops, cfg->workers,
+		 cfg->no_sync ? "none" : "full");
+	return a;
+fail:
+	app_stop(&a);
+	return NULL;
+}
+
+void app_run_until_signal(app *a)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("app.stopping", "signal=%d", sig);
+}
+
+void app_stop(app **a_p)
+{
+	app *a = *a_p;
+	if (!a)
+		return;
+	atomic_store(&a->ready, false);
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	if (a->cfg.conv_idle_ms > 0 && a->loops && a->loops[0] && a->loops[0]->running)
+		stop_sweep(a);   /* no more ticks into a runtime about to stop */
+	if (a->http) {
+		/* 1. no new connections or frames; idle HTTP closes */
+		http_server_quiesce(a->http);
+		/* 2. let requests already taken reach their commit and answer (bounded) */
+		for (int i = 0; i < 500 && atomic_load(&a->inflight) > 0; i++)
+			nanosleep(&tick, NULL);
+	}
+	/* 3. commit what is queued (later submits fail fast), then drain the
+	 * actors: their last answers are posted to the loops */
+	if (a->wr)
+		writer_shutdown(a->wr);
+	if (a->jobs_rt)
+		actor_rt_stop(&a->jobs_rt);
+	if (a->rt)
+		actor_rt_stop(&a->rt);
+	/* 4. close 1001 behind those answers; wait (bounded) for the peers.
+	 * Connections closing from here on do not message actors (rt.c checks
+	 * a->ready). */
+	if (a->http) {
+		http_server_shutdown(a->http);
+		for (int i = 0; i < 100 && http_server_connections(a->http) > 0; i++)
+			nanosleep(&tick, NULL);
+	}
+	for (int i = 0; a->loops && i < a->nloops; i++)
+		if (a->loops[i])
+			ioloop_join(a->loops[i]);
+	for (int i = 0; a->loops && i < a->nloops; i++)
+		if (a->loops[i])
+			ioloop_drain(a->loops[i]);
+	http_server_free(&a->http);
+	for (int i = 0; a->loops && i < a->nloops; i++)
+		ioloop_destroy(&a->loops[i]);
+	free(a->loops);
+	registry_free(&a->convs);
+	registry_free(&a->tenants);
+	jobs_free(&a->jobs);
+	ratelimit_free(&a->login_rl);
+	ratelimit_free(&a->login_rl_ip);
+	static_free(&a->site);
+	writer_stop(&a->wr);
+	lc_free(&a->lists);
+	tm_free(&a->tokens);
+	db_close(&a->db);
+	log_info("app.stopped", "ok=1");
+	free(a);
+	*a_p = NULL;
+}
+
+static void print_route(const char *method, const char *pattern, void *arg)
+{
+	printf("%s %s\n", method, pattern);
+}
+
+int app_print_routes(const app_config *cfg)
+{
+	app a = { .cfg = *cfg };
+	ioloop *none[1] = { NULL };
+	a.http = http_server_new(&cfg->http, none, 0);
+	if (!a.http)
+		return 1;
+	api_register(&a);
+	http_routes_each(a.http, print_route, NULL);
+	http_server_free(&a.http);
+	return 0;
+}

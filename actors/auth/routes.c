@@ -1,0 +1,412 @@
+/* api_auth — login, refresh, logout, me.
+ *
+ * Login runs Argon2id verification on a worker (jobs.h), never on an I/O
+ * thread. Unknown emails still pay for one verification against a fixed
+ * dummy hash so response time does not reveal which emails exist. Refresh
+ * and logout decide inside a write transaction, so two concurrent uses of
+ * one refresh token cannot both succeed: the second sees it spent and
+ * revokes the whole family (reuse detection).
+ */
+#include "actors/kit/api.h"
+#include "actors/kit/jobs.h"
+#include "actors/auth/password.h"
+#include "actors/kit/view.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/id.h"
+#include "core/log.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REFRESH_RAW 32
+
+/* ---------- refresh tokens ---------- */
+
+typedef struct {
+	wr_req w;
+	app *app;
+	reply_to reply;
+	int kind;                 /* 0 issue (login), 1 rotate (refresh), 2 revoke (logout) */
+	uint64_t tid;
+	uint8_t hash[32];         /* presented token (rotate/revoke) */
+	char new_token[24 + CRYPTO_B64URL_LEN(REFRESH_RAW) + 2];
+	uint8_t new_hash[32];
+	rec_user user;            /* issue: the user; rotate: loaded in the txn */
+	int outcome;              /* 0 ok, 401 invalid, 4011 reuse */
+} tok_op;
+
+static void new_refresh(tok_op *op)
+{
+	uint8_t raw[REFRESH_RAW];
+	crypto_random(raw, sizeof raw);
+	char ts[24];
+	int n = snprintf(op->new_token, sizeof op->new_token, "%s.", id_str(op->tid, ts));
+	crypto_b64url_encode(raw, sizeof raw, op->new_token + n);
+	crypto_sha256(op->new_token, strlen(op->new_token), op->new_hash);
+}
+
+/* Splits "<tid>.<random>" and hashes it; -1 if malformed. */
+static int parse_refresh(const char *tok, uint64_t *tid, uint8_t hash[32])
+{
+	const char *dot = strchr(tok, '.');
+	if (!dot || !id_parse(tok, (size_t)(dot - tok), tid) || strlen(dot + 1) != CRYPTO_B64URL_LEN(REFRESH_RAW))
+		return -1;
+	crypto_sha256(tok, strlen(tok), hash);
+	return 0;
+}
+
+static int put_refresh(db *d, MDB_txn *txn, tok_op *op, uint64_t family, int64_t now)
+{
+	rec_refresh r = { .tid = op->tid, .uid = op->user.id, .family = family,
+			  .expires_ms = now + op->app->cfg.refresh_ttl_s * 1000 };
+	memcpy(r.hash, op->new_hash, 32);
+	buf b = { 0 };
+	uint8_t k[40];
+	rec_key1(k, op->tid);
+	memcpy(k + 8, op->new_hash, 32);
+	int rc = rec_refresh_encode(&r, &b) ? STORE_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+static int put_family(db *d, MDB_txn *txn, const rec_family *f)
+{
+	buf b = { 0 };
+	uint8_t k[16];
+	int rc = rec_family_encode(f, &b) ? STORE_EIO
+		 : db_put(d, txn, DB_FAMILIES, k, rec_key2(k, f->tid, f->id), b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+static int tok_apply(wr_req *w, store_txn *tx)
+{
+	db *d = tx->db;
+	MDB_txn *txn = tx->txn;
+	tok_op *op = container_of(w, tok_op, w);
+	int64_t now = clock_now_ms();
+	if (op->kind == 0) {
+		rec_family f = { .tid = op->tid, .id = id_next(&op->app->ids), .uid = op->user.id, .created_ms = now };
+		int rc = put_family(d, txn, &f);
+		return rc ? rc : put_refresh(d, txn, op, f.id, now);
+	}
+	uint8_t k[40];
+	MDB_val v;
+	rec_refresh r;
+	rec_family f;
+	rec_key1(k, op->tid);
+	memcpy(k + 8, op->hash, 32);
+	op->outcome = 401;
+	if (db_get(d, txn, DB_REFRESH, k, 40, &v) || rec_refresh_decode(v.mv_data, v.mv_size, &r))
+		return 0;
+	uint8_t fk[16];
+	if (db_get(d, txn, DB_FAMILIES, fk, rec_key2(fk, op->tid, r.family), &v) ||
+	    rec_family_decode(v.mv_data, v.mv_size, &f) || f.revoked)
+		return 0;
+	if (op->kind == 2 || r.used) {
+		/* logout, or a spent token presented again: revoke the family */
+		f.revoked = true;
+		if (put_family(d, txn, &f))
+			return STORE_EIO;
+		op->outcome = op->kind == 2 ? 0 : 4011;
+		return 0;
+	}
+	if (r.expires_ms <= now)
+		return 0;
+	uint8_t uk[16];
+	if (db_get(d, txn, DB_USERS, uk, rec_key2(uk, op->tid, r.uid), &v) ||
+	    rec_user_decode(v.mv_data, v.mv_size, &op->user) || !op->user.active)
+		return 0;
+	if (f.created_ms <= op->user.pw_changed_ms)   /* a session from before a password change */
+		return 0;
+	r.used = true;
+	buf b = { 0 };
+	int rc = rec_refresh_encode(&r, &b) ? STORE_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);
+	buf_free(&b);
+	if (rc)
+		return rc;
+	if (put_refresh(d, txn, op, r.family, now))
+		return STORE_EIO;
+	op->outcome = 0;
+	return 0;
+}
+
+static json_t *token_body(app *a, const rec_user *u, const char *refresh)
+{
+	char *access = auth_issue_access(a, u);
+	if (!access)
+		return NULL;
+	json_t *v = json_pack("{s:s,s:s,s:I,s:s,s:o}", "access_token", access, "token_type", "Bearer",
+			      "expires_in", (json_int_t)a->cfg.access_ttl_s, "refresh_token", refresh,
+			      "user", view_user(u));
+	free(access);
+	return v;
+}
+
+static void tok_done(wr_req *w, int rc)
+{
+	tok_op *op = container_of(w, tok_op, w);
+	app *a = op->app;
+	if (rc) {
+		reply_error(a, &op->reply, 500, "internal", "storage failure");
+	} else if (op->outcome == 4011) {
+		log_warn("auth.refresh_reuse", "tid=%llu uid=%llu", (unsigned long long)op->tid,
+			 (unsigned long long)op->user.id);
+		reply_error(a, &op->reply, 401, "invalid_token", "refresh token already used; session revoked");
+	} else if (op->outcome) {
+		reply_error(a, &op->reply, 401, "invalid_token", "invalid or expired refresh token");
+	} else if (op->kind == 2) {
+		http_post_response(a->http, op->reply.ref, 204, NULL, NULL, 0, NULL);
+		atomic_fetch_sub(&a->inflight, 1);
+	} else {
+		json_t *body = token_body(a, &op->user, op->new_token);
+		if (body)
+			reply_json(a, &op->reply, 200, body);
+		else
+			reply_error(a, &op->reply, 500, "internal", "token signing failed");
+	}
+	free(op);
+}
+
+static tok_op *tok_new(app *a, int kind)
+{
+	tok_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return NULL;
+	op->app = a;
+	op->kind = kind;
+	op->w.apply = tok_apply;
+	op->w.done = tok_done;
+	return op;
+}
+
+/* ---------- login ---------- */
+
+typedef struct {
+	app *app;
+	reply_to reply;
+	char email[REC_EMAIL_MAX + 1];
+	char password[PASSWORD_MAX_LEN + 1];
+	char tenant[REC_SLUG_MAX + 1];
+	char ip[64];
+} login_job;
+
+static const char *dummy_hash(void)
+{
+	/* a valid Argon2id hash of a random string: unknown users cost the same */
+	return "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+	       "7WBmcx8Hw0l/3tyI4KIRZ9gW9s0rdt6d8dQ0Q6mV9eU";
+}
+
+static void login_fail(login_job *j, const char *why)
+{
+	app *a = j->app;
+	char key[REC_EMAIL_MAX + 8];
+	snprintf(key, sizeof key, "e:%s", j->email);
+	int64_t now = clock_now_ms();
+	ratelimit_fail(a->login_rl, key, now);
+	snprintf(key, sizeof key, "i:%s", j->ip);
+	ratelimit_fail(a->login_rl_ip, key, now);
+	atomic_fetch_add(&a->logins_failed, 1);
+	log_info("auth.login_failed", "ip=%s reason=%s", j->ip, why);
+	reply_error(a, &j->reply, 401, "invalid_credentials", "email or password is wrong");
+}
+
+static void login_run(void *arg)
+{
+	login_job *j = arg;
+	app *a = j->app;
+	uint64_t want_tid = 0;
+	rec_user users[8];
+	int nusers = 0;
+	MDB_txn *txn;
+	if (db_read(a->db, &txn)) {
+		reply_error(a, &j->reply, 500, "internal", "storage unavailable");
+		goto out;
+	}
+	MDB_val v;
+	if (j->tenant[0]) {
+		if (db_get(a->db, txn, DB_TENANT_SLUG, j->tenant, strlen(j->tenant), &v) == 0 && v.mv_size == 8)
+			want_tid = db_get_be64(v.mv_data);
+		else
+			want_tid = UINT64_MAX;   /* unknown tenant: no user matches */
+	}
+	/* email index: email \0 tid → uid */
+	MDB_cursor *cur;
+	mdb_cursor_open(txn, db_dbi(a->db, DB_USER_EMAIL), &cur);
+	size_t el = strlen(j->email);
+	uint8_t k[REC_EMAIL_MAX + 10];
+	memcpy(k, j->email, el);
+	k[el] = 0;
+	MDB_val key = { el + 1, k };
+	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	while (rc == 0 && nusers < 8 && key.mv_size == el + 9 && memcmp(key.mv_data, k, el + 1) == 0) {
+		uint64_t tid = db_get_be64((uint8_t *)key.mv_data + el + 1);
+		uint8_t uk[16];
+		MDB_val uv;
+		if ((!want_tid || tid == want_tid) && v.mv_size == 8 &&
+		    db_get(a->db, txn, DB_USERS, uk, rec_key2(uk, tid, db_get_be64(v.mv_data)), &uv) == 0 &&
+		    rec_user_decode(uv.mv_data, uv.mv_size, &users[nusers]) == 0)
+			nusers++;
+		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+
+	size_t pl = strlen(j->password);
+	const rec_user *ok = NULL;
+	for (int i = 0; i < nusers && !ok; i++)
+		if (password_verify(users[i].pw_hash, j->password, pl) && users[i].active)
+			ok = &users[i];
+	if (!nusers)
+		(void)password_verify(dummy_hash(), j->password, pl);
+	if (!ok) {
+		login_fail(j, nusers ? "password" : "unknown_email");
+		goto out;
+	}
+	char key2[REC_EMAIL_MAX + 8];
+	snprintf(key2, sizeof key2, "e:%s", j->email);
+	ratelimit_clear(a->login_rl, key2);
+	tok_op *op = tok_new(a, 0);
+	if (!op) {
+		reply_error(a, &j->reply, 500, "internal", "out of memory");
+		goto out;
+	}
+	op->tid = ok->tid;
+	op->user = *ok;
+	op->reply = j->reply;
+	new_refresh(op);
+	writer_submit(a->wr, &op->w);
+out:
+	memset(j->password, 0, sizeof j->password);
+	free(j);
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static void login(http_req *req)
+{
+	app *a = api_app(req);
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	const char *email, *password, *tenant;
+	if (api_str(req, body, "email", true, 3, REC_EMAIL_MAX, &email) < 0 ||
+	    api_str(req, body, "password", true, 1, PASSWORD_MAX_LEN, &password) < 0 ||
+	    api_str(req, body, "tenant", false, 1, REC_SLUG_MAX, &tenant) < 0)
+		goto out;
+	login_job *j = calloc(1, sizeof *j);
+	if (!j) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
+	j->app = a;
+	strcpy(j->email, email);
+	lower(j->email);
+	strcpy(j->password, password);
+	if (tenant)
+		strcpy(j->tenant, tenant);
+	conn_peer_ip(req->conn, j->ip);
+	char key[REC_EMAIL_MAX + 8];
+	int64_t now = clock_now_ms();
+	snprintf(key, sizeof key, "e:%s", j->email);
+	int wait = ratelimit_check(a->login_rl, key, now);
+	snprintf(key, sizeof key, "i:%s", j->ip);
+	/* the per-IP budget is 4x the per-email one (shared offices, NAT) */
+	int wait_ip = ratelimit_check(a->login_rl_ip, key, now);
+	if (wait_ip > wait)
+		wait = wait_ip;
+	if (wait) {
+		atomic_fetch_add(&a->logins_rate_limited, 1);
+		char extra[64];
+		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", wait);
+		const char *msg = "{\"error\":{\"code\":\"rate_limited\",\"message\":\"too many failed logins; retry later\"}}";
+		http_respond(req, 429, "application/json", msg, strlen(msg), extra);
+		memset(j->password, 0, sizeof j->password);
+		free(j);
+		goto out;
+	}
+	reply_begin_http(a, &j->reply, req);
+	if (jobs_run(a->jobs, login_run, j) < 0) {
+		reply_error(a, &j->reply, 503, "busy", "server busy, retry");
+		free(j);
+	}
+out:
+	json_decref(body);
+}
+
+/* ---------- refresh / logout / me ---------- */
+
+static void refresh_or_logout(http_req *req, int kind)
+{
+	app *a = api_app(req);
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	const char *tok;
+	if (api_str(req, body, "refresh_token", true, 1, 200, &tok) < 0)
+		goto out;
+	tok_op *op = tok_new(a, kind);
+	if (!op) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
+	if (parse_refresh(tok, &op->tid, op->hash) < 0) {
+		free(op);
+		http_respond_error(req, 401, "invalid_token", "invalid or expired refresh token", NULL);
+		goto out;
+	}
+	if (kind == 1)
+		new_refresh(op);
+	reply_begin_http(a, &op->reply, req);
+	writer_submit(a->wr, &op->w);
+out:
+	json_decref(body);
+}
+
+static void refresh(http_req *req)
+{
+	refresh_or_logout(req, 1);
+}
+
+static void logout(http_req *req)
+{
+	refresh_or_logout(req, 2);
+}
+
+static void me(http_req *req)
+{
+	app *a = api_app(req);
+	principal p;
+	if (auth_require_agent(a, req, &p) < 0)
+		return;
+	MDB_txn *txn;
+	if (db_read(a->db, &txn)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
+	}
+	uint8_t k[16];
+	MDB_val v;
+	rec_user u;
+	if (db_get(a->db, txn, DB_USERS, k, rec_key2(k, p.tid, p.id), &v) == 0 &&
+	    rec_user_decode(v.mv_data, v.mv_size, &u) == 0)
+		http_respond_json(req, 200, view_user(&u));
+	else
+		http_respond_error(req, 401, "unauthenticated", "user no longer exists", NULL);
+	mdb_txn_abort(txn);
+}
+
+void api_register_auth(app *a)
+{
+	http_route(a->http, "POST", "/v1/auth/login", 0, login, a);
+	http_route(a->http, "POST", "/v1/auth/refresh", 0, refresh, a);
+	http_route(a->http, "POST", "/v1/auth/logout", 0, logout, a);
+	http_route(a->http, "GET", "/v1/auth/me", HTTP_BEARER, me, a);
+}

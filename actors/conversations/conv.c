@@ -1,0 +1,1039 @@
+/* conv — the conversation actor (see conv.h for its messages).
+ *
+ * Why an actor per conversation: the sequence number must be gap-free and
+ * assigned exactly once per client_id, and every subscriber must see events
+ * in that order. With the actor as the only place that assigns seqs and the
+ * only place that publishes, both follow from running one message at a time
+ * — no lock, and no background job deciding order.
+ *
+ * Durability before visibility: a new event goes to the storage writer
+ * (storage/writer.h) together with the conversation record, its indexes,
+ * the idempotency key and (for lifecycle changes) the inbox entry, all in
+ * one transaction. Only when the writer reports the commit does the actor
+ * acknowledge the sender and publish the event, encoded once per audience
+ * (agents; visitors, who never see notes) into shared buffers posted to each
+ * subscriber's I/O thread. Writes are pipelined: the actor keeps assigning
+ * seqs while earlier writes are in flight; commits come back in submission
+ * order, so publication stays in seq order.
+ *
+ * Gap safety: each write checks inside the transaction that the stored
+ * last_seq is the one it follows. If a write fails, every later in-flight
+ * write of this conversation fails that check too, so nothing after a hole
+ * is ever stored; the actor then reloads its state from LMDB and clients
+ * retry with the same client_id.
+ */
+#include "net/ws.h"
+#include "actors/conversations/conv.h"
+#include "actors/kit/app.h"
+#include "actors/conversations/cidset.h"
+#include "actors/conversations/inbox.h"
+#include "actors/conversations/lcache.h"
+#include "actors/kit/registry.h"
+#include "actors/conversations/view.h"
+#include "core/clock.h"
+#include "core/jw.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT };
+
+typedef struct waiter {
+	struct waiter *next;
+	reply_to reply;
+	bool http_view;
+	uint8_t after;             /* on `after` lists: enum after_kind */
+} waiter;
+
+/* How a request whose change writes in flight already make is answered
+ * once they commit (never before: an answer promises a durable state). */
+enum after_kind { AFTER_VIEW, AFTER_ACK };
+
+typedef struct conv_write {
+	wr_req w;                  /* storage request */
+	actor_msg done;            /* CM_COMMITTED back to the actor */
+	struct conv_write *next;   /* actor's in-flight list */
+	struct conv_actor *ca;
+	int rc;
+	uint8_t kind;              /* enum op_kind */
+	uint64_t prev_seq;         /* stored last_seq this write follows */
+	rec_conv conv;             /* the record after this write */
+	rec_event *ev[2];
+	int nev;
+	bool inbox;
+	uint8_t inbox_type;
+	uint64_t inbox_cursor;     /* assigned inside the transaction */
+	reply_to reply;
+	bool http_view;
+	waiter *dups;              /* same client_id sent again while in flight */
+	waiter *after;             /* no-op changes answered when this commits */
+	bool receipt_read;         /* OP_RECEIPT */
+	uint8_t receipt_side;
+} conv_write;
+
+typedef struct {
+	conn_ref ref;
+	uint8_t aud;               /* enum audience */
+	uint8_t pkind;             /* principal kind of the subscriber */
+	uint64_t pid;              /* principal id */
+} sub;
+
+typedef struct conv_actor {
+	actor a;
+	app *app;
+	uint64_t tid, cid;
+	int8_t loaded;             /* 0 unknown, 1 exists, -1 absent */
+	bool stale;                /* a write failed: reload when idle */
+	rec_conv rec;              /* state including in-flight writes */
+	uint64_t published;        /* highest seq acknowledged and published */
+	int inflight;
+	conv_write *pend_head, *pend_tail;
+	sub *subs;
+	int nsubs, capsubs;
+	cidset cids;               /* client ids of the latest stored messages */
+	int idle_ticks;            /* sweeps seen since the last real message */
+	atomic_bool retirable;     /* idle: on_idle may retire the actor */
+} conv_actor;
+
+static void handle(actor *self, actor_msg *msg);
+static void on_idle(actor *self);
+static rbuf *event_rbuf(const rec_event *e);
+
+conv_msg *conv_msg_new(int type)
+{
+	conv_msg *m = calloc(1, sizeof *m);
+	if (m)
+		m->hdr.type = type;
+	return m;
+}
+
+void conv_msg_free(conv_msg *m)
+{
+	if (!m)
+		return;
+	free(m->text);
+	free(m);
+}
+
+actor *conv_actor_new(void *ctx, uint64_t tid, uint64_t cid)
+{
+	app *a = ctx;
+	conv_actor *ca = calloc(1, sizeof *ca);
+	if (!ca)
+		return NULL;
+	ca->app = a;
+	ca->tid = tid;
+	ca->cid = cid;
+	cidset_init(&ca->cids, (size_t)a->cfg.dedupe_window);
+	actor_init(&ca->a, a->rt, handle, a->cfg.conv_mailbox);
+	ca->a.on_idle = on_idle;
+	return &ca->a;
+}
+
+void conv_actor_free(actor *act)
+{
+	conv_actor *ca = container_of(act, conv_actor, a);
+	free(ca->subs);
+	cidset_clear(&ca->cids);
+	free(ca);
+}
+
+int conv_send(app *a, uint64_t tid, uint64_t cid, conv_msg *m)
+{
+	actor *act = registry_get(a->convs, tid, cid);
+	if (!act) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		conv_msg_free(m);
+		return -1;
+	}
+	int rc = 0;
+	if (m->hdr.type == CM_UNSUBSCRIBE) {
+		actor_send_force(act, &m->hdr);
+	} else if (actor_send(act, &m->hdr) != ACTOR_OK) {
+		reply_error(a, &m->reply, 503, "busy", "conversation busy, retry with the same client_id");
+		conv_msg_free(m);
+		rc = -1;
+	}
+	registry_put(a->convs, tid, cid);
+	return rc;
+}
+
+/* ---------- state ---------- */
+
+/* Rebuilds the in-memory client-id set from the conversation's latest
+ * events: walks back from the newest until the window is full, then adds
+ * the ids oldest first (the set forgets in the order it was given). The
+ * cost of an activation is bounded by the window, not by the length of the
+ * conversation. */
+static int load_client_ids(conv_actor *ca, MDB_txn *txn)
+{
+	cidset_clear(&ca->cids);
+	/* no more ids than events */
+	size_t want = ca->cids.window, got = 0;
+	if (ca->rec.last_seq < want)
+		want = ca->rec.last_seq ? (size_t)ca->rec.last_seq : 1;
+	uint64_t *hs = malloc(want * sizeof *hs), *ss = malloc(want * sizeof *ss);
+	rec_event *e = malloc(sizeof *e);
+	MDB_cursor *cur = NULL;
+	int out = -1;
+	if (!hs || !ss || !e || mdb_cursor_open(txn, db_dbi(ca->app->db, DB_EVENTS), &cur))
+		goto done;
+	/* the first key past this conversation's, then step back */
+	uint8_t k[24];
+	MDB_val key = { rec_key3(k, ca->tid, ca->cid, UINT64_MAX), k }, v;
+	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	if (rc == 0 && !(key.mv_size == 24 && memcmp(key.mv_data, k, 24) == 0))
+		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &key, &v, MDB_LAST);
+	while (rc == 0 && got < want && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
+		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && e->client_id[0]) {
+			hs[got] = cidset_hash(e->client_id, strlen(e->client_id));
+			ss[got] = e->seq;
+			got++;
+		}
+		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto done;
+	out = 0;
+	while (got > 0 && out == 0) {
+		got--;
+		out = cidset_add(&ca->cids, hs[got], ss[got]);
+	}
+done:
+	if (cur)
+		mdb_cursor_close(cur);
+	free(e);
+	free(hs);
+	free(ss);
+	return out;
+}
+
+static int load(conv_actor *ca)
+{
+	MDB_txn *txn;
+	if (db_read(ca->app->db, &txn))
+		return -1;
+	uint8_t k[16];
+	MDB_val v;
+	int rc = db_get(ca->app->db, txn, DB_CONVS, k, rec_key2(k, ca->tid, ca->cid), &v);
+	if (rc == 0 && rec_conv_decode(v.mv_data, v.mv_size, &ca->rec) == 0) {
+		ca->loaded = 1;
+		ca->published = ca->rec.last_seq;
+		rc = load_client_ids(ca, txn);
+	} else if (rc == STORE_ENOTFOUND) {
+		ca->loaded = -1;
+		memset(&ca->rec, 0, sizeof ca->rec);
+		ca->published = 0;
+	} else {
+		rc = -1;
+	}
+	mdb_txn_abort(txn);
+	return rc == STORE_ENOTFOUND ? 0 : rc;
+}
+
+static sub *find_sub(conv_actor *ca, conn_ref ref)
+{
+	for (int i = 0; i < ca->nsubs; i++)
+		if (ca->subs[i].ref.loop == ref.loop && ca->subs[i].ref.slot == ref.slot &&
+		    ca->subs[i].ref.gen == ref.gen)
+			return &ca->subs[i];
+	return NULL;
+}
+
+static void drop_sub(conv_actor *ca, conn_ref ref)
+{
+	sub *s = find_sub(ca, ref);
+	if (s)
+		*s = ca->subs[--ca->nsubs];
+}
+
+static int add_sub(conv_actor *ca, sub s)
+{
+	sub *old = find_sub(ca, s.ref);
+	if (old) {
+		*old = s;
+		return 0;
+	}
+	if (ca->nsubs == ca->capsubs) {
+		int cap = ca->capsubs ? ca->capsubs * 2 : 4;
+		sub *n = realloc(ca->subs, (size_t)cap * sizeof *n);
+		if (!n)
+			return -1;
+		ca->subs = n;
+		ca->capsubs = cap;
+	}
+	ca->subs[ca->nsubs++] = s;
+	return 0;
+}
+
+/* Posts b to every subscriber of audience mask (bit 0 visitor, bit 1 agent),
+ * except the principal (kind, id) when given. */
+static void fanout(conv_actor *ca, rbuf *b, unsigned mask, uint8_t except_kind, uint64_t except_id)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < ca->nsubs; i++) {
+		sub *s = &ca->subs[i];
+		if (!(mask & (1u << s->aud)))
+			continue;
+		if (except_kind && s->pkind == except_kind && s->pid == except_id)
+			continue;
+		ws_post(ca->app->http, s->ref, b);
+	}
+}
+
+/* ---------- storage ---------- */
+
+static int put_rec(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t kl, buf *b)
+{
+	return db_put(d, txn, t, k, kl, b->data, b->len);
+}
+
+static int apply(wr_req *w, store_txn *tx)
+{
+	db *d = tx->db;
+	MDB_txn *txn = tx->txn;
+	conv_write *op = container_of(w, conv_write, w);
+	const rec_conv *c = &op->conv;
+	uint8_t k[16];
+	MDB_val v;
+	rec_conv cur;
+	uint8_t old_status = 0;
+	uint64_t old_assignee = 0;
+
+	/* checks first: nothing is written unless all pass */
+	int rc = db_get(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &v);
+	if (op->kind == OP_CREATE) {
+		if (rc == 0)
+			return STORE_EEXISTS;
+		if (rc != STORE_ENOTFOUND)
+			return rc;
+	} else {
+		if (rc)
+			return rc == STORE_ENOTFOUND ? STORE_ECONFLICT : rc;
+		if (rec_conv_decode(v.mv_data, v.mv_size, &cur))
+			return STORE_ECORRUPT;
+		if (cur.last_seq != op->prev_seq)
+			return STORE_ECONFLICT;
+		old_status = cur.status;
+		old_assignee = cur.assignee_id;
+	}
+
+	/* writes; cached conversation lists of this tenant rendered before
+	 * this transaction stop being served (lcache.h) */
+	lc_touch(op->ca->app->lists, c->tid, mdb_txn_id(txn));
+	buf b = { 0 };
+	rc = STORE_EIO;
+	if (rec_conv_encode(c, &b) || put_rec(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &b))
+		goto out;
+	for (int i = 0; i < op->nev; i++) {
+		rec_event *e = op->ev[i];
+		b.len = 0;
+		uint8_t ek[24];
+		if (rec_event_encode(e, &b) ||
+		    put_rec(d, txn, DB_EVENTS, ek, rec_key3(ek, c->tid, c->id, e->seq), &b))
+			goto out;
+	}
+	uint8_t ik[24];
+	if (op->kind == OP_CREATE) {
+		if (db_put(d, txn, DB_VISITOR_CONVS, ik, rec_key3(ik, c->tid, c->visitor_id, c->id), "", 0))
+			goto out;
+	}
+	if (op->kind == OP_CREATE || old_status != c->status) {
+		if (op->kind != OP_CREATE &&
+		    db_del(d, txn, DB_CONV_STATUS, ik, rec_key3(ik, c->tid, old_status, c->id)))
+			goto out;
+		if (db_put(d, txn, DB_CONV_STATUS, ik, rec_key3(ik, c->tid, c->status, c->id), "", 0))
+			goto out;
+	}
+	if (op->kind == OP_CREATE || old_assignee != c->assignee_id) {
+		if (op->kind != OP_CREATE &&
+		    db_del(d, txn, DB_CONV_ASSIGNEE, ik, rec_key3(ik, c->tid, old_assignee, c->id)))
+			goto out;
+		if (db_put(d, txn, DB_CONV_ASSIGNEE, ik, rec_key3(ik, c->tid, c->assignee_id, c->id), "", 0))
+			goto out;
+	}
+	if (op->inbox) {
+		uint8_t pk[8];
+		MDB_val lk, lv;
+		rec_key1(pk, c->tid);
+		uint64_t last = 0;
+		rc = db_last_under(d, txn, DB_INBOX, pk, 8, &lk, &lv);
+		if (rc == 0 && lk.mv_size == 16)
+			last = db_get_be64((uint8_t *)lk.mv_data + 8);
+		else if (rc != STORE_ENOTFOUND)
+			goto out;
+		rec_inbox ie = { .tid = c->tid, .cursor = last + 1, .type = op->inbox_type,
+				 .cid = c->id, .created_ms = c->updated_ms };
+		b.len = 0;
+		if (rec_inbox_encode(&ie, &b) ||
+		    put_rec(d, txn, DB_INBOX, ik, rec_key2(ik, c->tid, ie.cursor), &b))
+			goto out;
+		op->inbox_cursor = ie.cursor;
+	}
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* Writer thread, after commit: inbox entries go to the tenant's inbox actor
+ * here, in commit (= cursor) order; then the result goes to our actor. */
+static void write_done(wr_req *w, int rc)
+{
+	conv_write *op = container_of(w, conv_write, w);
+	op->rc = rc;
+	if (rc == 0 && op->inbox) {
+		inbox_msg *im = inbox_msg_new(IM_EVENT);
+		if (im) {
+			im->cursor = op->inbox_cursor;
+			im->type = op->inbox_type;
+			im->conv = op->conv;
+			inbox_send(op->ca->app, op->conv.tid, im);
+		}
+	}
+	op->done.type = CM_COMMITTED;
+	actor_send_force(&op->ca->a, &op->done);
+}
+
+static conv_write *op_new(conv_actor *ca, int kind)
+{
+	conv_write *op = calloc(1, sizeof *op);
+	if (!op)
+		return NULL;
+	op->ca = ca;
+	op->kind = (uint8_t)kind;
+	op->prev_seq = ca->rec.last_seq;
+	op->conv = ca->rec;
+	op->w.apply = apply;
+	op->w.done = write_done;
+	return op;
+}
+
+static void free_waiters(waiter *w)
+{
+	while (w) {
+		waiter *n = w->next;
+		free(w);
+		w = n;
+	}
+}
+
+static void op_free(conv_write *op)
+{
+	for (int i = 0; i < op->nev; i++)
+		free(op->ev[i]);
+	free_waiters(op->dups);
+	free_waiters(op->after);
+	free(op);
+}
+
+static rec_event *op_event(conv_write *op, int kind, const principal *who)
+{
+	rec_event *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->tid = op->conv.tid;
+	e->cid = op->conv.id;
+	e->seq = ++op->conv.last_seq;
+	e->kind = (uint8_t)kind;
+	e->sender_type = who->kind == P_VISITOR ? ST_VISITOR : who->kind == P_AGENT ? ST_AGENT : ST_SYSTEM;
+	e->sender_id = who->id;
+	strcpy(e->sender_name, who->name);
+	e->created_ms = clock_now_ms();
+	op->conv.updated_ms = e->created_ms;
+	op->ev[op->nev++] = e;
+	return e;
+}
+
+/* Hands op to the writer; the actor's view now includes it. */
+static void submit(conv_actor *ca, conv_write *op)
+{
+	ca->rec = op->conv;
+	if (ca->pend_tail)
+		ca->pend_tail->next = op;
+	else
+		ca->pend_head = op;
+	ca->pend_tail = op;
+	ca->inflight++;
+	writer_submit(ca->app->wr, &op->w);
+}
+
+/* A request that changes nothing beyond what the actor's view already
+ * holds: answered now when nothing is in flight, else when the last write
+ * in flight commits (with an error if it fails), since that view includes
+ * writes not yet durable. */
+static void answer_noop(conv_actor *ca, conv_msg *m, uint8_t how)
+{
+	app *a = ca->app;
+	if (!ca->pend_tail) {
+		if (how == AFTER_VIEW)
+			reply_json(a, &m->reply, 200, view_conv(&ca->rec));
+		else
+			reply_ack(a, &m->reply, NULL);
+		return;
+	}
+	waiter *w = calloc(1, sizeof *w);
+	if (!w) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	w->reply = m->reply;
+	w->after = how;
+	m->reply.kind = REPLY_NONE;
+	w->next = ca->pend_tail->after;
+	ca->pend_tail->after = w;
+}
+
+/* ---------- message handlers ---------- */
+
+static void set_preview(rec_conv *c, const rec_event *e)
+{
+	c->lm_seq = e->seq;
+	c->lm_sender = e->sender_type;
+	c->lm_ms = e->created_ms;
+	rec_strcpy(c->lm_text, sizeof c->lm_text, e->text, strlen(e->text));
+}
+
+static void on_create(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != -1) {
+		reply_error(a, &m->reply, 409, "conflict", "conversation exists");
+		return;
+	}
+	conv_write *op = op_new(ca, OP_CREATE);
+	if (!op) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	rec_conv *c = &op->conv;
+	memset(c, 0, sizeof *c);
+	c->tid = ca->tid;
+	c->id = ca->cid;
+	c->visitor_id = m->visitor.id;
+	strcpy(c->visitor_name, m->visitor.name);
+	strcpy(c->visitor_email, m->visitor.email);
+	c->status = CS_OPEN;
+	c->priority = CP_MEDIUM;
+	c->created_ms = clock_now_ms();
+	op->prev_seq = 0;
+	op_event(op, EK_CREATED, &m->who);
+	if (m->text) {
+		rec_event *e = op_event(op, EK_MESSAGE, &m->who);
+		if (e) {
+			rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+			strcpy(e->client_id, m->client_id);
+			set_preview(c, e);
+		}
+	}
+	if (!op->ev[0] || (m->text && op->nev < 2)) {
+		op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	op->inbox = true;
+	op->inbox_type = IB_CREATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	ca->loaded = 1;   /* tentatively; reverted if the write fails */
+	submit(ca, op);
+}
+
+static void ack_seq(app *a, reply_to *r, uint64_t seq, bool dup, const rec_event *e, bool http_view)
+{
+	if (r->kind == REPLY_HTTP) {
+		json_t *body = json_pack("{s:I,s:b}", "seq", (json_int_t)seq, "duplicate", dup);
+		if (e && http_view)
+			json_object_set_new(body, "event", view_event(e));
+		reply_json(a, r, dup ? 200 : 201, body);
+	} else if (r->kind == REPLY_WS && r->has_id) {
+		/* the per-message ack, written directly (hot path) */
+		buf b = { 0 };
+		buf_puts(&b, "{\"type\":\"ack\",\"id\":");
+		jw_cstr(&b, r->id);
+		buf_puts(&b, ",\"seq\":");
+		jw_u64(&b, seq);
+		buf_puts(&b, dup ? ",\"duplicate\":true}" : ",\"duplicate\":false}");
+		rbuf *rb = b.data ? rbuf_new(b.data, b.len) : NULL;
+		buf_free(&b);
+		if (rb) {
+			ws_post(a->http, r->ref, rb);
+			rbuf_unref(&rb);
+		}
+		reply_done(a, r);
+	} else {
+		reply_ack(a, r, NULL);
+	}
+}
+
+/* The seq of the stored event carrying client_id (0 if none); 0 or -1. */
+static int stored_seq(conv_actor *ca, const char *client_id, uint64_t *seq)
+{
+	uint64_t cands[8];
+	size_t n = cidset_find(&ca->cids, cidset_hash(client_id, strlen(client_id)), cands, 8);
+	*seq = 0;
+	if (!n)
+		return 0;
+	MDB_txn *txn;
+	if (db_read(ca->app->db, &txn))
+		return -1;
+	rec_event *e = malloc(sizeof *e);
+	for (size_t i = 0; e && i < n && !*seq; i++) {
+		uint8_t k[24];
+		MDB_val v;
+		if (db_get(ca->app->db, txn, DB_EVENTS, k, rec_key3(k, ca->tid, ca->cid, cands[i]), &v) == 0 &&
+		    rec_event_decode(v.mv_data, v.mv_size, e) == 0 && strcmp(e->client_id, client_id) == 0)
+			*seq = cands[i];
+	}
+	free(e);
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+static void on_send(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	/* 1. in flight with the same client_id: answer when it commits */
+	for (conv_write *p = ca->pend_head; p; p = p->next) {
+		for (int i = 0; i < p->nev; i++) {
+			if (p->ev[i]->client_id[0] && strcmp(p->ev[i]->client_id, m->client_id) == 0) {
+				waiter *w = calloc(1, sizeof *w);
+				if (!w) {
+					reply_error(a, &m->reply, 500, "internal", "out of memory");
+					return;
+				}
+				w->reply = m->reply;
+				w->http_view = m->http_view;
+				m->reply.kind = REPLY_NONE;
+				w->next = p->dups;
+				p->dups = w;
+				return;
+			}
+		}
+	}
+	/* 2. already stored: candidates from the in-memory set, confirmed by
+	 * reading their events */
+	uint64_t seq = 0;
+	int rc = stored_seq(ca, m->client_id, &seq);
+	if (rc < 0) {
+		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
+		return;
+	}
+	if (seq) {
+		a->msgs_duplicate++;
+		ack_seq(a, &m->reply, seq, true, NULL, false);
+		return;
+	}
+	/* 3. new: assign the next seq and store */
+	conv_write *op = op_new(ca, OP_MESSAGE);
+	rec_event *e = op ? op_event(op, m->flag ? EK_NOTE : EK_MESSAGE, &m->who) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+	strcpy(e->client_id, m->client_id);
+	rec_conv *c = &op->conv;
+	if (!m->flag) {
+		set_preview(c, e);
+		if (m->who.kind == P_AGENT && !c->first_response_ms)
+			c->first_response_ms = e->created_ms;
+		/* a visitor writing into a finished conversation reopens it */
+		if (m->who.kind == P_VISITOR && c->status != CS_OPEN && c->status != CS_WAITING) {
+			c->status = CS_OPEN;
+			c->resolved_ms = 0;
+			op->inbox = true;
+			op->inbox_type = IB_UPDATED;
+		}
+		/* an agent answering counts as having read what came before */
+		if (m->who.kind == P_AGENT && c->agent_read_seq < e->seq - 1)
+			c->agent_read_seq = c->agent_delivered_seq = e->seq - 1;
+	}
+	op->reply = m->reply;
+	op->http_view = m->http_view;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+static void on_subscribe(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	bool visitor = m->audience == AUD_VISITOR;
+	int n = 0;
+	uint64_t last = m->seq;
+	bool more = false;
+	/* A read transaction begun while a commit is being written may, with
+	 * LMDB 0.9.24, see the snapshot before it: if the events up to
+	 * `published` are not all visible yet, read again from where we are. */
+	for (int attempt = 0; attempt < 100 && !more && last < ca->published; attempt++) {
+		MDB_txn *txn;
+		if (db_read(a->db, &txn)) {
+			reply_error(a, &m->reply, 500, "internal", "storage unavailable");
+			return;
+		}
+		MDB_cursor *cur;
+		mdb_cursor_open(txn, db_dbi(a->db, DB_EVENTS), &cur);
+		uint8_t k[24];
+		MDB_val key = { rec_key3(k, ca->tid, ca->cid, last + 1), k }, v;
+		int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+		while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
+			uint64_t seq = db_get_be64((uint8_t *)key.mv_data + 16);
+			if (seq > ca->published)
+				break;
+			if (n == CONV_REPLAY_MAX) {
+				more = true;
+				break;
+			}
+			rec_event *e = malloc(sizeof *e);
+			if (e && rec_event_decode(v.mv_data, v.mv_size, e) == 0 &&
+			    !(visitor && e->kind == EK_NOTE)) {
+				rbuf *b = event_rbuf(e);
+				if (b) {
+					ws_post(a->http, m->conn, b);
+					rbuf_unref(&b);
+				}
+			}
+			free(e);
+			last = seq;
+			n++;
+			rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(cur);
+		mdb_txn_abort(txn);
+	}
+	if (!more && last < ca->published) {
+		reply_error(a, &m->reply, 503, "busy", "storage snapshot lagging; subscribe again");
+		return;
+	}
+	if (!more) {
+		last = ca->published > m->seq ? ca->published : m->seq;
+		sub s = { m->conn, m->audience, m->who.kind, m->who.id };
+		if (add_sub(ca, s) < 0) {
+			reply_error(a, &m->reply, 500, "internal", "out of memory");
+			return;
+		}
+	}
+	char ids[24];
+	reply_ack(a, &m->reply, json_pack("{s:s,s:I,s:b}", "conversation_id", id_str(ca->cid, ids),
+					  "last_seq", (json_int_t)last, "more", more));
+}
+
+static void on_typing(conv_actor *ca, conv_msg *m)
+{
+	if (ca->loaded != 1)
+		return;
+	char ids[24];
+	const char *st = m->who.kind == P_VISITOR ? "visitor" : "agent";
+	rbuf *b = reply_encode(json_pack("{s:s,s:s,s:{s:s,s:o,s:s},s:b}", "type", "typing",
+					 "conversation_id", id_str(ca->cid, ids), "sender", "type", st,
+					 "id", view_id(m->who.id), "name", m->who.name, "state", m->flag));
+	fanout(ca, b, m->who.kind == P_VISITOR ? 2u : 3u, m->who.kind, m->who.id);
+	rbuf_unref(&b);
+	reply_ack(ca->app, &m->reply, NULL);
+}
+
+static rbuf *receipt_frame(conv_actor *ca, uint8_t side)
+{
+	char ids[24];
+	const rec_conv *c = &ca->rec;
+	bool v = side == AUD_VISITOR;
+	return reply_encode(json_pack("{s:s,s:s,s:s,s:I,s:I}", "type", "receipt", "conversation_id",
+				      id_str(ca->cid, ids), "side", v ? "visitor" : "agent",
+				      "delivered_seq", (json_int_t)(v ? c->visitor_delivered_seq : c->agent_delivered_seq),
+				      "read_seq", (json_int_t)(v ? c->visitor_read_seq : c->agent_read_seq)));
+}
+
+static void on_receipt(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	bool visitor = m->who.kind == P_VISITOR;
+	uint64_t seq = m->seq < ca->rec.last_seq ? m->seq : ca->rec.last_seq;
+	conv_write *op = op_new(ca, OP_RECEIPT);
+	if (!op) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	uint64_t *del = visitor ? &op->conv.visitor_delivered_seq : &op->conv.agent_delivered_seq;
+	uint64_t *rd = visitor ? &op->conv.visitor_read_seq : &op->conv.agent_read_seq;
+	bool changed = false;
+	if (*del < seq) {
+		*del = seq;
+		changed = true;
+	}
+	if (m->flag && *rd < seq) {
+		*rd = seq;
+		changed = true;
+	}
+	if (!changed) {
+		op_free(op);
+		answer_noop(ca, m, AFTER_ACK);
+		return;
+	}
+	op->receipt_side = visitor ? AUD_VISITOR : AUD_AGENT;
+	op->receipt_read = m->flag;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+static void on_status(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	if (ca->rec.status == m->status) {
+		answer_noop(ca, m, AFTER_VIEW);
+		return;
+	}
+	conv_write *op = op_new(ca, OP_STATUS);
+	rec_event *e = op ? op_event(op, EK_STATUS, &m->who) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	e->status = m->status;
+	op->conv.status = m->status;
+	if (m->status == CS_RESOLVED || m->status == CS_CLOSED)
+		op->conv.resolved_ms = op->conv.resolved_ms ? op->conv.resolved_ms : e->created_ms;
+	else
+		op->conv.resolved_ms = 0;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+static void on_assign(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	if (ca->rec.assignee_id == m->who.id) {
+		answer_noop(ca, m, AFTER_VIEW);
+		return;
+	}
+	conv_write *op = op_new(ca, OP_ASSIGN);
+	rec_event *e = op ? op_event(op, EK_ASSIGNED, &m->who) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	e->assignee_id = m->who.id;
+	strcpy(e->assignee_name, m->who.name);
+	op->conv.assignee_id = m->who.id;
+	strcpy(op->conv.assignee_name, m->who.name);
+	if (op->conv.status == CS_WAITING)
+		op->conv.status = CS_OPEN;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+/* ---------- commit results ---------- */
+
+/* The realtime frame of an event in a shared buffer; NULL on OOM. */
+static rbuf *event_rbuf(const rec_event *e)
+{
+	buf b = { 0 };
+	rbuf *r = NULL;
+	if (buf_reserve(&b, 256 + strlen(e->text)) == 0 && view_event_frame_write(e, &b) == 0)
+		r = rbuf_new(b.data, b.len);
+	buf_free(&b);
+	return r;
+}
+
+static void publish(conv_actor *ca, conv_write *op)
+{
+	app *a = ca->app;
+	for (int i = 0; i < op->nev; i++) {
+		rec_event *e = op->ev[i];
+		/* encode once: agents and visitors see the same frame, except
+		 * that notes never go to visitors */
+		rbuf *frame = event_rbuf(e);
+		fanout(ca, frame, e->kind == EK_NOTE ? 2u : 3u, 0, 0);
+		rbuf_unref(&frame);
+		ca->published = e->seq;
+		if (e->kind == EK_MESSAGE || e->kind == EK_NOTE)
+			atomic_fetch_add_explicit(&a->msgs_stored, 1, memory_order_relaxed);
+		if (e->kind == EK_MESSAGE) {
+			/* live inbox notice: not stored, no cursor */
+			inbox_msg *im = inbox_msg_new(IM_LIVE);
+			if (im) {
+				im->conv = op->conv;
+				im->seq = e->seq;
+				im->sender_type = e->sender_type;
+				inbox_send(a, ca->tid, im);
+			}
+		}
+	}
+	if (op->kind == OP_RECEIPT) {
+		rbuf *b = receipt_frame(ca, op->receipt_side);
+		fanout(ca, b, 3u, 0, 0);
+		rbuf_unref(&b);
+	}
+}
+
+static void answer(conv_actor *ca, conv_write *op)
+{
+	app *a = ca->app;
+	switch (op->kind) {
+	case OP_CREATE:
+		reply_json(a, &op->reply, 201, view_conv(&op->conv));
+		break;
+	case OP_MESSAGE: {
+		rec_event *e = op->ev[0];
+		ack_seq(a, &op->reply, e->seq, false, e, op->http_view);
+		for (waiter *w = op->dups; w; w = w->next)
+			ack_seq(a, &w->reply, e->seq, true, NULL, false);
+		break;
+	}
+	case OP_STATUS:
+	case OP_ASSIGN:
+		reply_json(a, &op->reply, 200, view_conv(&op->conv));
+		break;
+	case OP_RECEIPT:
+		reply_ack(a, &op->reply, NULL);
+		break;
+	}
+	for (waiter *w = op->after; w; w = w->next) {
+		if (w->after == AFTER_VIEW)
+			reply_json(a, &w->reply, 200, view_conv(&op->conv));
+		else
+			reply_ack(a, &w->reply, NULL);
+	}
+}
+
+static void fail_op(conv_actor *ca, conv_write *op)
+{
+	app *a = ca->app;
+	int status = op->rc == STORE_ECONFLICT || op->rc == STORE_EEXISTS ? 409 : 500;
+	const char *msg = status == 409 ? "conflicting write, retry with the same client_id"
+					: "storage failure, retry with the same client_id";
+	reply_error(a, &op->reply, status, status == 409 ? "conflict" : "internal", msg);
+	for (waiter *w = op->dups; w; w = w->next)
+		reply_error(a, &w->reply, status, status == 409 ? "conflict" : "internal", msg);
+	for (waiter *w = op->after; w; w = w->next)
+		reply_error(a, &w->reply, status, status == 409 ? "conflict" : "internal",
+			    status == 409 ? "conflicting write, retry" : "storage failure, retry");
+	ca->stale = true;
+}
+
+static void on_committed(conv_actor *ca, conv_write *op)
+{
+	/* commits return in submission order: op is the head */
+	ca->pend_head = op->next;
+	if (!ca->pend_head)
+		ca->pend_tail = NULL;
+	ca->inflight--;
+	if (op->rc == 0 && !ca->stale) {
+		for (int i = 0; i < op->nev; i++) {
+			const rec_event *e = op->ev[i];
+			if (e->client_id[0] &&
+			    cidset_add(&ca->cids, cidset_hash(e->client_id, strlen(e->client_id)), e->seq) < 0)
+				ca->stale = true;   /* rebuilt from LMDB when idle */
+		}
+		publish(ca, op);
+		answer(ca, op);
+	} else {
+		if (op->rc == 0)   /* committed after an earlier failure: cannot happen (seq check) */
+			log_error("conv.order", "tid=%llu cid=%llu", (unsigned long long)ca->tid,
+				  (unsigned long long)ca->cid);
+		fail_op(ca, op);
+	}
+	if (ca->stale && ca->inflight == 0) {
+		log_warn("conv.reload", "tid=%llu cid=%llu rc=%d", (unsigned long long)ca->tid,
+			 (unsigned long long)ca->cid, op->rc);
+		ca->stale = false;
+		load(ca);
+	}
+	op_free(op);
+}
+
+static void set_retirable(conv_actor *ca)
+{
+	atomic_store(&ca->retirable, ca->nsubs == 0 && ca->inflight == 0 && !ca->stale && ca->idle_ticks >= 2);
+}
+
+static void on_idle(actor *self)
+{
+	conv_actor *ca = container_of(self, conv_actor, a);
+	app *a = ca->app;
+	if (atomic_load(&ca->retirable) && registry_retire(a->convs, ca->tid, ca->cid, self))
+		atomic_fetch_add(&a->convs_retired, 1);   /* ca is freed */
+}
+
+static void send_tick(actor *act, void *arg)
+{
+	conv_msg *m = conv_msg_new(CM_TICK);
+	if (m)
+		actor_send_force(act, &m->hdr);
+}
+
+void conv_sweep(app *a)
+{
+	registry_each(a->convs, send_tick, NULL);
+}
+
+static void handle(actor *self, actor_msg *msg)
+{
+	conv_actor *ca = container_of(self, conv_actor, a);
+	if (msg->type == CM_COMMITTED) {
+		ca->idle_ticks = 0;
+		on_committed(ca, container_of(msg, conv_write, done));
+		set_retirable(ca);
+		return;
+	}
+	conv_msg *m = (conv_msg *)msg;
+	if (m->hdr.type == CM_TICK) {
+		ca->idle_ticks++;
+		set_retirable(ca);
+		conv_msg_free(m);
+		return;
+	}
+	ca->idle_ticks = 0;
+	if (ca->loaded == 0 && load(ca) < 0) {
+		reply_error(ca->app, &m->reply, 500, "internal", "storage unavailable");
+		conv_msg_free(m);
+		return;
+	}
+	switch (m->hdr.type) {
+	case CM_CREATE: on_create(ca, m); break;
+	case CM_SEND: on_send(ca, m); break;
+	case CM_SUBSCRIBE: on_subscribe(ca, m); break;
+	case CM_UNSUBSCRIBE: drop_sub(ca, m->conn); break;
+	case CM_TYPING: on_typing(ca, m); break;
+	case CM_RECEIPT: on_receipt(ca, m); break;
+	case CM_STATUS: on_status(ca, m); break;
+	case CM_ASSIGN: on_assign(ca, m); break;
+	default: break;
+	}
+	if (m->reply.kind != REPLY_NONE)
+		reply_error(ca->app, &m->reply, 500, "internal", "unanswered request");
+	conv_msg_free(m);
+	set_retirable(ca);
+}

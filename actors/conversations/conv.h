@@ -1,0 +1,78 @@
+/* conv — the conversation actor: the single owner of a conversation's
+ * sequence, its subscribers and its live state.
+ *
+ * Messages (conv_msg.hdr.type):
+ *   CM_CREATE      store a new conversation (+ optional first message)
+ *   CM_SEND        store a message/note unless its client_id is known (in
+ *                  flight, or among the last cfg.dedupe_window messages)
+ *   CM_SUBSCRIBE   replay events after a seq, then subscribe (one step)
+ *   CM_UNSUBSCRIBE drop a connection's subscription
+ *   CM_TYPING      relay a typing indicator (not stored)
+ *   CM_RECEIPT     store a delivered/read cursor, relay a receipt
+ *   CM_STATUS      change status (stored as a status event)
+ *   CM_ASSIGN      assign to an agent (stored as an assigned event)
+ *   CM_COMMITTED   (internal) the writer committed or refused a write
+ *   CM_TICK        (internal) the idle sweep
+ * Passivation: an actor with no subscribers and no write in flight that
+ * has seen two sweeps (app_config.conv_idle_ms apart / 2) and nothing else
+ * retires: its on_idle hook removes it from the registry and frees it. Its
+ * state is in LMDB; the next message activates a fresh one.
+ * Contract: mailbox bound app_config.conv_mailbox (callers answer "busy"
+ * on ACTOR_EFULL); the actor loads its record from LMDB on its first
+ * message; every request message carries a reply_to answered exactly once.
+ */
+#ifndef PARLEY_CONV_H
+#define PARLEY_CONV_H
+
+#include "actors/kit/auth.h"
+#include "actors/kit/reply.h"
+#include "core/actor.h"
+#include "storage/records.h"
+
+struct app;
+
+enum conv_msg_type {
+	CM_CREATE = 1, CM_SEND, CM_SUBSCRIBE, CM_UNSUBSCRIBE, CM_TYPING, CM_RECEIPT,
+	CM_STATUS, CM_ASSIGN, CM_COMMITTED,
+	CM_TICK,          /* (internal) idle sweep: an actor idle for two ticks retires */
+};
+
+enum audience { AUD_VISITOR = 0, AUD_AGENT = 1 };
+
+/* Most replays at once; more → "more": true, not subscribed. */
+#define CONV_REPLAY_MAX 1000
+
+typedef struct conv_msg {
+	actor_msg hdr;                     /* first: type = enum conv_msg_type */
+	reply_to reply;
+	principal who;                     /* the caller */
+	conn_ref conn;                     /* SUBSCRIBE/UNSUBSCRIBE/TYPING: the connection */
+	uint8_t audience;                  /* SUBSCRIBE: enum audience */
+	uint64_t seq;                      /* SUBSCRIBE: after_seq; RECEIPT: seq */
+	bool flag;                         /* SEND: private; TYPING: state; RECEIPT: read (else delivered) */
+	uint8_t status;                    /* STATUS */
+	bool http_view;                    /* SEND via REST: answer with the event */
+	char client_id[REC_CLIENT_ID_MAX + 1];
+	char *text;                        /* SEND/CREATE: malloc'ed, owned by the message */
+	size_t text_len;
+	rec_visitor visitor;               /* CREATE */
+} conv_msg;
+
+/* Allocates a zeroed message of a type; NULL on OOM. */
+conv_msg *conv_msg_new(int type);
+
+/* Frees a message and its text. */
+void conv_msg_free(conv_msg *m);
+
+/* Sends m to conversation (tid, cid); on failure answers m's reply with
+ * 503 busy (or 500) and frees m. Returns 0 or -1. */
+int conv_send(struct app *a, uint64_t tid, uint64_t cid, conv_msg *m);
+
+/* Sends CM_TICK to every conversation actor (the idle sweep). */
+void conv_sweep(struct app *a);
+
+/* Registry constructor/destructor for conversation actors. */
+actor *conv_actor_new(void *app, uint64_t tid, uint64_t cid);
+void conv_actor_free(actor *act);
+
+#endif

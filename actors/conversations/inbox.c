@@ -1,0 +1,211 @@
+/* inbox — the tenant inbox stream actor; see inbox.h for the guarantee. */
+#include "net/ws.h"
+#include "actors/conversations/inbox.h"
+#include "actors/kit/app.h"
+#include "actors/kit/registry.h"
+#include "actors/conversations/view.h"
+#include "core/id.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	actor a;
+	app *app;
+	uint64_t tid;
+	bool loaded;
+	uint64_t published;   /* highest cursor published */
+	conn_ref *subs;
+	int nsubs, capsubs;
+} inbox_actor;
+
+static const char *type_names[IB__COUNT] = { "conversation.created", "conversation.updated" };
+
+static void handle(actor *self, actor_msg *msg);
+
+inbox_msg *inbox_msg_new(int type)
+{
+	inbox_msg *m = calloc(1, sizeof *m);
+	if (m)
+		m->hdr.type = type;
+	return m;
+}
+
+static void msg_free(inbox_msg *m)
+{
+	free(m);
+}
+
+actor *inbox_actor_new(void *ctx, uint64_t tid, uint64_t unused)
+{
+	app *a = ctx;
+	inbox_actor *ia = calloc(1, sizeof *ia);
+	if (!ia)
+		return NULL;
+	ia->app = a;
+	ia->tid = tid;
+	actor_init(&ia->a, a->rt, handle, 0);
+	return &ia->a;
+}
+
+void inbox_actor_free(actor *act)
+{
+	inbox_actor *ia = container_of(act, inbox_actor, a);
+	free(ia->subs);
+	free(ia);
+}
+
+void inbox_send(app *a, uint64_t tid, inbox_msg *m)
+{
+	actor *act = registry_get(a->tenants, tid, 0);
+	if (!act) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		msg_free(m);
+		return;
+	}
+	actor_send_force(act, &m->hdr);
+	registry_put(a->tenants, tid, 0);
+}
+
+json_t *inbox_frame(uint64_t cursor, int type, const rec_conv *c)
+{
+	return json_pack("{s:s,s:I,s:s,s:o}", "type", "inbox", "cursor", (json_int_t)cursor, "event",
+			 type_names[type < IB__COUNT ? type : 0], "conversation", view_conv(c));
+}
+
+static void load(inbox_actor *ia)
+{
+	MDB_txn *txn;
+	if (db_read(ia->app->db, &txn))
+		return;
+	uint8_t pk[8];
+	MDB_val k, v;
+	rec_key1(pk, ia->tid);
+	if (db_last_under(ia->app->db, txn, DB_INBOX, pk, 8, &k, &v) == 0 && k.mv_size == 16)
+		ia->published = db_get_be64((uint8_t *)k.mv_data + 8);
+	mdb_txn_abort(txn);
+	ia->loaded = true;
+}
+
+static bool same(conn_ref a, conn_ref b)
+{
+	return a.loop == b.loop && a.slot == b.slot && a.gen == b.gen;
+}
+
+static void drop(inbox_actor *ia, conn_ref ref)
+{
+	for (int i = 0; i < ia->nsubs; i++)
+		if (same(ia->subs[i], ref)) {
+			ia->subs[i] = ia->subs[--ia->nsubs];
+			return;
+		}
+}
+
+static void fan(inbox_actor *ia, rbuf *b)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < ia->nsubs; i++)
+		ws_post(ia->app->http, ia->subs[i], b);
+}
+
+static void on_subscribe(inbox_actor *ia, inbox_msg *m)
+{
+	app *a = ia->app;
+	MDB_txn *txn;
+	if (db_read(a->db, &txn)) {
+		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
+		return;
+	}
+	MDB_cursor *cur;
+	mdb_cursor_open(txn, db_dbi(a->db, DB_INBOX), &cur);
+	uint8_t k[16];
+	MDB_val key = { rec_key2(k, ia->tid, m->after + 1), k }, v;
+	int n = 0;
+	bool more = false;
+	uint64_t last = m->after;
+	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	while (rc == 0 && key.mv_size == 16 && memcmp(key.mv_data, k, 8) == 0) {
+		uint64_t c = db_get_be64((uint8_t *)key.mv_data + 8);
+		if (c > ia->published)
+			break;
+		if (n == INBOX_REPLAY_MAX) {
+			more = true;
+			break;
+		}
+		rec_inbox ie;
+		rec_conv conv;
+		uint8_t ck[16];
+		MDB_val cv;
+		if (rec_inbox_decode(v.mv_data, v.mv_size, &ie) == 0 &&
+		    db_get(a->db, txn, DB_CONVS, ck, rec_key2(ck, ia->tid, ie.cid), &cv) == 0 &&
+		    rec_conv_decode(cv.mv_data, cv.mv_size, &conv) == 0) {
+			rbuf *b = reply_encode(inbox_frame(c, ie.type, &conv));
+			if (b) {
+				ws_post(a->http, m->conn, b);
+				rbuf_unref(&b);
+			}
+		}
+		last = c;
+		n++;
+		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (!more) {
+		last = ia->published > m->after ? ia->published : m->after;
+		drop(ia, m->conn);
+		if (ia->nsubs == ia->capsubs) {
+			int cap = ia->capsubs ? ia->capsubs * 2 : 8;
+			conn_ref *s = realloc(ia->subs, (size_t)cap * sizeof *s);
+			if (!s) {
+				reply_error(a, &m->reply, 500, "internal", "out of memory");
+				return;
+			}
+			ia->subs = s;
+			ia->capsubs = cap;
+		}
+		ia->subs[ia->nsubs++] = m->conn;
+	}
+	reply_ack(a, &m->reply, json_pack("{s:I,s:b}", "last", (json_int_t)last, "more", more));
+}
+
+static void handle(actor *self, actor_msg *msg)
+{
+	inbox_actor *ia = container_of(self, inbox_actor, a);
+	inbox_msg *m = (inbox_msg *)msg;
+	if (!ia->loaded)
+		load(ia);
+	switch (m->hdr.type) {
+	case IM_SUBSCRIBE:
+		on_subscribe(ia, m);
+		break;
+	case IM_UNSUBSCRIBE:
+		drop(ia, m->conn);
+		break;
+	case IM_EVENT:
+		if (m->cursor > ia->published) {
+			ia->published = m->cursor;
+			rbuf *b = reply_encode(inbox_frame(m->cursor, m->type, &m->conv));
+			fan(ia, b);
+			rbuf_unref(&b);
+		}
+		break;
+	case IM_LIVE:
+		if (ia->nsubs) {   /* encoded only when someone watches the inbox */
+			char ids[24];
+			rbuf *b = reply_encode(json_pack(
+				"{s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "type", "inbox", "event", "conversation.message",
+				"conversation_id", id_str(m->conv.id, ids), "seq", (json_int_t)m->seq, "preview",
+				m->conv.lm_text, "sender_type", rec_sender_name(m->sender_type), "assignee_id",
+				view_id(m->conv.assignee_id)));
+			fan(ia, b);
+			rbuf_unref(&b);
+		}
+		break;
+	}
+	if (m->reply.kind != REPLY_NONE)
+		reply_error(ia->app, &m->reply, 500, "internal", "unanswered request");
+	msg_free(m);
+}

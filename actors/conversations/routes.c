@@ -1,0 +1,280 @@
+/* api_conv — the agents' conversation endpoints. Reads are served on the
+ * I/O thread from LMDB read transactions (index scans, newest first);
+ * changes go to the conversation's actor. Every lookup is keyed by the
+ * caller's tenant, so another tenant's ids are simply not found. */
+#include "actors/conversations/access.h"
+#include "actors/conversations/conv.h"
+#include "actors/conversations/lcache.h"
+#include "actors/conversations/view.h"
+#include "core/id.h"
+#include "core/jw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Walks keys under prefix in descending order starting below `below`
+ * (0 = from the end); calls fn with the last 8 bytes of each key (an id)
+ * until it returns false. */
+static void scan_desc(app *a, MDB_txn *txn, enum db_table t, const uint8_t *prefix, size_t plen,
+		      uint64_t below, bool (*fn)(void *ctx, MDB_txn *txn, uint64_t id), void *ctx)
+{
+	MDB_cursor *cur;
+	if (mdb_cursor_open(txn, db_dbi(a->db, t), &cur))
+		return;
+	uint8_t k[32];
+	memcpy(k, prefix, plen);
+	MDB_val key, v;
+	int rc;
+	if (below) {
+		db_be64(k + plen, below);
+		key = (MDB_val){ plen + 8, k };
+		rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+		rc = rc == 0 ? mdb_cursor_get(cur, &key, &v, MDB_PREV) : mdb_cursor_get(cur, &key, &v, MDB_LAST);
+	} else {
+		rc = db_last_under(a->db, txn, t, prefix, plen, &key, &v);
+		if (rc == 0) {   /* position the cursor on that key */
+			MDB_val k2 = key;
+			rc = mdb_cursor_get(cur, &k2, &v, MDB_SET_KEY);
+			key = k2;
+		}
+	}
+	while (rc == 0 && key.mv_size == plen + 8 && memcmp(key.mv_data, prefix, plen) == 0) {
+		if (!fn(ctx, txn, db_get_be64((uint8_t *)key.mv_data + plen)))
+			break;
+		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+}
+
+typedef struct {
+	app *a;
+	uint64_t tid;
+	int status;            /* -1 any */
+	bool by_assignee;
+	uint64_t assignee;
+	size_t limit;
+	buf out;               /* the "data" array being written */
+	size_t count;
+	int wrc;               /* nonzero after a failed write */
+	uint64_t last;
+	bool full;
+} list_ctx;
+
+static bool list_one(void *arg, MDB_txn *txn, uint64_t cid)
+{
+	list_ctx *l = arg;
+	if (l->count == l->limit) {
+		l->full = true;
+		return false;
+	}
+	uint8_t k[16];
+	MDB_val v;
+	rec_conv c;
+	if (db_get(l->a->db, txn, DB_CONVS, k, rec_key2(k, l->tid, cid), &v) ||
+	    rec_conv_decode(v.mv_data, v.mv_size, &c))
+		return true;
+	if (l->status >= 0 && c.status != l->status)
+		return true;
+	if (l->by_assignee && c.assignee_id != l->assignee)
+		return true;
+	if (l->count++)
+		l->wrc |= buf_puts(&l->out, ",");
+	l->wrc |= view_conv_write(&c, &l->out);
+	l->last = cid;
+	return true;
+}
+
+/* 200 with the list, or 304 when the client holds this version; lists are
+ * private to the agent and revalidated on every use */
+static void respond_list(http_req *req, const char *body, size_t len, const char *etag)
+{
+	char extra[96];
+	snprintf(extra, sizeof extra, "ETag: %s\r\nCache-Control: private, no-cache\r\n", etag);
+	if (http_etag_match(req, etag))
+		http_respond(req, 304, NULL, NULL, 0, extra);
+	else
+		http_respond(req, 200, "application/json", body, len, extra);
+}
+
+static void list(http_req *req)
+{
+	app *a = api_app(req);
+	principal p;
+	if (auth_require_agent(a, req, &p) < 0)
+		return;
+	list_ctx l = { .a = a, .tid = p.tid, .status = -1 };
+	char s[32];
+	int n = http_query(req, "status", s, sizeof s);
+	if (n != -1 && (n < 0 || (l.status = rec_status_parse(s)) < 0)) {
+		http_respond_error(req, 400, "invalid_field",
+				   "status must be open, waiting, pending, snoozed, resolved or closed", "status");
+		return;
+	}
+	n = http_query(req, "assignee", s, sizeof s);
+	if (n != -1) {
+		l.by_assignee = true;
+		if (n >= 0 && strcmp(s, "me") == 0)
+			l.assignee = p.id;
+		else if (n >= 0 && strcmp(s, "none") == 0)
+			l.assignee = 0;
+		else if (n < 0 || !id_parse(s, (size_t)n, &l.assignee)) {
+			http_respond_error(req, 400, "invalid_field", "assignee must be me, none or a user id", "assignee");
+			return;
+		}
+	}
+	int64_t limit;
+	if (api_query_int(req, "limit", 25, 1, 100, &limit) < 0)
+		return;
+	l.limit = (size_t)limit;
+	uint64_t below = 0;
+	n = http_query(req, "cursor", s, sizeof s);
+	if (n != -1 && (n < 0 || !id_parse(s, (size_t)n, &below))) {
+		http_respond_error(req, 400, "invalid_field", "cursor is not valid", "cursor");
+		return;
+	}
+	/* the same list rendered since the tenant's last conversation change
+	 * is served as it was (lcache.h) */
+	lc_key key;
+	memset(&key, 0, sizeof key);
+	key.tid = p.tid;
+	key.status = l.status;
+	key.by_assignee = l.by_assignee;
+	key.assignee = l.assignee;
+	key.limit = (uint32_t)l.limit;
+	key.below = below;
+	int thread = http_req_loop(req);
+	const lc_entry *e = lc_get(a->lists, thread, &key);
+	if (e) {
+		respond_list(req, e->body, e->len, e->etag);
+		return;
+	}
+	MDB_txn *txn;
+	if (db_read(a->db, &txn)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
+	}
+	uint64_t snap = mdb_txn_id(txn);
+	l.wrc = buf_puts(&l.out, "{\"data\":[");
+	uint8_t prefix[16];
+	if (l.by_assignee)
+		scan_desc(a, txn, DB_CONV_ASSIGNEE, prefix, rec_key2(prefix, p.tid, l.assignee), below, list_one, &l);
+	else if (l.status >= 0)
+		scan_desc(a, txn, DB_CONV_STATUS, prefix, rec_key2(prefix, p.tid, (uint64_t)l.status), below,
+			  list_one, &l);
+	else
+		scan_desc(a, txn, DB_CONVS, prefix, rec_key1(prefix, p.tid), below, list_one, &l);
+	mdb_txn_abort(txn);
+	l.wrc |= buf_puts(&l.out, "],\"next_cursor\":");
+	if (l.full) {
+		l.wrc |= buf_puts(&l.out, "\"");
+		l.wrc |= jw_u64(&l.out, l.last);
+		l.wrc |= buf_puts(&l.out, "\"}");
+	} else {
+		l.wrc |= buf_puts(&l.out, "null}");
+	}
+	if (l.wrc) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+	} else if ((e = lc_put(a->lists, thread, &key, snap, l.out.data, l.out.len))) {
+		respond_list(req, e->body, e->len, e->etag);
+	} else {   /* not kept (too large, or a write already overtook it) */
+		char etag[HTTP_ETAG_SIZE];
+		http_etag(l.out.data, l.out.len, etag);
+		respond_list(req, l.out.data, l.out.len, etag);
+	}
+	buf_free(&l.out);
+}
+
+static int agent_conv(http_req *req, principal *p, rec_conv *c)
+{
+	return api_route_conv(req, false, p, c);
+}
+
+static void get_one(http_req *req)
+{
+	principal p;
+	rec_conv c;
+	if (agent_conv(req, &p, &c) == 0)
+		http_respond_json(req, 200, view_conv(&c));
+}
+
+static void patch(http_req *req)
+{
+	app *a = api_app(req);
+	principal p;
+	rec_conv c;
+	if (agent_conv(req, &p, &c) < 0)
+		return;
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	const char *status;
+	if (api_str(req, body, "status", true, 1, 16, &status) < 0)
+		goto out;
+	int st = rec_status_parse(status);
+	if (st < 0) {
+		http_respond_error(req, 400, "invalid_field",
+				   "status must be open, waiting, pending, snoozed, resolved or closed", "status");
+		goto out;
+	}
+	conv_msg *m = conv_msg_new(CM_STATUS);
+	if (!m) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
+	m->who = p;
+	m->status = (uint8_t)st;
+	reply_begin_http(a, &m->reply, req);
+	conv_send(a, p.tid, c.id, m);
+out:
+	json_decref(body);
+}
+
+static void assign(http_req *req)
+{
+	app *a = api_app(req);
+	principal p;
+	rec_conv c;
+	if (agent_conv(req, &p, &c) < 0)
+		return;
+	if (req->body_len) {   /* an optional empty object */
+		json_t *body = api_body(req);
+		if (!body)
+			return;
+		json_decref(body);
+	}
+	conv_msg *m = conv_msg_new(CM_ASSIGN);
+	if (!m) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		return;
+	}
+	m->who = p;
+	reply_begin_http(a, &m->reply, req);
+	conv_send(a, p.tid, c.id, m);
+}
+
+static void messages(http_req *req)
+{
+	principal p;
+	rec_conv c;
+	if (agent_conv(req, &p, &c) == 0)
+		api_list_events(req, api_app(req), &c, false);
+}
+
+static void send_msg(http_req *req)
+{
+	principal p;
+	rec_conv c;
+	if (agent_conv(req, &p, &c) == 0)
+		api_send_message(req, api_app(req), &p, c.id);
+}
+
+void api_register_conv(app *a)
+{
+	http_route(a->http, "GET", "/v1/conversations", HTTP_BEARER, list, a);
+	http_route(a->http, "GET", "/v1/conversations/{id}", HTTP_BEARER, get_one, a);
+	http_route(a->http, "PATCH", "/v1/conversations/{id}", HTTP_BEARER, patch, a);
+	http_route(a->http, "POST", "/v1/conversations/{id}/assign", HTTP_BEARER, assign, a);
+	http_route(a->http, "GET", "/v1/conversations/{id}/messages", HTTP_BEARER, messages, a);
+	http_route(a->http, "POST", "/v1/conversations/{id}/messages", HTTP_BEARER, send_msg, a);
+}

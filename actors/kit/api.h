@@ -1,0 +1,44 @@
+/* api — request parsing shared by every feature's REST handlers
+ * (docs/openapi.yaml). Handlers run on I/O threads: they validate, read
+ * through the stores in read snapshots, and hand anything that writes to
+ * an actor or the writer. */
+#ifndef PARLEY_API_H
+#define PARLEY_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include "actors/kit/app.h"
+#include "actors/kit/auth.h"
+#include "actors/kit/reply.h"
+#include "net/http.h"
+
+/* Each feature folder's registration (actors/app/features.c calls them). */
+void api_register_ops(app *a);
+void api_register_auth(app *a);
+void api_register_conv(app *a);
+void api_register_widget(app *a);
+void rt_register(app *a);
+
+/* The app of a request (routes carry it as route data). */
+static inline app *api_app(http_req *req)
+{
+	return req->route_data;
+}
+
+/* Parses the body as a JSON object; answers 400/415 and returns NULL on failure. */
+json_t *api_body(http_req *req);
+
+/* Reads a string field: answers 400 invalid_field and returns -1 when it is
+ * missing (if required), not a string, or its byte length is outside
+ * [min, max]; *out is NULL when absent and optional. */
+int api_str(http_req *req, json_t *obj, const char *name, bool required, size_t min, size_t max,
+	    const char **out);
+
+/* Parses route parameter i as an id; answers 404 and returns -1 if invalid. */
+int api_id_param(http_req *req, int i, uint64_t *out);
+
+/* Parses an integer query parameter within [min, max] (default def);
+ * answers 400 invalid_field and returns -1 when malformed. */
+int api_query_int(http_req *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
+
+#endif

@@ -1,0 +1,92 @@
+/* app — the running server's parts every feature uses: configuration,
+ * storage, the actor runtimes, the I/O loops and the registries.
+ * Start-up, the option table and the first-run seed are actors/app/.
+ *
+ * (The lifetime, from actors/app/server.h:)
+ *
+ * Start order: storage (db, writer) → actor runtime → I/O loops → HTTP
+ * server (routes, listen). Stop order (SIGINT/SIGTERM): stop accepting and
+ * close WebSockets with 1001 → wait (bounded) for in-flight requests to be
+ * answered → stop the actor runtime (drains mailboxes) → stop the writer
+ * (commits what is queued) → join the loops → close the db.
+ */
+#ifndef PARLEY_APP_H
+#define PARLEY_APP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/actor.h"
+#include "core/id.h"
+#include "core/ioloop.h"
+#include "net/http.h"
+#include "net/static.h"
+#include "storage/db.h"
+#include "storage/writer.h"
+
+typedef struct registry registry;
+typedef struct ratelimit ratelimit;
+typedef struct jobs jobs;
+typedef struct lcache lcache;
+typedef struct tokmemo tokmemo;
+
+typedef struct {
+	char data_dir[1024];       /* --data [./data] */
+	char host[256];            /* --host [0.0.0.0] */
+	int port;                  /* --port [8080]; 0 = any */
+	char web_dir[1024];        /* --web [./web] */
+	int io_threads;            /* --io-threads [cores] */
+	int workers;               /* --workers [cores/2] */
+	int job_threads;           /* --job-threads [1] */
+	bool no_sync;              /* --sync=none: relaxed durability (benchmarks) */
+	char demo_password[256];   /* --demo-password: demo admin password */
+	bool no_demo;              /* --no-demo: do not create the demo tenant */
+	char allowed_origins[1024];/* --allowed-origins for the agent WebSocket */
+	int64_t access_ttl_s;      /* access token lifetime [900] */
+	int64_t refresh_ttl_s;     /* refresh token lifetime [30 days] */
+	int64_t visitor_ttl_s;     /* visitor token lifetime [180 days] */
+	int login_max_failures;    /* per email (and 4× per IP) per window [5] */
+	int login_window_s;        /* [300] */
+	int conv_mailbox;          /* conversation mailbox bound [1024] */
+	int64_t conv_idle_ms;      /* idle conversation actors retire after this [60000]; 0 = never */
+	int dedupe_window;         /* client_ids remembered per conversation [10000] */
+	int malloc_arenas;         /* glibc malloc arenas [2]; 0 = glibc's default (8 per core) */
+	unsigned argon2_m_kib;     /* [19456] */
+	unsigned argon2_t;         /* [2] */
+	bool print_routes;         /* --print-routes: list routes and exit */
+	http_opts http;            /* limits and time-outs */
+} app_config;
+
+typedef struct app {
+	app_config cfg;
+	db *db;
+	writer *wr;
+	actor_rt *rt;              /* conversations, inboxes */
+	actor_rt *jobs_rt;         /* password hashing */
+	ioloop **loops;
+	int nloops;
+	http_server *http;
+	static_site *site;
+	registry *convs;           /* conversation actors by (tenant, id) */
+	registry *tenants;         /* tenant (inbox) actors by tenant id */
+	ratelimit *login_rl;        /* failed logins per email */
+	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
+	jobs *jobs;                /* CPU-heavy work (password hashing) */
+	lcache *lists;             /* rendered conversation lists (actors/conversations/lcache.h) */
+	tokmemo *tokens;           /* verified bearer tokens per I/O thread (actors/kit/tokmemo.h) */
+	id_gen ids;
+	uint8_t jwt_key[32];
+	int port;                  /* bound port */
+	ev_timer sweep;            /* idle sweep of conversation actors (on loop 0) */
+	ev_timer trim;             /* gives freed heap memory back (on loop 0, app.c) */
+	int64_t trim_ref;          /* resident minus allocated bytes after the last trim (loop 0) */
+	atomic_uint_fast64_t trims, trim_ns;  /* malloc_trim calls and their time */
+	atomic_int inflight;       /* requests handed to actors, not yet answered */
+	atomic_bool ready;
+	int64_t started_ms;
+	atomic_uint_fast64_t msgs_stored, msgs_duplicate, logins_failed, logins_rate_limited;
+	atomic_uint_fast64_t convs_retired;
+	atomic_bool sweep_stopped;
+} app;
+
+#endif

@@ -1,0 +1,71 @@
+/* auth — who is calling: token issue/verify, principals, login rate limits.
+ *
+ * Access tokens (agents) and visitor tokens are HS256 JWTs signed with the
+ * server key (meta table). Audiences keep them apart: "parley-api" for
+ * access tokens, "parley-widget" for visitor tokens; issuer "parley".
+ * Refresh tokens are opaque ("<tenant>.<random>"), stored hashed
+ * (SHA-256) with a family id: refreshing spends the old token and issues a
+ * new one in the same family; presenting a spent token revokes the family.
+ * REST requests reuse the claims of a token verified before on the same I/O
+ * thread (actors/kit/tokmemo.h); the stored-state checks run every time.
+ */
+#ifndef PARLEY_AUTH_H
+#define PARLEY_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "storage/records.h"
+#include "net/http.h"
+
+struct app;
+
+#define AUTH_ISS "parley"
+#define AUTH_AUD_API "parley-api"
+#define AUTH_AUD_WIDGET "parley-widget"
+
+enum principal_kind { P_NONE = 0, P_AGENT, P_VISITOR };
+
+typedef struct {
+	uint8_t kind;                    /* enum principal_kind */
+	uint64_t tid, id;
+	char role[REC_ROLE_MAX + 1];     /* agents: owner | admin | agent */
+	char name[REC_NAME_MAX + 1];
+	int64_t issued_ms;               /* agents: when their access token was issued */
+} principal;
+
+/* Verifies an access token (checking the user still exists and is active);
+ * 0 or -1. */
+int auth_access(struct app *a, const char *tok, size_t len, principal *out);
+
+/* Re-checks an agent principal against the stored user (exists, active, no
+ * password change since issued_ms) and refreshes role and name; 0 or -1. */
+int auth_current(struct app *a, principal *p);
+
+/* Verifies a visitor token; 0 or -1. */
+int auth_visitor(struct app *a, const char *tok, size_t len, principal *out);
+
+/* From "Authorization: Bearer": answers 401 itself and returns -1 on failure. */
+int auth_require_agent(struct app *a, http_req *req, principal *out);
+int auth_require_visitor(struct app *a, http_req *req, principal *out);
+
+/* Issues tokens (malloc'ed strings; NULL on failure). */
+char *auth_issue_access(struct app *a, const rec_user *u);
+char *auth_issue_visitor(struct app *a, uint64_t tid, uint64_t vid);
+
+/* ---- login rate limiting (failures per key in a sliding window) ---- */
+
+typedef struct ratelimit ratelimit;
+
+ratelimit *ratelimit_new(int max_failures, int window_s);
+void ratelimit_free(ratelimit **r_p);
+
+/* Seconds until key may try again (0 = allowed now). */
+int ratelimit_check(ratelimit *r, const char *key, int64_t now_ms);
+
+/* Records a failure for key. */
+void ratelimit_fail(ratelimit *r, const char *key, int64_t now_ms);
+
+/* Clears key after a success. */
+void ratelimit_clear(ratelimit *r, const char *key);
+
+#endif

@@ -1,0 +1,261 @@
+/* api_widget — endpoints the chat widget calls for visitors.
+ *
+ * A visitor starts with the tenant's public widget key and gets a visitor
+ * token (a JWT with audience "parley-widget") that brings them back to their
+ * conversations. The widget runs on customers' sites, so these endpoints
+ * answer CORS requests from any origin (they use bearer tokens, never
+ * cookies, so a foreign page gains nothing it could not do itself).
+ */
+#include "actors/conversations/access.h"
+#include "actors/conversations/conv.h"
+#include "actors/conversations/view.h"
+#include "core/clock.h"
+#include "core/id.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	wr_req w;
+	app *app;
+	reply_to reply;
+	rec_visitor v;
+	rec_tenant t;
+} visitor_op;
+
+static int visitor_apply(wr_req *w, store_txn *tx)
+{
+	db *d = tx->db;
+	MDB_txn *txn = tx->txn;
+	visitor_op *op = container_of(w, visitor_op, w);
+	buf b = { 0 };
+	uint8_t k[16];
+	int rc = rec_visitor_encode(&op->v, &b) ? STORE_EIO
+		 : db_put(d, txn, DB_VISITORS, k, rec_key2(k, op->v.tid, op->v.id), b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+static json_t *session_body(app *a, const rec_visitor *v, const rec_tenant *t, const char *token)
+{
+	return json_pack("{s:s,s:o,s:{s:o,s:s}}", "visitor_token", token, "visitor", view_visitor(v),
+			 "tenant", "id", view_id(t->id), "name", t->name);
+}
+
+static void visitor_done(wr_req *w, int rc)
+{
+	visitor_op *op = container_of(w, visitor_op, w);
+	app *a = op->app;
+	char *tok = rc ? NULL : auth_issue_visitor(a, op->v.tid, op->v.id);
+	if (tok)
+		reply_json(a, &op->reply, 201, session_body(a, &op->v, &op->t, tok));
+	else
+		reply_error(a, &op->reply, 500, "internal", "could not create the visitor");
+	free(tok);
+	free(op);
+}
+
+static int load_tenant_by_key(app *a, const char *key, rec_tenant *t)
+{
+	MDB_txn *txn;
+	if (db_read(a->db, &txn))
+		return STORE_EIO;
+	MDB_val v;
+	uint8_t k[8];
+	int rc = db_get(a->db, txn, DB_WIDGET_KEYS, key, strlen(key), &v);
+	if (rc == 0 && v.mv_size == 8) {
+		uint64_t tid = db_get_be64(v.mv_data);
+		rc = db_get(a->db, txn, DB_TENANTS, k, rec_key1(k, tid), &v);
+		if (rc == 0 && rec_tenant_decode(v.mv_data, v.mv_size, t))
+			rc = STORE_ECORRUPT;
+	} else if (rc == 0) {
+		rc = STORE_ECORRUPT;
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static void session(http_req *req)
+{
+	app *a = api_app(req);
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	const char *key, *vtok, *name, *email;
+	if (api_str(req, body, "widget_key", true, 1, REC_KEY_MAX, &key) < 0 ||
+	    api_str(req, body, "visitor_token", false, 1, 4096, &vtok) < 0 ||
+	    api_str(req, body, "name", false, 1, REC_NAME_MAX, &name) < 0 ||
+	    api_str(req, body, "email", false, 3, REC_EMAIL_MAX, &email) < 0)
+		goto out;
+	if (email && !strchr(email, '@')) {
+		http_respond_error(req, 400, "invalid_field", "email is not an address", "email");
+		goto out;
+	}
+	visitor_op *op = calloc(1, sizeof *op);
+	if (!op) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
+	int rc = load_tenant_by_key(a, key, &op->t);
+	if (rc) {
+		free(op);
+		if (rc == STORE_ENOTFOUND)
+			http_respond_error(req, 404, "not_found", "unknown widget key", "widget_key");
+		else
+			http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		goto out;
+	}
+	principal p;
+	if (vtok && auth_visitor(a, vtok, strlen(vtok), &p) == 0 && p.tid == op->t.id) {
+		/* a returning visitor: same identity, fresh token */
+		MDB_txn *txn;
+		MDB_val v;
+		uint8_t k[16];
+		rc = db_read(a->db, &txn);
+		if (rc == 0) {
+			rc = db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, p.tid, p.id), &v);
+			if (rc == 0 && rec_visitor_decode(v.mv_data, v.mv_size, &op->v))
+				rc = STORE_ECORRUPT;
+			mdb_txn_abort(txn);
+		}
+		bool changed = (name && strcmp(name, op->v.name)) || (email && strcmp(email, op->v.email));
+		if (rc == 0 && !changed) {
+			char *tok = auth_issue_visitor(a, p.tid, p.id);
+			if (tok)
+				http_respond_json(req, 200, session_body(a, &op->v, &op->t, tok));
+			else
+				http_respond_error(req, 500, "internal", "token signing failed", NULL);
+			free(tok);
+			free(op);
+			goto out;
+		}
+		if (rc) {
+			memset(&op->v, 0, sizeof op->v);
+		}
+	}
+	if (!op->v.id) {
+		op->v.tid = op->t.id;
+		op->v.id = id_next(&a->ids);
+		op->v.created_ms = clock_now_ms();
+	}
+	if (name)
+		rec_strcpy(op->v.name, sizeof op->v.name, name, strlen(name));
+	if (email)
+		rec_strcpy(op->v.email, sizeof op->v.email, email, strlen(email));
+	op->app = a;
+	op->w.apply = visitor_apply;
+	op->w.done = visitor_done;
+	reply_begin_http(a, &op->reply, req);
+	writer_submit(a->wr, &op->w);
+out:
+	json_decref(body);
+}
+
+static void list(http_req *req)
+{
+	app *a = api_app(req);
+	principal p;
+	if (auth_require_visitor(a, req, &p) < 0)
+		return;
+	MDB_txn *txn;
+	if (db_read(a->db, &txn)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
+	}
+	json_t *data = json_array();
+	MDB_cursor *cur;
+	mdb_cursor_open(txn, db_dbi(a->db, DB_VISITOR_CONVS), &cur);
+	uint8_t k[24];
+	MDB_val key = { rec_key2(k, p.tid, p.id), k }, v;
+	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0 && json_array_size(data) < 100) {
+		uint8_t ck[16];
+		MDB_val cv;
+		rec_conv c;
+		if (db_get(a->db, txn, DB_CONVS, ck, rec_key2(ck, p.tid, db_get_be64((uint8_t *)key.mv_data + 16)), &cv) == 0 &&
+		    rec_conv_decode(cv.mv_data, cv.mv_size, &c) == 0)
+			json_array_insert_new(data, 0, view_conv(&c));   /* newest first */
+		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	http_respond_json(req, 200, json_pack("{s:o,s:n}", "data", data, "next_cursor"));
+}
+
+static void create(http_req *req)
+{
+	app *a = api_app(req);
+	principal p;
+	if (auth_require_visitor(a, req, &p) < 0)
+		return;
+	json_t *body = req->body_len ? api_body(req) : json_object();
+	if (!body)
+		return;
+	const char *text, *client_id;
+	if (api_str(req, body, "text", false, 1, REC_TEXT_MAX, &text) < 0 ||
+	    api_str(req, body, "client_id", false, 1, REC_CLIENT_ID_MAX, &client_id) < 0)
+		goto out;
+	conv_msg *m = conv_msg_new(CM_CREATE);
+	if (!m) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
+	MDB_txn *txn;
+	MDB_val v;
+	uint8_t k[16];
+	int rc = db_read(a->db, &txn);
+	if (rc == 0) {
+		rc = db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, p.tid, p.id), &v);
+		if (rc == 0 && rec_visitor_decode(v.mv_data, v.mv_size, &m->visitor))
+			rc = STORE_ECORRUPT;
+		mdb_txn_abort(txn);
+	}
+	if (rc) {
+		conv_msg_free(m);
+		http_respond_error(req, 401, "unauthenticated", "unknown visitor", NULL);
+		goto out;
+	}
+	if (text) {
+		m->text = strdup(text);
+		m->text_len = strlen(text);
+		if (client_id)
+			strcpy(m->client_id, client_id);
+		else
+			id_str(id_next(&a->ids), m->client_id);
+	}
+	m->who = p;
+	reply_begin_http(a, &m->reply, req);
+	conv_send(a, p.tid, id_next(&a->ids), m);
+out:
+	json_decref(body);
+}
+
+static int visitor_conv(http_req *req, principal *p, rec_conv *c)
+{
+	return api_route_conv(req, true, p, c);
+}
+
+static void messages(http_req *req)
+{
+	principal p;
+	rec_conv c;
+	if (visitor_conv(req, &p, &c) == 0)
+		api_list_events(req, api_app(req), &c, true);
+}
+
+static void send_msg(http_req *req)
+{
+	principal p;
+	rec_conv c;
+	if (visitor_conv(req, &p, &c) == 0)
+		api_send_message(req, api_app(req), &p, c.id);
+}
+
+void api_register_widget(app *a)
+{
+	http_route(a->http, "POST", "/v1/widget/session", 0, session, a);
+	http_route(a->http, "GET", "/v1/widget/conversations", HTTP_BEARER, list, a);
+	http_route(a->http, "POST", "/v1/widget/conversations", HTTP_BEARER, create, a);
+	http_route(a->http, "GET", "/v1/widget/conversations/{id}/messages", HTTP_BEARER, messages, a);
+	http_route(a->http, "POST", "/v1/widget/conversations/{id}/messages", HTTP_BEARER, send_msg, a);
+}
