@@ -97,12 +97,10 @@ static void respond_list(http_req *req, const char *body, size_t len, const char
 		http_respond(req, 200, "application/json", body, len, extra);
 }
 
-static void list(http_req *req)
+static void list(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
-	if (auth_require_agent(a, req, &p) < 0)
-		return;
+	principal p = *pp;
 	list_ctx l = { .a = a, .tid = p.tid, .status = -1 };
 	char s[32];
 	int n = http_query(req, "status", s, sizeof s);
@@ -185,25 +183,20 @@ static void list(http_req *req)
 	buf_free(&l.out);
 }
 
-static int agent_conv(http_req *req, principal *p, rec_conv *c)
+static void get_one(http_req *req, const principal *pp)
 {
-	return api_route_conv(req, false, p, c);
-}
-
-static void get_one(http_req *req)
-{
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) == 0)
+	if (api_route_conv(req, &p, &c) == 0)
 		http_respond_json(req, 200, view_conv(&c));
 }
 
-static void patch(http_req *req)
+static void patch(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) < 0)
+	if (api_route_conv(req, &p, &c) < 0)
 		return;
 	json_t *body = api_body(req);
 	if (!body)
@@ -230,12 +223,12 @@ out:
 	json_decref(body);
 }
 
-static void assign(http_req *req)
+static void assign(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) < 0)
+	if (api_route_conv(req, &p, &c) < 0)
 		return;
 	if (req->body_len) {   /* an optional empty object */
 		json_t *body = api_body(req);
@@ -253,28 +246,34 @@ static void assign(http_req *req)
 	conv_send(a, p.tid, c.id, m);
 }
 
-static void messages(http_req *req)
+static void messages(http_req *req, const principal *pp)
 {
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) == 0)
+	if (api_route_conv(req, &p, &c) == 0)
 		api_list_events(req, api_app(req), &c, false);
 }
 
-static void send_msg(http_req *req)
+static void send_msg(http_req *req, const principal *pp)
 {
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) == 0)
+	if (api_route_conv(req, &p, &c) == 0)
 		api_send_message(req, api_app(req), &p, c.id);
 }
 
-void api_register_conv(app *a)
-{
-	http_route(a->http, "GET", "/v1/conversations", HTTP_BEARER, list, a);
-	http_route(a->http, "GET", "/v1/conversations/{id}", HTTP_BEARER, get_one, a);
-	http_route(a->http, "PATCH", "/v1/conversations/{id}", HTTP_BEARER, patch, a);
-	http_route(a->http, "POST", "/v1/conversations/{id}/assign", HTTP_BEARER, assign, a);
-	http_route(a->http, "GET", "/v1/conversations/{id}/messages", HTTP_BEARER, messages, a);
-	http_route(a->http, "POST", "/v1/conversations/{id}/messages", HTTP_BEARER, send_msg, a);
-}
+static const route_def routes[] = {
+	{ "GET", "/v1/conversations", PERM_CONV, list },
+	{ "GET", "/v1/conversations/{id}", PERM_CONV, get_one },
+	{ "PATCH", "/v1/conversations/{id}", PERM_CONV, patch },
+	{ "POST", "/v1/conversations/{id}/assign", PERM_CONV_ASSIGN, assign },
+	{ "GET", "/v1/conversations/{id}/messages", PERM_CONV, messages },
+	{ "POST", "/v1/conversations/{id}/messages", PERM_CONV, send_msg },
+	{ 0 },
+};
+
+const feature feature_conversations = {
+	.name = "conversations",
+	.routes = routes,
+	.frames = conv_frames,
+};

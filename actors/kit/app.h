@@ -29,6 +29,8 @@ typedef struct ratelimit ratelimit;
 typedef struct jobs jobs;
 typedef struct lcache lcache;
 typedef struct tokmemo tokmemo;
+struct feature;
+struct route_entry;
 
 typedef struct {
 	char data_dir[1024];       /* --data [./data] */
@@ -66,6 +68,8 @@ typedef struct app {
 	ioloop **loops;
 	int nloops;
 	http_server *http;
+	const struct feature *const *features;  /* the command tables (kit/feature.h) */
+	struct route_entry *route_entries;       /* route data of the table routes */
 	static_site *site;
 	registry *convs;           /* conversation actors by (tenant, id) */
 	registry *tenants;         /* tenant (inbox) actors by tenant id */
