@@ -50,6 +50,8 @@ static void scan_desc(app *a, MDB_txn *txn, enum db_table t, const uint8_t *pref
 typedef struct {
 	app *a;
 	uint64_t tid;
+	int role;              /* the caller's: agents see their scope only */
+	uint64_t uid;
 	int status;            /* -1 any */
 	bool by_assignee;
 	uint64_t assignee;
@@ -78,6 +80,8 @@ static bool list_one(void *arg, MDB_txn *txn, uint64_t cid)
 		return true;
 	if (l->by_assignee && c.assignee_id != l->assignee)
 		return true;
+	if (!perm_conv_visible(l->role, l->uid, &c))
+		return true;
 	if (l->count++)
 		l->wrc |= buf_puts(&l->out, ",");
 	l->wrc |= view_conv_write(&c, &l->out);
@@ -101,7 +105,7 @@ static void list(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
 	principal p = *pp;
-	list_ctx l = { .a = a, .tid = p.tid, .status = -1 };
+	list_ctx l = { .a = a, .tid = p.tid, .status = -1, .role = role_parse(p.role), .uid = p.id };
 	char s[32];
 	int n = http_query(req, "status", s, sizeof s);
 	if (n != -1 && (n < 0 || (l.status = rec_status_parse(s)) < 0)) {
@@ -141,6 +145,7 @@ static void list(http_req *req, const principal *pp)
 	key.assignee = l.assignee;
 	key.limit = (uint32_t)l.limit;
 	key.below = below;
+	key.scope = l.role >= ROLE_SUPERVISOR ? 0 : p.id;
 	int thread = http_req_loop(req);
 	const lc_entry *e = lc_get(a->lists, thread, &key);
 	if (e) {
@@ -223,6 +228,8 @@ out:
 	json_decref(body);
 }
 
+/* POST .../assign {"assignee_id": id | null}: to that user, or to nobody;
+ * without the field (or a body), to the caller. */
 static void assign(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
@@ -230,10 +237,34 @@ static void assign(http_req *req, const principal *pp)
 	rec_conv c;
 	if (api_route_conv(req, &p, &c) < 0)
 		return;
-	if (req->body_len) {   /* an optional empty object */
+	principal target = p;
+	if (req->body_len) {
 		json_t *body = api_body(req);
 		if (!body)
 			return;
+		json_t *v = json_object_get(body, "assignee_id");
+		if (json_is_null(v)) {
+			memset(&target, 0, sizeof target);
+		} else if (v) {
+			uint64_t uid;
+			if (!json_is_string(v) || !id_parse(json_string_value(v), json_string_length(v), &uid)) {
+				json_decref(body);
+				http_respond_error(req, 400, "invalid_field", "assignee_id must be a user id or null",
+						   "assignee_id");
+				return;
+			}
+			/* an active user of this tenant (auth_current: as for a token
+			 * issued now) */
+			memset(&target, 0, sizeof target);
+			target.tid = p.tid;
+			target.id = uid;
+			target.issued_ms = INT64_MAX;
+			if (auth_current(a, &target) < 0) {
+				json_decref(body);
+				http_respond_error(req, 404, "not_found", "no such active user", "assignee_id");
+				return;
+			}
+		}
 		json_decref(body);
 	}
 	conv_msg *m = conv_msg_new(CM_ASSIGN);
@@ -242,6 +273,8 @@ static void assign(http_req *req, const principal *pp)
 		return;
 	}
 	m->who = p;
+	m->target = target.id;
+	strcpy(m->target_name, target.name);
 	reply_begin_http(a, &m->reply, req);
 	conv_send(a, p.tid, c.id, m);
 }
