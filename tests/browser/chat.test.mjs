@@ -9,165 +9,21 @@
 // default /usr/bin/chromium), PARLEY_TEST_VERBOSE=1 to echo the server log.
 // Exits 0 only when every check passed; prints "N passed, N failed".
 
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, "..", "..");
-const PARLEYD = process.env.PARLEYD || path.join(REPO, "build", "parleyd");
-const PARLEY_WEB = process.env.PARLEY_WEB || path.join(REPO, "web");
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const VERBOSE = process.env.PARLEY_TEST_VERBOSE === "1";
-const PASSWORD = "browser-test-pw";
-const STARTUP_TIMEOUT_MS = 15000;
-const STEP_TIMEOUT_MS = 15000;
+import { check, expectCount, newPage, PASSWORD, runScenario, waitFor } from "./harness.mjs";
 
 const VISITOR_HELLO = "Hello from the visitor";
 const AGENT_REPLY = "Hi, how can I help?";
 const AGENT_NOTE = "Private note: VIP customer, do not show the visitor";
 const AGENT_FOLLOW_UP = "Is there anything else I can do for you?";
 
-let passed = 0;
-let failed = 0;
-
-function log(...a) { console.log(...a); }
-
-// Run one named check; a failure stops the scenario (later steps depend on it).
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    const detail = await fn();
-    passed++;
-    log(`ok   - ${name}${detail ? ` (${detail})` : ""} [${Date.now() - t0} ms]`);
-  } catch (err) {
-    failed++;
-    log(`FAIL - ${name} [${Date.now() - t0} ms]\n       ${String(err && err.stack || err).split("\n").join("\n       ")}`);
-    throw new StopScenario(name);
-  }
-}
-class StopScenario extends Error {}
-
-// Poll `fn` until it returns a truthy value (bounded); no fixed sleeps.
-async function waitFor(what, fn, timeout = STEP_TIMEOUT_MS, interval = 100) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : last !== undefined ? ` (last value: ${JSON.stringify(last)})` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
-async function expectCount(locator, n, what, timeout = STEP_TIMEOUT_MS) {
-  await waitFor(`${what} to be ${n}`, async () => (await locator.count()) === n, timeout);
-}
-
-// ------------------------------------------------------------------ server
-
-function startServer(dataDir) {
-  const args = ["--data", dataDir, "--host", "127.0.0.1", "--port", "0", "--demo-password", PASSWORD, "--web", PARLEY_WEB];
-  log(`# starting ${PARLEYD} ${args.join(" ")}`);
-  const proc = spawn(PARLEYD, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const srv = { proc, out: "", err: "", key: null, base: null, exited: null };
-  proc.stdout.setEncoding("utf8");
-  proc.stderr.setEncoding("utf8");
-  proc.stdout.on("data", (d) => {
-    srv.out += d;
-    if (VERBOSE) process.stdout.write(`[parleyd] ${d}`);
-    const k = /^parleyd: demo widget key: (\S+)\s*$/m.exec(srv.out);
-    if (k) srv.key = k[1];
-    const l = /^parleyd: listening on (https?:\/\/\S+?)\/?\s*$/m.exec(srv.out);
-    if (l) srv.base = l[1];
-  });
-  proc.stderr.on("data", (d) => {
-    srv.err += d;
-    if (VERBOSE) process.stderr.write(`[parleyd:err] ${d}`);
-  });
-  proc.on("exit", (code, signal) => { srv.exited = { code, signal }; });
-  proc.on("error", (e) => { srv.exited = { error: e.message }; });
-  return srv;
-}
-
-function serverOutput(srv, lines = 60) {
-  const tail = (s) => s.split("\n").slice(-lines).join("\n");
-  return `--- parleyd stdout ---\n${tail(srv.out)}\n--- parleyd stderr ---\n${tail(srv.err)}\n---`;
-}
-
-async function stopServer(srv) {
-  if (!srv || srv.exited) return;
-  srv.proc.kill("SIGTERM");
-  const deadline = Date.now() + 5000;
-  while (!srv.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (!srv.exited) {
-    log("# parleyd did not exit within 5 s of SIGTERM; killing it");
-    srv.proc.kill("SIGKILL");
-    const hard = Date.now() + 2000;
-    while (!srv.exited && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 // ------------------------------------------------------------------ scenario
 
 async function scenario(state) {
   const srv = state.srv;
-
-  await check("parleyd prints its widget key and listen address", async () => {
-    await waitFor("the start-up lines", () => {
-      if (srv.exited) throw new Error(`parleyd exited early: ${JSON.stringify(srv.exited)}\n${serverOutput(srv)}`);
-      return srv.key && srv.base;
-    }, STARTUP_TIMEOUT_MS).catch((err) => {
-      throw new Error(`${err.message}\n${serverOutput(srv)}`);
-    });
-    return `key=${srv.key.slice(0, 6)}…, ${srv.base}`;
-  });
   const base = srv.base;
 
-  await check("GET /healthz answers 200 {status: ok}", async () => {
-    const res = await fetch(`${base}/healthz`);
-    const body = await res.json().catch(() => null);
-    if (res.status !== 200 || !body || body.status !== "ok") throw new Error(`got ${res.status} ${JSON.stringify(body)}`);
-  });
-
-  let chromium;
-  try {
-    ({ chromium } = await import("playwright-core"));
-  } catch (err) {
-    failed++;
-    log(`FAIL - playwright-core is not installed: run \`npm install --no-audit --no-fund\` in ${HERE} (${err.message})`);
-    throw new StopScenario("playwright-core");
-  }
-
-  await check("headless Chromium starts", async () => {
-    state.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"],
-    });
-    return state.browser.version();
-  });
-
-  const pageErrors = [];
-  async function newPage(label) {
-    const ctx = await state.browser.newContext();
-    ctx.setDefaultTimeout(STEP_TIMEOUT_MS);
-    const page = await ctx.newPage();
-    page.on("pageerror", (e) => { pageErrors.push(`${label}: ${e.message}`); log(`# [${label}] page error: ${e.message}`); });
-    page.on("console", (m) => { if (m.type() === "error" || VERBOSE) log(`# [${label}] console.${m.type()}: ${m.text()}`); });
-    return page;
-  }
-  const agent = await newPage("agent");
-  const visitor = await newPage("visitor");
+  const agent = await newPage(state, "agent");
+  const visitor = await newPage(state, "visitor");
 
   // Locators (CSS locators pierce the widget's open shadow root).
   const w = {
@@ -357,34 +213,8 @@ async function scenario(state) {
   });
 
   await check("no uncaught errors in either page", async () => {
-    if (pageErrors.length) throw new Error(pageErrors.join("\n"));
+    if (state.pageErrors.length) throw new Error(state.pageErrors.join("\n"));
   });
 }
 
-async function main() {
-  const state = { srv: null, browser: null, tmp: null };
-  try {
-    if (!fs.existsSync(PARLEYD)) {
-      failed++;
-      log(`FAIL - server binary not found: ${PARLEYD} (set PARLEYD)`);
-      return;
-    }
-    state.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "parley-browser-"));
-    state.srv = startServer(state.tmp);
-    await scenario(state);
-  } catch (err) {
-    if (!(err instanceof StopScenario)) {
-      failed++;
-      log(`FAIL - unexpected error: ${err && err.stack || err}`);
-    }
-    if (state.srv) log(serverOutput(state.srv, 40));
-  } finally {
-    if (state.browser) await state.browser.close().catch((e) => log(`# closing the browser: ${e.message}`));
-    await stopServer(state.srv).catch((e) => log(`# stopping parleyd: ${e.message}`));
-    if (state.tmp) fs.rmSync(state.tmp, { recursive: true, force: true });
-  }
-}
-
-await main();
-log(`${passed} passed, ${failed} failed`);
-process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
+await runScenario(scenario);

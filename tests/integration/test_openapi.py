@@ -29,17 +29,22 @@ def load_doc():
         return yaml.safe_load(f)
 
 
-def registered_routes():
+def route_perms():
+    """{(method, path): permission} as `parleyd --print-routes` prints them."""
     r = subprocess.run([PARLEYD, "--print-routes"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, (r.returncode, r.stderr)
-    routes = set()
+    perms = {}
     for line in r.stdout.splitlines():
         if not line.strip() or line.startswith("FRAME "):
             continue
-        m = re.fullmatch(r"([A-Z]+) (/\S*) [a-z_.]+", line.strip())
+        m = re.fullmatch(r"([A-Z]+) (/\S*) ([a-z_.]+)", line.strip())
         assert m, "unexpected --print-routes line %r" % line
-        routes.add((m.group(1), m.group(2)))
-    return routes
+        perms[(m.group(1), m.group(2))] = m.group(3)
+    return perms
+
+
+def registered_routes():
+    return set(route_perms())
 
 
 def documented_ops(doc):
@@ -136,6 +141,7 @@ def test_every_route_documented():
 
 def test_document_sound():
     doc = load_doc()
+    perms = route_perms()
     assert str(doc["openapi"]).startswith("3.1."), doc["openapi"]
     assert doc["info"]["title"] and doc["info"]["version"]
     comps = doc["components"]
@@ -188,14 +194,18 @@ def test_document_sound():
                     assert schema == {"$ref": "#/components/schemas/Error"}, (where, code)
             if "requestBody" in op:
                 assert "application/json" in op["requestBody"]["content"], where
-            # who may call it
+            # who may call it: the security the route's permission needs
             sec = [list(x)[0] for x in op.get("security", doc.get("security", [])) if x]
-            if path.startswith("/v1/conversations") or path == "/v1/auth/me":
-                assert sec == ["accessToken"], (where, sec)
-                assert "401" in responses, where
-            elif path.startswith("/v1/widget/conversations"):
+            perm = perms.get((method.upper(), path))
+            if perm == "visitor":
                 assert sec == ["visitorToken"], (where, sec)
                 assert "401" in responses, where
+            elif perm not in (None, "public"):
+                assert sec == ["accessToken"], (where, sec)
+                assert "401" in responses, where
+                # a permission not every active user holds can be refused
+                if perm not in ("signed_in", "conv", "conv.assign", "team.read", "analytics"):
+                    assert "403" in responses, (where, perm)
             else:
                 assert sec == [], (where, sec)
             if path.endswith("/ws"):
@@ -325,6 +335,51 @@ def test_responses_match_schemas():
         st, evs, _ = call("GET", am, am.replace("{id}", cid), token=tok)
         assert {e["kind"] for e in evs["data"]} == {"created", "message", "note", "status", "assigned"}, evs
         call("GET", am, am.replace("{id}", cid) + "?after=2&limit=1", token=tok)
+        # the team and the tenant
+        st, users, _ = call("GET", "/v1/users", token=tok)
+        owner_id = users["data"][0]["id"]
+        call("GET", "/v1/users", token="bad")
+        st, inv, _ = call("POST", "/v1/users", body={"email": "ann@demo.parley", "name": "Ann", "role": "agent",
+                                                    "title": "Support"}, token=tok)
+        ann = inv["user"]["id"]
+        call("POST", "/v1/users", body={"email": "ann@demo.parley", "name": "Ann", "role": "agent"}, token=tok)
+        call("POST", "/v1/users", body={"email": "bob@demo.parley", "name": "Bob", "role": "boss"}, token=tok)
+        u1 = "/v1/users/{id}"
+        call("GET", u1, u1.replace("{id}", ann), token=tok)
+        call("GET", u1, u1.replace("{id}", "1"), token=tok)
+        call("PATCH", u1, u1.replace("{id}", ann), {"title": "Lead", "avatar_url": "https://img.example/a.png"},
+             token=tok)
+        call("PATCH", u1, u1.replace("{id}", ann), {"avatar_url": "javascript:alert(1)"}, token=tok)
+        call("PATCH", u1, u1.replace("{id}", owner_id), {"role": "agent"}, token=tok)
+        ri = "/v1/users/{id}/invite"
+        st, inv2, _ = call("POST", ri, ri.replace("{id}", ann), token=tok)
+        sp = "/v1/auth/set-password"
+        call("POST", sp, body={"token": inv["invite_token"], "password": "ann-password-1"})
+        call("POST", sp, body={"token": inv2["invite_token"], "password": "ann-password-1"})
+        call("POST", sp, body={"token": inv2["invite_token"], "password": "ann-password-1"})
+        call("POST", sp, body={"token": 5, "password": "ann-password-1"})
+        ann_tok = s.login("ann@demo.parley", "ann-password-1")["access_token"]
+        call("POST", "/v1/users", body={"email": "cy@demo.parley", "name": "Cy", "role": "agent"}, token=ann_tok)
+        call("GET", "/v1/users", token=ann_tok)
+        dv, rv = "/v1/users/{id}/deactivate", "/v1/users/{id}/reactivate"
+        call("POST", dv, dv.replace("{id}", owner_id), token=tok)
+        call("POST", dv, dv.replace("{id}", ann), token=ann_tok)
+        call("POST", dv, dv.replace("{id}", ann), token=tok)
+        call("POST", rv, rv.replace("{id}", ann), token=tok)
+        call("POST", rv, rv.replace("{id}", "1"), token=tok)
+        call("PATCH", "/v1/auth/me", body={"title": "Founder"}, token=tok)
+        call("PATCH", "/v1/auth/me", body={"name": ""}, token=tok)
+        call("GET", "/v1/tenant", token=tok)
+        call("PATCH", "/v1/tenant", body={"widget": {"color": "#112233"}, "timezone": "Europe/Berlin"}, token=tok)
+        call("PATCH", "/v1/tenant", body={"timezone": "Mars/Olympus"}, token=tok)
+        call("PATCH", "/v1/tenant", body={"name": "Nope"}, token=ann_tok)
+        ann_tok = s.login("ann@demo.parley", "ann-password-1")["access_token"]
+        call("POST", "/v1/auth/password", body={"current_password": "wrong-one", "new_password": "ann-password-2"},
+             token=ann_tok)
+        call("POST", "/v1/auth/password", body={"current_password": "ann-password-1", "new_password": "short"},
+             token=ann_tok)
+        call("POST", "/v1/auth/password", body={"current_password": "ann-password-1",
+                                               "new_password": "ann-password-2"}, token=ann_tok)
         call("GET", "/v1/ws", token=None)
         call("GET", "/v1/widget/ws", "/v1/widget/ws?key=wk_unknown")
         call("GET", "/v1/ws", headers={"Origin": "https://evil.example", "Upgrade": "websocket",

@@ -2,6 +2,13 @@
 //
 // Protocol: docs/api-outline.md (REST) and docs/realtime.md (WebSocket).
 // User-provided text is only ever inserted with textContent.
+// Pages: #inbox (conversations), #team (team.js), #settings (settings.js),
+// #profile (profile.js); one page shows at a time over one WebSocket.
+
+import { createTeamPage } from "./team.js";
+import { createSettingsPage } from "./settings.js";
+import { createProfilePage } from "./profile.js";
+import { canEditSettings } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
 const CURSOR_KEY = "parley.agent.inbox_cursor";
@@ -24,6 +31,8 @@ const ui = {
   status: $("conversation-status"), take: $("take-button"), resolve: $("resolve-button"), reopen: $("reopen-button"),
   messages: $("messages"), typing: $("typing"), replyForm: $("reply-form"), replyInput: $("reply-input"),
   noteToggle: $("note-toggle"), replySend: $("reply-send"),
+  tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
+  pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), profile: $("profile-view") },
 };
 
 function el(tag, attrs, text) {
@@ -71,6 +80,7 @@ class ApiError extends Error {
 let auth = loadAuth(); // {access_token, refresh_token, expires_at, user}
 let refreshing = null;
 let refreshTimer = 0;
+let passwordChange = null;
 
 function loadAuth() {
   try {
@@ -119,6 +129,9 @@ async function rawFetch(method, path, body, token) {
 // Single-flight: a refresh token is spent by use, so never present one twice.
 function refreshTokens() {
   if (refreshing) return refreshing;
+  // A password change in flight brings its own new tokens (and ends this
+  // session's old ones): wait for it instead of spending a revoked token.
+  if (passwordChange) return passwordChange.then(() => auth, () => auth);
   if (!auth) return Promise.reject(new ApiError(401, { error: { code: "unauthenticated", message: "signed out" } }));
   const used = auth.refresh_token;
   refreshing = (async () => {
@@ -212,12 +225,15 @@ function signedOut(message) {
 }
 
 function showLogin(message) {
+  const q = new URLSearchParams(location.search); // from the set-password page
+  if (q.get("email") && !ui.loginEmail.value) ui.loginEmail.value = q.get("email");
+  if (q.get("tenant") && !ui.loginTenant.value) ui.loginTenant.value = q.get("tenant");
   ui.appView.hidden = true;
   ui.loginView.hidden = false;
   document.title = "Parley — sign in";
   if (message) { ui.loginError.textContent = message; ui.loginError.hidden = false; }
   else ui.loginError.hidden = true;
-  ui.loginEmail.focus();
+  (ui.loginEmail.value ? ui.loginPassword : ui.loginEmail).focus();
 }
 
 // ------------------------------------------------------------------ app state
@@ -240,6 +256,9 @@ const S = {
   pingTimer: 0,
   subscribed: null, // conversation id subscribed on the current socket
   typingOn: false, typingLastSent: 0, typingIdleTimer: 0, visitorTypingTimer: 0,
+  page: null, // inbox | team | settings | profile
+  tenant: null, // GET /v1/tenant
+  sessions: 0, // WebSocket sessions authenticated since the page loaded
 };
 
 function thread(id) {
@@ -258,12 +277,14 @@ function startApp() {
   ui.appView.hidden = false;
   document.title = "Parley — agent console";
   renderMe();
+  route();
   scheduleRefresh();
   api("GET", "/v1/auth/me").then((res) => {
     // docs/api-outline.md says {user}; parleyd answers with the bare user object.
     const user = res && (res.user || (res.id ? res : null));
-    if (user && auth) { auth.user = user; saveAuth(auth); renderMe(); }
+    if (user && auth) setUser(user);
   }).catch((err) => { if (err.status === 401) signedOut("Please sign in again."); });
+  loadTenant();
   connect();
 }
 
@@ -285,12 +306,95 @@ function stopApp() {
   ui.messages.replaceChildren();
   ui.pane.hidden = true;
   ui.noPane.hidden = false;
+  S.tenant = null;
+  S.page = null;
+  ui.tenantName.textContent = "";
+  team.reset();
+  settings.reset();
   setConn("offline");
 }
 
 function renderMe() {
   const u = auth && auth.user;
   ui.me.textContent = u ? `${u.name || u.email}${u.role ? ` (${u.role})` : ""}` : "";
+  document.body.dataset.role = (u && u.role) || "";
+  const settingsNav = document.querySelector("[data-testid=nav-settings]");
+  settingsNav.hidden = !canEditSettings(u && u.role);
+}
+
+// ------------------------------------------------------------------ pages
+
+const ctx = {
+  api, el, showError,
+  user: () => auth && auth.user,
+  setUser,
+  tenant: () => S.tenant,
+  loadTenant,
+  tenantChanged: (t) => setTenant(t, false),
+  changePassword,
+};
+const team = createTeamPage(ctx);
+const settings = createSettingsPage(ctx);
+const profile = createProfilePage(ctx);
+const pageViews = { team, settings, profile };
+
+function allowedPage(p) {
+  if (p === "settings") return canEditSettings(auth && auth.user && auth.user.role);
+  return p in ui.pages;
+}
+
+function route() {
+  if (!S.running) return;
+  let p = location.hash.replace(/^#/, "") || "inbox";
+  if (!allowedPage(p)) p = "inbox";
+  const changed = S.page !== p;
+  S.page = p;
+  for (const [name, node] of Object.entries(ui.pages)) node.hidden = name !== p;
+  for (const a of ui.navLinks) a.setAttribute("aria-current", String(a.dataset.page === p));
+  document.body.dataset.page = p;
+  if (changed && pageViews[p]) pageViews[p].show();
+}
+window.addEventListener("hashchange", route);
+
+// The signed-in user changed (a reload of /me, a notice, the auth ack
+// after a reconnect): what the console shows follows their stored role.
+function setUser(u) {
+  if (!auth || !u || (auth.user && auth.user.id && u.id !== auth.user.id)) return;
+  const roleChanged = !!(auth.user && auth.user.role !== u.role);
+  auth.user = { ...(auth.user || {}), ...u };
+  saveAuth(auth);
+  renderMe();
+  if (roleChanged) { team.refresh(); route(); }
+  profile.userUpdated();
+}
+
+function setTenant(t, fromElsewhere) {
+  if (!t || !t.id) return;
+  S.tenant = t;
+  ui.tenantName.textContent = t.name || "";
+  settings.tenantUpdated(t, fromElsewhere);
+}
+
+async function loadTenant() {
+  try { setTenant(await api("GET", "/v1/tenant"), false); } catch (err) {
+    if (err.status !== 401) showError(`Could not load the workspace settings: ${err.message}`);
+  }
+}
+
+// Changes the password; the answer carries this session's new tokens.
+// The server ends every session of the user (this WebSocket too), and the
+// socket's error may arrive before the answer: refreshTokens() waits.
+function changePassword(current, next) {
+  const run = (async () => {
+    const token = await freshToken();
+    const res = await rawFetch("POST", "/v1/auth/password", { current_password: current, new_password: next }, token);
+    saveAuth(tokensFrom(res, auth && auth.user));
+    if (res.user) setUser(res.user);
+    return res;
+  })();
+  passwordChange = run;
+  run.finally(() => { if (passwordChange === run) passwordChange = null; }).catch(() => {});
+  return run;
 }
 
 function setConn(state) {
@@ -329,6 +433,10 @@ function connect() {
     request({ type: "auth", token }, async (f) => {
       if (f.type === "ack") {
         S.attempt = 0;
+        S.sessions++;
+        document.body.dataset.sessions = String(S.sessions);
+        if (f.user) setUser(f.user); // the stored role, as of now
+        if (S.sessions > 1) { loadTenant(); team.refresh(); } // notices missed while away
         setConn("authed");
         startPing(ws);
         subscribeInbox();
@@ -429,6 +537,13 @@ function setCursor(c) {
 }
 
 function onInbox(f) {
+  // live notices of the team and the tenant (no cursor)
+  if (f.event === "user.updated" && f.user) {
+    team.userUpdated(f.user);
+    if (auth && auth.user && f.user.id === auth.user.id) setUser(f.user);
+    return;
+  }
+  if (f.event === "tenant.updated" && f.tenant) { setTenant(f.tenant, true); return; }
   if (typeof f.cursor === "number" && f.cursor > S.inboxCursor) setCursor(f.cursor);
   const c = f.conversation;
   if (c && c.id) {
