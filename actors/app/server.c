@@ -9,6 +9,7 @@
 #include "actors/app/server.h"
 #include "actors/app/features.h"
 #include "actors/kit/feature.h"
+#include "actors/kit/address.h"
 #include "actors/team/accounts.h"
 #include "actors/conversations/cidset.h"
 #include "actors/kit/api.h"
@@ -479,6 +480,8 @@ app *app_start(const app_config *cfg)
 	a->rt = actor_rt_start(&(actor_rt_opts){ .workers = cfg->workers, .batch = 64 });
 	a->convs = registry_new(conv_actor_new, conv_actor_free, a);
 	a->tenants = registry_new(inbox_actor_new, inbox_actor_free, a);
+	a->actors[AK_CONV] = a->convs;
+	a->actors[AK_INBOX] = a->tenants;
 	a->login_rl = ratelimit_new(cfg->login_max_failures, cfg->login_window_s);
 	a->login_rl_ip = ratelimit_new(cfg->login_max_failures * 4, cfg->login_window_s);
 	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip)

@@ -26,6 +26,7 @@
 #include "actors/conversations/conv.h"
 #include "actors/kit/app.h"
 #include "actors/kit/perm.h"
+#include "actors/kit/address.h"
 #include "actors/conversations/cidset.h"
 #include "actors/conversations/inbox.h"
 #include "actors/conversations/lcache.h"
@@ -142,22 +143,15 @@ void conv_actor_free(actor *act)
 
 int conv_send(app *a, uint64_t tid, uint64_t cid, conv_msg *m)
 {
-	actor *act = registry_get(a->convs, tid, cid);
-	if (!act) {
-		reply_error(a, &m->reply, 500, "internal", "out of memory");
-		conv_msg_free(m);
-		return -1;
-	}
-	int rc = 0;
-	if (m->hdr.type == CM_UNSUBSCRIBE) {
-		actor_send_force(act, &m->hdr);
-	} else if (actor_send(act, &m->hdr) != ACTOR_OK) {
+	int rc = actor_deliver(a, actor_at(AK_CONV, tid, cid), &m->hdr, m->hdr.type == CM_UNSUBSCRIBE);
+	if (rc == ACTOR_OK)
+		return 0;
+	if (rc == ACTOR_EFULL)
 		reply_error(a, &m->reply, 503, "busy", "conversation busy, retry with the same client_id");
-		conv_msg_free(m);
-		rc = -1;
-	}
-	registry_put(a->convs, tid, cid);
-	return rc;
+	else
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+	conv_msg_free(m);
+	return -1;
 }
 
 /* ---------- state ---------- */

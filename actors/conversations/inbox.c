@@ -3,6 +3,7 @@
 #include "actors/conversations/inbox.h"
 #include "actors/kit/app.h"
 #include "actors/kit/registry.h"
+#include "actors/kit/address.h"
 #include "actors/conversations/view.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -58,14 +59,10 @@ void inbox_actor_free(actor *act)
 
 void inbox_send(app *a, uint64_t tid, inbox_msg *m)
 {
-	actor *act = registry_get(a->tenants, tid, 0);
-	if (!act) {
+	if (actor_deliver(a, actor_at(AK_INBOX, tid, 0), &m->hdr, true) != ACTOR_OK) {
 		reply_error(a, &m->reply, 500, "internal", "out of memory");
 		msg_free(m);
-		return;
 	}
-	actor_send_force(act, &m->hdr);
-	registry_put(a->tenants, tid, 0);
 }
 
 json_t *inbox_frame(uint64_t cursor, int type, const rec_conv *c)

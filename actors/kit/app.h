@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/actor.h"
+#include "actors/kit/address.h"
 #include "core/id.h"
 #include "core/ioloop.h"
 #include "net/http.h"
@@ -71,8 +72,9 @@ typedef struct app {
 	const struct feature *const *features;  /* the command tables (kit/feature.h) */
 	struct route_entry *route_entries;       /* route data of the table routes */
 	static_site *site;
-	registry *convs;           /* conversation actors by (tenant, id) */
-	registry *tenants;         /* tenant (inbox) actors by tenant id */
+	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
+	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
+	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */
 	ratelimit *login_rl;        /* failed logins per email */
 	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
 	jobs *jobs;                /* CPU-heavy work (password hashing) */

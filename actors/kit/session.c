@@ -42,50 +42,119 @@ void rt_ack(conn *c, const char *id, json_t *fields)
 	rt_send_json(c, v);
 }
 
-/* ---------- field validation ---------- */
+/* ---------- parsing and field validation (pure: no I/O) ---------- */
 
-int rt_id_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
+static int fail(rt_err *e, const char *code, const char *field)
+{
+	e->code = code;
+	e->field = field;
+	return -1;
+}
+
+int rt_parse(const char *data, size_t len, rt_frame *f, rt_err *e)
+{
+	memset(f, 0, sizeof *f);
+	json_error_t err;
+	/* any JSON value parses (a scalar is then an invalid_frame); strings may
+	 * hold \u0000 (each field check rejects it, answering with the frame's id) */
+	f->root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+	if (!f->root) {
+		e->code = "invalid_json";
+		e->field = NULL;
+		snprintf(e->message, sizeof e->message, "%s", err.text);
+		return -1;
+	}
+	if (!json_is_object(f->root))
+	{
+		snprintf(e->message, sizeof e->message, "a frame must be a JSON object");
+		return fail(e, "invalid_frame", NULL);
+	}
+	json_t *idv = json_object_get(f->root, "id");
+	if (idv) {
+		if (!json_is_string(idv) || json_string_length(idv) < 1 || json_string_length(idv) > RT_ID_MAX ||
+		    strlen(json_string_value(idv)) != json_string_length(idv)) {
+			snprintf(e->message, sizeof e->message, "id must be a string of 1 to %d bytes", RT_ID_MAX);
+			return fail(e, "invalid_field", "id");
+		}
+		f->id = json_string_value(idv);
+	}
+	json_t *tv = json_object_get(f->root, "type");
+	if (!json_is_string(tv)) {
+		snprintf(e->message, sizeof e->message, "type must be a string");
+		return fail(e, "invalid_frame", "type");
+	}
+	/* a type with a NUL in it is no type we know */
+	f->type = strlen(json_string_value(tv)) == json_string_length(tv) ? json_string_value(tv) : "";
+	return 0;
+}
+
+int rt_get_id(json_t *f, const char *name, uint64_t *out, rt_err *e)
 {
 	json_t *v = json_object_get(f, name);
-	if (!json_is_string(v) || !id_parse(json_string_value(v), json_string_length(v), out)) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%s must be an id string", name);
-		rt_error(c, id, "invalid_field", msg, name);
-		return -1;
+	if (!json_is_string(v) || !id_parse(json_string_value(v), json_string_length(v), out))
+	{
+		snprintf(e->message, sizeof e->message, "%s must be an id string", name);
+		return fail(e, "invalid_field", name);
 	}
 	return 0;
 }
 
-int rt_uint_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
+int rt_get_uint(json_t *f, const char *name, uint64_t *out, rt_err *e)
 {
 	json_t *v = json_object_get(f, name);
-	if (!v) {
-		*out = 0;
+	*out = 0;
+	if (!v)
 		return 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%s must be an integer >= 0", name);
-		rt_error(c, id, "invalid_field", msg, name);
-		return -1;
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	{
+		snprintf(e->message, sizeof e->message, "%s must be an integer >= 0", name);
+		return fail(e, "invalid_field", name);
 	}
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }
 
-int rt_str_field(conn *c, const char *id, json_t *f, const char *name, size_t min,
-			 size_t max, const char **out)
+int rt_get_str(json_t *f, const char *name, size_t min, size_t max, const char **out, rt_err *e)
 {
 	json_t *v = json_object_get(f, name);
 	size_t n = json_is_string(v) ? json_string_length(v) : 0;
-	if (!json_is_string(v) || n < min || n > max || strlen(json_string_value(v)) != n) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%s must be a string of %zu to %zu bytes", name, min, max);
-		rt_error(c, id, "invalid_field", msg, name);
-		return -1;
+	if (!json_is_string(v) || n < min || n > max || strlen(json_string_value(v)) != n)
+	{
+		snprintf(e->message, sizeof e->message, "%s must be a string of %zu to %zu bytes", name, min, max);
+		return fail(e, "invalid_field", name);
 	}
 	*out = json_string_value(v);
 	return 0;
+}
+
+/* The same, answering the error frame themselves. */
+
+int rt_id_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
+{
+	rt_err e;
+	if (rt_get_id(f, name, out, &e) == 0)
+		return 0;
+	rt_error(c, id, e.code, e.message, e.field);
+	return -1;
+}
+
+int rt_uint_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
+{
+	rt_err e;
+	if (rt_get_uint(f, name, out, &e) == 0)
+		return 0;
+	rt_error(c, id, e.code, e.message, e.field);
+	return -1;
+}
+
+int rt_str_field(conn *c, const char *id, json_t *f, const char *name, size_t min, size_t max,
+		 const char **out)
+{
+	rt_err e;
+	if (rt_get_str(f, name, min, max, out, &e) == 0)
+		return 0;
+	rt_error(c, id, e.code, e.message, e.field);
+	return -1;
 }
 
 /* ---------- sessions ---------- */

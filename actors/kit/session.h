@@ -46,7 +46,35 @@ void rt_error(conn *c, const char *id, const char *code, const char *msg, const 
 /* {"type":"ack","id":id,...fields} (fields consumed; nothing without an id). */
 void rt_ack(conn *c, const char *id, json_t *fields);
 
-/* Field readers: answer invalid_field themselves and return -1 when the
+/* ---- parsing (pure: no I/O; fuzzed by tests/fuzz/rt_frame_fuzz.c) ---- */
+
+#define RT_ID_MAX 64   /* a frame's "id": 1 to 64 bytes */
+
+typedef struct {
+	const char *code;      /* "invalid_json", "invalid_frame", "invalid_field" */
+	const char *field;     /* the field at fault, or NULL */
+	char message[160];
+} rt_err;
+
+typedef struct {
+	json_t *root;          /* the frame (caller json_decref's it, also after an error) */
+	const char *type;      /* "" when the type holds a NUL */
+	const char *id;        /* NULL when absent */
+} rt_frame;
+
+/* Parses one text frame: a JSON object with a string "type" and an
+ * optional "id" of 1 to RT_ID_MAX bytes without NUL; 0, or -1 with *e
+ * (f->id is set when it was valid). */
+int rt_parse(const char *data, size_t len, rt_frame *f, rt_err *e);
+
+/* Field readers: 0, or -1 with *e (invalid_field). An id is a decimal id
+ * string; a uint an integer >= 0 (absent = 0); a string min..max bytes
+ * without NUL. */
+int rt_get_id(json_t *f, const char *name, uint64_t *out, rt_err *e);
+int rt_get_uint(json_t *f, const char *name, uint64_t *out, rt_err *e);
+int rt_get_str(json_t *f, const char *name, size_t min, size_t max, const char **out, rt_err *e);
+
+/* The same readers, answering invalid_field themselves and return -1 when the
  * field is missing/malformed (rt_uint_field: absent = 0). */
 int rt_id_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out);
 int rt_uint_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out);

@@ -46,34 +46,17 @@ static void do_ping(rt_session *s, const char *id, json_t *f)
 static void on_message(conn *c, void *user, const char *data, size_t len)
 {
 	rt_session *s = user;
-	json_error_t err;
-	/* any JSON value parses (a scalar is then an invalid_frame); strings may
-	 * hold \u0000 (each field check rejects it, answering with the frame's id) */
-	json_t *f = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-	if (!f) {
-		rt_error(c, NULL, "invalid_json", err.text, NULL);
+	rt_frame fr;
+	rt_err e;
+	json_t *f = NULL;
+	if (rt_parse(data, len, &fr, &e) < 0) {
+		/* an invalid id is not echoed; a type error carries a valid one */
+		rt_error(c, e.field && strcmp(e.field, "type") == 0 ? fr.id : NULL, e.code, e.message, e.field);
+		json_decref(fr.root);
 		return;
 	}
-	if (!json_is_object(f)) {
-		rt_error(c, NULL, "invalid_frame", "a frame must be a JSON object", NULL);
-		goto out;
-	}
-	json_t *idv = json_object_get(f, "id");
-	const char *id = NULL;
-	if (idv) {
-		if (!json_is_string(idv) || json_string_length(idv) < 1 || json_string_length(idv) > 64 ||
-		    strlen(json_string_value(idv)) != json_string_length(idv)) {
-			rt_error(c, NULL, "invalid_field", "id must be a string of 1 to 64 bytes", "id");
-			goto out;
-		}
-		id = json_string_value(idv);
-	}
-	json_t *tv = json_object_get(f, "type");
-	if (!json_is_string(tv)) {
-		rt_error(c, id, "invalid_frame", "type must be a string", "type");
-		goto out;
-	}
-	const char *type = strlen(json_string_value(tv)) == json_string_length(tv) ? json_string_value(tv) : "";
+	f = fr.root;
+	const char *id = fr.id, *type = fr.type;
 	const frame_def *def = feature_frame(s->app, type);
 	if (!def) {
 		rt_error(c, id, "unknown_type", "unknown frame type", "type");
