@@ -492,7 +492,8 @@ app *app_start(const app_config *cfg)
 	a->jobs = a->jobs_rt ? jobs_new(a->jobs_rt, cfg->job_threads) : NULL;
 	a->nloops = cfg->io_threads;
 	a->loops = calloc((size_t)a->nloops, sizeof *a->loops);
-	if (!a->jobs || !a->loops)
+	a->sessions = calloc((size_t)a->nloops, sizeof *a->sessions);
+	if (!a->jobs || !a->loops || !a->sessions)
 		goto fail;
 	for (int i = 0; i < a->nloops; i++)
 		if (!(a->loops[i] = ioloop_new(i)))
@@ -592,6 +593,7 @@ void app_stop(app **a_p)
 	for (int i = 0; a->loops && i < a->nloops; i++)
 		ioloop_destroy(&a->loops[i]);
 	free(a->loops);
+	free(a->sessions);
 	registry_free(&a->convs);
 	registry_free(&a->tenants);
 	jobs_free(&a->jobs);

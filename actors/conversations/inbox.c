@@ -35,6 +35,7 @@ inbox_msg *inbox_msg_new(int type)
 
 static void msg_free(inbox_msg *m)
 {
+	rbuf_unref(&m->frame);
 	free(m);
 }
 
@@ -189,6 +190,9 @@ static void handle(actor *self, actor_msg *msg)
 			rbuf_unref(&b);
 		}
 		break;
+	case IM_NOTICE:
+		fan(ia, m->frame);
+		break;
 	case IM_LIVE:
 		if (ia->nsubs) {   /* encoded only when someone watches the inbox */
 			char ids[24];
@@ -205,4 +209,16 @@ static void handle(actor *self, actor_msg *msg)
 	if (m->reply.kind != REPLY_NONE)
 		reply_error(ia->app, &m->reply, 500, "internal", "unanswered request");
 	msg_free(m);
+}
+
+void inbox_broadcast(app *a, uint64_t tid, json_t *frame)
+{
+	rbuf *b = reply_encode(frame);
+	inbox_msg *m = b ? inbox_msg_new(IM_NOTICE) : NULL;
+	if (!m) {
+		rbuf_unref(&b);
+		return;
+	}
+	m->frame = b;
+	inbox_send(a, tid, m);
 }

@@ -68,6 +68,7 @@ typedef struct app {
 	actor_rt *jobs_rt;         /* password hashing */
 	ioloop **loops;
 	int nloops;
+	struct rt_session **sessions;  /* per I/O loop: its agent sessions (kit/session.h; loop thread only) */
 	http_server *http;
 	const struct feature *const *features;  /* the command tables (kit/feature.h) */
 	struct route_entry *route_entries;       /* route data of the table routes */

@@ -194,3 +194,66 @@ void rt_remove_sub(rt_session *s, uint64_t cid)
 		}
 }
 
+
+/* ---------- a user's sessions ---------- */
+
+void rt_list(rt_session *s)
+{
+	app *a = s->app;
+	if (s->loop >= 0 || !a->sessions)
+		return;
+	s->loop = conn_loop_index(s->c);
+	s->prev = NULL;
+	s->next = a->sessions[s->loop];
+	if (s->next)
+		s->next->prev = s;
+	a->sessions[s->loop] = s;
+}
+
+void rt_unlist(rt_session *s)
+{
+	if (s->loop < 0)
+		return;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->app->sessions[s->loop] = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->loop = -1;
+}
+
+typedef struct {
+	ioloop_task t;
+	app *a;
+	uint64_t tid, uid;
+	char why[96];
+} end_task;
+
+static void run_end(ioloop *l, ioloop_task *t)
+{
+	end_task *e = (end_task *)t;
+	int i = l->index;
+	for (rt_session *s = e->a->sessions[i]; s; s = s->next) {
+		if (s->who.kind == P_AGENT && s->who.tid == e->tid && s->who.id == e->uid) {
+			rt_error(s->c, NULL, "unauthenticated", e->why, NULL);
+			ws_post_close(e->a->http, ws_ref(s->c), 1008);
+		}
+	}
+	free(e);
+}
+
+void rt_end_user_sessions(app *a, uint64_t tid, uint64_t uid, const char *why)
+{
+	for (int i = 0; a->sessions && i < a->nloops; i++) {
+		end_task *e = calloc(1, sizeof *e);
+		if (!e)
+			continue;
+		e->t.run = run_end;
+		e->a = a;
+		e->tid = tid;
+		e->uid = uid;
+		snprintf(e->why, sizeof e->why, "%s", why);
+		ioloop_post(a->loops[i], &e->t);
+	}
+}

@@ -33,6 +33,8 @@ struct rt_session {
 	uint64_t checked[8];      /* conversations recently found accessible (a
 				   * conversation never changes tenant or visitor) */
 	unsigned nchecked;
+	struct rt_session *prev, *next;  /* the loop's list of agent sessions */
+	int loop;                 /* -1 until listed */
 };
 
 typedef struct rt_session rt_session;
@@ -85,5 +87,18 @@ int rt_str_field(conn *c, const char *id, json_t *f, const char *name, size_t mi
 bool rt_has_sub(rt_session *s, uint64_t cid);
 int rt_add_sub(rt_session *s, uint64_t cid);     /* -1 when RT_MAX_SUBS are reached or OOM */
 void rt_remove_sub(rt_session *s, uint64_t cid);
+
+/* ---- a user's sessions ---- */
+
+/* Lists an authenticated agent session on its I/O thread's list (loop
+ * thread); rt_unlist removes it (on close). */
+void rt_list(rt_session *s);
+void rt_unlist(rt_session *s);
+
+/* Ends every realtime session of user (tid, uid) on every I/O thread: an
+ * error frame {"code":"unauthenticated","message":why} then close 1008, so
+ * a deactivation, a password change or a role change takes effect on open
+ * consoles at once (they reconnect and authenticate again). Any thread. */
+void rt_end_user_sessions(app *a, uint64_t tid, uint64_t uid, const char *why);
 
 #endif

@@ -32,6 +32,8 @@ static void do_auth(rt_session *s, const char *id, json_t *f)
 	}
 	s->who = p;
 	s->authed = true;
+	if (p.kind == P_AGENT)
+		rt_list(s);
 	ws_set_ready(s->c);
 	json_t *me = json_pack("{s:o,s:o,s:s,s:s}", "id", view_id(p.id), "tenant_id", view_id(p.tid),
 			       "name", p.name, "role", p.role);
@@ -114,6 +116,7 @@ static void on_close(conn *c, void *user)
 			inbox_send(s->app, s->who.tid, m);
 		}
 	}
+	rt_unlist(s);
 	free(s->subs);
 	free(s);
 }
@@ -167,6 +170,7 @@ static void upgrade(http_req *req, bool widget)
 	}
 	s->app = a;
 	s->widget = widget;
+	s->loop = -1;
 	if (widget) {
 		char key[REC_KEY_MAX + 1];
 		MDB_txn *txn;
