@@ -1,12 +1,15 @@
-/* features — the feature folders, each registering its routes and frames. */
+/* features — the feature folders the server runs, in start order. Each
+ * folder defines one `const feature` (kit/feature.h); adding a feature
+ * adds a folder and a line here. */
 #include "actors/app/features.h"
-#include "actors/kit/api.h"
 
-void api_register(app *a)
-{
-	api_register_ops(a);
-	api_register_auth(a);
-	api_register_conv(a);
-	api_register_widget(a);
-	rt_register(a);
-}
+extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime;
+
+const feature *const app_features[] = {
+	&feature_ops,
+	&feature_auth,
+	&feature_conversations,
+	&feature_widget,
+	&feature_realtime,
+	NULL,
+};

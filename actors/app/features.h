@@ -2,9 +2,9 @@
 #ifndef PARLEY_FEATURES_H
 #define PARLEY_FEATURES_H
 
-#include "actors/kit/app.h"
+#include "actors/kit/feature.h"
 
-/* Registers every REST and WebSocket route. */
-void api_register(app *a);
+/* Every feature, in start order, NULL-terminated. */
+extern const feature *const app_features[];
 
 #endif

@@ -8,6 +8,8 @@
  */
 #include "actors/app/server.h"
 #include "actors/app/features.h"
+#include "actors/kit/feature.h"
+#include "actors/kit/address.h"
 #include "actors/team/accounts.h"
 #include "actors/conversations/cidset.h"
 #include "actors/kit/api.h"
@@ -112,7 +114,7 @@ static const option options[] = {
 	{ "ws-auth-timeout-ms", O_MS, OFF(http.ws_auth_timeout), 0, "time to authenticate a WebSocket [10000]" },
 	{ "ws-frame-timeout-ms", O_MS, OFF(http.ws_frame_timeout), 0, "time from a WebSocket frame's first byte to its last [10000]" },
 	{ "log-level", O_LEVEL, 0, 0, "debug | info | warn | error [info]" },
-	{ "print-routes", O_BOOL, OFF(print_routes), 0, "print the HTTP routes and exit" },
+	{ "print-routes", O_BOOL, OFF(print_routes), 0, "print the route and frame tables (method, path, permission) and exit" },
 };
 
 static void usage(void)
@@ -478,6 +480,8 @@ app *app_start(const app_config *cfg)
 	a->rt = actor_rt_start(&(actor_rt_opts){ .workers = cfg->workers, .batch = 64 });
 	a->convs = registry_new(conv_actor_new, conv_actor_free, a);
 	a->tenants = registry_new(inbox_actor_new, inbox_actor_free, a);
+	a->actors[AK_CONV] = a->convs;
+	a->actors[AK_INBOX] = a->tenants;
 	a->login_rl = ratelimit_new(cfg->login_max_failures, cfg->login_window_s);
 	a->login_rl_ip = ratelimit_new(cfg->login_max_failures * 4, cfg->login_window_s);
 	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip)
@@ -488,7 +492,8 @@ app *app_start(const app_config *cfg)
 	a->jobs = a->jobs_rt ? jobs_new(a->jobs_rt, cfg->job_threads) : NULL;
 	a->nloops = cfg->io_threads;
 	a->loops = calloc((size_t)a->nloops, sizeof *a->loops);
-	if (!a->jobs || !a->loops)
+	a->sessions = calloc((size_t)a->nloops, sizeof *a->sessions);
+	if (!a->jobs || !a->loops || !a->sessions)
 		goto fail;
 	for (int i = 0; i < a->nloops; i++)
 		if (!(a->loops[i] = ioloop_new(i)))
@@ -499,7 +504,8 @@ app *app_start(const app_config *cfg)
 	a->site = static_load(cfg->web_dir);
 	if (!a->site)
 		log_warn("static.missing", "root=%s msg=\"no web pages will be served\"", cfg->web_dir);
-	api_register(a);
+	if (feature_install(a, app_features) < 0)
+		goto fail;
 	http_set_fallback(a->http, static_handler, a->site);
 	a->port = http_server_listen(a->http, cfg->host, cfg->port);
 	if (a->port < 0) {
@@ -583,9 +589,11 @@ void app_stop(app **a_p)
 		if (a->loops[i])
 			ioloop_drain(a->loops[i]);
 	http_server_free(&a->http);
+	feature_uninstall(a);
 	for (int i = 0; a->loops && i < a->nloops; i++)
 		ioloop_destroy(&a->loops[i]);
 	free(a->loops);
+	free(a->sessions);
 	registry_free(&a->convs);
 	registry_free(&a->tenants);
 	jobs_free(&a->jobs);
@@ -601,20 +609,19 @@ void app_stop(app **a_p)
 	*a_p = NULL;
 }
 
-static void print_route(const char *method, const char *pattern, void *arg)
+static void print_route(const route_def *r, void *arg)
 {
-	printf("%s %s\n", method, pattern);
+	printf("%s %s %s\n", r->method, r->path, perm_name(r->perm));
+}
+
+static void print_frame(const frame_def *f, void *arg)
+{
+	printf("FRAME %s %s%s%s\n", f->type, perm_name(f->perm), f->flags & FRAME_AGENTS ? " agents" : "",
+	       f->flags & FRAME_VISITORS ? " visitors" : "");
 }
 
 int app_print_routes(const app_config *cfg)
 {
-	app a = { .cfg = *cfg };
-	ioloop *none[1] = { NULL };
-	a.http = http_server_new(&cfg->http, none, 0);
-	if (!a.http)
-		return 1;
-	api_register(&a);
-	http_routes_each(a.http, print_route, NULL);
-	http_server_free(&a.http);
+	feature_each(app_features, print_route, print_frame, NULL);
 	return 0;
 }

@@ -291,7 +291,7 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static void login(http_req *req)
+static void login(http_req *req, const principal *unused)
 {
 	app *a = api_app(req);
 	json_t *body = api_body(req);
@@ -371,22 +371,20 @@ out:
 	json_decref(body);
 }
 
-static void refresh(http_req *req)
+static void refresh(http_req *req, const principal *unused)
 {
 	refresh_or_logout(req, 1);
 }
 
-static void logout(http_req *req)
+static void logout(http_req *req, const principal *unused)
 {
 	refresh_or_logout(req, 2);
 }
 
-static void me(http_req *req)
+static void me(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
-	if (auth_require_agent(a, req, &p) < 0)
-		return;
+	principal p = *pp;
 	MDB_txn *txn;
 	if (db_read(a->db, &txn)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
@@ -403,10 +401,12 @@ static void me(http_req *req)
 	mdb_txn_abort(txn);
 }
 
-void api_register_auth(app *a)
-{
-	http_route(a->http, "POST", "/v1/auth/login", 0, login, a);
-	http_route(a->http, "POST", "/v1/auth/refresh", 0, refresh, a);
-	http_route(a->http, "POST", "/v1/auth/logout", 0, logout, a);
-	http_route(a->http, "GET", "/v1/auth/me", HTTP_BEARER, me, a);
-}
+static const route_def routes[] = {
+	{ "POST", "/v1/auth/login", PERM_PUBLIC, login },
+	{ "POST", "/v1/auth/refresh", PERM_PUBLIC, refresh },
+	{ "POST", "/v1/auth/logout", PERM_PUBLIC, logout },
+	{ "GET", "/v1/auth/me", PERM_SIGNED_IN, me },
+	{ 0 },
+};
+
+const feature feature_auth = { .name = "auth", .routes = routes };

@@ -21,15 +21,21 @@ int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out)
 	return rc;
 }
 
-int api_route_conv(http_req *req, bool visitor, principal *p, rec_conv *c)
+bool api_conv_visible(const principal *p, const rec_conv *c)
+{
+	if (p->kind == P_VISITOR)
+		return c->visitor_id == p->id;
+	return p->kind == P_AGENT && perm_conv_visible(role_parse(p->role), p->id, c);
+}
+
+int api_route_conv(http_req *req, const principal *p, rec_conv *c)
 {
 	app *a = api_app(req);
 	uint64_t cid;
-	int rc = visitor ? auth_require_visitor(a, req, p) : auth_require_agent(a, req, p);
-	if (rc < 0 || api_id_param(req, 0, &cid) < 0)
+	if (api_id_param(req, 0, &cid) < 0)
 		return -1;
-	rc = api_load_conv(a, p->tid, cid, c);
-	if (rc == STORE_ENOTFOUND || (rc == 0 && visitor && c->visitor_id != p->id)) {
+	int rc = api_load_conv(a, p->tid, cid, c);
+	if (rc == STORE_ENOTFOUND || (rc == 0 && !api_conv_visible(p, c))) {
 		http_respond_error(req, 404, "not_found", "no such conversation", NULL);
 		return -1;
 	}

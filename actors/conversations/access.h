@@ -9,15 +9,22 @@
 /* Reads a conversation of tenant tid; 0, STORE_ENOTFOUND or STORE_EIO. */
 int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out);
 
-/* Authenticates the caller (an agent, or with visitor the visitor token)
- * and loads the conversation named by route parameter 0 — for a visitor
- * only their own; answers 401/404/500 itself and returns -1 on failure. */
-int api_route_conv(http_req *req, bool visitor, principal *p, rec_conv *c);
+/* True when principal p may read conversation c: a visitor their own, a
+ * user within their role's scope (kit/perm.h). */
+bool api_conv_visible(const principal *p, const rec_conv *c);
+
+/* Loads the conversation named by route parameter 0 for p (a visitor only
+ * their own, a user within their scope); answers 404/500 itself and
+ * returns -1 on failure. */
+int api_route_conv(http_req *req, const principal *p, rec_conv *c);
 
 /* Lists events of a conversation after a seq (agents see notes, visitors not). */
 void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor);
 
 /* Sends a message from an HTTP request (shared by agent and widget routes). */
 void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid);
+
+/* The conversation frames of the realtime protocol (frames.c). */
+extern const frame_def conv_frames[];
 
 #endif

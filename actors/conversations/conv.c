@@ -26,6 +26,8 @@
 #include "net/ws.h"
 #include "actors/conversations/conv.h"
 #include "actors/kit/app.h"
+#include "actors/kit/perm.h"
+#include "actors/kit/address.h"
 #include "actors/conversations/cidset.h"
 #include "actors/conversations/inbox.h"
 #include "actors/conversations/lcache.h"
@@ -143,22 +145,15 @@ void conv_actor_free(actor *act)
 
 int conv_send(app *a, uint64_t tid, uint64_t cid, conv_msg *m)
 {
-	actor *act = registry_get(a->convs, tid, cid);
-	if (!act) {
-		reply_error(a, &m->reply, 500, "internal", "out of memory");
-		conv_msg_free(m);
-		return -1;
-	}
-	int rc = 0;
-	if (m->hdr.type == CM_UNSUBSCRIBE) {
-		actor_send_force(act, &m->hdr);
-	} else if (actor_send(act, &m->hdr) != ACTOR_OK) {
+	int rc = actor_deliver(a, actor_at(AK_CONV, tid, cid), &m->hdr, m->hdr.type == CM_UNSUBSCRIBE);
+	if (rc == ACTOR_OK)
+		return 0;
+	if (rc == ACTOR_EFULL)
 		reply_error(a, &m->reply, 503, "busy", "conversation busy, retry with the same client_id");
-		conv_msg_free(m);
-		rc = -1;
-	}
-	registry_put(a->convs, tid, cid);
-	return rc;
+	else
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+	conv_msg_free(m);
+	return -1;
 }
 
 /* ---------- state ---------- */
@@ -742,6 +737,9 @@ static void on_status(conv_actor *ca, conv_msg *m)
 	submit(ca, op);
 }
 
+/* Assigns to m->target (0 = nobody): the caller's role decides whether
+ * they may (kit/perm.h), checked here against the current assignee so two
+ * agents picking up the same conversation cannot both win. */
 static void on_assign(conv_actor *ca, conv_msg *m)
 {
 	app *a = ca->app;
@@ -749,7 +747,17 @@ static void on_assign(conv_actor *ca, conv_msg *m)
 		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
 		return;
 	}
-	if (ca->rec.assignee_id == m->who.id) {
+	int role = role_parse(m->who.role);
+	if (!perm_conv_visible(role, m->who.id, &ca->rec)) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	if (!perm_may_assign(role, m->who.id, ca->rec.assignee_id, m->target)) {
+		reply_error(a, &m->reply, 403, "forbidden",
+			    ca->rec.assignee_id ? "assigned to someone else" : "agents may only pick up for themselves");
+		return;
+	}
+	if (ca->rec.assignee_id == m->target) {
 		answer_noop(ca, m, AFTER_VIEW);
 		return;
 	}
@@ -761,11 +769,11 @@ static void on_assign(conv_actor *ca, conv_msg *m)
 		reply_error(a, &m->reply, 500, "internal", "out of memory");
 		return;
 	}
-	e->assignee_id = m->who.id;
-	strcpy(e->assignee_name, m->who.name);
-	op->conv.assignee_id = m->who.id;
-	strcpy(op->conv.assignee_name, m->who.name);
-	if (op->conv.status == CS_WAITING)
+	e->assignee_id = m->target;
+	strcpy(e->assignee_name, m->target_name);
+	op->conv.assignee_id = m->target;
+	strcpy(op->conv.assignee_name, m->target_name);
+	if (m->target && op->conv.status == CS_WAITING)
 		op->conv.status = CS_OPEN;
 	op->inbox = true;
 	op->inbox_type = IB_UPDATED;

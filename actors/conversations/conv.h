@@ -10,7 +10,8 @@
  *   CM_TYPING      relay a typing indicator (not stored)
  *   CM_RECEIPT     store a delivered/read cursor, relay a receipt
  *   CM_STATUS      change status (stored as a status event)
- *   CM_ASSIGN      assign to an agent (stored as an assigned event)
+ *   CM_ASSIGN      assign to a user or to nobody (stored as an assigned
+ *                  event), if the caller's role allows it (kit/perm.h)
  *   CM_COMMITTED   (internal) the writer committed or refused a write
  *   CM_TICK        (internal) the idle sweep
  * Passivation: an actor with no subscribers and no write in flight that
@@ -56,6 +57,8 @@ typedef struct conv_msg {
 	char *text;                        /* SEND/CREATE: malloc'ed, owned by the message */
 	size_t text_len;
 	rec_visitor visitor;               /* CREATE */
+	uint64_t target;                   /* ASSIGN: the new assignee (0 = nobody) */
+	char target_name[REC_NAME_MAX + 1];
 } conv_msg;
 
 /* Allocates a zeroed message of a type; NULL on OOM. */

@@ -3,6 +3,7 @@
 #include "actors/conversations/inbox.h"
 #include "actors/kit/app.h"
 #include "actors/kit/registry.h"
+#include "actors/kit/address.h"
 #include "actors/conversations/view.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -35,6 +36,7 @@ inbox_msg *inbox_msg_new(int type)
 
 static void msg_free(inbox_msg *m)
 {
+	rbuf_unref(&m->frame);
 	free(m);
 }
 
@@ -59,14 +61,10 @@ void inbox_actor_free(actor *act)
 
 void inbox_send(app *a, uint64_t tid, inbox_msg *m)
 {
-	actor *act = registry_get(a->tenants, tid, 0);
-	if (!act) {
+	if (actor_deliver(a, actor_at(AK_INBOX, tid, 0), &m->hdr, true) != ACTOR_OK) {
 		reply_error(a, &m->reply, 500, "internal", "out of memory");
 		msg_free(m);
-		return;
 	}
-	actor_send_force(act, &m->hdr);
-	registry_put(a->tenants, tid, 0);
 }
 
 json_t *inbox_frame(uint64_t cursor, int type, const rec_conv *c)
@@ -190,6 +188,9 @@ static void handle(actor *self, actor_msg *msg)
 			rbuf_unref(&b);
 		}
 		break;
+	case IM_NOTICE:
+		fan(ia, m->frame);
+		break;
 	case IM_LIVE:
 		if (ia->nsubs) {   /* encoded only when someone watches the inbox */
 			char ids[24];
@@ -206,4 +207,16 @@ static void handle(actor *self, actor_msg *msg)
 	if (m->reply.kind != REPLY_NONE)
 		reply_error(ia->app, &m->reply, 500, "internal", "unanswered request");
 	msg_free(m);
+}
+
+void inbox_broadcast(app *a, uint64_t tid, json_t *frame)
+{
+	rbuf *b = reply_encode(frame);
+	inbox_msg *m = b ? inbox_msg_new(IM_NOTICE) : NULL;
+	if (!m) {
+		rbuf_unref(&b);
+		return;
+	}
+	m->frame = b;
+	inbox_send(a, tid, m);
 }

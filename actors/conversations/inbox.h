@@ -21,7 +21,7 @@
 
 struct app;
 
-enum inbox_msg_type { IM_SUBSCRIBE = 1, IM_UNSUBSCRIBE, IM_EVENT, IM_LIVE };
+enum inbox_msg_type { IM_SUBSCRIBE = 1, IM_UNSUBSCRIBE, IM_EVENT, IM_LIVE, IM_NOTICE };
 
 #define INBOX_REPLAY_MAX 1000
 
@@ -35,6 +35,7 @@ typedef struct inbox_msg {
 	rec_conv conv;        /* EVENT/LIVE: the conversation after the change */
 	uint64_t seq;         /* LIVE: the new message's seq (conv holds the preview) */
 	uint8_t sender_type;  /* LIVE */
+	rbuf *frame;          /* NOTICE: the frame (a shared, immutable buffer the message owns a reference to) */
 } inbox_msg;
 
 /* Allocates a zeroed message. */
@@ -43,6 +44,12 @@ inbox_msg *inbox_msg_new(int type);
 /* Sends to tenant tid's inbox actor (never refused: these are system
  * messages or bounded by the caller). */
 void inbox_send(struct app *a, uint64_t tid, inbox_msg *m);
+
+/* Sends a live frame, not stored and without a cursor, to every console
+ * watching tenant tid's inbox (user.updated, tenant.updated); frame is
+ * consumed. After a reconnect the console reloads what such frames
+ * announce. */
+void inbox_broadcast(struct app *a, uint64_t tid, json_t *frame);
 
 actor *inbox_actor_new(void *app, uint64_t tid, uint64_t unused);
 void inbox_actor_free(actor *act);

@@ -32,6 +32,7 @@ typedef struct {
 	uint64_t tid;
 	uint64_t assignee;        /* when by_assignee */
 	uint64_t below;           /* cursor, 0 = first page */
+	uint64_t scope;           /* an agent's id: only what they may read (kit/perm.h); 0 = all */
 	int32_t status;           /* -1 = any */
 	uint32_t limit;
 	uint32_t by_assignee;

@@ -15,6 +15,8 @@
 #include <string.h>
 
 typedef struct {
+	int role;              /* the caller's: agents see their scope only */
+	uint64_t uid;
 	int status;            /* -1 any */
 	bool by_assignee;
 	uint64_t assignee;
@@ -39,6 +41,8 @@ static bool list_one(void *arg, uint64_t cid, const rec_conv *c)
 		return true;
 	if (l->by_assignee && c->assignee_id != l->assignee)
 		return true;
+	if (!perm_conv_visible(l->role, l->uid, c))
+		return true;
 	if (l->count++)
 		l->wrc |= buf_puts(&l->out, ",");
 	l->wrc |= view_conv_write(c, &l->out);
@@ -58,13 +62,11 @@ static void respond_list(http_req *req, const char *body, size_t len, const char
 		http_respond(req, 200, "application/json", body, len, extra);
 }
 
-static void list(http_req *req)
+static void list(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
-	if (auth_require_agent(a, req, &p) < 0)
-		return;
-	list_ctx l = { .status = -1 };
+	principal p = *pp;
+	list_ctx l = { .status = -1, .role = role_parse(p.role), .uid = p.id };
 	char s[32];
 	int n = http_query(req, "status", s, sizeof s);
 	if (n != -1 && (n < 0 || (l.status = rec_status_parse(s)) < 0)) {
@@ -104,6 +106,7 @@ static void list(http_req *req)
 	key.assignee = l.assignee;
 	key.limit = (uint32_t)l.limit;
 	key.below = below;
+	key.scope = l.role >= ROLE_SUPERVISOR ? 0 : p.id;
 	int thread = http_req_loop(req);
 	const lc_entry *e = lc_get(a->lists, thread, &key);
 	if (e) {
@@ -143,25 +146,20 @@ static void list(http_req *req)
 	buf_free(&l.out);
 }
 
-static int agent_conv(http_req *req, principal *p, rec_conv *c)
+static void get_one(http_req *req, const principal *pp)
 {
-	return api_route_conv(req, false, p, c);
-}
-
-static void get_one(http_req *req)
-{
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) == 0)
+	if (api_route_conv(req, &p, &c) == 0)
 		http_respond_json(req, 200, view_conv(&c));
 }
 
-static void patch(http_req *req)
+static void patch(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) < 0)
+	if (api_route_conv(req, &p, &c) < 0)
 		return;
 	json_t *body = api_body(req);
 	if (!body)
@@ -188,17 +186,43 @@ out:
 	json_decref(body);
 }
 
-static void assign(http_req *req)
+/* POST .../assign {"assignee_id": id | null}: to that user, or to nobody;
+ * without the field (or a body), to the caller. */
+static void assign(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) < 0)
+	if (api_route_conv(req, &p, &c) < 0)
 		return;
-	if (req->body_len) {   /* an optional empty object */
+	principal target = p;
+	if (req->body_len) {
 		json_t *body = api_body(req);
 		if (!body)
 			return;
+		json_t *v = json_object_get(body, "assignee_id");
+		if (json_is_null(v)) {
+			memset(&target, 0, sizeof target);
+		} else if (v) {
+			uint64_t uid;
+			if (!json_is_string(v) || !id_parse(json_string_value(v), json_string_length(v), &uid)) {
+				json_decref(body);
+				http_respond_error(req, 400, "invalid_field", "assignee_id must be a user id or null",
+						   "assignee_id");
+				return;
+			}
+			/* an active user of this tenant (auth_current: as for a token
+			 * issued now) */
+			memset(&target, 0, sizeof target);
+			target.tid = p.tid;
+			target.id = uid;
+			target.issued_ms = INT64_MAX;
+			if (auth_current(a, &target) < 0) {
+				json_decref(body);
+				http_respond_error(req, 404, "not_found", "no such active user", "assignee_id");
+				return;
+			}
+		}
 		json_decref(body);
 	}
 	conv_msg *m = conv_msg_new(CM_ASSIGN);
@@ -207,32 +231,40 @@ static void assign(http_req *req)
 		return;
 	}
 	m->who = p;
+	m->target = target.id;
+	strcpy(m->target_name, target.name);
 	reply_begin_http(a, &m->reply, req);
 	conv_send(a, p.tid, c.id, m);
 }
 
-static void messages(http_req *req)
+static void messages(http_req *req, const principal *pp)
 {
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) == 0)
+	if (api_route_conv(req, &p, &c) == 0)
 		api_list_events(req, api_app(req), &c, false);
 }
 
-static void send_msg(http_req *req)
+static void send_msg(http_req *req, const principal *pp)
 {
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (agent_conv(req, &p, &c) == 0)
+	if (api_route_conv(req, &p, &c) == 0)
 		api_send_message(req, api_app(req), &p, c.id);
 }
 
-void api_register_conv(app *a)
-{
-	http_route(a->http, "GET", "/v1/conversations", HTTP_BEARER, list, a);
-	http_route(a->http, "GET", "/v1/conversations/{id}", HTTP_BEARER, get_one, a);
-	http_route(a->http, "PATCH", "/v1/conversations/{id}", HTTP_BEARER, patch, a);
-	http_route(a->http, "POST", "/v1/conversations/{id}/assign", HTTP_BEARER, assign, a);
-	http_route(a->http, "GET", "/v1/conversations/{id}/messages", HTTP_BEARER, messages, a);
-	http_route(a->http, "POST", "/v1/conversations/{id}/messages", HTTP_BEARER, send_msg, a);
-}
+static const route_def routes[] = {
+	{ "GET", "/v1/conversations", PERM_CONV, list },
+	{ "GET", "/v1/conversations/{id}", PERM_CONV, get_one },
+	{ "PATCH", "/v1/conversations/{id}", PERM_CONV, patch },
+	{ "POST", "/v1/conversations/{id}/assign", PERM_CONV_ASSIGN, assign },
+	{ "GET", "/v1/conversations/{id}/messages", PERM_CONV, messages },
+	{ "POST", "/v1/conversations/{id}/messages", PERM_CONV, send_msg },
+	{ 0 },
+};
+
+const feature feature_conversations = {
+	.name = "conversations",
+	.routes = routes,
+	.frames = conv_frames,
+};

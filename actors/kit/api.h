@@ -8,21 +8,15 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include "actors/kit/app.h"
+#include "actors/kit/feature.h"
 #include "actors/kit/auth.h"
 #include "actors/kit/reply.h"
 #include "net/http.h"
 
-/* Each feature folder's registration (actors/app/features.c calls them). */
-void api_register_ops(app *a);
-void api_register_auth(app *a);
-void api_register_conv(app *a);
-void api_register_widget(app *a);
-void rt_register(app *a);
-
 /* The app of a request (routes carry it as route data). */
 static inline app *api_app(http_req *req)
 {
-	return req->route_data;
+	return feature_app(req);
 }
 
 /* Parses the body as a JSON object; answers 400/415 and returns NULL on failure. */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/actor.h"
+#include "actors/kit/address.h"
 #include "core/id.h"
 #include "core/ioloop.h"
 #include "net/http.h"
@@ -29,6 +30,8 @@ typedef struct ratelimit ratelimit;
 typedef struct jobs jobs;
 typedef struct lcache lcache;
 typedef struct tokmemo tokmemo;
+struct feature;
+struct route_entry;
 
 typedef struct {
 	char data_dir[1024];       /* --data [./data] */
@@ -65,10 +68,14 @@ typedef struct app {
 	actor_rt *jobs_rt;         /* password hashing */
 	ioloop **loops;
 	int nloops;
+	struct rt_session **sessions;  /* per I/O loop: its agent sessions (kit/session.h; loop thread only) */
 	http_server *http;
+	const struct feature *const *features;  /* the command tables (kit/feature.h) */
+	struct route_entry *route_entries;       /* route data of the table routes */
 	static_site *site;
-	registry *convs;           /* conversation actors by (tenant, id) */
-	registry *tenants;         /* tenant (inbox) actors by tenant id */
+	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
+	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
+	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */
 	ratelimit *login_rl;        /* failed logins per email */
 	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
 	jobs *jobs;                /* CPU-heavy work (password hashing) */

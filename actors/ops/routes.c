@@ -9,12 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static void healthz(http_req *req)
+static void healthz(http_req *req, const principal *unused)
 {
 	http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static void readyz(http_req *req)
+static void readyz(http_req *req, const principal *unused)
 {
 	app *a = api_app(req);
 	if (atomic_load(&a->ready))
@@ -44,7 +44,7 @@ static void metric(buf *b, const char *name, const char *type, const char *help,
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
-static void metrics(http_req *req)
+static void metrics(http_req *req, const principal *unused)
 {
 	app *a = api_app(req);
 	buf b = { 0 };
@@ -120,9 +120,11 @@ static void metrics(http_req *req)
 	buf_free(&b);
 }
 
-void api_register_ops(app *a)
-{
-	http_route(a->http, "GET", "/healthz", 0, healthz, a);
-	http_route(a->http, "GET", "/readyz", 0, readyz, a);
-	http_route(a->http, "GET", "/metrics", 0, metrics, a);
-}
+static const route_def routes[] = {
+	{ "GET", "/healthz", PERM_PUBLIC, healthz },
+	{ "GET", "/readyz", PERM_PUBLIC, readyz },
+	{ "GET", "/metrics", PERM_PUBLIC, metrics },
+	{ 0 },
+};
+
+const feature feature_ops = { .name = "ops", .routes = routes };

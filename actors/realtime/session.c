@@ -1,16 +1,13 @@
-/* rt — the realtime protocol over WebSocket (docs/realtime.md).
- *
- * Frames are parsed and validated here on the I/O thread; anything that
- * touches a conversation becomes a message to its actor, which answers
- * through reply_to. A connection's session holds its principal and the
- * conversations it subscribed to (so closing it unsubscribes them, and so
- * later frames about those conversations skip the access check).
- */
+/* session — the realtime endpoints (docs/realtime.md): the WebSocket
+ * upgrades, authentication, and the dispatch of every other frame through
+ * the features' frame tables (kit/feature.h) with its permission. Closing
+ * a connection ends its subscriptions. */
 #include "net/ws.h"
-#include "actors/conversations/access.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/inbox.h"
-#include "actors/conversations/view.h"
+#include "actors/kit/api.h"
+#include "actors/kit/session.h"
+#include "actors/kit/view.h"
 #include "core/id.h"
 #include "core/log.h"
 
@@ -18,402 +15,81 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RT_MAX_SUBS 1000
-
-typedef struct {
-	app *app;
-	conn *c;
-	bool widget;              /* the visitor endpoint */
-	uint64_t widget_tid;      /* its tenant */
-	bool authed;
-	bool inbox;               /* subscribed to the tenant inbox */
-	principal who;
-	uint64_t *subs;
-	int nsubs, capsubs;
-	uint64_t checked[8];      /* conversations recently found accessible (a
-				   * conversation never changes tenant or visitor) */
-	unsigned nchecked;
-} rt_session;
-
-/* ---------- replies from the I/O thread ---------- */
-
-static void send_json(conn *c, json_t *v)
-{
-	char *s = json_dumps(v, JSON_COMPACT);
-	json_decref(v);
-	if (s) {
-		ws_send(c, s, strlen(s));
-		free(s);
-	}
-}
-
-static void send_error(conn *c, const char *id, const char *code, const char *msg, const char *field)
-{
-	json_t *v = json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "code", code, "message", msg);
-	if (field)
-		json_object_set_new(json_object_get(v, "error"), "field", json_string(field));
-	if (id)
-		json_object_set_new(v, "id", json_string(id));
-	send_json(c, v);
-}
-
-static void send_ack(conn *c, const char *id, json_t *fields)
-{
-	if (!id) {
-		json_decref(fields);
-		return;
-	}
-	json_t *v = fields ? fields : json_object();
-	json_object_set_new(v, "type", json_string("ack"));
-	json_object_set_new(v, "id", json_string(id));
-	send_json(c, v);
-}
-
-/* ---------- field validation ---------- */
-
-static int get_id_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
-{
-	json_t *v = json_object_get(f, name);
-	if (!json_is_string(v) || !id_parse(json_string_value(v), json_string_length(v), out)) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%s must be an id string", name);
-		send_error(c, id, "invalid_field", msg, name);
-		return -1;
-	}
-	return 0;
-}
-
-static int get_uint_field(conn *c, const char *id, json_t *f, const char *name, uint64_t *out)
-{
-	json_t *v = json_object_get(f, name);
-	if (!v) {
-		*out = 0;
-		return 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%s must be an integer >= 0", name);
-		send_error(c, id, "invalid_field", msg, name);
-		return -1;
-	}
-	*out = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-static int get_str_field(conn *c, const char *id, json_t *f, const char *name, size_t min,
-			 size_t max, const char **out)
-{
-	json_t *v = json_object_get(f, name);
-	size_t n = json_is_string(v) ? json_string_length(v) : 0;
-	if (!json_is_string(v) || n < min || n > max || strlen(json_string_value(v)) != n) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "%s must be a string of %zu to %zu bytes", name, min, max);
-		send_error(c, id, "invalid_field", msg, name);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* ---------- sessions ---------- */
-
-static bool has_sub(rt_session *s, uint64_t cid)
-{
-	for (int i = 0; i < s->nsubs; i++)
-		if (s->subs[i] == cid)
-			return true;
-	return false;
-}
-
-static int add_sub(rt_session *s, uint64_t cid)
-{
-	if (has_sub(s, cid))
-		return 0;
-	if (s->nsubs == RT_MAX_SUBS)
-		return -1;
-	if (s->nsubs == s->capsubs) {
-		int cap = s->capsubs ? s->capsubs * 2 : 2;
-		uint64_t *n = realloc(s->subs, (size_t)cap * sizeof *n);
-		if (!n)
-			return -1;
-		s->subs = n;
-		s->capsubs = cap;
-	}
-	s->subs[s->nsubs++] = cid;
-	return 0;
-}
-
-static void remove_sub(rt_session *s, uint64_t cid)
-{
-	for (int i = 0; i < s->nsubs; i++)
-		if (s->subs[i] == cid) {
-			s->subs[i] = s->subs[--s->nsubs];
-			return;
-		}
-}
-
-/* May this session act on conversation cid? Answers not_found itself. */
-static bool can_access(rt_session *s, const char *id, uint64_t cid)
-{
-	if (has_sub(s, cid))
-		return true;
-	for (unsigned i = 0; i < 8 && i < s->nchecked; i++)
-		if (s->checked[i] == cid)
-			return true;
-	rec_conv c;
-	int rc = api_load_conv(s->app, s->who.tid, cid, &c);
-	if (rc == 0 && (s->who.kind == P_AGENT || c.visitor_id == s->who.id)) {
-		s->checked[s->nchecked++ % 8] = cid;
-		return true;
-	}
-	if (rc && rc != STORE_ENOTFOUND)
-		send_error(s->c, id, "internal", "storage unavailable", NULL);
-	else
-		send_error(s->c, id, "not_found", "no such conversation", "conversation_id");
-	return false;
-}
-
-static conv_msg *new_msg(rt_session *s, int type, const char *id)
-{
-	conv_msg *m = conv_msg_new(type);
-	if (!m) {
-		send_error(s->c, id, "internal", "out of memory", NULL);
-		return NULL;
-	}
-	m->who = s->who;
-	m->conn = ws_ref(s->c);
-	m->audience = s->who.kind == P_VISITOR ? AUD_VISITOR : AUD_AGENT;
-	reply_begin_ws(s->app, &m->reply, m->conn, id);
-	return m;
-}
-
-/* ---------- frame handlers ---------- */
-
 static void do_auth(rt_session *s, const char *id, json_t *f)
 {
 	const char *tok;
-	if (get_str_field(s->c, id, f, "token", 1, 4096, &tok) < 0)
+	if (rt_str_field(s->c, id, f, "token", 1, 4096, &tok) < 0)
 		return;
 	if (s->authed) {
-		send_error(s->c, id, "invalid_frame", "already authenticated", NULL);
+		rt_error(s->c, id, "invalid_frame", "already authenticated", NULL);
 		return;
 	}
 	principal p;
 	int rc = s->widget ? auth_visitor(s->app, tok, strlen(tok), &p) : auth_access(s->app, tok, strlen(tok), &p);
 	if (rc < 0 || (s->widget && p.tid != s->widget_tid)) {
-		send_error(s->c, id, "unauthenticated", "invalid or expired token", "token");
+		rt_error(s->c, id, "unauthenticated", "invalid or expired token", "token");
 		return;
 	}
 	s->who = p;
 	s->authed = true;
+	if (p.kind == P_AGENT)
+		rt_list(s);
 	ws_set_ready(s->c);
 	json_t *me = json_pack("{s:o,s:o,s:s,s:s}", "id", view_id(p.id), "tenant_id", view_id(p.tid),
 			       "name", p.name, "role", p.role);
-	send_ack(s->c, id, json_pack("{s:o}", p.kind == P_VISITOR ? "visitor" : "user", me));
+	rt_ack(s->c, id, json_pack("{s:o}", p.kind == P_VISITOR ? "visitor" : "user", me));
 }
 
-static void do_subscribe(rt_session *s, const char *id, json_t *f)
+static void do_ping(rt_session *s, const char *id, json_t *f)
 {
-	uint64_t cid, after;
-	if (get_id_field(s->c, id, f, "conversation_id", &cid) < 0 ||
-	    get_uint_field(s->c, id, f, "after_seq", &after) < 0 || !can_access(s, id, cid))
-		return;
-	if (add_sub(s, cid) < 0) {
-		send_error(s->c, id, "too_large", "too many subscriptions on this connection", NULL);
-		return;
-	}
-	conv_msg *m = new_msg(s, CM_SUBSCRIBE, id);
-	if (!m)
-		return;
-	m->seq = after;
-	conv_send(s->app, s->who.tid, cid, m);
-}
-
-static void do_unsubscribe(rt_session *s, const char *id, json_t *f)
-{
-	uint64_t cid;
-	if (get_id_field(s->c, id, f, "conversation_id", &cid) < 0)
-		return;
-	if (has_sub(s, cid)) {
-		conv_msg *m = conv_msg_new(CM_UNSUBSCRIBE);
-		if (m) {
-			m->conn = ws_ref(s->c);
-			conv_send(s->app, s->who.tid, cid, m);
-		}
-		remove_sub(s, cid);
-	}
-	send_ack(s->c, id, NULL);
-}
-
-static void do_send(rt_session *s, const char *id, json_t *f)
-{
-	uint64_t cid;
-	const char *client_id, *text;
-	if (get_id_field(s->c, id, f, "conversation_id", &cid) < 0 ||
-	    get_str_field(s->c, id, f, "client_id", 1, REC_CLIENT_ID_MAX, &client_id) < 0 ||
-	    get_str_field(s->c, id, f, "text", 1, REC_TEXT_MAX, &text) < 0)
-		return;
-	json_t *pv = json_object_get(f, "private");
-	if (pv && !json_is_boolean(pv)) {
-		send_error(s->c, id, "invalid_field", "private must be a boolean", "private");
-		return;
-	}
-	bool priv = json_is_true(pv);
-	if (priv && s->who.kind != P_AGENT) {
-		send_error(s->c, id, "forbidden", "visitors cannot send private notes", "private");
-		return;
-	}
-	if (!can_access(s, id, cid))
-		return;
-	conv_msg *m = new_msg(s, CM_SEND, id);
-	if (!m)
-		return;
-	m->text = strdup(text);
-	m->text_len = strlen(text);
-	strcpy(m->client_id, client_id);
-	m->flag = priv;
-	if (!m->text) {
-		reply_error(s->app, &m->reply, 500, "internal", "out of memory");
-		conv_msg_free(m);
-		return;
-	}
-	conv_send(s->app, s->who.tid, cid, m);
-}
-
-static void do_typing(rt_session *s, const char *id, json_t *f)
-{
-	uint64_t cid;
-	json_t *st = json_object_get(f, "state");
-	if (get_id_field(s->c, id, f, "conversation_id", &cid) < 0)
-		return;
-	if (!json_is_boolean(st)) {
-		send_error(s->c, id, "invalid_field", "state must be a boolean", "state");
-		return;
-	}
-	if (!can_access(s, id, cid))
-		return;
-	conv_msg *m = new_msg(s, CM_TYPING, id);
-	if (!m)
-		return;
-	m->flag = json_is_true(st);
-	conv_send(s->app, s->who.tid, cid, m);
-}
-
-static void do_receipt(rt_session *s, const char *id, json_t *f, bool read)
-{
-	uint64_t cid, seq;
-	if (get_id_field(s->c, id, f, "conversation_id", &cid) < 0)
-		return;
-	json_t *sv = json_object_get(f, "seq");
-	if (!json_is_integer(sv) || json_integer_value(sv) < 0) {
-		send_error(s->c, id, "invalid_field", "seq must be an integer >= 0", "seq");
-		return;
-	}
-	seq = (uint64_t)json_integer_value(sv);
-	if (!can_access(s, id, cid))
-		return;
-	conv_msg *m = new_msg(s, CM_RECEIPT, id);
-	if (!m)
-		return;
-	m->seq = seq;
-	m->flag = read;
-	conv_send(s->app, s->who.tid, cid, m);
-}
-
-static void do_inbox(rt_session *s, const char *id, json_t *f)
-{
-	uint64_t after;
-	if (s->who.kind != P_AGENT) {
-		send_error(s->c, id, "forbidden", "the inbox is for agents", NULL);
-		return;
-	}
-	if (get_uint_field(s->c, id, f, "after", &after) < 0)
-		return;
-	inbox_msg *m = inbox_msg_new(IM_SUBSCRIBE);
-	if (!m) {
-		send_error(s->c, id, "internal", "out of memory", NULL);
-		return;
-	}
-	m->conn = ws_ref(s->c);
-	m->after = after;
-	reply_begin_ws(s->app, &m->reply, m->conn, id);
-	s->inbox = true;
-	inbox_send(s->app, s->who.tid, m);
+	rt_ack(s->c, id, NULL);
 }
 
 static void on_message(conn *c, void *user, const char *data, size_t len)
 {
 	rt_session *s = user;
-	json_error_t err;
-	/* any JSON value parses (a scalar is then an invalid_frame); strings may
-	 * hold \u0000 (each field check rejects it, answering with the frame's id) */
-	json_t *f = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-	if (!f) {
-		send_error(c, NULL, "invalid_json", err.text, NULL);
+	rt_frame fr;
+	rt_err e;
+	json_t *f = NULL;
+	if (rt_parse(data, len, &fr, &e) < 0) {
+		/* an invalid id is not echoed; a type error carries a valid one */
+		rt_error(c, e.field && strcmp(e.field, "type") == 0 ? fr.id : NULL, e.code, e.message, e.field);
+		json_decref(fr.root);
 		return;
 	}
-	if (!json_is_object(f)) {
-		send_error(c, NULL, "invalid_frame", "a frame must be a JSON object", NULL);
+	f = fr.root;
+	const char *id = fr.id, *type = fr.type;
+	const frame_def *def = feature_frame(s->app, type);
+	if (!def) {
+		rt_error(c, id, "unknown_type", "unknown frame type", "type");
 		goto out;
 	}
-	json_t *idv = json_object_get(f, "id");
-	const char *id = NULL;
-	if (idv) {
-		if (!json_is_string(idv) || json_string_length(idv) < 1 || json_string_length(idv) > 64 ||
-		    strlen(json_string_value(idv)) != json_string_length(idv)) {
-			send_error(c, NULL, "invalid_field", "id must be a string of 1 to 64 bytes", "id");
-			goto out;
-		}
-		id = json_string_value(idv);
-	}
-	json_t *tv = json_object_get(f, "type");
-	if (!json_is_string(tv)) {
-		send_error(c, id, "invalid_frame", "type must be a string", "type");
-		goto out;
-	}
-	const char *type = strlen(json_string_value(tv)) == json_string_length(tv) ? json_string_value(tv) : "";
-	if (strcmp(type, "auth") == 0) {
-		do_auth(s, id, f);
-		goto out;
-	}
-	static const char *known[] = { "ping", "subscribe", "unsubscribe", "send", "typing", "delivered",
-				       "read", "subscribe_inbox" };
-	bool is_known = false;
-	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-		is_known |= strcmp(type, known[i]) == 0;
-	if (!is_known) {
-		send_error(c, id, "unknown_type", "unknown frame type", "type");
+	if (def->perm == PERM_PUBLIC) {   /* auth */
+		def->fn(s, id, f);
 		goto out;
 	}
 	if (!s->authed) {   /* docs/realtime.md: anything but auth before auth, ping included */
-		send_error(c, id, "unauthenticated", "send auth first", NULL);
+		rt_error(c, id, "unauthenticated", "send auth first", NULL);
 		goto out;
 	}
-	/* an agent's session ends with a password change (or removal): every
-	 * request re-checks the user, so an open console cannot outlive it */
+	/* the role is the stored one, read again for every frame: a password
+	 * change, a deactivation or a removal ends the session, a demotion
+	 * takes the permission away at once */
 	if (s->who.kind == P_AGENT && auth_current(s->app, &s->who) < 0) {
-		send_error(c, id, "unauthenticated", "session revoked; log in again", NULL);
+		rt_error(c, id, "unauthenticated", "session revoked; log in again", NULL);
 		/* closed through the loop's queue, so the error frame above (a data
 		 * frame) leaves before the close (a control frame, sent first) */
 		ws_post_close(s->app->http, ws_ref(c), 1008);
 		goto out;
 	}
-	if (strcmp(type, "ping") == 0)
-		send_ack(c, id, NULL);
-	else if (strcmp(type, "subscribe") == 0)
-		do_subscribe(s, id, f);
-	else if (strcmp(type, "unsubscribe") == 0)
-		do_unsubscribe(s, id, f);
-	else if (strcmp(type, "send") == 0)
-		do_send(s, id, f);
-	else if (strcmp(type, "typing") == 0)
-		do_typing(s, id, f);
-	else if (strcmp(type, "delivered") == 0)
-		do_receipt(s, id, f, false);
-	else if (strcmp(type, "read") == 0)
-		do_receipt(s, id, f, true);
-	else
-		do_inbox(s, id, f);
+	bool allowed = s->who.kind == P_VISITOR ? (def->flags & FRAME_VISITORS) != 0
+						: (def->flags & FRAME_AGENTS) && perm_allows(role_parse(s->who.role), def->perm);
+	if (!allowed) {
+		rt_error(c, id, "forbidden", s->who.kind == P_VISITOR ? "not for visitors" : "your role does not allow this",
+			 NULL);
+		goto out;
+	}
+	def->fn(s, id, f);
 out:
 	json_decref(f);
 }
@@ -440,6 +116,7 @@ static void on_close(conn *c, void *user)
 			inbox_send(s->app, s->who.tid, m);
 		}
 	}
+	rt_unlist(s);
 	free(s->subs);
 	free(s);
 }
@@ -493,6 +170,7 @@ static void upgrade(http_req *req, bool widget)
 	}
 	s->app = a;
 	s->widget = widget;
+	s->loop = -1;
 	if (widget) {
 		char key[REC_KEY_MAX + 1];
 		MDB_txn *txn;
@@ -531,18 +209,26 @@ static void upgrade(http_req *req, bool widget)
 		free(s);
 }
 
-static void agent_ws(http_req *req)
+static void agent_ws(http_req *req, const principal *unused)
 {
 	upgrade(req, false);
 }
 
-static void widget_ws(http_req *req)
+static void widget_ws(http_req *req, const principal *unused)
 {
 	upgrade(req, true);
 }
 
-void rt_register(app *a)
-{
-	http_route(a->http, "GET", "/v1/ws", 0, agent_ws, a);
-	http_route(a->http, "GET", "/v1/widget/ws", 0, widget_ws, a);
-}
+static const route_def routes[] = {
+	{ "GET", "/v1/ws", PERM_PUBLIC, agent_ws },   /* authenticated in-band (auth frame) */
+	{ "GET", "/v1/widget/ws", PERM_PUBLIC, widget_ws },
+	{ 0 },
+};
+
+static const frame_def frames[] = {
+	{ "auth", PERM_PUBLIC, FRAME_AGENTS | FRAME_VISITORS, do_auth },
+	{ "ping", PERM_SIGNED_IN, FRAME_AGENTS | FRAME_VISITORS, do_ping },
+	{ 0 },
+};
+
+const feature feature_realtime = { .name = "realtime", .routes = routes, .frames = frames };

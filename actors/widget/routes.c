@@ -76,7 +76,7 @@ static int load_tenant_by_key(app *a, const char *key, rec_tenant *t)
 	return rc;
 }
 
-static void session(http_req *req)
+static void session(http_req *req, const principal *unused)
 {
 	app *a = api_app(req);
 	json_t *body = api_body(req);
@@ -163,12 +163,10 @@ static bool list_one(void *arg, uint64_t cid, const rec_conv *c)
 	return json_array_size(data) < 100;
 }
 
-static void list(http_req *req)
+static void list(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
-	if (auth_require_visitor(a, req, &p) < 0)
-		return;
+	principal p = *pp;
 	store_txn t;
 	if (store_read(a->db, &t)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
@@ -185,12 +183,10 @@ static void list(http_req *req)
 	http_respond_json(req, 200, json_pack("{s:o,s:n}", "data", data, "next_cursor"));
 }
 
-static void create(http_req *req)
+static void create(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
-	principal p;
-	if (auth_require_visitor(a, req, &p) < 0)
-		return;
+	principal p = *pp;
 	json_t *body = req->body_len ? api_body(req) : json_object();
 	if (!body)
 		return;
@@ -233,32 +229,29 @@ out:
 	json_decref(body);
 }
 
-static int visitor_conv(http_req *req, principal *p, rec_conv *c)
+static void messages(http_req *req, const principal *pp)
 {
-	return api_route_conv(req, true, p, c);
-}
-
-static void messages(http_req *req)
-{
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (visitor_conv(req, &p, &c) == 0)
+	if (api_route_conv(req, &p, &c) == 0)
 		api_list_events(req, api_app(req), &c, true);
 }
 
-static void send_msg(http_req *req)
+static void send_msg(http_req *req, const principal *pp)
 {
-	principal p;
+	principal p = *pp;
 	rec_conv c;
-	if (visitor_conv(req, &p, &c) == 0)
+	if (api_route_conv(req, &p, &c) == 0)
 		api_send_message(req, api_app(req), &p, c.id);
 }
 
-void api_register_widget(app *a)
-{
-	http_route(a->http, "POST", "/v1/widget/session", 0, session, a);
-	http_route(a->http, "GET", "/v1/widget/conversations", HTTP_BEARER, list, a);
-	http_route(a->http, "POST", "/v1/widget/conversations", HTTP_BEARER, create, a);
-	http_route(a->http, "GET", "/v1/widget/conversations/{id}/messages", HTTP_BEARER, messages, a);
-	http_route(a->http, "POST", "/v1/widget/conversations/{id}/messages", HTTP_BEARER, send_msg, a);
-}
+static const route_def routes[] = {
+	{ "POST", "/v1/widget/session", PERM_PUBLIC, session },
+	{ "GET", "/v1/widget/conversations", PERM_VISITOR, list },
+	{ "POST", "/v1/widget/conversations", PERM_VISITOR, create },
+	{ "GET", "/v1/widget/conversations/{id}/messages", PERM_VISITOR, messages },
+	{ "POST", "/v1/widget/conversations/{id}/messages", PERM_VISITOR, send_msg },
+	{ 0 },
+};
+
+const feature feature_widget = { .name = "widget", .routes = routes };

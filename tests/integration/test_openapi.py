@@ -34,9 +34,9 @@ def registered_routes():
     assert r.returncode == 0, (r.returncode, r.stderr)
     routes = set()
     for line in r.stdout.splitlines():
-        if not line.strip():
+        if not line.strip() or line.startswith("FRAME "):
             continue
-        m = re.fullmatch(r"([A-Z]+) (/\S*)", line.strip())
+        m = re.fullmatch(r"([A-Z]+) (/\S*) [a-z_.]+", line.strip())
         assert m, "unexpected --print-routes line %r" % line
         routes.add((m.group(1), m.group(2)))
     return routes

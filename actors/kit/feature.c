@@ -1,0 +1,85 @@
+/* feature — installing the command tables and the permission check in
+ * front of every table route (see feature.h). */
+#include "actors/kit/feature.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct route_entry {
+	app *app;
+	const route_def *def;
+};
+
+app *feature_app(http_req *req)
+{
+	return ((struct route_entry *)req->route_data)->app;
+}
+
+static void dispatch(http_req *req)
+{
+	struct route_entry *e = req->route_data;
+	principal p;
+	memset(&p, 0, sizeof p);
+	int perm = e->def->perm;
+	if (perm == PERM_VISITOR) {
+		if (auth_require_visitor(e->app, req, &p) < 0)
+			return;
+	} else if (perm != PERM_PUBLIC) {
+		if (auth_require_agent(e->app, req, &p) < 0)
+			return;
+		if (!perm_allows(role_parse(p.role), perm)) {
+			http_respond_error(req, 403, "forbidden", "your role does not allow this", NULL);
+			return;
+		}
+	}
+	e->def->fn(req, &p);
+}
+
+int feature_install(app *a, const feature *const *list)
+{
+	size_t n = 0;
+	for (size_t i = 0; list[i]; i++)
+		for (const route_def *r = list[i]->routes; r && r->method; r++)
+			n++;
+	struct route_entry *es = calloc(n ? n : 1, sizeof *es);
+	if (!es)
+		return -1;
+	a->features = list;
+	a->route_entries = es;
+	for (size_t i = 0; list[i]; i++) {
+		for (const route_def *r = list[i]->routes; r && r->method; r++) {
+			es->app = a;
+			es->def = r;
+			unsigned flags = r->perm == PERM_PUBLIC ? 0 : HTTP_BEARER;
+			http_route(a->http, r->method, r->path, flags, dispatch, es);
+			es++;
+		}
+	}
+	return 0;
+}
+
+void feature_uninstall(app *a)
+{
+	free(a->route_entries);
+	a->route_entries = NULL;
+}
+
+const frame_def *feature_frame(app *a, const char *type)
+{
+	for (size_t i = 0; a->features && a->features[i]; i++)
+		for (const frame_def *f = a->features[i]->frames; f && f->type; f++)
+			if (strcmp(f->type, type) == 0)
+				return f;
+	return NULL;
+}
+
+void feature_each(const feature *const *list, void (*route)(const route_def *r, void *arg),
+		  void (*frame)(const frame_def *f, void *arg), void *arg)
+{
+	for (size_t i = 0; list[i]; i++)
+		for (const route_def *r = list[i]->routes; route && r && r->method; r++)
+			route(r, arg);
+	for (size_t i = 0; list[i]; i++)
+		for (const frame_def *f = list[i]->frames; frame && f && f->type; f++)
+			frame(f, arg);
+}
