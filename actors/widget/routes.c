@@ -9,8 +9,10 @@
 #include "actors/conversations/access.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/view.h"
+#include "storage/account_store.h"
 #include "core/clock.h"
 #include "core/id.h"
+#include "storage/conv_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +27,8 @@ typedef struct {
 
 static int visitor_apply(wr_req *w, store_txn *tx)
 {
-	db *d = tx->db;
-	MDB_txn *txn = tx->txn;
 	visitor_op *op = container_of(w, visitor_op, w);
-	buf b = { 0 };
-	uint8_t k[16];
-	int rc = rec_visitor_encode(&op->v, &b) ? STORE_EIO
-		 : db_put(d, txn, DB_VISITORS, k, rec_key2(k, op->v.tid, op->v.id), b.data, b.len);
-	buf_free(&b);
-	return rc;
+	return account_visitor_put(tx, &op->v);
 }
 
 static json_t *session_body(app *a, const rec_visitor *v, const rec_tenant *t, const char *token)
@@ -57,21 +52,21 @@ static void visitor_done(wr_req *w, int rc)
 
 static int load_tenant_by_key(app *a, const char *key, rec_tenant *t)
 {
-	MDB_txn *txn;
-	if (db_read(a->db, &txn))
-		return STORE_EIO;
-	MDB_val v;
-	uint8_t k[8];
-	int rc = db_get(a->db, txn, DB_WIDGET_KEYS, key, strlen(key), &v);
-	if (rc == 0 && v.mv_size == 8) {
-		uint64_t tid = db_get_be64(v.mv_data);
-		rc = db_get(a->db, txn, DB_TENANTS, k, rec_key1(k, tid), &v);
-		if (rc == 0 && rec_tenant_decode(v.mv_data, v.mv_size, t))
-			rc = STORE_ECORRUPT;
-	} else if (rc == 0) {
-		rc = STORE_ECORRUPT;
-	}
-	mdb_txn_abort(txn);
+	store_txn txn;
+	int rc = store_read(a->db, &txn);
+	if (rc == 0)
+		rc = account_tenant_by_key(&txn, key, t);
+	store_done(&txn);
+	return rc;
+}
+
+static int load_visitor(app *a, uint64_t tid, uint64_t vid, rec_visitor *v)
+{
+	store_txn txn;
+	int rc = store_read(a->db, &txn);
+	if (rc == 0)
+		rc = account_visitor_get(&txn, tid, vid, v);
+	store_done(&txn);
 	return rc;
 }
 
@@ -108,16 +103,7 @@ static void session(http_req *req, const principal *unused)
 	principal p;
 	if (vtok && auth_visitor(a, vtok, strlen(vtok), &p) == 0 && p.tid == op->t.id) {
 		/* a returning visitor: same identity, fresh token */
-		MDB_txn *txn;
-		MDB_val v;
-		uint8_t k[16];
-		rc = db_read(a->db, &txn);
-		if (rc == 0) {
-			rc = db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, p.tid, p.id), &v);
-			if (rc == 0 && rec_visitor_decode(v.mv_data, v.mv_size, &op->v))
-				rc = STORE_ECORRUPT;
-			mdb_txn_abort(txn);
-		}
+		rc = load_visitor(a, p.tid, p.id, &op->v);
 		bool changed = (name && strcmp(name, op->v.name)) || (email && strcmp(email, op->v.email));
 		if (rc == 0 && !changed) {
 			char *tok = auth_issue_visitor(a, p.tid, p.id);
@@ -151,32 +137,34 @@ out:
 	json_decref(body);
 }
 
+/* Puts a visitor's conversation in front of the list (the walk goes
+ * oldest first; the list is newest first); stops at 100. */
+static bool list_one(void *arg, uint64_t cid, const rec_conv *c)
+{
+	json_t *data = arg;
+	(void)cid;
+	if (c)
+		json_array_insert_new(data, 0, view_conv(c));
+	return json_array_size(data) < 100;
+}
+
 static void list(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
 	principal p = *pp;
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
+	store_txn t;
+	if (store_read(a->db, &t)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
 	json_t *data = json_array();
-	MDB_cursor *cur;
-	mdb_cursor_open(txn, db_dbi(a->db, DB_VISITOR_CONVS), &cur);
-	uint8_t k[24];
-	MDB_val key = { rec_key2(k, p.tid, p.id), k }, v;
-	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0 && json_array_size(data) < 100) {
-		uint8_t ck[16];
-		MDB_val cv;
-		rec_conv c;
-		if (db_get(a->db, txn, DB_CONVS, ck, rec_key2(ck, p.tid, db_get_be64((uint8_t *)key.mv_data + 16)), &cv) == 0 &&
-		    rec_conv_decode(cv.mv_data, cv.mv_size, &c) == 0)
-			json_array_insert_new(data, 0, view_conv(&c));   /* newest first */
-		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	int rc = convstore_each_of_visitor(&t, p.tid, p.id, list_one, data);
+	store_done(&t);
+	if (rc) {
+		json_decref(data);
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
 	http_respond_json(req, 200, json_pack("{s:o,s:n}", "data", data, "next_cursor"));
 }
 
@@ -196,17 +184,7 @@ static void create(http_req *req, const principal *pp)
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
-	MDB_txn *txn;
-	MDB_val v;
-	uint8_t k[16];
-	int rc = db_read(a->db, &txn);
-	if (rc == 0) {
-		rc = db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, p.tid, p.id), &v);
-		if (rc == 0 && rec_visitor_decode(v.mv_data, v.mv_size, &m->visitor))
-			rc = STORE_ECORRUPT;
-		mdb_txn_abort(txn);
-	}
-	if (rc) {
+	if (load_visitor(a, p.tid, p.id, &m->visitor)) {
 		conv_msg_free(m);
 		http_respond_error(req, 401, "unauthenticated", "unknown visitor", NULL);
 		goto out;
