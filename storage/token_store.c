@@ -169,3 +169,35 @@ int token_invite_spend(store_txn *t, uint64_t tid, const uint8_t hash[32], int64
 	out->used = true;
 	return put_invite(t, out);
 }
+
+typedef struct {
+	uint64_t uid;
+	buf hashes;           /* hashes of the user's unused tokens */
+} invite_scan;
+
+static int invite_each(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	invite_scan *s = arg;
+	rec_invite r;
+	if (k->mv_size != 40 || rec_invite_decode(v->mv_data, v->mv_size, &r) || r.uid != s->uid || r.used)
+		return 0;
+	return buf_append(&s->hashes, (const uint8_t *)k->mv_data + 8, 32) ? STORE_ENOMEM : 0;
+}
+
+int token_invite_revoke_user(store_txn *t, uint64_t tid, uint64_t uid)
+{
+	/* collect first, then write: no put under an open cursor of the same table */
+	invite_scan s = { .uid = uid };
+	uint8_t p[8];
+	int rc = db_each_under(t->db, TXN(t), DB_INVITES, p, rec_key1(p, tid), NULL, 0, invite_each, &s);
+	size_t n = s.hashes.len / 32;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rec_invite r;
+		if ((rc = token_invite_get(t, tid, (const uint8_t *)s.hashes.data + i * 32, &r)) == 0) {
+			r.used = true;
+			rc = put_invite(t, &r);
+		}
+	}
+	buf_free(&s.hashes);
+	return rc ? rc : (int)n;
+}

@@ -66,4 +66,8 @@ int token_invite_get(store_txn *t, uint64_t tid, const uint8_t hash[32], rec_inv
 int token_invite_spend(store_txn *t, uint64_t tid, const uint8_t hash[32], int64_t now,
 		       rec_invite *out);
 
+/* Spends every unused token of user uid (a newer link replaces them): the
+ * number spent (>= 0) or STORE_EIO. Undecodable records are skipped. */
+int token_invite_revoke_user(store_txn *t, uint64_t tid, uint64_t uid);
+
 #endif

@@ -3,7 +3,8 @@
  * adds a folder and a line here. */
 #include "actors/app/features.h"
 
-extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime;
+extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
+	feature_team, feature_tenant;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -11,5 +12,7 @@ const feature *const app_features[] = {
 	&feature_conversations,
 	&feature_widget,
 	&feature_realtime,
+	&feature_team,
+	&feature_tenant,
 	NULL,
 };

@@ -51,6 +51,7 @@ void app_config_default(app_config *c)
 	c->job_threads = 1;
 	c->access_ttl_s = 900;
 	c->refresh_ttl_s = 30 * 86400;
+	c->invite_ttl_s = 72 * 3600;
 	c->visitor_ttl_s = 180 * 86400;
 	c->login_max_failures = 5;
 	c->login_window_s = 300;
@@ -91,6 +92,7 @@ static const option options[] = {
 	  "extra origins allowed for the agent WebSocket (comma-separated)" },
 	{ "access-ttl", O_I64, OFF(access_ttl_s), 0, "access token lifetime, seconds [900]" },
 	{ "refresh-ttl", O_I64, OFF(refresh_ttl_s), 0, "refresh token lifetime, seconds [2592000]" },
+	{ "invite-ttl", O_I64, OFF(invite_ttl_s), 0, "set-password link lifetime, seconds [259200]" },
 	{ "visitor-ttl", O_I64, OFF(visitor_ttl_s), 0, "visitor token lifetime, seconds [15552000]" },
 	{ "login-max-failures", O_INT, OFF(login_max_failures), 0, "failed logins per email per window [5]" },
 	{ "login-window", O_INT, OFF(login_window_s), 0, "login rate-limit window, seconds [300]" },
@@ -279,6 +281,10 @@ int app_config_parse(app_config *c, int argc, char **argv)
 	}
 	if (c->dedupe_window < 1 || c->dedupe_window > (int)CIDSET_WINDOW_MAX) {
 		fprintf(stderr, "parleyd: dedupe-window must be 1..%u\n", CIDSET_WINDOW_MAX);
+		return -1;
+	}
+	if (c->invite_ttl_s < 1 || c->invite_ttl_s > 366 * 86400) {
+		fprintf(stderr, "parleyd: invite-ttl must be 1..31622400 seconds\n");
 		return -1;
 	}
 	return 0;

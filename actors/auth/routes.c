@@ -1,4 +1,4 @@
-/* api_auth — login, refresh, logout, me.
+/* api_auth — login, refresh, logout, me, password change.
  *
  * Login runs Argon2id verification on a worker (jobs.h), never on an I/O
  * thread. Unknown emails still pay for one verification against a fixed
@@ -9,6 +9,7 @@
  */
 #include "actors/kit/api.h"
 #include "actors/kit/jobs.h"
+#include "actors/kit/session.h"
 #include "actors/auth/password.h"
 #include "actors/kit/view.h"
 #include "storage/account_store.h"
@@ -37,8 +38,11 @@ typedef struct {
 	char new_token[24 + CRYPTO_B64URL_LEN(REFRESH_RAW) + 2];
 	uint8_t new_hash[32];
 	rec_user user;            /* issue: the user; rotate: loaded in the txn */
+	char pw_hash[PASSWORD_HASH_MAX];  /* password change: the new hash */
 	int outcome;              /* 0 ok, 401 invalid, 4011 reuse */
 } tok_op;
+
+enum { TOK_LOGIN = 0, TOK_REFRESH, TOK_LOGOUT, TOK_PASSWORD };
 
 static void new_refresh(tok_op *op)
 {
@@ -65,9 +69,24 @@ static int tok_apply(wr_req *w, store_txn *tx)
 	tok_op *op = container_of(w, tok_op, w);
 	int64_t now = clock_now_ms();
 	int64_t expires = now + op->app->cfg.refresh_ttl_s * 1000;
-	if (op->kind == 0)
+	if (op->kind == TOK_PASSWORD) {
+		/* a new password, every session of the user ended, a new one for the caller */
+		int rc = account_user_get(tx, op->tid, op->user.id, &op->user);
+		if (rc == STORE_ENOTFOUND || (rc == 0 && !op->user.active)) {
+			op->outcome = 401;
+			return 0;
+		}
+		if (rc || (rc = account_user_set_password(tx, &op->user, op->pw_hash)) ||
+		    (rc = token_revoke_user(tx, op->tid, op->user.id)) < 0)
+			return rc < 0 ? STORE_EIO : rc;
+	}
+	if (op->kind == TOK_LOGIN || op->kind == TOK_PASSWORD) {
+		/* a session starts after the password change it may follow */
+		if (now <= op->user.pw_changed_ms)
+			now = op->user.pw_changed_ms + 1;
 		return token_session_start(tx, op->tid, op->user.id, id_next(&op->app->ids), op->new_hash,
 					   now, expires);
+	}
 	rec_refresh r;
 	rec_family f;
 	op->outcome = 401;
@@ -117,18 +136,23 @@ static void tok_done(wr_req *w, int rc)
 		log_warn("auth.refresh_reuse", "tid=%llu uid=%llu", (unsigned long long)op->tid,
 			 (unsigned long long)op->user.id);
 		reply_error(a, &op->reply, 401, "invalid_token", "refresh token already used; session revoked");
+	} else if (op->outcome && op->kind == TOK_PASSWORD) {
+		reply_error(a, &op->reply, 401, "unauthenticated", "user no longer active");
 	} else if (op->outcome) {
 		reply_error(a, &op->reply, 401, "invalid_token", "invalid or expired refresh token");
 	} else if (op->kind == 2) {
 		http_post_response(a->http, op->reply.ref, 204, NULL, NULL, 0, NULL);
 		atomic_fetch_sub(&a->inflight, 1);
 	} else {
+		if (op->kind == TOK_PASSWORD)
+			rt_end_user_sessions(a, op->tid, op->user.id, "password changed; log in again");
 		json_t *body = token_body(a, &op->user, op->new_token);
 		if (body)
 			reply_json(a, &op->reply, 200, body);
 		else
 			reply_error(a, &op->reply, 500, "internal", "token signing failed");
 	}
+	memset(op->pw_hash, 0, sizeof op->pw_hash);
 	free(op);
 }
 
@@ -162,16 +186,44 @@ static const char *dummy_hash(void)
 	       "7WBmcx8Hw0l/3tyI4KIRZ9gW9s0rdt6d8dQ0Q6mV9eU";
 }
 
+/* A failed password check counts against the email and the address. */
+static void count_failure(app *a, const char *email, const char *ip)
+{
+	char key[REC_EMAIL_MAX + 8];
+	snprintf(key, sizeof key, "e:%s", email);
+	int64_t now = clock_now_ms();
+	ratelimit_fail(a->login_rl, key, now);
+	snprintf(key, sizeof key, "i:%s", ip);
+	ratelimit_fail(a->login_rl_ip, key, now);
+	atomic_fetch_add(&a->logins_failed, 1);
+}
+
+/* While the email or the address is limited: answers 429 and returns -1. */
+static int check_limit(app *a, http_req *req, const char *email, const char *ip)
+{
+	char key[REC_EMAIL_MAX + 8];
+	int64_t now = clock_now_ms();
+	snprintf(key, sizeof key, "e:%s", email);
+	int wait = ratelimit_check(a->login_rl, key, now);
+	snprintf(key, sizeof key, "i:%s", ip);
+	/* the per-IP budget is 4x the per-email one (shared offices, NAT) */
+	int wait_ip = ratelimit_check(a->login_rl_ip, key, now);
+	if (wait_ip > wait)
+		wait = wait_ip;
+	if (!wait)
+		return 0;
+	atomic_fetch_add(&a->logins_rate_limited, 1);
+	char extra[64];
+	snprintf(extra, sizeof extra, "Retry-After: %d\r\n", wait);
+	const char *msg = "{\"error\":{\"code\":\"rate_limited\",\"message\":\"too many failed logins; retry later\"}}";
+	http_respond(req, 429, "application/json", msg, strlen(msg), extra);
+	return -1;
+}
+
 static void login_fail(login_job *j, const char *why)
 {
 	app *a = j->app;
-	char key[REC_EMAIL_MAX + 8];
-	snprintf(key, sizeof key, "e:%s", j->email);
-	int64_t now = clock_now_ms();
-	ratelimit_fail(a->login_rl, key, now);
-	snprintf(key, sizeof key, "i:%s", j->ip);
-	ratelimit_fail(a->login_rl_ip, key, now);
-	atomic_fetch_add(&a->logins_failed, 1);
+	count_failure(a, j->email, j->ip);
 	log_info("auth.login_failed", "ip=%s reason=%s", j->ip, why);
 	reply_error(a, &j->reply, 401, "invalid_credentials", "email or password is wrong");
 }
@@ -255,21 +307,7 @@ static void login(http_req *req, const principal *unused)
 	if (tenant)
 		strcpy(j->tenant, tenant);
 	conn_peer_ip(req->conn, j->ip);
-	char key[REC_EMAIL_MAX + 8];
-	int64_t now = clock_now_ms();
-	snprintf(key, sizeof key, "e:%s", j->email);
-	int wait = ratelimit_check(a->login_rl, key, now);
-	snprintf(key, sizeof key, "i:%s", j->ip);
-	/* the per-IP budget is 4x the per-email one (shared offices, NAT) */
-	int wait_ip = ratelimit_check(a->login_rl_ip, key, now);
-	if (wait_ip > wait)
-		wait = wait_ip;
-	if (wait) {
-		atomic_fetch_add(&a->logins_rate_limited, 1);
-		char extra[64];
-		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", wait);
-		const char *msg = "{\"error\":{\"code\":\"rate_limited\",\"message\":\"too many failed logins; retry later\"}}";
-		http_respond(req, 429, "application/json", msg, strlen(msg), extra);
+	if (check_limit(a, req, j->email, j->ip) < 0) {
 		memset(j->password, 0, sizeof j->password);
 		free(j);
 		goto out;
@@ -339,11 +377,108 @@ static void me(http_req *req, const principal *pp)
 	store_done(&txn);
 }
 
+/* ---------- password change ---------- */
+
+typedef struct {
+	app *app;
+	reply_to reply;
+	uint64_t tid, uid;
+	char email[REC_EMAIL_MAX + 1];
+	char ip[64];
+	char stored[REC_HASH_MAX + 1];   /* the hash the current password is checked against */
+	char current[PASSWORD_MAX_LEN + 1], next[PASSWORD_MAX_LEN + 1];
+} pw_job;
+
+static void pw_job_free(pw_job *j)
+{
+	memset(j, 0, sizeof *j);
+	free(j);
+}
+
+/* On a job thread: check the current password, hash the new one, then the
+ * writer stores it, ends the user's sessions and starts one for the caller. */
+static void password_run(void *arg)
+{
+	pw_job *j = arg;
+	app *a = j->app;
+	if (!password_verify(j->stored, j->current, strlen(j->current))) {
+		count_failure(a, j->email, j->ip);
+		log_info("auth.password_change_failed", "ip=%s", j->ip);
+		reply_error(a, &j->reply, 403, "forbidden", "the current password is wrong");
+		pw_job_free(j);
+		return;
+	}
+	tok_op *op = tok_new(a, TOK_PASSWORD);
+	if (!op || password_hash(j->next, strlen(j->next), op->pw_hash) < 0) {
+		reply_error(a, &j->reply, 500, "internal", op ? "password hashing failed" : "out of memory");
+		free(op);
+		pw_job_free(j);
+		return;
+	}
+	op->tid = j->tid;
+	op->user.id = j->uid;
+	op->reply = j->reply;
+	new_refresh(op);
+	pw_job_free(j);
+	writer_submit(a->wr, &op->w);
+}
+
+static void change_password(http_req *req, const principal *p)
+{
+	app *a = api_app(req);
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	const char *current, *next;
+	pw_job *j = NULL;
+	if (api_str(req, body, "current_password", true, 1, PASSWORD_MAX_LEN, &current) < 0 ||
+	    api_str(req, body, "new_password", true, PASSWORD_MIN_LEN, PASSWORD_MAX_LEN, &next) < 0)
+		goto out;
+	store_txn t;
+	rec_user u;
+	if (store_read(a->db, &t)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		goto out;
+	}
+	int rc = account_user_get(&t, p->tid, p->id, &u);
+	store_done(&t);
+	if (rc) {
+		http_respond_error(req, rc == STORE_ENOTFOUND ? 401 : 500, rc == STORE_ENOTFOUND ? "unauthenticated" : "internal",
+				   rc == STORE_ENOTFOUND ? "user no longer exists" : "storage failure", NULL);
+		goto out;
+	}
+	if (!(j = calloc(1, sizeof *j))) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		goto out;
+	}
+	j->app = a;
+	j->tid = p->tid;
+	j->uid = p->id;
+	strcpy(j->email, u.email);
+	strcpy(j->stored, u.pw_hash);
+	strcpy(j->current, current);
+	strcpy(j->next, next);
+	conn_peer_ip(req->conn, j->ip);
+	if (check_limit(a, req, j->email, j->ip) < 0)
+		goto out;
+	reply_begin_http(a, &j->reply, req);
+	if (jobs_run(a->jobs, password_run, j) < 0) {
+		reply_error(a, &j->reply, 503, "busy", "server busy, retry");
+		goto out;
+	}
+	j = NULL;
+out:
+	if (j)
+		pw_job_free(j);
+	json_decref(body);
+}
+
 static const route_def routes[] = {
 	{ "POST", "/v1/auth/login", PERM_PUBLIC, login },
 	{ "POST", "/v1/auth/refresh", PERM_PUBLIC, refresh },
 	{ "POST", "/v1/auth/logout", PERM_PUBLIC, logout },
 	{ "GET", "/v1/auth/me", PERM_SIGNED_IN, me },
+	{ "POST", "/v1/auth/password", PERM_SIGNED_IN, change_password },
 	{ 0 },
 };
 

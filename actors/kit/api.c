@@ -59,6 +59,44 @@ int api_str(http_req *req, json_t *obj, const char *name, bool required, size_t 
 	return 0;
 }
 
+int api_opt_str(http_req *req, json_t *obj, const char *name, size_t min, size_t max, const char **out)
+{
+	*out = NULL;
+	json_t *v = json_object_get(obj, name);
+	if (!v)
+		return 0;
+	if (json_is_null(v)) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "%s must be a string (leave it out to keep it)", name);
+		http_respond_error(req, 400, "invalid_field", msg, name);
+		return -1;
+	}
+	return api_str(req, obj, name, true, min, max, out);
+}
+
+int api_only(http_req *req, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		const char *const *a = allowed;
+		while (*a && strcmp(*a, key) != 0)
+			a++;
+		if (!*a) {
+			char msg[200];
+			snprintf(msg, sizeof msg, "unknown or read-only field %.100s", key);
+			http_respond_error(req, 400, "invalid_field", msg, key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+json_t *api_body_opt(http_req *req)
+{
+	return req->body_len ? api_body(req) : json_object();
+}
+
 int api_id_param(http_req *req, int i, uint64_t *out)
 {
 	if (i >= req->nparams || !id_parse(req->params[i].p, req->params[i].len, out)) {

@@ -28,6 +28,20 @@ json_t *api_body(http_req *req);
 int api_str(http_req *req, json_t *obj, const char *name, bool required, size_t min, size_t max,
 	    const char **out);
 
+/* Reads an optional string field that, when present, must be a string of
+ * min..max bytes without NUL (JSON null is refused too: a PATCH that sends
+ * null says nothing clear); answers 400 invalid_field and returns -1
+ * otherwise; *out is NULL when absent. */
+int api_opt_str(http_req *req, json_t *obj, const char *name, size_t min, size_t max, const char **out);
+
+/* Refuses any member of obj not named in allowed (NULL-terminated): answers
+ * 400 invalid_field naming it and returns -1. */
+int api_only(http_req *req, json_t *obj, const char *const *allowed);
+
+/* The body as a JSON object, an empty one when there is none (routes whose
+ * body is optional); NULL after answering 400/415 as api_body does. */
+json_t *api_body_opt(http_req *req);
+
 /* Parses route parameter i as an id; answers 404 and returns -1 if invalid. */
 int api_id_param(http_req *req, int i, uint64_t *out);
 

@@ -47,6 +47,7 @@ typedef struct {
 	char allowed_origins[1024];/* --allowed-origins for the agent WebSocket */
 	int64_t access_ttl_s;      /* access token lifetime [900] */
 	int64_t refresh_ttl_s;     /* refresh token lifetime [30 days] */
+	int64_t invite_ttl_s;      /* set-password link lifetime [72 h] */
 	int64_t visitor_ttl_s;     /* visitor token lifetime [180 days] */
 	int login_max_failures;    /* per email (and 4× per IP) per window [5] */
 	int login_window_s;        /* [300] */

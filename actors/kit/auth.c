@@ -153,10 +153,13 @@ int auth_require_visitor(app *a, http_req *req, principal *out)
 	return require(a, req, out, true);
 }
 
-static char *issue(app *a, uint64_t tid, uint64_t sub, const char *role, const char *aud, int64_t ttl)
+static char *issue(app *a, uint64_t tid, uint64_t sub, const char *role, const char *aud, int64_t ttl,
+		   int64_t after_ms)
 {
 	char ts[24], ss[24];
 	int64_t now = clock_now_ms();
+	if (now <= after_ms)   /* never in the millisecond of the password change it follows */
+		now = after_ms + 1;
 	/* iat_ms: iat has whole seconds, too coarse to tell a token issued just
 	 * before a password change from one issued just after it */
 	json_t *claims = json_pack("{s:s,s:s,s:s,s:I}", "sub", id_str(sub, ss), "tid", id_str(tid, ts),
@@ -168,12 +171,12 @@ static char *issue(app *a, uint64_t tid, uint64_t sub, const char *role, const c
 
 char *auth_issue_access(app *a, const rec_user *u)
 {
-	return issue(a, u->tid, u->id, u->role, AUTH_AUD_API, a->cfg.access_ttl_s);
+	return issue(a, u->tid, u->id, u->role, AUTH_AUD_API, a->cfg.access_ttl_s, u->pw_changed_ms);
 }
 
 char *auth_issue_visitor(app *a, uint64_t tid, uint64_t vid)
 {
-	return issue(a, tid, vid, "visitor", AUTH_AUD_WIDGET, a->cfg.visitor_ttl_s);
+	return issue(a, tid, vid, "visitor", AUTH_AUD_WIDGET, a->cfg.visitor_ttl_s, 0);
 }
 
 /* ---------- rate limiting ---------- */

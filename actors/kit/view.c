@@ -18,9 +18,9 @@ json_t *view_time(int64_t ms)
 
 json_t *view_user(const rec_user *u)
 {
-	return json_pack("{s:o,s:o,s:s,s:s,s:s,s:b,s:o}", "id", view_id(u->id), "tenant_id", view_id(u->tid),
-			 "email", u->email, "name", u->name, "role", u->role, "active", u->active,
-			 "created_at", view_time(u->created_ms));
+	return json_pack("{s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:b,s:o}", "id", view_id(u->id), "tenant_id", view_id(u->tid),
+			 "email", u->email, "name", u->name, "title", u->title, "avatar_url", u->avatar_url,
+			 "role", u->role, "active", u->active, "created_at", view_time(u->created_ms));
 }
 
 json_t *view_visitor(const rec_visitor *v)

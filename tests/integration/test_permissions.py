@@ -38,7 +38,7 @@ import socket
 import subprocess
 import time
 
-from harness import PARLEYD, WS, Server, main, run
+from harness import DEMO_PASSWORD, PARLEYD, WS, Server, main, run
 
 # The least role holding each permission: the table of actors/kit/perm.h,
 # kept here as the test's own statement of it (a new permission must be
@@ -204,8 +204,12 @@ class Route:
     to a function of the World giving a record of tenant A; body is a
     function of the World (None: no body); ok the success status."""
 
-    def __init__(self, ok, params=None, body=None, query="", upgrade=False):
+    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False):
+        """renews: the route ends the caller's other sessions and answers
+        with new tokens (a password change); body is then a function of the
+        World and the principal, and the principal goes on with them."""
         self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
+        self.renews = renews
 
 
 def fresh(w):
@@ -214,6 +218,25 @@ def fresh(w):
 
 def shared(w):
     return w.shared
+
+
+def fresh_user(w):
+    """A new agent of tenant A; its id."""
+    return w.s.new_user("demo", "%s@matrix.test" % w.uniq("u"), PASSWORD, role="agent")
+
+
+def invite_token(w):
+    """An unused set-password link of a new user of tenant A."""
+    st, b, _ = w.s.request("POST", "/v1/users", {"email": "%s@matrix.test" % w.uniq("i"), "name": "Invited",
+                                                 "role": "agent"}, token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["invite_token"]
+
+
+def same_password(w, principal):
+    """Changes the principal's password to what it is (the demo owner's is the demo one)."""
+    pw = DEMO_PASSWORD if principal == "owner" else PASSWORD
+    return {"current_password": pw, "new_password": pw}
 
 
 ROUTE_SAMPLES = {
@@ -238,6 +261,19 @@ ROUTE_SAMPLES = {
     "GET /v1/widget/conversations/{id}/messages": Route(200, {"id": shared}),
     "POST /v1/widget/conversations/{id}/messages": Route(201, {"id": fresh},
                                                          body=lambda w: {"client_id": w.uniq(), "text": "more"}),
+    "GET /v1/users": Route(200),
+    "POST /v1/users": Route(201, body=lambda w: {"email": "%s@matrix.test" % w.uniq("n"), "name": "New",
+                                                "role": "agent"}),
+    "GET /v1/users/{id}": Route(200, {"id": lambda w: w.uid["agent"]}),
+    "PATCH /v1/users/{id}": Route(200, {"id": fresh_user}, body=lambda w: {"title": "Matrix"}),
+    "POST /v1/users/{id}/deactivate": Route(200, {"id": fresh_user}),
+    "POST /v1/users/{id}/reactivate": Route(200, {"id": fresh_user}),
+    "POST /v1/users/{id}/invite": Route(200, {"id": fresh_user}),
+    "PATCH /v1/auth/me": Route(200, body=lambda w: {"title": "Matrix"}),
+    "POST /v1/auth/password": Route(200, body=same_password, renews=True),
+    "POST /v1/auth/set-password": Route(200, body=lambda w: {"token": invite_token(w), "password": PASSWORD}),
+    "GET /v1/tenant": Route(200),
+    "PATCH /v1/tenant": Route(200, body=lambda w: {"widget": {"greeting": "Hello from %s" % w.uniq("g")}}),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
 }
@@ -338,8 +374,10 @@ def route_cell(w, method, path, sample, principal):
     target = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + sample.query.format(key=s.widget_key)
     if sample.upgrade:
         return str(upgrade_status(s.port, target, token))
-    body = sample.body(w) if sample.body else None
+    body = (sample.body(w, principal) if sample.renews else sample.body(w)) if sample.body else None
     st, b, _ = s.request(method, target, body, token=token)
+    if sample.renews and st == 200:
+        w.tokens[principal] = b["access_token"]
     return answer(st, b)
 
 

@@ -462,6 +462,8 @@ def test_user_updated_notice():
             await notice(watchers[0], lambda u: u["title"] == "Tier 4")
             pong = await acme.request({"type": "ping"})
             assert pong["type"] == "ack" and not acme.pending, acme.pending
+            for c in (watchers[0], acme):
+                await c.close()
         run(go())
 
 

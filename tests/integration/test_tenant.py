@@ -55,7 +55,7 @@ def test_read():
         assert t["timezone"] == "UTC", t
         # every role reads it
         for role in ("agent", "supervisor", "admin"):
-            assert get(s, member(s, tok, role + "@demo.parley", role)) == t
+            assert get(s, member(s, tok, role + ".user@demo.parley", role)) == t
         err(*s.request("GET", "/v1/tenant")[:2], 401, "unauthenticated")
         err(*s.request("GET", "/v1/tenant", token=s.visitor()["visitor_token"])[:2], 401, "unauthenticated")
         # each tenant sees its own
@@ -213,6 +213,8 @@ def test_tenant_updated_notice():
                 pong = await c.request({"type": "ping"})
                 assert pong["type"] == "ack", pong
                 assert not [f for f in c.pending if f.get("event") == "tenant.updated"], c.pending
+            for c in watchers:
+                await c.close()
         run(go())
 
 

@@ -229,6 +229,29 @@ static void test_invite_expiry_and_invalid(void **state)
 	tmpdb_commit(f);
 }
 
+static void test_invite_revoke_user(void **state)
+{
+	tmpdb *f = *state;
+	rec_invite a = invite(7, 70, 1, NOW + DAY), b = invite(7, 70, 2, NOW + DAY), other = invite(7, 71, 3, NOW + DAY),
+		   b_tenant = invite(8, 70, 4, NOW + DAY), got;
+	store_txn *t = tmpdb_write(f);
+	assert_int_equal(token_invite_put(t, &a), 0);
+	assert_int_equal(token_invite_put(t, &b), 0);
+	assert_int_equal(token_invite_put(t, &other), 0);
+	assert_int_equal(token_invite_put(t, &b_tenant), 0);
+	assert_int_equal(token_invite_spend(t, 7, h(2), NOW, &got), 0);
+	/* the user's one unused token; spent ones, other users and tenants stay as they are */
+	assert_int_equal(token_invite_revoke_user(t, 7, 70), 1);
+	tmpdb_commit(f);
+	t = tmpdb_write(f);
+	assert_int_equal(token_invite_spend(t, 7, h(1), NOW, &got), STORE_ECONFLICT);
+	assert_int_equal(token_invite_spend(t, 7, h(3), NOW, &got), 0);
+	assert_int_equal(token_invite_spend(t, 8, h(4), NOW, &got), 0);
+	assert_int_equal(token_invite_revoke_user(t, 7, 70), 0);
+	assert_int_equal(token_invite_revoke_user(t, 9, 90), 0);
+	tmpdb_commit(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revoke_user, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_invite_single_use, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_invite_expiry_and_invalid, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_invite_revoke_user, tmpdb_setup, tmpdb_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
