@@ -450,7 +450,7 @@ def test_wrong_method_405():
                                       ("PUT", "/v1/conversations/123", {"GET", "HEAD", "PATCH"}),
                                       ("DELETE", "/v1/conversations/123/messages", {"GET", "HEAD", "POST"}),
                                       ("POST", "/healthz", {"GET", "HEAD"}),
-                                      ("OPTIONS", "/v1/auth/me", {"GET", "HEAD"})]:
+                                      ("OPTIONS", "/v1/auth/me", {"GET", "HEAD", "PATCH"})]:
             st, body, h = s.request(method, path, token="x")
             assert st == 405, (method, path, st, body)
             assert body["error"]["code"] == "method_not_allowed", body
