@@ -62,6 +62,7 @@ typedef struct conv_write {
 	int rc;
 	uint8_t kind;              /* enum op_kind */
 	uint64_t prev_seq;         /* stored last_seq this write follows */
+	uint64_t prev_assignee;    /* the assignee before this write (inbox scope) */
 	rec_conv conv;             /* the record after this write */
 	rec_event *ev[2];
 	int nev;
@@ -309,6 +310,7 @@ static void write_done(wr_req *w, int rc)
 			im->cursor = op->inbox_cursor;
 			im->type = op->inbox_type;
 			im->conv = op->conv;
+			im->prev_assignee = op->prev_assignee;
 			inbox_send(op->ca->app, op->conv.tid, im);
 		}
 	}
@@ -324,6 +326,7 @@ static conv_write *op_new(conv_actor *ca, int kind)
 	op->ca = ca;
 	op->kind = (uint8_t)kind;
 	op->prev_seq = ca->rec.last_seq;
+	op->prev_assignee = ca->rec.assignee_id;
 	op->conv = ca->rec;
 	op->w.apply = apply;
 	op->w.done = write_done;
