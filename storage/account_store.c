@@ -8,7 +8,6 @@
 #include <ctype.h>
 #include <string.h>
 
-#define TXN(t) ((MDB_txn *)(t)->txn)
 #define EMAIL_KEY_MAX (REC_EMAIL_MAX + 9)
 
 /* ---- keys and record i/o ---- */
@@ -38,7 +37,7 @@ static int put_tenant(store_txn *t, const rec_tenant *r)
 {
 	uint8_t k[8];
 	buf b = { 0 };
-	return db_put_encoded(t->db, TXN(t), DB_TENANTS, k, rec_key1(k, r->id),
+	return db_put_encoded(t->db, t->txn, DB_TENANTS, k, rec_key1(k, r->id),
 			      rec_tenant_encode(r, &b), &b);
 }
 
@@ -46,7 +45,7 @@ static int put_user(store_txn *t, const rec_user *r)
 {
 	uint8_t k[16];
 	buf b = { 0 };
-	return db_put_encoded(t->db, TXN(t), DB_USERS, k, rec_key2(k, r->tid, r->id),
+	return db_put_encoded(t->db, t->txn, DB_USERS, k, rec_key2(k, r->tid, r->id),
 			      rec_user_encode(r, &b), &b);
 }
 
@@ -54,7 +53,7 @@ static int put_user(store_txn *t, const rec_user *r)
 static int get_id(store_txn *t, enum db_table tab, const void *k, size_t kl, uint64_t *id)
 {
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), tab, k, kl, &v);
+	int rc = db_get(t->db, t->txn, tab, k, kl, &v);
 	if (rc)
 		return rc;
 	if (v.mv_size != 8)
@@ -68,7 +67,7 @@ static int get_id(store_txn *t, enum db_table tab, const void *k, size_t kl, uin
 int account_signing_key(store_txn *t, uint8_t key[32])
 {
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_META, "jwt_key", 7, &v);
+	int rc = db_get(t->db, t->txn, DB_META, "jwt_key", 7, &v);
 	if (rc == 0) {
 		if (v.mv_size != 32)
 			return STORE_ECORRUPT;
@@ -80,15 +79,15 @@ int account_signing_key(store_txn *t, uint8_t key[32])
 	uint8_t schema = DB_SCHEMA_VERSION;
 	if (crypto_random(key, 32))
 		return STORE_EIO;
-	if ((rc = db_put(t->db, TXN(t), DB_META, "jwt_key", 7, key, 32)))
+	if ((rc = db_put(t->db, t->txn, DB_META, "jwt_key", 7, key, 32)))
 		return rc;
-	return db_put(t->db, TXN(t), DB_META, "schema", 6, &schema, 1);
+	return db_put(t->db, t->txn, DB_META, "schema", 6, &schema, 1);
 }
 
 int account_schema_version(store_txn *t)
 {
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_META, "schema", 6, &v);
+	int rc = db_get(t->db, t->txn, DB_META, "schema", 6, &v);
 	if (rc)
 		return rc;
 	if (v.mv_size != 1 || *(const uint8_t *)v.mv_data == 0)
@@ -133,7 +132,7 @@ int account_tenant_create(store_txn *t, id_gen *ids, const char *name, const cha
 	if (!valid_slug(slug) || !name[0] || strlen(name) > REC_NAME_MAX ||
 	    (origins && strlen(origins) > REC_ORIGINS_MAX))
 		return STORE_ECONFLICT;
-	int rc = db_absent(t->db, TXN(t), DB_TENANT_SLUG, slug, strlen(slug));
+	int rc = db_absent(t->db, t->txn, DB_TENANT_SLUG, slug, strlen(slug));
 	if (rc)
 		return rc;
 	rec_tenant_init(out);
@@ -151,16 +150,16 @@ int account_tenant_create(store_txn *t, id_gen *ids, const char *name, const cha
 	uint8_t tv[8];
 	db_be64(tv, out->id);
 	if ((rc = put_tenant(t, out)) ||
-	    (rc = db_put(t->db, TXN(t), DB_TENANT_SLUG, slug, strlen(slug), tv, 8)))
+	    (rc = db_put(t->db, t->txn, DB_TENANT_SLUG, slug, strlen(slug), tv, 8)))
 		return rc;
-	return db_put(t->db, TXN(t), DB_WIDGET_KEYS, out->widget_key, strlen(out->widget_key), tv, 8);
+	return db_put(t->db, t->txn, DB_WIDGET_KEYS, out->widget_key, strlen(out->widget_key), tv, 8);
 }
 
 int account_tenant_get(store_txn *t, uint64_t tid, rec_tenant *out)
 {
 	uint8_t k[8];
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_TENANTS, k, rec_key1(k, tid), &v);
+	int rc = db_get(t->db, t->txn, DB_TENANTS, k, rec_key1(k, tid), &v);
 	return rc ? rc : rec_tenant_decode(v.mv_data, v.mv_size, out);
 }
 
@@ -217,7 +216,7 @@ static int stop_at_first(void *arg, const MDB_val *k, const MDB_val *v)
 
 int account_tenant_any(store_txn *t)
 {
-	return db_each_under(t->db, TXN(t), DB_TENANTS, "", 0, NULL, 0, stop_at_first, NULL);
+	return db_each_under(t->db, t->txn, DB_TENANTS, "", 0, NULL, 0, stop_at_first, NULL);
 }
 
 /* ---- users ---- */
@@ -247,10 +246,10 @@ int account_user_create(store_txn *t, id_gen *ids, uint64_t tid, const char *ema
 	uint8_t ek[EMAIL_KEY_MAX], tk[8];
 	size_t ekl = email_key(ek, out->email, tid);
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_TENANTS, tk, rec_key1(tk, tid), &v);
+	int rc = db_get(t->db, t->txn, DB_TENANTS, tk, rec_key1(tk, tid), &v);
 	if (rc)
 		return rc == STORE_ENOTFOUND ? STORE_ECONFLICT : rc;
-	if ((rc = db_absent(t->db, TXN(t), DB_USER_EMAIL, ek, ekl)))
+	if ((rc = db_absent(t->db, t->txn, DB_USER_EMAIL, ek, ekl)))
 		return rc;
 	out->tid = tid;
 	out->id = id_next(ids);
@@ -263,14 +262,14 @@ int account_user_create(store_txn *t, id_gen *ids, uint64_t tid, const char *ema
 	db_be64(uv, out->id);
 	if ((rc = put_user(t, out)))
 		return rc;
-	return db_put(t->db, TXN(t), DB_USER_EMAIL, ek, ekl, uv, 8);
+	return db_put(t->db, t->txn, DB_USER_EMAIL, ek, ekl, uv, 8);
 }
 
 int account_user_get(store_txn *t, uint64_t tid, uint64_t uid, rec_user *out)
 {
 	uint8_t k[16];
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_USERS, k, rec_key2(k, tid, uid), &v);
+	int rc = db_get(t->db, t->txn, DB_USERS, k, rec_key2(k, tid, uid), &v);
 	return rc ? rc : rec_user_decode(v.mv_data, v.mv_size, out);
 }
 
@@ -313,40 +312,46 @@ int account_users_by_email(store_txn *t, const char *email, uint64_t tid, rec_us
 	if (!lower_email(low, email))
 		return 0;
 	email_scan s = { .t = t, .plen = strlen(low) + 1, .tid = tid, .out = out, .max = max };
-	int rc = db_each_under(t->db, TXN(t), DB_USER_EMAIL, low, s.plen, NULL, 0, email_each, &s);
+	int rc = db_each_under(t->db, t->txn, DB_USER_EMAIL, low, s.plen, NULL, 0, email_each, &s);
 	return rc < 0 ? rc : s.n;
 }
 
 typedef struct {
-	int (*each)(void *arg, const rec_user *u);
-	void *arg;
+	account_user_fn fn;
+	void *ctx;
 	rec_user u;
 } user_scan;
 
 static int user_each(void *arg, const MDB_val *k, const MDB_val *v)
 {
 	user_scan *s = arg;
-	if (rec_user_decode(v->mv_data, v->mv_size, &s->u))
-		return STORE_ECORRUPT;
-	return s->each(s->arg, &s->u);
+	if (k->mv_size != 16)
+		return 0;
+	bool ok = rec_user_decode(v->mv_data, v->mv_size, &s->u) == 0;
+	return s->fn(s->ctx, db_get_be64((const uint8_t *)k->mv_data + 8), ok ? &s->u : NULL) ? 0 : 1;
 }
 
-int account_user_list(store_txn *t, uint64_t tid, uint64_t after,
-		      int (*each)(void *arg, const rec_user *u), void *arg)
+int account_user_list(store_txn *t, uint64_t tid, uint64_t after, account_user_fn fn, void *ctx)
 {
 	if (after == UINT64_MAX)
 		return 0;
 	uint8_t p[8], start[16];
-	user_scan s = { .each = each, .arg = arg };
-	return db_each_under(t->db, TXN(t), DB_USERS, p, rec_key1(p, tid), start,
-			     rec_key2(start, tid, after + 1), user_each, &s);
+	user_scan s = { .fn = fn, .ctx = ctx };
+	int rc = db_each_under(t->db, t->txn, DB_USERS, p, rec_key1(p, tid), start,
+			       rec_key2(start, tid, after + 1), user_each, &s);
+	return rc > 0 ? 0 : rc;   /* 1: fn stopped */
 }
 
-static int count_owner(void *arg, const rec_user *u)
+static bool active_owner(const rec_user *u)
 {
-	if (u->active && strcmp(u->role, "owner") == 0)
-		(*(int *)arg)++;
-	return 0;
+	return u->active && strcmp(u->role, "owner") == 0;
+}
+
+static bool count_owner(void *ctx, uint64_t uid, const rec_user *u)
+{
+	if (u && active_owner(u))
+		(*(int *)ctx)++;
+	return true;
 }
 
 int account_owner_count(store_txn *t, uint64_t tid)
@@ -354,11 +359,6 @@ int account_owner_count(store_txn *t, uint64_t tid)
 	int n = 0;
 	int rc = account_user_list(t, tid, 0, count_owner, &n);
 	return rc < 0 ? rc : n;
-}
-
-static bool active_owner(const rec_user *u)
-{
-	return u->active && strcmp(u->role, "owner") == 0;
 }
 
 static bool valid_avatar(const char *url)
@@ -387,7 +387,7 @@ int account_user_update(store_txn *t, rec_user *u)
 	uint8_t old_k[EMAIL_KEY_MAX], new_k[EMAIL_KEY_MAX];
 	size_t old_kl = email_key(old_k, cur.email, cur.tid), new_kl = email_key(new_k, email, cur.tid);
 	bool moved = strcmp(email, cur.email) != 0;
-	if (moved && (rc = db_absent(t->db, TXN(t), DB_USER_EMAIL, new_k, new_kl)))
+	if (moved && (rc = db_absent(t->db, t->txn, DB_USER_EMAIL, new_k, new_kl)))
 		return rc;
 	int64_t now = clock_now_ms();
 	if (u->pw_changed_ms > cur.pw_changed_ms)
@@ -410,8 +410,8 @@ int account_user_update(store_txn *t, rec_user *u)
 	if (moved) {
 		uint8_t uv[8];
 		db_be64(uv, cur.id);
-		if ((rc = db_del(t->db, TXN(t), DB_USER_EMAIL, old_k, old_kl)) ||
-		    (rc = db_put(t->db, TXN(t), DB_USER_EMAIL, new_k, new_kl, uv, 8)))
+		if ((rc = db_del(t->db, t->txn, DB_USER_EMAIL, old_k, old_kl)) ||
+		    (rc = db_put(t->db, t->txn, DB_USER_EMAIL, new_k, new_kl, uv, 8)))
 			return rc;
 	}
 	*u = cur;
@@ -442,7 +442,7 @@ int account_visitor_put(store_txn *t, const rec_visitor *v)
 		return STORE_ECONFLICT;
 	uint8_t k[16];
 	buf b = { 0 };
-	return db_put_encoded(t->db, TXN(t), DB_VISITORS, k, rec_key2(k, v->tid, v->id),
+	return db_put_encoded(t->db, t->txn, DB_VISITORS, k, rec_key2(k, v->tid, v->id),
 			      rec_visitor_encode(v, &b), &b);
 }
 
@@ -450,6 +450,6 @@ int account_visitor_get(store_txn *t, uint64_t tid, uint64_t vid, rec_visitor *o
 {
 	uint8_t k[16];
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_VISITORS, k, rec_key2(k, tid, vid), &v);
+	int rc = db_get(t->db, t->txn, DB_VISITORS, k, rec_key2(k, tid, vid), &v);
 	return rc ? rc : rec_visitor_decode(v.mv_data, v.mv_size, out);
 }

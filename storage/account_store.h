@@ -82,13 +82,15 @@ int account_user_by_email(store_txn *t, uint64_t tid, const char *email, rec_use
  * number found (>= 0) or STORE_EIO. Undecodable records are skipped. */
 int account_users_by_email(store_txn *t, const char *email, uint64_t tid, rec_user *out, int max);
 
-/* Calls each(arg, user) for the users of tenant tid with an id above after
- * (0: from the first), in id order, until it returns nonzero; returns that
- * value, 0 at the end, STORE_ECORRUPT or STORE_EIO. */
-int account_user_list(store_txn *t, uint64_t tid, uint64_t after,
-		      int (*each)(void *arg, const rec_user *u), void *arg);
+/* Walk callback: return true to go on, false to stop; u is NULL for a
+ * record that does not decode (its id is still given). */
+typedef bool (*account_user_fn)(void *ctx, uint64_t uid, const rec_user *u);
 
-/* The number of active owners of tenant tid (>= 0), STORE_ECORRUPT or STORE_EIO. */
+/* Calls fn for the users of tenant tid with an id above after (0: from the
+ * first), in id order, until it stops; 0 or STORE_EIO. */
+int account_user_list(store_txn *t, uint64_t tid, uint64_t after, account_user_fn fn, void *ctx);
+
+/* The number of active owners of tenant tid (>= 0) or STORE_EIO. */
 int account_owner_count(store_txn *t, uint64_t tid);
 
 /* Stores u's email, name, role, active, title, avatar_url (empty or an

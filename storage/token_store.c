@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-#define TXN(t) ((MDB_txn *)(t)->txn)
-
 /* tid · sha256(token): the key of refresh and invite tokens */
 static size_t hash_key(uint8_t k[40], uint64_t tid, const uint8_t hash[32])
 {
@@ -18,7 +16,7 @@ static int put_refresh(store_txn *t, const rec_refresh *r)
 {
 	uint8_t k[40];
 	buf b = { 0 };
-	return db_put_encoded(t->db, TXN(t), DB_REFRESH, k, hash_key(k, r->tid, r->hash),
+	return db_put_encoded(t->db, t->txn, DB_REFRESH, k, hash_key(k, r->tid, r->hash),
 			      rec_refresh_encode(r, &b), &b);
 }
 
@@ -26,7 +24,7 @@ static int put_family(store_txn *t, const rec_family *f)
 {
 	uint8_t k[16];
 	buf b = { 0 };
-	return db_put_encoded(t->db, TXN(t), DB_FAMILIES, k, rec_key2(k, f->tid, f->id),
+	return db_put_encoded(t->db, t->txn, DB_FAMILIES, k, rec_key2(k, f->tid, f->id),
 			      rec_family_encode(f, &b), &b);
 }
 
@@ -34,7 +32,7 @@ static int get_family(store_txn *t, uint64_t tid, uint64_t id, rec_family *out)
 {
 	uint8_t k[16];
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_FAMILIES, k, rec_key2(k, tid, id), &v);
+	int rc = db_get(t->db, t->txn, DB_FAMILIES, k, rec_key2(k, tid, id), &v);
 	return rc ? rc : rec_family_decode(v.mv_data, v.mv_size, out);
 }
 
@@ -48,8 +46,8 @@ int token_session_start(store_txn *t, uint64_t tid, uint64_t uid, uint64_t famil
 	memcpy(r.hash, hash, 32);
 	uint8_t fk[16], rk[40];
 	int rc;
-	if ((rc = db_absent(t->db, TXN(t), DB_FAMILIES, fk, rec_key2(fk, tid, family))) ||
-	    (rc = db_absent(t->db, TXN(t), DB_REFRESH, rk, hash_key(rk, tid, hash))) ||
+	if ((rc = db_absent(t->db, t->txn, DB_FAMILIES, fk, rec_key2(fk, tid, family))) ||
+	    (rc = db_absent(t->db, t->txn, DB_REFRESH, rk, hash_key(rk, tid, hash))) ||
 	    (rc = put_family(t, &f)))
 		return rc;
 	return put_refresh(t, &r);
@@ -60,7 +58,7 @@ int token_refresh_get(store_txn *t, uint64_t tid, const uint8_t hash[32], rec_re
 {
 	uint8_t k[40];
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_REFRESH, k, hash_key(k, tid, hash), &v);
+	int rc = db_get(t->db, t->txn, DB_REFRESH, k, hash_key(k, tid, hash), &v);
 	if (rc || (rc = rec_refresh_decode(v.mv_data, v.mv_size, r)))
 		return rc;
 	return get_family(t, tid, r->family, f);
@@ -77,7 +75,7 @@ int token_refresh_rotate(store_txn *t, uint64_t tid, const uint8_t old[32], cons
 	if (r.used || r.expires_ms <= now || f.revoked)
 		return STORE_ECONFLICT;
 	uint8_t nk[40];
-	if ((rc = db_absent(t->db, TXN(t), DB_REFRESH, nk, hash_key(nk, tid, next))))
+	if ((rc = db_absent(t->db, t->txn, DB_REFRESH, nk, hash_key(nk, tid, next))))
 		return rc;
 	r.used = true;
 	if ((rc = put_refresh(t, &r)))
@@ -116,7 +114,7 @@ int token_revoke_user(store_txn *t, uint64_t tid, uint64_t uid)
 	/* collect first, then write: no put under an open cursor of the same table */
 	revoke_scan s = { .uid = uid };
 	uint8_t p[8];
-	int rc = db_each_under(t->db, TXN(t), DB_FAMILIES, p, rec_key1(p, tid), NULL, 0, family_each, &s);
+	int rc = db_each_under(t->db, t->txn, DB_FAMILIES, p, rec_key1(p, tid), NULL, 0, family_each, &s);
 	size_t n = s.live.len / sizeof(uint64_t);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		uint64_t id;
@@ -133,7 +131,7 @@ static int put_invite(store_txn *t, const rec_invite *inv)
 {
 	uint8_t k[40];
 	buf b = { 0 };
-	return db_put_encoded(t->db, TXN(t), DB_INVITES, k, hash_key(k, inv->tid, inv->hash),
+	return db_put_encoded(t->db, t->txn, DB_INVITES, k, hash_key(k, inv->tid, inv->hash),
 			      rec_invite_encode(inv, &b), &b);
 }
 
@@ -142,7 +140,7 @@ int token_invite_put(store_txn *t, const rec_invite *inv)
 	if (!inv->tid || !inv->uid || inv->purpose >= INV__COUNT)
 		return STORE_ECONFLICT;
 	uint8_t k[40];
-	int rc = db_absent(t->db, TXN(t), DB_INVITES, k, hash_key(k, inv->tid, inv->hash));
+	int rc = db_absent(t->db, t->txn, DB_INVITES, k, hash_key(k, inv->tid, inv->hash));
 	if (rc)
 		return rc;
 	rec_invite r = *inv;
@@ -154,7 +152,7 @@ int token_invite_get(store_txn *t, uint64_t tid, const uint8_t hash[32], rec_inv
 {
 	uint8_t k[40];
 	MDB_val v;
-	int rc = db_get(t->db, TXN(t), DB_INVITES, k, hash_key(k, tid, hash), &v);
+	int rc = db_get(t->db, t->txn, DB_INVITES, k, hash_key(k, tid, hash), &v);
 	return rc ? rc : rec_invite_decode(v.mv_data, v.mv_size, out);
 }
 

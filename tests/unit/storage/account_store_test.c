@@ -293,12 +293,28 @@ typedef struct {
 	int n, stop_after;
 } user_log;
 
-static int log_user(void *arg, const rec_user *u)
+static bool log_user(void *ctx, uint64_t uid, const rec_user *u)
 {
-	user_log *l = arg;
+	user_log *l = ctx;
+	assert_non_null(u);
+	assert_true(u->id == uid);
 	assert_true(l->n < 16);
-	l->ids[l->n++] = u->id;
-	return l->n == l->stop_after ? 1 : 0;
+	l->ids[l->n++] = uid;
+	return l->n != l->stop_after;
+}
+
+typedef struct {
+	int n;
+	uint64_t uid;
+} null_log;
+
+static bool log_null(void *ctx, uint64_t uid, const rec_user *u)
+{
+	null_log *l = ctx;
+	assert_null(u);
+	l->n++;
+	l->uid = uid;
+	return true;
 }
 
 static void test_user_list(void **state)
@@ -325,13 +341,28 @@ static void test_user_list(void **state)
 	assert_true(l.ids[0] == ua[2].id);
 	/* the callback stops the walk */
 	l = (user_log){ .stop_after = 2 };
-	assert_int_equal(account_user_list(r, a.id, 0, log_user, &l), 1);
+	assert_int_equal(account_user_list(r, a.id, 0, log_user, &l), 0);
 	assert_int_equal(l.n, 2);
 	/* a tenant with no users, and the end of the id space */
 	l = (user_log){ .stop_after = -1 };
 	assert_int_equal(account_user_list(r, c.id, 0, log_user, &l), 0);
 	assert_int_equal(account_user_list(r, a.id, UINT64_MAX, log_user, &l), 0);
 	assert_int_equal(l.n, 0);
+	store_done(r);
+
+	/* a record that does not decode reaches the walk as NULL with its id,
+	 * and is no active owner */
+	uint8_t k[16];
+	store_txn *w = tmpdb_write(f);
+	assert_int_equal(db_put(f->d, w->txn, DB_USERS, k, rec_key2(k, c.id, 77), "\xc1", 1), 0);
+	tmpdb_commit(f);
+	r = tmpdb_read(f);
+	null_log nl = { 0 };
+	assert_int_equal(account_user_list(r, c.id, 0, log_null, &nl), 0);
+	assert_int_equal(nl.n, 1);
+	assert_true(nl.uid == 77);
+	assert_int_equal(account_owner_count(r, c.id), 0);
+	assert_int_equal(account_owner_count(r, a.id), 1);
 	store_done(r);
 }
 
