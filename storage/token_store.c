@@ -187,7 +187,7 @@ int token_invite_revoke_user(store_txn *t, uint64_t tid, uint64_t uid)
 	/* collect first, then write: no put under an open cursor of the same table */
 	invite_scan s = { .uid = uid };
 	uint8_t p[8];
-	int rc = db_each_under(t->db, TXN(t), DB_INVITES, p, rec_key1(p, tid), NULL, 0, invite_each, &s);
+	int rc = db_each_under(t->db, t->txn, DB_INVITES, p, rec_key1(p, tid), NULL, 0, invite_each, &s);
 	size_t n = s.hashes.len / 32;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rec_invite r;

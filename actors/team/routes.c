@@ -394,12 +394,17 @@ static int read_role(http_req *req, json_t *body, bool required, team_op *op)
 
 typedef struct {
 	json_t *list;
+	bool failed;
 } list_acc;
 
-static int add_user(void *arg, const rec_user *u)
+static bool add_user(void *arg, uint64_t uid, const rec_user *u)
 {
 	list_acc *acc = arg;
-	return json_array_append_new(acc->list, view_user(u)) ? STORE_ENOMEM : 0;
+	if (!u)   /* a record that does not decode is left out */
+		return true;
+	if (json_array_append_new(acc->list, view_user(u)))
+		acc->failed = true;
+	return !acc->failed;
 }
 
 static void list_users(http_req *req, const principal *p)
@@ -409,10 +414,10 @@ static void list_users(http_req *req, const principal *p)
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	list_acc acc = { json_array() };
+	list_acc acc = { json_array(), false };
 	int rc = acc.list ? account_user_list(&t, p->tid, 0, add_user, &acc) : STORE_ENOMEM;
 	store_done(&t);
-	if (rc) {
+	if (rc || acc.failed) {
 		json_decref(acc.list);
 		http_respond_error(req, 500, "internal", "storage failure", NULL);
 		return;
