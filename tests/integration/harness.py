@@ -321,6 +321,25 @@ def wait_until(pred, timeout=10.0, what="condition", interval=0.05):
     raise AssertionError("timed out waiting for " + what)
 
 
+def err(st, body, status, code, field=None):
+    """Asserts an error answer (status, `{"error":{code, message, field?}}`,
+    the code and, if given, the field); returns the error object."""
+    assert st == status, (st, status, body)
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    e = body["error"]
+    assert e["code"] == code, (e, code)
+    assert isinstance(e.get("message"), str) and e["message"], e
+    if field is not None:
+        assert e.get("field") == field, (e, field)
+    return e
+
+
+def ok(st, b, status=200):
+    """Asserts a success status; returns the body."""
+    assert st == status, (st, b)
+    return b
+
+
 def run(coro):
     return asyncio.run(coro)
 

@@ -13,7 +13,7 @@ import json
 import re
 import time
 
-from harness import DEMO_EMAIL, DEMO_PASSWORD, WS, Server, main, run, wait_until
+from harness import DEMO_EMAIL, DEMO_PASSWORD, WS, Server, err, main, run, wait_until
 
 LOGIN = "/v1/auth/login"
 
@@ -42,15 +42,6 @@ def jwt_make(header, payload, key=None, sig=None):
     return "%s.%s.%s" % (h, p, sig)
 
 
-def err(st, body, status, code, field=None):
-    assert st == status, (st, status, body)
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    e = body["error"]
-    assert e["code"] == code, (e, code)
-    assert isinstance(e.get("message"), str) and e["message"], e
-    if field is not None:
-        assert e.get("field") == field, (e, field)
-    return e
 
 
 def post(s, path, body, token=None, **kw):

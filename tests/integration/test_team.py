@@ -7,27 +7,17 @@ admin > supervisor > agent), the last active owner, set-password links
 (tokens and WebSockets), the live `user.updated` notice, and bad input of
 every kind.
 """
-import asyncio
 import datetime
 import time
 
 import websockets
 
-from harness import DEMO_EMAIL, DEMO_PASSWORD, WS, Server, main, run
+from harness import DEMO_EMAIL, WS, Server, err, main, ok, run
 
 USER_FIELDS = {"id", "tenant_id", "email", "name", "title", "avatar_url", "role", "active", "created_at"}
 PW = "a-good-password-1"
 
 
-def err(st, b, status, code, field=None):
-    assert st == status and isinstance(b, dict) and b.get("error", {}).get("code") == code, (st, b)
-    if field:
-        assert b["error"].get("field") == field, b
-
-
-def ok(st, b, status=200):
-    assert st == status, (st, b)
-    return b
 
 
 def is_user(u):

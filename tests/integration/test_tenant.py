@@ -6,21 +6,12 @@ zone across a restart).
 """
 import http.client
 
-from harness import WS, Server, main, run
+from harness import WS, Server, err, main, ok, run
 
 PW = "a-good-password-1"
 TENANT_FIELDS = {"id", "name", "slug", "widget_key", "allowed_origins", "widget", "timezone"}
 
 
-def err(st, b, status, code, field=None):
-    assert st == status and isinstance(b, dict) and b.get("error", {}).get("code") == code, (st, b)
-    if field:
-        assert b["error"].get("field") == field, b
-
-
-def ok(st, b, status=200):
-    assert st == status, (st, b)
-    return b
 
 
 def is_tenant(t):
