@@ -59,7 +59,7 @@ export function createTeamPage(ctx) {
     const tr = ctx.el("tr", { "data-testid": "team-row", "data-id": u.id, "data-email": u.email, "data-role": u.role, "data-active": String(!!u.active) });
     const name = ctx.el("td", { class: "who" });
     name.append(ctx.el("strong", null, u.name || u.email));
-    if (u.id === me().id) name.append(ctx.el("span", { class: "muted" }, " (you)"));
+    if (u.id === me().id) name.append(ctx.el("span", { class: "muted you" }, "(you)"));
     if (u.title) name.append(ctx.el("span", { class: "muted title" }, u.title));
     const email = ctx.el("td", null, u.email);
     const role = ctx.el("td");
