@@ -32,7 +32,7 @@ static int usage(void)
 		"usage:\n"
 		"  parley [--data DIR] tenant create --name NAME --slug SLUG [--origins URL,URL]\n"
 		"  parley [--data DIR] tenant key --tenant SLUG\n"
-		"  parley [--data DIR] user create --tenant SLUG --email EMAIL --password PW [--role owner|admin|agent] [--name NAME]\n"
+		"  parley [--data DIR] user create --tenant SLUG --email EMAIL --password PW [--role owner|admin|supervisor|agent] [--name NAME]\n"
 		"  parley [--data DIR] user reset-password --tenant SLUG --email EMAIL --password PW\n"
 		"DIR defaults to $PARLEY_DATA or ./data\n");
 	return 2;

@@ -5,6 +5,7 @@
 #include "actors/conversations/view.h"
 #include "core/id.h"
 #include "core/jw.h"
+#include "storage/conv_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,15 +13,11 @@
 
 int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out)
 {
-	MDB_txn *txn;
-	if (db_read(a->db, &txn))
+	store_txn t;
+	if (store_read(a->db, &t))
 		return STORE_EIO;
-	uint8_t k[16];
-	MDB_val v;
-	int rc = db_get(a->db, txn, DB_CONVS, k, rec_key2(k, tid, cid), &v);
-	if (rc == 0 && rec_conv_decode(v.mv_data, v.mv_size, out))
-		rc = STORE_ECORRUPT;
-	mdb_txn_abort(txn);
+	int rc = convstore_get(&t, tid, cid, out);
+	store_done(&t);
 	return rc;
 }
 
@@ -49,59 +46,65 @@ int api_route_conv(http_req *req, const principal *p, rec_conv *c)
 	return 0;
 }
 
+/* A page of events written as JSON: n counts the events written, last
+ * the seq of every event seen (the next page starts after it). */
+typedef struct {
+	buf out;
+	int wrc;
+	bool visitor;
+	size_t n, limit;
+	uint64_t last;
+	bool full;
+} events_page;
+
+static bool page_step(void *arg, uint64_t seq, const rec_event *e)
+{
+	events_page *p = arg;
+	if (p->n == p->limit) {
+		p->full = true;
+		return false;
+	}
+	p->last = seq;
+	if (e && !(p->visitor && e->kind == EK_NOTE)) {
+		if (p->n++)
+			p->wrc |= buf_puts(&p->out, ",");
+		p->wrc |= view_event_write(e, &p->out);
+	}
+	return true;
+}
+
 void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor)
 {
 	int64_t after, limit;
 	if (api_query_int(req, "after", 0, 0, INT64_MAX, &after) < 0 ||
 	    api_query_int(req, "limit", 100, 1, 500, &limit) < 0)
 		return;
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
+	store_txn t;
+	if (store_read(a->db, &t)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	MDB_cursor *cur;
-	mdb_cursor_open(txn, db_dbi(a->db, DB_EVENTS), &cur);
-	uint8_t k[24];
-	MDB_val key = { rec_key3(k, c->tid, c->id, (uint64_t)after + 1), k }, v;
 	/* written directly, not through a jansson tree: this is the heaviest
 	 * read the console makes (docs/performance.md) */
-	buf out = { 0 };
-	int wrc = buf_puts(&out, "{\"data\":[");
-	size_t n = 0;
-	uint64_t last = 0;
-	bool full = false;
-	rec_event *e = malloc(sizeof *e);
-	int rc = e ? mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE) : MDB_NOTFOUND;
-	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
-		if (n == (size_t)limit) {
-			full = true;
-			break;
-		}
-		last = db_get_be64((uint8_t *)key.mv_data + 16);
-		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && !(visitor && e->kind == EK_NOTE)) {
-			if (n++)
-				wrc |= buf_puts(&out, ",");
-			wrc |= view_event_write(e, &out);
-		}
-		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
-	}
-	free(e);
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	wrc |= buf_puts(&out, "],\"next_cursor\":");
-	if (full) {
-		wrc |= buf_puts(&out, "\"");
-		wrc |= jw_u64(&out, last);
-		wrc |= buf_puts(&out, "\"}");
+	events_page p = { .visitor = visitor, .limit = (size_t)limit };
+	p.wrc = buf_puts(&p.out, "{\"data\":[");
+	int rc = convstore_each_event(&t, c->tid, c->id, (uint64_t)after, UINT64_MAX, SIZE_MAX, page_step, &p);
+	store_done(&t);
+	p.wrc |= buf_puts(&p.out, "],\"next_cursor\":");
+	if (p.full) {
+		p.wrc |= buf_puts(&p.out, "\"");
+		p.wrc |= jw_u64(&p.out, p.last);
+		p.wrc |= buf_puts(&p.out, "\"}");
 	} else {
-		wrc |= buf_puts(&out, "null}");
+		p.wrc |= buf_puts(&p.out, "null}");
 	}
-	if (wrc)
+	if (rc && rc != STORE_ENOMEM)
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+	else if (rc || p.wrc)
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 	else
-		http_respond(req, 200, "application/json", out.data, out.len, "Cache-Control: no-store\r\n");
-	buf_free(&out);
+		http_respond(req, 200, "application/json", p.out.data, p.out.len, "Cache-Control: no-store\r\n");
+	buf_free(&p.out);
 }
 
 void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)

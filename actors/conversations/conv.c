@@ -7,11 +7,12 @@
  * — no lock, and no background job deciding order.
  *
  * Durability before visibility: a new event goes to the storage writer
- * (storage/writer.h) together with the conversation record, its indexes,
- * the idempotency key and (for lifecycle changes) the inbox entry, all in
- * one transaction. Only when the writer reports the commit does the actor
- * acknowledge the sender and publish the event, encoded once per audience
- * (agents; visitors, who never see notes) into shared buffers posted to each
+ * (storage/writer.h) as one change of the conversation store
+ * (storage/conv_store.h): the event, the conversation record, its indexes
+ * and (for lifecycle changes) the inbox entry, all in one transaction.
+ * Only when the writer reports the commit does the actor acknowledge the
+ * sender and publish the event, encoded once per audience (agents;
+ * visitors, who never see notes) into shared buffers posted to each
  * subscriber's I/O thread. Writes are pipelined: the actor keeps assigning
  * seqs while earlier writes are in flight; commits come back in submission
  * order, so publication stays in seq order.
@@ -35,6 +36,7 @@
 #include "core/clock.h"
 #include "core/jw.h"
 #include "core/log.h"
+#include "storage/conv_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -156,68 +158,61 @@ int conv_send(app *a, uint64_t tid, uint64_t cid, conv_msg *m)
 
 /* ---------- state ---------- */
 
+/* The walk back of load_client_ids: ids of the newest messages that carry one. */
+typedef struct {
+	uint64_t *hs, *ss;         /* hashes and seqs, newest first */
+	size_t want, got;
+} cid_walk;
+
+static bool cid_step(void *arg, uint64_t seq, const rec_event *e)
+{
+	cid_walk *w = arg;
+	if (w->got == w->want)
+		return false;
+	if (e && e->client_id[0]) {
+		w->hs[w->got] = cidset_hash(e->client_id, strlen(e->client_id));
+		w->ss[w->got] = seq;
+		w->got++;
+	}
+	return w->got < w->want;
+}
+
 /* Rebuilds the in-memory client-id set from the conversation's latest
  * events: walks back from the newest until the window is full, then adds
  * the ids oldest first (the set forgets in the order it was given). The
  * cost of an activation is bounded by the window, not by the length of the
  * conversation. */
-static int load_client_ids(conv_actor *ca, MDB_txn *txn)
+static int load_client_ids(conv_actor *ca, store_txn *t)
 {
 	cidset_clear(&ca->cids);
 	/* no more ids than events */
-	size_t want = ca->cids.window, got = 0;
-	if (ca->rec.last_seq < want)
-		want = ca->rec.last_seq ? (size_t)ca->rec.last_seq : 1;
-	uint64_t *hs = malloc(want * sizeof *hs), *ss = malloc(want * sizeof *ss);
-	rec_event *e = malloc(sizeof *e);
-	MDB_cursor *cur = NULL;
+	cid_walk w = { .want = ca->cids.window };
+	if (ca->rec.last_seq < w.want)
+		w.want = ca->rec.last_seq ? (size_t)ca->rec.last_seq : 1;
+	w.hs = malloc(w.want * sizeof *w.hs);
+	w.ss = malloc(w.want * sizeof *w.ss);
 	int out = -1;
-	if (!hs || !ss || !e || mdb_cursor_open(txn, db_dbi(ca->app->db, DB_EVENTS), &cur))
-		goto done;
-	/* the first key past this conversation's, then step back */
-	uint8_t k[24];
-	MDB_val key = { rec_key3(k, ca->tid, ca->cid, UINT64_MAX), k }, v;
-	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-	if (rc == 0 && !(key.mv_size == 24 && memcmp(key.mv_data, k, 24) == 0))
-		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
-	else if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(cur, &key, &v, MDB_LAST);
-	while (rc == 0 && got < want && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
-		if (rec_event_decode(v.mv_data, v.mv_size, e) == 0 && e->client_id[0]) {
-			hs[got] = cidset_hash(e->client_id, strlen(e->client_id));
-			ss[got] = e->seq;
-			got++;
-		}
-		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
+	if (w.hs && w.ss && convstore_each_event_back(t, ca->tid, ca->cid, cid_step, &w) == 0)
+		out = 0;
+	while (w.got > 0 && out == 0) {
+		w.got--;
+		out = cidset_add(&ca->cids, w.hs[w.got], w.ss[w.got]);
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		goto done;
-	out = 0;
-	while (got > 0 && out == 0) {
-		got--;
-		out = cidset_add(&ca->cids, hs[got], ss[got]);
-	}
-done:
-	if (cur)
-		mdb_cursor_close(cur);
-	free(e);
-	free(hs);
-	free(ss);
+	free(w.hs);
+	free(w.ss);
 	return out;
 }
 
 static int load(conv_actor *ca)
 {
-	MDB_txn *txn;
-	if (db_read(ca->app->db, &txn))
+	store_txn t;
+	if (store_read(ca->app->db, &t))
 		return -1;
-	uint8_t k[16];
-	MDB_val v;
-	int rc = db_get(ca->app->db, txn, DB_CONVS, k, rec_key2(k, ca->tid, ca->cid), &v);
-	if (rc == 0 && rec_conv_decode(v.mv_data, v.mv_size, &ca->rec) == 0) {
+	int rc = convstore_get(&t, ca->tid, ca->cid, &ca->rec);
+	if (rc == 0) {
 		ca->loaded = 1;
 		ca->published = ca->rec.last_seq;
-		rc = load_client_ids(ca, txn);
+		rc = load_client_ids(ca, &t);
 	} else if (rc == STORE_ENOTFOUND) {
 		ca->loaded = -1;
 		memset(&ca->rec, 0, sizeof ca->rec);
@@ -225,7 +220,7 @@ static int load(conv_actor *ca)
 	} else {
 		rc = -1;
 	}
-	mdb_txn_abort(txn);
+	store_done(&t);
 	return rc == STORE_ENOTFOUND ? 0 : rc;
 }
 
@@ -282,96 +277,23 @@ static void fanout(conv_actor *ca, rbuf *b, unsigned mask, uint8_t except_kind, 
 
 /* ---------- storage ---------- */
 
-static int put_rec(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t kl, buf *b)
-{
-	return db_put(d, txn, t, k, kl, b->data, b->len);
-}
-
 static int apply(wr_req *w, store_txn *tx)
 {
-	db *d = tx->db;
-	MDB_txn *txn = tx->txn;
 	conv_write *op = container_of(w, conv_write, w);
-	const rec_conv *c = &op->conv;
-	uint8_t k[16];
-	MDB_val v;
-	rec_conv cur;
-	uint8_t old_status = 0;
-	uint64_t old_assignee = 0;
-
-	/* checks first: nothing is written unless all pass */
-	int rc = db_get(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &v);
-	if (op->kind == OP_CREATE) {
-		if (rc == 0)
-			return STORE_EEXISTS;
-		if (rc != STORE_ENOTFOUND)
-			return rc;
-	} else {
-		if (rc)
-			return rc == STORE_ENOTFOUND ? STORE_ECONFLICT : rc;
-		if (rec_conv_decode(v.mv_data, v.mv_size, &cur))
-			return STORE_ECORRUPT;
-		if (cur.last_seq != op->prev_seq)
-			return STORE_ECONFLICT;
-		old_status = cur.status;
-		old_assignee = cur.assignee_id;
-	}
-
-	/* writes; cached conversation lists of this tenant rendered before
-	 * this transaction stop being served (lcache.h) */
-	lc_touch(op->ca->app->lists, c->tid, mdb_txn_id(txn));
-	buf b = { 0 };
-	rc = STORE_EIO;
-	if (rec_conv_encode(c, &b) || put_rec(d, txn, DB_CONVS, k, rec_key2(k, c->tid, c->id), &b))
-		goto out;
-	for (int i = 0; i < op->nev; i++) {
-		rec_event *e = op->ev[i];
-		b.len = 0;
-		uint8_t ek[24];
-		if (rec_event_encode(e, &b) ||
-		    put_rec(d, txn, DB_EVENTS, ek, rec_key3(ek, c->tid, c->id, e->seq), &b))
-			goto out;
-	}
-	uint8_t ik[24];
-	if (op->kind == OP_CREATE) {
-		if (db_put(d, txn, DB_VISITOR_CONVS, ik, rec_key3(ik, c->tid, c->visitor_id, c->id), "", 0))
-			goto out;
-	}
-	if (op->kind == OP_CREATE || old_status != c->status) {
-		if (op->kind != OP_CREATE &&
-		    db_del(d, txn, DB_CONV_STATUS, ik, rec_key3(ik, c->tid, old_status, c->id)))
-			goto out;
-		if (db_put(d, txn, DB_CONV_STATUS, ik, rec_key3(ik, c->tid, c->status, c->id), "", 0))
-			goto out;
-	}
-	if (op->kind == OP_CREATE || old_assignee != c->assignee_id) {
-		if (op->kind != OP_CREATE &&
-		    db_del(d, txn, DB_CONV_ASSIGNEE, ik, rec_key3(ik, c->tid, old_assignee, c->id)))
-			goto out;
-		if (db_put(d, txn, DB_CONV_ASSIGNEE, ik, rec_key3(ik, c->tid, c->assignee_id, c->id), "", 0))
-			goto out;
-	}
-	if (op->inbox) {
-		uint8_t pk[8];
-		MDB_val lk, lv;
-		rec_key1(pk, c->tid);
-		uint64_t last = 0;
-		rc = db_last_under(d, txn, DB_INBOX, pk, 8, &lk, &lv);
-		if (rc == 0 && lk.mv_size == 16)
-			last = db_get_be64((uint8_t *)lk.mv_data + 8);
-		else if (rc != STORE_ENOTFOUND)
-			goto out;
-		rec_inbox ie = { .tid = c->tid, .cursor = last + 1, .type = op->inbox_type,
-				 .cid = c->id, .created_ms = c->updated_ms };
-		b.len = 0;
-		if (rec_inbox_encode(&ie, &b) ||
-		    put_rec(d, txn, DB_INBOX, ik, rec_key2(ik, c->tid, ie.cursor), &b))
-			goto out;
-		op->inbox_cursor = ie.cursor;
-	}
-	rc = 0;
-out:
-	buf_free(&b);
+	convstore_change ch = {
+		.kind = op->kind == OP_CREATE ? CONVSTORE_CREATE : CONVSTORE_UPDATE,
+		.prev_seq = op->prev_seq,
+		.conv = &op->conv,
+		.ev = op->ev,
+		.nev = op->nev,
+		.inbox_type = op->inbox_type,
+		.inbox_cursor = op->inbox ? &op->inbox_cursor : NULL,
+	};
+	int rc = convstore_write(tx, &ch);
+	/* cached conversation lists of this tenant rendered before this
+	 * transaction stop being served (lcache.h); marked before the commit */
+	if (rc == 0)
+		lc_touch(op->ca->app->lists, op->conv.tid, store_txn_id(tx));
 	return rc;
 }
 
@@ -573,19 +495,15 @@ static int stored_seq(conv_actor *ca, const char *client_id, uint64_t *seq)
 	*seq = 0;
 	if (!n)
 		return 0;
-	MDB_txn *txn;
-	if (db_read(ca->app->db, &txn))
+	store_txn t;
+	if (store_read(ca->app->db, &t))
 		return -1;
 	rec_event *e = malloc(sizeof *e);
-	for (size_t i = 0; e && i < n && !*seq; i++) {
-		uint8_t k[24];
-		MDB_val v;
-		if (db_get(ca->app->db, txn, DB_EVENTS, k, rec_key3(k, ca->tid, ca->cid, cands[i]), &v) == 0 &&
-		    rec_event_decode(v.mv_data, v.mv_size, e) == 0 && strcmp(e->client_id, client_id) == 0)
+	for (size_t i = 0; e && i < n && !*seq; i++)
+		if (convstore_event(&t, ca->tid, ca->cid, cands[i], e) == 0 && strcmp(e->client_id, client_id) == 0)
 			*seq = cands[i];
-	}
 	free(e);
-	mdb_txn_abort(txn);
+	store_done(&t);
 	return 0;
 }
 
@@ -656,6 +574,31 @@ static void on_send(conv_actor *ca, conv_msg *m)
 	submit(ca, op);
 }
 
+/* A replay walk: posts each event to the subscriber (notes not to a
+ * visitor); last and n count every event seen, decodable or not. */
+typedef struct {
+	app *a;
+	conn_ref conn;
+	bool visitor;
+	uint64_t last;
+	size_t n;
+} replay_walk;
+
+static bool replay_step(void *arg, uint64_t seq, const rec_event *e)
+{
+	replay_walk *r = arg;
+	if (e && !(r->visitor && e->kind == EK_NOTE)) {
+		rbuf *b = event_rbuf(e);
+		if (b) {
+			ws_post(r->a->http, r->conn, b);
+			rbuf_unref(&b);
+		}
+	}
+	r->last = seq;
+	r->n++;
+	return true;
+}
+
 static void on_subscribe(conv_actor *ca, conv_msg *m)
 {
 	app *a = ca->app;
@@ -663,49 +606,26 @@ static void on_subscribe(conv_actor *ca, conv_msg *m)
 		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
 		return;
 	}
-	bool visitor = m->audience == AUD_VISITOR;
-	int n = 0;
-	uint64_t last = m->seq;
+	replay_walk r = { a, m->conn, m->audience == AUD_VISITOR, m->seq, 0 };
 	bool more = false;
 	/* A read transaction begun while a commit is being written may, with
 	 * LMDB 0.9.24, see the snapshot before it: if the events up to
 	 * `published` are not all visible yet, read again from where we are. */
-	for (int attempt = 0; attempt < 100 && !more && last < ca->published; attempt++) {
-		MDB_txn *txn;
-		if (db_read(a->db, &txn)) {
+	for (int attempt = 0; attempt < 100 && !more && r.last < ca->published; attempt++) {
+		store_txn t;
+		int rc = store_read(a->db, &t);
+		if (rc == 0)
+			rc = convstore_each_event(&t, ca->tid, ca->cid, r.last, ca->published,
+						  CONV_REPLAY_MAX - r.n, replay_step, &r);
+		store_done(&t);
+		if (rc == STORE_ELIMIT) {
+			more = true;
+		} else if (rc) {
 			reply_error(a, &m->reply, 500, "internal", "storage unavailable");
 			return;
 		}
-		MDB_cursor *cur;
-		mdb_cursor_open(txn, db_dbi(a->db, DB_EVENTS), &cur);
-		uint8_t k[24];
-		MDB_val key = { rec_key3(k, ca->tid, ca->cid, last + 1), k }, v;
-		int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-		while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0) {
-			uint64_t seq = db_get_be64((uint8_t *)key.mv_data + 16);
-			if (seq > ca->published)
-				break;
-			if (n == CONV_REPLAY_MAX) {
-				more = true;
-				break;
-			}
-			rec_event *e = malloc(sizeof *e);
-			if (e && rec_event_decode(v.mv_data, v.mv_size, e) == 0 &&
-			    !(visitor && e->kind == EK_NOTE)) {
-				rbuf *b = event_rbuf(e);
-				if (b) {
-					ws_post(a->http, m->conn, b);
-					rbuf_unref(&b);
-				}
-			}
-			free(e);
-			last = seq;
-			n++;
-			rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
-		}
-		mdb_cursor_close(cur);
-		mdb_txn_abort(txn);
 	}
+	uint64_t last = r.last;
 	if (!more && last < ca->published) {
 		reply_error(a, &m->reply, 503, "busy", "storage snapshot lagging; subscribe again");
 		return;

@@ -7,6 +7,7 @@
 #include "actors/conversations/view.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "storage/conv_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,15 +75,13 @@ json_t *inbox_frame(uint64_t cursor, int type, const rec_conv *c)
 
 static void load(inbox_actor *ia)
 {
-	MDB_txn *txn;
-	if (db_read(ia->app->db, &txn))
+	store_txn t;
+	if (store_read(ia->app->db, &t))
 		return;
-	uint8_t pk[8];
-	MDB_val k, v;
-	rec_key1(pk, ia->tid);
-	if (db_last_under(ia->app->db, txn, DB_INBOX, pk, 8, &k, &v) == 0 && k.mv_size == 16)
-		ia->published = db_get_be64((uint8_t *)k.mv_data + 8);
-	mdb_txn_abort(txn);
+	uint64_t last;
+	if (convstore_inbox_last(&t, ia->tid, &last) == 0)
+		ia->published = last;
+	store_done(&t);
 	ia->loaded = true;
 }
 
@@ -108,49 +107,48 @@ static void fan(inbox_actor *ia, rbuf *b)
 		ws_post(ia->app->http, ia->subs[i], b);
 }
 
+/* A replay walk: posts each entry with its conversation as it is now;
+ * last follows every entry seen, decodable or not. */
+typedef struct {
+	app *a;
+	store_txn *t;
+	uint64_t tid;
+	conn_ref conn;
+	uint64_t last;
+} replay_walk;
+
+static bool replay_step(void *arg, uint64_t cursor, const rec_inbox *ie)
+{
+	replay_walk *r = arg;
+	rec_conv conv;
+	if (ie && convstore_get(r->t, r->tid, ie->cid, &conv) == 0) {
+		rbuf *b = reply_encode(inbox_frame(cursor, ie->type, &conv));
+		if (b) {
+			ws_post(r->a->http, r->conn, b);
+			rbuf_unref(&b);
+		}
+	}
+	r->last = cursor;
+	return true;
+}
+
 static void on_subscribe(inbox_actor *ia, inbox_msg *m)
 {
 	app *a = ia->app;
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
+	store_txn t;
+	if (store_read(a->db, &t)) {
 		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
 		return;
 	}
-	MDB_cursor *cur;
-	mdb_cursor_open(txn, db_dbi(a->db, DB_INBOX), &cur);
-	uint8_t k[16];
-	MDB_val key = { rec_key2(k, ia->tid, m->after + 1), k }, v;
-	int n = 0;
-	bool more = false;
-	uint64_t last = m->after;
-	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size == 16 && memcmp(key.mv_data, k, 8) == 0) {
-		uint64_t c = db_get_be64((uint8_t *)key.mv_data + 8);
-		if (c > ia->published)
-			break;
-		if (n == INBOX_REPLAY_MAX) {
-			more = true;
-			break;
-		}
-		rec_inbox ie;
-		rec_conv conv;
-		uint8_t ck[16];
-		MDB_val cv;
-		if (rec_inbox_decode(v.mv_data, v.mv_size, &ie) == 0 &&
-		    db_get(a->db, txn, DB_CONVS, ck, rec_key2(ck, ia->tid, ie.cid), &cv) == 0 &&
-		    rec_conv_decode(cv.mv_data, cv.mv_size, &conv) == 0) {
-			rbuf *b = reply_encode(inbox_frame(c, ie.type, &conv));
-			if (b) {
-				ws_post(a->http, m->conn, b);
-				rbuf_unref(&b);
-			}
-		}
-		last = c;
-		n++;
-		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	replay_walk r = { a, &t, ia->tid, m->conn, m->after };
+	int rc = convstore_each_inbox(&t, ia->tid, m->after, ia->published, INBOX_REPLAY_MAX, replay_step, &r);
+	store_done(&t);
+	if (rc && rc != STORE_ELIMIT) {
+		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
+		return;
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	bool more = rc == STORE_ELIMIT;
+	uint64_t last = r.last;
 	if (!more) {
 		last = ia->published > m->after ? ia->published : m->after;
 		drop(ia, m->conn);

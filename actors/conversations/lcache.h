@@ -4,7 +4,7 @@
  * Validity is tied to LMDB transaction ids. The conversation writer marks a
  * tenant with the id of every write transaction that changes one of its
  * conversation records or indexes (lc_touch, inside the transaction, before
- * the commit). A list rendered from a read snapshot S (mdb_txn_id of the read
+ * the commit). A list rendered from a read snapshot S (store_txn_id of the read
  * transaction) stays valid while the tenant's mark is <= S: no write newer
  * than the snapshot has touched it. Marking before the commit means that a
  * list which misses a commit can never be accepted once that commit is

@@ -8,48 +8,13 @@
 #include "actors/conversations/view.h"
 #include "core/id.h"
 #include "core/jw.h"
+#include "storage/conv_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Walks keys under prefix in descending order starting below `below`
- * (0 = from the end); calls fn with the last 8 bytes of each key (an id)
- * until it returns false. */
-static void scan_desc(app *a, MDB_txn *txn, enum db_table t, const uint8_t *prefix, size_t plen,
-		      uint64_t below, bool (*fn)(void *ctx, MDB_txn *txn, uint64_t id), void *ctx)
-{
-	MDB_cursor *cur;
-	if (mdb_cursor_open(txn, db_dbi(a->db, t), &cur))
-		return;
-	uint8_t k[32];
-	memcpy(k, prefix, plen);
-	MDB_val key, v;
-	int rc;
-	if (below) {
-		db_be64(k + plen, below);
-		key = (MDB_val){ plen + 8, k };
-		rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-		rc = rc == 0 ? mdb_cursor_get(cur, &key, &v, MDB_PREV) : mdb_cursor_get(cur, &key, &v, MDB_LAST);
-	} else {
-		rc = db_last_under(a->db, txn, t, prefix, plen, &key, &v);
-		if (rc == 0) {   /* position the cursor on that key */
-			MDB_val k2 = key;
-			rc = mdb_cursor_get(cur, &k2, &v, MDB_SET_KEY);
-			key = k2;
-		}
-	}
-	while (rc == 0 && key.mv_size == plen + 8 && memcmp(key.mv_data, prefix, plen) == 0) {
-		if (!fn(ctx, txn, db_get_be64((uint8_t *)key.mv_data + plen)))
-			break;
-		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
-	}
-	mdb_cursor_close(cur);
-}
-
 typedef struct {
-	app *a;
-	uint64_t tid;
 	int role;              /* the caller's: agents see their scope only */
 	uint64_t uid;
 	int status;            /* -1 any */
@@ -63,28 +28,24 @@ typedef struct {
 	bool full;
 } list_ctx;
 
-static bool list_one(void *arg, MDB_txn *txn, uint64_t cid)
+static bool list_one(void *arg, uint64_t cid, const rec_conv *c)
 {
 	list_ctx *l = arg;
 	if (l->count == l->limit) {
 		l->full = true;
 		return false;
 	}
-	uint8_t k[16];
-	MDB_val v;
-	rec_conv c;
-	if (db_get(l->a->db, txn, DB_CONVS, k, rec_key2(k, l->tid, cid), &v) ||
-	    rec_conv_decode(v.mv_data, v.mv_size, &c))
+	if (!c)
 		return true;
-	if (l->status >= 0 && c.status != l->status)
+	if (l->status >= 0 && c->status != l->status)
 		return true;
-	if (l->by_assignee && c.assignee_id != l->assignee)
+	if (l->by_assignee && c->assignee_id != l->assignee)
 		return true;
-	if (!perm_conv_visible(l->role, l->uid, &c))
+	if (!perm_conv_visible(l->role, l->uid, c))
 		return true;
 	if (l->count++)
 		l->wrc |= buf_puts(&l->out, ",");
-	l->wrc |= view_conv_write(&c, &l->out);
+	l->wrc |= view_conv_write(c, &l->out);
 	l->last = cid;
 	return true;
 }
@@ -105,7 +66,7 @@ static void list(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
 	principal p = *pp;
-	list_ctx l = { .a = a, .tid = p.tid, .status = -1, .role = role_parse(p.role), .uid = p.id };
+	list_ctx l = { .status = -1, .role = role_parse(p.role), .uid = p.id };
 	char s[32];
 	int n = http_query(req, "status", s, sizeof s);
 	if (n != -1 && (n < 0 || (l.status = rec_status_parse(s)) < 0)) {
@@ -152,22 +113,17 @@ static void list(http_req *req, const principal *pp)
 		respond_list(req, e->body, e->len, e->etag);
 		return;
 	}
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
+	store_txn t;
+	if (store_read(a->db, &t)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	uint64_t snap = mdb_txn_id(txn);
+	uint64_t snap = store_txn_id(&t);
 	l.wrc = buf_puts(&l.out, "{\"data\":[");
-	uint8_t prefix[16];
-	if (l.by_assignee)
-		scan_desc(a, txn, DB_CONV_ASSIGNEE, prefix, rec_key2(prefix, p.tid, l.assignee), below, list_one, &l);
-	else if (l.status >= 0)
-		scan_desc(a, txn, DB_CONV_STATUS, prefix, rec_key2(prefix, p.tid, (uint64_t)l.status), below,
-			  list_one, &l);
-	else
-		scan_desc(a, txn, DB_CONVS, prefix, rec_key1(prefix, p.tid), below, list_one, &l);
-	mdb_txn_abort(txn);
+	int by = l.by_assignee ? CONVSTORE_BY_ASSIGNEE : l.status >= 0 ? CONVSTORE_BY_STATUS : CONVSTORE_ALL;
+	uint64_t by_key = l.by_assignee ? l.assignee : l.status >= 0 ? (uint64_t)l.status : 0;
+	int rc = convstore_each_conv(&t, p.tid, by, by_key, below, list_one, &l);
+	store_done(&t);
 	l.wrc |= buf_puts(&l.out, "],\"next_cursor\":");
 	if (l.full) {
 		l.wrc |= buf_puts(&l.out, "\"");
@@ -176,7 +132,9 @@ static void list(http_req *req, const principal *pp)
 	} else {
 		l.wrc |= buf_puts(&l.out, "null}");
 	}
-	if (l.wrc) {
+	if (rc) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+	} else if (l.wrc) {
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 	} else if ((e = lc_put(a->lists, thread, &key, snap, l.out.data, l.out.len))) {
 		respond_list(req, e->body, e->len, e->etag);

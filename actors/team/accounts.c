@@ -7,7 +7,8 @@
 
 bool accounts_valid_role(const char *role)
 {
-	return strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0 || strcmp(role, "agent") == 0;
+	return strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0 || strcmp(role, "supervisor") == 0 ||
+	       strcmp(role, "agent") == 0;
 }
 
 static bool valid_slug(const char *s)

@@ -11,6 +11,7 @@
 #include "actors/conversations/view.h"
 #include "core/clock.h"
 #include "core/id.h"
+#include "storage/conv_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -151,32 +152,34 @@ out:
 	json_decref(body);
 }
 
+/* Puts a visitor's conversation in front of the list (the walk goes
+ * oldest first; the list is newest first); stops at 100. */
+static bool list_one(void *arg, uint64_t cid, const rec_conv *c)
+{
+	json_t *data = arg;
+	(void)cid;
+	if (c)
+		json_array_insert_new(data, 0, view_conv(c));
+	return json_array_size(data) < 100;
+}
+
 static void list(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
 	principal p = *pp;
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
+	store_txn t;
+	if (store_read(a->db, &t)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
 	json_t *data = json_array();
-	MDB_cursor *cur;
-	mdb_cursor_open(txn, db_dbi(a->db, DB_VISITOR_CONVS), &cur);
-	uint8_t k[24];
-	MDB_val key = { rec_key2(k, p.tid, p.id), k }, v;
-	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size == 24 && memcmp(key.mv_data, k, 16) == 0 && json_array_size(data) < 100) {
-		uint8_t ck[16];
-		MDB_val cv;
-		rec_conv c;
-		if (db_get(a->db, txn, DB_CONVS, ck, rec_key2(ck, p.tid, db_get_be64((uint8_t *)key.mv_data + 16)), &cv) == 0 &&
-		    rec_conv_decode(cv.mv_data, cv.mv_size, &c) == 0)
-			json_array_insert_new(data, 0, view_conv(&c));   /* newest first */
-		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	int rc = convstore_each_of_visitor(&t, p.tid, p.id, list_one, data);
+	store_done(&t);
+	if (rc) {
+		json_decref(data);
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
 	http_respond_json(req, 200, json_pack("{s:o,s:n}", "data", data, "next_cursor"));
 }
 

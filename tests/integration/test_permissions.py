@@ -1,0 +1,586 @@
+"""The permission matrix, generated from the command tables.
+
+`parleyd --print-routes` lists every REST route and realtime frame type with
+the permission it needs (actors/kit/feature.h). This test holds a SAMPLE for
+each one — how to make a valid request and what it answers — and sends it
+as every kind of caller:
+
+  owner, admin, supervisor, agent   users of tenant A (the demo tenant)
+  other                             the owner of tenant B
+  visitor                           a widget visitor of tenant A
+  none                              no credentials
+  bad                               an expired access token of A's owner, not
+                                    signed by this server
+  stale                             an agent's access token issued before
+                                    their password was reset
+
+The expected answer follows from the permission alone (actors/kit/perm.h):
+PUBLIC answers as the sample does whoever calls; VISITOR lets the visitor
+through and answers 401 to everyone else; any other permission answers 401
+to callers without a valid access token, 403 forbidden to roles below the
+permission's least role, 404 not_found to another tenant's owner when the
+path names a record of tenant A (their own answer otherwise). Frames: the
+same over /v1/ws and /v1/widget/ws, with `unauthenticated`, `forbidden`
+(a frame not declared for visitors, or a role below) and `not_found`
+(another tenant's conversation) error frames.
+
+A route or frame type in the table without a sample fails the test: new
+commands come with their sample. After the matrix, the conversation scope
+cells: what an agent may read, list and assign, against supervisors and up.
+Every mismatching cell is listed, not just the first.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import re
+import socket
+import subprocess
+import time
+
+from harness import PARLEYD, WS, Server, main, run
+
+# The least role holding each permission: the table of actors/kit/perm.h,
+# kept here as the test's own statement of it (a new permission must be
+# added here too). None: no user role involved (public / visitor).
+MIN_ROLE = {
+    "public": None,
+    "visitor": None,
+    "signed_in": "agent",
+    "conv": "agent",
+    "conv.assign": "agent",
+    "team.read": "agent",
+    "team.manage": "admin",
+    "settings": "admin",
+    "analytics": "agent",
+}
+RANK = {"agent": 1, "supervisor": 2, "admin": 3, "owner": 4}
+ROLES = ["owner", "admin", "supervisor", "agent"]
+ROUTE_PRINCIPALS = ROLES + ["other", "visitor", "none", "bad", "stale"]
+FRAME_PRINCIPALS = ROLES + ["other", "visitor", "none", "stale"]
+ERROR_STATUS = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}
+PASSWORD = "matrix-password-1"
+
+
+# ------------------------------------------------------------------ tables
+
+def read_tables():
+    """(routes, frames) from parleyd --print-routes: [(method, path, perm)],
+    [(type, perm, {"agents", "visitors"})]."""
+    r = subprocess.run([PARLEYD, "--print-routes"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    routes, frames = [], []
+    for line in r.stdout.splitlines():
+        m = re.fullmatch(r"FRAME (\S+) (\S+)((?: agents| visitors)*)", line)
+        if m:
+            frames.append((m.group(1), m.group(2), set(m.group(3).split())))
+            continue
+        m = re.fullmatch(r"(GET|POST|PUT|PATCH|DELETE) (/\S*) (\S+)", line)
+        assert m, "unexpected --print-routes line %r" % line
+        routes.append((m.group(1), m.group(2), m.group(3)))
+    assert routes and frames, r.stdout
+    return routes, frames
+
+
+# ------------------------------------------------------------------ helpers
+
+def b64e(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def b64d(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def expired_forgery(token):
+    """The token's claims with exp/iat long past, signed with a key that is
+    not the server's."""
+    h, p, _ = token.split(".")
+    claims = dict(json.loads(b64d(p)), exp=1000, iat=1, iat_ms=1000)
+    p2 = b64e(json.dumps(claims, separators=(",", ":")).encode())
+    sig = b64e(hmac.new(b"x" * 32, ("%s.%s" % (h, p2)).encode(), hashlib.sha256).digest())
+    return "%s.%s.%s" % (h, p2, sig)
+
+
+def answer(st, body):
+    """A response as the matrix compares it: "200", "401 unauthenticated"."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return "%d %s" % (st, body["error"].get("code"))
+    return str(st)
+
+
+def want(st):
+    return "%d %s" % (st, ERROR_STATUS[st]) if st in ERROR_STATUS else str(st)
+
+
+def frame_answer(f):
+    """A reply frame as the matrix compares it: "ack" or the error code."""
+    if f.get("type") == "ack":
+        return "ack"
+    if f.get("type") == "error":
+        return f["error"]["code"]
+    return "frame %r" % f
+
+
+def upgrade_status(port, path, token=None, timeout=10):
+    """Sends a WebSocket upgrade request; returns the status of the answer."""
+    key = base64.b64encode(b"permission-matrx").decode()
+    lines = ["GET %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port, "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13"]
+    if token:
+        lines.append("Authorization: Bearer " + token)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = b""
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in head and time.monotonic() < deadline:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    m = re.match(rb"HTTP/1\.1 (\d{3}) ", head)
+    return int(m.group(1)) if m else 0
+
+
+# ------------------------------------------------------------------ the world
+
+class World:
+    """One server, two tenants, a caller of every kind, and the records the
+    samples need."""
+
+    def __init__(self, s):
+        self.s = s
+        self.n = 0
+        self.tokens = {}      # principal -> bearer token (None: none)
+        self.uid = {}         # role -> user id in tenant A
+        owner = s.login()
+        assert owner["user"]["role"] == "owner", owner["user"]
+        self.tokens["owner"] = owner["access_token"]
+        self.uid["owner"] = owner["user"]["id"]
+        for role in ["admin", "supervisor", "agent"]:
+            email = "%s@matrix.test" % role
+            self.uid[role] = s.new_user("demo", email, PASSWORD, role=role, name=role.title())
+            a = s.login(email, PASSWORD)
+            assert a["user"]["role"] == role, a["user"]
+            self.tokens[role] = a["access_token"]
+        # logins for the refresh/logout samples: a user of its own
+        s.new_user("demo", "sessions@demo.parley", PASSWORD, role="agent", name="Sessions")
+        # tenant B and its owner
+        self.tid_b, self.key_b = s.new_tenant("other", "Other")
+        s.new_user("other", "owner@other.test", PASSWORD, role="owner", name="Other Owner")
+        b = s.login("owner@other.test", PASSWORD, tenant="other")
+        assert b["user"]["role"] == "owner" and b["user"]["tenant_id"] == self.tid_b, b["user"]
+        self.tokens["other"] = b["access_token"]
+        # the visitor of A, and the conversation everyone of A may read
+        self.vis = s.visitor("Matrix Visitor")
+        self.tokens["visitor"] = self.vis["visitor_token"]
+        self.shared = self.new_conv()
+        self.tokens["none"] = None
+        self.tokens["bad"] = expired_forgery(self.tokens["owner"])
+        # stale: an agent logged in before a password reset (see reset_stale)
+        self.uid["stale"] = s.new_user("demo", "stale@demo.parley", PASSWORD, role="agent", name="Stale")
+        self.tokens["stale"] = s.login("stale@demo.parley", PASSWORD)["access_token"]
+
+    def reset_stale(self):
+        self.s.cli_ok("user", "reset-password", "--tenant", "demo", "--email", "stale@demo.parley",
+                      "--password", "matrix-password-2")
+
+    def uniq(self, prefix="m"):
+        self.n += 1
+        return "%s-%d" % (prefix, self.n)
+
+    def new_conv(self):
+        """A new unassigned conversation of A's visitor; its id."""
+        return self.s.new_conversation(self.vis["visitor_token"], "question", self.uniq("c"))["id"]
+
+    def refresh_token(self):
+        return self.s.login("sessions@demo.parley", PASSWORD)["refresh_token"]
+
+
+# ------------------------------------------------------------------ samples
+
+class Route:
+    """How to call a route successfully: params maps each {name} of the path
+    to a function of the World giving a record of tenant A; body is a
+    function of the World (None: no body); ok the success status."""
+
+    def __init__(self, ok, params=None, body=None, query="", upgrade=False):
+        self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
+
+
+def fresh(w):
+    return w.new_conv()
+
+
+def shared(w):
+    return w.shared
+
+
+ROUTE_SAMPLES = {
+    "GET /healthz": Route(200),
+    "GET /readyz": Route(200),
+    "GET /metrics": Route(200),
+    "POST /v1/auth/login": Route(200, body=lambda w: {"email": "sessions@demo.parley", "password": PASSWORD,
+                                                     "tenant": "demo"}),
+    "POST /v1/auth/refresh": Route(200, body=lambda w: {"refresh_token": w.refresh_token()}),
+    "POST /v1/auth/logout": Route(204, body=lambda w: {"refresh_token": w.refresh_token()}),
+    "GET /v1/auth/me": Route(200),
+    "GET /v1/conversations": Route(200),
+    "GET /v1/conversations/{id}": Route(200, {"id": shared}),
+    "PATCH /v1/conversations/{id}": Route(200, {"id": fresh}, body=lambda w: {"status": "resolved"}),
+    "POST /v1/conversations/{id}/assign": Route(200, {"id": fresh}),   # no body: to the caller
+    "GET /v1/conversations/{id}/messages": Route(200, {"id": shared}),
+    "POST /v1/conversations/{id}/messages": Route(201, {"id": fresh},
+                                                  body=lambda w: {"client_id": w.uniq(), "text": "reply"}),
+    "POST /v1/widget/session": Route(201, body=lambda w: {"widget_key": w.s.widget_key, "name": "New"}),
+    "GET /v1/widget/conversations": Route(200),
+    "POST /v1/widget/conversations": Route(201, body=lambda w: {"text": "hi", "client_id": w.uniq()}),
+    "GET /v1/widget/conversations/{id}/messages": Route(200, {"id": shared}),
+    "POST /v1/widget/conversations/{id}/messages": Route(201, {"id": fresh},
+                                                         body=lambda w: {"client_id": w.uniq(), "text": "more"}),
+    "GET /v1/ws": Route(101, upgrade=True),
+    "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
+}
+
+
+class Frame:
+    """How to send a frame type successfully: build(world, conversation id)
+    gives the frame; conv: it names a conversation (another tenant's is
+    not_found); fresh_conn: it goes first on a connection of its own."""
+
+    def __init__(self, build, conv=True, fresh_conn=False):
+        self.build, self.conv, self.fresh_conn = build, conv, fresh_conn
+
+
+FRAME_SAMPLES = {
+    # public: a caller with a token valid for the endpoint is acknowledged,
+    # "none" (no credentials: sends a made-up token) and "stale" are not
+    "auth": Frame(None, conv=False, fresh_conn=True),
+    "subscribe": Frame(lambda w, cid: {"type": "subscribe", "conversation_id": cid, "after_seq": 0}),
+    # unsubscribe looks nothing up (a conversation one is not subscribed to,
+    # unknown or another tenant's, is acknowledged alike)
+    "unsubscribe": Frame(lambda w, cid: {"type": "unsubscribe", "conversation_id": cid}, conv=False),
+    "send": Frame(lambda w, cid: {"type": "send", "conversation_id": cid, "client_id": w.uniq("f"),
+                                  "text": "frame"}),
+    "typing": Frame(lambda w, cid: {"type": "typing", "conversation_id": cid, "state": True}),
+    "delivered": Frame(lambda w, cid: {"type": "delivered", "conversation_id": cid, "seq": 1}),
+    "read": Frame(lambda w, cid: {"type": "read", "conversation_id": cid, "seq": 1}),
+    "subscribe_inbox": Frame(lambda w, cid: {"type": "subscribe_inbox", "after": 0}, conv=False),
+    "ping": Frame(lambda w, cid: {"type": "ping"}, conv=False),
+}
+
+
+# ------------------------------------------------------------------ expectations
+
+def min_role(perm):
+    assert perm in MIN_ROLE, "permission %r is not in MIN_ROLE: add it (actors/kit/perm.h)" % perm
+    return MIN_ROLE[perm]
+
+
+def expect_route(path, perm, principal, sample):
+    if perm == "public":
+        return sample.ok
+    if perm == "visitor":
+        return sample.ok if principal == "visitor" else 401
+    if principal in ("none", "visitor", "bad", "stale"):
+        return 401
+    role = "owner" if principal == "other" else principal
+    if RANK[role] < RANK[min_role(perm)]:
+        return 403
+    if principal == "other" and "{" in path:
+        return 404
+    return sample.ok
+
+
+def expect_frame(ftype, perm, flags, principal, sample):
+    if perm == "public":   # auth
+        return "unauthenticated" if principal in ("none", "stale") else "ack"
+    if principal in ("none", "stale"):
+        return "unauthenticated"
+    if principal == "visitor":
+        return "ack" if "visitors" in flags else "forbidden"
+    role = "owner" if principal == "other" else principal
+    if "agents" not in flags or RANK[role] < RANK[min_role(perm)]:
+        return "forbidden"
+    if principal == "other" and sample.conv:
+        return "not_found"
+    return "ack"
+
+
+# ------------------------------------------------------------------ the matrix
+
+class Tally:
+    """Every cell's outcome; nothing stops at the first mismatch."""
+
+    def __init__(self):
+        self.cells = 0
+        self.mismatches = []
+        self.missing = []     # table entries without a sample, samples without an entry
+
+    def check(self, where, principal, expected, got):
+        self.cells += 1
+        if expected == got:
+            return
+        if isinstance(expected, list) and isinstance(got, list):   # lists of ids: what differs
+            extra, missing = [x for x in got if x not in expected], [x for x in expected if x not in got]
+            expected, got = "%d entries" % len(expected), "%d entries, unexpected %r, missing %r%s" % (
+                len(got), extra, missing, "" if extra or missing else ", in another order")
+        self.mismatches.append("%-52s %-10s expected %-22s got %s" % (where, principal, expected, got))
+
+
+def route_cell(w, method, path, sample, principal):
+    s = w.s
+    token = w.tokens[principal]
+    values = {}
+    for name in re.findall(r"\{(\w+)\}", path):
+        assert name in sample.params, "the sample for %s %s gives no {%s}" % (method, path, name)
+        values[name] = sample.params[name](w)
+    target = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + sample.query.format(key=s.widget_key)
+    if sample.upgrade:
+        return str(upgrade_status(s.port, target, token))
+    body = sample.body(w) if sample.body else None
+    st, b, _ = s.request(method, target, body, token=token)
+    return answer(st, b)
+
+
+def coverage(routes, frames):
+    """What keeps the matrix from covering the tables: entries without a
+    sample, samples without an entry, permissions the test does not know."""
+    out = []
+    for method, path, perm in routes:
+        if "%s %s" % (method, path) not in ROUTE_SAMPLES:
+            out.append("add a sample for %s %s (ROUTE_SAMPLES in %s)" % (method, path, __file__))
+    for ftype, perm, _ in frames:
+        if ftype not in FRAME_SAMPLES:
+            out.append("add a sample for FRAME %s (FRAME_SAMPLES in %s)" % (ftype, __file__))
+    for what, perm in [("%s %s" % (m, p), perm) for m, p, perm in routes] + \
+            [("FRAME " + f, perm) for f, perm, _ in frames]:
+        if perm not in MIN_ROLE:
+            out.append("%s needs permission %r, which MIN_ROLE does not know: add it (actors/kit/perm.h)"
+                       % (what, perm))
+    tables = {"%s %s" % (m, p) for m, p, _ in routes}
+    out += ["the sample for %s names no route in the table: remove it" % k for k in ROUTE_SAMPLES if k not in tables]
+    tables = {f for f, _, _ in frames}
+    out += ["the sample for FRAME %s names no frame in the table: remove it" % k for k in FRAME_SAMPLES
+            if k not in tables]
+    return out
+
+
+def run_routes(w, routes, tally):
+    for method, path, perm in routes:
+        key = "%s %s" % (method, path)
+        sample = ROUTE_SAMPLES.get(key)
+        if sample is None or perm not in MIN_ROLE:   # reported by coverage()
+            continue
+        for principal in ROUTE_PRINCIPALS:
+            expected = want(expect_route(path, perm, principal, sample))
+            try:
+                got = route_cell(w, method, path, sample, principal)
+            except Exception as e:   # a cell that cannot run is a failed cell; the others still run
+                got = "exception %r" % e
+            tally.check(key, principal, expected, got)
+
+
+async def frame_conn(w, principal):
+    """A realtime connection of the principal, authenticated (except none)."""
+    s = w.s
+    if principal == "visitor":
+        return await WS.connect(s.ws_url(widget=True), w.tokens["visitor"])
+    return await WS.connect(s.ws_url(), w.tokens.get(principal) if principal != "none" else None)
+
+
+async def run_frames(w, frames, tally):
+    # stale: one authenticated connection per frame type, taken before the
+    # password reset (the first refused frame closes the connection)
+    frames = [f for f in frames if f[0] in FRAME_SAMPLES and f[1] in MIN_ROLE]   # the rest: coverage()
+    stale = {}
+    for ftype, _, _ in frames:
+        if not FRAME_SAMPLES[ftype].fresh_conn:
+            stale[ftype] = await frame_conn(w, "stale")
+    w.reset_stale()
+    for principal in FRAME_PRINCIPALS:
+        conn = None if principal == "stale" else await frame_conn(w, principal)
+        for ftype, perm, flags in frames:
+            sample = FRAME_SAMPLES[ftype]
+            expected = expect_frame(ftype, perm, flags, principal, sample)
+            try:
+                if sample.fresh_conn:   # auth, on a new connection of the principal's endpoint
+                    c = await WS.connect(s_url(w, principal))
+                    token = w.tokens.get(principal) or "not-a-token"
+                    got = frame_answer(await c.request({"type": "auth", "token": token}))
+                    await c.close()
+                else:
+                    c = stale[ftype] if principal == "stale" else conn
+                    got = frame_answer(await c.request(sample.build(w, w.shared)))
+            except Exception as e:
+                got = "exception %r" % e
+            tally.check("FRAME %s" % ftype, principal, expected, got)
+        if conn:
+            await conn.close()
+    for c in stale.values():
+        try:
+            await c.close()
+        except Exception:
+            pass
+
+
+def s_url(w, principal):
+    return w.s.ws_url(widget=True) if principal == "visitor" else w.s.ws_url()
+
+
+# ------------------------------------------------------------------ scope
+
+def list_ids(s, token, query=""):
+    """Every (conversation id, assignee id) of a list, newest first (follows
+    next_cursor); the answer instead when a page is refused."""
+    out, cursor = [], None
+    for _ in range(100):
+        q = "?limit=100" + query + ("&cursor=" + cursor if cursor else "")
+        st, b, _ = s.request("GET", "/v1/conversations" + q, token=token)
+        if st != 200:
+            return answer(st, b)
+        out += [(c["id"], (c.get("assignee") or {}).get("id")) for c in b["data"]]
+        cursor = b["next_cursor"]
+        if cursor is None:
+            return out
+    raise AssertionError("pagination does not end")
+
+
+def run_scope(w, tally):
+    s, t, uid = w.s, w.tokens, w.uid
+
+    def call(where, principal, expected, method, path, body=None):
+        try:
+            st, b, _ = s.request(method, path, body, token=t[principal])
+            got = answer(st, b)
+        except Exception as e:
+            got, b = "exception %r" % e, None
+        tally.check(where, principal, want(expected), got)
+        return b
+
+    def assign(where, principal, cid, expected, target="self"):
+        """assign cid: target a role name, None (nobody) or "self" (no body)."""
+        body = None if target == "self" else {"assignee_id": uid[target] if target else None}
+        call("assign %s: %s" % (where, "self" if target == "self" else target), principal, expected,
+             "POST", "/v1/conversations/%s/assign" % cid, body)
+
+    def assignee(cid):
+        st, b, _ = s.request("GET", "/v1/conversations/" + cid, token=t["owner"])
+        return (b["assignee"] or {}).get("id") if st == 200 else answer(st, b)
+
+    def check_assignee(where, cid, role):
+        got = assignee(cid)
+        tally.check("assignee after " + where, "owner", role and uid[role], got)
+
+    # a conversation assigned to the supervisor is out of the agent's scope
+    sup = w.new_conv()
+    assign("to the supervisor", "owner", sup, 200, "supervisor")
+    conv_routes = [("GET", "/v1/conversations/%s", None, 200),
+                   ("PATCH", "/v1/conversations/%s", {"status": "pending"}, 200),
+                   ("GET", "/v1/conversations/%s/messages", None, 200),
+                   ("POST", "/v1/conversations/%s/messages", "msg", 201)]
+    for principal in ROLES:
+        for method, path, body, ok in conv_routes:
+            if body == "msg":
+                body = {"client_id": w.uniq(), "text": "scoped"}
+            call("%s %s (supervisor's)" % (method, path % "{id}"), principal,
+                 404 if principal == "agent" else ok, method, path % sup, body)
+        # the agent may not take it; the others re-assign it where it is
+        assign("supervisor's", principal, sup, 404 if principal == "agent" else 200,
+               "self" if principal == "agent" else "supervisor")
+    check_assignee("the agent's refused pick-up", sup, "supervisor")
+
+    # the agent's assign rules
+    c1, c2, c3 = w.new_conv(), w.new_conv(), w.new_conv()
+    assign("unassigned", "agent", c1, 200)                                   # picks up
+    check_assignee("pick-up", c1, "agent")
+    assign("unassigned", "agent", c2, 403, "supervisor")                     # not for someone else
+    check_assignee("refused assignment", c2, None)
+    assign("unassigned, explicitly", "agent", c2, 200, "agent")
+    assign("own", "agent", c1, 200, "supervisor")                            # transfers their own
+    check_assignee("transfer", c1, "supervisor")
+    call("GET /v1/conversations/{id} (transferred away)", "agent", 404, "GET", "/v1/conversations/" + c1)
+    assign("unassigned", "agent", c3, 200)
+    assign("own", "agent", c3, 200, None)                                    # hands back
+    check_assignee("hand-back", c3, None)
+    assign("agent's", "agent", c2, 200, "self")                              # already theirs: unchanged
+    # supervisors re-assign anything
+    assign("agent's", "supervisor", c2, 200, "admin")
+    check_assignee("supervisor's re-assignment", c2, "admin")
+    assign("admin's", "supervisor", c2, 200, None)
+    assign("unassigned", "supervisor", c3, 200, "agent")
+    check_assignee("supervisor's assignment", c3, "agent")
+    assign("agent's", "admin", c3, 200, "owner")
+    # another tenant's user is no assignee; another tenant's owner finds nothing
+    b_owner = s.request("GET", "/v1/auth/me", token=t["other"])[1]["id"]
+    call("assign to tenant B's owner", "owner", 404, "POST", "/v1/conversations/%s/assign" % c3,
+         {"assignee_id": b_owner})
+    call("assign A's conversation to self", "other", 404, "POST", "/v1/conversations/%s/assign" % c3)
+    check_assignee("refused assignments", c3, "owner")
+
+    # lists: the agent sees unassigned ones and their own, in the same order
+    c4 = w.new_conv()
+    assign("unassigned", "agent", c4, 200)
+    everything = list_ids(s, t["owner"])
+    assert isinstance(everything, list) and (c4, uid["agent"]) in everything, everything
+    mine = [(c, a) for c, a in everything if a in (None, uid["agent"])]
+    assert (sup, uid["supervisor"]) in everything and len(mine) < len(everything), everything
+    tally.check("GET /v1/conversations (ids)", "agent", mine, list_ids(s, t["agent"]))
+    for role in ["supervisor", "admin"]:
+        tally.check("GET /v1/conversations (ids)", role, everything, list_ids(s, t[role]))
+    tally.check("GET /v1/conversations?assignee=<supervisor>", "agent", [],
+                list_ids(s, t["agent"], "&assignee=" + uid["supervisor"]))
+    tally.check("GET /v1/conversations?assignee=me", "agent", [(c, a) for c, a in everything if a == uid["agent"]],
+                list_ids(s, t["agent"], "&assignee=me"))
+    tally.check("GET /v1/conversations (ids)", "other", [], list_ids(s, t["other"]))
+
+    # frames keep the same scope: the agent cannot subscribe to or write in
+    # the supervisor's conversation, the supervisor can
+    async def frames():
+        for principal, expected in [("agent", "not_found"), ("supervisor", "ack")]:
+            c = await WS.connect(s.ws_url(), t[principal])
+            for ftype in ["subscribe", "send", "typing", "delivered", "read"]:
+                try:
+                    got = frame_answer(await c.request(FRAME_SAMPLES[ftype].build(w, sup)))
+                except Exception as e:
+                    got = "exception %r" % e
+                tally.check("FRAME %s (supervisor's)" % ftype, principal, expected, got)
+            await c.close()
+        # a visitor of tenant B does not reach A's conversation
+        vb = s.visitor("B Visitor", widget_key=w.key_b)
+        c = await WS.connect(s.ws_url(widget=True, key=w.key_b), vb["visitor_token"])
+        got = frame_answer(await c.request(FRAME_SAMPLES["subscribe"].build(w, w.shared)))
+        tally.check("FRAME subscribe (tenant A's)", "B visitor", "not_found", got)
+        await c.close()
+        st, b, _ = s.request("GET", "/v1/widget/conversations/%s/messages" % w.shared, token=vb["visitor_token"])
+        tally.check("GET /v1/widget/conversations/{id}/messages (A's)", "B visitor", want(404), answer(st, b))
+    run(frames())
+
+
+# ------------------------------------------------------------------ the test
+
+def test_permission_matrix():
+    t0 = time.monotonic()
+    routes, frames = read_tables()
+    tally = Tally()
+    tally.missing = coverage(routes, frames)
+    with Server() as s:
+        w = World(s)
+        run(run_frames(w, frames, tally))   # resets the stale user's password first
+        run_routes(w, routes, tally)
+        matrix = tally.cells
+        try:
+            run_scope(w, tally)
+        except Exception as e:   # the matrix's mismatches are still listed
+            tally.check("the scope cells", "-", "completed", "stopped: %r" % e)
+    print("permission matrix: %d routes x %d principals + %d frames x %d = %d cells, scope %d cells: "
+          "%d of %d passed (%.1fs)" % (len(routes), len(ROUTE_PRINCIPALS), len(frames), len(FRAME_PRINCIPALS),
+                                       matrix, tally.cells - matrix, tally.cells - len(tally.mismatches),
+                                       tally.cells, time.monotonic() - t0), flush=True)
+    problems = tally.missing + (["%d mismatched cells:" % len(tally.mismatches)] if tally.mismatches else []) + \
+        tally.mismatches
+    assert not problems, "\n  ".join([""] + problems)
+
+
+if __name__ == "__main__":
+    main([test_permission_matrix])
