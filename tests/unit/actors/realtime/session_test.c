@@ -385,50 +385,42 @@ static void test_malformed_frames(void **state)
 {
 	rt_session *s = open_session(1, false);
 	auth_agent(s, "agent-token");
-	frame(s, "{\"type\":\"ping\",");
-	expect_error(1, NULL, "invalid_json", NULL);
-	frame(s, "not json");
-	expect_error(1, NULL, "invalid_json", NULL);
-	frame(s, "[{\"type\":\"ping\",\"id\":\"x\"}]");
-	expect_error(1, NULL, "invalid_frame", NULL);
-	frame(s, "\"ping\"");
-	expect_error(1, NULL, "invalid_frame", NULL);
-	frame(s, "42");
-	expect_error(1, NULL, "invalid_frame", NULL);
-	/* duplicate keys are refused by the parser */
-	frame(s, "{\"type\":\"ping\",\"type\":\"ping\"}");
-	expect_error(1, NULL, "invalid_json", NULL);
-	/* a bad id is reported on the id and not echoed */
-	frame(s, "{\"type\":\"ping\",\"id\":5}");
-	expect_error(1, NULL, "invalid_field", "id");
-	frame(s, "{\"type\":\"ping\",\"id\":\"\"}");
-	expect_error(1, NULL, "invalid_field", "id");
-	char big[160];
-	snprintf(big, sizeof big, "{\"type\":\"ping\",\"id\":\"%065d\"}", 0);
-	frame(s, big);
-	expect_error(1, NULL, "invalid_field", "id");
-	frame(s, "{\"type\":\"ping\",\"id\":\"a\\u0000b\"}");
-	expect_error(1, NULL, "invalid_field", "id");
+	static const struct {
+		const char *text, *id, *code, *field;   /* id: echoed (NULL: invalid or not read) */
+	} bad[] = {
+		{ "{\"type\":\"ping\",", NULL, "invalid_json", NULL },
+		{ "not json", NULL, "invalid_json", NULL },
+		{ "{\"type\":\"ping\",\"type\":\"ping\"}", NULL, "invalid_json", NULL },   /* duplicate key */
+		{ "[{\"type\":\"ping\",\"id\":\"x\"}]", NULL, "invalid_frame", NULL },
+		{ "\"ping\"", NULL, "invalid_frame", NULL },
+		{ "42", NULL, "invalid_frame", NULL },
+		{ "{\"type\":\"ping\",\"id\":5}", NULL, "invalid_field", "id" },
+		{ "{\"type\":\"ping\",\"id\":\"\"}", NULL, "invalid_field", "id" },
+		{ "{\"type\":\"ping\",\"id\":\"a\\u0000b\"}", NULL, "invalid_field", "id" },
+		{ "{\"type\":\"ping\",\"id\":"   /* 65 bytes */
+		  "\"00000000000000000000000000000000000000000000000000000000000000000\"}",
+		  NULL, "invalid_field", "id" },
+		/* a missing or non-string type: invalid_frame on "type", with the valid id */
+		{ "{\"id\":\"t1\"}", "t1", "invalid_frame", "type" },
+		{ "{\"id\":\"t2\",\"type\":7}", "t2", "invalid_frame", "type" },
+		{ "{\"id\":\"t3\",\"type\":\"ping\\u0000\"}", "t3", "unknown_type", "type" },
+		{ "{\"id\":\"t4\",\"type\":\"PING\"}", "t4", "unknown_type", "type" },
+		/* a field of the wrong type */
+		{ "{\"type\":\"subscribe\",\"id\":\"f\",\"conversation_id\":100}", "f", "invalid_field",
+		  "conversation_id" },
+		{ "{\"type\":\"subscribe\",\"id\":\"g\",\"conversation_id\":\"100\",\"after_seq\":-1}", "g",
+		  "invalid_field", "after_seq" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		frame(s, bad[i].text);
+		expect_error(1, bad[i].id, bad[i].code, bad[i].field);
+	}
 	/* 64 bytes is a valid id */
-	snprintf(big, sizeof big, "{\"type\":\"ping\",\"id\":\"%064d\"}", 0);
-	frame(s, big);
-	char id64[65];
+	char big[160], id64[65];
 	snprintf(id64, sizeof id64, "%064d", 0);
+	snprintf(big, sizeof big, "{\"type\":\"ping\",\"id\":\"%s\"}", id64);
+	frame(s, big);
 	expect_ack(1, id64);
-	/* a missing or non-string type: invalid_frame on "type", with the valid id */
-	frame(s, "{\"id\":\"t1\"}");
-	expect_error(1, "t1", "invalid_frame", "type");
-	frame(s, "{\"id\":\"t2\",\"type\":7}");
-	expect_error(1, "t2", "invalid_frame", "type");
-	frame(s, "{\"id\":\"t3\",\"type\":\"ping\\u0000\"}");
-	expect_error(1, "t3", "unknown_type", "type");
-	frame(s, "{\"id\":\"t4\",\"type\":\"PING\"}");
-	expect_error(1, "t4", "unknown_type", "type");
-	/* a field of the wrong type */
-	frame(s, "{\"type\":\"subscribe\",\"id\":\"f\",\"conversation_id\":100}");
-	expect_error(1, "f", "invalid_field", "conversation_id");
-	frame(s, "{\"type\":\"subscribe\",\"id\":\"g\",\"conversation_id\":\"100\",\"after_seq\":-1}");
-	expect_error(1, "g", "invalid_field", "after_seq");
 	/* the connection stays open and usable */
 	frame(s, "{\"type\":\"ping\",\"id\":\"ok\"}");
 	expect_ack(1, "ok");
