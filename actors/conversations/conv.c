@@ -65,6 +65,7 @@ typedef struct conv_write {
 	int rc;
 	uint8_t kind;              /* enum op_kind */
 	uint64_t prev_seq;         /* stored last_seq this write follows */
+	uint64_t prev_assignee;    /* the assignee before this write (inbox scope) */
 	rec_conv conv;             /* the record after this write */
 	rec_event *ev[2];
 	int nev;
@@ -83,6 +84,7 @@ typedef struct {
 	conn_ref ref;
 	uint8_t aud;               /* enum audience */
 	uint8_t pkind;             /* principal kind of the subscriber */
+	uint8_t role;              /* agents: their role (kit/perm.h) */
 	uint64_t pid;              /* principal id */
 } sub;
 
@@ -312,6 +314,7 @@ static void write_done(wr_req *w, int rc)
 			im->cursor = op->inbox_cursor;
 			im->type = op->inbox_type;
 			im->conv = op->conv;
+			im->prev_assignee = op->prev_assignee;
 			inbox_send(op->ca->app, op->conv.tid, im);
 		}
 	}
@@ -327,6 +330,7 @@ static conv_write *op_new(conv_actor *ca, int kind)
 	op->ca = ca;
 	op->kind = (uint8_t)kind;
 	op->prev_seq = ca->rec.last_seq;
+	op->prev_assignee = ca->rec.assignee_id;
 	op->conv = ca->rec;
 	op->w.apply = apply;
 	op->w.done = write_done;
@@ -635,7 +639,7 @@ static void on_subscribe(conv_actor *ca, conv_msg *m)
 	}
 	if (!more) {
 		last = ca->published > m->seq ? ca->published : m->seq;
-		sub s = { m->conn, m->audience, m->who.kind, m->who.id };
+		sub s = { m->conn, m->audience, m->who.kind, (uint8_t)role_parse(m->who.role), m->who.id };
 		if (add_sub(ca, s) < 0) {
 			reply_error(a, &m->reply, 500, "internal", "out of memory");
 			return;
@@ -822,6 +826,17 @@ static void publish(conv_actor *ca, conv_write *op)
 			}
 		}
 	}
+	if (op->kind == OP_ASSIGN) {
+		/* agents who may no longer read it stop hearing of it (they saw
+		 * the assignment itself above) */
+		for (int i = 0; i < ca->nsubs;) {
+			sub *s = &ca->subs[i];
+			if (s->pkind == P_AGENT && !perm_conv_visible(s->role, s->pid, &op->conv))
+				*s = ca->subs[--ca->nsubs];
+			else
+				i++;
+		}
+	}
 	if (op->kind == OP_RECEIPT) {
 		rbuf *b = receipt_frame(ca, op->receipt_side);
 		fanout(ca, b, 3u, 0, 0);
@@ -954,6 +969,16 @@ static void handle(actor *self, actor_msg *msg)
 	if (ca->loaded == 0 && load(ca) < 0) {
 		reply_error(ca->app, &m->reply, 500, "internal", "storage unavailable");
 		conv_msg_free(m);
+		return;
+	}
+	/* an agent acts only on what their role lets them read now (the
+	 * session caches access per conversation; the assignee may have
+	 * changed since) */
+	if (m->who.kind == P_AGENT && ca->loaded == 1 && m->hdr.type != CM_UNSUBSCRIBE &&
+	    !perm_conv_visible(role_parse(m->who.role), m->who.id, &ca->rec)) {
+		reply_error(ca->app, &m->reply, 404, "not_found", "no such conversation");
+		conv_msg_free(m);
+		set_retirable(ca);
 		return;
 	}
 	switch (m->hdr.type) {

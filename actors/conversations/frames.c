@@ -169,6 +169,8 @@ static void do_inbox(rt_session *s, const char *id, json_t *f)
 	}
 	m->conn = ws_ref(s->c);
 	m->after = after;
+	m->role = (uint8_t)role_parse(s->who.role);
+	m->uid = s->who.id;
 	reply_begin_ws(s->app, &m->reply, m->conn, id);
 	s->inbox = true;
 	inbox_send(s->app, s->who.tid, m);

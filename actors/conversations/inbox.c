@@ -4,6 +4,7 @@
 #include "actors/kit/app.h"
 #include "actors/kit/registry.h"
 #include "actors/kit/address.h"
+#include "actors/kit/perm.h"
 #include "actors/conversations/view.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -13,12 +14,18 @@
 #include <string.h>
 
 typedef struct {
+	conn_ref ref;
+	uint8_t role;         /* enum role */
+	uint64_t uid;
+} isub;
+
+typedef struct {
 	actor a;
 	app *app;
 	uint64_t tid;
 	bool loaded;
 	uint64_t published;   /* highest cursor published */
-	conn_ref *subs;
+	isub *subs;
 	int nsubs, capsubs;
 } inbox_actor;
 
@@ -93,18 +100,25 @@ static bool same(conn_ref a, conn_ref b)
 static void drop(inbox_actor *ia, conn_ref ref)
 {
 	for (int i = 0; i < ia->nsubs; i++)
-		if (same(ia->subs[i], ref)) {
+		if (same(ia->subs[i].ref, ref)) {
 			ia->subs[i] = ia->subs[--ia->nsubs];
 			return;
 		}
 }
 
-static void fan(inbox_actor *ia, rbuf *b)
+/* Posts b to every subscriber, or with c to those who may read c (or
+ * could before its assignee changed from prev_assignee). */
+static void fan(inbox_actor *ia, rbuf *b, const rec_conv *c, uint64_t prev_assignee)
 {
 	if (!b)
 		return;
-	for (int i = 0; i < ia->nsubs; i++)
-		ws_post(ia->app->http, ia->subs[i], b);
+	for (int i = 0; i < ia->nsubs; i++) {
+		isub *s = &ia->subs[i];
+		if (c && !perm_conv_visible(s->role, s->uid, c) &&
+		    !(s->role == ROLE_AGENT && (prev_assignee == 0 || prev_assignee == s->uid)))
+			continue;
+		ws_post(ia->app->http, s->ref, b);
+	}
 }
 
 /* A replay walk: posts each entry with its conversation as it is now;
@@ -114,6 +128,8 @@ typedef struct {
 	store_txn *t;
 	uint64_t tid;
 	conn_ref conn;
+	uint8_t role;
+	uint64_t uid;
 	uint64_t last;
 } replay_walk;
 
@@ -121,7 +137,7 @@ static bool replay_step(void *arg, uint64_t cursor, const rec_inbox *ie)
 {
 	replay_walk *r = arg;
 	rec_conv conv;
-	if (ie && convstore_get(r->t, r->tid, ie->cid, &conv) == 0) {
+	if (ie && convstore_get(r->t, r->tid, ie->cid, &conv) == 0 && perm_conv_visible(r->role, r->uid, &conv)) {
 		rbuf *b = reply_encode(inbox_frame(cursor, ie->type, &conv));
 		if (b) {
 			ws_post(r->a->http, r->conn, b);
@@ -140,7 +156,7 @@ static void on_subscribe(inbox_actor *ia, inbox_msg *m)
 		reply_error(a, &m->reply, 500, "internal", "storage unavailable");
 		return;
 	}
-	replay_walk r = { a, &t, ia->tid, m->conn, m->after };
+	replay_walk r = { a, &t, ia->tid, m->conn, m->role, m->uid, m->after };
 	int rc = convstore_each_inbox(&t, ia->tid, m->after, ia->published, INBOX_REPLAY_MAX, replay_step, &r);
 	store_done(&t);
 	if (rc && rc != STORE_ELIMIT) {
@@ -154,7 +170,7 @@ static void on_subscribe(inbox_actor *ia, inbox_msg *m)
 		drop(ia, m->conn);
 		if (ia->nsubs == ia->capsubs) {
 			int cap = ia->capsubs ? ia->capsubs * 2 : 8;
-			conn_ref *s = realloc(ia->subs, (size_t)cap * sizeof *s);
+			isub *s = realloc(ia->subs, (size_t)cap * sizeof *s);
 			if (!s) {
 				reply_error(a, &m->reply, 500, "internal", "out of memory");
 				return;
@@ -162,7 +178,7 @@ static void on_subscribe(inbox_actor *ia, inbox_msg *m)
 			ia->subs = s;
 			ia->capsubs = cap;
 		}
-		ia->subs[ia->nsubs++] = m->conn;
+		ia->subs[ia->nsubs++] = (isub){ m->conn, m->role, m->uid };
 	}
 	reply_ack(a, &m->reply, json_pack("{s:I,s:b}", "last", (json_int_t)last, "more", more));
 }
@@ -184,12 +200,12 @@ static void handle(actor *self, actor_msg *msg)
 		if (m->cursor > ia->published) {
 			ia->published = m->cursor;
 			rbuf *b = reply_encode(inbox_frame(m->cursor, m->type, &m->conv));
-			fan(ia, b);
+			fan(ia, b, &m->conv, m->prev_assignee);
 			rbuf_unref(&b);
 		}
 		break;
 	case IM_NOTICE:
-		fan(ia, m->frame);
+		fan(ia, m->frame, NULL, 0);
 		break;
 	case IM_LIVE:
 		if (ia->nsubs) {   /* encoded only when someone watches the inbox */
@@ -199,7 +215,7 @@ static void handle(actor *self, actor_msg *msg)
 				"conversation_id", id_str(m->conv.id, ids), "seq", (json_int_t)m->seq, "preview",
 				m->conv.lm_text, "sender_type", rec_sender_name(m->sender_type), "assignee_id",
 				view_id(m->conv.assignee_id)));
-			fan(ia, b);
+			fan(ia, b, &m->conv, m->conv.assignee_id);
 			rbuf_unref(&b);
 		}
 		break;

@@ -7,6 +7,10 @@
  * subscribed to the inbox see entries in order, once, and resume from a
  * cursor after a reconnect (replay from LMDB up to what this actor has
  * published, then live) — the same guarantee as a conversation.
+ * Each subscriber sees what its role lets it read (kit/perm.h): agents
+ * the entries of unassigned conversations and their own, and the entry
+ * that takes a conversation out of their scope (so the console can drop
+ * it); replays and live messages are filtered the same way.
  * New messages are announced live only ("conversation.message", no cursor):
  * after a reconnect the console's list (last_seq per conversation) covers
  * them.
@@ -28,6 +32,9 @@ enum inbox_msg_type { IM_SUBSCRIBE = 1, IM_UNSUBSCRIBE, IM_EVENT, IM_LIVE, IM_NO
 typedef struct inbox_msg {
 	actor_msg hdr;        /* first: type = enum inbox_msg_type */
 	reply_to reply;       /* SUBSCRIBE */
+	uint8_t role;         /* SUBSCRIBE: the subscriber's role (kit/perm.h) */
+	uint64_t uid;         /* SUBSCRIBE: the subscriber */
+	uint64_t prev_assignee; /* EVENT: the assignee before the change */
 	conn_ref conn;        /* SUBSCRIBE/UNSUBSCRIBE */
 	uint64_t after;       /* SUBSCRIBE: last cursor seen */
 	uint64_t cursor;      /* EVENT: its cursor */
