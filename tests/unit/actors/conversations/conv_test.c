@@ -5,7 +5,8 @@
  * write failing every later write in flight and leaving no hole (and a
  * write that commits after a failed receipt still published), replay then
  * live on subscribe, notes kept from visitors, typing relayed to everybody
- * but the sender, passivation, the bounded mailbox, and who may assign.
+ * but the sender, passivation, the bounded mailbox, and who may assign
+ * (an agent who loses sight of a conversation stops hearing of it).
  *
  * conv.c is compiled into this file with its collaborators renamed at the
  * call sites: writer_submit queues the write requests here and the test
@@ -921,8 +922,11 @@ static void assign(uint64_t cid, const principal *who, uint32_t slot, const char
 
 static void test_assign_permissions(void **state)
 {
-	enum { CID = 111, AS = 1, BS = 2, SS = 3 };
+	enum { CID = 111, AS = 1, BS = 2, SS = 3, BSUB = 4 };
 	created(CID);
+	subscribe(CID, &bob, BSUB, "sub", 1);         /* Bob watches while it is unassigned */
+	pump();
+	expect_ack(BSUB, "sub");
 	/* an agent may not assign someone else */
 	assign(CID, &bob, BS, "x1", ANN, "Ann");
 	expect_error(BS, "x1", "forbidden");
@@ -946,6 +950,15 @@ static void test_assign_permissions(void **state)
 	rec_event e;
 	assert_int_equal(stored_event(CID, 2, &e), 0);
 	assert_int_equal(e.kind, EK_ASSIGNED);
+	/* Bob saw it go to Ann, and hears no more of it */
+	expect_event(BSUB, 2, "assigned");
+	assert_int_equal(ca_of(CID)->nsubs, 0);
+	/* nor may he act on it any more (his session's access check is stale) */
+	conv_msg *t = req(CM_TYPING, &bob, BS, "t");
+	t->flag = true;
+	assert_int_equal(deliver(CID, t), 0);
+	pump();
+	expect_error(BS, "t", "not_found");
 	/* Bob cannot take Ann's conversation */
 	assign(CID, &bob, BS, "p3", BOB, "Bob");
 	expect_error(BS, "p3", "not_found");
@@ -968,6 +981,7 @@ static void test_assign_permissions(void **state)
 	assert_int_equal(c.assignee_id, 0);
 	assert_int_equal(stored_last_seq(CID), 4);
 	assert_int_equal(queued(), 0);
+	assert_int_equal(frames_left(BSUB), 0);
 	/* each assignment told the inbox, with increasing cursors */
 	int n = 0;
 	uint64_t last = 0;

@@ -5,7 +5,8 @@
  * the actor has published, with each conversation as it is now, then the
  * connection gets what follows live; more than INBOX_REPLAY_MAX missing is
  * answered "more" without subscribing; notices (inbox_broadcast) and live
- * message announcements reach every subscriber; unsubscribing stops them.
+ * message announcements reach every subscriber; unsubscribing stops them;
+ * agents get what their role lets them read (kit/perm.h).
  *
  * inbox.c is compiled into this file with its collaborators renamed at the
  * call sites: actor_deliver puts messages in a mailbox here that the test
@@ -35,7 +36,7 @@
 
 #include "tests/unit/actors/conversations/posted.h"
 
-enum { TID = 1 };
+enum { TID = 1, ANN = 10, SUE = 11, BOB = 12 };
 
 static app A;
 static char dir[64];
@@ -103,9 +104,12 @@ static rec_conv conv_rec(uint64_t cid, uint8_t status, uint64_t last_seq)
 	return c;
 }
 
-/* Stores conversation cid (a create, or an update to status) with an
- * inbox entry; returns the entry's cursor. */
-static uint64_t store_change(uint64_t cid, bool create, uint8_t status, bool with_entry)
+/* Stores a change of conversation cid — its creation, or a status
+ * event that may also change the assignee (KEEP: unchanged) — with an
+ * inbox entry if asked; returns the entry's cursor. */
+#define KEEP UINT64_MAX
+
+static uint64_t write_conv(uint64_t cid, bool create, uint8_t status, uint64_t assignee, bool with_entry)
 {
 	store_txn t;
 	assert_int_equal(store_write(A.db, &t), 0);
@@ -119,6 +123,8 @@ static uint64_t store_change(uint64_t cid, bool create, uint8_t status, bool wit
 	} else {
 		c = conv_rec(cid, status, 1);
 	}
+	if (assignee != KEEP)
+		c.assignee_id = assignee;
 	rec_event e;
 	memset(&e, 0, sizeof e);
 	e.tid = TID;
@@ -142,14 +148,30 @@ static uint64_t store_change(uint64_t cid, bool create, uint8_t status, bool wit
 	return cursor;
 }
 
-/* What the writer hands the inbox after a commit. */
-static void committed(uint64_t cursor, uint64_t cid, int type)
+static uint64_t store_change(uint64_t cid, bool create, uint8_t status, bool with_entry)
+{
+	return write_conv(cid, create, status, KEEP, with_entry);
+}
+
+/* What the writer hands the inbox after the commit of entry cursor: the
+ * conversation as that change left it (read back), and its assignee
+ * before the change. */
+static void committed_from(uint64_t cursor, uint64_t cid, int type, uint64_t prev_assignee)
 {
 	inbox_msg *m = inbox_msg_new(IM_EVENT);
 	m->cursor = cursor;
 	m->type = (uint8_t)type;
-	m->conv = conv_rec(cid, CS_OPEN, 1);
+	m->prev_assignee = prev_assignee;
+	store_txn t;
+	assert_int_equal(store_read(A.db, &t), 0);
+	assert_int_equal(convstore_get(&t, TID, cid, &m->conv), 0);
+	store_done(&t);
 	inbox_send(&A, TID, m);
+}
+
+static void committed(uint64_t cursor, uint64_t cid, int type)
+{
+	committed_from(cursor, cid, type, 0);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -159,14 +181,23 @@ static conn_ref ref_of(uint32_t slot)
 	return (conn_ref){ .loop = 0, .slot = slot, .gen = 1 };
 }
 
-static void subscribe(uint32_t slot, const char *id, uint64_t after)
+/* A subscriber of role (kit/perm.h), user uid. */
+static void subscribe_as(uint32_t slot, const char *id, uint64_t after, int role, uint64_t uid)
 {
 	inbox_msg *m = inbox_msg_new(IM_SUBSCRIBE);
 	m->conn = ref_of(slot);
 	m->after = after;
+	m->role = (uint8_t)role;
+	m->uid = uid;
 	reply_begin_ws(&A, &m->reply, m->conn, id);
 	inbox_send(&A, TID, m);
 	pump();
+}
+
+/* A supervisor: sees the whole inbox. */
+static void subscribe(uint32_t slot, const char *id, uint64_t after)
+{
+	subscribe_as(slot, id, after, ROLE_SUPERVISOR, SUE);
 }
 
 static void unsubscribe(uint32_t slot)
@@ -403,6 +434,65 @@ static void test_unsubscribe_stops_delivery(void **state)
 	expect_sub_ack(S2, "again", 2, false);
 }
 
+/* Agents see the entries of unassigned conversations and of their own, and
+ * the entry that takes one out of their scope; live messages are filtered
+ * the same way, and replays by the conversation as it is now. */
+static void test_agent_scope(void **state)
+{
+	enum { AN = 1, SU = 2, BO = 3, BO2 = 4 };
+	subscribe_as(AN, "a", 0, ROLE_AGENT, ANN);
+	subscribe_as(SU, "s", 0, ROLE_SUPERVISOR, SUE);
+	subscribe_as(BO, "b", 0, ROLE_AGENT, BOB);
+	expect_sub_ack(AN, "a", 0, false);
+	expect_sub_ack(SU, "s", 0, false);
+	expect_sub_ack(BO, "b", 0, false);
+	/* 1: created, unassigned */
+	committed(write_conv(100, true, CS_OPEN, KEEP, true), 100, IB_CREATED);
+	/* 2: Bob picks it up (Ann sees it leave her scope) */
+	committed_from(write_conv(100, false, CS_OPEN, BOB, true), 100, IB_UPDATED, 0);
+	/* 3: Bob's conversation changes status */
+	committed_from(write_conv(100, false, CS_PENDING, KEEP, true), 100, IB_UPDATED, BOB);
+	/* 4: moved to Ann (Bob sees it leave his) */
+	committed_from(write_conv(100, false, CS_OPEN, ANN, true), 100, IB_UPDATED, BOB);
+	/* 5: another one, unassigned */
+	committed(write_conv(101, true, CS_OPEN, KEEP, true), 101, IB_CREATED);
+	pump();
+	const uint64_t ann_sees[] = { 1, 2, 4, 5 };
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(num(take(AN), "cursor"), ann_sees[i]);
+	for (uint64_t c = 1; c <= 5; c++) {
+		assert_int_equal(num(take(SU), "cursor"), c);
+		assert_int_equal(num(take(BO), "cursor"), c);
+	}
+	assert_int_equal(frames_left(AN) + frames_left(SU) + frames_left(BO), 0);
+
+	/* a message in Ann's conversation: Ann and the supervisor, not Bob */
+	inbox_msg *m = inbox_msg_new(IM_LIVE);
+	store_txn t;
+	assert_int_equal(store_read(A.db, &t), 0);
+	assert_int_equal(convstore_get(&t, TID, 100, &m->conv), 0);
+	store_done(&t);
+	m->seq = 5;
+	m->sender_type = ST_VISITOR;
+	inbox_send(&A, TID, m);
+	pump();
+	assert_string_equal(str(take(AN), "event"), "conversation.message");
+	assert_string_equal(str(take(SU), "event"), "conversation.message");
+	assert_int_equal(frames_left(BO), 0);
+
+	/* Bob's second console replays: 100 is Ann's now, so only 101's entry */
+	subscribe_as(BO2, "b2", 0, ROLE_AGENT, BOB);
+	json_t *v = take(BO2);
+	assert_int_equal(num(v, "cursor"), 5);
+	assert_string_equal(str(json_object_get(v, "conversation"), "id"), "101");
+	expect_sub_ack(BO2, "b2", 5, false);
+	/* Ann's, all of them */
+	subscribe_as(AN, "a2", 0, ROLE_AGENT, ANN);
+	for (uint64_t c = 1; c <= 5; c++)
+		assert_int_equal(num(take(AN), "cursor"), c);
+	expect_sub_ack(AN, "a2", 5, false);
+}
+
 /* A subscribe that cannot be delivered is answered (500) and freed. */
 static void test_undeliverable_subscribe_answered(void **state)
 {
@@ -427,6 +517,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_more, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notices_and_live_announcements, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsubscribe_stops_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undeliverable_subscribe_answered, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
