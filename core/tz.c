@@ -724,6 +724,11 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 	return TZ_OK;
 }
 
+bool tz_name_valid(const char *name)
+{
+	return name_ok(name);
+}
+
 static bool is_utc_name(const char *name)
 {
 	return strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0;

@@ -52,6 +52,9 @@ enum tz_policy {
 /* Longest zone name accepted ("America/Argentina/ComodRivadavia" is 32). */
 #define TZ_NAME_MAX 64
 
+/* True when name has the form tz_load accepts (it may still not exist). */
+bool tz_name_valid(const char *name);
+
 /* Loads /usr/share/zoneinfo/<name>, e.g. "Europe/Berlin". NULL on failure
  * with *err (may be NULL) set to a TZ_E* code. name must be 1..TZ_NAME_MAX
  * characters of [A-Za-z0-9_+-./], relative, with no empty, "." or ".."

@@ -21,7 +21,7 @@ struct db {
 static const char *names[DB__COUNT] = {
 	"meta", "tenants", "tenant_slug", "widget_keys", "users", "user_email",
 	"visitors", "convs", "conv_status", "conv_assignee", "visitor_convs",
-	"events", "inbox", "refresh", "families",
+	"events", "inbox", "refresh", "families", "invites",
 };
 
 const char *db_table_name(enum db_table t)
@@ -133,6 +133,21 @@ int db_put(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
 	return db_rc(rc);
 }
 
+int db_put_encoded(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
+		   int enc_rc, buf *b)
+{
+	int rc = enc_rc ? STORE_ENOMEM : db_put(d, txn, t, k, klen, b->data, b->len);
+	buf_free(b);
+	return rc;
+}
+
+int db_absent(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen)
+{
+	MDB_val v;
+	int rc = db_get(d, txn, t, k, klen, &v);
+	return rc == 0 ? STORE_EEXISTS : rc == STORE_ENOTFOUND ? 0 : rc;
+}
+
 int db_del(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen)
 {
 	MDB_val key = { klen, (void *)k };
@@ -185,4 +200,26 @@ int db_last_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size
 		rc = MDB_NOTFOUND;
 	mdb_cursor_close(cur);
 	return db_rc(rc);
+}
+
+int db_each_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size_t plen,
+		  const void *start, size_t slen,
+		  int (*each)(void *arg, const MDB_val *k, const MDB_val *v), void *arg)
+{
+	MDB_cursor *cur;
+	if (mdb_cursor_open(txn, d->dbi[t], &cur))
+		return STORE_EIO;
+	MDB_val k = { start ? slen : plen, (void *)(start ? start : prefix) }, v;
+	/* LMDB refuses an empty key: an empty prefix starts at the first key */
+	int rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+	int out = 0;
+	while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+		if ((out = each(arg, &k, &v)))
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (out)
+		return out;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : db_rc(rc);
 }

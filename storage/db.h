@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "core/buf.h"
 #include "storage/store.h"
 
 #define DB_SCHEMA_VERSION 1
@@ -34,6 +35,7 @@ enum db_table {
 	DB_INBOX,         /* tid|cursor → inbox event */
 	DB_REFRESH,       /* tid|sha256(token) → refresh token */
 	DB_FAMILIES,      /* tid|family → token family (revocation) */
+	DB_INVITES,       /* tid|sha256(token) → invite / password-reset token */
 	DB__COUNT
 };
 
@@ -69,6 +71,15 @@ int db_get(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen, MDB
 int db_put(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
 	   const void *v, size_t vlen);
 
+/* Puts the record an encoder wrote into b (enc_rc: the encoder's result,
+ * nonzero = out of memory) and frees b; 0, STORE_ENOMEM or STORE_EIO. */
+int db_put_encoded(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
+		   int enc_rc, buf *b);
+
+/* 0 when nothing is stored under the key, STORE_EEXISTS when something is,
+ * or STORE_EIO. */
+int db_absent(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen);
+
 /* Deletes a key (absent is fine); 0 or STORE_EIO. */
 int db_del(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen);
 
@@ -93,6 +104,14 @@ static inline uint64_t db_get_be64(const uint8_t *p)
  * *v), STORE_ENOTFOUND or STORE_EIO. Views valid until the txn ends. */
 int db_last_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size_t plen,
 		  MDB_val *k, MDB_val *v);
+
+/* Calls each(arg, key, value) for the keys that start with prefix, in key
+ * order, beginning at the first key >= start (start NULL: the prefix).
+ * Stops at the first nonzero value each returns and returns it; 0 at the
+ * end of the range, or STORE_EIO. Views valid until the txn ends. */
+int db_each_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size_t plen,
+		  const void *start, size_t slen,
+		  int (*each)(void *arg, const MDB_val *k, const MDB_val *v), void *arg);
 
 /* Size of the data file in bytes (for /metrics). */
 size_t db_file_size(db *d);

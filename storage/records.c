@@ -7,6 +7,13 @@
  * [version, field...] — arrays, not maps, because field names would double
  * the size of a message record and they never change meaning (we only
  * append fields).
+ *
+ * Each kind has its own version: the encoder writes it, the decoder only
+ * checks it is at least 1 and goes by the array's length. A field missing
+ * from the array (the record was written before the field existed) takes
+ * its default: zero, or the value its table entry names (STRD). Those
+ * defaults are what a record of the older version means, so they are
+ * written down once, here, next to the field.
  */
 #include "storage/records.h"
 #include "storage/db.h"
@@ -16,32 +23,48 @@
 #include <stddef.h>
 #include <string.h>
 
-#define REC_VERSION 1
-
 enum ftype { F_U64, F_I64, F_U8, F_BOOL, F_STR, F_BIN32 };
 
 typedef struct {
 	uint8_t type;
 	uint16_t off;
 	uint16_t cap;
+	const char *def;          /* F_STR: the value when the record lacks the field */
 } fdesc;
 
-#define U64(S, f)  { F_U64, offsetof(S, f), 0 }
-#define I64(S, f)  { F_I64, offsetof(S, f), 0 }
-#define U8(S, f)   { F_U8, offsetof(S, f), 0 }
-#define BOOL(S, f) { F_BOOL, offsetof(S, f), 0 }
-#define STR(S, f)  { F_STR, offsetof(S, f), sizeof(((S *)0)->f) }
-#define BIN32(S, f) { F_BIN32, offsetof(S, f), 32 }
+#define U64(S, f)  { F_U64, offsetof(S, f), 0, NULL }
+#define I64(S, f)  { F_I64, offsetof(S, f), 0, NULL }
+#define U8(S, f)   { F_U8, offsetof(S, f), 0, NULL }
+#define BOOL(S, f) { F_BOOL, offsetof(S, f), 0, NULL }
+#define STR(S, f)  { F_STR, offsetof(S, f), sizeof(((S *)0)->f), NULL }
+#define STRD(S, f, d) { F_STR, offsetof(S, f), sizeof(((S *)0)->f), d }
+#define BIN32(S, f) { F_BIN32, offsetof(S, f), 32, NULL }
 #define N(a) (sizeof(a) / sizeof(a[0]))
+
+/* Versions: each kind's current one, written by its encoder. */
+#define V_TENANT  2
+#define V_USER    2
+#define V_VISITOR 1
+#define V_CONV    1
+#define V_EVENT   1
+#define V_INBOX   1
+#define V_REFRESH 1
+#define V_FAMILY  1
+#define V_INVITE  1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
 	STR(rec_tenant, widget_key), STR(rec_tenant, origins), I64(rec_tenant, created_ms),
+	/* v2 */
+	STRD(rec_tenant, widget_color, "#1f6feb"), STR(rec_tenant, greeting),
+	STRD(rec_tenant, widget_position, "right"), STRD(rec_tenant, timezone, "UTC"),
 };
 static const fdesc user_f[] = {
 	U64(rec_user, tid), U64(rec_user, id), STR(rec_user, email), STR(rec_user, name),
 	STR(rec_user, role), STR(rec_user, pw_hash), BOOL(rec_user, active),
 	I64(rec_user, created_ms), I64(rec_user, pw_changed_ms),
+	/* v2 */
+	STR(rec_user, title), STR(rec_user, avatar_url), I64(rec_user, deactivated_ms),
 };
 static const fdesc visitor_f[] = {
 	U64(rec_visitor, tid), U64(rec_visitor, id), STR(rec_visitor, name),
@@ -75,19 +98,23 @@ static const fdesc family_f[] = {
 	U64(rec_family, tid), U64(rec_family, id), U64(rec_family, uid),
 	BOOL(rec_family, revoked), I64(rec_family, created_ms),
 };
+static const fdesc invite_f[] = {
+	U64(rec_invite, tid), U64(rec_invite, uid), BIN32(rec_invite, hash), U8(rec_invite, purpose),
+	I64(rec_invite, expires_ms), BOOL(rec_invite, used), I64(rec_invite, created_ms),
+};
 
 static int write_cb(void *data, const char *p, size_t len)
 {
 	return buf_append(data, p, len);
 }
 
-static int encode(const void *rec, const fdesc *f, size_t nf, buf *out)
+static int encode(const void *rec, uint8_t version, const fdesc *f, size_t nf, buf *out)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, write_cb);
 	const char *base = rec;
 	int rc = msgpack_pack_array(&pk, nf + 1);
-	rc |= msgpack_pack_uint8(&pk, REC_VERSION);
+	rc |= msgpack_pack_uint8(&pk, version);
 	for (size_t i = 0; i < nf; i++) {
 		const void *p = base + f[i].off;
 		switch (f[i].type) {
@@ -166,13 +193,20 @@ static bool mp_sane(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* Sets the fields from index `from` on that name a default to it (the
+ * others keep their zero). */
+static void defaults(void *rec, const fdesc *f, size_t nf, size_t from)
+{
+	for (size_t i = from; i < nf; i++)
+		if (f[i].def)
+			rec_strcpy((char *)rec + f[i].off, f[i].cap, f[i].def, strlen(f[i].def));
+}
+
 static int decode(const void *data, size_t n, void *rec, size_t size, const fdesc *f, size_t nf)
 {
-	if (!mp_sane(data, n)) {
-		memset(rec, 0, size);
-		return STORE_ECORRUPT;
-	}
 	memset(rec, 0, size);
+	if (!mp_sane(data, n))
+		return STORE_ECORRUPT;
 	msgpack_zone zone;
 	msgpack_object obj;
 	/* Records have no nested containers, so the zone only holds the array. */
@@ -228,25 +262,40 @@ static int decode(const void *data, size_t n, void *rec, size_t size, const fdes
 			break;
 		}
 	}
+	if (have < nf)
+		defaults(rec, f, nf, have);
 	rc = 0;
 out:
 	msgpack_zone_destroy(&zone);
 	return rc;
 }
 
-#define CODEC(name, T, table) \
-	int rec_##name##_encode(const T *r, buf *out) { return encode(r, table, N(table), out); } \
+#define CODEC(name, T, version, table) \
+	int rec_##name##_encode(const T *r, buf *out) { return encode(r, version, table, N(table), out); } \
 	int rec_##name##_decode(const void *p, size_t n, T *r) \
 	{ return decode(p, n, r, sizeof *r, table, N(table)); }
 
-CODEC(tenant, rec_tenant, tenant_f)
-CODEC(user, rec_user, user_f)
-CODEC(visitor, rec_visitor, visitor_f)
-CODEC(conv, rec_conv, conv_f)
-CODEC(event, rec_event, event_f)
-CODEC(inbox, rec_inbox, inbox_f)
-CODEC(refresh, rec_refresh, refresh_f)
-CODEC(family, rec_family, family_f)
+CODEC(tenant, rec_tenant, V_TENANT, tenant_f)
+CODEC(user, rec_user, V_USER, user_f)
+CODEC(visitor, rec_visitor, V_VISITOR, visitor_f)
+CODEC(conv, rec_conv, V_CONV, conv_f)
+CODEC(event, rec_event, V_EVENT, event_f)
+CODEC(inbox, rec_inbox, V_INBOX, inbox_f)
+CODEC(refresh, rec_refresh, V_REFRESH, refresh_f)
+CODEC(family, rec_family, V_FAMILY, family_f)
+CODEC(invite, rec_invite, V_INVITE, invite_f)
+
+void rec_tenant_init(rec_tenant *r)
+{
+	memset(r, 0, sizeof *r);
+	defaults(r, tenant_f, N(tenant_f), 0);
+}
+
+void rec_user_init(rec_user *r)
+{
+	memset(r, 0, sizeof *r);
+	defaults(r, user_f, N(user_f), 0);
+}
 
 static const char *status_names[CS__COUNT] = { "open", "waiting", "pending", "snoozed", "resolved", "closed" };
 static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgent" };

@@ -3,8 +3,11 @@
  * Every value is a msgpack array whose first element is the record's schema
  * version; fields follow in a fixed order and new fields are only ever
  * appended, so a decoder reads old records (missing trailing fields take
- * their zero value) and records written by a newer version with extra
- * fields. docs/storage.md lists the fields of each version.
+ * their default: zero unless the field names another) and records written
+ * by a newer version with extra fields. Each kind has its own version
+ * (tenant and user 2, the others 1); docs/storage.md lists the fields of
+ * each version. A record is written at its kind's current version only
+ * when it changes: old records are never rewritten just to upgrade them.
  */
 #ifndef PARLEY_RECORDS_H
 #define PARLEY_RECORDS_H
@@ -24,6 +27,11 @@
 #define REC_PREVIEW_MAX 140
 #define REC_ROLE_MAX    16
 #define REC_HASH_MAX    128
+#define REC_URL_MAX     512
+#define REC_COLOR_MAX   7      /* "#rrggbb" */
+#define REC_GREETING_MAX 500
+#define REC_POSITION_MAX 5     /* "right" | "left" */
+#define REC_TZ_MAX      64     /* an IANA zone name (core/tz.h TZ_NAME_MAX) */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
@@ -37,17 +45,26 @@ typedef struct {
 	char widget_key[REC_KEY_MAX + 1];
 	char origins[REC_ORIGINS_MAX + 1];   /* comma-separated; "*" = any */
 	int64_t created_ms;
+	/* v2 */
+	char widget_color[REC_COLOR_MAX + 1];      /* default "#1f6feb" */
+	char greeting[REC_GREETING_MAX + 1];       /* default "" */
+	char widget_position[REC_POSITION_MAX + 1];/* "right" (default) | "left" */
+	char timezone[REC_TZ_MAX + 1];             /* default "UTC" */
 } rec_tenant;
 
 typedef struct {
 	uint64_t tid, id;
 	char email[REC_EMAIL_MAX + 1];       /* lower-case */
 	char name[REC_NAME_MAX + 1];
-	char role[REC_ROLE_MAX + 1];         /* owner | admin | agent */
+	char role[REC_ROLE_MAX + 1];         /* owner | admin | supervisor | agent */
 	char pw_hash[REC_HASH_MAX + 1];
 	bool active;
 	int64_t created_ms;
 	int64_t pw_changed_ms;
+	/* v2 */
+	char title[REC_NAME_MAX + 1];
+	char avatar_url[REC_URL_MAX + 1];
+	int64_t deactivated_ms;              /* 0 while active (or deactivated before v2) */
 } rec_user;
 
 typedef struct {
@@ -114,7 +131,21 @@ typedef struct {
 	int64_t created_ms;
 } rec_family;
 
-/* Encoders append one msgpack value to out: 0 or -1 (OOM). */
+enum invite_purpose { INV_INVITE = 0, INV_RESET, INV__COUNT };
+
+/* A single-use token that lets its holder set a user's password: an
+ * invitation, or a reset. */
+typedef struct {
+	uint64_t tid, uid;
+	uint8_t hash[32];                    /* sha256 of the token (the key) */
+	uint8_t purpose;                     /* enum invite_purpose */
+	int64_t expires_ms;
+	bool used;
+	int64_t created_ms;
+} rec_invite;
+
+/* Encoders append one msgpack value to out, [version of its kind, field...]:
+ * 0 or -1 (OOM). */
 int rec_tenant_encode(const rec_tenant *r, buf *out);
 int rec_user_encode(const rec_user *r, buf *out);
 int rec_visitor_encode(const rec_visitor *r, buf *out);
@@ -123,10 +154,13 @@ int rec_event_encode(const rec_event *r, buf *out);
 int rec_inbox_encode(const rec_inbox *r, buf *out);
 int rec_refresh_encode(const rec_refresh *r, buf *out);
 int rec_family_encode(const rec_family *r, buf *out);
+int rec_invite_encode(const rec_invite *r, buf *out);
 
-/* Decoders fill *r (zeroed first) from bytes: 0 or STORE_ECORRUPT. Key-derived
- * fields (tid, ids, seq) are filled by the decoders from the record where
- * stored and otherwise left for the caller. */
+/* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
+ * not hold (written by an older version) take their defaults: zero, or the
+ * default named for that field (rec_*_init). Key-derived fields (tid, ids,
+ * seq) are filled by the decoders from the record where stored and
+ * otherwise left for the caller. */
 int rec_tenant_decode(const void *p, size_t n, rec_tenant *r);
 int rec_user_decode(const void *p, size_t n, rec_user *r);
 int rec_visitor_decode(const void *p, size_t n, rec_visitor *r);
@@ -135,6 +169,12 @@ int rec_event_decode(const void *p, size_t n, rec_event *r);
 int rec_inbox_decode(const void *p, size_t n, rec_inbox *r);
 int rec_refresh_decode(const void *p, size_t n, rec_refresh *r);
 int rec_family_decode(const void *p, size_t n, rec_family *r);
+int rec_invite_decode(const void *p, size_t n, rec_invite *r);
+
+/* Zero *r, then set the fields that have a default (tenant v2: widget
+ * colour, position, time zone): a new record before its values are set. */
+void rec_tenant_init(rec_tenant *r);
+void rec_user_init(rec_user *r);
 
 /* Names on the wire. */
 const char *rec_status_name(int s);

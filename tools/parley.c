@@ -6,8 +6,8 @@
  *   parley [--data DIR] user create --tenant SLUG --email E --password P [--role R] [--name N]
  *   parley [--data DIR] user reset-password --tenant SLUG --email E --password P
  */
-#include "actors/team/accounts.h"
 #include "actors/auth/password.h"
+#include "storage/account_store.h"
 #include "storage/db.h"
 
 #include <stdio.h>
@@ -38,17 +38,6 @@ static int usage(void)
 	return 2;
 }
 
-static const char *errstr(int rc)
-{
-	switch (rc) {
-	case STORE_ENOTFOUND: return "not found";
-	case STORE_EEXISTS: return "already exists";
-	case STORE_ECONFLICT: return "invalid value";
-	case STORE_ECORRUPT: return "corrupt record";
-	default: return "storage error";
-	}
-}
-
 static int need(const char *v, const char *name)
 {
 	if (!v) {
@@ -72,13 +61,13 @@ int main(int argc, char **argv)
 	int err = 0;
 	db *d = db_open(dir, NULL, &err);
 	if (!d) {
-		fprintf(stderr, "parley: cannot open %s: %s\n", dir, mdb_strerror(err));
+		fprintf(stderr, "parley: cannot open %s: %s\n", dir, store_strerror(err));
 		return 1;
 	}
 	id_gen ids = { 0 };
-	MDB_txn *txn;
+	store_txn txn;
 	int rc = 1;
-	if (db_write(d, &txn))
+	if (store_write(d, &txn))
 		goto out;
 	const char *slug = arg(argc, argv, "--tenant");
 	rec_tenant t;
@@ -88,17 +77,17 @@ int main(int argc, char **argv)
 		const char *name = arg(argc, argv, "--name"), *s = arg(argc, argv, "--slug");
 		if (need(name, "--name") || need(s, "--slug"))
 			goto abort;
-		r = accounts_create_tenant(d, txn, &ids, name, s, arg(argc, argv, "--origins"), &t);
+		r = account_tenant_create(&txn, &ids, name, s, arg(argc, argv, "--origins"), &t);
 		if (r) {
-			fprintf(stderr, "parley: cannot create tenant: %s\n", errstr(r));
+			fprintf(stderr, "parley: cannot create tenant: %s\n", store_strerror(r));
 			goto abort;
 		}
 		printf("tenant id: %llu\nslug: %s\nwidget key: %s\n", (unsigned long long)t.id, t.slug, t.widget_key);
 	} else if (strcmp(what, "tenant") == 0 && strcmp(verb, "key") == 0) {
 		if (need(slug, "--tenant"))
 			goto abort;
-		if ((r = accounts_find_tenant(d, txn, slug, &t))) {
-			fprintf(stderr, "parley: tenant %s: %s\n", slug, errstr(r));
+		if ((r = account_tenant_by_slug(&txn, slug, &t))) {
+			fprintf(stderr, "parley: tenant %s: %s\n", slug, store_strerror(r));
 			goto abort;
 		}
 		printf("%s\n", t.widget_key);
@@ -106,8 +95,8 @@ int main(int argc, char **argv)
 		const char *email = arg(argc, argv, "--email"), *pw = arg(argc, argv, "--password");
 		if (need(slug, "--tenant") || need(email, "--email") || need(pw, "--password"))
 			goto abort;
-		if ((r = accounts_find_tenant(d, txn, slug, &t))) {
-			fprintf(stderr, "parley: tenant %s: %s\n", slug, errstr(r));
+		if ((r = account_tenant_by_slug(&txn, slug, &t))) {
+			fprintf(stderr, "parley: tenant %s: %s\n", slug, store_strerror(r));
 			goto abort;
 		}
 		char hash[PASSWORD_HASH_MAX];
@@ -117,34 +106,34 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(verb, "create") == 0) {
 			const char *role = arg(argc, argv, "--role"), *name = arg(argc, argv, "--name");
-			r = accounts_create_user(d, txn, &ids, t.id, email, hash, role ? role : "agent",
-						 name ? name : "", &u);
+			r = account_user_create(&txn, &ids, t.id, email, hash, role ? role : "agent",
+						name ? name : "", &u);
 			if (r) {
-				fprintf(stderr, "parley: cannot create user: %s\n", errstr(r));
+				fprintf(stderr, "parley: cannot create user: %s\n", store_strerror(r));
 				goto abort;
 			}
 			printf("user id: %llu\nemail: %s\nrole: %s\n", (unsigned long long)u.id, u.email, u.role);
 		} else {
-			if ((r = accounts_find_user(d, txn, t.id, email, &u)) ||
-			    (r = accounts_set_password(d, txn, &u, hash))) {
-				fprintf(stderr, "parley: cannot reset password: %s\n", errstr(r));
+			if ((r = account_user_by_email(&txn, t.id, email, &u)) ||
+			    (r = account_user_set_password(&txn, &u, hash))) {
+				fprintf(stderr, "parley: cannot reset password: %s\n", store_strerror(r));
 				goto abort;
 			}
 			printf("password reset for %s\n", u.email);
 		}
 	} else {
-		mdb_txn_abort(txn);
+		store_done(&txn);
 		db_close(&d);
 		return usage();
 	}
-	if (mdb_txn_commit(txn)) {
-		fprintf(stderr, "parley: commit failed\n");
+	if ((r = store_commit(&txn))) {
+		fprintf(stderr, "parley: commit failed: %s\n", store_strerror(r));
 		goto out;
 	}
 	rc = 0;
 	goto out;
 abort:
-	mdb_txn_abort(txn);
+	store_done(&txn);
 out:
 	db_close(&d);
 	return rc;

@@ -10,7 +10,6 @@
 #include "actors/app/features.h"
 #include "actors/kit/feature.h"
 #include "actors/kit/address.h"
-#include "actors/team/accounts.h"
 #include "actors/conversations/cidset.h"
 #include "actors/kit/api.h"
 #include "actors/conversations/conv.h"
@@ -24,6 +23,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "storage/account_store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -290,33 +290,26 @@ bad:
 
 int app_load_key(db *d, uint8_t key[32])
 {
-	MDB_txn *txn;
-	MDB_val v;
-	if (db_write(d, &txn))
-		return -1;
-	int rc = db_get(d, txn, DB_META, "jwt_key", 7, &v);
-	if (rc == 0 && v.mv_size == 32) {
-		memcpy(key, v.mv_data, 32);
-		mdb_txn_abort(txn);
-		return 0;
-	}
-	uint8_t schema = DB_SCHEMA_VERSION;
-	if (crypto_random(key, 32) || db_put(d, txn, DB_META, "jwt_key", 7, key, 32) ||
-	    db_put(d, txn, DB_META, "schema", 6, &schema, 1) || mdb_txn_commit(txn)) {
-		return -1;
-	}
-	return 0;
+	store_txn txn;
+	int rc = store_write(d, &txn);
+	if (rc == 0 && (rc = account_signing_key(&txn, key)) == 0)
+		rc = store_commit(&txn);
+	store_done(&txn);
+	if (rc)
+		log_error("app.key", "err=\"%s\"", store_strerror(rc));
+	return rc ? -1 : 0;
 }
 
 /* First start: a demo tenant with an admin and a widget key, printed once. */
 static int seed_demo(app *a)
 {
-	MDB_txn *txn;
-	if (db_write(a->db, &txn))
+	store_txn txn;
+	if (store_write(a->db, &txn))
 		return -1;
-	if (a->cfg.no_demo || accounts_any_tenant(a->db, txn)) {
-		mdb_txn_abort(txn);
-		return 0;
+	int any = a->cfg.no_demo ? 1 : account_tenant_any(&txn);
+	if (any) {
+		store_done(&txn);
+		return any < 0 ? -1 : 0;
 	}
 	char pw[sizeof a->cfg.demo_password];
 	if (a->cfg.demo_password[0]) {
@@ -330,9 +323,10 @@ static int seed_demo(app *a)
 	rec_tenant t;
 	rec_user u;
 	if (password_hash(pw, strlen(pw), hash) < 0 ||
-	    accounts_create_tenant(a->db, txn, &a->ids, "Demo", "demo", "*", &t) ||
-	    accounts_create_user(a->db, txn, &a->ids, t.id, "admin@demo.parley", hash, "owner", "Demo Admin", &u) ||
-	    mdb_txn_commit(txn)) {
+	    account_tenant_create(&txn, &a->ids, "Demo", "demo", "*", &t) ||
+	    account_user_create(&txn, &a->ids, t.id, "admin@demo.parley", hash, "owner", "Demo Admin", &u) ||
+	    store_commit(&txn)) {
+		store_done(&txn);
 		log_error("app.seed", "msg=\"could not create the demo tenant (password must be 8-256 bytes)\"");
 		return -1;
 	}
@@ -460,7 +454,7 @@ app *app_start(const app_config *cfg)
 	db_opts dbo = { .no_sync = cfg->no_sync };
 	a->db = db_open(cfg->data_dir, &dbo, &err);
 	if (!a->db) {
-		fprintf(stderr, "parleyd: cannot open the database in %s: %s\n", cfg->data_dir, mdb_strerror(err));
+		fprintf(stderr, "parleyd: cannot open the database in %s: %s\n", cfg->data_dir, store_strerror(err));
 		goto fail;
 	}
 	printf("parleyd: data dir %s (sync=%s)\n", cfg->data_dir,

@@ -11,6 +11,8 @@
 #include "actors/kit/jobs.h"
 #include "actors/auth/password.h"
 #include "actors/kit/view.h"
+#include "storage/account_store.h"
+#include "storage/token_store.h"
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/id.h"
@@ -58,78 +60,37 @@ static int parse_refresh(const char *tok, uint64_t *tid, uint8_t hash[32])
 	return 0;
 }
 
-static int put_refresh(db *d, MDB_txn *txn, tok_op *op, uint64_t family, int64_t now)
-{
-	rec_refresh r = { .tid = op->tid, .uid = op->user.id, .family = family,
-			  .expires_ms = now + op->app->cfg.refresh_ttl_s * 1000 };
-	memcpy(r.hash, op->new_hash, 32);
-	buf b = { 0 };
-	uint8_t k[40];
-	rec_key1(k, op->tid);
-	memcpy(k + 8, op->new_hash, 32);
-	int rc = rec_refresh_encode(&r, &b) ? STORE_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);
-	buf_free(&b);
-	return rc;
-}
-
-static int put_family(db *d, MDB_txn *txn, const rec_family *f)
-{
-	buf b = { 0 };
-	uint8_t k[16];
-	int rc = rec_family_encode(f, &b) ? STORE_EIO
-		 : db_put(d, txn, DB_FAMILIES, k, rec_key2(k, f->tid, f->id), b.data, b.len);
-	buf_free(&b);
-	return rc;
-}
-
 static int tok_apply(wr_req *w, store_txn *tx)
 {
-	db *d = tx->db;
-	MDB_txn *txn = tx->txn;
 	tok_op *op = container_of(w, tok_op, w);
 	int64_t now = clock_now_ms();
-	if (op->kind == 0) {
-		rec_family f = { .tid = op->tid, .id = id_next(&op->app->ids), .uid = op->user.id, .created_ms = now };
-		int rc = put_family(d, txn, &f);
-		return rc ? rc : put_refresh(d, txn, op, f.id, now);
-	}
-	uint8_t k[40];
-	MDB_val v;
+	int64_t expires = now + op->app->cfg.refresh_ttl_s * 1000;
+	if (op->kind == 0)
+		return token_session_start(tx, op->tid, op->user.id, id_next(&op->app->ids), op->new_hash,
+					   now, expires);
 	rec_refresh r;
 	rec_family f;
-	rec_key1(k, op->tid);
-	memcpy(k + 8, op->hash, 32);
 	op->outcome = 401;
-	if (db_get(d, txn, DB_REFRESH, k, 40, &v) || rec_refresh_decode(v.mv_data, v.mv_size, &r))
-		return 0;
-	uint8_t fk[16];
-	if (db_get(d, txn, DB_FAMILIES, fk, rec_key2(fk, op->tid, r.family), &v) ||
-	    rec_family_decode(v.mv_data, v.mv_size, &f) || f.revoked)
+	int rc = token_refresh_get(tx, op->tid, op->hash, &r, &f);
+	if (rc == STORE_EIO)
+		return rc;
+	if (rc || f.revoked)
 		return 0;
 	if (op->kind == 2 || r.used) {
 		/* logout, or a spent token presented again: revoke the family */
-		f.revoked = true;
-		if (put_family(d, txn, &f))
-			return STORE_EIO;
+		if ((rc = token_family_revoke(tx, op->tid, r.family)))
+			return rc;
 		op->outcome = op->kind == 2 ? 0 : 4011;
 		return 0;
 	}
 	if (r.expires_ms <= now)
 		return 0;
-	uint8_t uk[16];
-	if (db_get(d, txn, DB_USERS, uk, rec_key2(uk, op->tid, r.uid), &v) ||
-	    rec_user_decode(v.mv_data, v.mv_size, &op->user) || !op->user.active)
+	if (account_user_get(tx, op->tid, r.uid, &op->user) || !op->user.active)
 		return 0;
 	if (f.created_ms <= op->user.pw_changed_ms)   /* a session from before a password change */
 		return 0;
-	r.used = true;
-	buf b = { 0 };
-	int rc = rec_refresh_encode(&r, &b) ? STORE_EIO : db_put(d, txn, DB_REFRESH, k, 40, b.data, b.len);
-	buf_free(&b);
-	if (rc)
+	if ((rc = token_refresh_rotate(tx, op->tid, op->hash, op->new_hash, now, expires)))
 		return rc;
-	if (put_refresh(d, txn, op, r.family, now))
-		return STORE_EIO;
 	op->outcome = 0;
 	return 0;
 }
@@ -219,42 +180,22 @@ static void login_run(void *arg)
 {
 	login_job *j = arg;
 	app *a = j->app;
-	uint64_t want_tid = 0;
 	rec_user users[8];
 	int nusers = 0;
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
+	store_txn txn;
+	if (store_read(a->db, &txn)) {
 		reply_error(a, &j->reply, 500, "internal", "storage unavailable");
 		goto out;
 	}
-	MDB_val v;
-	if (j->tenant[0]) {
-		if (db_get(a->db, txn, DB_TENANT_SLUG, j->tenant, strlen(j->tenant), &v) == 0 && v.mv_size == 8)
-			want_tid = db_get_be64(v.mv_data);
-		else
-			want_tid = UINT64_MAX;   /* unknown tenant: no user matches */
-	}
-	/* email index: email \0 tid → uid */
-	MDB_cursor *cur;
-	mdb_cursor_open(txn, db_dbi(a->db, DB_USER_EMAIL), &cur);
-	size_t el = strlen(j->email);
-	uint8_t k[REC_EMAIL_MAX + 10];
-	memcpy(k, j->email, el);
-	k[el] = 0;
-	MDB_val key = { el + 1, k };
-	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-	while (rc == 0 && nusers < 8 && key.mv_size == el + 9 && memcmp(key.mv_data, k, el + 1) == 0) {
-		uint64_t tid = db_get_be64((uint8_t *)key.mv_data + el + 1);
-		uint8_t uk[16];
-		MDB_val uv;
-		if ((!want_tid || tid == want_tid) && v.mv_size == 8 &&
-		    db_get(a->db, txn, DB_USERS, uk, rec_key2(uk, tid, db_get_be64(v.mv_data)), &uv) == 0 &&
-		    rec_user_decode(uv.mv_data, uv.mv_size, &users[nusers]) == 0)
-			nusers++;
-		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	rec_tenant t;
+	if (!j->tenant[0])
+		nusers = account_users_by_email(&txn, j->email, 0, users, 8);
+	else if (account_tenant_by_slug(&txn, j->tenant, &t) == 0)
+		nusers = account_users_by_email(&txn, j->email, t.id, users, 8);
+	/* an unknown tenant: no user matches */
+	store_done(&txn);
+	if (nusers < 0)
+		nusers = 0;
 
 	size_t pl = strlen(j->password);
 	const rec_user *ok = NULL;
@@ -385,20 +326,17 @@ static void me(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
 	principal p = *pp;
-	MDB_txn *txn;
-	if (db_read(a->db, &txn)) {
+	store_txn txn;
+	if (store_read(a->db, &txn)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	uint8_t k[16];
-	MDB_val v;
 	rec_user u;
-	if (db_get(a->db, txn, DB_USERS, k, rec_key2(k, p.tid, p.id), &v) == 0 &&
-	    rec_user_decode(v.mv_data, v.mv_size, &u) == 0)
+	if (account_user_get(&txn, p.tid, p.id, &u) == 0)
 		http_respond_json(req, 200, view_user(&u));
 	else
 		http_respond_error(req, 401, "unauthenticated", "user no longer exists", NULL);
-	mdb_txn_abort(txn);
+	store_done(&txn);
 }
 
 static const route_def routes[] = {

@@ -6,6 +6,7 @@
 #include "actors/kit/app.h"
 #include "actors/kit/jwt.h"
 #include "actors/kit/tokmemo.h"
+#include "storage/account_store.h"
 #include "core/clock.h"
 #include "core/id.h"
 
@@ -32,20 +33,17 @@ int auth_current(app *a, principal *p)
 {
 	/* the user must still exist, be active, and not have changed password
 	 * since the token was issued */
-	MDB_txn *txn;
-	if (db_read(a->db, &txn))
+	store_txn txn;
+	if (store_read(a->db, &txn))
 		return -1;
-	uint8_t k[16];
-	MDB_val v;
 	rec_user u;
 	int rc = -1;
-	if (db_get(a->db, txn, DB_USERS, k, rec_key2(k, p->tid, p->id), &v) == 0 &&
-	    rec_user_decode(v.mv_data, v.mv_size, &u) == 0 && u.active && p->issued_ms > u.pw_changed_ms) {
+	if (account_user_get(&txn, p->tid, p->id, &u) == 0 && u.active && p->issued_ms > u.pw_changed_ms) {
 		strcpy(p->role, u.role);
 		strcpy(p->name, u.name);
 		rc = 0;
 	}
-	mdb_txn_abort(txn);
+	store_done(&txn);
 	return rc;
 }
 
@@ -104,21 +102,18 @@ static int visitor_at(app *a, int thread, const char *tok, size_t len, principal
 	if (principal_of(a, thread, tok, len, true, out) < 0)
 		return -1;
 	out->issued_ms = 0;
-	MDB_txn *txn;
-	if (db_read(a->db, &txn))
+	store_txn txn;
+	if (store_read(a->db, &txn))
 		return -1;
-	uint8_t k[16];
-	MDB_val v;
 	rec_visitor vis;
 	int rc = -1;
-	if (db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, out->tid, out->id), &v) == 0 &&
-	    rec_visitor_decode(v.mv_data, v.mv_size, &vis) == 0) {
+	if (account_visitor_get(&txn, out->tid, out->id, &vis) == 0) {
 		out->kind = P_VISITOR;
 		strcpy(out->role, "visitor");
 		strcpy(out->name, vis.name[0] ? vis.name : "Visitor");
 		rc = 0;
 	}
-	mdb_txn_abort(txn);
+	store_done(&txn);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "actors/kit/api.h"
 #include "actors/kit/session.h"
 #include "actors/kit/view.h"
+#include "storage/account_store.h"
 #include "core/id.h"
 #include "core/log.h"
 
@@ -173,27 +174,21 @@ static void upgrade(http_req *req, bool widget)
 	s->loop = -1;
 	if (widget) {
 		char key[REC_KEY_MAX + 1];
-		MDB_txn *txn;
-		MDB_val v;
+		store_txn txn;
 		rec_tenant t;
 		int n = http_query(req, "key", key, sizeof key);
-		int rc = n > 0 ? db_read(a->db, &txn) : STORE_ENOTFOUND;
-		if (n > 0 && rc == 0) {
-			rc = db_get(a->db, txn, DB_WIDGET_KEYS, key, (size_t)n, &v);
-			if (rc == 0 && v.mv_size == 8) {
-				uint8_t k[8];
-				s->widget_tid = db_get_be64(v.mv_data);
-				rc = db_get(a->db, txn, DB_TENANTS, k, rec_key1(k, s->widget_tid), &v);
-				if (rc == 0 && rec_tenant_decode(v.mv_data, v.mv_size, &t))
-					rc = STORE_ECORRUPT;
-			}
-			mdb_txn_abort(txn);
+		bool ok = n > 0 && strlen(key) == (size_t)n;   /* no NUL inside */
+		int rc = ok ? store_read(a->db, &txn) : STORE_ENOTFOUND;
+		if (ok && rc == 0) {
+			rc = account_tenant_by_key(&txn, key, &t);
+			store_done(&txn);
 		}
 		if (rc) {
 			free(s);
 			http_respond_error(req, 404, "not_found", "unknown widget key", "key");
 			return;
 		}
+		s->widget_tid = t.id;
 		if (origin && !same_host(req, origin) && !listed(t.origins, origin)) {
 			free(s);
 			http_respond_error(req, 403, "forbidden", "origin not allowed for this widget", NULL);

@@ -9,6 +9,7 @@
 #include "actors/conversations/access.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/view.h"
+#include "storage/account_store.h"
 #include "core/clock.h"
 #include "core/id.h"
 #include "storage/conv_store.h"
@@ -26,15 +27,8 @@ typedef struct {
 
 static int visitor_apply(wr_req *w, store_txn *tx)
 {
-	db *d = tx->db;
-	MDB_txn *txn = tx->txn;
 	visitor_op *op = container_of(w, visitor_op, w);
-	buf b = { 0 };
-	uint8_t k[16];
-	int rc = rec_visitor_encode(&op->v, &b) ? STORE_EIO
-		 : db_put(d, txn, DB_VISITORS, k, rec_key2(k, op->v.tid, op->v.id), b.data, b.len);
-	buf_free(&b);
-	return rc;
+	return account_visitor_put(tx, &op->v);
 }
 
 static json_t *session_body(app *a, const rec_visitor *v, const rec_tenant *t, const char *token)
@@ -58,21 +52,21 @@ static void visitor_done(wr_req *w, int rc)
 
 static int load_tenant_by_key(app *a, const char *key, rec_tenant *t)
 {
-	MDB_txn *txn;
-	if (db_read(a->db, &txn))
-		return STORE_EIO;
-	MDB_val v;
-	uint8_t k[8];
-	int rc = db_get(a->db, txn, DB_WIDGET_KEYS, key, strlen(key), &v);
-	if (rc == 0 && v.mv_size == 8) {
-		uint64_t tid = db_get_be64(v.mv_data);
-		rc = db_get(a->db, txn, DB_TENANTS, k, rec_key1(k, tid), &v);
-		if (rc == 0 && rec_tenant_decode(v.mv_data, v.mv_size, t))
-			rc = STORE_ECORRUPT;
-	} else if (rc == 0) {
-		rc = STORE_ECORRUPT;
-	}
-	mdb_txn_abort(txn);
+	store_txn txn;
+	int rc = store_read(a->db, &txn);
+	if (rc == 0)
+		rc = account_tenant_by_key(&txn, key, t);
+	store_done(&txn);
+	return rc;
+}
+
+static int load_visitor(app *a, uint64_t tid, uint64_t vid, rec_visitor *v)
+{
+	store_txn txn;
+	int rc = store_read(a->db, &txn);
+	if (rc == 0)
+		rc = account_visitor_get(&txn, tid, vid, v);
+	store_done(&txn);
 	return rc;
 }
 
@@ -109,16 +103,7 @@ static void session(http_req *req, const principal *unused)
 	principal p;
 	if (vtok && auth_visitor(a, vtok, strlen(vtok), &p) == 0 && p.tid == op->t.id) {
 		/* a returning visitor: same identity, fresh token */
-		MDB_txn *txn;
-		MDB_val v;
-		uint8_t k[16];
-		rc = db_read(a->db, &txn);
-		if (rc == 0) {
-			rc = db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, p.tid, p.id), &v);
-			if (rc == 0 && rec_visitor_decode(v.mv_data, v.mv_size, &op->v))
-				rc = STORE_ECORRUPT;
-			mdb_txn_abort(txn);
-		}
+		rc = load_visitor(a, p.tid, p.id, &op->v);
 		bool changed = (name && strcmp(name, op->v.name)) || (email && strcmp(email, op->v.email));
 		if (rc == 0 && !changed) {
 			char *tok = auth_issue_visitor(a, p.tid, p.id);
@@ -199,17 +184,7 @@ static void create(http_req *req, const principal *pp)
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
-	MDB_txn *txn;
-	MDB_val v;
-	uint8_t k[16];
-	int rc = db_read(a->db, &txn);
-	if (rc == 0) {
-		rc = db_get(a->db, txn, DB_VISITORS, k, rec_key2(k, p.tid, p.id), &v);
-		if (rc == 0 && rec_visitor_decode(v.mv_data, v.mv_size, &m->visitor))
-			rc = STORE_ECORRUPT;
-		mdb_txn_abort(txn);
-	}
-	if (rc) {
+	if (load_visitor(a, p.tid, p.id, &m->visitor)) {
 		conv_msg_free(m);
 		http_respond_error(req, 401, "unauthenticated", "unknown visitor", NULL);
 		goto out;

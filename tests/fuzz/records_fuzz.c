@@ -1,15 +1,16 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 8: tenant, user, visitor, conv,
- * event, inbox, refresh, family); the rest is a stored value, decoded with
+ * Input: byte 0 picks the record kind (mod 9: tenant, user, visitor, conv,
+ * event, inbox, refresh, family, invite); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
  * Checks: the decoder returns 0 or STORE_ECORRUPT; decoding into a struct full
  * of garbage gives the same bytes as decoding into a zeroed one (the decoder
- * zeroes first; missing trailing fields are zero); every string field is
- * NUL-terminated within its array. When decoding succeeds: the encoder
- * accepts the result and writes [1, field...] with exactly one element per
+ * zeroes first; missing trailing fields take their defaults); every string
+ * field is NUL-terminated within its array. When decoding succeeds: the
+ * encoder accepts the result and writes [version, field...] (the kind's
+ * current version: 2 for tenant and user, 1 for the others) with exactly one element per
  * field; decoding that again succeeds and gives an equal struct (strings
  * compared up to their NUL: a stored string with an embedded NUL reads back
  * shorter, which is expected); encoding the second struct writes exactly the
@@ -41,6 +42,7 @@ typedef struct {
 	dec_fn dec;
 	enc_fn enc;
 	size_t size;
+	uint8_t version;         /* what the encoder writes */
 	size_t nfields;          /* fields after the version */
 	const sfield *str;       /* the string fields */
 	size_t nstr;
@@ -51,9 +53,12 @@ typedef struct {
 
 static const sfield tenant_s[] = {
 	S(rec_tenant, name), S(rec_tenant, slug), S(rec_tenant, widget_key), S(rec_tenant, origins),
+	S(rec_tenant, widget_color), S(rec_tenant, greeting), S(rec_tenant, widget_position),
+	S(rec_tenant, timezone),
 };
 static const sfield user_s[] = {
 	S(rec_user, email), S(rec_user, name), S(rec_user, role), S(rec_user, pw_hash),
+	S(rec_user, title), S(rec_user, avatar_url),
 };
 static const sfield visitor_s[] = { S(rec_visitor, name), S(rec_visitor, email) };
 static const sfield conv_s[] = {
@@ -78,17 +83,19 @@ WRAP(event, rec_event)
 WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
+WRAP(invite, rec_invite)
 
-/* Field counts from docs/storage.md (version 1). */
-static const kind kinds[8] = {
-	{ tenant_dec, tenant_enc, sizeof(rec_tenant), 6, tenant_s, NELEM(tenant_s) },
-	{ user_dec, user_enc, sizeof(rec_user), 9, user_s, NELEM(user_s) },
-	{ visitor_dec, visitor_enc, sizeof(rec_visitor), 5, visitor_s, NELEM(visitor_s) },
-	{ conv_dec, conv_enc, sizeof(rec_conv), 22, conv_s, NELEM(conv_s) },
-	{ event_dec, event_enc, sizeof(rec_event), 13, event_s, NELEM(event_s) },
-	{ inbox_dec, inbox_enc, sizeof(rec_inbox), 5, NULL, 0 },
-	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 6, NULL, 0 },
-	{ family_dec, family_enc, sizeof(rec_family), 5, NULL, 0 },
+/* Versions and field counts from docs/storage.md. */
+static const kind kinds[] = {
+	{ tenant_dec, tenant_enc, sizeof(rec_tenant), 2, 10, tenant_s, NELEM(tenant_s) },
+	{ user_dec, user_enc, sizeof(rec_user), 2, 12, user_s, NELEM(user_s) },
+	{ visitor_dec, visitor_enc, sizeof(rec_visitor), 1, 5, visitor_s, NELEM(visitor_s) },
+	{ conv_dec, conv_enc, sizeof(rec_conv), 1, 22, conv_s, NELEM(conv_s) },
+	{ event_dec, event_enc, sizeof(rec_event), 1, 13, event_s, NELEM(event_s) },
+	{ inbox_dec, inbox_enc, sizeof(rec_inbox), 1, 5, NULL, 0 },
+	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0 },
+	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0 },
+	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0 },
 };
 
 typedef union {
@@ -100,6 +107,7 @@ typedef union {
 	rec_inbox i;
 	rec_refresh r;
 	rec_family f;
+	rec_invite n;
 	max_align_t align;
 } any_rec;
 
@@ -117,7 +125,7 @@ static void strings_ok_and_normalise(const kind *k, any_rec *r)
 }
 
 /* The encoder's output is a msgpack array header for nfields + 1 elements
- * and then the version 1. */
+ * and then the kind's version. */
 static void header_ok(const kind *k, const buf *b)
 {
 	size_t want = k->nfields + 1;
@@ -131,14 +139,14 @@ static void header_ok(const kind *k, const buf *b)
 		CHECK(b->len >= 4 && p[0] == 0xdc && (size_t)(p[1] << 8 | p[2]) == want);
 		at = 3;
 	}
-	CHECK(p[at] == 0x01);
+	CHECK(p[at] == k->version);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	const kind *k = &kinds[data[0] & 7];
+	const kind *k = &kinds[data[0] % NELEM(kinds)];
 	const uint8_t *in = data + 1;
 	size_t n = size - 1;
 

@@ -199,7 +199,7 @@ static void test_table_names(void **state)
 	static const char *want[DB__COUNT] = {
 		"meta", "tenants", "tenant_slug", "widget_keys", "users", "user_email",
 		"visitors", "convs", "conv_status", "conv_assignee", "visitor_convs",
-		"events", "inbox", "refresh", "families",
+		"events", "inbox", "refresh", "families", "invites",
 	};
 	for (int t = 0; t < DB__COUNT; t++)
 		assert_string_equal(db_table_name((enum db_table)t), want[t]);
@@ -599,6 +599,75 @@ static void test_last_under_long_prefix(void **state)
 	mdb_txn_abort(txn);
 }
 
+/* ---- db_each_under ------------------------------------------------------------ */
+
+typedef struct {
+	uint64_t seen[16];
+	int n, stop_after;
+} each_log;
+
+static int log_key(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	each_log *l = arg;
+	assert_true(k->mv_size == 16);
+	assert_true(l->n < 16);
+	l->seen[l->n++] = db_get_be64((const uint8_t *)k->mv_data + 8);
+	return l->n == l->stop_after ? 7 : 0;
+}
+
+static void test_each_under(void **state)
+{
+	fix *f = *state;
+	db *d = f->d;
+	uint8_t k[16];
+	MDB_txn *txn;
+	/* tenants 1, 2 and 0xFF..FF, each with a few users */
+	static const uint64_t tids[] = { 1, 2, UINT64_MAX };
+	assert_int_equal(db_write(d, &txn), 0);
+	for (size_t t = 0; t < NELEM(tids); t++)
+		for (uint64_t u = 1; u <= 4; u++)
+			assert_int_equal(db_put(d, txn, DB_USERS, k, rec_key2(k, tids[t], u * 10), "u", 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+
+	assert_int_equal(db_read(d, &txn), 0);
+	uint8_t p[8], s[16];
+	each_log l = { .stop_after = -1 };
+	/* every key under the prefix, in order, none of the neighbours' */
+	assert_int_equal(db_each_under(d, txn, DB_USERS, p, rec_key1(p, 2), NULL, 0, log_key, &l), 0);
+	assert_int_equal(l.n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_true(l.seen[i] == (uint64_t)(i + 1) * 10);
+	/* from a start key inside the range (between two keys) */
+	l = (each_log){ .stop_after = -1 };
+	assert_int_equal(db_each_under(d, txn, DB_USERS, p, rec_key1(p, 2), s, rec_key2(s, 2, 21), log_key, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_true(l.seen[0] == 30 && l.seen[1] == 40);
+	/* a start past the range: nothing */
+	l = (each_log){ .stop_after = -1 };
+	assert_int_equal(db_each_under(d, txn, DB_USERS, p, rec_key1(p, 2), s, rec_key2(s, 2, 41), log_key, &l), 0);
+	assert_int_equal(l.n, 0);
+	/* the last prefix of all (0xFF...) and an empty one */
+	l = (each_log){ .stop_after = -1 };
+	assert_int_equal(db_each_under(d, txn, DB_USERS, p, rec_key1(p, UINT64_MAX), NULL, 0, log_key, &l), 0);
+	assert_int_equal(l.n, 4);
+	l = (each_log){ .stop_after = -1 };
+	assert_int_equal(db_each_under(d, txn, DB_USERS, p, rec_key1(p, 3), NULL, 0, log_key, &l), 0);
+	assert_int_equal(l.n, 0);
+	/* a nonzero value from the callback stops the walk and is returned */
+	l = (each_log){ .stop_after = 2 };
+	assert_int_equal(db_each_under(d, txn, DB_USERS, p, rec_key1(p, 1), NULL, 0, log_key, &l), 7);
+	assert_int_equal(l.n, 2);
+	/* an empty prefix walks the whole table */
+	l = (each_log){ .stop_after = -1 };
+	assert_int_equal(db_each_under(d, txn, DB_USERS, "", 0, NULL, 0, log_key, &l), 0);
+	assert_int_equal(l.n, 12);
+	/* an empty table */
+	l = (each_log){ .stop_after = -1 };
+	assert_int_equal(db_each_under(d, txn, DB_VISITORS, "", 0, NULL, 0, log_key, &l), 0);
+	assert_int_equal(l.n, 0);
+	mdb_txn_abort(txn);
+}
+
 /* ---- concurrent readers --------------------------------------------------------- */
 
 enum { NREADERS = 6 };
@@ -917,6 +986,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_last_under_variable_length_keys, setup_db, teardown),
 		cmocka_unit_test_setup_teardown(test_last_under_matches_brute_force, setup_db, teardown),
 		cmocka_unit_test_setup_teardown(test_last_under_long_prefix, setup_db, teardown),
+		cmocka_unit_test_setup_teardown(test_each_under, setup_db, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_on_threads_during_open_write, setup_db, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_on_threads_during_commits, setup_db, teardown),
 		cmocka_unit_test_setup_teardown(test_read_txns_several_per_thread_and_moved, setup_db, teardown),

@@ -25,7 +25,8 @@
 #include "storage/db.h"
 #include "storage/records.h"
 
-/* ---- the documented schema (docs/storage.md, version 1) ----------------- */
+/* ---- the documented schema (docs/storage.md: tenant and user version 2,
+ * the other kinds version 1) ---------------------------------------------- */
 
 enum { T_U64, T_I64, T_U8, T_BOOL, T_STR, T_BIN32 };
 
@@ -34,24 +35,31 @@ typedef struct {
 	size_t off;
 	size_t cap;   /* T_STR: sizeof the char array (incl. NUL) */
 	const char *name;
+	const char *def;   /* T_STR: the documented default when a record lacks it */
 } tfield;
 
-#define FU64(S, f)  { T_U64, offsetof(S, f), 0, #f }
-#define FI64(S, f)  { T_I64, offsetof(S, f), 0, #f }
-#define FU8(S, f)   { T_U8, offsetof(S, f), 0, #f }
-#define FBOOL(S, f) { T_BOOL, offsetof(S, f), 0, #f }
-#define FSTR(S, f)  { T_STR, offsetof(S, f), sizeof(((S *)0)->f), #f }
-#define FBIN(S, f)  { T_BIN32, offsetof(S, f), 32, #f }
+#define FU64(S, f)  { T_U64, offsetof(S, f), 0, #f, NULL }
+#define FI64(S, f)  { T_I64, offsetof(S, f), 0, #f, NULL }
+#define FU8(S, f)   { T_U8, offsetof(S, f), 0, #f, NULL }
+#define FBOOL(S, f) { T_BOOL, offsetof(S, f), 0, #f, NULL }
+#define FSTR(S, f)  { T_STR, offsetof(S, f), sizeof(((S *)0)->f), #f, NULL }
+#define FSTRD(S, f, d) { T_STR, offsetof(S, f), sizeof(((S *)0)->f), #f, d }
+#define FBIN(S, f)  { T_BIN32, offsetof(S, f), 32, #f, NULL }
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const tfield tenant_doc[] = {
 	FU64(rec_tenant, id), FSTR(rec_tenant, name), FSTR(rec_tenant, slug),
 	FSTR(rec_tenant, widget_key), FSTR(rec_tenant, origins), FI64(rec_tenant, created_ms),
+	/* v2 */
+	FSTRD(rec_tenant, widget_color, "#1f6feb"), FSTR(rec_tenant, greeting),
+	FSTRD(rec_tenant, widget_position, "right"), FSTRD(rec_tenant, timezone, "UTC"),
 };
 static const tfield user_doc[] = {
 	FU64(rec_user, tid), FU64(rec_user, id), FSTR(rec_user, email), FSTR(rec_user, name),
 	FSTR(rec_user, role), FSTR(rec_user, pw_hash), FBOOL(rec_user, active),
 	FI64(rec_user, created_ms), FI64(rec_user, pw_changed_ms),
+	/* v2 */
+	FSTR(rec_user, title), FSTR(rec_user, avatar_url), FI64(rec_user, deactivated_ms),
 };
 static const tfield visitor_doc[] = {
 	FU64(rec_visitor, tid), FU64(rec_visitor, id), FSTR(rec_visitor, name),
@@ -85,10 +93,16 @@ static const tfield family_doc[] = {
 	FU64(rec_family, tid), FU64(rec_family, id), FU64(rec_family, uid),
 	FBOOL(rec_family, revoked), FI64(rec_family, created_ms),
 };
+static const tfield invite_doc[] = {
+	FU64(rec_invite, tid), FU64(rec_invite, uid), FBIN(rec_invite, hash), FU8(rec_invite, purpose),
+	FI64(rec_invite, expires_ms), FBOOL(rec_invite, used), FI64(rec_invite, created_ms),
+};
 
 /* One record kind: its size, its documented fields and its codec. */
 typedef struct {
 	const char *name;
+	uint64_t version;  /* the version its encoder writes */
+	size_t nf_v1;      /* fields of version 1 */
 	size_t size;
 	const tfield *f;
 	size_t nf;
@@ -107,18 +121,20 @@ WRAP(event, rec_event)
 WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
+WRAP(invite, rec_invite)
 
-#define KIND(NAME, T) { #NAME, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
+#define KIND(NAME, T, V, NV1) { #NAME, V, NV1, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
+#define KIND1(NAME, T) KIND(NAME, T, 1, NELEM(NAME##_doc))
 static const kind kinds[] = {
-	KIND(tenant, rec_tenant), KIND(user, rec_user), KIND(visitor, rec_visitor),
-	KIND(conv, rec_conv), KIND(event, rec_event), KIND(inbox, rec_inbox),
-	KIND(refresh, rec_refresh), KIND(family, rec_family),
+	KIND(tenant, rec_tenant, 2, 6), KIND(user, rec_user, 2, 9), KIND1(visitor, rec_visitor),
+	KIND1(conv, rec_conv), KIND1(event, rec_event), KIND1(inbox, rec_inbox),
+	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
 typedef union {
 	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
-	rec_event e; rec_inbox i; rec_refresh r; rec_family f;
+	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n;
 } any_rec;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -328,7 +344,8 @@ static void roundtrip_one(const kind *k, const void *src)
 	assert_int_equal(k->dec(out.data, out.len, dst), 0);
 	assert_rec_equal(k, src, dst);
 
-	/* The encoded value is [1, field...] with exactly the documented fields. */
+	/* The encoded value is [version, field...] with exactly the documented
+	 * fields, the version its kind's current one. */
 	msgpack_zone z;
 	msgpack_object o;
 	size_t off = 0;
@@ -337,13 +354,13 @@ static void roundtrip_one(const kind *k, const void *src)
 	assert_int_equal(o.type, MSGPACK_OBJECT_ARRAY);
 	assert_int_equal(o.via.array.size, k->nf + 1);
 	assert_int_equal(o.via.array.ptr[0].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
-	assert_int_equal(o.via.array.ptr[0].via.u64, 1);
+	assert_int_equal(o.via.array.ptr[0].via.u64, k->version);
 	msgpack_zone_destroy(&z);
 
 	/* Decoding a hand-packed value in the documented order gives the same
 	 * record: the codec's field order is the documented one. */
 	msgpack_sbuffer sb;
-	pack_by_hand(&sb, k, src, 1, k->nf, -1, W_NONE, false);
+	pack_by_hand(&sb, k, src, k->version, k->nf, -1, W_NONE, false);
 	memset(dst, 0x5A, k->size);
 	assert_int_equal(k->dec(sb.data, sb.size, dst), 0);
 	assert_rec_equal(k, src, dst);
@@ -461,9 +478,19 @@ static void test_roundtrip_explicit_event_and_conv(void **state)
 
 /* ---- compatibility --------------------------------------------------------- */
 
+/* The value a record lacking field f decodes to: its documented default. */
+static void set_default(void *rec, const tfield *f)
+{
+	char *p = (char *)rec + f->off;
+	memset(p, 0, field_size(f));
+	if (f->def)
+		strcpy(p, f->def);
+}
+
 /* An older version wrote only the first n fields: every prefix decodes and
- * the missing trailing fields are zero (the target is dirty beforehand). */
-static void test_older_version_fewer_fields_zero_filled(void **state)
+ * the missing trailing fields take their defaults — zero, or the documented
+ * default of a later field (the target is dirty beforehand). */
+static void test_older_version_fewer_fields_take_defaults(void **state)
 {
 	(void)state;
 	static any_rec src, want, got;
@@ -477,6 +504,8 @@ static void test_older_version_fewer_fields_zero_filled(void **state)
 			for (size_t i = 0; i < n; i++)
 				memcpy((char *)&want + k->f[i].off, (char *)&src + k->f[i].off,
 				       field_size(&k->f[i]));
+			for (size_t i = n; i < k->nf; i++)
+				set_default(&want, &k->f[i]);
 			memset(&got, 0xA5, sizeof got);
 			if (k->dec(sb.data, sb.size, &got) != 0)
 				fail_msg("%s with %zu of %zu fields: not decoded", k->name, n, k->nf);
@@ -514,6 +543,9 @@ static void test_older_user_record_by_hand(void **state)
 	assert_false(u.active);
 	assert_int_equal(u.created_ms, 0);
 	assert_int_equal(u.pw_changed_ms, 0);
+	assert_string_equal(u.title, "");
+	assert_string_equal(u.avatar_url, "");
+	assert_int_equal(u.deactivated_ms, 0);
 	msgpack_sbuffer_destroy(&sb);
 
 	/* [1] alone: the oldest possible record, every field zero. */
@@ -527,6 +559,153 @@ static void test_older_user_record_by_hand(void **state)
 	assert_int_equal(fam.created_ms, 0);
 }
 
+/* Unpacks an encoding and checks it is [version, ...] with n elements after it. */
+static void assert_encoded_as(const buf *b, uint64_t version, size_t n)
+{
+	msgpack_zone z;
+	msgpack_object o;
+	size_t off = 0;
+	assert_true(msgpack_zone_init(&z, 4096));
+	assert_int_equal(msgpack_unpack(b->data, b->len, &off, &z, &o), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(o.type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(o.via.array.size, n + 1);
+	assert_true(o.via.array.ptr[0].via.u64 == version);
+	msgpack_zone_destroy(&z);
+}
+
+/* A tenant written by version 1 (six fields), packed by hand: it reads with
+ * the v2 settings at their defaults, and once changed it is written as v2. */
+static void test_v1_tenant_reads_with_v2_defaults(void **state)
+{
+	(void)state;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 7);
+	msgpack_pack_uint8(&pk, 1);
+	msgpack_pack_uint64(&pk, 42);
+	msgpack_pack_str_with_body(&pk, "Acme", 4);
+	msgpack_pack_str_with_body(&pk, "acme", 4);
+	msgpack_pack_str_with_body(&pk, "wk_abc", 6);
+	msgpack_pack_str_with_body(&pk, "*", 1);
+	msgpack_pack_int64(&pk, 1700000000000LL);
+
+	static rec_tenant t, again;
+	memset(&t, 0x77, sizeof t);
+	assert_int_equal(rec_tenant_decode(sb.data, sb.size, &t), 0);
+	assert_true(t.id == 42);
+	assert_string_equal(t.name, "Acme");
+	assert_string_equal(t.slug, "acme");
+	assert_string_equal(t.widget_key, "wk_abc");
+	assert_string_equal(t.origins, "*");
+	assert_true(t.created_ms == 1700000000000LL);
+	assert_string_equal(t.widget_color, "#1f6feb");
+	assert_string_equal(t.greeting, "");
+	assert_string_equal(t.widget_position, "right");
+	assert_string_equal(t.timezone, "UTC");
+	msgpack_sbuffer_destroy(&sb);
+
+	/* rec_tenant_init gives the same defaults to a new record */
+	rec_tenant_init(&again);
+	assert_string_equal(again.widget_color, "#1f6feb");
+	assert_string_equal(again.widget_position, "right");
+	assert_string_equal(again.timezone, "UTC");
+	assert_true(again.id == 0 && again.name[0] == 0 && again.greeting[0] == 0);
+
+	/* written again: version 2 with all ten fields, the defaults spelled out */
+	buf b = { 0 };
+	assert_int_equal(rec_tenant_encode(&t, &b), 0);
+	assert_encoded_as(&b, 2, 10);
+	memset(&again, 0x11, sizeof again);
+	assert_int_equal(rec_tenant_decode(b.data, b.len, &again), 0);
+	assert_memory_equal(&again, &t, sizeof t);
+	buf_free(&b);
+}
+
+/* A user written by version 1 with every v1 field: no title, no avatar, no
+ * deactivation date; the role strings of v1 read unchanged. */
+static void test_v1_user_reads_with_v2_defaults(void **state)
+{
+	(void)state;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 10);
+	msgpack_pack_uint8(&pk, 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "a@b.example", 11);
+	msgpack_pack_str_with_body(&pk, "Ann", 3);
+	msgpack_pack_str_with_body(&pk, "admin", 5);
+	msgpack_pack_str_with_body(&pk, "$argon2id$h", 11);
+	msgpack_pack_false(&pk);
+	msgpack_pack_int64(&pk, 10);
+	msgpack_pack_int64(&pk, 20);
+	static rec_user u, again;
+	memset(&u, 0x77, sizeof u);
+	assert_int_equal(rec_user_decode(sb.data, sb.size, &u), 0);
+	assert_string_equal(u.role, "admin");
+	assert_string_equal(u.pw_hash, "$argon2id$h");
+	assert_false(u.active);
+	assert_true(u.created_ms == 10 && u.pw_changed_ms == 20);
+	assert_string_equal(u.title, "");
+	assert_string_equal(u.avatar_url, "");
+	assert_int_equal(u.deactivated_ms, 0);
+	msgpack_sbuffer_destroy(&sb);
+	buf b = { 0 };
+	assert_int_equal(rec_user_encode(&u, &b), 0);
+	assert_encoded_as(&b, 2, 12);
+	assert_int_equal(rec_user_decode(b.data, b.len, &again), 0);
+	assert_memory_equal(&again, &u, sizeof u);
+	buf_free(&b);
+}
+
+/* Version 2 records by name: the new fields round-trip, and an empty value
+ * written by v2 stays empty (a default only fills a field a record lacks). */
+static void test_v2_tenant_and_user_round_trip(void **state)
+{
+	(void)state;
+	static rec_tenant t, t2;
+	rec_tenant_init(&t);
+	t.id = 5;
+	strcpy(t.name, "Beta");
+	strcpy(t.widget_color, "#00ff7f");
+	fill_utf8(t.greeting, sizeof t.greeting, REC_GREETING_MAX, 1);
+	strcpy(t.widget_position, "left");
+	strcpy(t.timezone, "America/Argentina/ComodRivadavia");
+	buf b = { 0 };
+	assert_int_equal(rec_tenant_encode(&t, &b), 0);
+	assert_encoded_as(&b, 2, 10);
+	assert_int_equal(rec_tenant_decode(b.data, b.len, &t2), 0);
+	assert_memory_equal(&t2, &t, sizeof t);
+	buf_free(&b);
+	t.widget_color[0] = 0;
+	t.timezone[0] = 0;
+	assert_int_equal(rec_tenant_encode(&t, &b), 0);
+	assert_int_equal(rec_tenant_decode(b.data, b.len, &t2), 0);
+	assert_string_equal(t2.widget_color, "");
+	assert_string_equal(t2.timezone, "");
+	buf_free(&b);
+
+	static rec_user u, u2;
+	rec_user_init(&u);
+	u.tid = 1;
+	u.id = 2;
+	strcpy(u.role, "supervisor");
+	strcpy(u.title, "Night shift");
+	fill_utf8(u.avatar_url, sizeof u.avatar_url, REC_URL_MAX, 2);
+	u.deactivated_ms = 1234;
+	assert_int_equal(rec_user_encode(&u, &b), 0);
+	assert_encoded_as(&b, 2, 12);
+	assert_int_equal(rec_user_decode(b.data, b.len, &u2), 0);
+	assert_memory_equal(&u2, &u, sizeof u);
+	assert_string_equal(u2.role, "supervisor");
+	assert_int_equal(strlen(u2.avatar_url), REC_URL_MAX);
+	buf_free(&b);
+}
+
 /* A newer version appended fields (of any type, containers included) and may
  * have bumped the version: decoded, extras ignored. */
 static void test_newer_version_extra_fields_ignored(void **state)
@@ -536,7 +715,7 @@ static void test_newer_version_extra_fields_ignored(void **state)
 	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
 		const kind *k = &kinds[ki];
 		fill_max(k, &src);
-		for (uint64_t version = 1; version <= 3; version++) {
+		for (uint64_t version = 1; version <= k->version + 2; version++) {
 			msgpack_sbuffer sb;
 			pack_by_hand(&sb, k, &src, version, k->nf, -1, W_NONE, true);
 			memset(&got, 0xA5, sizeof got);
@@ -961,8 +1140,11 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_all_kinds_max_values),
 		cmocka_unit_test(test_roundtrip_all_kinds_small_values),
 		cmocka_unit_test(test_roundtrip_explicit_event_and_conv),
-		cmocka_unit_test(test_older_version_fewer_fields_zero_filled),
+		cmocka_unit_test(test_older_version_fewer_fields_take_defaults),
 		cmocka_unit_test(test_older_user_record_by_hand),
+		cmocka_unit_test(test_v1_tenant_reads_with_v2_defaults),
+		cmocka_unit_test(test_v1_user_reads_with_v2_defaults),
+		cmocka_unit_test(test_v2_tenant_and_user_round_trip),
 		cmocka_unit_test(test_newer_version_extra_fields_ignored),
 		cmocka_unit_test(test_garbage_bytes_corrupt),
 		cmocka_unit_test(test_truncated_records_corrupt),

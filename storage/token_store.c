@@ -1,0 +1,169 @@
+/* token_store — see token_store.h; keys in docs/storage.md. */
+#include "storage/token_store.h"
+#include "storage/db.h"
+
+#include <string.h>
+
+/* tid · sha256(token): the key of refresh and invite tokens */
+static size_t hash_key(uint8_t k[40], uint64_t tid, const uint8_t hash[32])
+{
+	rec_key1(k, tid);
+	memcpy(k + 8, hash, 32);
+	return 40;
+}
+
+static int put_refresh(store_txn *t, const rec_refresh *r)
+{
+	uint8_t k[40];
+	buf b = { 0 };
+	return db_put_encoded(t->db, t->txn, DB_REFRESH, k, hash_key(k, r->tid, r->hash),
+			      rec_refresh_encode(r, &b), &b);
+}
+
+static int put_family(store_txn *t, const rec_family *f)
+{
+	uint8_t k[16];
+	buf b = { 0 };
+	return db_put_encoded(t->db, t->txn, DB_FAMILIES, k, rec_key2(k, f->tid, f->id),
+			      rec_family_encode(f, &b), &b);
+}
+
+static int get_family(store_txn *t, uint64_t tid, uint64_t id, rec_family *out)
+{
+	uint8_t k[16];
+	MDB_val v;
+	int rc = db_get(t->db, t->txn, DB_FAMILIES, k, rec_key2(k, tid, id), &v);
+	return rc ? rc : rec_family_decode(v.mv_data, v.mv_size, out);
+}
+
+/* ---- refresh tokens and their families ---- */
+
+int token_session_start(store_txn *t, uint64_t tid, uint64_t uid, uint64_t family,
+			const uint8_t hash[32], int64_t now, int64_t expires_ms)
+{
+	rec_family f = { .tid = tid, .id = family, .uid = uid, .created_ms = now };
+	rec_refresh r = { .tid = tid, .uid = uid, .family = family, .expires_ms = expires_ms };
+	memcpy(r.hash, hash, 32);
+	uint8_t fk[16], rk[40];
+	int rc;
+	if ((rc = db_absent(t->db, t->txn, DB_FAMILIES, fk, rec_key2(fk, tid, family))) ||
+	    (rc = db_absent(t->db, t->txn, DB_REFRESH, rk, hash_key(rk, tid, hash))) ||
+	    (rc = put_family(t, &f)))
+		return rc;
+	return put_refresh(t, &r);
+}
+
+int token_refresh_get(store_txn *t, uint64_t tid, const uint8_t hash[32], rec_refresh *r,
+		      rec_family *f)
+{
+	uint8_t k[40];
+	MDB_val v;
+	int rc = db_get(t->db, t->txn, DB_REFRESH, k, hash_key(k, tid, hash), &v);
+	if (rc || (rc = rec_refresh_decode(v.mv_data, v.mv_size, r)))
+		return rc;
+	return get_family(t, tid, r->family, f);
+}
+
+int token_refresh_rotate(store_txn *t, uint64_t tid, const uint8_t old[32], const uint8_t next[32],
+			 int64_t now, int64_t expires_ms)
+{
+	rec_refresh r;
+	rec_family f;
+	int rc = token_refresh_get(t, tid, old, &r, &f);
+	if (rc)
+		return rc;
+	if (r.used || r.expires_ms <= now || f.revoked)
+		return STORE_ECONFLICT;
+	uint8_t nk[40];
+	if ((rc = db_absent(t->db, t->txn, DB_REFRESH, nk, hash_key(nk, tid, next))))
+		return rc;
+	r.used = true;
+	if ((rc = put_refresh(t, &r)))
+		return rc;
+	rec_refresh n = { .tid = tid, .uid = r.uid, .family = r.family, .expires_ms = expires_ms };
+	memcpy(n.hash, next, 32);
+	return put_refresh(t, &n);
+}
+
+int token_family_revoke(store_txn *t, uint64_t tid, uint64_t family)
+{
+	rec_family f;
+	int rc = get_family(t, tid, family, &f);
+	if (rc || f.revoked)
+		return rc;
+	f.revoked = true;
+	return put_family(t, &f);
+}
+
+typedef struct {
+	uint64_t uid;
+	buf live;             /* ids of the user's live families */
+} revoke_scan;
+
+static int family_each(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	revoke_scan *s = arg;
+	rec_family f;
+	if (rec_family_decode(v->mv_data, v->mv_size, &f) || f.uid != s->uid || f.revoked)
+		return 0;
+	return buf_append(&s->live, &f.id, sizeof f.id) ? STORE_ENOMEM : 0;
+}
+
+int token_revoke_user(store_txn *t, uint64_t tid, uint64_t uid)
+{
+	/* collect first, then write: no put under an open cursor of the same table */
+	revoke_scan s = { .uid = uid };
+	uint8_t p[8];
+	int rc = db_each_under(t->db, t->txn, DB_FAMILIES, p, rec_key1(p, tid), NULL, 0, family_each, &s);
+	size_t n = s.live.len / sizeof(uint64_t);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		uint64_t id;
+		memcpy(&id, s.live.data + i * sizeof id, sizeof id);
+		rc = token_family_revoke(t, tid, id);
+	}
+	buf_free(&s.live);
+	return rc ? rc : (int)n;
+}
+
+/* ---- invite and password-reset tokens ---- */
+
+static int put_invite(store_txn *t, const rec_invite *inv)
+{
+	uint8_t k[40];
+	buf b = { 0 };
+	return db_put_encoded(t->db, t->txn, DB_INVITES, k, hash_key(k, inv->tid, inv->hash),
+			      rec_invite_encode(inv, &b), &b);
+}
+
+int token_invite_put(store_txn *t, const rec_invite *inv)
+{
+	if (!inv->tid || !inv->uid || inv->purpose >= INV__COUNT)
+		return STORE_ECONFLICT;
+	uint8_t k[40];
+	int rc = db_absent(t->db, t->txn, DB_INVITES, k, hash_key(k, inv->tid, inv->hash));
+	if (rc)
+		return rc;
+	rec_invite r = *inv;
+	r.used = false;
+	return put_invite(t, &r);
+}
+
+int token_invite_get(store_txn *t, uint64_t tid, const uint8_t hash[32], rec_invite *out)
+{
+	uint8_t k[40];
+	MDB_val v;
+	int rc = db_get(t->db, t->txn, DB_INVITES, k, hash_key(k, tid, hash), &v);
+	return rc ? rc : rec_invite_decode(v.mv_data, v.mv_size, out);
+}
+
+int token_invite_spend(store_txn *t, uint64_t tid, const uint8_t hash[32], int64_t now,
+		       rec_invite *out)
+{
+	int rc = token_invite_get(t, tid, hash, out);
+	if (rc)
+		return rc;
+	if (out->used || out->expires_ms <= now)
+		return STORE_ECONFLICT;
+	out->used = true;
+	return put_invite(t, out);
+}
