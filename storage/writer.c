@@ -10,6 +10,7 @@
  * across I/O.
  */
 #include "storage/writer.h"
+#include "storage/db.h"
 #include "core/clock.h"
 #include "core/log.h"
 

@@ -16,8 +16,9 @@
 #define PARLEY_WRITER_H
 
 #include <stdint.h>
-#include "storage/db.h"
 #include "storage/store.h"
+
+typedef struct db db;
 
 typedef struct wr_req wr_req;
 

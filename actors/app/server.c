@@ -7,6 +7,7 @@
  * file > default.
  */
 #include "actors/app/server.h"
+#include "storage/db.h"
 #include "actors/app/features.h"
 #include "actors/kit/feature.h"
 #include "actors/kit/address.h"

@@ -22,7 +22,9 @@
 #include "core/ioloop.h"
 #include "net/http.h"
 #include "net/static.h"
-#include "storage/db.h"
+#include "storage/store.h"
+
+typedef struct db db;
 #include "storage/writer.h"
 
 typedef struct registry registry;

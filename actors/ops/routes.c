@@ -1,5 +1,6 @@
 /* api_ops — health, readiness and Prometheus metrics. */
 #include "actors/kit/api.h"
+#include "storage/db.h"
 #include "actors/conversations/lcache.h"
 #include "actors/kit/registry.h"
 #include "core/buf.h"
