@@ -42,6 +42,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "storage/conv_store.h"
+#include "storage/db.h"
 #include "tests/unit/actors/conversations/posted.h"
 
 enum { TID = 1, VISITOR = 20, ANN = 10, BOB = 12, SUE = 11 };

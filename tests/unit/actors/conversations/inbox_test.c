@@ -34,6 +34,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "storage/conv_store.h"
+#include "storage/db.h"
 #include "tests/unit/actors/conversations/posted.h"
 
 enum { TID = 1, ANN = 10, SUE = 11, BOB = 12 };
