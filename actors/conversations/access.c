@@ -142,3 +142,17 @@ void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
 out:
 	json_decref(body);
 }
+
+void api_messages_route(http_req *req, const principal *p)
+{
+	rec_conv c;
+	if (api_route_conv(req, p, &c) == 0)
+		api_list_events(req, api_app(req), &c, p->kind == P_VISITOR);
+}
+
+void api_send_route(http_req *req, const principal *p)
+{
+	rec_conv c;
+	if (api_route_conv(req, p, &c) == 0)
+		api_send_message(req, api_app(req), p, c.id);
+}

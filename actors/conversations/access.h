@@ -24,6 +24,12 @@ void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor);
 /* Sends a message from an HTTP request (shared by agent and widget routes). */
 void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid);
 
+/* The routes GET and POST .../conversations/{id}/messages, for agents
+ * and (widget) visitors alike: the events (visitors never see notes), and
+ * sending a message. */
+void api_messages_route(http_req *req, const principal *p);
+void api_send_route(http_req *req, const principal *p);
+
 /* The conversation frames of the realtime protocol (frames.c). */
 extern const frame_def conv_frames[];
 

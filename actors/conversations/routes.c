@@ -237,29 +237,13 @@ static void assign(http_req *req, const principal *pp)
 	conv_send(a, p.tid, c.id, m);
 }
 
-static void messages(http_req *req, const principal *pp)
-{
-	principal p = *pp;
-	rec_conv c;
-	if (api_route_conv(req, &p, &c) == 0)
-		api_list_events(req, api_app(req), &c, false);
-}
-
-static void send_msg(http_req *req, const principal *pp)
-{
-	principal p = *pp;
-	rec_conv c;
-	if (api_route_conv(req, &p, &c) == 0)
-		api_send_message(req, api_app(req), &p, c.id);
-}
-
 static const route_def routes[] = {
 	{ "GET", "/v1/conversations", PERM_CONV, list },
 	{ "GET", "/v1/conversations/{id}", PERM_CONV, get_one },
 	{ "PATCH", "/v1/conversations/{id}", PERM_CONV, patch },
 	{ "POST", "/v1/conversations/{id}/assign", PERM_CONV_ASSIGN, assign },
-	{ "GET", "/v1/conversations/{id}/messages", PERM_CONV, messages },
-	{ "POST", "/v1/conversations/{id}/messages", PERM_CONV, send_msg },
+	{ "GET", "/v1/conversations/{id}/messages", PERM_CONV, api_messages_route },
+	{ "POST", "/v1/conversations/{id}/messages", PERM_CONV, api_send_route },
 	{ 0 },
 };
 

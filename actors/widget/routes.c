@@ -204,28 +204,12 @@ out:
 	json_decref(body);
 }
 
-static void messages(http_req *req, const principal *pp)
-{
-	principal p = *pp;
-	rec_conv c;
-	if (api_route_conv(req, &p, &c) == 0)
-		api_list_events(req, api_app(req), &c, true);
-}
-
-static void send_msg(http_req *req, const principal *pp)
-{
-	principal p = *pp;
-	rec_conv c;
-	if (api_route_conv(req, &p, &c) == 0)
-		api_send_message(req, api_app(req), &p, c.id);
-}
-
 static const route_def routes[] = {
 	{ "POST", "/v1/widget/session", PERM_PUBLIC, session },
 	{ "GET", "/v1/widget/conversations", PERM_VISITOR, list },
 	{ "POST", "/v1/widget/conversations", PERM_VISITOR, create },
-	{ "GET", "/v1/widget/conversations/{id}/messages", PERM_VISITOR, messages },
-	{ "POST", "/v1/widget/conversations/{id}/messages", PERM_VISITOR, send_msg },
+	{ "GET", "/v1/widget/conversations/{id}/messages", PERM_VISITOR, api_messages_route },
+	{ "POST", "/v1/widget/conversations/{id}/messages", PERM_VISITOR, api_send_route },
 	{ 0 },
 };
 
