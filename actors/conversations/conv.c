@@ -18,10 +18,13 @@
  * order, so publication stays in seq order.
  *
  * Gap safety: each write checks inside the transaction that the stored
- * last_seq is the one it follows. If a write fails, every later in-flight
- * write of this conversation fails that check too, so nothing after a hole
- * is ever stored; the actor then reloads its state from LMDB and clients
- * retry with the same client_id.
+ * last_seq is the one it follows. If a write that adds events fails, every
+ * later in-flight write of this conversation fails that check too, so
+ * nothing after a hole is ever stored; the actor then reloads its state
+ * from LMDB and clients retry with the same client_id. A failed receipt
+ * adds no event, so the write after it may still commit (with the
+ * receipt's change in its record): committed, it is acknowledged and
+ * published like any other.
  */
 #include "net/ws.h"
 #include "actors/conversations/conv.h"
@@ -851,8 +854,6 @@ static void answer(conv_actor *ca, conv_write *op)
 	case OP_MESSAGE: {
 		rec_event *e = op->ev[0];
 		ack_seq(a, &op->reply, e->seq, false, e, op->http_view);
-		for (waiter *w = op->dups; w; w = w->next)
-			ack_seq(a, &w->reply, e->seq, true, NULL, false);
 		break;
 	}
 	case OP_STATUS:
@@ -863,6 +864,11 @@ static void answer(conv_actor *ca, conv_write *op)
 		reply_ack(a, &op->reply, NULL);
 		break;
 	}
+	/* resends of this write's message that came while it was in flight
+	 * (a new message, or a creation's first one): the message is the
+	 * write's last event, the only one with a client_id */
+	for (waiter *w = op->dups; w; w = w->next)
+		ack_seq(a, &w->reply, op->ev[op->nev - 1]->seq, true, NULL, false);
 	for (waiter *w = op->after; w; w = w->next) {
 		if (w->after == AFTER_VIEW)
 			reply_json(a, &w->reply, 200, view_conv(&op->conv));
@@ -893,7 +899,11 @@ static void on_committed(conv_actor *ca, conv_write *op)
 	if (!ca->pend_head)
 		ca->pend_tail = NULL;
 	ca->inflight--;
-	if (op->rc == 0 && !ca->stale) {
+	/* A committed write is durable: acknowledged and published even after
+	 * an earlier write failed. The seq check lets one through only when the
+	 * failed writes added no event (a receipt), so it follows the stored
+	 * seq with no hole. */
+	if (op->rc == 0) {
 		for (int i = 0; i < op->nev; i++) {
 			const rec_event *e = op->ev[i];
 			if (e->client_id[0] &&
@@ -903,9 +913,6 @@ static void on_committed(conv_actor *ca, conv_write *op)
 		publish(ca, op);
 		answer(ca, op);
 	} else {
-		if (op->rc == 0)   /* committed after an earlier failure: cannot happen (seq check) */
-			log_error("conv.order", "tid=%llu cid=%llu", (unsigned long long)ca->tid,
-				  (unsigned long long)ca->cid);
 		fail_op(ca, op);
 	}
 	if (ca->stale && ca->inflight == 0) {

@@ -1,0 +1,1034 @@
+/* conv_test — the conversation actor (actors/conversations/conv.c) without a
+ * server: gap-free seqs, acknowledgement only after the commit, publication
+ * in seq order across pipelined writes, client_id dedupe (in flight and
+ * stored, across a reload, and of a creation's first message), a failed
+ * write failing every later write in flight and leaving no hole (and a
+ * write that commits after a failed receipt still published), replay then
+ * live on subscribe, notes kept from visitors, typing relayed to everybody
+ * but the sender, passivation, the bounded mailbox, and who may assign
+ * (an agent who loses sight of a conversation stops hearing of it).
+ *
+ * conv.c is compiled into this file with its collaborators renamed at the
+ * call sites: writer_submit queues the write requests here and the test
+ * decides when the writer "commits" them — apply() inside a real LMDB write
+ * transaction on a temporary directory, one transaction per batch as
+ * storage/writer.c does, then done() in order — or fails them; ws_post
+ * (the actor's and kit/reply.c's, compiled in too) records every frame a
+ * connection would get; actor_send_force and actor_deliver put messages in
+ * a mailbox here that the test hands to the actor's handler one at a time
+ * (with the worker's on_idle after the last), on the test thread;
+ * inbox_send records what the tenant inbox would hear; registry_retire
+ * records that the actor asked to retire. */
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define writer_submit fake_writer_submit
+#define ws_post fake_ws_post
+#define actor_send_force fake_send_force
+#define actor_deliver fake_deliver
+#define inbox_send fake_inbox_send
+#define registry_retire fake_registry_retire
+
+#include "actors/kit/reply.c"
+#include "actors/conversations/conv.c"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "storage/conv_store.h"
+#include "storage/db.h"
+#include "tests/unit/actors/conversations/posted.h"
+
+enum { TID = 1, VISITOR = 20, ANN = 10, BOB = 12, SUE = 11 };
+
+static app A;
+static char dir[64];
+
+/* ---- the mailbox: messages for the actors, run one at a time ------------ */
+
+typedef struct {
+	actor *to;
+	actor_msg *m;
+} mail;
+
+enum { MAXMAIL = 4096 };
+static mail box[MAXMAIL];
+static int box_head, box_tail;
+
+static int pending_for(actor *a)
+{
+	int n = 0;
+	for (int i = box_head; i < box_tail; i++)
+		n += box[i].to == a;
+	return n;
+}
+
+void fake_send_force(actor *a, actor_msg *m)
+{
+	assert_true(box_tail < MAXMAIL);
+	box[box_tail++] = (mail){ a, m };
+}
+
+/* The actors of this test by conversation id. */
+enum { MAXACT = 8 };
+static struct {
+	uint64_t cid;
+	actor *a;
+} acts[MAXACT];
+static int nacts;
+
+static actor *actor_of(uint64_t cid)
+{
+	for (int i = 0; i < nacts; i++)
+		if (acts[i].cid == cid)
+			return acts[i].a;
+	assert_true(nacts < MAXACT);
+	acts[nacts].cid = cid;
+	acts[nacts].a = conv_actor_new(&A, TID, cid);
+	assert_non_null(acts[nacts].a);
+	return acts[nacts++].a;
+}
+
+static conv_actor *ca_of(uint64_t cid)
+{
+	return container_of(actor_of(cid), conv_actor, a);
+}
+
+/* As the registry and the runtime would: refused at the mailbox bound
+ * unless forced. */
+int fake_deliver(struct app *a, actor_addr to, actor_msg *m, bool force)
+{
+	assert_int_equal(to.kind, AK_CONV);
+	assert_int_equal(to.tenant, TID);
+	actor *act = actor_of(to.id);
+	if (!force && act->limit > 0 && pending_for(act) >= act->limit)
+		return ACTOR_EFULL;
+	fake_send_force(act, m);
+	return ACTOR_OK;
+}
+
+static int retire_asks;
+
+bool fake_registry_retire(registry *r, uint64_t tid, uint64_t cid, actor *act)
+{
+	retire_asks++;
+	return false;   /* kept: the test frees its actors */
+}
+
+/* Runs every message in the mailbox, in order, as a worker would: the
+ * handler, then on_idle when the actor's mailbox is empty. */
+static void pump(void)
+{
+	while (box_head < box_tail) {
+		mail x = box[box_head++];
+		x.to->handle(x.to, x.m);
+		if (pending_for(x.to) == 0 && x.to->on_idle)
+			x.to->on_idle(x.to);
+	}
+}
+
+/* ---- the writer: queued, then committed or failed by the test ----------- */
+
+enum { MAXW = 2048 };
+static wr_req *wq[MAXW];
+static int wq_head, wq_tail;
+
+void fake_writer_submit(writer *w, wr_req *r)
+{
+	assert_true(wq_tail < MAXW);
+	wq[wq_tail++] = r;
+}
+
+static int queued(void)
+{
+	return wq_tail - wq_head;
+}
+
+/* The next n requests as one batch, like storage/writer.c: each applied in
+ * one real write transaction, which commits unless one broke it (then every
+ * request of the batch gets STORE_EIO); then done() for each, in order. */
+static void commit(int n)
+{
+	assert_true(n > 0 && queued() >= n);
+	store_txn t;
+	assert_int_equal(store_write(A.db, &t), 0);
+	int *rc = calloc((size_t)n, sizeof *rc);
+	assert_non_null(rc);
+	int i;
+	for (i = 0; i < n; i++) {
+		wr_req *r = wq[wq_head + i];
+		rc[i] = r->apply(r, &t);
+		if (rc[i] == STORE_EIO || rc[i] == STORE_EFULL || rc[i] == STORE_ENOMEM)
+			break;
+	}
+	if (i < n) {
+		store_done(&t);
+		for (i = 0; i < n; i++)
+			rc[i] = STORE_EIO;
+	} else {
+		assert_int_equal(store_commit(&t), 0);
+	}
+	for (i = 0; i < n; i++) {
+		wr_req *r = wq[wq_head++];
+		r->done(r, rc[i]);
+	}
+	free(rc);
+}
+
+/* The next request fails without touching storage (an aborted batch). */
+static void fail_next(int code)
+{
+	assert_true(queued() > 0);
+	wr_req *r = wq[wq_head++];
+	r->done(r, code);
+}
+
+/* ---- what connections and the inbox get --------------------------------- */
+
+static void expect_ack(uint32_t slot, const char *id)
+{
+	json_t *v = take(slot);
+	assert_string_equal(str(v, "type"), "ack");
+	assert_string_equal(str(v, "id"), id);
+}
+
+static void expect_seq_ack(uint32_t slot, const char *id, uint64_t seq, bool dup)
+{
+	json_t *v = take(slot);
+	assert_string_equal(str(v, "type"), "ack");
+	assert_string_equal(str(v, "id"), id);
+	assert_int_equal(num(v, "seq"), seq);
+	assert_true(json_is_boolean(json_object_get(v, "duplicate")));
+	assert_int_equal(json_is_true(json_object_get(v, "duplicate")), dup);
+}
+
+static void expect_error(uint32_t slot, const char *id, const char *code)
+{
+	json_t *v = take(slot);
+	assert_string_equal(str(v, "type"), "error");
+	assert_string_equal(str(v, "id"), id);
+	assert_string_equal(str(json_object_get(v, "error"), "code"), code);
+}
+
+/* The next frame is event seq of kind. */
+static json_t *expect_event(uint32_t slot, uint64_t seq, const char *kind)
+{
+	json_t *v = take(slot);
+	assert_string_equal(str(v, "type"), "event");
+	assert_int_equal(num(v, "seq"), seq);
+	assert_string_equal(str(v, "kind"), kind);
+	return v;
+}
+
+typedef struct {
+	int type;
+	uint64_t cursor, cid, seq;
+	uint8_t ib_type;
+} inbox_rec;
+
+static inbox_rec inbox_log[4096];
+static int ninbox;
+
+void fake_inbox_send(struct app *a, uint64_t tid, inbox_msg *m)
+{
+	assert_int_equal(tid, TID);
+	assert_true(ninbox < 4096);
+	inbox_log[ninbox++] = (inbox_rec){ m->hdr.type, m->cursor, m->conv.id, m->seq, m->type };
+	rbuf_unref(&m->frame);
+	free(m);
+}
+
+/* ---- storage, as stored (storage/conv_store.h) --------------------------- */
+
+static int stored_conv(uint64_t cid, rec_conv *c)
+{
+	store_txn t;
+	assert_int_equal(store_read(A.db, &t), 0);
+	int rc = convstore_get(&t, TID, cid, c);
+	store_done(&t);
+	return rc;
+}
+
+static int stored_event(uint64_t cid, uint64_t seq, rec_event *e)
+{
+	store_txn t;
+	assert_int_equal(store_read(A.db, &t), 0);
+	int rc = convstore_event(&t, TID, cid, seq, e);
+	store_done(&t);
+	return rc;
+}
+
+typedef struct {
+	uint64_t next;       /* the seq expected next */
+	bool bad;
+} seq_walk;
+
+static bool seq_step(void *arg, uint64_t seq, const rec_event *e)
+{
+	seq_walk *w = arg;
+	if (!e || seq != w->next || e->seq != seq)
+		w->bad = true;
+	w->next++;
+	return !w->bad;
+}
+
+/* The conversation's stored last_seq, checked against its events: exactly
+ * 1..last_seq, in order, nothing after (no hole, nothing past one). */
+static uint64_t stored_last_seq(uint64_t cid)
+{
+	rec_conv c;
+	assert_int_equal(stored_conv(cid, &c), 0);
+	store_txn t;
+	assert_int_equal(store_read(A.db, &t), 0);
+	seq_walk w = { .next = 1 };
+	assert_int_equal(convstore_each_event(&t, TID, cid, 0, UINT64_MAX, SIZE_MAX, seq_step, &w), 0);
+	store_done(&t);
+	assert_false(w.bad);
+	assert_int_equal(w.next - 1, c.last_seq);
+	return c.last_seq;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static principal visitor, ann, bob, sue;
+
+static void principals(void)
+{
+	visitor = (principal){ .kind = P_VISITOR, .tid = TID, .id = VISITOR };
+	strcpy(visitor.name, "Vic");
+	ann = (principal){ .kind = P_AGENT, .tid = TID, .id = ANN };
+	strcpy(ann.name, "Ann");
+	strcpy(ann.role, "agent");
+	bob = ann;
+	bob.id = BOB;
+	strcpy(bob.name, "Bob");
+	sue = ann;
+	sue.id = SUE;
+	strcpy(sue.name, "Sue");
+	strcpy(sue.role, "supervisor");
+}
+
+static conn_ref ref_of(uint32_t slot)
+{
+	return (conn_ref){ .loop = 0, .slot = slot, .gen = 1 };
+}
+
+static conv_msg *req(int type, const principal *who, uint32_t slot, const char *id)
+{
+	conv_msg *m = conv_msg_new(type);
+	assert_non_null(m);
+	m->who = *who;
+	m->conn = ref_of(slot);
+	m->audience = who->kind == P_VISITOR ? AUD_VISITOR : AUD_AGENT;
+	reply_begin_ws(&A, &m->reply, m->conn, id);
+	return m;
+}
+
+static int deliver(uint64_t cid, conv_msg *m)
+{
+	return conv_send(&A, TID, cid, m);
+}
+
+static void create(uint64_t cid, uint32_t slot, const char *id, const char *text, const char *client_id)
+{
+	conv_msg *m = req(CM_CREATE, &visitor, slot, id);
+	m->visitor.id = VISITOR;
+	strcpy(m->visitor.name, "Vic");
+	if (text) {
+		m->text = strdup(text);
+		m->text_len = strlen(text);
+		strcpy(m->client_id, client_id);
+	}
+	assert_int_equal(deliver(cid, m), 0);
+}
+
+static int send_msg(uint64_t cid, const principal *who, uint32_t slot, const char *id, const char *client_id,
+		    const char *text, bool note)
+{
+	conv_msg *m = req(CM_SEND, who, slot, id);
+	m->text = strdup(text);
+	m->text_len = strlen(text);
+	strcpy(m->client_id, client_id);
+	m->flag = note;
+	return deliver(cid, m);
+}
+
+static void subscribe(uint64_t cid, const principal *who, uint32_t slot, const char *id, uint64_t after)
+{
+	conv_msg *m = req(CM_SUBSCRIBE, who, slot, id);
+	m->seq = after;
+	assert_int_equal(deliver(cid, m), 0);
+}
+
+static void unsubscribe(uint64_t cid, uint32_t slot)
+{
+	conv_msg *m = conv_msg_new(CM_UNSUBSCRIBE);
+	m->conn = ref_of(slot);
+	assert_int_equal(deliver(cid, m), 0);
+}
+
+static void tick(uint64_t cid)
+{
+	fake_send_force(actor_of(cid), &conv_msg_new(CM_TICK)->hdr);
+	pump();
+}
+
+/* A stored conversation cid (created by the visitor, no first message). */
+static void created(uint64_t cid)
+{
+	create(cid, 60, "create", NULL, NULL);
+	pump();
+	commit(1);
+	pump();
+	expect_ack(60, "create");
+}
+
+/* ---- fixture ------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	memset(&A, 0, sizeof A);
+	A.cfg.conv_mailbox = 64;
+	A.cfg.dedupe_window = 1000;
+	strcpy(dir, "/tmp/conv_test.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	int err = 0;
+	A.db = db_open(dir, &(db_opts){ .no_sync = true, .map_size = 64u << 20 }, &err);
+	assert_non_null(A.db);
+	A.lists = lc_new(1, 16, 4096);
+	assert_non_null(A.lists);
+	atomic_store(&A.ready, true);
+	principals();
+	box_head = box_tail = wq_head = wq_tail = 0;
+	nouts = ninbox = nacts = retire_asks = 0;
+	memset(seen, 0, sizeof seen);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	/* whatever is still in flight fails, so every op is freed */
+	while (queued())
+		fail_next(STORE_EIO);
+	pump();
+	/* every request begun was answered exactly once */
+	int unanswered = (int)atomic_load(&A.inflight);
+	for (int i = 0; i < nacts; i++)
+		conv_actor_free(acts[i].a);
+	forget_frames();
+	lc_free(&A.lists);
+	db_close(&A.db);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(unanswered, 0);
+	return 0;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_create_then_send_gap_free(void **state)
+{
+	enum { CID = 100 };
+	create(CID, 1, "c", NULL, NULL);
+	pump();
+	assert_int_equal(queued(), 1);
+	assert_int_equal(frames_left(1), 0);          /* not before the commit */
+	assert_int_equal(stored_conv(CID, &(rec_conv){ 0 }), STORE_ENOTFOUND);
+	commit(1);
+	assert_int_equal(frames_left(1), 0);          /* committed, result not yet handled */
+	pump();
+	json_t *ack = take(1);
+	assert_string_equal(str(ack, "type"), "ack");
+	assert_string_equal(str(ack, "id"), "c");
+	assert_string_equal(str(ack, "status"), "open");
+	assert_int_equal(stored_last_seq(CID), 1);
+	assert_true(lc_mark(A.lists, TID) > 0);       /* cached lists of the tenant invalidated */
+	/* the inbox heard of it, with the cursor of the transaction */
+	assert_int_equal(ninbox, 1);
+	assert_int_equal(inbox_log[0].type, IM_EVENT);
+	assert_int_equal(inbox_log[0].cursor, 1);
+	assert_int_equal(inbox_log[0].ib_type, IB_CREATED);
+
+	const char *ids[] = { "m1", "m2", "m3" }, *cids[] = { "k1", "k2", "k3" };
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(send_msg(CID, &visitor, 1, ids[i], cids[i], "hello", false), 0);
+		pump();
+		assert_int_equal(frames_left(1), 0);
+		commit(1);
+		pump();
+		expect_seq_ack(1, ids[i], (uint64_t)i + 2, false);
+		assert_int_equal(stored_last_seq(CID), (uint64_t)i + 2);
+		/* a live, uncursored inbox notice for each message */
+		assert_int_equal(inbox_log[ninbox - 1].type, IM_LIVE);
+		assert_int_equal(inbox_log[ninbox - 1].seq, (uint64_t)i + 2);
+	}
+	rec_event e;
+	for (uint64_t s = 2; s <= 4; s++) {
+		assert_int_equal(stored_event(CID, s, &e), 0);
+		assert_int_equal(e.kind, EK_MESSAGE);
+		assert_string_equal(e.client_id, cids[s - 2]);
+		assert_int_equal(e.sender_id, VISITOR);
+	}
+	assert_int_equal(atomic_load(&A.msgs_stored), 3);
+}
+
+static void test_pipelined_commits_publish_in_order(void **state)
+{
+	enum { CID = 101, V = 1, AG = 2, VS = 3 };
+	created(CID);
+	subscribe(CID, &ann, AG, "sa", 0);
+	subscribe(CID, &visitor, VS, "sv", 0);
+	pump();
+	expect_event(AG, 1, "created");
+	expect_ack(AG, "sa");
+	expect_event(VS, 1, "created");
+	expect_ack(VS, "sv");
+
+	assert_int_equal(send_msg(CID, &visitor, V, "m1", "k1", "one", false), 0);
+	assert_int_equal(send_msg(CID, &ann, AG, "m2", "k2", "two", false), 0);
+	assert_int_equal(send_msg(CID, &visitor, V, "m3", "k3", "three", false), 0);
+	pump();
+	assert_int_equal(queued(), 3);                /* pipelined: all three submitted */
+	assert_int_equal(frames_left(V) + frames_left(AG) + frames_left(VS), 0);
+	assert_int_equal(stored_last_seq(CID), 1);
+
+	/* the first two commit in one batch: nothing published until the
+	 * actor handles the results, then both in seq order */
+	commit(2);
+	assert_int_equal(frames_left(V) + frames_left(AG) + frames_left(VS), 0);
+	pump();
+	expect_event(VS, 2, "message");
+	expect_event(VS, 3, "message");
+	assert_int_equal(frames_left(VS), 0);
+	/* Ann, who sent m2, gets both events, then her ack */
+	expect_event(AG, 2, "message");
+	expect_event(AG, 3, "message");
+	expect_seq_ack(AG, "m2", 3, false);
+	expect_seq_ack(V, "m1", 2, false);
+	assert_int_equal(frames_left(V), 0);   /* m3 not acknowledged yet */
+	assert_int_equal(stored_last_seq(CID), 3);
+
+	commit(1);
+	pump();
+	expect_event(VS, 4, "message");
+	expect_event(AG, 4, "message");
+	expect_seq_ack(V, "m3", 4, false);
+	assert_int_equal(ca_of(CID)->published, 4);
+}
+
+static void test_duplicate_in_flight(void **state)
+{
+	enum { CID = 102, V = 1, V2 = 2 };
+	created(CID);
+	assert_int_equal(send_msg(CID, &visitor, V, "s1", "same", "hi", false), 0);
+	pump();
+	/* the resend (say after a reconnect) while the original is in flight */
+	assert_int_equal(send_msg(CID, &visitor, V2, "s2", "same", "hi", false), 0);
+	pump();
+	assert_int_equal(queued(), 1);                /* nothing new submitted */
+	assert_int_equal(frames_left(V) + frames_left(V2), 0);
+	commit(1);
+	pump();
+	expect_seq_ack(V, "s1", 2, false);
+	expect_seq_ack(V2, "s2", 2, true);
+	assert_int_equal(stored_last_seq(CID), 2);
+	/* once stored, a resend is found through the client-id set */
+	assert_int_equal(send_msg(CID, &visitor, V2, "s3", "same", "hi", false), 0);
+	pump();
+	assert_int_equal(queued(), 0);
+	expect_seq_ack(V2, "s3", 2, true);
+	assert_int_equal(atomic_load(&A.msgs_duplicate), 1);
+}
+
+/* A fresh actor (the old one retired) rebuilds its client-id set from
+ * LMDB: the last dedupe_window messages are recognised, older ones are
+ * stored again (docs/realtime.md). */
+static void test_duplicate_after_reload(void **state)
+{
+	enum { CID = 103, V = 1 };
+	A.cfg.dedupe_window = 2;
+	created(CID);
+	const char *cids[] = { "k1", "k2", "k3" };
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(send_msg(CID, &visitor, V, "m", cids[i], "x", false), 0);
+	pump();
+	commit(3);
+	pump();
+	for (int i = 0; i < 3; i++)
+		expect_seq_ack(V, "m", (uint64_t)i + 2, false);
+
+	/* retire the actor; the next message activates a fresh one */
+	assert_int_equal(nacts, 1);
+	conv_actor_free(acts[0].a);
+	nacts = 0;
+	assert_int_equal(send_msg(CID, &visitor, V, "r3", "k3", "x", false), 0);
+	assert_int_equal(send_msg(CID, &visitor, V, "r2", "k2", "x", false), 0);
+	pump();
+	assert_int_equal(ca_of(CID)->loaded, 1);
+	assert_int_equal(queued(), 0);
+	expect_seq_ack(V, "r3", 4, true);
+	expect_seq_ack(V, "r2", 3, true);
+	/* k1 is older than the window: stored again, as a new message */
+	assert_int_equal(send_msg(CID, &visitor, V, "r1", "k1", "x", false), 0);
+	pump();
+	assert_int_equal(queued(), 1);
+	commit(1);
+	pump();
+	expect_seq_ack(V, "r1", 5, false);
+	assert_int_equal(stored_last_seq(CID), 5);
+}
+
+/* A write that fails fails every later write of the conversation in flight
+ * (their seqs follow the hole); nothing after the hole is stored, the actor
+ * reloads, and the retries get the seqs again. */
+static void test_failed_write_fails_later_ones(void **state)
+{
+	enum { CID = 104, V = 1, AG = 2, D = 3 };
+	created(CID);
+	subscribe(CID, &ann, AG, "sa", 1);
+	pump();
+	expect_ack(AG, "sa");
+	assert_int_equal(send_msg(CID, &visitor, V, "a", "ka", "A", false), 0);
+	assert_int_equal(send_msg(CID, &visitor, D, "a2", "ka", "A", false), 0);   /* dup of a in flight */
+	assert_int_equal(send_msg(CID, &visitor, V, "b", "kb", "B", false), 0);
+	assert_int_equal(send_msg(CID, &ann, AG, "c", "kc", "C", true), 0);
+	/* a receipt that changes nothing waits for the writes in flight */
+	conv_msg *r = req(CM_RECEIPT, &visitor, V, "rc");
+	r->seq = 0;
+	r->flag = false;
+	assert_int_equal(deliver(CID, r), 0);
+	pump();
+	assert_int_equal(queued(), 3);
+	assert_int_equal(ca_of(CID)->rec.last_seq, 4);
+
+	fail_next(STORE_EIO);    /* a: seq 2 */
+	commit(2);               /* b and c, applied for real: refused by the seq check */
+	assert_int_equal(stored_last_seq(CID), 1);
+	pump();
+	expect_error(V, "a", "internal");
+	expect_error(D, "a2", "internal");
+	expect_error(V, "b", "conflict");
+	expect_error(V, "rc", "conflict");
+	expect_error(AG, "c", "conflict");
+	assert_int_equal(frames_left(AG) + frames_left(V) + frames_left(D), 0);   /* nothing published */
+	assert_int_equal(ninbox, 1);                  /* only the creation's entry */
+	/* reloaded from LMDB */
+	conv_actor *ca = ca_of(CID);
+	assert_false(ca->stale);
+	assert_int_equal(ca->inflight, 0);
+	assert_int_equal(ca->rec.last_seq, 1);
+	assert_int_equal(ca->published, 1);
+
+	/* the retries are stored without a gap, and published */
+	assert_int_equal(send_msg(CID, &visitor, V, "a", "ka", "A", false), 0);
+	assert_int_equal(send_msg(CID, &visitor, V, "b", "kb", "B", false), 0);
+	pump();
+	commit(2);
+	pump();
+	expect_event(AG, 2, "message");
+	expect_event(AG, 3, "message");
+	expect_seq_ack(V, "a", 2, false);
+	expect_seq_ack(V, "b", 3, false);
+	assert_int_equal(stored_last_seq(CID), 3);
+}
+
+/* A failed write that adds no event (a receipt) leaves the seq check of
+ * the next write satisfied: that write commits. A committed write is
+ * durable, so it must be acknowledged and published like any other. */
+static void test_commit_after_failed_receipt(void **state)
+{
+	enum { CID = 105, V = 1, AG = 2 };
+	created(CID);
+	assert_int_equal(send_msg(CID, &visitor, V, "m1", "k1", "hello", false), 0);
+	pump();
+	commit(1);
+	pump();
+	expect_seq_ack(V, "m1", 2, false);
+	subscribe(CID, &ann, AG, "sa", 2);
+	pump();
+	expect_ack(AG, "sa");
+
+	conv_msg *r = req(CM_RECEIPT, &ann, AG, "rd");
+	r->seq = 2;
+	r->flag = true;
+	assert_int_equal(deliver(CID, r), 0);
+	assert_int_equal(send_msg(CID, &visitor, V, "m2", "k2", "again", false), 0);
+	pump();
+	assert_int_equal(queued(), 2);
+	fail_next(STORE_EIO);    /* the receipt */
+	commit(1);               /* the message: stored (its seq follows the stored one) */
+	assert_int_equal(stored_last_seq(CID), 3);
+	pump();
+	expect_error(AG, "rd", "internal");
+	expect_event(AG, 3, "message");
+	expect_seq_ack(V, "m2", 3, false);
+	assert_int_equal(ca_of(CID)->published, 3);
+	/* and the conversation goes on without a gap for its subscribers */
+	assert_int_equal(send_msg(CID, &visitor, V, "m3", "k3", "more", false), 0);
+	pump();
+	commit(1);
+	pump();
+	expect_event(AG, 4, "message");
+	expect_seq_ack(V, "m3", 4, false);
+}
+
+static void test_subscribe_replays_then_live(void **state)
+{
+	enum { CID = 106, V = 1, AG = 2, VS = 3, AG2 = 4 };
+	created(CID);
+	assert_int_equal(send_msg(CID, &visitor, V, "m", "k2", "two", false), 0);
+	assert_int_equal(send_msg(CID, &ann, AG, "m", "k3", "three", false), 0);
+	assert_int_equal(send_msg(CID, &ann, AG, "n", "k4", "a note", true), 0);   /* seq 4: a note */
+	assert_int_equal(send_msg(CID, &visitor, V, "m", "k5", "five", false), 0);
+	pump();
+	commit(4);
+	pump();
+	forget_frames();   /* the acks are not what this test is about */
+
+	/* the visitor resumes after seq 2: 3 and 5, not the note */
+	subscribe(CID, &visitor, VS, "sv", 2);
+	pump();
+	expect_event(VS, 3, "message");
+	expect_event(VS, 5, "message");
+	json_t *ack = take(VS);
+	assert_string_equal(str(ack, "type"), "ack");
+	assert_int_equal(num(ack, "last_seq"), 5);
+	assert_false(json_is_true(json_object_get(ack, "more")));
+	/* an agent from the start: all of them, the note included */
+	subscribe(CID, &ann, AG, "sa", 0);
+	pump();
+	for (uint64_t s = 1; s <= 5; s++)
+		expect_event(AG, s, s == 1 ? "created" : s == 4 ? "note" : "message");
+	ack = take(AG);
+	assert_int_equal(num(ack, "last_seq"), 5);
+
+	/* a write committed whose result the actor has not handled yet: a
+	 * subscribe handled before it replays up to what was published (5),
+	 * and seq 6 then arrives live, once */
+	assert_int_equal(send_msg(CID, &visitor, V, "m6", "k6", "six", false), 0);
+	pump();
+	subscribe(CID, &bob, AG2, "sb", 0);
+	commit(1);                                    /* mailbox: subscribe, then the commit */
+	assert_int_equal(stored_last_seq(CID), 6);
+	pump();
+	for (uint64_t s = 1; s <= 5; s++)
+		expect_event(AG2, s, s == 1 ? "created" : s == 4 ? "note" : "message");
+	ack = take(AG2);
+	assert_int_equal(num(ack, "last_seq"), 5);
+	expect_event(AG2, 6, "message");
+	assert_int_equal(frames_left(AG2), 0);
+	expect_event(VS, 6, "message");
+	expect_event(AG, 6, "message");
+
+	/* live: a note reaches agents, never the visitor */
+	assert_int_equal(send_msg(CID, &bob, AG2, "n7", "k7", "psst", true), 0);
+	assert_int_equal(send_msg(CID, &ann, AG, "m8", "k8", "eight", false), 0);
+	pump();
+	commit(2);
+	pump();
+	expect_event(AG, 7, "note");
+	expect_event(AG, 8, "message");
+	expect_seq_ack(AG, "m8", 8, false);
+	expect_event(AG2, 7, "note");
+	expect_seq_ack(AG2, "n7", 7, false);
+	expect_event(AG2, 8, "message");
+	expect_event(VS, 8, "message");
+	assert_int_equal(frames_left(VS), 0);
+	for (int i = 0; i < nouts; i++)
+		if (outs[i].slot == VS)
+			assert_string_not_equal(str(outs[i].v, "kind") ? str(outs[i].v, "kind") : "", "note");
+
+	/* after unsubscribing, nothing more */
+	unsubscribe(CID, VS);
+	assert_int_equal(send_msg(CID, &visitor, V, "m9", "k9", "nine", false), 0);
+	pump();
+	commit(1);
+	pump();
+	assert_int_equal(frames_left(VS), 0);
+	expect_event(AG, 9, "message");
+
+	/* an unknown conversation */
+	subscribe(999, &ann, AG, "nf", 0);
+	pump();
+	expect_error(AG, "nf", "not_found");
+}
+
+/* More than CONV_REPLAY_MAX missing: that many replayed, "more", not subscribed. */
+static void test_subscribe_more(void **state)
+{
+	enum { CID = 107, V = 1, AG = 2 };
+	created(CID);
+	char cid[32];
+	for (int i = 0; i < CONV_REPLAY_MAX + 5; i++) {
+		snprintf(cid, sizeof cid, "k%d", i);
+		assert_int_equal(send_msg(CID, &visitor, V, "m", cid, "x", false), 0);
+		pump();   /* within the mailbox bound */
+	}
+	commit(CONV_REPLAY_MAX + 5);
+	pump();
+	subscribe(CID, &ann, AG, "s", 0);
+	pump();
+	for (uint64_t s = 1; s <= CONV_REPLAY_MAX; s++)
+		assert_int_equal(num(take(AG), "seq"), s);
+	json_t *ack = take(AG);
+	assert_string_equal(str(ack, "type"), "ack");
+	assert_int_equal(num(ack, "last_seq"), CONV_REPLAY_MAX);
+	assert_true(json_is_true(json_object_get(ack, "more")));
+	assert_int_equal(ca_of(CID)->nsubs, 0);
+	subscribe(CID, &ann, AG, "s2", CONV_REPLAY_MAX);
+	pump();
+	for (uint64_t s = CONV_REPLAY_MAX + 1; s <= CONV_REPLAY_MAX + 6; s++)
+		assert_int_equal(num(take(AG), "seq"), s);
+	ack = take(AG);
+	assert_int_equal(num(ack, "last_seq"), CONV_REPLAY_MAX + 6);
+	assert_false(json_is_true(json_object_get(ack, "more")));
+	assert_int_equal(ca_of(CID)->nsubs, 1);
+}
+
+static void test_typing_relayed_to_others(void **state)
+{
+	enum { CID = 108, VS = 1, ANN1 = 2, ANN2 = 3, BOBS = 4 };
+	created(CID);
+	subscribe(CID, &visitor, VS, "s", 1);
+	subscribe(CID, &ann, ANN1, "s", 1);
+	subscribe(CID, &ann, ANN2, "s", 1);           /* Ann's second tab */
+	subscribe(CID, &bob, BOBS, "s", 1);
+	pump();
+	for (uint32_t s = VS; s <= BOBS; s++)
+		expect_ack(s, "s");
+
+	conv_msg *m = req(CM_TYPING, &ann, ANN1, "t1");
+	m->flag = true;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	json_t *v = take(VS);
+	assert_string_equal(str(v, "type"), "typing");
+	assert_true(json_is_true(json_object_get(v, "state")));
+	assert_string_equal(str(json_object_get(v, "sender"), "type"), "agent");
+	assert_string_equal(str(json_object_get(v, "sender"), "name"), "Ann");
+	assert_string_equal(str(take(BOBS), "type"), "typing");
+	expect_ack(ANN1, "t1");
+	assert_int_equal(frames_left(ANN1) + frames_left(ANN2), 0);   /* not to Ann herself */
+
+	m = req(CM_TYPING, &visitor, VS, "t2");
+	m->flag = false;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	for (uint32_t s = ANN1; s <= BOBS; s++) {
+		v = take(s);
+		assert_string_equal(str(v, "type"), "typing");
+		assert_false(json_is_true(json_object_get(v, "state")));
+		assert_string_equal(str(json_object_get(v, "sender"), "type"), "visitor");
+	}
+	expect_ack(VS, "t2");
+	assert_int_equal(frames_left(VS), 0);
+	assert_int_equal(queued(), 0);                /* not stored */
+}
+
+static void test_passivation(void **state)
+{
+	enum { CID = 109, V = 1, AG = 2 };
+	created(CID);
+	conv_actor *ca = ca_of(CID);
+	retire_asks = 0;
+	tick(CID);
+	assert_false(atomic_load(&ca->retirable));
+	assert_int_equal(retire_asks, 0);
+	tick(CID);
+	assert_true(atomic_load(&ca->retirable));
+	assert_int_equal(retire_asks, 1);              /* on_idle asked the registry */
+
+	/* a write in flight keeps it */
+	retire_asks = 0;
+	assert_int_equal(send_msg(CID, &visitor, V, "m", "k", "x", false), 0);
+	pump();
+	assert_false(atomic_load(&ca->retirable));
+	tick(CID);
+	tick(CID);
+	tick(CID);
+	assert_false(atomic_load(&ca->retirable));
+	assert_int_equal(retire_asks, 0);
+	commit(1);
+	pump();
+	expect_seq_ack(V, "m", 2, false);
+	assert_false(atomic_load(&ca->retirable));     /* the commit counts as activity */
+	tick(CID);
+	assert_false(atomic_load(&ca->retirable));
+	tick(CID);
+	assert_true(atomic_load(&ca->retirable));
+
+	/* a subscriber keeps it */
+	subscribe(CID, &ann, AG, "s", 2);
+	pump();
+	assert_false(atomic_load(&ca->retirable));
+	retire_asks = 0;
+	for (int i = 0; i < 4; i++)
+		tick(CID);
+	assert_false(atomic_load(&ca->retirable));
+	assert_int_equal(retire_asks, 0);
+	unsubscribe(CID, AG);
+	pump();
+	assert_false(atomic_load(&ca->retirable));
+	tick(CID);
+	tick(CID);
+	assert_true(atomic_load(&ca->retirable));
+	assert_int_equal(retire_asks, 1);
+}
+
+/* conv_send answers "busy" when the actor's mailbox is at its bound (the
+ * client retries with the same client_id); unsubscribes are never refused. */
+static void test_mailbox_busy(void **state)
+{
+	enum { CID = 110, V = 1, W = 2 };
+	A.cfg.conv_mailbox = 2;
+	created(CID);
+	assert_int_equal(send_msg(CID, &visitor, V, "m1", "k1", "x", false), 0);
+	assert_int_equal(send_msg(CID, &visitor, V, "m2", "k2", "x", false), 0);
+	assert_int_equal(send_msg(CID, &visitor, W, "m3", "k3", "x", false), -1);
+	expect_error(W, "m3", "busy");
+	unsubscribe(CID, V);                          /* forced: taken beyond the bound */
+	assert_int_equal(pending_for(actor_of(CID)), 3);
+	pump();
+	commit(2);
+	pump();
+	expect_seq_ack(V, "m1", 2, false);
+	expect_seq_ack(V, "m2", 3, false);
+	/* the retry goes through */
+	assert_int_equal(send_msg(CID, &visitor, W, "m3", "k3", "x", false), 0);
+	pump();
+	commit(1);
+	pump();
+	expect_seq_ack(W, "m3", 4, false);
+}
+
+static void assign(uint64_t cid, const principal *who, uint32_t slot, const char *id, uint64_t target,
+		   const char *name)
+{
+	conv_msg *m = req(CM_ASSIGN, who, slot, id);
+	m->target = target;
+	strcpy(m->target_name, name);
+	assert_int_equal(deliver(cid, m), 0);
+	pump();
+}
+
+static void test_assign_permissions(void **state)
+{
+	enum { CID = 111, AS = 1, BS = 2, SS = 3, BSUB = 4 };
+	created(CID);
+	subscribe(CID, &bob, BSUB, "sub", 1);         /* Bob watches while it is unassigned */
+	pump();
+	expect_ack(BSUB, "sub");
+	/* an agent may not assign someone else */
+	assign(CID, &bob, BS, "x1", ANN, "Ann");
+	expect_error(BS, "x1", "forbidden");
+	assert_int_equal(queued(), 0);
+	/* an agent picks up an unassigned conversation for themselves */
+	assign(CID, &ann, AS, "p1", ANN, "Ann");
+	assert_int_equal(queued(), 1);
+	/* a second agent picking it up while that is in flight loses: the
+	 * conversation is no longer theirs to see */
+	assign(CID, &bob, BS, "p2", BOB, "Bob");
+	expect_error(BS, "p2", "not_found");
+	assert_int_equal(queued(), 1);
+	commit(1);
+	pump();
+	json_t *ack = take(AS);
+	assert_string_equal(str(ack, "id"), "p1");
+	assert_string_equal(str(json_object_get(ack, "assignee"), "id"), "10");
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.assignee_id, ANN);
+	rec_event e;
+	assert_int_equal(stored_event(CID, 2, &e), 0);
+	assert_int_equal(e.kind, EK_ASSIGNED);
+	/* Bob saw it go to Ann, and hears no more of it */
+	expect_event(BSUB, 2, "assigned");
+	assert_int_equal(ca_of(CID)->nsubs, 0);
+	/* nor may he act on it any more (his session's access check is stale) */
+	conv_msg *t = req(CM_TYPING, &bob, BS, "t");
+	t->flag = true;
+	assert_int_equal(deliver(CID, t), 0);
+	pump();
+	expect_error(BS, "t", "not_found");
+	/* Bob cannot take Ann's conversation */
+	assign(CID, &bob, BS, "p3", BOB, "Bob");
+	expect_error(BS, "p3", "not_found");
+	/* a supervisor can move it */
+	assign(CID, &sue, SS, "p4", BOB, "Bob");
+	commit(1);
+	pump();
+	ack = take(SS);
+	assert_string_equal(str(ack, "id"), "p4");
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.assignee_id, BOB);
+	/* Ann no longer may hand it back; Bob may */
+	assign(CID, &ann, AS, "p5", 0, "");
+	expect_error(AS, "p5", "not_found");
+	assign(CID, &bob, BS, "p6", 0, "");
+	commit(1);
+	pump();
+	assert_string_equal(str(take(BS), "id"), "p6");
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.assignee_id, 0);
+	assert_int_equal(stored_last_seq(CID), 4);
+	assert_int_equal(queued(), 0);
+	assert_int_equal(frames_left(BSUB), 0);
+	/* each assignment told the inbox, with increasing cursors */
+	int n = 0;
+	uint64_t last = 0;
+	for (int i = 0; i < ninbox; i++)
+		if (inbox_log[i].type == IM_EVENT) {
+			assert_true(inbox_log[i].cursor > last);
+			last = inbox_log[i].cursor;
+			n++;
+		}
+	assert_int_equal(n, 4);   /* created + three assignments */
+}
+
+/* The first message of a conversation comes with its creation; a send of
+ * the same client_id while the creation is in flight is a duplicate of it. */
+static void test_duplicate_of_first_message(void **state)
+{
+	enum { CID = 112, V = 1, V2 = 2 };
+	create(CID, V, "c", "hello", "first");
+	pump();
+	assert_int_equal(send_msg(CID, &visitor, V2, "d", "first", "hello", false), 0);
+	pump();
+	assert_int_equal(queued(), 1);
+	commit(1);
+	pump();
+	assert_string_equal(str(take(V), "id"), "c");
+	expect_seq_ack(V2, "d", 2, true);
+	assert_int_equal(stored_last_seq(CID), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_then_send_gap_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_commits_publish_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_after_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_write_fails_later_ones, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_after_failed_receipt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscribe_replays_then_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscribe_more, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_typing_relayed_to_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_passivation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mailbox_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assign_permissions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_of_first_message, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
