@@ -508,6 +508,8 @@ app *app_start(const app_config *cfg)
 	if (feature_install(a, app_features) < 0)
 		goto fail;
 	http_set_fallback(a->http, static_handler, a->site);
+	if (feature_start(a) < 0)
+		goto fail;
 	a->port = http_server_listen(a->http, cfg->host, cfg->port);
 	if (a->port < 0) {
 		fprintf(stderr, "parleyd: cannot listen on %s:%d\n", cfg->host, cfg->port);
@@ -567,6 +569,9 @@ void app_stop(app **a_p)
 		for (int i = 0; i < 500 && atomic_load(&a->inflight) > 0; i++)
 			nanosleep(&tick, NULL);
 	}
+	/* 2b. the features' own threads (e.g. outbound deliveries) stop
+	 * submitting writes */
+	feature_stop(a);
 	/* 3. commit what is queued (later submits fail fast), then drain the
 	 * actors: their last answers are posted to the loops */
 	if (a->wr)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "core/actor.h"
 #include "actors/kit/address.h"
+#include "actors/kit/emit.h"
 #include "core/id.h"
 #include "core/ioloop.h"
 #include "net/http.h"
@@ -75,6 +76,9 @@ typedef struct app {
 	http_server *http;
 	const struct feature *const *features;  /* the command tables (kit/feature.h) */
 	struct route_entry *route_entries;       /* route data of the table routes */
+	emit_sink sinks[EMIT_MAX_SINKS];         /* kit/emit.h: registered at start-up, read by the writer */
+	int nsinks;
+	bool features_started;
 	static_site *site;
 	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
 	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */

@@ -83,3 +83,31 @@ void feature_each(const feature *const *list, void (*route)(const route_def *r, 
 		for (const frame_def *f = list[i]->frames; frame && f && f->type; f++)
 			frame(f, arg);
 }
+
+int feature_start(app *a)
+{
+	size_t i;
+	for (i = 0; a->features && a->features[i]; i++) {
+		if (a->features[i]->start && a->features[i]->start(a) < 0) {
+			while (i-- > 0)
+				if (a->features[i]->stop)
+					a->features[i]->stop(a);
+			return -1;
+		}
+	}
+	a->features_started = true;
+	return 0;
+}
+
+void feature_stop(app *a)
+{
+	if (!a->features_started)
+		return;
+	a->features_started = false;
+	size_t n = 0;
+	while (a->features[n])
+		n++;
+	while (n-- > 0)
+		if (a->features[n]->stop)
+			a->features[n]->stop(a);
+}

@@ -63,6 +63,15 @@ typedef struct feature {
  * frame lookup; 0 or -1 (out of memory). */
 int feature_install(app *a, const feature *const *list);
 
+/* Runs every feature's start hook in list order (after storage, the
+ * runtimes and the loops, before the server listens); 0, or -1 after
+ * stopping those already started. */
+int feature_start(app *a);
+
+/* Runs the stop hooks in reverse order (before the writer and the
+ * runtimes stop). */
+void feature_stop(app *a);
+
 /* Frees what feature_install allocated. */
 void feature_uninstall(app *a);
 
