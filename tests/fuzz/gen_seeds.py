@@ -188,8 +188,43 @@ def http_conn_seeds():
     }
 
 
+def multipart_seeds():
+    # byte 0: boundary (bits 0-1: b, ab-ab, ----WebKitFormBoundaryQ1w2,
+    # "x'()+_,-./:=? y"), limits (bits 2-4), piece size (bits 5-7); byte 1 seeds pieces
+    def s(bnd, lim, piece, seed, body):
+        return bytes([bnd | (lim << 2) | (piece << 5), seed]) + body
+
+    def part(b, disp, data, ctype=None, extra=b""):
+        h = b"--" + b + b"\r\nContent-Disposition: form-data; " + disp + b"\r\n"
+        if ctype:
+            h += b"Content-Type: " + ctype + b"\r\n"
+        return h + extra + b"\r\n" + data + b"\r\n"
+
+    wk = b"----WebKitFormBoundaryQ1w2"
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\r\n--" * 3
+    return {
+        "browser_upload": s(2, 0, 7, 1, part(wk, b'name="file"; filename="cat.png"', png, b"image/png") + b"--" + wk + b"--\r\n"),
+        "two_parts": s(0, 0, 0, 2, part(b"b", b'name="note"', b"hello") + part(b"b", b"name=f; filename=a.txt", b"text") + b"--b--"),
+        "lookalikes": s(1, 0, 3, 3, part(b"ab-ab", b"name=f; filename=x", b"\r\r\n-\r\n--a\r\n--ab-\r\n--ab-a\r\n--ab-aab") + b"--ab-ab--"),
+        "preamble_epilogue": s(0, 0, 2, 4, b"preamble\r\n" + part(b"b", b"name=a", b"1") + b"--b--  epilogue\r\n--b\r\n"),
+        "padding": s(0, 0, 1, 5, b"--b \t \r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n--b--"),
+        "no_headers": s(0, 0, 4, 6, b"--b\r\n\r\n\r\n--b--"),
+        "escapes": s(0, 0, 5, 7, part(b"b", b'name=f; filename="C:\\dir\\a\\"q\\".txt"; filename*=UTF-8\'\'x', b"z") + b"--b--"),
+        "many_parts": s(0, 1, 6, 8, part(b"b", b"name=a", b"1") + part(b"b", b"name=c", b"2") + b"--b--"),
+        "header_limit": s(0, 2, 0, 9, part(b"b", b"name=a", b"1", extra=b"X-Pad: " + b"y" * 80 + b"\r\n") + b"--b--"),
+        "total_limit": s(0, 3, 3, 10, part(b"b", b"name=a", b"1" * 200) + b"--b--"),
+        "bare_lf": s(0, 0, 2, 11, b"--b\r\nContent-Disposition: form-data\n\r\n\r\n--b--"),
+        "fold": s(0, 0, 2, 12, b"--b\r\nContent-Disposition: form-data\r\n ; name=x\r\n\r\n\r\n--b--"),
+        "truncated": s(3, 0, 1, 13, part(b"x'()+_,-./:=? y", b"name=f", b"data")[:-3]),
+        "not_close": s(0, 0, 0, 14, b"--b\r\n\r\n\r\n--b-x"),
+        "long_filename": s(0, 0, 7, 15, part(b"b", b'name=f; filename="' + b"n" * 256 + b'"', b"") + b"--b--"),
+        "ctype_twice": s(0, 0, 7, 16, part(b"b", b"name=f", b"", b"a/b", b"Content-Type: c/d\r\n") + b"--b--"),
+    }
+
+
 def main():
-    targets = {"ws_frame": ws_frame_seeds(), "ws_conn": ws_conn_seeds(), "http_conn": http_conn_seeds()}
+    targets = {"ws_frame": ws_frame_seeds(), "ws_conn": ws_conn_seeds(), "http_conn": http_conn_seeds(),
+               "multipart": multipart_seeds()}
     only = sys.argv[1:]
     for t, seeds in targets.items():
         if only and t not in only:
