@@ -27,12 +27,14 @@ struct http_server {
 	router *routes;
 	atomic_uint_fast64_t requests, ws_upgrades, ws_in, ws_out, ws_dropped;
 	atomic_uint_fast64_t bad_requests, timeouts;
+	bool any_stream;          /* some route has HTTP_STREAM_BODY */
 };
 
 enum hstate {
 	H_HEAD,      /* reading a request head (or idle between requests) */
 	H_BODY,      /* reading a request body */
 	H_WAIT,      /* a request is with its handler; reading paused */
+	H_STREAM,    /* a handler takes the body in pieces as it arrives */
 };
 
 /* A connection's HTTP state (c->pd). */
@@ -45,6 +47,11 @@ typedef struct {
 	bool chunked;
 	bool eof;                 /* the peer half-closed: answer what came, then close */
 	bool head_req;            /* the current request, parsed, is a HEAD: no body in its answer */
+	bool stream;              /* the current request's route streams its body */
+	bool stream_open;         /* its body is not yet all read (an answer closes) */
+	bool paused;              /* H_STREAM: the handler asked to read nothing more for now */
+	bool expect100;           /* H_STREAM: send 100 Continue when the handler takes the body */
+	uint64_t streamed;        /* decoded body bytes handed on */
 	size_t head_len;          /* bytes of the current head in c->in */
 	size_t raw_pos;           /* next undecoded body byte in c->in */
 	size_t body_len;          /* decoded body bytes at in.data + head_len */
@@ -116,7 +123,7 @@ static void sync_read(conn *c)
 {
 	hconn *h = H(c);
 	conn_want_read(c, !c->dead && !c->close_after_write && !h->eof && h->state != H_WAIT &&
-			      !conn_pending(c));
+			      !h->paused && !conn_pending(c));
 }
 
 /* Starts the head deadline at a head's first byte (not again for later bytes). */
@@ -196,10 +203,14 @@ static void error_body(buf *b, const char *code, const char *message, const char
 
 static void free_req(hconn *h)
 {
-	if (h->req) {
-		free((void *)h->req->body);
-		free(h->req);
+	http_req *req = h->req;
+	if (req) {
 		h->req = NULL;
+		h->paused = false;
+		if (req->stream && req->stream->on_free)
+			req->stream->on_free(req);
+		free((void *)req->body);
+		free(req);
 	}
 }
 
@@ -208,6 +219,12 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 			   const char *extra, bool head_only, bool by_ref)
 {
 	hconn *h = H(c);
+	/* a streamed body not read to its end: the connection cannot be reused */
+	if (h->stream_open) {
+		h->stream_open = false;
+		h->keep_alive = false;
+		h->raw_pos = c->in.len;
+	}
 	/* protocol errors (fail) set close_after_write; application errors keep the connection */
 	bool keep = h->keep_alive && !c->close_after_write && !c->draining;
 	/* 204 and 304 carry no body and no Content-Length (RFC 9110 8.6) */
@@ -386,8 +403,8 @@ typedef struct {
 static void run_resp(conn *c, conn_task *t)
 {
 	resp_task *rt = (resp_task *)t;
-	if (c && c->proto == &http_proto && H(c)->state == H_WAIT && c->serial == rt->t.ref.serial &&
-	    H(c)->req)
+	if (c && c->proto == &http_proto && (H(c)->state == H_WAIT || H(c)->state == H_STREAM) &&
+	    c->serial == rt->t.ref.serial && H(c)->req)
 		http_respond(H(c)->req, rt->status, rt->ctype, rt->body, rt->len, rt->extra);
 	free(rt->body);
 	free(rt->extra);
@@ -437,6 +454,8 @@ void http_post_error(http_server *s, conn_ref ref, int status, const char *code,
 int http_route(http_server *s, const char *method, const char *pattern, unsigned flags,
 	       http_handler h, void *data)
 {
+	if (flags & HTTP_STREAM_BODY)
+		s->any_stream = true;
 	return router_add(s->routes, method, pattern, flags, h, data);
 }
 
@@ -576,7 +595,8 @@ static bool expect(conn *c, http_req *tmp)
 	return !c->dead;
 }
 
-/* Starts handling the request whose head and body are complete. */
+/* Starts handling the request whose head and body are complete (or,
+ * for a streamed body, whose head is: the body deadline keeps running). */
 static void start_request(conn *c)
 {
 	hconn *h = H(c);
@@ -604,10 +624,152 @@ static void start_request(conn *c)
 	req->srv = S(c);
 	h->req = req;
 	h->state = H_WAIT;
-	h->timed = false;
-	conn_set_timer(c, 0);
+	if (!h->stream_open) {
+		h->timed = false;
+		conn_set_timer(c, 0);
+	}
 	sync_read(c);
 	dispatch(c, req);
+}
+
+/* H_STREAM: hands the body on as it arrives; true when it is complete
+ * (the handler's on_end has run), false when more is needed, reading is
+ * paused or the request ended. */
+static bool stream_body(conn *c)
+{
+	hconn *h = H(c);
+	http_req *req = h->req;
+	while (!h->paused) {
+		size_t n, consumed;
+		bool done;
+		if (!h->chunked) {
+			uint64_t left = (uint64_t)h->content_length - h->streamed;
+			size_t avail = c->in.len - h->head_len;
+			n = consumed = (uint64_t)avail < left ? avail : (size_t)left;
+			done = n == left;
+		} else {
+			size_t avail = c->in.len - h->head_len;
+			consumed = 0;
+			int rc = hp_chunked_decode(&h->chunk, c->in.data + h->head_len, &avail, &consumed);
+			if (rc < 0) {
+				if (rc == HPC_ETOO_LARGE)
+					fail(c, 413, "too_large", "request body too large");
+				else
+					fail(c, 400, "bad_request", "malformed chunked body");
+				return false;
+			}
+			n = avail;
+			done = rc == HPC_DONE;
+		}
+		if (!n && !done) {
+			if (h->chunked)
+				body_deadline(c);   /* the bound grows with what arrived */
+			return false;
+		}
+		h->streamed += n;
+		int r = n ? req->stream->on_data(req, c->in.data + h->head_len, n) : HTTP_STREAM_GO;
+		if (c->dead || c->proto != &http_proto || h->req != req || h->state != H_STREAM)
+			return false;   /* answered (a refusal) or gone */
+		memmove(c->in.data + h->head_len, c->in.data + h->head_len + consumed,
+			c->in.len - h->head_len - consumed);
+		c->in.len -= consumed;
+		c->in.data[c->in.len] = 0;
+		if (done) {
+			h->stream_open = false;
+			h->raw_pos = h->head_len;
+			h->state = H_WAIT;
+			h->timed = false;
+			conn_set_timer(c, 0);
+			sync_read(c);
+			req->stream->on_end(req);
+			if (!c->dead && c->proto == &http_proto && h->req == req && !req->answered &&
+			    !req->deferred)
+				http_respond_error(req, 500, "internal", "handler did not answer", NULL);
+			return true;
+		}
+		if (r == HTTP_STREAM_PAUSE)
+			h->paused = true;
+	}
+	return false;
+}
+
+bool http_stream(http_req *req, const http_stream_cbs *cbs, void *ctx, uint64_t max)
+{
+	conn *c = req->conn;
+	hconn *h = H(c);
+	req->stream = cbs;
+	req->stream_ctx = ctx;
+	if (!h->stream_open) {
+		/* the body came whole (none, or a route that does not stream) */
+		if (req->body_len > max) {
+			http_respond_error(req, 413, "too_large", "request body too large", NULL);
+			return false;
+		}
+		if (req->body_len) {
+			cbs->on_data(req, req->body, req->body_len);   /* a pause changes nothing here */
+			if (c->dead || h->req != req)
+				return true;   /* answered (a refusal) */
+		}
+		cbs->on_end(req);
+		return true;
+	}
+	if (!h->chunked && (uint64_t)h->content_length > max) {
+		http_respond_error(req, 413, "too_large", "request body too large", NULL);
+		return false;
+	}
+	h->chunk.max_body = max;
+	h->state = H_STREAM;
+	req->deferred = true;   /* answered from the callbacks */
+	if (h->expect100) {
+		h->expect100 = false;
+		if (c->in.len == h->head_len) {
+			conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+			conn_flush(c);
+			if (c->dead)
+				return true;
+		}
+	}
+	sync_read(c);
+	return true;
+}
+
+void http_stream_resume(http_req *req)
+{
+	conn *c = req->conn;
+	hconn *h = H(c);
+	if (h->req != req || !h->paused)
+		return;
+	h->paused = false;
+	if (!h->in_process)
+		process_input(c);
+	if (c->dead || c->proto != &http_proto)
+		return;
+	if (h->eof && h->state == H_STREAM && !h->paused && !conn_pending(c))
+		conn_kill(c);   /* the body can no longer be completed */
+	else
+		sync_read(c);
+}
+
+typedef struct {
+	conn_task t;
+} resume_task;
+
+static void run_resume(conn *c, conn_task *t)
+{
+	if (c && c->proto == &http_proto && H(c)->state == H_STREAM && c->serial == t->ref.serial &&
+	    H(c)->req)
+		http_stream_resume(H(c)->req);
+	free(t);
+}
+
+void http_post_resume(http_server *s, conn_ref ref)
+{
+	resume_task *rt = calloc(1, sizeof *rt);
+	if (!rt)
+		return;   /* the body deadline ends the request */
+	rt->t.ref = ref;
+	rt->t.run = run_resume;
+	conn_post(s->cs, &rt->t);
 }
 
 /* Advances the body of the current request; true when complete. */
@@ -671,7 +833,17 @@ static bool take_head(conn *c)
 	h->chunked = tmp.head.chunked;
 	h->content_length = tmp.head.content_length < 0 ? 0 : tmp.head.content_length;
 	h->keep_alive = tmp.head.keep_alive && !c->draining;
-	if (!h->chunked && (uint64_t)h->content_length > S(c)->opts.max_body) {
+	bool has_body = h->chunked || h->content_length > 0;
+	h->stream = h->stream_open = h->paused = h->expect100 = false;
+	h->streamed = 0;
+	if (has_body && S(c)->any_stream) {
+		router_hit hit;
+		char allow[192];
+		if (router_find(S(c)->routes, &tmp, &hit, allow, sizeof allow - 32) == ROUTER_FOUND &&
+		    (hit.flags & HTTP_STREAM_BODY))
+			h->stream = true;
+	}
+	if (!h->chunked && !h->stream && (uint64_t)h->content_length > S(c)->opts.max_body) {
 		fail(c, 413, "too_large", "request body too large");
 		return false;
 	}
@@ -679,9 +851,21 @@ static bool take_head(conn *c)
 		hp_chunked_init(&h->chunk, S(c)->opts.max_body);
 	h->state = H_BODY;
 	h->body_start = conn_now(c);
-	if (h->chunked || h->content_length > 0) {
-		if (!expect(c, &tmp))
+	if (has_body) {
+		if (h->stream) {
+			/* the handler decides before anything of the body is read */
+			const hp_str *e = http_header(&tmp, "Expect");
+			if (e && (e->len != 12 || strncasecmp(e->p, "100-continue", 12) != 0)) {
+				COUNT(S(c), bad_requests);
+				refuse(c, 417, "expectation_failed", "only Expect: 100-continue is supported",
+				       NULL);
+				return false;
+			}
+			h->expect100 = e && tmp.head.minor_version == 1;
+			h->stream_open = true;
+		} else if (!expect(c, &tmp)) {
 			return false;
+		}
 		body_deadline(c);
 	}
 	return true;
@@ -695,8 +879,17 @@ static void process_loop(conn *c)
 			if (!c->in.len || !take_head(c))
 				return;
 		}
+		if (h->state == H_STREAM) {
+			if (!stream_body(c))
+				return;
+			continue;
+		}
 		if (h->state != H_BODY)
 			return;   /* waiting for the handler */
+		if (h->stream_open) {
+			start_request(c);   /* the handler takes the body as it comes */
+			continue;
+		}
 		if (!read_body(c)) {
 			if (!c->dead && !c->close_after_write && h->chunked)
 				body_deadline(c);   /* the bound grows with what arrived */
@@ -752,6 +945,14 @@ static void on_read(conn *c)
 			c->in.data[c->in.len] = 0;
 			if ((size_t)n < READ_CHUNK)
 				break;
+			if (H(c)->state == H_STREAM) {
+				/* a streamed body is handed on read by read, not gathered */
+				process_input(c);
+				if (c->dead || c->proto != &http_proto)
+					return;
+				if (H(c)->state != H_STREAM || H(c)->paused)
+					break;
+			}
 			continue;
 		}
 		if (n == -1)
@@ -767,7 +968,8 @@ static void on_read(conn *c)
 		buf_free(&c->in);
 	process_input(c);
 	hconn *h = H(c);
-	if (c->proto == &http_proto && !c->dead && h->eof && h->state != H_WAIT && !conn_pending(c))
+	if (c->proto == &http_proto && !c->dead && h->eof && h->state != H_WAIT && !h->paused &&
+	    !conn_pending(c))
 		conn_kill(c);   /* nothing (complete) left to answer */
 	else if (c->proto == &http_proto && !c->dead)
 		sync_read(c);

@@ -22,6 +22,17 @@
  * once with the final status when the request will be refused (413 too
  * large, 404 unknown route, 405, 401 no bearer token on a route that needs
  * one); any other expectation gets 417.
+ *
+ * Streamed bodies (routes flagged HTTP_STREAM_BODY: uploads): the handler
+ * runs as soon as the head is complete, before any of the body is read,
+ * and either answers (a refusal: the connection then closes, the body
+ * unread) or takes the body with http_stream() in pieces as they arrive,
+ * chunked framing removed, each piece dropped from the input once handed
+ * on, so the body is never held whole. The handler's limit replaces
+ * max_body: a Content-Length above it gets 413 at once, a chunked body
+ * 413 at the chunk that passes it. 100 Continue goes out only when the
+ * handler takes the body. A handler may pause reading (its consumer is
+ * behind) and resume later; the body deadline above still runs.
  */
 #ifndef PARLEY_HTTP_H
 #define PARLEY_HTTP_H
@@ -50,6 +61,8 @@ typedef struct http_req {
 	conn *conn;                           /* read-only */
 	http_server *srv;                     /* read-only */
 	void *route_data;                     /* the route's user pointer */
+	const struct http_stream_cbs *stream; /* a streamed body's consumer (http_stream) */
+	void *stream_ctx;                     /* its state */
 	bool answered;                        /* private */
 	bool deferred;                        /* private */
 } http_req;
@@ -86,6 +99,8 @@ void http_server_free(http_server **s_p);
 enum {
 	HTTP_BEARER = 1,          /* needs Authorization: Bearer (an Expect:
 				   * 100-continue without one gets 401 at once) */
+	HTTP_STREAM_BODY = 2,     /* the handler runs at the end of the head and
+				   * takes the body in pieces (http_stream) */
 };
 
 /* Registers a route; pattern segments "{name}" capture into req->params. 0 or -1. */
@@ -159,6 +174,34 @@ void http_post_json(http_server *s, conn_ref ref, int status, json_t *v);
 /* Posts an error answer. */
 void http_post_error(http_server *s, conn_ref ref, int status, const char *code,
 		     const char *message);
+
+/* ---- streamed bodies (HTTP_STREAM_BODY routes), on the loop thread ---- */
+
+enum { HTTP_STREAM_GO = 0, HTTP_STREAM_PAUSE = 1 };
+
+typedef struct http_stream_cbs {
+	/* A piece of the body (n > 0, valid for the call): HTTP_STREAM_GO, or
+	 * HTTP_STREAM_PAUSE to read nothing more until http_stream_resume. The
+	 * handler may answer here (a refusal; the connection closes). */
+	int (*on_data)(http_req *req, const char *p, size_t n);
+	/* The body is complete: answer now, or http_defer and answer later. */
+	void (*on_end)(http_req *req);
+	/* The request is being freed, answered or not (the connection closed,
+	 * the body timed out or was malformed): drop what stream_ctx holds. */
+	void (*on_free)(http_req *req);
+} http_stream_cbs;
+
+/* From the handler: takes the body in pieces, at most max bytes of it.
+ * False when it was refused instead (413 answered: a Content-Length above
+ * max). On a request whose body came whole (no body, or a route without
+ * HTTP_STREAM_BODY) the pieces are that body, handed on at once. */
+bool http_stream(http_req *req, const http_stream_cbs *cbs, void *ctx, uint64_t max);
+
+/* Reads on after HTTP_STREAM_PAUSE (loop thread); from another thread:
+ * http_post_resume with the request's conn_ref (http_defer's, taken in
+ * the handler). A request that has ended meanwhile is left alone. */
+void http_stream_resume(http_req *req);
+void http_post_resume(http_server *s, conn_ref ref);
 
 /* ---- request helpers ---- */
 

@@ -38,21 +38,28 @@ static void dispatch(http_req *req)
 int feature_install(app *a, const feature *const *list)
 {
 	size_t n = 0;
-	for (size_t i = 0; list[i]; i++)
+	for (size_t i = 0; list[i]; i++) {
 		for (const route_def *r = list[i]->routes; r && r->method; r++)
 			n++;
+		for (const route_def *r = list[i]->stream_routes; r && r->method; r++)
+			n++;
+	}
 	struct route_entry *es = calloc(n ? n : 1, sizeof *es);
 	if (!es)
 		return -1;
 	a->features = list;
 	a->route_entries = es;
 	for (size_t i = 0; list[i]; i++) {
-		for (const route_def *r = list[i]->routes; r && r->method; r++) {
-			es->app = a;
-			es->def = r;
-			unsigned flags = r->perm == PERM_PUBLIC ? 0 : HTTP_BEARER;
-			http_route(a->http, r->method, r->path, flags, dispatch, es);
-			es++;
+		for (int k = 0; k < 2; k++) {
+			const route_def *r = k ? list[i]->stream_routes : list[i]->routes;
+			for (; r && r->method; r++) {
+				es->app = a;
+				es->def = r;
+				unsigned flags = (r->perm == PERM_PUBLIC ? 0 : HTTP_BEARER) |
+						 (k ? HTTP_STREAM_BODY : 0);
+				http_route(a->http, r->method, r->path, flags, dispatch, es);
+				es++;
+			}
 		}
 	}
 	return 0;
@@ -76,9 +83,12 @@ const frame_def *feature_frame(app *a, const char *type)
 void feature_each(const feature *const *list, void (*route)(const route_def *r, void *arg),
 		  void (*frame)(const frame_def *f, void *arg), void *arg)
 {
-	for (size_t i = 0; list[i]; i++)
+	for (size_t i = 0; list[i]; i++) {
 		for (const route_def *r = list[i]->routes; route && r && r->method; r++)
 			route(r, arg);
+		for (const route_def *r = list[i]->stream_routes; route && r && r->method; r++)
+			route(r, arg);
+	}
 	for (size_t i = 0; list[i]; i++)
 		for (const frame_def *f = list[i]->frames; frame && f && f->type; f++)
 			frame(f, arg);

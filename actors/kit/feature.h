@@ -53,6 +53,9 @@ typedef struct {
 typedef struct feature {
 	const char *name;
 	const route_def *routes;     /* ends with a NULL method */
+	const route_def *stream_routes; /* the same, for routes whose handler takes
+				      * the body in pieces as it arrives (uploads:
+				      * net/http.h HTTP_STREAM_BODY, http_stream) */
 	const frame_def *frames;     /* ends with a NULL type (or NULL) */
 	int (*start)(app *a);        /* optional: after storage and runtimes, before listening */
 	void (*stop)(app *a);        /* optional: before the runtimes stop */
