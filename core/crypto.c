@@ -13,6 +13,7 @@
 
 #include <bearssl.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/random.h>
 
 static const char B64_STD[] =
@@ -35,6 +36,29 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 	br_sha256_init(&ctx);
 	br_sha256_update(&ctx, data, len);
 	br_sha256_out(&ctx, out);
+}
+
+struct crypto_sha256_ctx {
+	br_sha256_context br;
+};
+
+crypto_sha256_ctx *crypto_sha256_new(void)
+{
+	crypto_sha256_ctx *c = malloc(sizeof *c);
+	if (c)
+		br_sha256_init(&c->br);
+	return c;
+}
+
+void crypto_sha256_update(crypto_sha256_ctx *c, const void *data, size_t len)
+{
+	br_sha256_update(&c->br, data, len);
+}
+
+void crypto_sha256_final(crypto_sha256_ctx *c, uint8_t out[CRYPTO_SHA256_LEN])
+{
+	br_sha256_out(&c->br, out);
+	free(c);
 }
 
 void crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,

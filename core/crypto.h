@@ -20,6 +20,13 @@ void crypto_sha1(const void *data, size_t len, uint8_t out[CRYPTO_SHA1_LEN]);
 /* SHA-256 of data. */
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
 
+/* SHA-256 over data given in pieces: new (NULL on OOM), update any number
+ * of times, then final, which writes the digest and frees the context. */
+typedef struct crypto_sha256_ctx crypto_sha256_ctx;
+crypto_sha256_ctx *crypto_sha256_new(void);
+void crypto_sha256_update(crypto_sha256_ctx *c, const void *data, size_t len);
+void crypto_sha256_final(crypto_sha256_ctx *c, uint8_t out[CRYPTO_SHA256_LEN]);
+
 /* HMAC-SHA256 of data under key. */
 void crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
 			uint8_t out[CRYPTO_SHA256_LEN]);

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <string.h>
 
-enum ftype { F_U64, F_I64, F_U8, F_BOOL, F_STR, F_BIN32 };
+enum ftype { F_U64, F_I64, F_U8, F_BOOL, F_STR, F_BIN32, F_FILES };
 
 typedef struct {
 	uint8_t type;
@@ -39,6 +39,7 @@ typedef struct {
 #define STR(S, f)  { F_STR, offsetof(S, f), sizeof(((S *)0)->f), NULL }
 #define STRD(S, f, d) { F_STR, offsetof(S, f), sizeof(((S *)0)->f), d }
 #define BIN32(S, f) { F_BIN32, offsetof(S, f), 32, NULL }
+#define FILES(S, f) { F_FILES, offsetof(S, f), 0, NULL }
 #define N(a) (sizeof(a) / sizeof(a[0]))
 
 /* Versions: each kind's current one, written by its encoder. */
@@ -46,11 +47,14 @@ typedef struct {
 #define V_USER    2
 #define V_VISITOR 1
 #define V_CONV    1
-#define V_EVENT   1
+#define V_EVENT   2
 #define V_INBOX   1
 #define V_REFRESH 1
 #define V_FAMILY  1
 #define V_INVITE  1
+#define V_FILE    1
+#define V_BLOB    1
+#define V_USAGE   1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -85,6 +89,8 @@ static const fdesc event_f[] = {
 	U8(rec_event, sender_type), U64(rec_event, sender_id), STR(rec_event, sender_name),
 	STR(rec_event, client_id), STR(rec_event, text), U8(rec_event, status),
 	U64(rec_event, assignee_id), STR(rec_event, assignee_name), I64(rec_event, created_ms),
+	/* v2: [[id, name, type, size], …] */
+	FILES(rec_event, files),
 };
 static const fdesc inbox_f[] = {
 	U64(rec_inbox, tid), U64(rec_inbox, cursor), U8(rec_inbox, type),
@@ -101,6 +107,18 @@ static const fdesc family_f[] = {
 static const fdesc invite_f[] = {
 	U64(rec_invite, tid), U64(rec_invite, uid), BIN32(rec_invite, hash), U8(rec_invite, purpose),
 	I64(rec_invite, expires_ms), BOOL(rec_invite, used), I64(rec_invite, created_ms),
+};
+
+static const fdesc file_f[] = {
+	U64(rec_file, tid), U64(rec_file, id), U64(rec_file, cid), U8(rec_file, uploader_type),
+	U64(rec_file, uploader_id), STR(rec_file, name), STR(rec_file, type), U64(rec_file, size),
+	BIN32(rec_file, sha256), I64(rec_file, created_ms),
+};
+static const fdesc blob_f[] = {
+	U64(rec_blob, tid), BIN32(rec_blob, sha256), U64(rec_blob, size), I64(rec_blob, created_ms),
+};
+static const fdesc usage_f[] = {
+	U64(rec_usage, tid), U64(rec_usage, bytes), U64(rec_usage, files), U64(rec_usage, blobs),
 };
 
 static int write_cb(void *data, const char *p, size_t len)
@@ -134,6 +152,23 @@ static int encode(const void *rec, uint8_t version, const fdesc *f, size_t nf, b
 			rc |= msgpack_pack_bin(&pk, 32);
 			rc |= msgpack_pack_bin_body(&pk, p, 32);
 			break;
+		case F_FILES: {
+			const rec_files *fs = p;
+			size_t n = fs->n < REC_FILES_MAX ? fs->n : REC_FILES_MAX;
+			rc |= msgpack_pack_array(&pk, n);
+			for (size_t k = 0; k < n; k++) {
+				const rec_fileref *r = &fs->f[k];
+				size_t nl = strnlen(r->name, sizeof r->name), tl = strnlen(r->type, sizeof r->type);
+				rc |= msgpack_pack_array(&pk, 4);
+				rc |= msgpack_pack_uint64(&pk, r->id);
+				rc |= msgpack_pack_str(&pk, nl);
+				rc |= msgpack_pack_str_body(&pk, r->name, nl);
+				rc |= msgpack_pack_str(&pk, tl);
+				rc |= msgpack_pack_str_body(&pk, r->type, tl);
+				rc |= msgpack_pack_uint64(&pk, r->size);
+			}
+			break;
+		}
 		}
 	}
 	return rc ? -1 : 0;
@@ -202,6 +237,29 @@ static void defaults(void *rec, const fdesc *f, size_t nf, size_t from)
 			rec_strcpy((char *)rec + f[i].off, f[i].cap, f[i].def, strlen(f[i].def));
 }
 
+/* [[id, name, type, size, (later fields ignored)], …], at most REC_FILES_MAX. */
+static bool decode_files(const msgpack_object *o, rec_files *fs)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > REC_FILES_MAX)
+		return false;
+	for (uint32_t k = 0; k < o->via.array.size; k++) {
+		const msgpack_object *e = &o->via.array.ptr[k];
+		if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size < 4)
+			return false;
+		const msgpack_object *v = e->via.array.ptr;
+		if (v[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || v[1].type != MSGPACK_OBJECT_STR ||
+		    v[2].type != MSGPACK_OBJECT_STR || v[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return false;
+		rec_fileref *r = &fs->f[k];
+		r->id = v[0].via.u64;
+		rec_strcpy(r->name, sizeof r->name, v[1].via.str.ptr, v[1].via.str.size);
+		rec_strcpy(r->type, sizeof r->type, v[2].via.str.ptr, v[2].via.str.size);
+		r->size = v[3].via.u64;
+	}
+	fs->n = (uint8_t)o->via.array.size;
+	return true;
+}
+
 static int decode(const void *data, size_t n, void *rec, size_t size, const fdesc *f, size_t nf)
 {
 	memset(rec, 0, size);
@@ -209,7 +267,8 @@ static int decode(const void *data, size_t n, void *rec, size_t size, const fdes
 		return STORE_ECORRUPT;
 	msgpack_zone zone;
 	msgpack_object obj;
-	/* Records have no nested containers, so the zone only holds the array. */
+	/* Only an event's files nest (at most 10 arrays of 4): the zone grows
+	 * past its first chunk if it must. */
 	if (!msgpack_zone_init(&zone, 2048))
 		return STORE_ECORRUPT;
 	size_t off = 0;
@@ -260,6 +319,10 @@ static int decode(const void *data, size_t n, void *rec, size_t size, const fdes
 				goto out;
 			memcpy(p, o->via.bin.ptr, 32);
 			break;
+		case F_FILES:
+			if (!decode_files(o, p))
+				goto out;
+			break;
 		}
 	}
 	if (have < nf)
@@ -284,6 +347,9 @@ CODEC(inbox, rec_inbox, V_INBOX, inbox_f)
 CODEC(refresh, rec_refresh, V_REFRESH, refresh_f)
 CODEC(family, rec_family, V_FAMILY, family_f)
 CODEC(invite, rec_invite, V_INVITE, invite_f)
+CODEC(file, rec_file, V_FILE, file_f)
+CODEC(blob, rec_blob, V_BLOB, blob_f)
+CODEC(usage, rec_usage, V_USAGE, usage_f)
 
 void rec_tenant_init(rec_tenant *r)
 {

@@ -5,7 +5,7 @@
  * appended, so a decoder reads old records (missing trailing fields take
  * their default: zero unless the field names another) and records written
  * by a newer version with extra fields. Each kind has its own version
- * (tenant and user 2, the others 1); docs/storage.md lists the fields of
+ * (tenant, user and event 2, the others 1); docs/storage.md lists the fields of
  * each version. A record is written at its kind's current version only
  * when it changes: old records are never rewritten just to upgrade them.
  */
@@ -32,6 +32,9 @@
 #define REC_GREETING_MAX 500
 #define REC_POSITION_MAX 5     /* "right" | "left" */
 #define REC_TZ_MAX      64     /* an IANA zone name (core/tz.h TZ_NAME_MAX) */
+#define REC_FILE_NAME_MAX 255  /* a file's name as uploaded (no path) */
+#define REC_FTYPE_MAX   8      /* a file type's short name: "jpeg", "docx", … */
+#define REC_FILES_MAX   10     /* files one message may carry */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
@@ -93,6 +96,20 @@ typedef struct {
 	char lm_text[REC_PREVIEW_MAX + 1];
 } rec_conv;
 
+/* A file a message carries, as the message shows it (the file's own
+ * record holds the rest: rec_file). */
+typedef struct {
+	uint64_t id;
+	char name[REC_NAME_MAX + 1];         /* the file's name, cut to 128 bytes */
+	char type[REC_FTYPE_MAX + 1];
+	uint64_t size;
+} rec_fileref;
+
+typedef struct {
+	uint8_t n;
+	rec_fileref f[REC_FILES_MAX];
+} rec_files;
+
 typedef struct {
 	uint64_t tid, cid, seq;
 	uint8_t kind;                        /* enum ev_kind */
@@ -105,7 +122,38 @@ typedef struct {
 	uint64_t assignee_id;                /* EK_ASSIGNED */
 	char assignee_name[REC_NAME_MAX + 1];
 	int64_t created_ms;
+	/* v2 */
+	rec_files files;                     /* EK_MESSAGE, EK_NOTE: attachments */
 } rec_event;
+
+/* An uploaded file: its metadata; the bytes are a blob (tid, sha256). */
+typedef struct {
+	uint64_t tid, id;
+	uint64_t cid;                        /* the conversation it was uploaded to */
+	uint8_t uploader_type;               /* enum sender_type */
+	uint64_t uploader_id;
+	char name[REC_FILE_NAME_MAX + 1];
+	char type[REC_FTYPE_MAX + 1];        /* decided from the bytes */
+	uint64_t size;
+	uint8_t sha256[32];
+	int64_t created_ms;
+} rec_file;
+
+/* A stored blob of a tenant, named by its content. */
+typedef struct {
+	uint64_t tid;
+	uint8_t sha256[32];
+	uint64_t size;
+	int64_t created_ms;
+} rec_blob;
+
+/* What a tenant stores. */
+typedef struct {
+	uint64_t tid;
+	uint64_t bytes;                      /* of its blobs */
+	uint64_t files;                      /* file records */
+	uint64_t blobs;
+} rec_usage;
 
 typedef struct {
 	uint64_t tid, cursor;
@@ -155,6 +203,9 @@ int rec_inbox_encode(const rec_inbox *r, buf *out);
 int rec_refresh_encode(const rec_refresh *r, buf *out);
 int rec_family_encode(const rec_family *r, buf *out);
 int rec_invite_encode(const rec_invite *r, buf *out);
+int rec_file_encode(const rec_file *r, buf *out);
+int rec_blob_encode(const rec_blob *r, buf *out);
+int rec_usage_encode(const rec_usage *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
  * not hold (written by an older version) take their defaults: zero, or the
@@ -170,6 +221,9 @@ int rec_inbox_decode(const void *p, size_t n, rec_inbox *r);
 int rec_refresh_decode(const void *p, size_t n, rec_refresh *r);
 int rec_family_decode(const void *p, size_t n, rec_family *r);
 int rec_invite_decode(const void *p, size_t n, rec_invite *r);
+int rec_file_decode(const void *p, size_t n, rec_file *r);
+int rec_blob_decode(const void *p, size_t n, rec_blob *r);
+int rec_usage_decode(const void *p, size_t n, rec_usage *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
  * colour, position, time zone): a new record before its values are set. */

@@ -1,7 +1,7 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 9: tenant, user, visitor, conv,
- * event, inbox, refresh, family, invite); the rest is a stored value, decoded with
+ * Input: byte 0 picks the record kind (mod 12: tenant, user, visitor, conv,
+ * event, inbox, refresh, family, invite, file, blob, usage); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -10,7 +10,7 @@
  * zeroes first; missing trailing fields take their defaults); every string
  * field is NUL-terminated within its array. When decoding succeeds: the
  * encoder accepts the result and writes [version, field...] (the kind's
- * current version: 2 for tenant and user, 1 for the others) with exactly one element per
+ * current version: 2 for tenant, user and event, 1 for the others) with exactly one element per
  * field; decoding that again succeeds and gives an equal struct (strings
  * compared up to their NUL: a stored string with an embedded NUL reads back
  * shorter, which is expected); encoding the second struct writes exactly the
@@ -68,7 +68,11 @@ static const sfield conv_s[] = {
 static const sfield event_s[] = {
 	S(rec_event, sender_name), S(rec_event, client_id), S(rec_event, text),
 	S(rec_event, assignee_name),
+#define FREF(j) S(rec_event, files.f[j].name), S(rec_event, files.f[j].type)
+	FREF(0), FREF(1), FREF(2), FREF(3), FREF(4), FREF(5), FREF(6), FREF(7), FREF(8), FREF(9),
+#undef FREF
 };
+static const sfield file_s[] = { S(rec_file, name), S(rec_file, type) };
 
 /* Wrappers with a common signature (calling through a cast function
  * pointer is undefined behaviour, which UBSan's -fsanitize=function flags). */
@@ -84,6 +88,9 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(file, rec_file)
+WRAP(blob, rec_blob)
+WRAP(usage, rec_usage)
 
 /* Versions and field counts from docs/storage.md. */
 static const kind kinds[] = {
@@ -91,11 +98,14 @@ static const kind kinds[] = {
 	{ user_dec, user_enc, sizeof(rec_user), 2, 12, user_s, NELEM(user_s) },
 	{ visitor_dec, visitor_enc, sizeof(rec_visitor), 1, 5, visitor_s, NELEM(visitor_s) },
 	{ conv_dec, conv_enc, sizeof(rec_conv), 1, 22, conv_s, NELEM(conv_s) },
-	{ event_dec, event_enc, sizeof(rec_event), 1, 13, event_s, NELEM(event_s) },
+	{ event_dec, event_enc, sizeof(rec_event), 2, 14, event_s, NELEM(event_s) },
 	{ inbox_dec, inbox_enc, sizeof(rec_inbox), 1, 5, NULL, 0 },
 	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0 },
 	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0 },
 	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0 },
+	{ file_dec, file_enc, sizeof(rec_file), 1, 10, file_s, NELEM(file_s) },
+	{ blob_dec, blob_enc, sizeof(rec_blob), 1, 4, NULL, 0 },
+	{ usage_dec, usage_enc, sizeof(rec_usage), 1, 4, NULL, 0 },
 };
 
 typedef union {
@@ -108,6 +118,9 @@ typedef union {
 	rec_refresh r;
 	rec_family f;
 	rec_invite n;
+	rec_file fi;
+	rec_blob b;
+	rec_usage us;
 	max_align_t align;
 } any_rec;
 

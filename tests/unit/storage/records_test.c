@@ -28,7 +28,7 @@
 /* ---- the documented schema (docs/storage.md: tenant and user version 2,
  * the other kinds version 1) ---------------------------------------------- */
 
-enum { T_U64, T_I64, T_U8, T_BOOL, T_STR, T_BIN32 };
+enum { T_U64, T_I64, T_U8, T_BOOL, T_STR, T_BIN32, T_FILES };
 
 typedef struct {
 	int type;
@@ -45,6 +45,7 @@ typedef struct {
 #define FSTR(S, f)  { T_STR, offsetof(S, f), sizeof(((S *)0)->f), #f, NULL }
 #define FSTRD(S, f, d) { T_STR, offsetof(S, f), sizeof(((S *)0)->f), #f, d }
 #define FBIN(S, f)  { T_BIN32, offsetof(S, f), 32, #f, NULL }
+#define FFILES(S, f) { T_FILES, offsetof(S, f), 0, #f, NULL }
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const tfield tenant_doc[] = {
@@ -80,6 +81,8 @@ static const tfield event_doc[] = {
 	FU8(rec_event, sender_type), FU64(rec_event, sender_id), FSTR(rec_event, sender_name),
 	FSTR(rec_event, client_id), FSTR(rec_event, text), FU8(rec_event, status),
 	FU64(rec_event, assignee_id), FSTR(rec_event, assignee_name), FI64(rec_event, created_ms),
+	/* v2 */
+	FFILES(rec_event, files),
 };
 static const tfield inbox_doc[] = {
 	FU64(rec_inbox, tid), FU64(rec_inbox, cursor), FU8(rec_inbox, type),
@@ -96,6 +99,18 @@ static const tfield family_doc[] = {
 static const tfield invite_doc[] = {
 	FU64(rec_invite, tid), FU64(rec_invite, uid), FBIN(rec_invite, hash), FU8(rec_invite, purpose),
 	FI64(rec_invite, expires_ms), FBOOL(rec_invite, used), FI64(rec_invite, created_ms),
+};
+
+static const tfield file_doc[] = {
+	FU64(rec_file, tid), FU64(rec_file, id), FU64(rec_file, cid), FU8(rec_file, uploader_type),
+	FU64(rec_file, uploader_id), FSTR(rec_file, name), FSTR(rec_file, type), FU64(rec_file, size),
+	FBIN(rec_file, sha256), FI64(rec_file, created_ms),
+};
+static const tfield blob_doc[] = {
+	FU64(rec_blob, tid), FBIN(rec_blob, sha256), FU64(rec_blob, size), FI64(rec_blob, created_ms),
+};
+static const tfield usage_doc[] = {
+	FU64(rec_usage, tid), FU64(rec_usage, bytes), FU64(rec_usage, files), FU64(rec_usage, blobs),
 };
 
 /* One record kind: its size, its documented fields and its codec. */
@@ -122,19 +137,24 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(file, rec_file)
+WRAP(blob, rec_blob)
+WRAP(usage, rec_usage)
 
 #define KIND(NAME, T, V, NV1) { #NAME, V, NV1, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
 #define KIND1(NAME, T) KIND(NAME, T, 1, NELEM(NAME##_doc))
 static const kind kinds[] = {
 	KIND(tenant, rec_tenant, 2, 6), KIND(user, rec_user, 2, 9), KIND1(visitor, rec_visitor),
-	KIND1(conv, rec_conv), KIND1(event, rec_event), KIND1(inbox, rec_inbox),
+	KIND1(conv, rec_conv), KIND(event, rec_event, 2, 13), KIND1(inbox, rec_inbox),
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
+	KIND1(file, rec_file), KIND1(blob, rec_blob), KIND1(usage, rec_usage),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
 typedef union {
 	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
 	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n;
+	rec_file fi; rec_blob b; rec_usage us;
 } any_rec;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -167,6 +187,7 @@ static size_t field_size(const tfield *f)
 	case T_U8: return 1;
 	case T_BOOL: return sizeof(bool);
 	case T_STR: return f->cap;
+	case T_FILES: return sizeof(rec_files);
 	default: return 32;
 	}
 }
@@ -198,6 +219,17 @@ static void fill_max(const kind *k, void *rec)
 			for (int j = 0; j < 32; j++)
 				((uint8_t *)p)[j] = (uint8_t)(0xFF - j * 7);
 			break;
+		case T_FILES: {
+			rec_files *fs = p;
+			fs->n = REC_FILES_MAX;
+			for (int j = 0; j < REC_FILES_MAX; j++) {
+				fs->f[j].id = UINT64_MAX - (uint64_t)j;
+				fill_utf8(fs->f[j].name, sizeof fs->f[j].name, sizeof fs->f[j].name - 1, (unsigned)j);
+				fill_utf8(fs->f[j].type, sizeof fs->f[j].type, sizeof fs->f[j].type - 1, (unsigned)j);
+				fs->f[j].size = UINT64_MAX - 7 * (uint64_t)j;
+			}
+			break;
+		}
 		}
 	}
 }
@@ -217,6 +249,15 @@ static void fill_small(const kind *k, void *rec)
 		case T_BOOL: *(bool *)p = i % 2; break;
 		case T_STR: snprintf(p, f->cap, "f%zu", i); break;
 		case T_BIN32: memset(p, (int)i, 32); break;
+		case T_FILES: {
+			rec_files *fs = p;
+			fs->n = 1;
+			fs->f[0].id = i + 1;
+			snprintf(fs->f[0].name, sizeof fs->f[0].name, "f%zu.png", i);
+			snprintf(fs->f[0].type, sizeof fs->f[0].type, "png");
+			fs->f[0].size = 1234;
+			break;
+		}
 		}
 	}
 }
@@ -266,6 +307,19 @@ static void pack_field(msgpack_packer *pk, const tfield *f, const void *rec)
 		break;
 	case T_STR: msgpack_pack_str_with_body(pk, p, strnlen(p, f->cap)); break;
 	case T_BIN32: msgpack_pack_bin_with_body(pk, p, 32); break;
+	case T_FILES: {
+		const rec_files *fs = (const rec_files *)p;
+		msgpack_pack_array(pk, fs->n);
+		for (int j = 0; j < fs->n; j++) {
+			const rec_fileref *r = &fs->f[j];
+			msgpack_pack_array(pk, 4);
+			msgpack_pack_uint64(pk, r->id);
+			msgpack_pack_str_with_body(pk, r->name, strnlen(r->name, sizeof r->name));
+			msgpack_pack_str_with_body(pk, r->type, strnlen(r->type, sizeof r->type));
+			msgpack_pack_uint64(pk, r->size);
+		}
+		break;
+	}
 	}
 }
 
@@ -888,6 +942,8 @@ static void test_wrong_field_type_corrupt(void **state)
 	static const wrong for_bool[] = { W_INT, W_STR, W_NIL, W_FLOAT, W_BIN, W_ARRAY, W_MAP };
 	static const wrong for_str[] = { W_INT, W_NEGINT, W_BOOL, W_NIL, W_FLOAT, W_BIN, W_ARRAY, W_MAP };
 	static const wrong for_bin[] = { W_STR, W_INT, W_BOOL, W_NIL, W_BIN31, W_BIN33, W_ARRAY, W_MAP };
+	/* an array, but of integers, not of [id, name, type, size] */
+	static const wrong for_files[] = { W_STR, W_INT, W_BOOL, W_NIL, W_FLOAT, W_BIN, W_ARRAY, W_MAP };
 	static any_rec src, got;
 	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
 		const kind *k = &kinds[ki];
@@ -899,6 +955,7 @@ static void test_wrong_field_type_corrupt(void **state)
 			case T_BOOL: ws = for_bool; nw = NELEM(for_bool); break;
 			case T_STR: ws = for_str; nw = NELEM(for_str); break;
 			case T_BIN32: ws = for_bin; nw = NELEM(for_bin); break;
+			case T_FILES: ws = for_files; nw = NELEM(for_files); break;
 			default: ws = for_int; nw = NELEM(for_int); break;
 			}
 			for (size_t w = 0; w < nw; w++) {

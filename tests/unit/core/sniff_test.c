@@ -1,4 +1,4 @@
-/* Unit tests for actors/files/sniff: each accepted type from its magic
+/* Unit tests for core/sniff: each accepted type from its magic
  * numbers (fed whole and a byte at a time), lying names cannot matter
  * (there are none here: only bytes), DOCX from a zip's central directory,
  * zip bombs (ratio, total, entry count, overlapping entries, ZIP64),
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/files/sniff.h"
+#include "core/sniff.h"
 #include "core/buf.h"
 
 typedef struct {

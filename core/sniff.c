@@ -1,5 +1,5 @@
 /* sniff — file types from their bytes (see sniff.h). */
-#include "actors/files/sniff.h"
+#include "core/sniff.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,7 @@ static const struct {
 	[FT_PDF] = { "pdf", "application/pdf" },
 	[FT_DOC] = { "doc", "application/msword" },
 	[FT_DOCX] = { "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
-	[FT_TXT] = { "txt", "text/plain; charset=utf-8" },
+	[FT_TXT] = { "txt", "text/plain" },
 };
 
 const char *sniff_mime(int t)
