@@ -62,6 +62,9 @@ void app_config_default(app_config *c)
 	c->malloc_arenas = 2;
 	c->argon2_m_kib = 19456;
 	c->argon2_t = 2;
+	c->upload_max = 5u << 20;
+	c->tenant_quota = (size_t)1 << 30;
+	c->upload_rate = 10;
 	http_opts_default(&c->http);
 	c->http.cors_prefix = "/v1/widget/";
 }
@@ -105,6 +108,10 @@ static const option options[] = {
 	  "heap arenas shared by all threads [2]; 0 = the C library's default (8 per core)" },
 	{ "argon2-m-kib", O_UINT, OFF(argon2_m_kib), 0, "Argon2id memory cost, KiB [19456]" },
 	{ "argon2-t", O_UINT, OFF(argon2_t), 0, "Argon2id iterations [2]" },
+	{ "upload-max", O_SIZE, OFF(upload_max), 0, "largest uploaded file, bytes [5242880]" },
+	{ "tenant-storage-quota", O_SIZE, OFF(tenant_quota), 0,
+	  "bytes of files each tenant may store [1073741824]; 0 = no limit" },
+	{ "upload-rate", O_INT, OFF(upload_rate), 0, "uploads per visitor per minute [10]; 0 = no limit" },
 	{ "max-header", O_SIZE, OFF(http.max_head), 0, "request line + headers, bytes [8192]" },
 	{ "max-uri", O_SIZE, OFF(http.max_uri), 0, "request target, bytes [4096]" },
 	{ "max-body", O_SIZE, OFF(http.max_body), 0, "request body, bytes [1048576]" },
@@ -282,6 +289,10 @@ int app_config_parse(app_config *c, int argc, char **argv)
 	}
 	if (c->dedupe_window < 1 || c->dedupe_window > (int)CIDSET_WINDOW_MAX) {
 		fprintf(stderr, "parleyd: dedupe-window must be 1..%u\n", CIDSET_WINDOW_MAX);
+		return -1;
+	}
+	if (c->upload_max < 1 || c->upload_max > ((size_t)1 << 30) || c->upload_rate < 0) {
+		fprintf(stderr, "parleyd: upload-max must be 1..1073741824 bytes, upload-rate >= 0\n");
 		return -1;
 	}
 	if (c->invite_ttl_s < 1 || c->invite_ttl_s > 366 * 86400) {

@@ -33,6 +33,7 @@ typedef struct ratelimit ratelimit;
 typedef struct jobs jobs;
 typedef struct lcache lcache;
 typedef struct tokmemo tokmemo;
+typedef struct files_rt files_rt;
 struct feature;
 struct route_entry;
 
@@ -60,6 +61,9 @@ typedef struct {
 	int malloc_arenas;         /* glibc malloc arenas [2]; 0 = glibc's default (8 per core) */
 	unsigned argon2_m_kib;     /* [19456] */
 	unsigned argon2_t;         /* [2] */
+	size_t upload_max;         /* --upload-max: bytes of one uploaded file [5 MiB] */
+	size_t tenant_quota;       /* --tenant-storage-quota: blob bytes per tenant [1 GiB]; 0 = none */
+	int upload_rate;           /* --upload-rate: uploads per visitor per minute [10]; 0 = no limit */
 	bool print_routes;         /* --print-routes: list routes and exit */
 	http_opts http;            /* limits and time-outs */
 } app_config;
@@ -88,6 +92,7 @@ typedef struct app {
 	jobs *jobs;                /* CPU-heavy work (password hashing) */
 	lcache *lists;             /* rendered conversation lists (actors/conversations/lcache.h) */
 	tokmemo *tokens;           /* verified bearer tokens per I/O thread (actors/kit/tokmemo.h) */
+	files_rt *files;           /* uploads: the file thread, blob directory, rates (actors/files) */
 	id_gen ids;
 	uint8_t jwt_key[32];
 	int port;                  /* bound port */

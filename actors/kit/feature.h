@@ -59,6 +59,7 @@ typedef struct feature {
 	const frame_def *frames;     /* ends with a NULL type (or NULL) */
 	int (*start)(app *a);        /* optional: after storage and runtimes, before listening */
 	void (*stop)(app *a);        /* optional: before the runtimes stop */
+	void (*release)(app *a);     /* optional: after the I/O loops stopped (feature_uninstall) */
 } feature;
 
 /* Installs the routes of every feature of list (NULL-terminated, in start
