@@ -6,6 +6,7 @@
 #include "core/id.h"
 #include "core/jw.h"
 #include "storage/conv_store.h"
+#include "storage/file_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,15 +108,84 @@ void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor)
 	buf_free(&p.out);
 }
 
+int conv_read_files(app *a, json_t *v, uint64_t tid, uint64_t cid, rec_files **out, const char **msg)
+{
+	*out = NULL;
+	if (!v || json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > REC_FILES_MAX) {
+		*msg = "files must be an array of at most 10 file ids";
+		return -1;
+	}
+	size_t n = json_array_size(v);
+	uint64_t ids[REC_FILES_MAX];
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(v, i);
+		if (!json_is_string(e) || !id_parse(json_string_value(e), json_string_length(e), &ids[i])) {
+			*msg = "files must be an array of file ids";
+			return -1;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (ids[k] == ids[i]) {
+				*msg = "files names a file twice";
+				return -1;
+			}
+		}
+	}
+	rec_files *fs = calloc(1, sizeof *fs);
+	store_txn t;
+	if (!fs || store_read(a->db, &t)) {
+		free(fs);
+		return -2;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		rec_file f;
+		int r = filestore_get(&t, tid, ids[i], &f);
+		if (r == STORE_ENOTFOUND || (r == 0 && f.cid != cid)) {
+			*msg = "files names a file not uploaded to this conversation";
+			rc = -1;
+		} else if (r) {
+			rc = -2;
+		} else {
+			rec_fileref *ref = &fs->f[fs->n++];
+			ref->id = f.id;
+			rec_strcpy(ref->name, sizeof ref->name, f.name, strlen(f.name));
+			strcpy(ref->type, f.type);
+			ref->size = f.size;
+		}
+	}
+	store_done(&t);
+	if (rc)
+		free(fs);
+	else
+		*out = fs;
+	return rc;
+}
+
 void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
 {
 	json_t *body = api_body(req);
 	if (!body)
 		return;
-	const char *client_id, *text;
-	if (api_str(req, body, "client_id", true, 1, REC_CLIENT_ID_MAX, &client_id) < 0 ||
-	    api_str(req, body, "text", true, 1, REC_TEXT_MAX, &text) < 0)
+	const char *client_id, *text, *fmsg = NULL;
+	rec_files *files = NULL;
+	if (api_str(req, body, "client_id", true, 1, REC_CLIENT_ID_MAX, &client_id) < 0)
 		goto out;
+	int frc = conv_read_files(a, json_object_get(body, "files"), who->tid, cid, &files, &fmsg);
+	if (frc == -1) {
+		http_respond_error(req, 400, "invalid_field", fmsg, "files");
+		goto out;
+	}
+	if (frc < 0) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		goto out;
+	}
+	/* a message of files may come without text */
+	if (api_str(req, body, "text", !files, files ? 0 : 1, REC_TEXT_MAX, &text) < 0)
+		goto out;
+	if (!text)
+		text = "";
 	json_t *pv = json_object_get(body, "private");
 	if (pv && !json_is_boolean(pv)) {
 		http_respond_error(req, 400, "invalid_field", "private must be a boolean", "private");
@@ -132,6 +202,8 @@ void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
+	m->files = files;
+	files = NULL;
 	m->text_len = strlen(text);
 	strcpy(m->client_id, client_id);
 	m->flag = priv;
@@ -140,6 +212,7 @@ void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
 	reply_begin_http(a, &m->reply, req);
 	conv_send(a, who->tid, cid, m);
 out:
+	free(files);
 	json_decref(body);
 }
 

@@ -21,6 +21,14 @@ int api_route_conv(http_req *req, const principal *p, rec_conv *c);
 /* Lists events of a conversation after a seq (agents see notes, visitors not). */
 void api_list_events(http_req *req, app *a, const rec_conv *c, bool visitor);
 
+/* Reads the optional "files" of a message (REST body or realtime frame):
+ * absent, null or [] leaves *out NULL; otherwise an array of at most
+ * REC_FILES_MAX distinct file ids, each a file of tenant tid uploaded to
+ * conversation cid, becomes *out (malloc'ed). 0; -1 with *msg set (the
+ * caller answers invalid_field "files"); -2 storage unavailable or out of
+ * memory. Reads the store only when files are given. */
+int conv_read_files(app *a, json_t *v, uint64_t tid, uint64_t cid, rec_files **out, const char **msg);
+
 /* Sends a message from an HTTP request (shared by agent and widget routes). */
 void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid);
 

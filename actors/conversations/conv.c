@@ -41,6 +41,7 @@
 #include "core/log.h"
 #include "storage/conv_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,7 @@ void conv_msg_free(conv_msg *m)
 	if (!m)
 		return;
 	free(m->text);
+	free(m->files);
 	free(m);
 }
 
@@ -419,6 +421,13 @@ static void set_preview(rec_conv *c, const rec_event *e)
 	c->lm_seq = e->seq;
 	c->lm_sender = e->sender_type;
 	c->lm_ms = e->created_ms;
+	if (!e->text[0] && e->files.n) {
+		/* a message of files alone: its preview names the first */
+		char p[REC_PREVIEW_MAX + 1];
+		int n = snprintf(p, sizeof p, "\xf0\x9f\x93\x8e %s", e->files.f[0].name);
+		rec_strcpy(c->lm_text, sizeof c->lm_text, p, n < 0 ? 0 : (size_t)n < sizeof p ? (size_t)n : sizeof p - 1);
+		return;
+	}
 	rec_strcpy(c->lm_text, sizeof c->lm_text, e->text, strlen(e->text));
 }
 
@@ -559,6 +568,8 @@ static void on_send(conv_actor *ca, conv_msg *m)
 	}
 	rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
 	strcpy(e->client_id, m->client_id);
+	if (m->files)
+		e->files = *m->files;
 	rec_conv *c = &op->conv;
 	if (!m->flag) {
 		set_preview(c, e);

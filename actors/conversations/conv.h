@@ -56,6 +56,7 @@ typedef struct conv_msg {
 	char client_id[REC_CLIENT_ID_MAX + 1];
 	char *text;                        /* SEND/CREATE: malloc'ed, owned by the message */
 	size_t text_len;
+	rec_files *files;                  /* SEND: attachments, malloc'ed and owned, or NULL (none) */
 	rec_visitor visitor;               /* CREATE */
 	uint64_t target;                   /* ASSIGN: the new assignee (0 = nobody) */
 	char target_name[REC_NAME_MAX + 1];

@@ -85,10 +85,16 @@ static void do_unsubscribe(rt_session *s, const char *id, json_t *f)
 static void do_send(rt_session *s, const char *id, json_t *f)
 {
 	uint64_t cid;
-	const char *client_id, *text;
+	const char *client_id, *text = "";
+	/* files, when given, are read after the access check below; a message
+	 * of files may come without text */
+	json_t *fv = json_object_get(f, "files");
+	bool has_files = fv && json_is_array(fv) && json_array_size(fv) > 0;
 	if (rt_id_field(s->c, id, f, "conversation_id", &cid) < 0 ||
-	    rt_str_field(s->c, id, f, "client_id", 1, REC_CLIENT_ID_MAX, &client_id) < 0 ||
-	    rt_str_field(s->c, id, f, "text", 1, REC_TEXT_MAX, &text) < 0)
+	    rt_str_field(s->c, id, f, "client_id", 1, REC_CLIENT_ID_MAX, &client_id) < 0)
+		return;
+	if ((!has_files || json_object_get(f, "text")) &&
+	    rt_str_field(s->c, id, f, "text", has_files ? 0 : 1, REC_TEXT_MAX, &text) < 0)
 		return;
 	json_t *pv = json_object_get(f, "private");
 	if (pv && !json_is_boolean(pv)) {
@@ -102,9 +108,23 @@ static void do_send(rt_session *s, const char *id, json_t *f)
 	}
 	if (!can_access(s, id, cid))
 		return;
-	conv_msg *m = new_msg(s, CM_SEND, id);
-	if (!m)
+	rec_files *files = NULL;
+	const char *fmsg = NULL;
+	int frc = fv ? conv_read_files(s->app, fv, s->who.tid, cid, &files, &fmsg) : 0;
+	if (frc == -1) {
+		rt_error(s->c, id, "invalid_field", fmsg, "files");
 		return;
+	}
+	if (frc < 0) {
+		rt_error(s->c, id, "internal", "storage unavailable", NULL);
+		return;
+	}
+	conv_msg *m = new_msg(s, CM_SEND, id);
+	if (!m) {
+		free(files);
+		return;
+	}
+	m->files = files;
 	m->text = strdup(text);
 	m->text_len = strlen(text);
 	strcpy(m->client_id, client_id);

@@ -1,3 +1,4 @@
+#include "core/sniff.h"
 #include "actors/conversations/view.h"
 #include "actors/kit/view.h"
 
@@ -54,6 +55,17 @@ json_t *view_event(const rec_event *e)
 		json_object_set_new(v, "text", json_string(e->text));
 		json_object_set_new(v, "client_id", json_string(e->client_id));
 		json_object_set_new(v, "private", json_boolean(e->kind == EK_NOTE));
+		if (e->files.n) {
+			json_t *fs = json_array();
+			for (int i = 0; i < e->files.n && i < REC_FILES_MAX; i++) {
+				const rec_fileref *r = &e->files.f[i];
+				const char *mime = sniff_mime(sniff_parse(r->type));
+				json_array_append_new(fs, json_pack("{s:o,s:s,s:s,s:I}", "id", view_id(r->id), "name",
+								    r->name, "type", mime ? mime : "application/octet-stream",
+								    "size", (json_int_t)r->size));
+			}
+			json_object_set_new(v, "files", fs);
+		}
 	}
 	if (e->kind == EK_STATUS)
 		json_object_set_new(v, "status", json_string(rec_status_name(e->status)));
@@ -101,6 +113,23 @@ static int event_write(const rec_event *e, buf *b, bool frame)
 		rc |= jw_key(b, "client_id", 0);
 		rc |= jw_cstr(b, e->client_id);
 		rc |= buf_puts(b, e->kind == EK_NOTE ? ",\"private\":true" : ",\"private\":false");
+		if (e->files.n) {
+			rc |= buf_puts(b, ",\"files\":[");
+			for (int i = 0; i < e->files.n && i < REC_FILES_MAX; i++) {
+				const rec_fileref *r = &e->files.f[i];
+				const char *mime = sniff_mime(sniff_parse(r->type));
+				rc |= buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+				rc |= jw_id(b, r->id);
+				rc |= jw_key(b, "name", 0);
+				rc |= jw_cstr(b, r->name);
+				rc |= jw_key(b, "type", 0);
+				rc |= jw_cstr(b, mime ? mime : "application/octet-stream");
+				rc |= jw_key(b, "size", 0);
+				rc |= jw_u64(b, r->size);
+				rc |= buf_puts(b, "}");
+			}
+			rc |= buf_puts(b, "]");
+		}
 	}
 	if (e->kind == EK_STATUS) {
 		rc |= jw_key(b, "status", 0);
