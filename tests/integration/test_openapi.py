@@ -193,7 +193,10 @@ def test_document_sound():
                     schema = r["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"}, (where, code)
             if "requestBody" in op:
-                assert "application/json" in op["requestBody"]["content"], where
+                # JSON, except for uploads (multipart/form-data)
+                ctypes = set(op["requestBody"]["content"])
+                assert ctypes == {"multipart/form-data"} if path.endswith("/files") else \
+                    "application/json" in ctypes, where
             # who may call it: the security the route's permission needs
             sec = [list(x)[0] for x in op.get("security", doc.get("security", [])) if x]
             perm = perms.get((method.upper(), path))
@@ -335,6 +338,31 @@ def test_responses_match_schemas():
         st, evs, _ = call("GET", am, am.replace("{id}", cid), token=tok)
         assert {e["kind"] for e in evs["data"]} == {"created", "message", "note", "status", "assigned"}, evs
         call("GET", am, am.replace("{id}", cid) + "?after=2&limit=1", token=tok)
+        # files: upload, refusals, download, a message carrying them
+        def form(name, data, boundary="oaBoundary"):
+            body = ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n\r\n"
+                    % (boundary, name)).encode() + data + ("\r\n--%s--\r\n" % boundary).encode()
+            return {"raw_body": body, "headers": {"Content-Type": "multipart/form-data; boundary=" + boundary}}
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+        for prefix, t in (("/v1/widget", vt), ("/v1", tok)):
+            f = prefix + "/conversations/{id}/files"
+            st, fil, _ = call("POST", f, f.replace("{id}", cid), token=t, **form("a.png", png))
+            assert st == 201 and fil["type"] == "image/png", fil
+            call("POST", f, f.replace("{id}", cid), token=t, **form("a.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>"))
+            call("POST", f, f.replace("{id}", cid), token=t, **form("empty.txt", b""))
+            call("POST", f, f.replace("{id}", cid), token=t, raw_body=b"x", headers={"Content-Type": "text/plain"})
+            call("POST", f, f.replace("{id}", "1"), token=t, **form("a.png", png))
+            call("POST", f, f.replace("{id}", cid), token="bad", **form("a.png", png))
+            fd = f + "/{fid}"
+            st, _, fh = call("GET", fd, fd.replace("{id}", cid).replace("{fid}", fil["id"]), token=t)
+            call("GET", fd, fd.replace("{id}", cid).replace("{fid}", fil["id"]), token=t,
+                 headers={"If-None-Match": fh["ETag"]})
+            call("GET", fd, fd.replace("{id}", cid).replace("{fid}", "1"), token=t)
+            mm = prefix + "/conversations/{id}/messages"
+            st, sent, _ = call("POST", mm, mm.replace("{id}", cid), {"client_id": "f-" + prefix, "files": [fil["id"]]},
+                               token=t)
+            assert sent["event"]["files"][0]["id"] == fil["id"], sent
+            call("POST", mm, mm.replace("{id}", cid), {"client_id": "g-" + prefix, "files": ["1"]}, token=t)
         # the team and the tenant
         st, users, _ = call("GET", "/v1/users", token=tok)
         owner_id = users["data"][0]["id"]

@@ -204,12 +204,14 @@ class Route:
     to a function of the World giving a record of tenant A; body is a
     function of the World (None: no body); ok the success status."""
 
-    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False):
+    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False, raw=None):
         """renews: the route ends the caller's other sessions and answers
         with new tokens (a password change); body is then a function of the
-        World and the principal, and the principal goes on with them."""
+        World and the principal, and the principal goes on with them.
+        raw: a function of the World giving (bytes, headers) for a body
+        that is not JSON (an upload)."""
         self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
-        self.renews = renews
+        self.renews, self.raw = renews, raw
 
 
 def fresh(w):
@@ -218,6 +220,28 @@ def fresh(w):
 
 def shared(w):
     return w.shared
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+def upload_form(w):
+    """A multipart form with one small PNG."""
+    b = "matrix" + w.uniq("b")
+    body = ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n" % b).encode() + PNG + ("\r\n--%s--\r\n" % b).encode()
+    return body, {"Content-Type": "multipart/form-data; boundary=" + b}
+
+
+def shared_file(w):
+    """A file of the shared conversation (uploaded once, by A's visitor)."""
+    if not getattr(w, "file_id", None):
+        body, h = upload_form(w)
+        st, b, _ = w.s.request("POST", "/v1/widget/conversations/%s/files" % w.shared, token=w.tokens["visitor"],
+                               raw_body=body, headers=h)
+        assert st == 201, (st, b)
+        w.file_id = b["id"]
+    return w.file_id
 
 
 def fresh_user(w):
@@ -274,6 +298,10 @@ ROUTE_SAMPLES = {
     "POST /v1/auth/set-password": Route(200, body=lambda w: {"token": invite_token(w), "password": PASSWORD}),
     "GET /v1/tenant": Route(200),
     "PATCH /v1/tenant": Route(200, body=lambda w: {"widget": {"greeting": "Hello from %s" % w.uniq("g")}}),
+    "POST /v1/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
+    "GET /v1/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
+    "POST /v1/widget/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
+    "GET /v1/widget/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
 }
@@ -375,6 +403,10 @@ def route_cell(w, method, path, sample, principal):
     if sample.upgrade:
         return str(upgrade_status(s.port, target, token))
     body = (sample.body(w, principal) if sample.renews else sample.body(w)) if sample.body else None
+    if sample.raw:
+        raw, headers = sample.raw(w)
+        st, b, _ = s.request(method, target, token=token, raw_body=raw, headers=headers)
+        return answer(st, b)
     st, b, _ = s.request(method, target, body, token=token)
     if sample.renews and st == 200:
         w.tokens[principal] = b["access_token"]
