@@ -661,19 +661,20 @@ static bool stream_body(conn *c)
 			n = avail;
 			done = rc == HPC_DONE;
 		}
+		h->streamed += n;
+		int r = n ? req->stream->on_data(req, c->in.data + h->head_len, n) : HTTP_STREAM_GO;
+		if (c->dead || c->proto != &http_proto || h->req != req || h->state != H_STREAM)
+			return false;   /* answered (a refusal) or gone */
+		/* drop what was used (framing consumed without data too) */
+		memmove(c->in.data + h->head_len, c->in.data + h->head_len + consumed,
+			c->in.len - h->head_len - consumed);
+		c->in.len -= consumed;
+		c->in.data[c->in.len] = 0;
 		if (!n && !done) {
 			if (h->chunked)
 				body_deadline(c);   /* the bound grows with what arrived */
 			return false;
 		}
-		h->streamed += n;
-		int r = n ? req->stream->on_data(req, c->in.data + h->head_len, n) : HTTP_STREAM_GO;
-		if (c->dead || c->proto != &http_proto || h->req != req || h->state != H_STREAM)
-			return false;   /* answered (a refusal) or gone */
-		memmove(c->in.data + h->head_len, c->in.data + h->head_len + consumed,
-			c->in.len - h->head_len - consumed);
-		c->in.len -= consumed;
-		c->in.data[c->in.len] = 0;
 		if (done) {
 			h->stream_open = false;
 			h->raw_pos = h->head_len;
