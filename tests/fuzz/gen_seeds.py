@@ -185,6 +185,14 @@ def http_conn_seeds():
         "bytewise": s(0, 36, post(b"/echo", b"ab") + get(b"/x")),
         "absolute_form": s(5, 37, b"GET http://h:80/x?y HTTP/1.1\r\nHost: other\r\n\r\n"),
         "json_bad_utf8": s(5, 38, get(b"/json?\xff") + post(b"/json", b"\xff\xfe")),
+        "stream_length": s(3, 39, post(b"/stream", b"x" * 200) + get(b"/x")),
+        "stream_chunked": s(2, 40, chunked(b"/stream", [b"abc", b"d" * 100, b"e"]) + get(b"/x")),
+        "stream_refuse_head": s(6, 41, post(b"/stream?refuse", b"never read") + get(b"/x")),
+        "stream_refuse_piece": s(6, 42, post(b"/stream", b"!no") + get(b"/x")),
+        "stream_too_large": s(6, 43, post(b"/stream", b"y" * 301)),
+        "stream_chunked_too_large": s(4, 44, chunked(b"/stream", [b"z" * 200, b"z" * 200])),
+        "stream_expect": s(5, 45, post(b"/stream", b"q" * 20, b"Expect: 100-continue\r\n")),
+        "stream_bytewise": s(0, 46, chunked(b"/stream", [b"a", b"bc"]) + post(b"/echo", b"after")),
     }
 
 

@@ -6,8 +6,14 @@
  * token), GET /none (the handler forgets to answer: 500), GET /json,
  * GET /p/{a}/{b} (captures), GET /q (query parameter), GET /etag
  * (If-None-Match: 304), GET /c/x under the CORS prefix "/c", GET /ws (a
- * WebSocket upgrade), and a fallback for other GETs. Small limits (head
- * 1024, URI 256, body 512) so that the limit paths are reached.
+ * WebSocket upgrade), POST /stream (HTTP_STREAM_BODY: the body taken in
+ * pieces, at most 300 bytes, every third piece pausing the reads until a
+ * posted resume; "?refuse" answers at the head, a body starting with '!'
+ * is refused at its first piece; the answer counts and hashes the bytes;
+ * each piece stays within the limit; the stream's state is released
+ * exactly once whatever ends the request), and a
+ * fallback for other GETs. Small limits (head 1024, URI 256, body 512) so
+ * that the limit paths are reached.
  *
  * Input: byte 0 = options, byte 1 = seed of the piece sizes, the rest =
  * the client's bytes, written in pieces with the loop run between them.
@@ -150,6 +156,66 @@ static void r_ws(http_req *req)
 {
 	check_req(req);
 	ws_accept(req, &ws_h, NULL);
+}
+
+/* POST /stream: the body in pieces. */
+typedef struct {
+	size_t n, calls;
+	uint32_t hash;
+	conn_ref ref;
+	http_server *srv;
+} stream_st;
+static int streams_live;
+
+static int st_data(http_req *req, const char *p, size_t n)
+{
+	stream_st *st = req->stream_ctx;
+	CHECK(n > 0 && st->n + n <= 300);
+	if (st->n == 0 && p[0] == '!') {
+		http_respond_error(req, 422, "refused", "refused at the first piece", NULL);
+		return HTTP_STREAM_GO;
+	}
+	for (size_t i = 0; i < n; i++)
+		st->hash = (st->hash ^ (uint8_t)p[i]) * 16777619u;
+	st->n += n;
+	if (++st->calls % 3 == 0) {
+		http_post_resume(st->srv, st->ref);
+		return HTTP_STREAM_PAUSE;
+	}
+	return HTTP_STREAM_GO;
+}
+
+static void st_end(http_req *req)
+{
+	stream_st *st = req->stream_ctx;
+	char b[64];
+	int k = snprintf(b, sizeof b, "%zu %08x", st->n, st->hash);
+	http_respond(req, 200, "text/plain", b, (size_t)k, NULL);
+}
+
+static void st_free(http_req *req)
+{
+	free(req->stream_ctx);
+	req->stream_ctx = NULL;
+	streams_live--;
+}
+
+static const http_stream_cbs st_cbs = { st_data, st_end, st_free };
+
+static void r_stream(http_req *req)
+{
+	CHECK(req->body && req->body[req->body_len] == 0);
+	if (req->head.query.len == 6 && memcmp(req->head.query.p, "refuse", 6) == 0) {
+		http_respond_error(req, 403, "refused", "refused at the head", NULL);
+		return;
+	}
+	stream_st *st = calloc(1, sizeof *st);
+	CHECK(st);
+	st->hash = 2166136261u;
+	st->ref = conn_ref_of(req->conn);
+	st->srv = req->srv;
+	streams_live++;
+	http_stream(req, &st_cbs, st, 300);
 }
 
 static void r_fallback(http_req *req)
@@ -372,6 +438,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(http_route(s, "GET", "/etag", 0, r_etag, NULL) == 0);
 	CHECK(http_route(s, "GET", "/c/x", 0, r_x, NULL) == 0);
 	CHECK(http_route(s, "GET", "/ws", 0, r_ws, NULL) == 0);
+	CHECK(http_route(s, "POST", "/stream", HTTP_STREAM_BODY, r_stream, NULL) == 0);
+	streams_live = 0;
 	http_set_fallback(s, r_fallback, NULL);
 	nh_connect(&h);
 
@@ -407,6 +475,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_responses(h.out.data ? h.out.data : "", h.out.len, &r);
 
 	nh_free(&h);
+	CHECK(streams_live == 0);   /* every streamed request's state was released once */
 	ndeferred = 0;
 	return 0;
 }
