@@ -15,6 +15,9 @@ const VISITOR_HELLO = "Hello from the visitor";
 const AGENT_REPLY = "Hi, how can I help?";
 const AGENT_NOTE = "Private note: VIP customer, do not show the visitor";
 const AGENT_FOLLOW_UP = "Is there anything else I can do for you?";
+// a 1x1 PNG and a minimal PDF for the attachments
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+const PDF = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
 
 // ------------------------------------------------------------------ scenario
 
@@ -35,6 +38,7 @@ async function scenario(state) {
     messages: visitor.locator("[data-testid=parley-message]"),
     seen: visitor.locator("[data-testid=parley-seen]"),
     typing: visitor.locator("[data-testid=parley-typing]"),
+    attach: visitor.locator("[data-testid=parley-attach]"),
   };
   const wMsg = (text, sender) => visitor.locator(`[data-testid=parley-message]${sender ? `[data-sender=${sender}]` : ""}`, { hasText: text });
   const a = {
@@ -189,6 +193,54 @@ async function scenario(state) {
     const r = await expectExactlyOnce([[VISITOR_HELLO, "visitor"], [AGENT_REPLY, "agent"], [AGENT_FOLLOW_UP, "agent"]]);
     if (await visitor.getByText("VIP customer").count()) throw new Error("the private note is visible after a full replay");
     return r;
+  });
+
+  // ---- files: the visitor attaches an image, the agent sends a document
+  let imageSeq;
+  await check("visitor: attaches an image; while it uploads the widget shows its preview and a progress bar", async () => {
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await visitor.route("**/v1/widget/conversations/*/files", async (route) => { await held; await route.continue(); });
+    await w.attach.waitFor();
+    await visitor.locator("[data-testid=parley-file]").setInputFiles({ name: "pixel.png", mimeType: "image/png", buffer: PNG });
+    const preview = visitor.locator("[data-testid=parley-upload] [data-testid=parley-upload-preview]");
+    await preview.waitFor();
+    await waitFor("the local preview to load", async () => (await preview.evaluate((i) => i.naturalWidth)) > 0);
+    await visitor.locator("[data-testid=parley-upload] [data-testid=parley-upload-progress]").waitFor();
+    release();
+    const sent = visitor.locator("[data-testid=parley-message][data-sender=visitor][data-seq]", { has: visitor.locator("[data-testid=parley-attachment-image]") });
+    await sent.waitFor();
+    await visitor.unroute("**/v1/widget/conversations/*/files");
+    await waitFor("the sent image to load from the server", async () =>
+      (await sent.locator("[data-testid=parley-attachment-image]").evaluate((i) => i.naturalWidth)) > 0);
+    await expectCount(visitor.locator("[data-testid=parley-upload]"), 0, "uploads still in progress");
+    imageSeq = await sent.getAttribute("data-seq");
+    return `seq ${imageSeq}`;
+  });
+
+  await check("agent: sees the visitor's image in the console", async () => {
+    const img = agent.locator(`[data-testid=message][data-sender=visitor][data-seq="${imageSeq}"] [data-testid=attachment-image]`);
+    await img.waitFor();
+    await waitFor("the image to load in the console", async () => (await img.evaluate((i) => i.naturalWidth)) > 0);
+    const dims = await img.evaluate((i) => `${i.naturalWidth}x${i.naturalHeight}`);
+    if (dims !== "1x1") throw new Error(`the console shows a ${dims} image, not the 1x1 pixel`);
+    await agent.locator(`[data-testid=conversation-item][data-id="${convId}"]`, { hasText: "pixel.png" }).waitFor();
+    return dims;
+  });
+
+  await check("agent: attaches a PDF; the visitor gets a download link", async () => {
+    await agent.getByTestId("attach-input").setInputFiles({ name: "invoice.pdf", mimeType: "application/pdf", buffer: PDF });
+    await agent.locator("[data-testid=message][data-sender=agent][data-seq] [data-testid=attachment-link]", { hasText: "invoice.pdf" }).waitFor();
+    const link = visitor.locator("[data-testid=parley-message][data-sender=agent] [data-testid=parley-attachment-link]", { hasText: "invoice.pdf" });
+    await link.waitFor();
+    const [download] = await Promise.all([visitor.waitForEvent("download"), link.click()]);
+    if (download.suggestedFilename() !== "invoice.pdf") throw new Error(`downloaded as ${download.suggestedFilename()}`);
+  });
+
+  await check("visitor: an SVG is refused with a clear message", async () => {
+    await visitor.locator("[data-testid=parley-file]").setInputFiles({ name: "logo.svg", mimeType: "image/svg+xml",
+      buffer: Buffer.from("<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>") });
+    await visitor.locator("[data-testid=parley-error]", { hasText: /SVG/ }).waitFor();
   });
 
   // ---- resolve

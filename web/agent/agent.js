@@ -30,7 +30,8 @@ const ui = {
   pane: $("conversation"), noPane: $("no-conversation"), visitor: $("conv-visitor"), assignee: $("conv-assignee"),
   status: $("conversation-status"), take: $("take-button"), resolve: $("resolve-button"), reopen: $("reopen-button"),
   messages: $("messages"), typing: $("typing"), replyForm: $("reply-form"), replyInput: $("reply-input"),
-  noteToggle: $("note-toggle"), replySend: $("reply-send"),
+  noteToggle: $("note-toggle"), replySend: $("reply-send"), attachButton: $("attach-button"),
+  attachInput: $("attach-input"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), profile: $("profile-view") },
 };
@@ -767,10 +768,110 @@ function buildMessageNode(ev) {
     if (kind === "note" || ev.private) who += " · private note";
     node.append(el("span", { class: "who" }, who));
   }
-  node.append(el("span", { class: "text" }, labelOf(ev)));
+  const text = labelOf(ev);
+  if (text || !(ev.files && ev.files.length)) node.append(el("span", { class: "text" }, text));
+  if (!sys && Array.isArray(ev.files) && ev.files.length) node.append(buildAttachments(ev.conversation_id || S.current, ev.files));
   if (ev.created_at) node.title = new Date(ev.created_at).toLocaleString();
   return node;
 }
+
+// ------------------------------------------------------------------ files
+
+// Files are fetched with the bearer token (an <img src> cannot send one)
+// and shown from object URLs, one fetch per file id.
+const fileBlobs = new Map();
+function fileBlobUrl(convId, f) {
+  if (!fileBlobs.has(f.id)) {
+    const p = (async () => {
+      const path = `/v1/conversations/${encodeURIComponent(convId)}/files/${encodeURIComponent(f.id)}`;
+      let res = await fetch(path, { headers: { Authorization: `Bearer ${await freshToken()}` } });
+      if (res.status === 401 && auth) {
+        await refreshTokens();
+        res = await fetch(path, { headers: { Authorization: `Bearer ${auth.access_token}` } });
+      }
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return URL.createObjectURL(await res.blob());
+    })();
+    fileBlobs.set(f.id, p);
+    p.catch(() => fileBlobs.delete(f.id));
+  }
+  return fileBlobs.get(f.id);
+}
+
+function fmtSize(n) {
+  n = Number(n) || 0;
+  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`;
+}
+
+function buildAttachments(convId, files) {
+  const box = el("div", { class: "attachments" });
+  for (const f of files) {
+    if (String(f.type).startsWith("image/")) {
+      const img = el("img", { class: "attachment-image", "data-testid": "attachment-image", alt: f.name, "data-file-id": f.id });
+      fileBlobUrl(convId, f).then((u) => { img.src = u; }).catch(() => { img.alt = `${f.name} (not available)`; });
+      box.append(img);
+    } else {
+      const a = el("a", { class: "attachment-link", "data-testid": "attachment-link", href: "#", "data-file-id": f.id },
+        `${f.name} (${fmtSize(f.size)})`);
+      a.addEventListener("click", async (e) => {
+        e.preventDefault();
+        try {
+          const link = el("a", { href: await fileBlobUrl(convId, f), download: f.name });
+          document.body.append(link);
+          link.click();
+          link.remove();
+        } catch (err) { showError(`Download failed: ${err.message}`); }
+      });
+      box.append(a);
+    }
+  }
+  return box;
+}
+
+// Uploads with progress (XMLHttpRequest reports upload progress; fetch
+// does not), then a message carrying the file.
+async function uploadFile(id, file) {
+  const node = el("div", { class: "upload", "data-testid": "upload" });
+  if (/^image\//.test(file.type)) {
+    const prev = el("img", { class: "attachment-image", "data-testid": "upload-preview", alt: file.name });
+    prev.src = URL.createObjectURL(file);
+    prev.addEventListener("load", () => URL.revokeObjectURL(prev.src), { once: true });
+    node.append(prev);
+  }
+  node.append(el("span", { class: "upload-name" }, `${file.name} (${fmtSize(file.size)})`));
+  const bar = el("progress", { max: "100", value: "0", "data-testid": "upload-progress" });
+  node.append(bar);
+  ui.messages.append(node);
+  scrollToEnd();
+  let token;
+  try { token = await freshToken(); } catch (err) { node.remove(); showError(err.message); return; }
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", `/v1/conversations/${encodeURIComponent(id)}/files`);
+  xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+  xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total); });
+  xhr.addEventListener("load", () => {
+    node.remove();
+    let body = null;
+    try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+    if (xhr.status === 201 && body && body.id) {
+      queueMessage(id, "", false, [{ id: body.id, name: body.name, type: body.type, size: body.size }]);
+    } else {
+      showError(`Upload failed: ${(body && body.error && body.error.message) || `HTTP ${xhr.status}`}`);
+    }
+  });
+  xhr.addEventListener("error", () => { node.remove(); showError("Upload failed: cannot reach the server."); });
+  const fd = new FormData();
+  fd.append("file", file, file.name);
+  xhr.send(fd);
+}
+
+ui.attachButton.addEventListener("click", () => ui.attachInput.click());
+ui.attachInput.addEventListener("change", () => {
+  const id = S.current;
+  const files = [...ui.attachInput.files];
+  ui.attachInput.value = "";
+  if (id) for (const f of files) uploadFile(id, f);
+});
 
 function insertBySeq(container, node, seq) {
   for (const it of container.querySelectorAll("[data-testid=message]")) {
@@ -888,9 +989,15 @@ function sendReply() {
   const priv = ui.noteToggle.checked;
   ui.replyInput.value = "";
   stopTyping();
+  queueMessage(id, text, priv, null);
+}
+
+// A message (text and/or files) shown as pending until acknowledged.
+function queueMessage(id, text, priv, files) {
   const t = thread(id);
-  const p = { client_id: uuid(), text, private: priv, sentOn: null, el: null };
-  const node = buildMessageNode({ kind: priv ? "note" : "message", text, private: priv, sender: { type: "agent", name: auth && auth.user && auth.user.name } });
+  const p = { client_id: uuid(), text, private: priv, files, sentOn: null, el: null };
+  const node = buildMessageNode({ kind: priv ? "note" : "message", text, private: priv, files, conversation_id: id,
+    sender: { type: "agent", name: auth && auth.user && auth.user.name } });
   node.dataset.state = "pending";
   node.dataset.clientId = p.client_id;
   p.el = node;
@@ -910,6 +1017,7 @@ function sendOne(id, p) {
   p.sentOn = S.ws;
   const frame = { type: "send", conversation_id: id, client_id: p.client_id, text: p.text };
   if (p.private) frame.private = true;
+  if (p.files && p.files.length) frame.files = p.files.map((f) => f.id);
   request(frame, (f) => {
     const t = thread(id);
     if (!t.pending.has(p.client_id)) return;
@@ -920,7 +1028,7 @@ function sendOne(id, p) {
         // Ack before the event: keep the node as the rendering of that seq.
         t.events.set(seq, {
           conversation_id: id, seq, kind: p.private ? "note" : "message", client_id: p.client_id, text: p.text,
-          private: p.private, sender: { type: "agent", id: auth && auth.user && auth.user.id, name: auth && auth.user && auth.user.name },
+          private: p.private, files: p.files || undefined, sender: { type: "agent", id: auth && auth.user && auth.user.id, name: auth && auth.user && auth.user.name },
         });
         if (seq > t.lastSeq) t.lastSeq = seq;
         p.el.dataset.seq = String(seq);

@@ -159,6 +159,14 @@
     ".compose button { border: 0; border-radius: 8px; background: #3554d1; color: #fff; padding: 0 14px; cursor: pointer; font: inherit; }",
     ".compose button:disabled { opacity: .5; cursor: default; }",
     ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
+    ".compose .attach { background: #eef1fb; color: #3554d1; padding: 0 10px; font-size: 18px; }",
+    ".files { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }",
+    ".files img { max-width: 200px; max-height: 150px; border-radius: 8px; background: #fff; display: block; }",
+    ".files a { color: inherit; text-decoration: underline; cursor: pointer; }",
+    ".upload { align-self: flex-end; display: flex; flex-direction: column; gap: 4px; padding: 6px 8px; font-size: 12px;",
+    "  border: 1px dashed #b8c0d9; border-radius: 8px; background: #fff; }",
+    ".upload img { max-width: 160px; max-height: 120px; border-radius: 6px; }",
+    ".upload progress { width: 160px; }",
     ".error[hidden] { display: none; }",
   ].join("\n");
   root.appendChild(style);
@@ -206,6 +214,18 @@
     "aria-label": "Message", maxlength: "8000",
   });
   var sendBtn = el("button", { type: "submit", "data-testid": "parley-send" }, "Send");
+  var attachBtn = el("button", {
+    type: "button", class: "attach", "data-testid": "parley-attach", "aria-label": "Attach a file",
+    title: "Attach a file: JPEG, PNG, GIF, WEBP, PDF, DOC, DOCX or TXT",
+  }, "+");
+  var fileInput = el("input", {
+    type: "file", "data-testid": "parley-file", hidden: "",
+    accept: "image/jpeg,image/png,image/gif,image/webp,application/pdf,application/msword," +
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document,text/plain," +
+      ".jpg,.jpeg,.png,.gif,.webp,.pdf,.doc,.docx,.txt",
+  });
+  compose.appendChild(attachBtn);
+  compose.appendChild(fileInput);
   compose.appendChild(input);
   compose.appendChild(sendBtn);
   panel.appendChild(head);
@@ -490,9 +510,120 @@
     if (sender === "agent" && ev.sender && ev.sender.name) {
       node.appendChild(el("span", { class: "who" }, String(ev.sender.name)));
     }
-    node.appendChild(el("span", { class: "text" }, text));
+    var files = Array.isArray(ev.files) ? ev.files : [];
+    if (text || !files.length) node.appendChild(el("span", { class: "text" }, text));
+    if (files.length) node.appendChild(buildFiles(files));
     return node;
   }
+
+  // ---------------------------------------------------------------- files
+  // Files are fetched with the visitor token (an <img src> cannot send
+  // one) and shown from object URLs, one fetch per file id.
+  var fileBlobs = new Map();
+  function fileBlobUrl(f) {
+    if (!fileBlobs.has(f.id)) {
+      var path = "/v1/widget/conversations/" + encodeURIComponent(S.convId) + "/files/" + encodeURIComponent(f.id);
+      var p = fetch(CFG.server + path, { headers: { Authorization: "Bearer " + S.token }, mode: "cors", credentials: "omit" })
+        .then(function (res) {
+          if (!res.ok) throw new Error("HTTP " + res.status);
+          return res.blob();
+        })
+        .then(function (b) { return URL.createObjectURL(b); });
+      fileBlobs.set(f.id, p);
+      p.catch(function () { fileBlobs.delete(f.id); });
+    }
+    return fileBlobs.get(f.id);
+  }
+
+  function fmtSize(n) {
+    n = Number(n) || 0;
+    return n < 1024 ? n + " B" : n < 1048576 ? (n / 1024).toFixed(1) + " KB" : (n / 1048576).toFixed(1) + " MB";
+  }
+
+  function buildFiles(files) {
+    var box = el("div", { class: "files" });
+    files.forEach(function (f) {
+      if (/^image\//.test(String(f.type))) {
+        var img = el("img", { "data-testid": "parley-attachment-image", alt: String(f.name), "data-file-id": f.id });
+        fileBlobUrl(f).then(function (u) { img.src = u; }, function () { img.alt = f.name + " (not available)"; });
+        box.appendChild(img);
+      } else {
+        var a = el("a", { "data-testid": "parley-attachment-link", href: "#", "data-file-id": f.id }, f.name + " (" + fmtSize(f.size) + ")");
+        a.addEventListener("click", function (e) {
+          e.preventDefault();
+          fileBlobUrl(f).then(function (u) {
+            var link = el("a", { href: u, download: String(f.name) });
+            root.appendChild(link);
+            link.click();
+            link.remove();
+          }, function (err) { showError("Download failed: " + err.message); });
+        });
+        box.appendChild(a);
+      }
+    });
+    return box;
+  }
+
+  // Uploads with progress (XMLHttpRequest reports upload progress; fetch
+  // does not); the file then goes out as a message of its own.
+  function uploadFile(file) {
+    var node = el("div", { class: "upload", "data-testid": "parley-upload" });
+    if (/^image\//.test(file.type)) {
+      var prev = el("img", { "data-testid": "parley-upload-preview", alt: file.name });
+      prev.src = URL.createObjectURL(file);
+      node.appendChild(prev);
+    }
+    node.appendChild(el("span", null, file.name + " (" + fmtSize(file.size) + ")"));
+    var bar = el("progress", { max: "100", value: "0", "data-testid": "parley-upload-progress" });
+    node.appendChild(bar);
+    list.appendChild(node);
+    updateEmpty();
+    scrollToEnd();
+    function fail(msg) {
+      if (node.parentNode) node.remove();
+      showError("Upload failed: " + msg);
+    }
+    ensureStarted()
+      .then(function () {
+        if (S.convId) return null;
+        return S.creating || api("POST", "/v1/widget/conversations", {}).then(function (conv) {
+          adoptConversation(conv);
+          subscribe();
+        });
+      })
+      .then(function () {
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", CFG.server + "/v1/widget/conversations/" + encodeURIComponent(S.convId) + "/files");
+        xhr.setRequestHeader("Authorization", "Bearer " + S.token);
+        xhr.upload.addEventListener("progress", function (e) {
+          if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
+        });
+        xhr.addEventListener("load", function () {
+          var body = null;
+          try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+          if (xhr.status !== 201 || !body || !body.id) {
+            fail((body && body.error && body.error.message) || "HTTP " + xhr.status);
+            return;
+          }
+          if (node.parentNode) node.remove();
+          showError("");
+          addPending("", null, [{ id: body.id, name: body.name, type: body.type, size: body.size }]);
+          flushPending();
+        });
+        xhr.addEventListener("error", function () { fail("cannot reach the server"); });
+        var fd = new FormData();
+        fd.append("file", file, file.name);
+        xhr.send(fd);
+      })
+      .catch(function (err) { fail(err && err.message ? err.message : "error"); });
+  }
+
+  attachBtn.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    var files = Array.prototype.slice.call(fileInput.files || []);
+    fileInput.value = "";
+    files.forEach(uploadFile);
+  });
 
   // Insert a node with data-seq in seq order; pending messages stay last.
   function insertBySeq(node, seq) {
@@ -521,6 +652,7 @@
     var store = {
       conversation_id: ev.conversation_id, seq: seq, kind: ev.kind, client_id: ev.client_id, text: ev.text,
       status: ev.status, assignee: ev.assignee, sender: ev.sender, created_at: ev.created_at, created_at_ms: ev.created_at_ms,
+      files: ev.files,
     };
     S.events.set(seq, store);
     if (text == null) { if (!fromCache) saveTranscript(); return; }
@@ -569,13 +701,13 @@
   // ---------------------------------------------------------------- pending sends
   function savePending() {
     var arr = [];
-    S.pending.forEach(function (p) { if (!p.failed) arr.push({ client_id: p.client_id, text: p.text }); });
+    S.pending.forEach(function (p) { if (!p.failed) arr.push({ client_id: p.client_id, text: p.text, files: p.files }); });
     lsSet("pending", arr.length ? { conversation_id: S.convId, items: arr } : null);
   }
 
-  function addPending(text, clientId) {
-    var p = { client_id: clientId || uuid(), text: text, sentOn: null, el: null };
-    var node = buildMessage({ kind: "message", sender: { type: "visitor" } }, text);
+  function addPending(text, clientId, files) {
+    var p = { client_id: clientId || uuid(), text: text, files: files || null, sentOn: null, el: null };
+    var node = buildMessage({ kind: "message", sender: { type: "visitor" }, files: p.files }, text);
     node.setAttribute("data-state", "pending");
     node.setAttribute("data-client-id", p.client_id);
     list.appendChild(node);
@@ -592,7 +724,7 @@
     if (!saved || !Array.isArray(saved.items)) return;
     for (var i = 0; i < saved.items.length; i++) {
       var it = saved.items[i];
-      if (it && it.client_id && typeof it.text === "string" && !S.pending.has(it.client_id)) addPending(it.text, it.client_id);
+      if (it && it.client_id && typeof it.text === "string" && !S.pending.has(it.client_id)) addPending(it.text, it.client_id, Array.isArray(it.files) ? it.files : null);
     }
   }
 
@@ -609,7 +741,7 @@
       // find it by seq and not render a second copy.
       S.events.set(seq, {
         conversation_id: S.convId, seq: seq, kind: "message", client_id: p.client_id, text: p.text,
-        sender: { type: "visitor", id: S.visitorId },
+        sender: { type: "visitor", id: S.visitorId }, files: p.files || undefined,
       });
       if (seq > S.lastSeq) S.lastSeq = seq;
       if (p.el.parentNode) p.el.remove();
@@ -632,7 +764,9 @@
 
   function sendPendingOverWs(p) {
     p.sentOn = S.ws;
-    request({ type: "send", conversation_id: S.convId, client_id: p.client_id, text: p.text }, function (frame) {
+    var frame = { type: "send", conversation_id: S.convId, client_id: p.client_id, text: p.text };
+    if (p.files && p.files.length) frame.files = p.files.map(function (f) { return f.id; });
+    request(frame, function (frame) {
       if (frame.type === "ack") return onSendAck(p, frame);
       var code = frame.error && frame.error.code;
       if (code === "busy" || code === "internal") {
