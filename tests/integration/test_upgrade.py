@@ -19,7 +19,9 @@ against its expected.json:
 - a message can be appended (seq = last_seq + 1), and resending the
   client_id of a release-1 message is deduplicated to the old seq;
 - the `parley` CLI works on the data directory;
-- records the run does not change keep their bytes (python3-lmdb).
+- records the run does not change keep their bytes (python3-lmdb);
+- from release 3 on, every file downloads with its SHA-256, and the sweep
+  at start keeps every blob (tests/fixtures/releaseN/blobs/ is copied too).
 
 A later release may add fields to the API's objects: the comparisons check
 that every field release 1 returned is still there with the same value.
@@ -54,6 +56,8 @@ class Fixture:
         dst = os.path.join(self.dir, "db", "data.mdb")
         shutil.copyfile(os.path.join(src, "db", "data.mdb"), dst)
         os.chmod(dst, 0o600)
+        if os.path.isdir(os.path.join(src, "blobs")):
+            shutil.copytree(os.path.join(src, "blobs"), os.path.join(self.dir, "blobs"))
 
     def server(self):
         s = Server("--no-demo", data_dir=self.dir)
@@ -420,6 +424,40 @@ def test_cli_on_old_data():
                 check_conversations(f, s, f.conv(False)[:1])
 
 
+def test_files_download():
+    """Releases with files: each downloads, by the agents' and the
+    visitor's route, with the SHA-256 it was uploaded with; messages show
+    them (checked with the events above); the sweep removed no blob."""
+    import hashlib
+    for name in RELEASES:
+        with Fixture(name) as f:
+            if "files" not in f.exp:
+                continue
+            with f.server() as s:
+                assert "removed=0" in s.stderr_text(), s.stderr_text()[-1000:]
+                for e in f.exp["files"]:
+                    fid, cid = e["file"]["id"], e["conversation_id"]
+                    t = f.agent_token(e["tenant"])
+                    raw = s.raw(("GET /v1/conversations/%s/files/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                                 "Connection: close\r\n\r\n" % (cid, fid, t)).encode())
+                    head, body = raw.split(b"\r\n\r\n", 1)
+                    assert head.startswith(b"HTTP/1.1 200 ") and hashlib.sha256(body).hexdigest() == e["sha256"], \
+                        (name, e, head)
+                    v = f.visitor_of(cid)
+                    st, _, h = s.request("GET", e["file"]["url"].replace("/v1/conversations/", "/v1/widget/conversations/")
+                                         if e["file"]["url"].startswith("/v1/conversations/") else e["file"]["url"],
+                                         token=v["token"])
+                    assert st == 200 and h["Content-Type"].startswith(e["file"]["type"]), (name, e, st, h)
+                # a new upload beside the old blobs
+                v = f.visitor_of(f.exp["files"][0]["conversation_id"])
+                body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.txt\"\r\n\r\n"
+                        b"after the upgrade\r\n--b--\r\n")
+                st, b, _ = s.request("POST", "/v1/widget/conversations/%s/files" % f.exp["files"][0]["conversation_id"],
+                                     token=v["token"], raw_body=body,
+                                     headers={"Content-Type": "multipart/form-data; boundary=b"})
+                assert st == 201, (st, b)
+
+
 def snapshot(path):
     """{table: {key: value}} of every named database in the LMDB environment at path."""
     env = lmdb.open(path, readonly=True, lock=False, max_dbs=64, subdir=True)
@@ -472,5 +510,5 @@ def untouched_records_keep_their_bytes(f):
 
 if __name__ == "__main__":
     main([test_users_log_in_and_stored_tokens_work, test_every_conversation_event_list_and_inbox_entry_reads_back,
-          test_append_and_dedupe_on_old_conversations, test_cli_on_old_data,
+          test_append_and_dedupe_on_old_conversations, test_cli_on_old_data, test_files_download,
           test_untouched_records_keep_their_bytes])
