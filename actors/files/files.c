@@ -45,7 +45,7 @@ struct files_rt {
 	bool stop;
 	bool stopped;                /* the thread has gone: jobs run where they are queued */
 	ratelimit *rate;             /* uploads per visitor per minute */
-	atomic_uint_fast64_t stored, refused, bytes_written, swept;
+	atomic_uint_fast64_t stored, refused, bytes_written, swept, paused;
 };
 
 struct upload {
@@ -560,6 +560,12 @@ void files_get_stats(app *a, files_stats *out)
 	out->refused = atomic_load(&fr->refused);
 	out->bytes_written = atomic_load(&fr->bytes_written);
 	out->swept = atomic_load(&fr->swept);
+	out->paused = atomic_load(&fr->paused);
+}
+
+void files_count_pause(app *a)
+{
+	atomic_fetch_add(&a->files->paused, 1);
 }
 
 /* ---------- start: the directory and the sweep ---------- */

@@ -78,8 +78,11 @@ json_t *files_view(const rec_file *f, const char *url_base);
 
 /* Counters for /metrics. */
 typedef struct {
-	uint64_t stored, refused, bytes_written, swept;
+	uint64_t stored, refused, bytes_written, swept, paused;
 } files_stats;
 void files_get_stats(app *a, files_stats *out);
+
+/* Counts an upload's connection pausing its reads (the file thread behind). */
+void files_count_pause(app *a);
 
 #endif

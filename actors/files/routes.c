@@ -147,8 +147,10 @@ static int body_data(http_req *req, const char *p, size_t n)
 		return HTTP_STREAM_GO;
 	}
 	/* the file thread is behind: read nothing more until it catches up */
-	if (f->up && upload_pending(f->up) > UPLOAD_HIGH)
+	if (f->up && upload_pending(f->up) > UPLOAD_HIGH) {
+		files_count_pause(f->a);
 		return HTTP_STREAM_PAUSE;
+	}
 	return HTTP_STREAM_GO;
 }
 

@@ -2,6 +2,7 @@
 #include "actors/kit/api.h"
 #include "storage/db.h"
 #include "actors/conversations/lcache.h"
+#include "actors/files/files.h"
 #include "actors/kit/registry.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -116,6 +117,16 @@ static void metrics(http_req *req, const principal *unused)
 	       (double)ls.stores);
 	metric(&b, "parley_inflight_requests", "gauge", "Requests waiting for an actor or a commit",
 	       atomic_load(&a->inflight));
+	files_stats fs;
+	files_get_stats(a, &fs);
+	metric(&b, "parley_files_stored_total", "counter", "Uploads stored", (double)fs.stored);
+	metric(&b, "parley_files_refused_total", "counter",
+	       "Uploads refused after their body (type, size, quota, storage)", (double)fs.refused);
+	metric(&b, "parley_files_bytes_written_total", "counter", "Upload bytes written by the file thread",
+	       (double)fs.bytes_written);
+	metric(&b, "parley_files_swept", "gauge", "Unreferenced blobs removed at the last start", (double)fs.swept);
+	metric(&b, "parley_upload_pauses_total", "counter",
+	       "Times an upload's connection stopped reading for the file thread to catch up", (double)fs.paused);
 	http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
 		     "Cache-Control: no-store\r\n");
 	buf_free(&b);
