@@ -595,6 +595,19 @@ static bool expect(conn *c, http_req *tmp)
 	return !c->dead;
 }
 
+/* Decodes chunked body bytes in place from c->in at `at`
+ * (hp_chunked_decode); a framing error or a body over the limit is
+ * answered (413 / 400, and close) and returned. */
+static int decode_chunked(conn *c, size_t at, size_t *avail, size_t *consumed)
+{
+	int rc = hp_chunked_decode(&H(c)->chunk, c->in.data + at, avail, consumed);
+	if (rc == HPC_ETOO_LARGE)
+		fail(c, 413, "too_large", "request body too large");
+	else if (rc < 0)
+		fail(c, 400, "bad_request", "malformed chunked body");
+	return rc;
+}
+
 /* Starts handling the request whose head and body are complete (or,
  * for a streamed body, whose head is: the body deadline keeps running). */
 static void start_request(conn *c)
@@ -650,14 +663,9 @@ static bool stream_body(conn *c)
 		} else {
 			size_t avail = c->in.len - h->head_len;
 			consumed = 0;
-			int rc = hp_chunked_decode(&h->chunk, c->in.data + h->head_len, &avail, &consumed);
-			if (rc < 0) {
-				if (rc == HPC_ETOO_LARGE)
-					fail(c, 413, "too_large", "request body too large");
-				else
-					fail(c, 400, "bad_request", "malformed chunked body");
+			int rc = decode_chunked(c, h->head_len, &avail, &consumed);
+			if (rc < 0)
 				return false;
-			}
 			n = avail;
 			done = rc == HPC_DONE;
 		}
@@ -785,14 +793,9 @@ static bool read_body(conn *c)
 		return true;
 	}
 	size_t avail = c->in.len - h->raw_pos, consumed = 0;
-	int rc = hp_chunked_decode(&h->chunk, c->in.data + h->raw_pos, &avail, &consumed);
-	if (rc < 0) {
-		if (rc == HPC_ETOO_LARGE)
-			fail(c, 413, "too_large", "request body too large");
-		else
-			fail(c, 400, "bad_request", "malformed chunked body");
+	int rc = decode_chunked(c, h->raw_pos, &avail, &consumed);
+	if (rc < 0)
 		return false;
-	}
 	memmove(c->in.data + h->head_len + h->body_len, c->in.data + h->raw_pos, avail);
 	h->body_len += avail;
 	h->raw_pos += consumed;

@@ -55,6 +55,62 @@ static bool ows(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* Reads the next "; name=value" parameter of a header value from *sp
+ * (the value a token or a quoted string, in which a backslash escapes only
+ * a quote or a backslash: browsers send Windows paths unescaped) into
+ * val (NUL-terminated, at most cap bytes). 0 with the name at *ns, *nl;
+ * 1 at the end of the value; MP_EBAD, or MP_EPARAM for a value over cap. */
+static int next_param(const char **sp, const char *end, const char **ns, size_t *nl, char *val, size_t cap,
+		      size_t *vl)
+{
+	const char *s = *sp;
+	while (s < end && ows(*s))
+		s++;
+	if (s == end)
+		return 1;
+	if (*s++ != ';')
+		return MP_EBAD;
+	while (s < end && ows(*s))
+		s++;
+	*ns = s;
+	while (s < end && tchar((unsigned char)*s))
+		s++;
+	*nl = (size_t)(s - *ns);
+	while (s < end && ows(*s))
+		s++;
+	if (!*nl || s == end || *s != '=')
+		return MP_EBAD;
+	s++;
+	while (s < end && ows(*s))
+		s++;
+	size_t n = 0;
+	if (s < end && *s == '"') {
+		s++;
+		while (s < end && *s != '"') {
+			if (*s == '\\' && s + 1 < end && (s[1] == '"' || s[1] == '\\'))
+				s++;
+			if (n == cap)
+				return MP_EPARAM;
+			val[n++] = *s++;
+		}
+		if (s == end)
+			return MP_EBAD;
+		s++;
+	} else {
+		while (s < end && tchar((unsigned char)*s)) {
+			if (n == cap)
+				return MP_EPARAM;
+			val[n++] = *s++;
+		}
+		if (!n)
+			return MP_EBAD;
+	}
+	val[n] = 0;
+	*vl = n;
+	*sp = s;
+	return 0;
+}
+
 int mp_boundary(const char *ct, size_t len, char out[MP_BOUNDARY_MAX + 1])
 {
 	static const char type[] = "multipart/form-data";
@@ -65,53 +121,19 @@ int mp_boundary(const char *ct, size_t len, char out[MP_BOUNDARY_MAX + 1])
 		return -1;
 	p += sizeof type - 1;
 	bool found = false;
-	while (p < end) {
-		while (p < end && ows(*p))
-			p++;
-		if (p == end)
-			break;
-		if (*p != ';')
-			return -1;
-		p++;
-		while (p < end && ows(*p))
-			p++;
-		const char *ns = p;
-		while (p < end && tchar((unsigned char)*p))
-			p++;
-		size_t nl = (size_t)(p - ns);
-		if (!nl || p == end || *p != '=')
-			return -1;
-		p++;
-		char val[MP_BOUNDARY_MAX + 1];
-		size_t vl = 0;
-		if (p < end && *p == '"') {
-			p++;
-			while (p < end && *p != '"') {
-				if (*p == '\\' && p + 1 < end)
-					p++;
-				if (vl == MP_BOUNDARY_MAX)
-					return -1;
-				val[vl++] = *p++;
-			}
-			if (p == end)
-				return -1;
-			p++;
-		} else {
-			while (p < end && tchar((unsigned char)*p)) {
-				if (vl == MP_BOUNDARY_MAX)
-					return -1;
-				val[vl++] = *p++;
-			}
-		}
+	const char *ns;
+	size_t nl, vl;
+	char val[MP_BOUNDARY_MAX + 1];
+	int rc;
+	while ((rc = next_param(&p, end, &ns, &nl, val, MP_BOUNDARY_MAX, &vl)) == 0) {
 		if (nl == 8 && strncasecmp(ns, "boundary", 8) == 0) {
 			if (found || !valid_boundary(val, vl))
 				return -1;
-			memcpy(out, val, vl);
-			out[vl] = 0;
+			memcpy(out, val, vl + 1);
 			found = true;
 		}
 	}
-	return found ? 0 : -1;
+	return rc == 1 && found ? 0 : -1;
 }
 
 int mp_init(mp_parser *p, const char *boundary, const mp_limits *lim, const mp_callbacks *cb,
@@ -230,52 +252,11 @@ static int parse_disposition(mp_parser *p, const char *v, size_t n)
 	if (!ieq(ts, (size_t)(s - ts), "form-data"))
 		return MP_EBAD;
 	bool have_name = false;
-	while (s < end) {
-		while (s < end && ows(*s))
-			s++;
-		if (s == end)
-			break;
-		if (*s++ != ';')
-			return MP_EBAD;
-		while (s < end && ows(*s))
-			s++;
-		const char *ns = s;
-		while (s < end && tchar((unsigned char)*s))
-			s++;
-		size_t nl = (size_t)(s - ns);
-		while (s < end && ows(*s))
-			s++;
-		if (!nl || s == end || *s != '=')
-			return MP_EBAD;
-		s++;
-		while (s < end && ows(*s))
-			s++;
-		char val[MP_PARAM_MAX + 1];
-		size_t vl = 0;
-		if (s < end && *s == '"') {
-			s++;
-			while (s < end && *s != '"') {
-				/* a backslash escapes only a quote or a backslash:
-				 * browsers send Windows paths unescaped */
-				if (*s == '\\' && s + 1 < end && (s[1] == '"' || s[1] == '\\'))
-					s++;
-				if (vl == MP_PARAM_MAX)
-					return MP_EPARAM;
-				val[vl++] = *s++;
-			}
-			if (s == end)
-				return MP_EBAD;
-			s++;
-		} else {
-			while (s < end && tchar((unsigned char)*s)) {
-				if (vl == MP_PARAM_MAX)
-					return MP_EPARAM;
-				val[vl++] = *s++;
-			}
-			if (!vl)
-				return MP_EBAD;
-		}
-		val[vl] = 0;
+	const char *ns;
+	size_t nl, vl;
+	char val[MP_PARAM_MAX + 1];
+	int rc;
+	while ((rc = next_param(&s, end, &ns, &nl, val, MP_PARAM_MAX, &vl)) == 0) {
 		if (ieq(ns, nl, "name")) {
 			if (have_name)
 				return MP_EBAD;
@@ -289,7 +270,7 @@ static int parse_disposition(mp_parser *p, const char *v, size_t n)
 		}
 		/* other parameters (filename*, which RFC 7578 says not to use) are ignored */
 	}
-	return 0;
+	return rc == 1 ? 0 : rc;
 }
 
 /* A complete header line p->line[0..line_len). 0 or an error. */
