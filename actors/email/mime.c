@@ -89,17 +89,18 @@ static bool plain_ascii(const char *s)
 	return true;
 }
 
-int mime_header(buf *out, const char *name, const char *value)
+/* Appends value as encoded-words, the first starting at column col, the
+ * others on continuation lines, none past column 78. */
+static int encoded_words(buf *out, const char *value, size_t col)
 {
-	size_t n = strlen(value);
-	int rc = buf_printf(out, "%s: ", name);
-	if (plain_ascii(value) && strlen(name) + 2 + n <= HEADER_FITS)
-		return rc | buf_append(out, value, n) | buf_append(out, "\r\n", 2) ? -1 : 0;
+	size_t n = strlen(value), i = 0;
+	int rc = 0;
 	char raw[EW_RAW + 1], b64[CRYPTO_B64_LEN(EW_RAW) + 1];
-	size_t i = 0;
-	bool first = true;
 	while (i < n && rc == 0) {
-		size_t take = n - i > EW_RAW ? EW_RAW : n - i;
+		/* base64 characters that fit the line, in whole groups of 4 */
+		size_t room = HEADER_FITS - col - 12;
+		size_t max = room / 4 * 3 > EW_RAW ? EW_RAW : room / 4 * 3;
+		size_t take = n - i > max ? max : n - i;
 		/* back up to the start of a UTF-8 character (a run of
 		 * continuation bytes longer than 3 is not UTF-8: cut anyway) */
 		if (i + take < n)
@@ -110,10 +111,21 @@ int mime_header(buf *out, const char *name, const char *value)
 			raw[k] = c < ' ' || c == 0x7f ? ' ' : (char)c;
 		}
 		crypto_b64_encode(raw, take, b64);
-		rc |= buf_printf(out, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", b64);
-		first = false;
+		rc |= buf_printf(out, "%s=?UTF-8?B?%s?=", i ? "\r\n " : "", b64);
+		col = 1;
 		i += take;
 	}
+	return rc;
+}
+
+int mime_header(buf *out, const char *name, const char *value)
+{
+	size_t n = strlen(value), head = strlen(name) + 2;
+	int rc = buf_printf(out, "%s: ", name);
+	if (plain_ascii(value) && head + n <= HEADER_FITS)
+		rc |= buf_append(out, value, n);
+	else
+		rc |= encoded_words(out, value, head);
 	return rc | buf_append(out, "\r\n", 2) ? -1 : 0;
 }
 
@@ -136,26 +148,14 @@ static int put_from(buf *out, const char *name, const char *addr)
 {
 	if (!name[0])
 		return buf_printf(out, "From: <%s>\r\n", addr);
-	/* the display name alone as words (plain only for letters, digits and
-	 * spaces: anything else could be a special of the address syntax) */
+	/* plain only for letters, digits and spaces: anything else could be a
+	 * special of the address syntax */
 	bool simple = strlen(name) <= 40;
 	for (const char *p = name; *p && simple; p++)
 		simple = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == ' ';
 	if (simple)
 		return buf_printf(out, "From: %s <%s>\r\n", name, addr);
-	buf words = { 0 };
-	/* encoded like a header value: "X: =?..?=" minus the name and CRLF */
-	int rc = mime_header(&words, "X", name);
-	const char *ew = words.data ? words.data + 3 : NULL;
-	if (rc == 0 && ew && strncmp(ew, "=?", 2) != 0)
-		rc = -1;   /* cannot happen: a name that is not simple is encoded */
-	if (rc == 0) {
-		words.len -= 2;   /* the CRLF */
-		words.data[words.len] = 0;
-		rc = buf_printf(out, "From: %s\r\n <%s>\r\n", ew, addr);
-	}
-	buf_free(&words);
-	return rc;
+	return buf_puts(out, "From: ") | encoded_words(out, name, 6) | buf_printf(out, "\r\n <%s>\r\n", addr) ? -1 : 0;
 }
 
 int mime_build(const mime_mail *m, buf *out)

@@ -23,11 +23,12 @@ static size_t read_cb(char *dst, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
-/* Keeps the server's last reply line. */
+/* Keeps the server's last reply line (but the goodbye to QUIT, which
+ * libcurl sends after a failure too). */
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 {
 	smtp_job *j = arg;
-	if (type != CURLINFO_HEADER_IN || size < 3)
+	if (type != CURLINFO_HEADER_IN || size < 3 || memcmp(data, "221", 3) == 0)
 		return 0;
 	size_t n = size < sizeof j->reply - 1 ? size : sizeof j->reply - 1;
 	for (size_t i = 0; i < n; i++)
