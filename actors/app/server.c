@@ -674,6 +674,7 @@ void app_stop(app **a_p)
 	tm_free(&a->tokens);
 	db_close(&a->db);
 	egress_free(&a->egress);
+	memset(a->secret_key, 0, sizeof a->secret_key);
 	log_info("app.stopped", "ok=1");
 	free(a);
 	*a_p = NULL;

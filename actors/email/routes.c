@@ -335,13 +335,15 @@ static void send_test(http_req *req, const principal *p)
 	smtp_server_describe(&ts->server, server, sizeof server);
 	email_body b;
 	tpl_test v = { .workspace = tenant.name, .server = server, .requested_by = user.name };
-	if (tpl_test_render(&v, &b) < 0 || email_compose(&e, tenant.name, ts->to, &b, false, &ts->msg) < 0) {
-		if (b.subject.data || b.text.data)
-			email_body_free(&b);
+	rc = tpl_test_render(&v, &b);   /* frees b itself when it fails */
+	if (rc == 0) {
+		rc = email_compose(&e, tenant.name, ts->to, &b, false, &ts->msg);
+		email_body_free(&b);
+	}
+	if (rc < 0) {
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
-	email_body_free(&b);
 	reply_begin_http(a, &ts->reply, req);
 	if (jobs_run(a->email->senders, run_test, ts) < 0) {
 		reply_error(a, &ts->reply, 503, "busy", "too many test emails at once, retry");
