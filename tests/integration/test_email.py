@@ -259,5 +259,30 @@ def test_key_file():
         os.unlink(other)
 
 
+def test_options():
+    """The email options refuse what they cannot mean, before anything starts."""
+    import subprocess
+    from harness import PARLEYD
+    for args, says in ((["--smtp-timeout-ms", "0"], "smtp-timeout-ms"), (["--smtp-timeout-ms", "600001"], "smtp-timeout-ms"),
+                       (["--public-url", "ftp://chat.example"], "public-url")):
+        r = subprocess.run([PARLEYD, "--data", "/nonexistent/never-created"] + args, capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode != 0 and says in r.stderr, (args, r.returncode, r.stderr)
+        assert not os.path.exists("/nonexistent/never-created")
+    # a key file in a directory that does not exist: a clear error
+    with Server() as s:
+        s.stop()
+        s.extra[s.extra.index("--secret-key-file") + 1] = "/nonexistent/dir/secret.key"
+        try:
+            s.start(timeout=5)
+            raise AssertionError("parleyd started without its key file")
+        except RuntimeError:
+            pass
+        s.proc.wait(5)
+        assert "secret key: /nonexistent/dir/secret.key" in s.stderr_text(), s.stderr_text()
+        s.stop()
+
+
 if __name__ == "__main__":
-    main([test_settings, test_delivery_headers_parts_escaping, test_failures, test_egress_guard, test_key_file])
+    main([test_settings, test_delivery_headers_parts_escaping, test_failures, test_egress_guard, test_key_file,
+          test_options])
