@@ -36,6 +36,7 @@ enum db_table {
 	DB_REFRESH,       /* tid|sha256(token) → refresh token */
 	DB_FAMILIES,      /* tid|family → token family (revocation) */
 	DB_INVITES,       /* tid|sha256(token) → invite / password-reset token */
+	DB_EMAIL,         /* tid → email settings */
 	DB_FILES,         /* tid|fid → file (metadata of an upload) */
 	DB_BLOBS,         /* tid|sha256 → blob (a stored file's bytes, by content) */
 	DB_USAGE,         /* tid → what the tenant stores */

@@ -55,6 +55,7 @@ typedef struct {
 #define V_FILE    1
 #define V_BLOB    1
 #define V_USAGE   1
+#define V_EMAIL   1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -119,6 +120,11 @@ static const fdesc blob_f[] = {
 };
 static const fdesc usage_f[] = {
 	U64(rec_usage, tid), U64(rec_usage, bytes), U64(rec_usage, files), U64(rec_usage, blobs),
+};
+static const fdesc email_f[] = {
+	U64(rec_email, tid), STR(rec_email, host), U64(rec_email, port), U8(rec_email, security),
+	STR(rec_email, username), STR(rec_email, password), STR(rec_email, from), STR(rec_email, notify),
+	I64(rec_email, updated_ms),
 };
 
 static int write_cb(void *data, const char *p, size_t len)
@@ -350,6 +356,7 @@ CODEC(invite, rec_invite, V_INVITE, invite_f)
 CODEC(file, rec_file, V_FILE, file_f)
 CODEC(blob, rec_blob, V_BLOB, blob_f)
 CODEC(usage, rec_usage, V_USAGE, usage_f)
+CODEC(email, rec_email, V_EMAIL, email_f)
 
 void rec_tenant_init(rec_tenant *r)
 {
@@ -367,6 +374,7 @@ static const char *status_names[CS__COUNT] = { "open", "waiting", "pending", "sn
 static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgent" };
 static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
 static const char *sender_names[ST__COUNT] = { "visitor", "agent", "system" };
+static const char *security_names[SMTP__COUNT] = { "starttls", "tls", "none" };
 
 const char *rec_status_name(int s)
 {
@@ -394,6 +402,19 @@ const char *rec_kind_name(int k)
 const char *rec_sender_name(int s)
 {
 	return s >= 0 && s < ST__COUNT ? sender_names[s] : "system";
+}
+
+const char *rec_security_name(int s)
+{
+	return s >= 0 && s < SMTP__COUNT ? security_names[s] : "starttls";
+}
+
+int rec_security_parse(const char *s)
+{
+	for (int i = 0; i < SMTP__COUNT; i++)
+		if (strcmp(s, security_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 size_t rec_key1(uint8_t k[8], uint64_t a)

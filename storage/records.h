@@ -35,6 +35,8 @@
 #define REC_FILE_NAME_MAX 255  /* a file's name as uploaded (no path) */
 #define REC_FTYPE_MAX   8      /* a file type's short name: "jpeg", "docx", … */
 #define REC_FILES_MAX   10     /* files one message may carry */
+#define REC_HOST_MAX    253    /* a DNS name, or an IP address */
+#define REC_SEALED_MAX  384    /* a sealed secret of up to 256 bytes (core/secretbox.h) */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
@@ -192,6 +194,23 @@ typedef struct {
 	int64_t created_ms;
 } rec_invite;
 
+enum smtp_security { SMTP_STARTTLS = 0, SMTP_TLS, SMTP_PLAIN, SMTP__COUNT };
+
+/* A tenant's outgoing email: the SMTP server it sends through and where
+ * its notifications go. The password is stored sealed (core/secretbox.h,
+ * bound to the tenant id), never in the clear. */
+typedef struct {
+	uint64_t tid;
+	char host[REC_HOST_MAX + 1];         /* "" = no SMTP server: nothing is sent */
+	uint64_t port;                       /* 1..65535 */
+	uint8_t security;                    /* enum smtp_security */
+	char username[REC_EMAIL_MAX + 1];    /* "" = no authentication */
+	char password[REC_SEALED_MAX + 1];   /* sealed; "" = none */
+	char from[REC_EMAIL_MAX + 1];        /* the sender address */
+	char notify[REC_EMAIL_MAX + 1];      /* new-conversation notifications; "" = none */
+	int64_t updated_ms;
+} rec_email;
+
 /* Encoders append one msgpack value to out, [version of its kind, field...]:
  * 0 or -1 (OOM). */
 int rec_tenant_encode(const rec_tenant *r, buf *out);
@@ -206,6 +225,7 @@ int rec_invite_encode(const rec_invite *r, buf *out);
 int rec_file_encode(const rec_file *r, buf *out);
 int rec_blob_encode(const rec_blob *r, buf *out);
 int rec_usage_encode(const rec_usage *r, buf *out);
+int rec_email_encode(const rec_email *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
  * not hold (written by an older version) take their defaults: zero, or the
@@ -224,6 +244,7 @@ int rec_invite_decode(const void *p, size_t n, rec_invite *r);
 int rec_file_decode(const void *p, size_t n, rec_file *r);
 int rec_blob_decode(const void *p, size_t n, rec_blob *r);
 int rec_usage_decode(const void *p, size_t n, rec_usage *r);
+int rec_email_decode(const void *p, size_t n, rec_email *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
  * colour, position, time zone): a new record before its values are set. */
@@ -236,6 +257,8 @@ int rec_status_parse(const char *s);     /* -1 if unknown */
 const char *rec_priority_name(int p);
 const char *rec_kind_name(int k);
 const char *rec_sender_name(int s);
+const char *rec_security_name(int s);
+int rec_security_parse(const char *s);   /* -1 if unknown */
 
 /* Key builders: write big-endian ids into k and return the key length. */
 size_t rec_key1(uint8_t k[8], uint64_t a);

@@ -21,6 +21,7 @@
 #include "actors/kit/emit.h"
 #include "core/id.h"
 #include "core/ioloop.h"
+#include "net/egress.h"
 #include "net/http.h"
 #include "net/static.h"
 #include "storage/store.h"
@@ -49,6 +50,10 @@ typedef struct {
 	char demo_password[256];   /* --demo-password: demo admin password */
 	bool no_demo;              /* --no-demo: do not create the demo tenant */
 	char allowed_origins[1024];/* --allowed-origins for the agent WebSocket */
+	char outbound_allow[1024]; /* --outbound-allow: CIDRs webhooks and mail may reach though private [none] */
+	char secret_key_file[1024];/* --secret-key-file: the key sealing stored secrets [<data dir>/../parley-secret.key] */
+	char public_url[512];      /* --public-url: where people reach this server, for links in emails [http://127.0.0.1:<port>] */
+	int64_t smtp_timeout_ms;   /* --smtp-timeout-ms: one SMTP delivery, connect to last reply [30000] */
 	int64_t access_ttl_s;      /* access token lifetime [900] */
 	int64_t refresh_ttl_s;     /* refresh token lifetime [30 days] */
 	int64_t invite_ttl_s;      /* set-password link lifetime [72 h] */
@@ -84,6 +89,7 @@ typedef struct app {
 	int nsinks;
 	bool features_started;
 	static_site *site;
+	egress *egress;            /* where webhooks and mail may connect (--outbound-allow; net/egress.h) */
 	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
 	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
 	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */
@@ -95,6 +101,8 @@ typedef struct app {
 	files_rt *files;           /* uploads: the file thread, blob directory, rates (actors/files) */
 	id_gen ids;
 	uint8_t jwt_key[32];
+	uint8_t secret_key[32];    /* seals stored secrets (core/secretbox.h; --secret-key-file) */
+	struct email *email;       /* the email feature's senders (actors/email) */
 	int port;                  /* bound port */
 	ev_timer sweep;            /* idle sweep of conversation actors (on loop 0) */
 	ev_timer trim;             /* gives freed heap memory back (on loop 0, app.c) */

@@ -1,7 +1,7 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 12: tenant, user, visitor, conv,
- * event, inbox, refresh, family, invite, file, blob, usage); the rest is a stored value, decoded with
+ * Input: byte 0 picks the record kind (mod 13: tenant, user, visitor, conv,
+ * event, inbox, refresh, family, invite, email, file, blob, usage); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -74,6 +74,11 @@ static const sfield event_s[] = {
 };
 static const sfield file_s[] = { S(rec_file, name), S(rec_file, type) };
 
+static const sfield email_s[] = {
+	S(rec_email, host), S(rec_email, username), S(rec_email, password), S(rec_email, from),
+	S(rec_email, notify),
+};
+
 /* Wrappers with a common signature (calling through a cast function
  * pointer is undefined behaviour, which UBSan's -fsanitize=function flags). */
 #define WRAP(name, T) \
@@ -88,6 +93,7 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(email, rec_email)
 WRAP(file, rec_file)
 WRAP(blob, rec_blob)
 WRAP(usage, rec_usage)
@@ -103,6 +109,7 @@ static const kind kinds[] = {
 	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0 },
 	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0 },
 	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0 },
+	{ email_dec, email_enc, sizeof(rec_email), 1, 9, email_s, NELEM(email_s) },
 	{ file_dec, file_enc, sizeof(rec_file), 1, 10, file_s, NELEM(file_s) },
 	{ blob_dec, blob_enc, sizeof(rec_blob), 1, 4, NULL, 0 },
 	{ usage_dec, usage_enc, sizeof(rec_usage), 1, 4, NULL, 0 },
@@ -118,6 +125,7 @@ typedef union {
 	rec_refresh r;
 	rec_family f;
 	rec_invite n;
+	rec_email m;
 	rec_file fi;
 	rec_blob b;
 	rec_usage us;

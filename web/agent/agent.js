@@ -7,6 +7,7 @@
 
 import { createTeamPage } from "./team.js";
 import { createSettingsPage } from "./settings.js";
+import { createEmailSettings } from "./email.js";
 import { createProfilePage } from "./profile.js";
 import { canEditSettings } from "./roles.js";
 
@@ -337,7 +338,9 @@ const ctx = {
 const team = createTeamPage(ctx);
 const settings = createSettingsPage(ctx);
 const profile = createProfilePage(ctx);
-const pageViews = { team, settings, profile };
+const email = createEmailSettings(ctx);
+// the settings page holds the tenant's settings and, below, its email
+const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, profile };
 
 function allowedPage(p) {
   if (p === "settings") return canEditSettings(auth && auth.user && auth.user.role);

@@ -25,7 +25,7 @@
 #include "storage/db.h"
 #include "storage/records.h"
 
-/* ---- the documented schema (docs/storage.md: tenant and user version 2,
+/* ---- the documented schema (docs/storage.md: tenant, user and event version 2,
  * the other kinds version 1) ---------------------------------------------- */
 
 enum { T_U64, T_I64, T_U8, T_BOOL, T_STR, T_BIN32, T_FILES };
@@ -112,6 +112,11 @@ static const tfield blob_doc[] = {
 static const tfield usage_doc[] = {
 	FU64(rec_usage, tid), FU64(rec_usage, bytes), FU64(rec_usage, files), FU64(rec_usage, blobs),
 };
+static const tfield email_doc[] = {
+	FU64(rec_email, tid), FSTR(rec_email, host), FU64(rec_email, port), FU8(rec_email, security),
+	FSTR(rec_email, username), FSTR(rec_email, password), FSTR(rec_email, from), FSTR(rec_email, notify),
+	FI64(rec_email, updated_ms),
+};
 
 /* One record kind: its size, its documented fields and its codec. */
 typedef struct {
@@ -137,6 +142,7 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(email, rec_email)
 WRAP(file, rec_file)
 WRAP(blob, rec_blob)
 WRAP(usage, rec_usage)
@@ -147,13 +153,14 @@ static const kind kinds[] = {
 	KIND(tenant, rec_tenant, 2, 6), KIND(user, rec_user, 2, 9), KIND1(visitor, rec_visitor),
 	KIND1(conv, rec_conv), KIND(event, rec_event, 2, 13), KIND1(inbox, rec_inbox),
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
+	KIND1(email, rec_email),
 	KIND1(file, rec_file), KIND1(blob, rec_blob), KIND1(usage, rec_usage),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
 typedef union {
 	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
-	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n;
+	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_email m;
 	rec_file fi; rec_blob b; rec_usage us;
 } any_rec;
 
