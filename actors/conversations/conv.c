@@ -424,7 +424,7 @@ static void set_preview(rec_conv *c, const rec_event *e)
 	if (!e->text[0] && e->files.n) {
 		/* a message of files alone: its preview names the first */
 		char p[REC_PREVIEW_MAX + 1];
-		int n = snprintf(p, sizeof p, "\xf0\x9f\x93\x8e %s", e->files.f[0].name);
+		int n = snprintf(p, sizeof p, "Attachment: %s", e->files.f[0].name);
 		rec_strcpy(c->lm_text, sizeof c->lm_text, p, n < 0 ? 0 : (size_t)n < sizeof p ? (size_t)n : sizeof p - 1);
 		return;
 	}
