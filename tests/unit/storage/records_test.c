@@ -620,6 +620,81 @@ static void test_older_user_record_by_hand(void **state)
 	assert_int_equal(fam.created_ms, 0);
 }
 
+/* An event's files: at most REC_FILES_MAX, each [id, name, type, size]
+ * with later fields ignored; names cut at REC_NAME_MAX on a character
+ * boundary; a v1 event has none. */
+static void pack_event_files(msgpack_sbuffer *sb, int nfiles, int fields, const char *name)
+{
+	msgpack_packer pk;
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 15);
+	msgpack_pack_uint64(&pk, 2);
+	for (int i = 0; i < 13; i++) {
+		if (i == 6 || i == 7 || i == 8 || i == 11)
+			msgpack_pack_str_with_body(&pk, "s", 1);
+		else
+			msgpack_pack_uint64(&pk, (uint64_t)i + 1);
+	}
+	msgpack_pack_array(&pk, (size_t)nfiles);
+	for (int j = 0; j < nfiles; j++) {
+		msgpack_pack_array(&pk, (size_t)fields);
+		if (fields > 0)
+			msgpack_pack_uint64(&pk, 100 + (uint64_t)j);
+		if (fields > 1)
+			msgpack_pack_str_with_body(&pk, name, strlen(name));
+		if (fields > 2)
+			msgpack_pack_str_with_body(&pk, "png", 3);
+		if (fields > 3)
+			msgpack_pack_uint64(&pk, 68);
+		for (int k = 4; k < fields; k++)
+			msgpack_pack_nil(&pk);
+	}
+}
+
+static void test_event_files(void **state)
+{
+	(void)state;
+	static rec_event e;
+	msgpack_sbuffer sb;
+	pack_event_files(&sb, REC_FILES_MAX, 4, "a.png");
+	assert_int_equal(rec_event_decode(sb.data, sb.size, &e), 0);
+	assert_int_equal(e.files.n, REC_FILES_MAX);
+	assert_true(e.files.f[9].id == 109 && e.files.f[9].size == 68);
+	assert_string_equal(e.files.f[9].name, "a.png");
+	assert_string_equal(e.files.f[9].type, "png");
+	msgpack_sbuffer_destroy(&sb);
+	pack_event_files(&sb, REC_FILES_MAX + 1, 4, "a.png");
+	assert_int_equal(rec_event_decode(sb.data, sb.size, &e), STORE_ECORRUPT);
+	msgpack_sbuffer_destroy(&sb);
+	pack_event_files(&sb, 1, 3, "a.png");   /* an entry without its size */
+	assert_int_equal(rec_event_decode(sb.data, sb.size, &e), STORE_ECORRUPT);
+	msgpack_sbuffer_destroy(&sb);
+	pack_event_files(&sb, 2, 6, "a.png");   /* fields a later version appended */
+	assert_int_equal(rec_event_decode(sb.data, sb.size, &e), 0);
+	assert_int_equal(e.files.n, 2);
+	msgpack_sbuffer_destroy(&sb);
+	/* a long multi-byte name is cut on a character boundary */
+	char longname[400] = "";
+	for (int i = 0; i < 100; i++)
+		strcat(longname, "\xc3\xa9");
+	pack_event_files(&sb, 1, 4, longname);
+	assert_int_equal(rec_event_decode(sb.data, sb.size, &e), 0);
+	assert_int_equal(strlen(e.files.f[0].name), REC_NAME_MAX);
+	msgpack_sbuffer_destroy(&sb);
+	/* no files: an empty array, one byte */
+	memset(&e, 0, sizeof e);
+	buf b = { 0 }, b2 = { 0 };
+	assert_int_equal(rec_event_encode(&e, &b), 0);
+	assert_int_equal((uint8_t)b.data[b.len - 1], 0x90);
+	e.files.n = 1;
+	e.files.f[0].id = 7;
+	assert_int_equal(rec_event_encode(&e, &b2), 0);
+	assert_true(b2.len > b.len);
+	buf_free(&b);
+	buf_free(&b2);
+}
+
 /* Unpacks an encoding and checks it is [version, ...] with n elements after it. */
 static void assert_encoded_as(const buf *b, uint64_t version, size_t n)
 {
@@ -1228,6 +1303,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_all_kinds_zero_values_empty_strings),
 		cmocka_unit_test(test_huge_container_header_corrupt),
 		cmocka_unit_test(test_random_bytes_never_crash),
+		cmocka_unit_test(test_event_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
