@@ -202,6 +202,20 @@ static void upload_route(http_req *req, const principal *p)
 		http_respond_error(req, 413, "too_large", "the request is larger than the upload limit", NULL);
 		return;
 	}
+	/* a tenant whose quota is used up is told before any of the body is
+	 * read (the commit checks again: uploads may race to the last bytes) */
+	if (a->cfg.tenant_quota) {
+		store_txn t;
+		rec_usage u = { 0 };
+		if (store_read(a->db, &t) == 0) {
+			filestore_usage(&t, p->tid, &u);
+			store_done(&t);
+		}
+		if (u.bytes >= a->cfg.tenant_quota) {
+			http_respond_error(req, 413, "quota_exceeded", "the tenant's file storage quota is used up", NULL);
+			return;
+		}
+	}
 	if (p->kind == P_VISITOR) {
 		int wait = files_rate_take(a, p->tid, p->id);
 		if (wait > 0) {

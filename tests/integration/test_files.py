@@ -405,6 +405,12 @@ def test_quota():
         ok(*c.upload("a-again.txt", a)[:2], status=201)
         ok(*c.upload("small.txt", b"C" * 400)[:2], status=201)
         err(*c.upload("one-more.txt", b"D")[:2], 413, "quota_exceeded")
+        # now full: refused at the head, before any of the body is read
+        path = "/v1/widget/conversations/%s/files" % c.cid
+        head = ("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: multipart/form-data; "
+                "boundary=b\r\nContent-Length: 4000000\r\nExpect: 100-continue\r\n\r\n" % (path, c.vt)).encode()
+        resp = raw_exchange(s.port, head)
+        assert status_of(resp) == 413 and b"quota_exceeded" in resp and b"100 Continue" not in resp, resp[:300]
         # another tenant has its own quota
         tid_b, key_b = s.new_tenant("other", "Other")
         vb = s.visitor("B", widget_key=key_b)["visitor_token"]
