@@ -679,11 +679,10 @@ static bool stream_body(conn *c)
 			c->in.len - h->head_len - consumed);
 		c->in.len -= consumed;
 		c->in.data[c->in.len] = 0;
-		if (!n && !done) {
-			if (h->chunked)
-				body_deadline(c);   /* the bound grows with what arrived */
+		if (h->chunked && !done)
+			body_deadline(c);   /* the bound grows with what arrived (also while paused) */
+		if (!n && !done)
 			return false;
-		}
 		if (done) {
 			h->stream_open = false;
 			h->raw_pos = h->head_len;
