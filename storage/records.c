@@ -51,6 +51,7 @@ typedef struct {
 #define V_REFRESH 1
 #define V_FAMILY  1
 #define V_INVITE  1
+#define V_APIKEY  1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -101,6 +102,14 @@ static const fdesc family_f[] = {
 static const fdesc invite_f[] = {
 	U64(rec_invite, tid), U64(rec_invite, uid), BIN32(rec_invite, hash), U8(rec_invite, purpose),
 	I64(rec_invite, expires_ms), BOOL(rec_invite, used), I64(rec_invite, created_ms),
+};
+
+static const fdesc apikey_f[] = {
+	U64(rec_apikey, tid), U64(rec_apikey, id), STR(rec_apikey, name), U8(rec_apikey, scope),
+	BIN32(rec_apikey, hash), STR(rec_apikey, hint), U64(rec_apikey, created_by),
+	STR(rec_apikey, created_by_name), BOOL(rec_apikey, created_by_key), I64(rec_apikey, created_ms),
+	I64(rec_apikey, expires_ms), BOOL(rec_apikey, revoked), I64(rec_apikey, revoked_ms),
+	I64(rec_apikey, last_used_ms),
 };
 
 static int write_cb(void *data, const char *p, size_t len)
@@ -284,6 +293,7 @@ CODEC(inbox, rec_inbox, V_INBOX, inbox_f)
 CODEC(refresh, rec_refresh, V_REFRESH, refresh_f)
 CODEC(family, rec_family, V_FAMILY, family_f)
 CODEC(invite, rec_invite, V_INVITE, invite_f)
+CODEC(apikey, rec_apikey, V_APIKEY, apikey_f)
 
 void rec_tenant_init(rec_tenant *r)
 {
@@ -301,6 +311,7 @@ static const char *status_names[CS__COUNT] = { "open", "waiting", "pending", "sn
 static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgent" };
 static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
 static const char *sender_names[ST__COUNT] = { "visitor", "agent", "system" };
+static const char *scope_names[KS__COUNT] = { "", "read", "write", "admin" };
 
 const char *rec_status_name(int s)
 {
@@ -328,6 +339,19 @@ const char *rec_kind_name(int k)
 const char *rec_sender_name(int s)
 {
 	return s >= 0 && s < ST__COUNT ? sender_names[s] : "system";
+}
+
+const char *rec_scope_name(int s)
+{
+	return s > KS_NONE && s < KS__COUNT ? scope_names[s] : "";
+}
+
+int rec_scope_parse(const char *s)
+{
+	for (int i = KS_NONE + 1; i < KS__COUNT; i++)
+		if (strcmp(s, scope_names[i]) == 0)
+			return i;
+	return KS_NONE;
 }
 
 size_t rec_key1(uint8_t k[8], uint64_t a)

@@ -32,6 +32,7 @@
 #define REC_GREETING_MAX 500
 #define REC_POSITION_MAX 5     /* "right" | "left" */
 #define REC_TZ_MAX      64     /* an IANA zone name (core/tz.h TZ_NAME_MAX) */
+#define REC_HINT_MAX    8      /* the last characters of an API key's secret */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
@@ -144,6 +145,28 @@ typedef struct {
 	int64_t created_ms;
 } rec_invite;
 
+/* API key scopes (stored as a byte): what a key may do maps onto the
+ * permission table (actors/kit/perm.h). */
+enum apikey_scope { KS_NONE = 0, KS_READ, KS_WRITE, KS_ADMIN, KS__COUNT };
+
+/* An API key of a tenant: server-to-server access with a scope. Its
+ * secret is never stored, only its SHA-256 (the key of its index). */
+typedef struct {
+	uint64_t tid, id;
+	char name[REC_NAME_MAX + 1];
+	uint8_t scope;                       /* enum apikey_scope */
+	uint8_t hash[32];                    /* sha256 of the secret */
+	char hint[REC_HINT_MAX + 1];         /* the secret's last characters, to tell keys apart */
+	uint64_t created_by;                 /* the user (or key) that made it */
+	char created_by_name[REC_NAME_MAX + 1];
+	bool created_by_key;                 /* created_by is an API key, not a user */
+	int64_t created_ms;
+	int64_t expires_ms;                  /* 0 = never */
+	bool revoked;
+	int64_t revoked_ms;
+	int64_t last_used_ms;                /* 0 = never; written at most once a minute */
+} rec_apikey;
+
 /* Encoders append one msgpack value to out, [version of its kind, field...]:
  * 0 or -1 (OOM). */
 int rec_tenant_encode(const rec_tenant *r, buf *out);
@@ -155,6 +178,7 @@ int rec_inbox_encode(const rec_inbox *r, buf *out);
 int rec_refresh_encode(const rec_refresh *r, buf *out);
 int rec_family_encode(const rec_family *r, buf *out);
 int rec_invite_encode(const rec_invite *r, buf *out);
+int rec_apikey_encode(const rec_apikey *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
  * not hold (written by an older version) take their defaults: zero, or the
@@ -170,6 +194,7 @@ int rec_inbox_decode(const void *p, size_t n, rec_inbox *r);
 int rec_refresh_decode(const void *p, size_t n, rec_refresh *r);
 int rec_family_decode(const void *p, size_t n, rec_family *r);
 int rec_invite_decode(const void *p, size_t n, rec_invite *r);
+int rec_apikey_decode(const void *p, size_t n, rec_apikey *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
  * colour, position, time zone): a new record before its values are set. */
@@ -182,6 +207,8 @@ int rec_status_parse(const char *s);     /* -1 if unknown */
 const char *rec_priority_name(int p);
 const char *rec_kind_name(int k);
 const char *rec_sender_name(int s);
+const char *rec_scope_name(int s);       /* "read" | "write" | "admin"; "" if unknown */
+int rec_scope_parse(const char *s);      /* KS_NONE if unknown */
 
 /* Key builders: write big-endian ids into k and return the key length. */
 size_t rec_key1(uint8_t k[8], uint64_t a);

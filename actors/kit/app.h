@@ -33,6 +33,7 @@ typedef struct ratelimit ratelimit;
 typedef struct jobs jobs;
 typedef struct lcache lcache;
 typedef struct tokmemo tokmemo;
+typedef struct keyuse keyuse;
 struct feature;
 struct route_entry;
 
@@ -88,6 +89,7 @@ typedef struct app {
 	jobs *jobs;                /* CPU-heavy work (password hashing) */
 	lcache *lists;             /* rendered conversation lists (actors/conversations/lcache.h) */
 	tokmemo *tokens;           /* verified bearer tokens per I/O thread (actors/kit/tokmemo.h) */
+	keyuse *key_use;           /* API keys with a last-use write in flight (actors/kit/apikey.h) */
 	id_gen ids;
 	uint8_t jwt_key[32];
 	int port;                  /* bound port */

@@ -607,7 +607,7 @@ static const route_def routes[] = {
 	{ "POST", "/v1/users/{id}/deactivate", PERM_TEAM_MANAGE, deactivate_user },
 	{ "POST", "/v1/users/{id}/reactivate", PERM_TEAM_MANAGE, reactivate_user },
 	{ "POST", "/v1/users/{id}/invite", PERM_TEAM_MANAGE, reinvite_user },
-	{ "PATCH", "/v1/auth/me", PERM_SIGNED_IN, update_me },
+	{ "PATCH", "/v1/auth/me", PERM_SELF, update_me },
 	{ "POST", "/v1/auth/set-password", PERM_PUBLIC, set_password },
 	{ 0 },
 };

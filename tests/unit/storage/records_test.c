@@ -97,6 +97,13 @@ static const tfield invite_doc[] = {
 	FU64(rec_invite, tid), FU64(rec_invite, uid), FBIN(rec_invite, hash), FU8(rec_invite, purpose),
 	FI64(rec_invite, expires_ms), FBOOL(rec_invite, used), FI64(rec_invite, created_ms),
 };
+static const tfield apikey_doc[] = {
+	FU64(rec_apikey, tid), FU64(rec_apikey, id), FSTR(rec_apikey, name), FU8(rec_apikey, scope),
+	FBIN(rec_apikey, hash), FSTR(rec_apikey, hint), FU64(rec_apikey, created_by),
+	FSTR(rec_apikey, created_by_name), FBOOL(rec_apikey, created_by_key), FI64(rec_apikey, created_ms),
+	FI64(rec_apikey, expires_ms), FBOOL(rec_apikey, revoked), FI64(rec_apikey, revoked_ms),
+	FI64(rec_apikey, last_used_ms),
+};
 
 /* One record kind: its size, its documented fields and its codec. */
 typedef struct {
@@ -122,6 +129,7 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(apikey, rec_apikey)
 
 #define KIND(NAME, T, V, NV1) { #NAME, V, NV1, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
 #define KIND1(NAME, T) KIND(NAME, T, 1, NELEM(NAME##_doc))
@@ -129,12 +137,13 @@ static const kind kinds[] = {
 	KIND(tenant, rec_tenant, 2, 6), KIND(user, rec_user, 2, 9), KIND1(visitor, rec_visitor),
 	KIND1(conv, rec_conv), KIND1(event, rec_event), KIND1(inbox, rec_inbox),
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
+	KIND1(apikey, rec_apikey),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
 typedef union {
 	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
-	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n;
+	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_apikey k;
 } any_rec;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -1134,6 +1143,23 @@ static void test_kind_sender_priority_names(void **state)
 	assert_string_equal(rec_priority_name(-1), "medium");
 }
 
+static void test_scope_names(void **state)
+{
+	(void)state;
+	static const char *want[KS__COUNT] = { "", "read", "write", "admin" };
+	for (int s = KS_NONE + 1; s < KS__COUNT; s++) {
+		assert_string_equal(rec_scope_name(s), want[s]);
+		assert_int_equal(rec_scope_parse(want[s]), s);
+	}
+	assert_string_equal(rec_scope_name(KS_NONE), "");
+	assert_string_equal(rec_scope_name(KS__COUNT), "");
+	assert_string_equal(rec_scope_name(-1), "");
+	assert_int_equal(rec_scope_parse(""), KS_NONE);
+	assert_int_equal(rec_scope_parse("Read"), KS_NONE);
+	assert_int_equal(rec_scope_parse("owner"), KS_NONE);
+	assert_int_equal(rec_scope_parse("admin "), KS_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1160,6 +1186,7 @@ int main(void)
 		cmocka_unit_test(test_key_byte_order_is_numeric_order),
 		cmocka_unit_test(test_status_names_round_trip),
 		cmocka_unit_test(test_kind_sender_priority_names),
+		cmocka_unit_test(test_scope_names),
 		/* last: these show bugs that abort under ASan+UBSan (see the tests) */
 		cmocka_unit_test(test_roundtrip_all_kinds_zero_values_empty_strings),
 		cmocka_unit_test(test_huge_container_header_corrupt),
