@@ -1,7 +1,7 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 9: tenant, user, visitor, conv,
- * event, inbox, refresh, family, invite); the rest is a stored value, decoded with
+ * Input: byte 0 picks the record kind (mod 10: tenant, user, visitor, conv,
+ * event, inbox, refresh, family, invite, apikey); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -69,6 +69,9 @@ static const sfield event_s[] = {
 	S(rec_event, sender_name), S(rec_event, client_id), S(rec_event, text),
 	S(rec_event, assignee_name),
 };
+static const sfield apikey_s[] = {
+	S(rec_apikey, name), S(rec_apikey, hint), S(rec_apikey, created_by_name),
+};
 
 /* Wrappers with a common signature (calling through a cast function
  * pointer is undefined behaviour, which UBSan's -fsanitize=function flags). */
@@ -84,6 +87,7 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(apikey, rec_apikey)
 
 /* Versions and field counts from docs/storage.md. */
 static const kind kinds[] = {
@@ -96,6 +100,7 @@ static const kind kinds[] = {
 	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0 },
 	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0 },
 	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0 },
+	{ apikey_dec, apikey_enc, sizeof(rec_apikey), 1, 14, apikey_s, NELEM(apikey_s) },
 };
 
 typedef union {
@@ -108,6 +113,7 @@ typedef union {
 	rec_refresh r;
 	rec_family f;
 	rec_invite n;
+	rec_apikey k;
 	max_align_t align;
 } any_rec;
 
