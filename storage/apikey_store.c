@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-/* tid · sha256(secret): the key of the hash index */
-static size_t hash_key(uint8_t k[40], uint64_t tid, const uint8_t hash[32])
-{
-	rec_key1(k, tid);
-	memcpy(k + 8, hash, 32);
-	return 40;
-}
-
 static int put_key(store_txn *t, const rec_apikey *r)
 {
 	uint8_t k[16];
@@ -28,7 +20,7 @@ int apikey_create(store_txn *t, const rec_apikey *k)
 	uint8_t kk[16], hk[40], idv[8];
 	int rc;
 	if ((rc = db_absent(t->db, t->txn, DB_API_KEYS, kk, rec_key2(kk, k->tid, k->id))) ||
-	    (rc = db_absent(t->db, t->txn, DB_API_KEY_HASH, hk, hash_key(hk, k->tid, k->hash))))
+	    (rc = db_absent(t->db, t->txn, DB_API_KEY_HASH, hk, rec_key_hash(hk, k->tid, k->hash))))
 		return rc;
 	rec_apikey r = *k;
 	r.revoked = false;
@@ -52,7 +44,7 @@ int apikey_by_hash(store_txn *t, uint64_t tid, const uint8_t hash[32], rec_apike
 {
 	uint8_t k[40];
 	MDB_val v;
-	int rc = db_get(t->db, t->txn, DB_API_KEY_HASH, k, hash_key(k, tid, hash), &v);
+	int rc = db_get(t->db, t->txn, DB_API_KEY_HASH, k, rec_key_hash(k, tid, hash), &v);
 	if (rc)
 		return rc;
 	if (v.mv_size != 8)

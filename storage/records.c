@@ -375,6 +375,13 @@ size_t rec_key3(uint8_t k[24], uint64_t a, uint64_t b, uint64_t c)
 	return 24;
 }
 
+size_t rec_key_hash(uint8_t k[40], uint64_t tid, const uint8_t hash[32])
+{
+	db_be64(k, tid);
+	memcpy(k + 8, hash, 32);
+	return 40;
+}
+
 void rec_strcpy(char *dst, size_t cap, const char *s, size_t len)
 {
 	if (len > cap - 1) {

@@ -214,6 +214,8 @@ int rec_scope_parse(const char *s);      /* KS_NONE if unknown */
 size_t rec_key1(uint8_t k[8], uint64_t a);
 size_t rec_key2(uint8_t k[16], uint64_t a, uint64_t b);
 size_t rec_key3(uint8_t k[24], uint64_t a, uint64_t b, uint64_t c);
+/* tid · a 32-byte hash: the key of the records found by a token's SHA-256. */
+size_t rec_key_hash(uint8_t k[40], uint64_t tid, const uint8_t hash[32]);
 
 /* Copies s into a fixed field of cap bytes (incl. NUL), truncating at a
  * UTF-8 character boundary. */

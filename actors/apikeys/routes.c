@@ -122,19 +122,9 @@ static void submit(http_req *req, key_op *op)
 
 /* ------------------------------------------------------------------ routes */
 
-typedef struct {
-	json_t *list;
-	bool failed;
-} list_acc;
-
 static bool add_key(void *arg, uint64_t id, const rec_apikey *k)
 {
-	list_acc *acc = arg;
-	if (!k)   /* a record that does not decode is left out */
-		return true;
-	if (json_array_append_new(acc->list, view_key(k)))
-		acc->failed = true;
-	return !acc->failed;
+	return !k || api_list_add(arg, view_key(k));   /* a record that does not decode is left out */
 }
 
 static void list_keys(http_req *req, const principal *p)
@@ -144,21 +134,11 @@ static void list_keys(http_req *req, const principal *p)
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	list_acc acc = { json_array(), false };
-	int rc = acc.list ? apikey_list(&t, p->tid, 0, add_key, &acc) : STORE_ENOMEM;
+	api_list l;
+	api_list_init(&l);
+	int rc = l.failed ? STORE_ENOMEM : apikey_list(&t, p->tid, 0, add_key, &l);
 	store_done(&t);
-	if (rc || acc.failed) {
-		json_decref(acc.list);
-		http_respond_error(req, 500, "internal", "storage failure", NULL);
-		return;
-	}
-	http_respond_json(req, 200, json_pack("{s:o}", "data", acc.list));
-}
-
-static int bad_field(http_req *req, const char *field, const char *msg)
-{
-	http_respond_error(req, 400, "invalid_field", msg, field);
-	return -1;
+	api_list_answer(req, &l, rc);
 }
 
 /* expires_at: absent or null (never), or an ISO-8601 UTC time in the future. */
@@ -169,9 +149,9 @@ static int read_expiry(http_req *req, json_t *body, int64_t now, int64_t *out)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v) || clock_parse_iso8601(json_string_value(v), json_string_length(v), out) < 0)
-		return bad_field(req, "expires_at", "expires_at must be null or an ISO-8601 UTC time (2030-01-31T00:00:00Z)");
+		return api_bad_field(req, "expires_at", "expires_at must be null or an ISO-8601 UTC time (2030-01-31T00:00:00Z)");
 	if (*out <= now)
-		return bad_field(req, "expires_at", "expires_at must be in the future");
+		return api_bad_field(req, "expires_at", "expires_at must be in the future");
 	return 0;
 }
 
@@ -189,7 +169,7 @@ static void create_key(http_req *req, const principal *p)
 		goto out;
 	int scope = rec_scope_parse(scope_s);
 	if (scope == KS_NONE) {
-		bad_field(req, "scope", "scope must be read, write or admin");
+		api_bad_field(req, "scope", "scope must be read, write or admin");
 		goto out;
 	}
 	if (read_expiry(req, body, now, &expires) < 0)

@@ -1061,6 +1061,16 @@ static void test_keys_big_endian(void **state)
 	assert_true(db_get_be64(k) == 0xA1A2A3A4A5A6A7A8ull);
 	assert_true(db_get_be64(k + 8) == 0x0102);
 	assert_true(db_get_be64(k + 16) == 0x8000000000000001ull);
+
+	/* tid · a hash, as the token and API key tables key them */
+	uint8_t hk[41], h[32];
+	for (int i = 0; i < 32; i++)
+		h[i] = (uint8_t)(0xC0 + i);
+	memset(hk, 0xEE, sizeof hk);
+	assert_int_equal(rec_key_hash(hk, 0x0102030405060708ull, h), 40);
+	assert_memory_equal(hk, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	assert_memory_equal(hk + 8, h, 32);
+	assert_int_equal(hk[40], 0xEE);
 }
 
 static void test_key_byte_order_is_numeric_order(void **state)
