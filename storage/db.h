@@ -36,6 +36,7 @@ enum db_table {
 	DB_REFRESH,       /* tid|sha256(token) → refresh token */
 	DB_FAMILIES,      /* tid|family → token family (revocation) */
 	DB_INVITES,       /* tid|sha256(token) → invite / password-reset token */
+	DB_EMAIL,         /* tid → email settings */
 	DB_API_KEYS,      /* tid|id → API key */
 	DB_API_KEY_HASH,  /* tid|sha256(secret) → key id (index) */
 	DB__COUNT

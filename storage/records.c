@@ -51,6 +51,7 @@ typedef struct {
 #define V_REFRESH 1
 #define V_FAMILY  1
 #define V_INVITE  1
+#define V_EMAIL   1
 #define V_APIKEY  1
 
 static const fdesc tenant_f[] = {
@@ -102,6 +103,12 @@ static const fdesc family_f[] = {
 static const fdesc invite_f[] = {
 	U64(rec_invite, tid), U64(rec_invite, uid), BIN32(rec_invite, hash), U8(rec_invite, purpose),
 	I64(rec_invite, expires_ms), BOOL(rec_invite, used), I64(rec_invite, created_ms),
+};
+
+static const fdesc email_f[] = {
+	U64(rec_email, tid), STR(rec_email, host), U64(rec_email, port), U8(rec_email, security),
+	STR(rec_email, username), STR(rec_email, password), STR(rec_email, from), STR(rec_email, notify),
+	I64(rec_email, updated_ms),
 };
 
 static const fdesc apikey_f[] = {
@@ -293,6 +300,7 @@ CODEC(inbox, rec_inbox, V_INBOX, inbox_f)
 CODEC(refresh, rec_refresh, V_REFRESH, refresh_f)
 CODEC(family, rec_family, V_FAMILY, family_f)
 CODEC(invite, rec_invite, V_INVITE, invite_f)
+CODEC(email, rec_email, V_EMAIL, email_f)
 CODEC(apikey, rec_apikey, V_APIKEY, apikey_f)
 
 void rec_tenant_init(rec_tenant *r)
@@ -311,6 +319,7 @@ static const char *status_names[CS__COUNT] = { "open", "waiting", "pending", "sn
 static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgent" };
 static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
 static const char *sender_names[ST__COUNT] = { "visitor", "agent", "system" };
+static const char *security_names[SMTP__COUNT] = { "starttls", "tls", "none" };
 static const char *scope_names[KS__COUNT] = { "", "read", "write", "admin" };
 
 const char *rec_status_name(int s)
@@ -339,6 +348,19 @@ const char *rec_kind_name(int k)
 const char *rec_sender_name(int s)
 {
 	return s >= 0 && s < ST__COUNT ? sender_names[s] : "system";
+}
+
+const char *rec_security_name(int s)
+{
+	return s >= 0 && s < SMTP__COUNT ? security_names[s] : "starttls";
+}
+
+int rec_security_parse(const char *s)
+{
+	for (int i = 0; i < SMTP__COUNT; i++)
+		if (strcmp(s, security_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 const char *rec_scope_name(int s)

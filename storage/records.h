@@ -32,6 +32,8 @@
 #define REC_GREETING_MAX 500
 #define REC_POSITION_MAX 5     /* "right" | "left" */
 #define REC_TZ_MAX      64     /* an IANA zone name (core/tz.h TZ_NAME_MAX) */
+#define REC_HOST_MAX    253    /* a DNS name, or an IP address */
+#define REC_SEALED_MAX  384    /* a sealed secret of up to 256 bytes (core/secretbox.h) */
 #define REC_HINT_MAX    8      /* the last characters of an API key's secret */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
@@ -145,6 +147,23 @@ typedef struct {
 	int64_t created_ms;
 } rec_invite;
 
+enum smtp_security { SMTP_STARTTLS = 0, SMTP_TLS, SMTP_PLAIN, SMTP__COUNT };
+
+/* A tenant's outgoing email: the SMTP server it sends through and where
+ * its notifications go. The password is stored sealed (core/secretbox.h,
+ * bound to the tenant id), never in the clear. */
+typedef struct {
+	uint64_t tid;
+	char host[REC_HOST_MAX + 1];         /* "" = no SMTP server: nothing is sent */
+	uint64_t port;                       /* 1..65535 */
+	uint8_t security;                    /* enum smtp_security */
+	char username[REC_EMAIL_MAX + 1];    /* "" = no authentication */
+	char password[REC_SEALED_MAX + 1];   /* sealed; "" = none */
+	char from[REC_EMAIL_MAX + 1];        /* the sender address */
+	char notify[REC_EMAIL_MAX + 1];      /* new-conversation notifications; "" = none */
+	int64_t updated_ms;
+} rec_email;
+
 /* API key scopes (stored as a byte): what a key may do maps onto the
  * permission table (actors/kit/perm.h). */
 enum apikey_scope { KS_NONE = 0, KS_READ, KS_WRITE, KS_ADMIN, KS__COUNT };
@@ -178,6 +197,7 @@ int rec_inbox_encode(const rec_inbox *r, buf *out);
 int rec_refresh_encode(const rec_refresh *r, buf *out);
 int rec_family_encode(const rec_family *r, buf *out);
 int rec_invite_encode(const rec_invite *r, buf *out);
+int rec_email_encode(const rec_email *r, buf *out);
 int rec_apikey_encode(const rec_apikey *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
@@ -194,6 +214,7 @@ int rec_inbox_decode(const void *p, size_t n, rec_inbox *r);
 int rec_refresh_decode(const void *p, size_t n, rec_refresh *r);
 int rec_family_decode(const void *p, size_t n, rec_family *r);
 int rec_invite_decode(const void *p, size_t n, rec_invite *r);
+int rec_email_decode(const void *p, size_t n, rec_email *r);
 int rec_apikey_decode(const void *p, size_t n, rec_apikey *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
@@ -207,6 +228,8 @@ int rec_status_parse(const char *s);     /* -1 if unknown */
 const char *rec_priority_name(int p);
 const char *rec_kind_name(int k);
 const char *rec_sender_name(int s);
+const char *rec_security_name(int s);
+int rec_security_parse(const char *s);   /* -1 if unknown */
 const char *rec_scope_name(int s);       /* "read" | "write" | "admin"; "" if unknown */
 int rec_scope_parse(const char *s);      /* KS_NONE if unknown */
 

@@ -1,8 +1,8 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 10: tenant, user, visitor, conv,
- * event, inbox, refresh, family, invite, apikey); the rest is a stored value, decoded with
- * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
+ * Input: byte 0 picks the record kind (mod 11: tenant, user, visitor, conv,
+ * event, inbox, refresh, family, invite, email, apikey); the rest is a stored
+ * value, decoded with that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
  * Checks: the decoder returns 0 or STORE_ECORRUPT; decoding into a struct full
@@ -73,6 +73,11 @@ static const sfield apikey_s[] = {
 	S(rec_apikey, name), S(rec_apikey, hint), S(rec_apikey, created_by_name),
 };
 
+static const sfield email_s[] = {
+	S(rec_email, host), S(rec_email, username), S(rec_email, password), S(rec_email, from),
+	S(rec_email, notify),
+};
+
 /* Wrappers with a common signature (calling through a cast function
  * pointer is undefined behaviour, which UBSan's -fsanitize=function flags). */
 #define WRAP(name, T) \
@@ -87,6 +92,7 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(email, rec_email)
 WRAP(apikey, rec_apikey)
 
 /* Versions and field counts from docs/storage.md. */
@@ -100,6 +106,7 @@ static const kind kinds[] = {
 	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0 },
 	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0 },
 	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0 },
+	{ email_dec, email_enc, sizeof(rec_email), 1, 9, email_s, NELEM(email_s) },
 	{ apikey_dec, apikey_enc, sizeof(rec_apikey), 1, 14, apikey_s, NELEM(apikey_s) },
 };
 
@@ -113,6 +120,7 @@ typedef union {
 	rec_refresh r;
 	rec_family f;
 	rec_invite n;
+	rec_email m;
 	rec_apikey k;
 	max_align_t align;
 } any_rec;

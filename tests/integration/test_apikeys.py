@@ -176,6 +176,8 @@ def test_scopes():
         err(*s.request("PATCH", "/v1/users/" + owner_id, {"title": "x"}, token=admin)[:2], 403, "forbidden")
         ok(*s.request("PATCH", "/v1/users/" + inv["user"]["id"], {"title": "Ops"}, token=admin)[:2])
         assert ok(*s.request("PATCH", "/v1/tenant", {"name": "Keyed"}, token=admin)[:2])["name"] == "Keyed"
+        # a key has no address of its own: a test email names its recipient
+        err(*s.request("POST", "/v1/email/test", {}, token=admin)[:2], 400, "invalid_field", "to")
         by_key = make_key(s, admin, "admin", name="Made by a key")["key"]
         assert by_key["created_by"]["type"] == "api_key" and by_key["created_by"]["name"] == "Provisioning", by_key
         # no key is a user: the self routes refuse every scope

@@ -49,6 +49,7 @@ import subprocess
 import time
 
 from harness import DEMO_PASSWORD, PARLEYD, WS, Server, main, run, wait_until
+from smtpsink import Sink
 
 # The least role holding each permission: the table of actors/kit/perm.h,
 # kept here as the test's own statement of it (a new permission must be
@@ -273,6 +274,19 @@ def invite_token(w):
     return b["invite_token"]
 
 
+def email_test(w):
+    """A test send that succeeds: both tenants send through an SMTP sink on
+    loopback (the matrix server allows 127.0.0.1)."""
+    if not getattr(w, "sink", None):
+        w.sink = Sink()
+        for who in ("owner", "other"):
+            st, b, _ = w.s.request("PATCH", "/v1/email/settings", {
+                "host": "127.0.0.1", "port": w.sink.port, "security": "none", "from": "matrix@matrix.test"},
+                token=w.tokens[who])
+            assert st == 200, (st, b)
+    return {"to": "%s@matrix.test" % w.uniq("e")}
+
+
 def fresh_key(w):
     """A new read key of tenant A; its id."""
     st, b, _ = w.s.request("POST", "/v1/api-keys", {"name": w.uniq("fk"), "scope": "read"}, token=w.tokens["owner"])
@@ -322,6 +336,9 @@ ROUTE_SAMPLES = {
     "POST /v1/auth/set-password": Route(200, body=lambda w: {"token": invite_token(w), "password": PASSWORD}),
     "GET /v1/tenant": Route(200),
     "PATCH /v1/tenant": Route(200, body=lambda w: {"widget": {"greeting": "Hello from %s" % w.uniq("g")}}),
+    "GET /v1/email/settings": Route(200),
+    "PATCH /v1/email/settings": Route(200, body=lambda w: {"notify_address": "%s@matrix.test" % w.uniq("n")}),
+    "POST /v1/email/test": Route(200, body=email_test),
     "GET /v1/api-keys": Route(200),
     "POST /v1/api-keys": Route(201, body=lambda w: {"name": w.uniq("key"), "scope": "read"}),
     "DELETE /v1/api-keys/{id}": Route(200, {"id": fresh_key}),
@@ -694,7 +711,7 @@ def test_permission_matrix():
     routes, frames = read_tables()
     tally = Tally()
     tally.missing = coverage(routes, frames)
-    with Server() as s:
+    with Server("--outbound-allow", "127.0.0.1/32") as s:
         w = World(s)
         run(run_frames(w, frames, tally))   # resets the stale user's password first
         run_routes(w, routes, tally)
@@ -703,6 +720,8 @@ def test_permission_matrix():
             run_scope(w, tally)
         except Exception as e:   # the matrix's mismatches are still listed
             tally.check("the scope cells", "-", "completed", "stopped: %r" % e)
+        if getattr(w, "sink", None):
+            w.sink.close()
     print("permission matrix: %d routes x %d principals + %d frames x %d = %d cells, scope %d cells: "
           "%d of %d passed (%.1fs)" % (len(routes), len(ROUTE_PRINCIPALS), len(frames), len(FRAME_PRINCIPALS),
                                        matrix, tally.cells - matrix, tally.cells - len(tally.mismatches),

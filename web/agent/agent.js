@@ -8,6 +8,7 @@
 
 import { createTeamPage } from "./team.js";
 import { createSettingsPage } from "./settings.js";
+import { createEmailSettings } from "./email.js";
 import { createApiKeysPage } from "./apikeys.js";
 import { createProfilePage } from "./profile.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
@@ -341,7 +342,9 @@ const team = createTeamPage(ctx);
 const settings = createSettingsPage(ctx);
 const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
-const pageViews = { team, settings, apikeys, profile };
+const email = createEmailSettings(ctx);
+// the settings page holds the tenant's settings and, below, its email
+const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, profile };
 
 function allowedPage(p) {
   if (p === "settings") return canEditSettings(auth && auth.user && auth.user.role);

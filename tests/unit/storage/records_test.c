@@ -105,6 +105,12 @@ static const tfield apikey_doc[] = {
 	FI64(rec_apikey, last_used_ms),
 };
 
+static const tfield email_doc[] = {
+	FU64(rec_email, tid), FSTR(rec_email, host), FU64(rec_email, port), FU8(rec_email, security),
+	FSTR(rec_email, username), FSTR(rec_email, password), FSTR(rec_email, from), FSTR(rec_email, notify),
+	FI64(rec_email, updated_ms),
+};
+
 /* One record kind: its size, its documented fields and its codec. */
 typedef struct {
 	const char *name;
@@ -129,6 +135,7 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(email, rec_email)
 WRAP(apikey, rec_apikey)
 
 #define KIND(NAME, T, V, NV1) { #NAME, V, NV1, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
@@ -137,13 +144,14 @@ static const kind kinds[] = {
 	KIND(tenant, rec_tenant, 2, 6), KIND(user, rec_user, 2, 9), KIND1(visitor, rec_visitor),
 	KIND1(conv, rec_conv), KIND1(event, rec_event), KIND1(inbox, rec_inbox),
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
+	KIND1(email, rec_email),
 	KIND1(apikey, rec_apikey),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
 typedef union {
 	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
-	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_apikey k;
+	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_email m; rec_apikey k;
 } any_rec;
 
 /* ---- helpers ------------------------------------------------------------- */
