@@ -15,4 +15,9 @@ int64_t clock_mono_ns(void);
  * (at least 25 bytes); returns out. */
 char *clock_iso8601(int64_t ms, char out[32]);
 
+/* Parses an ISO-8601 UTC time "YYYY-MM-DDTHH:MM:SS[.f…]Z" (years 1970 to
+ * 9999, a real calendar date, fractions cut to milliseconds) into epoch ms;
+ * 0, or -1 when s (of len bytes) is anything else. */
+int clock_parse_iso8601(const char *s, size_t len, int64_t *ms);
+
 #endif

@@ -21,7 +21,8 @@ struct db {
 static const char *names[DB__COUNT] = {
 	"meta", "tenants", "tenant_slug", "widget_keys", "users", "user_email",
 	"visitors", "convs", "conv_status", "conv_assignee", "visitor_convs",
-	"events", "inbox", "refresh", "families", "invites", "email", "files", "blobs", "usage",
+	"events", "inbox", "refresh", "families", "invites", "email", "api_keys", "api_key_hash",
+	"files", "blobs", "usage",
 };
 
 const char *db_table_name(enum db_table t)

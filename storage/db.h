@@ -37,6 +37,8 @@ enum db_table {
 	DB_FAMILIES,      /* tid|family → token family (revocation) */
 	DB_INVITES,       /* tid|sha256(token) → invite / password-reset token */
 	DB_EMAIL,         /* tid → email settings */
+	DB_API_KEYS,      /* tid|id → API key */
+	DB_API_KEY_HASH,  /* tid|sha256(secret) → key id (index) */
 	DB_FILES,         /* tid|fid → file (metadata of an upload) */
 	DB_BLOBS,         /* tid|sha256 → blob (a stored file's bytes, by content) */
 	DB_USAGE,         /* tid → what the tenant stores */

@@ -56,6 +56,7 @@ typedef struct {
 #define V_BLOB    1
 #define V_USAGE   1
 #define V_EMAIL   1
+#define V_APIKEY  1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -125,6 +126,14 @@ static const fdesc email_f[] = {
 	U64(rec_email, tid), STR(rec_email, host), U64(rec_email, port), U8(rec_email, security),
 	STR(rec_email, username), STR(rec_email, password), STR(rec_email, from), STR(rec_email, notify),
 	I64(rec_email, updated_ms),
+};
+
+static const fdesc apikey_f[] = {
+	U64(rec_apikey, tid), U64(rec_apikey, id), STR(rec_apikey, name), U8(rec_apikey, scope),
+	BIN32(rec_apikey, hash), STR(rec_apikey, hint), U64(rec_apikey, created_by),
+	STR(rec_apikey, created_by_name), BOOL(rec_apikey, created_by_key), I64(rec_apikey, created_ms),
+	I64(rec_apikey, expires_ms), BOOL(rec_apikey, revoked), I64(rec_apikey, revoked_ms),
+	I64(rec_apikey, last_used_ms),
 };
 
 static int write_cb(void *data, const char *p, size_t len)
@@ -357,6 +366,7 @@ CODEC(file, rec_file, V_FILE, file_f)
 CODEC(blob, rec_blob, V_BLOB, blob_f)
 CODEC(usage, rec_usage, V_USAGE, usage_f)
 CODEC(email, rec_email, V_EMAIL, email_f)
+CODEC(apikey, rec_apikey, V_APIKEY, apikey_f)
 
 void rec_tenant_init(rec_tenant *r)
 {
@@ -375,6 +385,7 @@ static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgen
 static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
 static const char *sender_names[ST__COUNT] = { "visitor", "agent", "system" };
 static const char *security_names[SMTP__COUNT] = { "starttls", "tls", "none" };
+static const char *scope_names[KS__COUNT] = { "", "read", "write", "admin" };
 
 const char *rec_status_name(int s)
 {
@@ -417,6 +428,19 @@ int rec_security_parse(const char *s)
 	return -1;
 }
 
+const char *rec_scope_name(int s)
+{
+	return s > KS_NONE && s < KS__COUNT ? scope_names[s] : "";
+}
+
+int rec_scope_parse(const char *s)
+{
+	for (int i = KS_NONE + 1; i < KS__COUNT; i++)
+		if (strcmp(s, scope_names[i]) == 0)
+			return i;
+	return KS_NONE;
+}
+
 size_t rec_key1(uint8_t k[8], uint64_t a)
 {
 	db_be64(k, a);
@@ -436,6 +460,13 @@ size_t rec_key3(uint8_t k[24], uint64_t a, uint64_t b, uint64_t c)
 	db_be64(k + 8, b);
 	db_be64(k + 16, c);
 	return 24;
+}
+
+size_t rec_key_hash(uint8_t k[40], uint64_t tid, const uint8_t hash[32])
+{
+	db_be64(k, tid);
+	memcpy(k + 8, hash, 32);
+	return 40;
 }
 
 void rec_strcpy(char *dst, size_t cap, const char *s, size_t len)

@@ -37,6 +37,7 @@
 #define REC_FILES_MAX   10     /* files one message may carry */
 #define REC_HOST_MAX    253    /* a DNS name, or an IP address */
 #define REC_SEALED_MAX  384    /* a sealed secret of up to 256 bytes (core/secretbox.h) */
+#define REC_HINT_MAX    8      /* the last characters of an API key's secret */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
@@ -211,6 +212,28 @@ typedef struct {
 	int64_t updated_ms;
 } rec_email;
 
+/* API key scopes (stored as a byte): what a key may do maps onto the
+ * permission table (actors/kit/perm.h). */
+enum apikey_scope { KS_NONE = 0, KS_READ, KS_WRITE, KS_ADMIN, KS__COUNT };
+
+/* An API key of a tenant: server-to-server access with a scope. Its
+ * secret is never stored, only its SHA-256 (the key of its index). */
+typedef struct {
+	uint64_t tid, id;
+	char name[REC_NAME_MAX + 1];
+	uint8_t scope;                       /* enum apikey_scope */
+	uint8_t hash[32];                    /* sha256 of the secret */
+	char hint[REC_HINT_MAX + 1];         /* the secret's last characters, to tell keys apart */
+	uint64_t created_by;                 /* the user (or key) that made it */
+	char created_by_name[REC_NAME_MAX + 1];
+	bool created_by_key;                 /* created_by is an API key, not a user */
+	int64_t created_ms;
+	int64_t expires_ms;                  /* 0 = never */
+	bool revoked;
+	int64_t revoked_ms;
+	int64_t last_used_ms;                /* 0 = never; written at most once a minute */
+} rec_apikey;
+
 /* Encoders append one msgpack value to out, [version of its kind, field...]:
  * 0 or -1 (OOM). */
 int rec_tenant_encode(const rec_tenant *r, buf *out);
@@ -226,6 +249,7 @@ int rec_file_encode(const rec_file *r, buf *out);
 int rec_blob_encode(const rec_blob *r, buf *out);
 int rec_usage_encode(const rec_usage *r, buf *out);
 int rec_email_encode(const rec_email *r, buf *out);
+int rec_apikey_encode(const rec_apikey *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
  * not hold (written by an older version) take their defaults: zero, or the
@@ -245,6 +269,7 @@ int rec_file_decode(const void *p, size_t n, rec_file *r);
 int rec_blob_decode(const void *p, size_t n, rec_blob *r);
 int rec_usage_decode(const void *p, size_t n, rec_usage *r);
 int rec_email_decode(const void *p, size_t n, rec_email *r);
+int rec_apikey_decode(const void *p, size_t n, rec_apikey *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
  * colour, position, time zone): a new record before its values are set. */
@@ -259,11 +284,15 @@ const char *rec_kind_name(int k);
 const char *rec_sender_name(int s);
 const char *rec_security_name(int s);
 int rec_security_parse(const char *s);   /* -1 if unknown */
+const char *rec_scope_name(int s);       /* "read" | "write" | "admin"; "" if unknown */
+int rec_scope_parse(const char *s);      /* KS_NONE if unknown */
 
 /* Key builders: write big-endian ids into k and return the key length. */
 size_t rec_key1(uint8_t k[8], uint64_t a);
 size_t rec_key2(uint8_t k[16], uint64_t a, uint64_t b);
 size_t rec_key3(uint8_t k[24], uint64_t a, uint64_t b, uint64_t c);
+/* tid · a 32-byte hash: the key of the records found by a token's SHA-256. */
+size_t rec_key_hash(uint8_t k[40], uint64_t tid, const uint8_t hash[32]);
 
 /* Copies s into a fixed field of cap bytes (incl. NUL), truncating at a
  * UTF-8 character boundary. */

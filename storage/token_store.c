@@ -4,19 +4,11 @@
 
 #include <string.h>
 
-/* tid · sha256(token): the key of refresh and invite tokens */
-static size_t hash_key(uint8_t k[40], uint64_t tid, const uint8_t hash[32])
-{
-	rec_key1(k, tid);
-	memcpy(k + 8, hash, 32);
-	return 40;
-}
-
 static int put_refresh(store_txn *t, const rec_refresh *r)
 {
 	uint8_t k[40];
 	buf b = { 0 };
-	return db_put_encoded(t->db, t->txn, DB_REFRESH, k, hash_key(k, r->tid, r->hash),
+	return db_put_encoded(t->db, t->txn, DB_REFRESH, k, rec_key_hash(k, r->tid, r->hash),
 			      rec_refresh_encode(r, &b), &b);
 }
 
@@ -47,7 +39,7 @@ int token_session_start(store_txn *t, uint64_t tid, uint64_t uid, uint64_t famil
 	uint8_t fk[16], rk[40];
 	int rc;
 	if ((rc = db_absent(t->db, t->txn, DB_FAMILIES, fk, rec_key2(fk, tid, family))) ||
-	    (rc = db_absent(t->db, t->txn, DB_REFRESH, rk, hash_key(rk, tid, hash))) ||
+	    (rc = db_absent(t->db, t->txn, DB_REFRESH, rk, rec_key_hash(rk, tid, hash))) ||
 	    (rc = put_family(t, &f)))
 		return rc;
 	return put_refresh(t, &r);
@@ -58,7 +50,7 @@ int token_refresh_get(store_txn *t, uint64_t tid, const uint8_t hash[32], rec_re
 {
 	uint8_t k[40];
 	MDB_val v;
-	int rc = db_get(t->db, t->txn, DB_REFRESH, k, hash_key(k, tid, hash), &v);
+	int rc = db_get(t->db, t->txn, DB_REFRESH, k, rec_key_hash(k, tid, hash), &v);
 	if (rc || (rc = rec_refresh_decode(v.mv_data, v.mv_size, r)))
 		return rc;
 	return get_family(t, tid, r->family, f);
@@ -75,7 +67,7 @@ int token_refresh_rotate(store_txn *t, uint64_t tid, const uint8_t old[32], cons
 	if (r.used || r.expires_ms <= now || f.revoked)
 		return STORE_ECONFLICT;
 	uint8_t nk[40];
-	if ((rc = db_absent(t->db, t->txn, DB_REFRESH, nk, hash_key(nk, tid, next))))
+	if ((rc = db_absent(t->db, t->txn, DB_REFRESH, nk, rec_key_hash(nk, tid, next))))
 		return rc;
 	r.used = true;
 	if ((rc = put_refresh(t, &r)))
@@ -131,7 +123,7 @@ static int put_invite(store_txn *t, const rec_invite *inv)
 {
 	uint8_t k[40];
 	buf b = { 0 };
-	return db_put_encoded(t->db, t->txn, DB_INVITES, k, hash_key(k, inv->tid, inv->hash),
+	return db_put_encoded(t->db, t->txn, DB_INVITES, k, rec_key_hash(k, inv->tid, inv->hash),
 			      rec_invite_encode(inv, &b), &b);
 }
 
@@ -140,7 +132,7 @@ int token_invite_put(store_txn *t, const rec_invite *inv)
 	if (!inv->tid || !inv->uid || inv->purpose >= INV__COUNT)
 		return STORE_ECONFLICT;
 	uint8_t k[40];
-	int rc = db_absent(t->db, t->txn, DB_INVITES, k, hash_key(k, inv->tid, inv->hash));
+	int rc = db_absent(t->db, t->txn, DB_INVITES, k, rec_key_hash(k, inv->tid, inv->hash));
 	if (rc)
 		return rc;
 	rec_invite r = *inv;
@@ -152,7 +144,7 @@ int token_invite_get(store_txn *t, uint64_t tid, const uint8_t hash[32], rec_inv
 {
 	uint8_t k[40];
 	MDB_val v;
-	int rc = db_get(t->db, t->txn, DB_INVITES, k, hash_key(k, tid, hash), &v);
+	int rc = db_get(t->db, t->txn, DB_INVITES, k, rec_key_hash(k, tid, hash), &v);
 	return rc ? rc : rec_invite_decode(v.mv_data, v.mv_size, out);
 }
 

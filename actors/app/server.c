@@ -11,6 +11,7 @@
 #include "actors/app/features.h"
 #include "actors/kit/feature.h"
 #include "actors/kit/address.h"
+#include "actors/kit/apikey.h"
 #include "actors/conversations/cidset.h"
 #include "actors/kit/api.h"
 #include "actors/conversations/conv.h"
@@ -549,7 +550,8 @@ app *app_start(const app_config *cfg)
 	/* tokens kept inline, 512 bytes at most (ours are ~300; a longer one
 	 * is verified every time): 1024 × 576 B per I/O thread */
 	a->tokens = tm_new(cfg->io_threads, 1024, 512);
-	if (!a->lists || !a->tokens)
+	a->key_use = keyuse_new();
+	if (!a->lists || !a->tokens || !a->key_use)
 		goto fail;
 	a->wr = writer_start(a->db, 4096);
 	a->rt = actor_rt_start(&(actor_rt_opts){ .workers = cfg->workers, .batch = 64 });
@@ -683,6 +685,7 @@ void app_stop(app **a_p)
 	writer_stop(&a->wr);
 	lc_free(&a->lists);
 	tm_free(&a->tokens);
+	keyuse_free(&a->key_use);
 	db_close(&a->db);
 	egress_free(&a->egress);
 	memset(a->secret_key, 0, sizeof a->secret_key);

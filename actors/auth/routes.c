@@ -477,8 +477,8 @@ static const route_def routes[] = {
 	{ "POST", "/v1/auth/login", PERM_PUBLIC, login },
 	{ "POST", "/v1/auth/refresh", PERM_PUBLIC, refresh },
 	{ "POST", "/v1/auth/logout", PERM_PUBLIC, logout },
-	{ "GET", "/v1/auth/me", PERM_SIGNED_IN, me },
-	{ "POST", "/v1/auth/password", PERM_SIGNED_IN, change_password },
+	{ "GET", "/v1/auth/me", PERM_SELF, me },
+	{ "POST", "/v1/auth/password", PERM_SELF, change_password },
 	{ 0 },
 };
 

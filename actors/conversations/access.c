@@ -26,7 +26,7 @@ bool api_conv_visible(const principal *p, const rec_conv *c)
 {
 	if (p->kind == P_VISITOR)
 		return c->visitor_id == p->id;
-	return p->kind == P_AGENT && perm_conv_visible(role_parse(p->role), p->id, c);
+	return principal_is_staff(p) && perm_conv_visible(role_parse(p->role), p->id, c);
 }
 
 int api_route_conv(http_req *req, const principal *p, rec_conv *c)
@@ -192,7 +192,7 @@ void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
 		goto out;
 	}
 	bool priv = pv && json_is_true(pv);
-	if (priv && who->kind != P_AGENT) {
+	if (priv && !principal_is_staff(who)) {
 		http_respond_error(req, 403, "forbidden", "visitors cannot send private notes", "private");
 		goto out;
 	}

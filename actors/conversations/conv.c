@@ -366,7 +366,8 @@ static rec_event *op_event(conv_write *op, int kind, const principal *who)
 	e->cid = op->conv.id;
 	e->seq = ++op->conv.last_seq;
 	e->kind = (uint8_t)kind;
-	e->sender_type = who->kind == P_VISITOR ? ST_VISITOR : who->kind == P_AGENT ? ST_AGENT : ST_SYSTEM;
+	/* an API key writes as an agent, under the key's id and name */
+	e->sender_type = who->kind == P_VISITOR ? ST_VISITOR : principal_is_staff(who) ? ST_AGENT : ST_SYSTEM;
 	e->sender_id = who->id;
 	strcpy(e->sender_name, who->name);
 	e->created_ms = clock_now_ms();
@@ -573,7 +574,7 @@ static void on_send(conv_actor *ca, conv_msg *m)
 	rec_conv *c = &op->conv;
 	if (!m->flag) {
 		set_preview(c, e);
-		if (m->who.kind == P_AGENT && !c->first_response_ms)
+		if (principal_is_staff(&m->who) && !c->first_response_ms)
 			c->first_response_ms = e->created_ms;
 		/* a visitor writing into a finished conversation reopens it */
 		if (m->who.kind == P_VISITOR && c->status != CS_OPEN && c->status != CS_WAITING) {
@@ -583,7 +584,7 @@ static void on_send(conv_actor *ca, conv_msg *m)
 			op->inbox_type = IB_UPDATED;
 		}
 		/* an agent answering counts as having read what came before */
-		if (m->who.kind == P_AGENT && c->agent_read_seq < e->seq - 1)
+		if (principal_is_staff(&m->who) && c->agent_read_seq < e->seq - 1)
 			c->agent_read_seq = c->agent_delivered_seq = e->seq - 1;
 	}
 	op->reply = m->reply;
@@ -982,10 +983,10 @@ static void handle(actor *self, actor_msg *msg)
 		conv_msg_free(m);
 		return;
 	}
-	/* an agent acts only on what their role lets them read now (the
-	 * session caches access per conversation; the assignee may have
-	 * changed since) */
-	if (m->who.kind == P_AGENT && ca->loaded == 1 && m->hdr.type != CM_UNSUBSCRIBE &&
+	/* an agent (or an API key, by its scope's role) acts only on what
+	 * their role lets them read now (the session caches access per
+	 * conversation; the assignee may have changed since) */
+	if (principal_is_staff(&m->who) && ca->loaded == 1 && m->hdr.type != CM_UNSUBSCRIBE &&
 	    !perm_conv_visible(role_parse(m->who.role), m->who.id, &ca->rec)) {
 		reply_error(ca->app, &m->reply, 404, "not_found", "no such conversation");
 		conv_msg_free(m);

@@ -77,7 +77,11 @@ static void list(http_req *req, const principal *pp)
 	n = http_query(req, "assignee", s, sizeof s);
 	if (n != -1) {
 		l.by_assignee = true;
-		if (n >= 0 && strcmp(s, "me") == 0)
+		if (n >= 0 && strcmp(s, "me") == 0 && p.kind == P_APIKEY) {
+			http_respond_error(req, 400, "invalid_field", "assignee=me names a user; an API key is none",
+					   "assignee");
+			return;
+		} else if (n >= 0 && strcmp(s, "me") == 0)
 			l.assignee = p.id;
 		else if (n >= 0 && strcmp(s, "none") == 0)
 			l.assignee = 0;
@@ -187,7 +191,8 @@ out:
 }
 
 /* POST .../assign {"assignee_id": id | null}: to that user, or to nobody;
- * without the field (or a body), to the caller. */
+ * without the field (or a body), to the caller — a user: an API key must
+ * name the assignee. */
 static void assign(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
@@ -196,11 +201,13 @@ static void assign(http_req *req, const principal *pp)
 	if (api_route_conv(req, &p, &c) < 0)
 		return;
 	principal target = p;
+	bool named = false;
 	if (req->body_len) {
 		json_t *body = api_body(req);
 		if (!body)
 			return;
 		json_t *v = json_object_get(body, "assignee_id");
+		named = v != NULL;
 		if (json_is_null(v)) {
 			memset(&target, 0, sizeof target);
 		} else if (v) {
@@ -224,6 +231,11 @@ static void assign(http_req *req, const principal *pp)
 			}
 		}
 		json_decref(body);
+	}
+	if (!named && p.kind == P_APIKEY) {
+		http_respond_error(req, 400, "invalid_field", "an API key is no assignee: give assignee_id (a user id or null)",
+				   "assignee_id");
+		return;
 	}
 	conv_msg *m = conv_msg_new(CM_ASSIGN);
 	if (!m) {

@@ -297,6 +297,10 @@ static void send_test(http_req *req, const principal *p)
 		bad(req, "to", "to must be one address, name@domain");
 		goto out;
 	}
+	if (!to && p->kind == P_APIKEY) {   /* a key has no address of its own */
+		bad(req, "to", "an API key has no address: give to");
+		goto out;
+	}
 	if (store_read(a->db, &t)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		goto out;
@@ -307,7 +311,10 @@ static void send_test(http_req *req, const principal *p)
 	int rc = read_settings(&t, p->tid, &e);
 	if (rc == 0)
 		rc = account_tenant_get(&t, p->tid, &tenant);
-	if (rc == 0)
+	memset(&user, 0, sizeof user);
+	if (rc == 0 && p->kind == P_APIKEY)   /* requested by the key, under its name */
+		snprintf(user.name, sizeof user.name, "%s", p->name);
+	else if (rc == 0)
 		rc = account_user_get(&t, p->tid, p->id, &user);
 	store_done(&t);
 	if (rc) {

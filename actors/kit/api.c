@@ -97,6 +97,36 @@ json_t *api_body_opt(http_req *req)
 	return req->body_len ? api_body(req) : json_object();
 }
 
+int api_bad_field(http_req *req, const char *field, const char *msg)
+{
+	http_respond_error(req, 400, "invalid_field", msg, field);
+	return -1;
+}
+
+void api_list_init(api_list *l)
+{
+	l->data = json_array();
+	l->failed = !l->data;
+}
+
+bool api_list_add(api_list *l, json_t *view)
+{
+	if (!l->failed && json_array_append_new(l->data, view))
+		l->failed = true;
+	return !l->failed;
+}
+
+void api_list_answer(http_req *req, api_list *l, int rc)
+{
+	if (rc || l->failed) {
+		json_decref(l->data);
+		http_respond_error(req, 500, "internal", "storage failure", NULL);
+	} else {
+		http_respond_json(req, 200, json_pack("{s:o}", "data", l->data));
+	}
+	l->data = NULL;
+}
+
 int api_id_param(http_req *req, int i, uint64_t *out)
 {
 	if (i >= req->nparams || !id_parse(req->params[i].p, req->params[i].len, out)) {

@@ -42,6 +42,22 @@ int api_only(http_req *req, json_t *obj, const char *const *allowed);
  * body is optional); NULL after answering 400/415 as api_body does. */
 json_t *api_body_opt(http_req *req);
 
+/* Answers 400 invalid_field naming field, with msg; returns -1. */
+int api_bad_field(http_req *req, const char *field, const char *msg);
+
+/* A {"data": [...]} answer filled by a store walk: its callback adds each
+ * record's view (stolen) with api_list_add, whose false (out of memory)
+ * stops the walk; api_list_answer then sends 200, or 500 when the walk's
+ * result rc or an addition failed. */
+typedef struct {
+	json_t *data;
+	bool failed;
+} api_list;
+
+void api_list_init(api_list *l);
+bool api_list_add(api_list *l, json_t *view);
+void api_list_answer(http_req *req, api_list *l, int rc);
+
 /* Parses route parameter i as an id; answers 404 and returns -1 if invalid. */
 int api_id_param(http_req *req, int i, uint64_t *out);
 

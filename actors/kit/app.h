@@ -34,6 +34,7 @@ typedef struct ratelimit ratelimit;
 typedef struct jobs jobs;
 typedef struct lcache lcache;
 typedef struct tokmemo tokmemo;
+typedef struct keyuse keyuse;
 typedef struct files_rt files_rt;
 struct feature;
 struct route_entry;
@@ -98,6 +99,7 @@ typedef struct app {
 	jobs *jobs;                /* CPU-heavy work (password hashing) */
 	lcache *lists;             /* rendered conversation lists (actors/conversations/lcache.h) */
 	tokmemo *tokens;           /* verified bearer tokens per I/O thread (actors/kit/tokmemo.h) */
+	keyuse *key_use;           /* API keys with a last-use write in flight (actors/kit/apikey.h) */
 	files_rt *files;           /* uploads: the file thread, blob directory, rates (actors/files) */
 	id_gen ids;
 	uint8_t jwt_key[32];

@@ -4,6 +4,7 @@
  * looser). */
 #include "actors/kit/auth.h"
 #include "actors/kit/app.h"
+#include "actors/kit/apikey.h"
 #include "actors/kit/jwt.h"
 #include "actors/kit/tokmemo.h"
 #include "storage/account_store.h"
@@ -135,6 +136,13 @@ static int require(app *a, http_req *req, principal *out, bool visitor)
 		return -1;
 	}
 	int thread = http_req_loop(req);
+	if (!visitor && apikey_is_secret(t.p, t.len)) {
+		if (apikey_principal(a, t.p, t.len, out) < 0) {
+			http_respond_error(req, 401, "unauthenticated", "invalid, revoked or expired API key", NULL);
+			return -1;
+		}
+		return 0;
+	}
 	int rc = visitor ? visitor_at(a, thread, t.p, t.len, out) : access_at(a, thread, t.p, t.len, out);
 	if (rc < 0) {
 		http_respond_error(req, 401, "unauthenticated", "invalid or expired token", NULL);

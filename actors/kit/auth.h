@@ -8,6 +8,8 @@
  * new one in the same family; presenting a spent token revokes the family.
  * REST requests reuse the claims of a token verified before on the same I/O
  * thread (actors/kit/tokmemo.h); the stored-state checks run every time.
+ * REST routes also take API keys (kit/apikey.h) where access tokens go;
+ * the WebSocket's auth frame does not (auth_access takes tokens only).
  */
 #ifndef PARLEY_AUTH_H
 #define PARLEY_AUTH_H
@@ -23,15 +25,25 @@ struct app;
 #define AUTH_AUD_API "parley-api"
 #define AUTH_AUD_WIDGET "parley-widget"
 
-enum principal_kind { P_NONE = 0, P_AGENT, P_VISITOR };
+/* P_APIKEY: an API key of the tenant (kit/apikey.h), acting with the role
+ * of its scope; id and name are the key's, not a user's. */
+enum principal_kind { P_NONE = 0, P_AGENT, P_VISITOR, P_APIKEY };
 
 typedef struct {
 	uint8_t kind;                    /* enum principal_kind */
+	uint8_t scope;                   /* API keys: enum apikey_scope */
 	uint64_t tid, id;
-	char role[REC_ROLE_MAX + 1];     /* agents: owner | admin | agent */
+	char role[REC_ROLE_MAX + 1];     /* agents: owner | admin | supervisor | agent; keys: their scope's role */
 	char name[REC_NAME_MAX + 1];
 	int64_t issued_ms;               /* agents: when their access token was issued */
 } principal;
+
+/* True for a caller on the tenant's side of a conversation: a user, or an
+ * API key (whose messages are sent as an agent with the key's name). */
+static inline bool principal_is_staff(const principal *p)
+{
+	return p->kind == P_AGENT || p->kind == P_APIKEY;
+}
 
 /* Verifies an access token (checking the user still exists and is active);
  * 0 or -1. */
@@ -44,7 +56,9 @@ int auth_current(struct app *a, principal *p);
 /* Verifies a visitor token; 0 or -1. */
 int auth_visitor(struct app *a, const char *tok, size_t len, principal *out);
 
-/* From "Authorization: Bearer": answers 401 itself and returns -1 on failure. */
+/* From "Authorization: Bearer": answers 401 itself and returns -1 on
+ * failure. For agents the bearer is an access token, or the secret of a
+ * live API key (kit/apikey.h), which gives a P_APIKEY principal. */
 int auth_require_agent(struct app *a, http_req *req, principal *out);
 int auth_require_visitor(struct app *a, http_req *req, principal *out);
 

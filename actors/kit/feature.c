@@ -27,7 +27,16 @@ static void dispatch(http_req *req)
 	} else if (perm != PERM_PUBLIC) {
 		if (auth_require_agent(e->app, req, &p) < 0)
 			return;
-		if (!perm_allows(role_parse(p.role), perm)) {
+		if (p.kind == P_APIKEY) {
+			/* the key's scope, and a read key only reads (kit/perm.h) */
+			if (!perm_allows_key(p.scope, perm, e->def->method)) {
+				http_respond_error(req, 403, "forbidden",
+						   perm_users_only(perm) ? "this route is for users, not API keys"
+									 : "this API key's scope does not allow this",
+						   NULL);
+				return;
+			}
+		} else if (!perm_allows(role_parse(p.role), perm)) {
 			http_respond_error(req, 403, "forbidden", "your role does not allow this", NULL);
 			return;
 		}

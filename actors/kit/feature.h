@@ -10,7 +10,9 @@
  * The dispatcher authenticates before a handler runs: PERM_PUBLIC passes
  * no principal (kind P_NONE); PERM_VISITOR needs a visitor token; any
  * other permission an access token of an active user whose stored role
- * holds it — else 401 unauthenticated / 403 forbidden, answered here.
+ * holds it, or a live API key whose scope allows it for the route's
+ * method (perm_allows_key) — else 401 unauthenticated / 403 forbidden,
+ * answered here.
  */
 #ifndef PARLEY_FEATURE_H
 #define PARLEY_FEATURE_H

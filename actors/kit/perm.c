@@ -8,6 +8,7 @@ static const char *const role_names[ROLE__COUNT] = { "", "agent", "supervisor", 
 static const struct {
 	const char *name;
 	uint8_t min_role;
+	bool users_only;          /* never an API key */
 } perms[PERM__COUNT] = {
 	[PERM_PUBLIC] = { "public", ROLE_NONE },
 	[PERM_VISITOR] = { "visitor", ROLE_NONE },
@@ -18,6 +19,12 @@ static const struct {
 	[PERM_TEAM_MANAGE] = { "team.manage", ROLE_ADMIN },
 	[PERM_SETTINGS] = { "settings", ROLE_ADMIN },
 	[PERM_ANALYTICS] = { "analytics", ROLE_AGENT },
+	[PERM_SELF] = { "self", ROLE_AGENT, true },
+};
+
+/* What an API key's scope acts as (never an owner). */
+static const uint8_t scope_roles[KS__COUNT] = {
+	[KS_READ] = ROLE_AGENT, [KS_WRITE] = ROLE_SUPERVISOR, [KS_ADMIN] = ROLE_ADMIN,
 };
 
 int role_parse(const char *name)
@@ -48,6 +55,23 @@ bool perm_allows(int role, int perm)
 	if (perm < PERM_SIGNED_IN || perm >= PERM__COUNT)
 		return false;
 	return role >= perms[perm].min_role && role < ROLE__COUNT;
+}
+
+int perm_scope_role(int scope)
+{
+	return scope > KS_NONE && scope < KS__COUNT ? scope_roles[scope] : ROLE_NONE;
+}
+
+bool perm_users_only(int perm)
+{
+	return perm < 0 || perm >= PERM__COUNT || perms[perm].users_only;
+}
+
+bool perm_allows_key(int scope, int perm, const char *method)
+{
+	if (perm_users_only(perm) || !perm_allows(perm_scope_role(scope), perm))
+		return false;
+	return scope != KS_READ || strcmp(method, "GET") == 0;
 }
 
 bool perm_conv_visible(int role, uint64_t uid, const rec_conv *c)

@@ -5,14 +5,23 @@
  * role, read from the stored user on every request (kit/auth.h), so a
  * demoted or deactivated user loses it at once. The default table:
  *
- *   permission           owner admin supervisor agent
- *   PERM_SIGNED_IN         x     x       x        x    own profile, password, ping
- *   PERM_CONV              x     x       x        x    read/reply; agents: their scope (perm_conv_visible)
- *   PERM_CONV_ASSIGN       x     x       x        x    agents: pick up, hand back, transfer own (perm_may_assign)
- *   PERM_TEAM_READ         x     x       x        x    see colleagues (names, roles) for transfers
- *   PERM_TEAM_MANAGE       x     x                     invite, change roles (up to their own), deactivate
- *   PERM_SETTINGS          x     x                     tenant settings, integrations
- *   PERM_ANALYTICS         x     x       x        x    agents: their own figures
+ *   permission           owner admin supervisor agent  API key
+ *   PERM_SELF              x     x       x        x      -     own profile and password
+ *   PERM_SIGNED_IN         x     x       x        x     read   tenant settings (reading them), ping
+ *   PERM_CONV              x     x       x        x     read   read/reply; agents: their scope (perm_conv_visible)
+ *   PERM_CONV_ASSIGN       x     x       x        x     read   agents: pick up, hand back, transfer own (perm_may_assign)
+ *   PERM_TEAM_READ         x     x       x        x     read   see colleagues (names, roles) for transfers
+ *   PERM_TEAM_MANAGE       x     x                      admin  invite, change roles (up to their own), deactivate
+ *   PERM_SETTINGS          x     x                      admin  tenant settings, integrations, API keys
+ *   PERM_ANALYTICS         x     x       x        x     read   agents: their own figures
+ *
+ * API keys (storage/apikey_store.h) act with the role of their scope —
+ * read as an agent, write as a supervisor, admin as an admin, never as an
+ * owner — with two limits: a read key only reads (GET routes; any other
+ * method is 403), and no key holds PERM_SELF (a key is not a user: it has
+ * no profile or password). perm_allows_key decides; the column gives the
+ * least scope on GET routes (any other method needs write, or admin where
+ * the column says admin).
  *
  * PERM_PUBLIC needs no credentials; PERM_VISITOR needs a visitor token.
  * Answers: no or bad credentials 401 unauthenticated; a role without the
@@ -38,6 +47,7 @@ enum perm {
 	PERM_TEAM_MANAGE,
 	PERM_SETTINGS,
 	PERM_ANALYTICS,
+	PERM_SELF,
 	PERM__COUNT
 };
 
@@ -53,6 +63,18 @@ int perm_min_role(int perm);
 
 /* True when a user of role holds perm. */
 bool perm_allows(int role, int perm);
+
+/* The role an API key of scope (enum apikey_scope) acts with: agent for
+ * read, supervisor for write, admin for admin; ROLE_NONE if unknown. */
+int perm_scope_role(int scope);
+
+/* True for permissions only a user holds, never an API key (PERM_SELF). */
+bool perm_users_only(int perm);
+
+/* True when an API key of scope holds perm on a route of this method
+ * ("GET", "POST", ...): its role holds perm, perm is not for users only,
+ * and a read key only on GET. */
+bool perm_allows_key(int scope, int perm, const char *method);
 
 /* True when a user (role, uid) may read and reply to conversation c:
  * supervisors and up all of their tenant's; agents the ones assigned to

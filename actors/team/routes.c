@@ -351,12 +351,6 @@ static bool valid_url(const char *u)
 	return true;
 }
 
-static int bad_field(http_req *req, const char *field, const char *msg)
-{
-	http_respond_error(req, 400, "invalid_field", msg, field);
-	return -1;
-}
-
 /* The profile fields of a body (name, title, avatar_url), copied into op. */
 static int read_profile(http_req *req, json_t *body, team_op *op)
 {
@@ -366,7 +360,7 @@ static int read_profile(http_req *req, json_t *body, team_op *op)
 	    api_opt_str(req, body, "avatar_url", 0, REC_URL_MAX, &avatar) < 0)
 		return -1;
 	if (avatar && !valid_url(avatar))
-		return bad_field(req, "avatar_url", "avatar_url must be empty or an http(s) URL");
+		return api_bad_field(req, "avatar_url", "avatar_url must be empty or an http(s) URL");
 	if (name)
 		op->name = strcpy(op->name_s, name);
 	if (title)
@@ -385,26 +379,16 @@ static int read_role(http_req *req, json_t *body, bool required, team_op *op)
 	if (!role)
 		return 0;
 	if (role_parse(role) == ROLE_NONE)
-		return bad_field(req, "role", "role must be owner, admin, supervisor or agent");
+		return api_bad_field(req, "role", "role must be owner, admin, supervisor or agent");
 	op->role = strcpy(op->role_s, role);
 	return 0;
 }
 
 /* ------------------------------------------------------------------ routes */
 
-typedef struct {
-	json_t *list;
-	bool failed;
-} list_acc;
-
 static bool add_user(void *arg, uint64_t uid, const rec_user *u)
 {
-	list_acc *acc = arg;
-	if (!u)   /* a record that does not decode is left out */
-		return true;
-	if (json_array_append_new(acc->list, view_user(u)))
-		acc->failed = true;
-	return !acc->failed;
+	return !u || api_list_add(arg, view_user(u));   /* a record that does not decode is left out */
 }
 
 static void list_users(http_req *req, const principal *p)
@@ -414,15 +398,11 @@ static void list_users(http_req *req, const principal *p)
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	list_acc acc = { json_array(), false };
-	int rc = acc.list ? account_user_list(&t, p->tid, 0, add_user, &acc) : STORE_ENOMEM;
+	api_list l;
+	api_list_init(&l);
+	int rc = l.failed ? STORE_ENOMEM : account_user_list(&t, p->tid, 0, add_user, &l);
 	store_done(&t);
-	if (rc || acc.failed) {
-		json_decref(acc.list);
-		http_respond_error(req, 500, "internal", "storage failure", NULL);
-		return;
-	}
-	http_respond_json(req, 200, json_pack("{s:o}", "data", acc.list));
+	api_list_answer(req, &l, rc);
 }
 
 static void get_user(http_req *req, const principal *p)
@@ -457,7 +437,7 @@ static void create_user(http_req *req, const principal *p)
 	if (api_only(req, body, fields) < 0 || api_str(req, body, "email", true, 3, REC_EMAIL_MAX, &email) < 0)
 		goto out;
 	if (!valid_email(email)) {
-		bad_field(req, "email", "email must be one address (name@domain)");
+		api_bad_field(req, "email", "email must be one address (name@domain)");
 		goto out;
 	}
 	if (!(op = op_new(req, OP_CREATE, p)))
@@ -607,7 +587,7 @@ static const route_def routes[] = {
 	{ "POST", "/v1/users/{id}/deactivate", PERM_TEAM_MANAGE, deactivate_user },
 	{ "POST", "/v1/users/{id}/reactivate", PERM_TEAM_MANAGE, reactivate_user },
 	{ "POST", "/v1/users/{id}/invite", PERM_TEAM_MANAGE, reinvite_user },
-	{ "PATCH", "/v1/auth/me", PERM_SIGNED_IN, update_me },
+	{ "PATCH", "/v1/auth/me", PERM_SELF, update_me },
 	{ "POST", "/v1/auth/set-password", PERM_PUBLIC, set_password },
 	{ 0 },
 };

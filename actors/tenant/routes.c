@@ -121,12 +121,6 @@ static void op_done(wr_req *w, int rc)
 
 /* ------------------------------------------------------------------ input */
 
-static int bad(http_req *req, const char *field, const char *msg)
-{
-	http_respond_error(req, 400, "invalid_field", msg, field);
-	return -1;
-}
-
 /* "*", or http(s)://host[:port] (host: letters, digits, '-', '.'; or
  * [IPv6]), written lower-case into out. */
 static bool valid_origin(const char *o, char *out, size_t cap)
@@ -173,19 +167,19 @@ static int read_origins(http_req *req, json_t *body, tenant_op *op)
 	if (!list)
 		return 0;
 	if (!json_is_array(list))
-		return bad(req, "allowed_origins", "allowed_origins must be an array of origins");
+		return api_bad_field(req, "allowed_origins", "allowed_origins must be an array of origins");
 	if (json_array_size(list) > ORIGINS_MAX)
-		return bad(req, "allowed_origins", "at most 50 allowed origins");
+		return api_bad_field(req, "allowed_origins", "at most 50 allowed origins");
 	size_t len = 0, i;
 	json_t *v;
 	json_array_foreach(list, i, v) {
 		char one[REC_ORIGINS_MAX + 1];
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 		    !valid_origin(json_string_value(v), one, sizeof one))
-			return bad(req, "allowed_origins", "each origin must be * or http(s)://host[:port] without a path");
+			return api_bad_field(req, "allowed_origins", "each origin must be * or http(s)://host[:port] without a path");
 		size_t n = strlen(one);
 		if (len + (i > 0) + n > REC_ORIGINS_MAX)
-			return bad(req, "allowed_origins", "the allowed origins take at most 1,024 bytes together");
+			return api_bad_field(req, "allowed_origins", "the allowed origins take at most 1,024 bytes together");
 		if (i > 0)
 			op->origins_s[len++] = ',';
 		memcpy(op->origins_s + len, one, n + 1);
@@ -202,7 +196,7 @@ static int read_widget(http_req *req, json_t *body, tenant_op *op)
 	if (!w)
 		return 0;
 	if (!json_is_object(w))
-		return bad(req, "widget", "widget must be an object");
+		return api_bad_field(req, "widget", "widget must be an object");
 	const char *color, *greeting, *position;
 	if (api_only(req, w, fields) < 0 || api_opt_str(req, w, "color", 7, 7, &color) < 0 ||
 	    api_opt_str(req, w, "greeting", 0, REC_GREETING_MAX, &greeting) < 0 ||
@@ -211,14 +205,14 @@ static int read_widget(http_req *req, json_t *body, tenant_op *op)
 	if (color) {
 		for (int i = 1; i < 7; i++)
 			if (color[0] != '#' || !isxdigit((unsigned char)color[i]))
-				return bad(req, "color", "color must be #rrggbb");
+				return api_bad_field(req, "color", "color must be #rrggbb");
 		op->color = strcpy(op->color_s, color);
 	}
 	if (greeting)
 		op->greeting = strcpy(op->greeting_s, greeting);
 	if (position) {
 		if (strcmp(position, "left") != 0 && strcmp(position, "right") != 0)
-			return bad(req, "position", "position must be left or right");
+			return api_bad_field(req, "position", "position must be left or right");
 		op->position = strcpy(op->position_s, position);
 	}
 	return 0;
@@ -234,7 +228,7 @@ static int read_timezone(http_req *req, json_t *body, tenant_op *op)
 	int err = 0;
 	tz *z = tz_name_valid(name) ? tz_load(name, &err) : NULL;
 	if (!z)
-		return bad(req, "timezone", "timezone must be an IANA time zone this server knows, e.g. Europe/Berlin");
+		return api_bad_field(req, "timezone", "timezone must be an IANA time zone this server knows, e.g. Europe/Berlin");
 	tz_free(&z);
 	op->timezone = strcpy(op->timezone_s, name);
 	return 0;

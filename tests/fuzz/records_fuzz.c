@@ -1,8 +1,8 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 13: tenant, user, visitor, conv,
- * event, inbox, refresh, family, invite, email, file, blob, usage); the rest is a stored value, decoded with
- * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
+ * Input: byte 0 picks the record kind (mod 14: tenant, user, visitor, conv,
+ * event, inbox, refresh, family, invite, email, apikey, file, blob, usage); the rest is a stored
+ * value, decoded with that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
  * Checks: the decoder returns 0 or STORE_ECORRUPT; decoding into a struct full
@@ -72,6 +72,9 @@ static const sfield event_s[] = {
 	FREF(0), FREF(1), FREF(2), FREF(3), FREF(4), FREF(5), FREF(6), FREF(7), FREF(8), FREF(9),
 #undef FREF
 };
+static const sfield apikey_s[] = {
+	S(rec_apikey, name), S(rec_apikey, hint), S(rec_apikey, created_by_name),
+};
 static const sfield file_s[] = { S(rec_file, name), S(rec_file, type) };
 
 static const sfield email_s[] = {
@@ -94,6 +97,7 @@ WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
 WRAP(email, rec_email)
+WRAP(apikey, rec_apikey)
 WRAP(file, rec_file)
 WRAP(blob, rec_blob)
 WRAP(usage, rec_usage)
@@ -110,6 +114,7 @@ static const kind kinds[] = {
 	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0 },
 	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0 },
 	{ email_dec, email_enc, sizeof(rec_email), 1, 9, email_s, NELEM(email_s) },
+	{ apikey_dec, apikey_enc, sizeof(rec_apikey), 1, 14, apikey_s, NELEM(apikey_s) },
 	{ file_dec, file_enc, sizeof(rec_file), 1, 10, file_s, NELEM(file_s) },
 	{ blob_dec, blob_enc, sizeof(rec_blob), 1, 4, NULL, 0 },
 	{ usage_dec, usage_enc, sizeof(rec_usage), 1, 4, NULL, 0 },
@@ -126,6 +131,7 @@ typedef union {
 	rec_family f;
 	rec_invite n;
 	rec_email m;
+	rec_apikey k;
 	rec_file fi;
 	rec_blob b;
 	rec_usage us;

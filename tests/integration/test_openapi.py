@@ -159,7 +159,7 @@ def test_document_sound():
     walk(doc)
 
     schemes = comps["securitySchemes"]
-    for name in ("accessToken", "visitorToken"):
+    for name in ("accessToken", "visitorToken", "apiKey"):
         assert schemes[name]["type"] == "http" and schemes[name]["scheme"] == "bearer", schemes[name]
     for name in ("User", "Visitor", "Conversation", "Event", "TokenResponse", "Error", "ConversationList",
                  "EventList"):
@@ -204,10 +204,14 @@ def test_document_sound():
                 assert sec == ["visitorToken"], (where, sec)
                 assert "401" in responses, where
             elif perm not in (None, "public"):
-                assert sec == ["accessToken"], (where, sec)
+                # API keys everywhere but on the routes for users only
+                assert sec == (["accessToken"] if perm == "self" else ["accessToken", "apiKey"]), (where, sec)
                 assert "401" in responses, where
-                # a permission not every active user holds can be refused
-                if perm not in ("signed_in", "conv", "conv.assign", "team.read", "analytics"):
+                # a permission not every active user holds can be refused, and
+                # so can every route to a key (a read key writes nothing; no
+                # key is a user)
+                if perm not in ("signed_in", "conv", "conv.assign", "team.read", "analytics") or \
+                        perm == "self" or method != "get":
                     assert "403" in responses, (where, perm)
             else:
                 assert sec == [], (where, sec)
@@ -401,6 +405,24 @@ def test_responses_match_schemas():
         call("PATCH", "/v1/tenant", body={"widget": {"color": "#112233"}, "timezone": "Europe/Berlin"}, token=tok)
         call("PATCH", "/v1/tenant", body={"timezone": "Mars/Olympus"}, token=tok)
         call("PATCH", "/v1/tenant", body={"name": "Nope"}, token=ann_tok)
+        # API keys: made, listed, used, refused where their scope stops, revoked
+        st, made, _ = call("POST", "/v1/api-keys", body={"name": "CRM", "scope": "write",
+                                                         "expires_at": "2099-01-01T00:00:00Z"}, token=tok)
+        wkey = made["secret"]
+        rkey = call("POST", "/v1/api-keys", body={"name": "Reports", "scope": "read"}, token=tok)[1]["secret"]
+        call("POST", "/v1/api-keys", body={"name": "Boss", "scope": "owner"}, token=tok)
+        call("POST", "/v1/api-keys", body={"name": "Mine", "scope": "read"}, token=ann_tok)
+        call("GET", "/v1/api-keys", token=tok)
+        call("GET", "/v1/api-keys", token=wkey)
+        call("GET", "/v1/auth/me", token=wkey)
+        call("POST", am, am.replace("{id}", cid), {"client_id": "k-1", "text": "from the CRM"}, token=wkey)
+        call("GET", am, am.replace("{id}", cid), token=wkey)
+        call("PATCH", c1, c1.replace("{id}", cid), {"status": "open"}, token=rkey)
+        call("POST", a, a.replace("{id}", cid), {}, token=wkey)
+        ak = "/v1/api-keys/{id}"
+        call("DELETE", ak, ak.replace("{id}", made["key"]["id"]), token=tok)
+        call("DELETE", ak, ak.replace("{id}", "1"), token=tok)
+        call("GET", "/v1/conversations", token=wkey)
         ann_tok = s.login("ann@demo.parley", "ann-password-1")["access_token"]
         call("POST", "/v1/auth/password", body={"current_password": "wrong-one", "new_password": "ann-password-2"},
              token=ann_tok)

@@ -13,13 +13,23 @@ as every kind of caller:
                                     signed by this server
   stale                             an agent's access token issued before
                                     their password was reset
+  key_read, key_write, key_admin    API keys of tenant A with those scopes
+  key_revoked                       a revoked admin key of A
+  key_expired                       an admin key of A past its expiry
+  key_other                         an admin key of tenant B
 
 The expected answer follows from the permission alone (actors/kit/perm.h):
 PUBLIC answers as the sample does whoever calls; VISITOR lets the visitor
 through and answers 401 to everyone else; any other permission answers 401
-to callers without a valid access token, 403 forbidden to roles below the
-permission's least role, 404 not_found to another tenant's owner when the
-path names a record of tenant A (their own answer otherwise). Frames: the
+to callers without a valid access token or live API key, 403 forbidden to
+roles below the permission's least role, 404 not_found to another tenant's
+owner when the path names a record of tenant A (their own answer
+otherwise). A key answers as the role of its scope (read: agent,
+write: supervisor, admin: admin; another tenant's admin key as that
+tenant's admin), and 403 where its scope stops short of that role: a read
+key on any method but GET, any key on a permission for users only
+(`self`). Keys do not open realtime sessions: over /v1/ws they answer as
+"none" does. Frames: the
 same over /v1/ws and /v1/widget/ws, with `unauthenticated`, `forbidden`
 (a frame not declared for visitors, or a role below) and `not_found`
 (another tenant's conversation) error frames.
@@ -38,7 +48,7 @@ import socket
 import subprocess
 import time
 
-from harness import DEMO_PASSWORD, PARLEYD, WS, Server, main, run
+from harness import DEMO_PASSWORD, PARLEYD, WS, Server, main, run, wait_until
 from smtpsink import Sink
 
 # The least role holding each permission: the table of actors/kit/perm.h,
@@ -54,11 +64,17 @@ MIN_ROLE = {
     "team.manage": "admin",
     "settings": "admin",
     "analytics": "agent",
+    "self": "agent",
 }
 RANK = {"agent": 1, "supervisor": 2, "admin": 3, "owner": 4}
 ROLES = ["owner", "admin", "supervisor", "agent"]
-ROUTE_PRINCIPALS = ROLES + ["other", "visitor", "none", "bad", "stale"]
-FRAME_PRINCIPALS = ROLES + ["other", "visitor", "none", "stale"]
+# Permissions no API key holds, whatever its scope (perm_users_only).
+USERS_ONLY = {"self"}
+# What a key's scope acts as (kit/perm.c scope_roles).
+SCOPE_ROLE = {"read": "agent", "write": "supervisor", "admin": "admin"}
+KEYS = ["key_read", "key_write", "key_admin", "key_revoked", "key_expired", "key_other"]
+ROUTE_PRINCIPALS = ROLES + ["other", "visitor", "none", "bad", "stale"] + KEYS
+FRAME_PRINCIPALS = ROLES + ["other", "visitor", "none", "stale"] + KEYS
 ERROR_STATUS = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}
 PASSWORD = "matrix-password-1"
 
@@ -181,6 +197,28 @@ class World:
         # stale: an agent logged in before a password reset (see reset_stale)
         self.uid["stale"] = s.new_user("demo", "stale@demo.parley", PASSWORD, role="agent", name="Stale")
         self.tokens["stale"] = s.login("stale@demo.parley", PASSWORD)["access_token"]
+        # API keys: one per scope, a revoked one, one about to expire, and B's admin key
+        for scope in ["read", "write", "admin"]:
+            self.tokens["key_" + scope] = self.new_key(scope)
+        self.tokens["key_other"] = self.new_key("admin", owner="other")
+        revoked, rid = self.new_key("admin", with_id=True)
+        st, b, _ = s.request("DELETE", "/v1/api-keys/" + rid, token=self.tokens["owner"])
+        assert st == 200 and b["revoked"], (st, b)
+        self.tokens["key_revoked"] = revoked
+        soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+        self.tokens["key_expired"] = self.new_key("admin", expires_at=soon)
+        # the expiry passes: observed through the server, not slept for
+        wait_until(lambda: s.request("GET", "/v1/tenant", token=self.tokens["key_expired"])[0] == 401,
+                   timeout=15, what="the key to expire")
+
+    def new_key(self, scope, owner="owner", expires_at=None, with_id=False):
+        """A new API key (its secret), made by the owner of A (or of B)."""
+        body = {"name": "Matrix %s %s" % (scope, self.uniq("k")), "scope": scope}
+        if expires_at:
+            body["expires_at"] = expires_at
+        st, b, _ = self.s.request("POST", "/v1/api-keys", body, token=self.tokens[owner])
+        assert st == 201, (st, b)
+        return (b["secret"], b["key"]["id"]) if with_id else b["secret"]
 
     def reset_stale(self):
         self.s.cli_ok("user", "reset-password", "--tenant", "demo", "--email", "stale@demo.parley",
@@ -205,14 +243,16 @@ class Route:
     to a function of the World giving a record of tenant A; body is a
     function of the World (None: no body); ok the success status."""
 
-    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False, raw=None):
+    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False, key_body=None, raw=None):
         """renews: the route ends the caller's other sessions and answers
         with new tokens (a password change); body is then a function of the
         World and the principal, and the principal goes on with them.
+        key_body: the body API keys send instead (where a user's sample
+        leans on being a user, e.g. assigning to oneself).
         raw: a function of the World giving (bytes, headers) for a body
         that is not JSON (an upload)."""
         self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
-        self.renews, self.raw = renews, raw
+        self.renews, self.key_body, self.raw = renews, key_body, raw
 
 
 def fresh(w):
@@ -271,6 +311,13 @@ def email_test(w):
     return {"to": "%s@matrix.test" % w.uniq("e")}
 
 
+def fresh_key(w):
+    """A new read key of tenant A; its id."""
+    st, b, _ = w.s.request("POST", "/v1/api-keys", {"name": w.uniq("fk"), "scope": "read"}, token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["key"]["id"]
+
+
 def same_password(w, principal):
     """Changes the principal's password to what it is (the demo owner's is the demo one)."""
     pw = DEMO_PASSWORD if principal == "owner" else PASSWORD
@@ -289,7 +336,8 @@ ROUTE_SAMPLES = {
     "GET /v1/conversations": Route(200),
     "GET /v1/conversations/{id}": Route(200, {"id": shared}),
     "PATCH /v1/conversations/{id}": Route(200, {"id": fresh}, body=lambda w: {"status": "resolved"}),
-    "POST /v1/conversations/{id}/assign": Route(200, {"id": fresh}),   # no body: to the caller
+    "POST /v1/conversations/{id}/assign": Route(200, {"id": fresh},   # no body: to the caller
+                                                key_body=lambda w: {"assignee_id": w.uid["agent"]}),
     "GET /v1/conversations/{id}/messages": Route(200, {"id": shared}),
     "POST /v1/conversations/{id}/messages": Route(201, {"id": fresh},
                                                   body=lambda w: {"client_id": w.uniq(), "text": "reply"}),
@@ -315,6 +363,9 @@ ROUTE_SAMPLES = {
     "GET /v1/email/settings": Route(200),
     "PATCH /v1/email/settings": Route(200, body=lambda w: {"notify_address": "%s@matrix.test" % w.uniq("n")}),
     "POST /v1/email/test": Route(200, body=email_test),
+    "GET /v1/api-keys": Route(200),
+    "POST /v1/api-keys": Route(201, body=lambda w: {"name": w.uniq("key"), "scope": "read"}),
+    "DELETE /v1/api-keys/{id}": Route(200, {"id": fresh_key}),
     "POST /v1/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
     "GET /v1/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
     "POST /v1/widget/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
@@ -358,13 +409,30 @@ def min_role(perm):
     return MIN_ROLE[perm]
 
 
-def expect_route(path, perm, principal, sample):
+def expect_key(method, path, perm, principal, sample):
+    """A live key: the role of its scope, within what keys may."""
+    if principal == "key_other":
+        scope, other = "admin", True
+    else:
+        scope, other = principal[len("key_"):], False
+    if perm in USERS_ONLY or RANK[SCOPE_ROLE[scope]] < RANK[min_role(perm)]:
+        return 403
+    if scope == "read" and method != "GET":
+        return 403
+    if other and "{" in path:
+        return 404
+    return sample.ok
+
+
+def expect_route(method, path, perm, principal, sample):
     if perm == "public":
         return sample.ok
     if perm == "visitor":
         return sample.ok if principal == "visitor" else 401
-    if principal in ("none", "visitor", "bad", "stale"):
+    if principal in ("none", "visitor", "bad", "stale", "key_revoked", "key_expired"):
         return 401
+    if principal in KEYS:
+        return expect_key(method, path, perm, principal, sample)
     role = "owner" if principal == "other" else principal
     if RANK[role] < RANK[min_role(perm)]:
         return 403
@@ -374,9 +442,11 @@ def expect_route(path, perm, principal, sample):
 
 
 def expect_frame(ftype, perm, flags, principal, sample):
+    # no realtime session for an API key: its auth is refused, and the
+    # connection stays unauthenticated
     if perm == "public":   # auth
-        return "unauthenticated" if principal in ("none", "stale") else "ack"
-    if principal in ("none", "stale"):
+        return "unauthenticated" if principal in ["none", "stale"] + KEYS else "ack"
+    if principal in ["none", "stale"] + KEYS:
         return "unauthenticated"
     if principal == "visitor":
         return "ack" if "visitors" in flags else "forbidden"
@@ -420,6 +490,8 @@ def route_cell(w, method, path, sample, principal):
     if sample.upgrade:
         return str(upgrade_status(s.port, target, token))
     body = (sample.body(w, principal) if sample.renews else sample.body(w)) if sample.body else None
+    if sample.key_body and principal in KEYS:
+        body = sample.key_body(w)
     if sample.raw:
         raw, headers = sample.raw(w)
         st, b, _ = s.request(method, target, token=token, raw_body=raw, headers=headers)
@@ -460,7 +532,7 @@ def run_routes(w, routes, tally):
         if sample is None or perm not in MIN_ROLE:   # reported by coverage()
             continue
         for principal in ROUTE_PRINCIPALS:
-            expected = want(expect_route(path, perm, principal, sample))
+            expected = want(expect_route(method, path, perm, principal, sample))
             try:
                 got = route_cell(w, method, path, sample, principal)
             except Exception as e:   # a cell that cannot run is a failed cell; the others still run
@@ -469,10 +541,16 @@ def run_routes(w, routes, tally):
 
 
 async def frame_conn(w, principal):
-    """A realtime connection of the principal, authenticated (except none)."""
+    """A realtime connection of the principal, authenticated (except none;
+    an API key's auth is refused and the connection goes on without)."""
     s = w.s
     if principal == "visitor":
         return await WS.connect(s.ws_url(widget=True), w.tokens["visitor"])
+    if principal in KEYS:
+        c = await WS.connect(s.ws_url())
+        f = await c.request({"type": "auth", "token": w.tokens[principal]})
+        assert frame_answer(f) == "unauthenticated", f
+        return c
     return await WS.connect(s.ws_url(), w.tokens.get(principal) if principal != "none" else None)
 
 
@@ -576,6 +654,15 @@ def run_scope(w, tally):
         assign("supervisor's", principal, sup, 404 if principal == "agent" else 200,
                "self" if principal == "agent" else "supervisor")
     check_assignee("the agent's refused pick-up", sup, "supervisor")
+    # keys: a read key reads what an agent reads (the supervisor's is out of
+    # its scope) and writes nothing; a write key acts as a supervisor
+    for principal in ["key_read", "key_write"]:
+        for method, path, body, ok in conv_routes:
+            if body == "msg":
+                body = {"client_id": w.uniq(), "text": "scoped"}
+            expected = ok if principal == "key_write" else 404 if method == "GET" else 403
+            call("%s %s (supervisor's)" % (method, path % "{id}"), principal, expected, method, path % sup, body)
+    check_assignee("the keys' calls", sup, "supervisor")
 
     # the agent's assign rules
     c1, c2, c3 = w.new_conv(), w.new_conv(), w.new_conv()
@@ -620,6 +707,11 @@ def run_scope(w, tally):
     tally.check("GET /v1/conversations?assignee=me", "agent", [(c, a) for c, a in everything if a == uid["agent"]],
                 list_ids(s, t["agent"], "&assignee=me"))
     tally.check("GET /v1/conversations (ids)", "other", [], list_ids(s, t["other"]))
+    # a read key lists the unassigned ones (it has none of its own); a write key all
+    tally.check("GET /v1/conversations (ids)", "key_read", [(c, a) for c, a in everything if a is None],
+                list_ids(s, t["key_read"]))
+    tally.check("GET /v1/conversations (ids)", "key_write", everything, list_ids(s, t["key_write"]))
+    tally.check("GET /v1/conversations (ids)", "key_other", [], list_ids(s, t["key_other"]))
 
     # frames keep the same scope: the agent cannot subscribe to or write in
     # the supervisor's conversation, the supervisor can

@@ -3,13 +3,15 @@
 // Protocol: docs/api-outline.md (REST) and docs/realtime.md (WebSocket).
 // User-provided text is only ever inserted with textContent.
 // Pages: #inbox (conversations), #team (team.js), #settings (settings.js),
-// #profile (profile.js); one page shows at a time over one WebSocket.
+// #apikeys (apikeys.js), #profile (profile.js); one page shows at a time
+// over one WebSocket.
 
 import { createTeamPage } from "./team.js";
 import { createSettingsPage } from "./settings.js";
 import { createEmailSettings } from "./email.js";
+import { createApiKeysPage } from "./apikeys.js";
 import { createProfilePage } from "./profile.js";
-import { canEditSettings } from "./roles.js";
+import { canEditSettings, canManageApiKeys } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
 const CURSOR_KEY = "parley.agent.inbox_cursor";
@@ -34,7 +36,7 @@ const ui = {
   noteToggle: $("note-toggle"), replySend: $("reply-send"), attachButton: $("attach-button"),
   attachInput: $("attach-input"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
-  pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), profile: $("profile-view") },
+  pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"), profile: $("profile-view") },
 };
 
 function el(tag, attrs, text) {
@@ -258,7 +260,7 @@ const S = {
   pingTimer: 0,
   subscribed: null, // conversation id subscribed on the current socket
   typingOn: false, typingLastSent: 0, typingIdleTimer: 0, visitorTypingTimer: 0,
-  page: null, // inbox | team | settings | profile
+  page: null, // inbox | team | settings | apikeys | profile
   tenant: null, // GET /v1/tenant
   sessions: 0, // WebSocket sessions authenticated since the page loaded
 };
@@ -313,6 +315,7 @@ function stopApp() {
   ui.tenantName.textContent = "";
   team.reset();
   settings.reset();
+  apikeys.reset();
   setConn("offline");
 }
 
@@ -322,6 +325,7 @@ function renderMe() {
   document.body.dataset.role = (u && u.role) || "";
   const settingsNav = document.querySelector("[data-testid=nav-settings]");
   settingsNav.hidden = !canEditSettings(u && u.role);
+  document.querySelector("[data-testid=nav-apikeys]").hidden = !canManageApiKeys(u && u.role);
 }
 
 // ------------------------------------------------------------------ pages
@@ -337,13 +341,15 @@ const ctx = {
 };
 const team = createTeamPage(ctx);
 const settings = createSettingsPage(ctx);
+const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
 const email = createEmailSettings(ctx);
 // the settings page holds the tenant's settings and, below, its email
-const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, profile };
+const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, profile };
 
 function allowedPage(p) {
   if (p === "settings") return canEditSettings(auth && auth.user && auth.user.role);
+  if (p === "apikeys") return canManageApiKeys(auth && auth.user && auth.user.role);
   return p in ui.pages;
 }
 

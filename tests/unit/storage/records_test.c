@@ -100,6 +100,13 @@ static const tfield invite_doc[] = {
 	FU64(rec_invite, tid), FU64(rec_invite, uid), FBIN(rec_invite, hash), FU8(rec_invite, purpose),
 	FI64(rec_invite, expires_ms), FBOOL(rec_invite, used), FI64(rec_invite, created_ms),
 };
+static const tfield apikey_doc[] = {
+	FU64(rec_apikey, tid), FU64(rec_apikey, id), FSTR(rec_apikey, name), FU8(rec_apikey, scope),
+	FBIN(rec_apikey, hash), FSTR(rec_apikey, hint), FU64(rec_apikey, created_by),
+	FSTR(rec_apikey, created_by_name), FBOOL(rec_apikey, created_by_key), FI64(rec_apikey, created_ms),
+	FI64(rec_apikey, expires_ms), FBOOL(rec_apikey, revoked), FI64(rec_apikey, revoked_ms),
+	FI64(rec_apikey, last_used_ms),
+};
 
 static const tfield file_doc[] = {
 	FU64(rec_file, tid), FU64(rec_file, id), FU64(rec_file, cid), FU8(rec_file, uploader_type),
@@ -143,6 +150,7 @@ WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
 WRAP(email, rec_email)
+WRAP(apikey, rec_apikey)
 WRAP(file, rec_file)
 WRAP(blob, rec_blob)
 WRAP(usage, rec_usage)
@@ -154,13 +162,14 @@ static const kind kinds[] = {
 	KIND1(conv, rec_conv), KIND(event, rec_event, 2, 13), KIND1(inbox, rec_inbox),
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
 	KIND1(email, rec_email),
+	KIND1(apikey, rec_apikey),
 	KIND1(file, rec_file), KIND1(blob, rec_blob), KIND1(usage, rec_usage),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
 typedef union {
 	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
-	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_email m;
+	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_email m; rec_apikey k;
 	rec_file fi; rec_blob b; rec_usage us;
 } any_rec;
 
@@ -1191,6 +1200,16 @@ static void test_keys_big_endian(void **state)
 	assert_true(db_get_be64(k) == 0xA1A2A3A4A5A6A7A8ull);
 	assert_true(db_get_be64(k + 8) == 0x0102);
 	assert_true(db_get_be64(k + 16) == 0x8000000000000001ull);
+
+	/* tid · a hash, as the token and API key tables key them */
+	uint8_t hk[41], h[32];
+	for (int i = 0; i < 32; i++)
+		h[i] = (uint8_t)(0xC0 + i);
+	memset(hk, 0xEE, sizeof hk);
+	assert_int_equal(rec_key_hash(hk, 0x0102030405060708ull, h), 40);
+	assert_memory_equal(hk, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	assert_memory_equal(hk + 8, h, 32);
+	assert_int_equal(hk[40], 0xEE);
 }
 
 static void test_key_byte_order_is_numeric_order(void **state)
@@ -1273,6 +1292,23 @@ static void test_kind_sender_priority_names(void **state)
 	assert_string_equal(rec_priority_name(-1), "medium");
 }
 
+static void test_scope_names(void **state)
+{
+	(void)state;
+	static const char *want[KS__COUNT] = { "", "read", "write", "admin" };
+	for (int s = KS_NONE + 1; s < KS__COUNT; s++) {
+		assert_string_equal(rec_scope_name(s), want[s]);
+		assert_int_equal(rec_scope_parse(want[s]), s);
+	}
+	assert_string_equal(rec_scope_name(KS_NONE), "");
+	assert_string_equal(rec_scope_name(KS__COUNT), "");
+	assert_string_equal(rec_scope_name(-1), "");
+	assert_int_equal(rec_scope_parse(""), KS_NONE);
+	assert_int_equal(rec_scope_parse("Read"), KS_NONE);
+	assert_int_equal(rec_scope_parse("owner"), KS_NONE);
+	assert_int_equal(rec_scope_parse("admin "), KS_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1299,6 +1335,7 @@ int main(void)
 		cmocka_unit_test(test_key_byte_order_is_numeric_order),
 		cmocka_unit_test(test_status_names_round_trip),
 		cmocka_unit_test(test_kind_sender_priority_names),
+		cmocka_unit_test(test_scope_names),
 		/* last: these show bugs that abort under ASan+UBSan (see the tests) */
 		cmocka_unit_test(test_roundtrip_all_kinds_zero_values_empty_strings),
 		cmocka_unit_test(test_huge_container_header_corrupt),

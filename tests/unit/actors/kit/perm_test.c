@@ -1,5 +1,7 @@
 /* kit/perm: the role order, the permission table, the scope and grant
- * rules, and agreement with the roles the account store accepts. */
+ * rules, agreement with the roles the account store accepts, and what an
+ * API key of each scope holds (its scope's role, GET only for read, never
+ * the permissions for users only). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include "actors/kit/perm.h"
 #include "storage/account_store.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static void test_role_names(void **state)
@@ -39,7 +42,7 @@ static void test_table(void **state)
 	} want[] = {
 		{ PERM_SIGNED_IN, ROLE_AGENT }, { PERM_CONV, ROLE_AGENT }, { PERM_CONV_ASSIGN, ROLE_AGENT },
 		{ PERM_TEAM_READ, ROLE_AGENT }, { PERM_TEAM_MANAGE, ROLE_ADMIN }, { PERM_SETTINGS, ROLE_ADMIN },
-		{ PERM_ANALYTICS, ROLE_AGENT },
+		{ PERM_ANALYTICS, ROLE_AGENT }, { PERM_SELF, ROLE_AGENT },
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		assert_int_equal(perm_min_role(want[i].perm), want[i].min);
@@ -47,6 +50,10 @@ static void test_table(void **state)
 			assert_int_equal(perm_allows(r, want[i].perm), r >= want[i].min && r < ROLE__COUNT);
 		assert_true(strlen(perm_name(want[i].perm)) > 0);
 	}
+	for (int p = 0; p < PERM__COUNT; p++)
+		for (int q = 0; q < p; q++)
+			assert_string_not_equal(perm_name(p), perm_name(q));
+	assert_string_equal(perm_name(PERM_SELF), "self");
 	/* public and visitor routes are not role permissions */
 	for (int r = ROLE_NONE; r < ROLE__COUNT; r++) {
 		assert_false(perm_allows(r, PERM_PUBLIC));
@@ -109,12 +116,56 @@ static void test_grant_and_manage(void **state)
 	assert_false(perm_may_manage(ROLE_SUPERVISOR, ROLE_AGENT));
 }
 
+static void test_scope_roles(void **state)
+{
+	(void)state;
+	assert_int_equal(perm_scope_role(KS_READ), ROLE_AGENT);
+	assert_int_equal(perm_scope_role(KS_WRITE), ROLE_SUPERVISOR);
+	assert_int_equal(perm_scope_role(KS_ADMIN), ROLE_ADMIN);
+	assert_int_equal(perm_scope_role(KS_NONE), ROLE_NONE);
+	assert_int_equal(perm_scope_role(KS__COUNT), ROLE_NONE);
+	assert_int_equal(perm_scope_role(-1), ROLE_NONE);
+}
+
+/* Every cell: a key holds perm on a method exactly when its scope's role
+ * does, the permission is not for users only, and a read key only GETs. */
+static void test_keys_follow_the_table(void **state)
+{
+	(void)state;
+	static const char *methods[] = { "GET", "POST", "PATCH", "DELETE", "PUT" };
+	for (int scope = KS_NONE; scope <= KS__COUNT; scope++)
+		for (int p = 0; p < PERM__COUNT; p++)
+			for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+				bool want = scope > KS_NONE && scope < KS__COUNT && p != PERM_SELF &&
+					    perm_allows(perm_scope_role(scope), p) &&
+					    (scope != KS_READ || strcmp(methods[m], "GET") == 0);
+				if (perm_allows_key(scope, p, methods[m]) != want)
+					fail_msg("scope %d perm %s %s: want %d", scope, perm_name(p), methods[m], want);
+			}
+	/* the cells that matter most, spelled out */
+	assert_true(perm_allows_key(KS_READ, PERM_CONV, "GET"));
+	assert_false(perm_allows_key(KS_READ, PERM_CONV, "POST"));
+	assert_false(perm_allows_key(KS_READ, PERM_SETTINGS, "GET"));
+	assert_true(perm_allows_key(KS_WRITE, PERM_CONV_ASSIGN, "POST"));
+	assert_false(perm_allows_key(KS_WRITE, PERM_TEAM_MANAGE, "POST"));
+	assert_false(perm_allows_key(KS_WRITE, PERM_SETTINGS, "GET"));
+	assert_true(perm_allows_key(KS_ADMIN, PERM_SETTINGS, "DELETE"));
+	assert_true(perm_allows_key(KS_ADMIN, PERM_TEAM_MANAGE, "PATCH"));
+	assert_false(perm_allows_key(KS_ADMIN, PERM_SELF, "GET"));
+	assert_false(perm_allows_key(KS_ADMIN, PERM_PUBLIC, "GET"));
+	assert_false(perm_allows_key(KS_ADMIN, PERM_VISITOR, "GET"));
+	assert_true(perm_users_only(PERM_SELF));
+	assert_false(perm_users_only(PERM_SIGNED_IN));
+	assert_true(perm_users_only(PERM__COUNT));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_role_names),      cmocka_unit_test(test_table),
 		cmocka_unit_test(test_conv_scope),      cmocka_unit_test(test_assign_rules),
-		cmocka_unit_test(test_grant_and_manage),
+		cmocka_unit_test(test_grant_and_manage), cmocka_unit_test(test_scope_roles),
+		cmocka_unit_test(test_keys_follow_the_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
