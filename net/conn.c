@@ -279,8 +279,10 @@ int conn_flush(conn *c)
 			size_t olen = c->out.len - c->out_pos, k = (size_t)n;
 			size_t from_out = k < olen ? k : olen;
 			c->out_pos += from_out;
-			c->ref += k - from_out;
-			c->ref_len -= k - from_out;
+			if (k > from_out) {   /* (no arithmetic on a NULL ref: UB even by 0) */
+				c->ref += k - from_out;
+				c->ref_len -= k - from_out;
+			}
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
