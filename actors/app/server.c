@@ -91,6 +91,8 @@ static const option options[] = {
 	{ "no-demo", O_BOOL, OFF(no_demo), 0, "do not create the demo tenant" },
 	{ "allowed-origins", O_STR, OFF(allowed_origins), sizeof(((app_config *)0)->allowed_origins),
 	  "extra origins allowed for the agent WebSocket (comma-separated)" },
+	{ "outbound-allow", O_STR, OFF(outbound_allow), sizeof(((app_config *)0)->outbound_allow),
+	  "private networks webhooks and mail may reach (CIDRs, comma-separated) [none]" },
 	{ "access-ttl", O_I64, OFF(access_ttl_s), 0, "access token lifetime, seconds [900]" },
 	{ "refresh-ttl", O_I64, OFF(refresh_ttl_s), 0, "refresh token lifetime, seconds [2592000]" },
 	{ "invite-ttl", O_I64, OFF(invite_ttl_s), 0, "set-password link lifetime, seconds [259200]" },
@@ -288,6 +290,13 @@ int app_config_parse(app_config *c, int argc, char **argv)
 		fprintf(stderr, "parleyd: invite-ttl must be 1..31622400 seconds\n");
 		return -1;
 	}
+	char err[160];
+	egress *g = egress_new(c->outbound_allow, err, sizeof err);
+	if (!g) {
+		fprintf(stderr, "parleyd: outbound-allow: %s\n", err);
+		return -1;
+	}
+	egress_free(&g);
 	return 0;
 bad:
 	fprintf(stderr, "parleyd: bad option or value\n");
@@ -441,6 +450,15 @@ app *app_start(const app_config *cfg)
 	a->cfg = *cfg;
 	a->started_ms = clock_now_ms();
 	password_set_cost(cfg->argon2_m_kib, cfg->argon2_t);
+	char why[160];
+	a->egress = egress_new(cfg->outbound_allow, why, sizeof why);
+	if (!a->egress) {
+		fprintf(stderr, "parleyd: outbound-allow: %s\n", why);
+		free(a);
+		return NULL;
+	}
+	if (cfg->outbound_allow[0])
+		log_info("app.outbound_allow", "cidrs=\"%s\"", cfg->outbound_allow);
 
 	/* signals are taken by app_run_until_signal's sigwait; every thread
 	 * started from here inherits the blocked mask */
@@ -610,6 +628,7 @@ void app_stop(app **a_p)
 	lc_free(&a->lists);
 	tm_free(&a->tokens);
 	db_close(&a->db);
+	egress_free(&a->egress);
 	log_info("app.stopped", "ok=1");
 	free(a);
 	*a_p = NULL;

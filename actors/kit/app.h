@@ -21,6 +21,7 @@
 #include "actors/kit/emit.h"
 #include "core/id.h"
 #include "core/ioloop.h"
+#include "net/egress.h"
 #include "net/http.h"
 #include "net/static.h"
 #include "storage/store.h"
@@ -48,6 +49,7 @@ typedef struct {
 	char demo_password[256];   /* --demo-password: demo admin password */
 	bool no_demo;              /* --no-demo: do not create the demo tenant */
 	char allowed_origins[1024];/* --allowed-origins for the agent WebSocket */
+	char outbound_allow[1024]; /* --outbound-allow: CIDRs webhooks and mail may reach though private [none] */
 	int64_t access_ttl_s;      /* access token lifetime [900] */
 	int64_t refresh_ttl_s;     /* refresh token lifetime [30 days] */
 	int64_t invite_ttl_s;      /* set-password link lifetime [72 h] */
@@ -80,6 +82,7 @@ typedef struct app {
 	int nsinks;
 	bool features_started;
 	static_site *site;
+	egress *egress;            /* where webhooks and mail may connect (--outbound-allow; net/egress.h) */
 	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
 	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
 	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */

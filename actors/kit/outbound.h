@@ -3,7 +3,11 @@
  * proxy environment variables ignored, and a connect-time check of every
  * resolved address against the egress policy (net/egress.h); a refused
  * address fails the transfer with CURLE_COULDNT_CONNECT and the reason in
- * outbound_refusal(). */
+ * g->refused. The connected peer is checked once more before the request
+ * is sent (CURLOPT_PREREQFUNCTION, libcurl 7.80+); a refusal there fails
+ * with CURLE_ABORTED_BY_CALLBACK. A caller may set other options after
+ * outbound_setup, but not the open-socket, pre-request, proxy, protocol
+ * or redirect ones. */
 #ifndef PARLEY_OUTBOUND_H
 #define PARLEY_OUTBOUND_H
 

@@ -59,14 +59,47 @@ def test_precedence_flag_over_env_over_file():
         os.unlink(f.name)
 
 
+def test_outbound_allow():
+    # a malformed allow-list refuses to start, before the data directory is touched
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        for value, says in (("10.0.0.1/8", "host bits set (the network is 10.0.0.0/8)"),
+                            ("10.0.0.0/33", "prefix length must be 0..32"),
+                            ("fd00::/129", "prefix length must be 0..128"),
+                            ("10.0.0.0/8,,fd00::/8", "empty entry"),
+                            ("intranet.local", "not an IPv4 or IPv6 address")):
+            for how in ("flag", "env", "file"):
+                args, env = ["--data", data], None
+                if how == "flag":
+                    args += ["--outbound-allow", value]
+                elif how == "env":
+                    env = {"PARLEY_OUTBOUND_ALLOW": value}
+                else:
+                    conf = os.path.join(tmp, "parley.conf")
+                    with open(conf, "w") as f:
+                        f.write("outbound-allow = %s\n" % value)
+                    args += ["--config", conf]
+                r = run(args, env=env)
+                assert r.returncode == 2, (how, value, r.returncode, r.stderr)
+                assert "parleyd: outbound-allow: " in r.stderr and says in r.stderr, (how, value, r.stderr)
+                assert not os.path.exists(data), (how, value)
+    # a good one starts, and is logged
+    with Server("--outbound-allow", "10.0.0.0/8, 192.168.10.0/24,fd00::/8") as s:
+        st, _, _ = s.request("GET", "/healthz")
+        assert st == 200, st
+        with open(s.stderr_path, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        assert 'app.outbound_allow' in log and 'cidrs="10.0.0.0/8, 192.168.10.0/24,fd00::/8"' in log, log
+
+
 def test_help_lists_every_option():
     r = run(["--help"])
     assert r.returncode == 2
     for opt in ("--data", "--port", "--sync", "--ws-max-message", "--conv-idle-ms", "--max-body",
-                "--dedupe-window"):
+                "--dedupe-window", "--outbound-allow"):
         assert opt in r.stderr, opt
 
 
 if __name__ == "__main__":
     main([test_bad_flags_exit_2_with_a_message, test_bad_environment_and_config_file,
-          test_precedence_flag_over_env_over_file, test_help_lists_every_option])
+          test_precedence_flag_over_env_over_file, test_outbound_allow, test_help_lists_every_option])
