@@ -4,7 +4,7 @@
 #include "actors/app/features.h"
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
-	feature_team, feature_tenant;
+	feature_team, feature_tenant, feature_outbox;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -14,5 +14,6 @@ const feature *const app_features[] = {
 	&feature_realtime,
 	&feature_team,
 	&feature_tenant,
+	&feature_outbox,
 	NULL,
 };
