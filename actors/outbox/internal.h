@@ -8,8 +8,8 @@
  *   entries per (tenant, endpoint, conversation), the curl multi handle;
  * - the hand-off between them: a mutex-protected list of notes and an
  *   ev_async, and counters any thread reads for /metrics.
- * The struct lives until both the writer thread (writer hook on_exit) and
- * the feature (stop) have let go of it.
+ * The struct lives from the feature's start to its release, after every
+ * thread has stopped (kit/feature.h).
  */
 #ifndef PARLEY_OUTBOX_INTERNAL_H
 #define PARLEY_OUTBOX_INTERNAL_H
@@ -65,7 +65,6 @@ typedef struct deliverer deliverer;
 
 typedef struct outbox {
 	app *app;
-	atomic_int refs;
 	/* options */
 	int concurrency;
 	long connect_ms, total_ms;
@@ -130,11 +129,9 @@ int64_t deliver_backoff_ms(uint64_t attempts, uint64_t r);
 
 /* ---- outbox.c ---- */
 
-/* The feature's start and stop hooks (kit/feature.h). */
+/* The feature's hooks (kit/feature.h). */
 int outbox_feature_start(app *a);
 void outbox_feature_stop(app *a);
-
-/* Releases one reference; the last frees the struct. */
-void outbox_release(outbox *ob);
+void outbox_feature_release(app *a);
 
 #endif

@@ -31,21 +31,12 @@ void outbox_sign(const char *secret, int64_t ts, const void *body, size_t len, c
 	crypto_hex(mac, sizeof mac, out + 3);
 }
 
-void outbox_release(outbox *ob)
-{
-	if (atomic_fetch_sub(&ob->refs, 1) != 1)
-		return;
-	pthread_mutex_destroy(&ob->lock);
-	free(ob);
-}
-
 int outbox_feature_start(app *a)
 {
 	outbox *ob = calloc(1, sizeof *ob);
 	if (!ob)
 		return -1;
 	ob->app = a;
-	atomic_init(&ob->refs, 1);
 	ob->concurrency = a->cfg.webhook_concurrency;
 	ob->connect_ms = (long)a->cfg.webhook_connect_timeout_ms;
 	ob->total_ms = (long)a->cfg.webhook_timeout_ms;
@@ -53,23 +44,15 @@ int outbox_feature_start(app *a)
 	ob->quota = a->cfg.outbox_quota > 0 ? (uint64_t)a->cfg.outbox_quota : 0;
 	ob->log_max = (uint64_t)a->cfg.webhook_log_max;
 	pthread_mutex_init(&ob->lock, NULL);
-	a->outbox = ob;
+	a->outbox = ob;   /* freed by outbox_feature_release, whatever happens here */
 	/* the thread first (it reads what is pending before anything new can
 	 * be written: the server does not listen yet), then the sink */
 	if (deliver_start(ob) < 0) {
 		ob->closed = true;
-		a->outbox = NULL;
-		outbox_release(ob);
 		return -1;
 	}
 	if (sink_start(ob) < 0) {
-		/* a registered hook or sink keeps its reference until the
-		 * writer ends; notes are freed from now on */
 		deliver_stop(ob);
-		if (!ob->hooked)
-			sink_free(ob);
-		a->outbox = NULL;
-		outbox_release(ob);
 		return -1;
 	}
 	return 0;
@@ -77,14 +60,22 @@ int outbox_feature_start(app *a)
 
 void outbox_feature_stop(app *a)
 {
+	/* the writer may still apply requests whose sink adds entries: they
+	 * stay in the outbox for the next start (their notes are freed) */
+	if (a->outbox)
+		deliver_stop(a->outbox);
+}
+
+void outbox_feature_release(app *a)
+{
 	outbox *ob = a->outbox;
 	if (!ob)
 		return;
-	/* the writer may still apply requests whose sink adds entries (they
-	 * stay in the outbox for the next start); the struct lives on until
-	 * the writer thread ends */
 	deliver_stop(ob);
-	outbox_release(ob);
+	sink_free(ob);   /* the writer's exit hook did, if it was registered */
+	pthread_mutex_destroy(&ob->lock);
+	free(ob);
+	a->outbox = NULL;
 }
 
 static void metric(buf *b, const char *name, const char *type, const char *help, double v)

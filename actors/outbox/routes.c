@@ -744,4 +744,5 @@ const feature feature_outbox = {
 	.routes = routes,
 	.start = outbox_feature_start,
 	.stop = outbox_feature_stop,
+	.release = outbox_feature_release,
 };

@@ -158,6 +158,8 @@ void sink_stage(outbox *ob, ob_note *n)
 
 int sink_stage_endpoint(outbox *ob, uint64_t tid, uint64_t id, const rec_webhook *w)
 {
+	if (!ob)
+		return 0;
 	ob_note *n = calloc(1, sizeof *n);
 	if (!n)
 		return STORE_ENOMEM;
@@ -198,9 +200,7 @@ static void after_batch(void *ctx, int rc)
 
 static void on_writer_exit(void *ctx)
 {
-	outbox *ob = ctx;
-	sink_free(ob);
-	outbox_release(ob);
+	sink_free(ctx);
 }
 
 /* ---------- entries ---------- */
@@ -438,7 +438,6 @@ int sink_start(outbox *ob)
 	if (writer_add_hook(a->wr, &h) < 0)
 		return -1;
 	ob->hooked = true;
-	atomic_fetch_add(&ob->refs, 1);   /* the writer's, let go in on_writer_exit */
 	emit_sink s = { "webhooks", sink_in_txn, ob };
 	if (emit_register(a, &s) < 0)
 		return -1;
