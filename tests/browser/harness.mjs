@@ -71,8 +71,9 @@ export async function expectCount(locator, n, what, timeout = STEP_TIMEOUT_MS) {
 
 // ------------------------------------------------------------------ server
 
-function startServer(dataDir) {
-  const args = ["--data", dataDir, "--host", "127.0.0.1", "--port", "0", "--demo-password", PASSWORD, "--web", PARLEY_WEB];
+function startServer(dataDir, extraArgs = []) {
+  const args = ["--data", dataDir, "--host", "127.0.0.1", "--port", "0", "--demo-password", PASSWORD, "--web", PARLEY_WEB,
+    ...extraArgs];
   log(`# starting ${PARLEYD} ${args.join(" ")}`);
   const proc = spawn(PARLEYD, args, { stdio: ["ignore", "pipe", "pipe"] });
   const srv = { proc, out: "", err: "", key: null, base: null, exited: null };
@@ -163,9 +164,10 @@ export async function newPage(state, label) {
   return page;
 }
 
-// Starts the server, runs scenario(state) with state.srv.base, state.browser,
-// and cleans up; prints the totals and sets the exit code.
-export async function runScenario(scenario) {
+// Starts the server (with opts.args added to its flags), runs
+// scenario(state) with state.srv.base, state.browser, and cleans up;
+// prints the totals and sets the exit code.
+export async function runScenario(scenario, opts = {}) {
   const state = { srv: null, browser: null, tmp: null, pageErrors: [] };
   try {
     if (!fs.existsSync(PARLEYD)) {
@@ -174,7 +176,7 @@ export async function runScenario(scenario) {
       return;
     }
     state.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "parley-browser-"));
-    state.srv = startServer(state.tmp);
+    state.srv = startServer(state.tmp, opts.args || []);
     await bringUp(state);
     await scenario(state);
   } catch (err) {

@@ -3,11 +3,13 @@
 // Protocol: docs/api-outline.md (REST) and docs/realtime.md (WebSocket).
 // User-provided text is only ever inserted with textContent.
 // Pages: #inbox (conversations), #team (team.js), #settings (settings.js),
-// #profile (profile.js); one page shows at a time over one WebSocket.
+// #webhooks (webhooks.js), #profile (profile.js); one page shows at a time
+// over one WebSocket.
 
 import { createTeamPage } from "./team.js";
 import { createSettingsPage } from "./settings.js";
 import { createProfilePage } from "./profile.js";
+import { createWebhooksPage } from "./webhooks.js";
 import { canEditSettings } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
@@ -32,7 +34,8 @@ const ui = {
   messages: $("messages"), typing: $("typing"), replyForm: $("reply-form"), replyInput: $("reply-input"),
   noteToggle: $("note-toggle"), replySend: $("reply-send"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
-  pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), profile: $("profile-view") },
+  pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), webhooks: $("webhooks-view"),
+    profile: $("profile-view") },
 };
 
 function el(tag, attrs, text) {
@@ -256,7 +259,7 @@ const S = {
   pingTimer: 0,
   subscribed: null, // conversation id subscribed on the current socket
   typingOn: false, typingLastSent: 0, typingIdleTimer: 0, visitorTypingTimer: 0,
-  page: null, // inbox | team | settings | profile
+  page: null, // inbox | team | settings | webhooks | profile
   tenant: null, // GET /v1/tenant
   sessions: 0, // WebSocket sessions authenticated since the page loaded
 };
@@ -311,6 +314,7 @@ function stopApp() {
   ui.tenantName.textContent = "";
   team.reset();
   settings.reset();
+  webhooks.reset();
   setConn("offline");
 }
 
@@ -320,6 +324,7 @@ function renderMe() {
   document.body.dataset.role = (u && u.role) || "";
   const settingsNav = document.querySelector("[data-testid=nav-settings]");
   settingsNav.hidden = !canEditSettings(u && u.role);
+  document.querySelector("[data-testid=nav-webhooks]").hidden = !canEditSettings(u && u.role);
 }
 
 // ------------------------------------------------------------------ pages
@@ -336,10 +341,11 @@ const ctx = {
 const team = createTeamPage(ctx);
 const settings = createSettingsPage(ctx);
 const profile = createProfilePage(ctx);
-const pageViews = { team, settings, profile };
+const webhooks = createWebhooksPage(ctx);
+const pageViews = { team, settings, webhooks, profile };
 
 function allowedPage(p) {
-  if (p === "settings") return canEditSettings(auth && auth.user && auth.user.role);
+  if (p === "settings" || p === "webhooks") return canEditSettings(auth && auth.user && auth.user.role);
   return p in ui.pages;
 }
 
