@@ -320,6 +320,8 @@ static dent *lane_pop(deliverer *d, lane *l)
 	return n;
 }
 
+static void discard(deliverer *d, uint64_t tid, uint64_t id);
+
 /* A lane nobody holds (not busy, in no list): back in the heap, or freed
  * when empty. */
 static void lane_idle(deliverer *d, lane *l)
@@ -334,12 +336,17 @@ static void lane_idle(deliverer *d, lane *l)
 	}
 }
 
-/* Frees every entry of a lane of an endpoint that is gone (its entries
- * went with it) and the lane, unless a transfer still holds it. */
+/* Drops every entry of a lane whose endpoint is gone, and the lane unless
+ * a transfer still holds it. The endpoint's deletion removed its entries
+ * from the outbox; one written in the same batch after it (the sink's
+ * snapshot follows the commit) is removed here. */
 static void lane_drop(deliverer *d, lane *l)
 {
-	while (l->head)
-		free(lane_pop(d, l));
+	while (l->head) {
+		dent *n = lane_pop(d, l);
+		discard(d, l->tid, n->id);
+		free(n);
+	}
 	if (!l->busy)
 		lane_free(d, l);
 }
@@ -428,13 +435,16 @@ typedef struct {
 	buf body;                  /* the row's payload */
 } result_req;
 
+/* result OBR__COUNT: no attempt was made, the entry only goes (no log row). */
+#define DISCARD OBR__COUNT
+
 static int result_apply(wr_req *w, store_txn *tx)
 {
 	result_req *r = container_of(w, result_req, w);
 	int rc = r->result == OBR_RETRY ? outbox_retry(tx, &r->e) : outbox_remove(tx, r->e.tid, r->e.id);
 	if (rc == STORE_ENOTFOUND)
 		return 0;   /* the endpoint was deleted with its entries meanwhile */
-	if (rc)
+	if (rc || r->result == DISCARD)
 		return rc;
 	r->row.id = id_next(&r->app->ids);
 	r->row.payload.p = (const uint8_t *)r->body.data;
@@ -453,9 +463,23 @@ static void result_done(wr_req *w, int rc)
 	free(r);
 }
 
+static void discard(deliverer *d, uint64_t tid, uint64_t id)
+{
+	result_req *r = calloc(1, sizeof *r);
+	if (!r)
+		return;   /* it stays, and goes again at the next start */
+	r->w.apply = result_apply;
+	r->w.done = result_done;
+	r->app = d->ob->app;
+	r->result = DISCARD;
+	r->e.tid = tid;
+	r->e.id = id;
+	writer_submit(d->ob->app->wr, &r->w);
+}
+
 /* ---------- transfers ---------- */
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
+static size_t ignore_body(char *p, size_t size, size_t n, void *arg)
 {
 	return size * n;
 }
@@ -583,20 +607,22 @@ static void start(deliverer *d, lane *l)
 		ep_load(d, e, &t);
 	rec_outbox en;
 	int rc = outbox_get(&t, l->tid, n->id, &en);
-	if (rc == STORE_ENOTFOUND || e->gone) {   /* removed meanwhile (its endpoint deleted) */
+	if (rc == STORE_ENOTFOUND || e->gone) {   /* removed meanwhile, or its endpoint deleted */
 		store_done(&t);
-		free(lane_pop(d, l));
-		if (e->gone)
+		if (e->gone) {
 			lane_drop(d, l);
-		else
+		} else {
+			free(lane_pop(d, l));
 			lane_idle(d, l);
+		}
 		return;
 	}
 	if (rc || !e->loaded || !e->active) {
 		store_done(&t);
-		if (rc == STORE_ECORRUPT) {
-			log_error("outbox.entry_corrupt", "tid=%llu id=%llu", (unsigned long long)l->tid,
+		if (rc == STORE_ECORRUPT) {   /* it cannot be sent: it goes */
+			log_error("outbox.entry_corrupt", "tid=%llu id=%llu msg=\"removed\"", (unsigned long long)l->tid,
 				  (unsigned long long)n->id);
+			discard(d, l->tid, n->id);
 			free(lane_pop(d, l));
 			lane_idle(d, l);
 		} else if (e->loaded && !e->active) {
@@ -649,7 +675,7 @@ static void start(deliverer *d, lane *l)
 	    curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->body.data ? x->body.data : "") != CURLE_OK ||
 	    curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len) != CURLE_OK ||
 	    curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK ||
-	    curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, discard) != CURLE_OK ||
+	    curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, ignore_body) != CURLE_OK ||
 	    curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->err) != CURLE_OK ||
 	    curl_easy_setopt(x->h, CURLOPT_PRIVATE, x) != CURLE_OK) {
