@@ -751,10 +751,11 @@ static void check_done(deliverer *d)
 static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 {
 	sockw *w = (sockw *)io;
+	deliverer *d = w->d;   /* the action may remove the socket and free w */
 	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
 	int running;
-	curl_multi_socket_action(w->d->multi, w->fd, action, &running);
-	check_done(w->d);
+	curl_multi_socket_action(d->multi, w->fd, action, &running);
+	check_done(d);
 }
 
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
