@@ -5,6 +5,7 @@
 #include "core/crypto.h"
 #include "core/tz.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -432,6 +433,78 @@ int account_user_set_password(store_txn *t, rec_user *u, const char *pw_hash)
 		return rc;
 	*u = cur;
 	return 0;
+}
+
+/* ---- email settings ---- */
+
+bool account_email_host_ok(const char *host)
+{
+	size_t n = strlen(host);
+	if (n == 0 || n > REC_HOST_MAX)
+		return false;
+	if (strchr(host, ':')) {
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, host, &a6) == 1;
+	}
+	size_t label = 0;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = (unsigned char)host[i];
+		if (c == '.' || c == 0) {
+			if (label == 0 || label > 63 || host[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum(c) || (c == '-' && label > 0)) {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool account_email_address_ok(const char *addr)
+{
+	size_t n = strlen(addr);
+	const char *at = strchr(addr, '@');
+	if (n > REC_EMAIL_MAX || !at || at == addr || strchr(at + 1, '@'))
+		return false;
+	for (const unsigned char *c = (const unsigned char *)addr; c < (const unsigned char *)at; c++)
+		if (*c <= ' ' || *c == 0x7f || strchr("<>()[],;:\\\"", *c))
+			return false;
+	return !strchr(at + 1, ':') && account_email_host_ok(at + 1);
+}
+
+int account_email_get(store_txn *t, uint64_t tid, rec_email *out)
+{
+	uint8_t k[8];
+	MDB_val v;
+	int rc = db_get(t->db, t->txn, DB_EMAIL, k, rec_key1(k, tid), &v);
+	if (rc)
+		return rc;
+	rc = rec_email_decode(v.mv_data, v.mv_size, out);
+	if (rc == 0)
+		out->tid = tid;
+	return rc;
+}
+
+int account_email_put(store_txn *t, rec_email *r)
+{
+	if (!FITS(r->host) || (r->host[0] && !account_email_host_ok(r->host)) || r->port < 1 || r->port > 65535 ||
+	    r->security >= SMTP__COUNT || !FITS(r->username) || !FITS(r->password) || !FITS(r->from) ||
+	    !FITS(r->notify) || (r->from[0] && !account_email_address_ok(r->from)) ||
+	    (r->notify[0] && !account_email_address_ok(r->notify)))
+		return STORE_ECONFLICT;
+	for (const unsigned char *c = (const unsigned char *)r->username; *c; c++)
+		if (*c < ' ' || *c == 0x7f)
+			return STORE_ECONFLICT;
+	rec_tenant tenant;
+	int rc = account_tenant_get(t, r->tid, &tenant);
+	if (rc)
+		return rc == STORE_ENOTFOUND ? STORE_ECONFLICT : rc;
+	r->updated_ms = clock_now_ms();
+	uint8_t k[8];
+	buf b = { 0 };
+	return db_put_encoded(t->db, t->txn, DB_EMAIL, k, rec_key1(k, r->tid), rec_email_encode(r, &b), &b);
 }
 
 /* ---- visitors ---- */

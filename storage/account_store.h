@@ -7,6 +7,7 @@
  * tenant, and the rules that keep them consistent — a slug, a widget key
  * and an email within a tenant each name one record, the email index
  * follows a user's email, and a tenant keeps at least one active owner.
+ * A tenant's email settings (`email`) live here too.
  * Callers say what they want and never see a key.
  *
  * Every call runs inside a store_txn (storage/store.h): reads in a read
@@ -58,6 +59,28 @@ int account_tenant_update(store_txn *t, rec_tenant *r);
 
 /* 1 when at least one tenant exists, 0 when none, or STORE_EIO. */
 int account_tenant_any(store_txn *t);
+
+/* ---- email settings ---- */
+
+/* The email settings of tenant tid; 0, STORE_ENOTFOUND (never set),
+ * STORE_ECORRUPT, STORE_EIO. */
+int account_email_get(store_txn *t, uint64_t tid, rec_email *out);
+
+/* Stores r as tenant r->tid's email settings (updated_ms becomes now):
+ * host empty or a DNS name / IP address, port 1..65535, a known security,
+ * addresses empty or name@domain without spaces; the password is stored
+ * as given (sealed by the caller). 0, STORE_ECONFLICT (invalid value, no
+ * such tenant), STORE_EIO. */
+int account_email_put(store_txn *t, rec_email *r);
+
+/* A host name SMTP may be given: a DNS name (letters, digits, '-' in
+ * labels of 1..63, at most 253 bytes) or an IPv4 / IPv6 address. */
+bool account_email_host_ok(const char *host);
+
+/* An address kept in the settings: local@domain, at most 254 bytes, the
+ * domain a host name; no white space, control characters or any of
+ * <>()[],;:\" (it goes into SMTP commands and message headers as is). */
+bool account_email_address_ok(const char *addr);
 
 /* ---- users ---- */
 

@@ -21,7 +21,7 @@ struct db {
 static const char *names[DB__COUNT] = {
 	"meta", "tenants", "tenant_slug", "widget_keys", "users", "user_email",
 	"visitors", "convs", "conv_status", "conv_assignee", "visitor_convs",
-	"events", "inbox", "refresh", "families", "invites",
+	"events", "inbox", "refresh", "families", "invites", "email",
 	"webhooks", "outbox", "outbox_log", "outbox_counts",
 };
 

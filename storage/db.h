@@ -36,6 +36,7 @@ enum db_table {
 	DB_REFRESH,       /* tid|sha256(token) → refresh token */
 	DB_FAMILIES,      /* tid|family → token family (revocation) */
 	DB_INVITES,       /* tid|sha256(token) → invite / password-reset token */
+	DB_EMAIL,         /* tid → email settings */
 	DB_WEBHOOKS,      /* tid|endpoint id → webhook endpoint */
 	DB_OUTBOX,        /* tid|entry id → outbox entry (work for the outside world) */
 	DB_OUTBOX_LOG,    /* tid|row id → delivery log row */

@@ -52,6 +52,7 @@ typedef struct {
 #define V_REFRESH 1
 #define V_FAMILY  1
 #define V_INVITE  1
+#define V_EMAIL   1
 #define V_WEBHOOK 1
 #define V_OUTBOX  1
 #define V_OBLOG   1
@@ -108,6 +109,11 @@ static const fdesc invite_f[] = {
 	I64(rec_invite, expires_ms), BOOL(rec_invite, used), I64(rec_invite, created_ms),
 };
 
+static const fdesc email_f[] = {
+	U64(rec_email, tid), STR(rec_email, host), U64(rec_email, port), U8(rec_email, security),
+	STR(rec_email, username), STR(rec_email, password), STR(rec_email, from), STR(rec_email, notify),
+	I64(rec_email, updated_ms),
+};
 static const fdesc webhook_f[] = {
 	U64(rec_webhook, tid), U64(rec_webhook, id), STR(rec_webhook, url), STR(rec_webhook, description),
 	U64(rec_webhook, events), BOOL(rec_webhook, active), STR(rec_webhook, secret),
@@ -332,6 +338,7 @@ CODEC(inbox, rec_inbox, V_INBOX, inbox_f)
 CODEC(refresh, rec_refresh, V_REFRESH, refresh_f)
 CODEC(family, rec_family, V_FAMILY, family_f)
 CODEC(invite, rec_invite, V_INVITE, invite_f)
+CODEC(email, rec_email, V_EMAIL, email_f)
 CODEC(webhook, rec_webhook, V_WEBHOOK, webhook_f)
 CODEC(outbox, rec_outbox, V_OUTBOX, outbox_f)
 CODEC(outbox_log, rec_outbox_log, V_OBLOG, oblog_f)
@@ -353,6 +360,7 @@ static const char *status_names[CS__COUNT] = { "open", "waiting", "pending", "sn
 static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgent" };
 static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
 static const char *sender_names[ST__COUNT] = { "visitor", "agent", "system" };
+static const char *security_names[SMTP__COUNT] = { "starttls", "tls", "none" };
 
 const char *rec_status_name(int s)
 {
@@ -380,6 +388,19 @@ const char *rec_kind_name(int k)
 const char *rec_sender_name(int s)
 {
 	return s >= 0 && s < ST__COUNT ? sender_names[s] : "system";
+}
+
+const char *rec_security_name(int s)
+{
+	return s >= 0 && s < SMTP__COUNT ? security_names[s] : "starttls";
+}
+
+int rec_security_parse(const char *s)
+{
+	for (int i = 0; i < SMTP__COUNT; i++)
+		if (strcmp(s, security_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 size_t rec_key1(uint8_t k[8], uint64_t a)

@@ -32,6 +32,8 @@
 #define REC_GREETING_MAX 500
 #define REC_POSITION_MAX 5     /* "right" | "left" */
 #define REC_TZ_MAX      64     /* an IANA zone name (core/tz.h TZ_NAME_MAX) */
+#define REC_HOST_MAX    253    /* a DNS name, or an IP address */
+#define REC_SEALED_MAX  384    /* a sealed secret of up to 256 bytes (core/secretbox.h) */
 #define REC_WEBHOOK_URL_MAX 2048
 #define REC_SECRET_MAX  64
 #define REC_ERROR_MAX   200
@@ -147,6 +149,22 @@ typedef struct {
 	int64_t created_ms;
 } rec_invite;
 
+enum smtp_security { SMTP_STARTTLS = 0, SMTP_TLS, SMTP_PLAIN, SMTP__COUNT };
+
+/* A tenant's outgoing email: the SMTP server it sends through and where
+ * its notifications go. The password is stored sealed (core/secretbox.h,
+ * bound to the tenant id), never in the clear. */
+typedef struct {
+	uint64_t tid;
+	char host[REC_HOST_MAX + 1];         /* "" = no SMTP server: nothing is sent */
+	uint64_t port;                       /* 1..65535 */
+	uint8_t security;                    /* enum smtp_security */
+	char username[REC_EMAIL_MAX + 1];    /* "" = no authentication */
+	char password[REC_SEALED_MAX + 1];   /* sealed; "" = none */
+	char from[REC_EMAIL_MAX + 1];        /* the sender address */
+	char notify[REC_EMAIL_MAX + 1];      /* new-conversation notifications; "" = none */
+	int64_t updated_ms;
+} rec_email;
 /* Bytes of any length inside a record (an outbox payload). Encoders take
  * them from p; decoders leave p pointing into the stored value they read
  * (NULL when n is 0): valid only while that value is, i.e. until the
@@ -233,6 +251,7 @@ int rec_inbox_encode(const rec_inbox *r, buf *out);
 int rec_refresh_encode(const rec_refresh *r, buf *out);
 int rec_family_encode(const rec_family *r, buf *out);
 int rec_invite_encode(const rec_invite *r, buf *out);
+int rec_email_encode(const rec_email *r, buf *out);
 int rec_webhook_encode(const rec_webhook *r, buf *out);
 int rec_outbox_encode(const rec_outbox *r, buf *out);
 int rec_outbox_log_encode(const rec_outbox_log *r, buf *out);
@@ -252,6 +271,7 @@ int rec_inbox_decode(const void *p, size_t n, rec_inbox *r);
 int rec_refresh_decode(const void *p, size_t n, rec_refresh *r);
 int rec_family_decode(const void *p, size_t n, rec_family *r);
 int rec_invite_decode(const void *p, size_t n, rec_invite *r);
+int rec_email_decode(const void *p, size_t n, rec_email *r);
 int rec_webhook_decode(const void *p, size_t n, rec_webhook *r);
 int rec_outbox_decode(const void *p, size_t n, rec_outbox *r);
 int rec_outbox_log_decode(const void *p, size_t n, rec_outbox_log *r);
@@ -268,6 +288,8 @@ int rec_status_parse(const char *s);     /* -1 if unknown */
 const char *rec_priority_name(int p);
 const char *rec_kind_name(int k);
 const char *rec_sender_name(int s);
+const char *rec_security_name(int s);
+int rec_security_parse(const char *s);   /* -1 if unknown */
 
 /* Key builders: write big-endian ids into k and return the key length. */
 size_t rec_key1(uint8_t k[8], uint64_t a);

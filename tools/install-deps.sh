@@ -17,8 +17,9 @@ build_pkgs="build-essential cmake pkg-config libev-dev libzmq3-dev liblmdb-dev
   libmsgpack-dev libbearssl-dev libcurl4-openssl-dev libjansson-dev
   libargon2-dev tzdata"
 # python3-lmdb: tests/integration/test_upgrade.py compares raw records.
+# python3-aiosmtpd: the SMTP server the email tests deliver to.
 test_pkgs="libcmocka-dev curl python3 python3-websockets python3-yaml
-  python3-lmdb chromium nodejs npm"
+  python3-lmdb python3-aiosmtpd chromium nodejs npm"
 # shellcheck disable=SC2086  # one line, names separated by single spaces
 if [ "$mode" = test-packages ]; then echo $test_pkgs; exit 0; fi
 

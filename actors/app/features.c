@@ -4,7 +4,7 @@
 #include "actors/app/features.h"
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
-	feature_team, feature_tenant, feature_outbox;
+	feature_team, feature_tenant, feature_email, feature_outbox;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -14,6 +14,7 @@ const feature *const app_features[] = {
 	&feature_realtime,
 	&feature_team,
 	&feature_tenant,
+	&feature_email,
 	&feature_outbox,
 	NULL,
 };

@@ -24,9 +24,11 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/secretbox.h"
 #include "storage/account_store.h"
 
 #include <ctype.h>
+#include <libgen.h>
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -53,6 +55,7 @@ void app_config_default(app_config *c)
 	c->access_ttl_s = 900;
 	c->refresh_ttl_s = 30 * 86400;
 	c->invite_ttl_s = 72 * 3600;
+	c->smtp_timeout_ms = 30000;
 	c->visitor_ttl_s = 180 * 86400;
 	c->login_max_failures = 5;
 	c->login_window_s = 300;
@@ -99,6 +102,12 @@ static const option options[] = {
 	  "extra origins allowed for the agent WebSocket (comma-separated)" },
 	{ "outbound-allow", O_STR, OFF(outbound_allow), sizeof(((app_config *)0)->outbound_allow),
 	  "private networks webhooks and mail may reach (CIDRs, comma-separated) [none]" },
+	{ "secret-key-file", O_STR, OFF(secret_key_file), sizeof(((app_config *)0)->secret_key_file),
+	  "key sealing stored secrets (SMTP passwords), created 0600 on first start; keep it out of the data "
+	  "directory and its backups [<data dir>/../parley-secret.key]" },
+	{ "public-url", O_STR, OFF(public_url), sizeof(((app_config *)0)->public_url),
+	  "this server's address as people reach it, for links in emails [http://127.0.0.1:<port>]" },
+	{ "smtp-timeout-ms", O_I64, OFF(smtp_timeout_ms), 0, "one SMTP delivery, connect to last reply [30000]" },
 	{ "access-ttl", O_I64, OFF(access_ttl_s), 0, "access token lifetime, seconds [900]" },
 	{ "refresh-ttl", O_I64, OFF(refresh_ttl_s), 0, "refresh token lifetime, seconds [2592000]" },
 	{ "invite-ttl", O_I64, OFF(invite_ttl_s), 0, "set-password link lifetime, seconds [259200]" },
@@ -300,6 +309,16 @@ int app_config_parse(app_config *c, int argc, char **argv)
 		fprintf(stderr, "parleyd: dedupe-window must be 1..%u\n", CIDSET_WINDOW_MAX);
 		return -1;
 	}
+	if (c->smtp_timeout_ms < 100 || c->smtp_timeout_ms > 600000) {
+		fprintf(stderr, "parleyd: smtp-timeout-ms must be 100..600000\n");
+		return -1;
+	}
+	if (c->public_url[0] && strncmp(c->public_url, "http://", 7) != 0 && strncmp(c->public_url, "https://", 8) != 0) {
+		fprintf(stderr, "parleyd: public-url must start with http:// or https://\n");
+		return -1;
+	}
+	for (size_t n = strlen(c->public_url); n && c->public_url[n - 1] == '/'; n--)
+		c->public_url[n - 1] = 0;
 	if (c->invite_ttl_s < 1 || c->invite_ttl_s > 366 * 86400) {
 		fprintf(stderr, "parleyd: invite-ttl must be 1..31622400 seconds\n");
 		return -1;
@@ -336,6 +355,32 @@ int app_load_key(db *d, uint8_t key[32])
 	if (rc)
 		log_error("app.key", "err=\"%s\"", store_strerror(rc));
 	return rc ? -1 : 0;
+}
+
+/* The key that seals stored secrets: --secret-key-file, or
+ * parley-secret.key beside the data directory (not in it: a copy of the
+ * data alone must not open the secrets); created on first start. */
+static int load_secret_key(app *a)
+{
+	char path[sizeof a->cfg.secret_key_file + 32];
+	if (a->cfg.secret_key_file[0]) {
+		snprintf(path, sizeof path, "%s", a->cfg.secret_key_file);
+	} else {
+		char dir[sizeof a->cfg.data_dir];
+		snprintf(dir, sizeof dir, "%s", a->cfg.data_dir);
+		for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+			dir[n - 1] = 0;
+		snprintf(path, sizeof path, "%s/parley-secret.key", dirname(dir));
+	}
+	char err[1200];
+	bool created;
+	if (secretbox_key_file(path, a->secret_key, &created, err, sizeof err) < 0) {
+		fprintf(stderr, "parleyd: secret key: %s\n", err);
+		return -1;
+	}
+	if (created)
+		log_info("app.secret_key_created", "path=\"%s\"", path);
+	return 0;
 }
 
 /* First start: a demo tenant with an admin and a widget key, printed once. */
@@ -507,7 +552,7 @@ app *app_start(const app_config *cfg)
 	printf("parleyd: data dir %s (sync=%s)\n", cfg->data_dir,
 	       cfg->no_sync ? "none: RELAXED DURABILITY, benchmarks only" : "full");
 	fflush(stdout);
-	if (app_load_key(a->db, a->jwt_key) < 0 || seed_demo(a) < 0)
+	if (load_secret_key(a) < 0 || app_load_key(a->db, a->jwt_key) < 0 || seed_demo(a) < 0)
 		goto fail;
 	/* rendered conversation lists, one table per I/O thread; created
 	 * before the writer, whose transactions mark tenants in it */
@@ -651,6 +696,7 @@ void app_stop(app **a_p)
 	tm_free(&a->tokens);
 	db_close(&a->db);
 	egress_free(&a->egress);
+	memset(a->secret_key, 0, sizeof a->secret_key);
 	log_info("app.stopped", "ok=1");
 	free(a);
 	*a_p = NULL;

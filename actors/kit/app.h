@@ -51,6 +51,9 @@ typedef struct {
 	bool no_demo;              /* --no-demo: do not create the demo tenant */
 	char allowed_origins[1024];/* --allowed-origins for the agent WebSocket */
 	char outbound_allow[1024]; /* --outbound-allow: CIDRs webhooks and mail may reach though private [none] */
+	char secret_key_file[1024];/* --secret-key-file: the key sealing stored secrets [<data dir>/../parley-secret.key] */
+	char public_url[512];      /* --public-url: where people reach this server, for links in emails [http://127.0.0.1:<port>] */
+	int64_t smtp_timeout_ms;   /* --smtp-timeout-ms: one SMTP delivery, connect to last reply [30000] */
 	int64_t access_ttl_s;      /* access token lifetime [900] */
 	int64_t refresh_ttl_s;     /* refresh token lifetime [30 days] */
 	int64_t invite_ttl_s;      /* set-password link lifetime [72 h] */
@@ -101,6 +104,8 @@ typedef struct app {
 	struct outbox *outbox;     /* webhooks and their deliveries (actors/outbox/, set by its start) */
 	id_gen ids;
 	uint8_t jwt_key[32];
+	uint8_t secret_key[32];    /* seals stored secrets (core/secretbox.h; --secret-key-file) */
+	struct email *email;       /* the email feature's senders (actors/email) */
 	int port;                  /* bound port */
 	ev_timer sweep;            /* idle sweep of conversation actors (on loop 0) */
 	ev_timer trim;             /* gives freed heap memory back (on loop 0, app.c) */

@@ -71,9 +71,11 @@ export async function expectCount(locator, n, what, timeout = STEP_TIMEOUT_MS) {
 
 // ------------------------------------------------------------------ server
 
-function startServer(dataDir, extraArgs = []) {
-  const args = ["--data", dataDir, "--host", "127.0.0.1", "--port", "0", "--demo-password", PASSWORD, "--web", PARLEY_WEB,
-    ...extraArgs];
+// The data in <tmp>/data, the secret key beside it (--secret-key-file);
+// extra: more options for parleyd.
+function startServer(tmp, extra = []) {
+  const args = ["--data", path.join(tmp, "data"), "--secret-key-file", path.join(tmp, "secret.key"), "--host", "127.0.0.1",
+    "--port", "0", "--demo-password", PASSWORD, "--web", PARLEY_WEB, ...extra];
   log(`# starting ${PARLEYD} ${args.join(" ")}`);
   const proc = spawn(PARLEYD, args, { stdio: ["ignore", "pipe", "pipe"] });
   const srv = { proc, out: "", err: "", key: null, base: null, exited: null };
@@ -164,10 +166,10 @@ export async function newPage(state, label) {
   return page;
 }
 
-// Starts the server (with opts.args added to its flags), runs
-// scenario(state) with state.srv.base, state.browser, and cleans up;
-// prints the totals and sets the exit code.
-export async function runScenario(scenario, opts = {}) {
+// Starts the server (with the extra options args), runs scenario(state)
+// with state.srv.base, state.browser, and cleans up; prints the totals and
+// sets the exit code.
+export async function runScenario(scenario, args = []) {
   const state = { srv: null, browser: null, tmp: null, pageErrors: [] };
   try {
     if (!fs.existsSync(PARLEYD)) {
@@ -176,7 +178,7 @@ export async function runScenario(scenario, opts = {}) {
       return;
     }
     state.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "parley-browser-"));
-    state.srv = startServer(state.tmp, opts.args || []);
+    state.srv = startServer(state.tmp, args);
     await bringUp(state);
     await scenario(state);
   } catch (err) {

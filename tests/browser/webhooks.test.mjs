@@ -172,5 +172,5 @@ async function scenario(state) {
   });
 }
 
-await runScenario(scenario, { args: ["--outbound-allow", "127.0.0.1/32"] });
+await runScenario(scenario, ["--outbound-allow", "127.0.0.1/32"]);
 receiver.close();

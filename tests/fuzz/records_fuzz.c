@@ -1,8 +1,8 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 13: tenant, user, visitor, conv,
- * event, inbox, refresh, family, invite, webhook, outbox entry, outbox log
- * row, outbox count); the rest is a stored value, decoded with
+ * Input: byte 0 picks the record kind (mod 14: tenant, user, visitor, conv,
+ * event, inbox, refresh, family, invite, email, webhook, outbox entry,
+ * outbox log row, outbox count); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -76,6 +76,10 @@ static const sfield event_s[] = {
 	S(rec_event, assignee_name),
 };
 
+static const sfield email_s[] = {
+	S(rec_email, host), S(rec_email, username), S(rec_email, password), S(rec_email, from),
+	S(rec_email, notify),
+};
 static const sfield webhook_s[] = { S(rec_webhook, url), S(rec_webhook, description), S(rec_webhook, secret) };
 static const sfield outbox_s[] = { S(rec_outbox, last_error) };
 static const sfield oblog_s[] = { S(rec_outbox_log, error) };
@@ -96,6 +100,7 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(email, rec_email)
 WRAP(webhook, rec_webhook)
 WRAP(outbox, rec_outbox)
 WRAP(outbox_log, rec_outbox_log)
@@ -112,6 +117,7 @@ static const kind kinds[] = {
 	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0, NULL, 0 },
 	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0, NULL, 0 },
 	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0, NULL, 0 },
+	{ email_dec, email_enc, sizeof(rec_email), 1, 9, email_s, NELEM(email_s), NULL, 0 },
 	{ webhook_dec, webhook_enc, sizeof(rec_webhook), 1, 9, webhook_s, NELEM(webhook_s), NULL, 0 },
 	{ outbox_dec, outbox_enc, sizeof(rec_outbox), 1, 13, outbox_s, NELEM(outbox_s), outbox_b, NELEM(outbox_b) },
 	{ outbox_log_dec, outbox_log_enc, sizeof(rec_outbox_log), 1, 16, oblog_s, NELEM(oblog_s), oblog_b,
@@ -129,6 +135,7 @@ typedef union {
 	rec_refresh r;
 	rec_family f;
 	rec_invite n;
+	rec_email m;
 	rec_webhook w;
 	rec_outbox o;
 	rec_outbox_log l;

@@ -65,6 +65,12 @@ class Server:
         self.preexec_fn = preexec_fn
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="parley-test-")
         self.extra = list(extra)
+        # the key that seals stored secrets lives outside the data directory
+        # (--secret-key-file); each Server has its own, kept across restarts
+        self.key_dir = None
+        if not any(str(a).startswith("--secret-key-file") for a in self.extra):
+            self.key_dir = tempfile.mkdtemp(prefix="parley-key-")
+            self.extra += ["--secret-key-file", os.path.join(self.key_dir, "secret.key")]
         if fast_hash:
             self.extra += ["--argon2-m-kib", "1024", "--argon2-t", "1"]
         self.proc = None
@@ -148,6 +154,8 @@ class Server:
             self.proxy = None
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.key_dir:
+            shutil.rmtree(self.key_dir, ignore_errors=True)
 
     def __enter__(self):
         return self

@@ -39,6 +39,7 @@ import subprocess
 import time
 
 from harness import DEMO_PASSWORD, PARLEYD, WS, Server, main, run
+from smtpsink import Sink
 
 # The least role holding each permission: the table of actors/kit/perm.h,
 # kept here as the test's own statement of it (a new permission must be
@@ -233,6 +234,19 @@ def invite_token(w):
     return b["invite_token"]
 
 
+def email_test(w):
+    """A test send that succeeds: both tenants send through an SMTP sink on
+    loopback (the matrix server allows 127.0.0.1)."""
+    if not getattr(w, "sink", None):
+        w.sink = Sink()
+        for who in ("owner", "other"):
+            st, b, _ = w.s.request("PATCH", "/v1/email/settings", {
+                "host": "127.0.0.1", "port": w.sink.port, "security": "none", "from": "matrix@matrix.test"},
+                token=w.tokens[who])
+            assert st == 200, (st, b)
+    return {"to": "%s@matrix.test" % w.uniq("e")}
+
+
 def same_password(w, principal):
     """Changes the principal's password to what it is (the demo owner's is the demo one)."""
     pw = DEMO_PASSWORD if principal == "owner" else PASSWORD
@@ -318,6 +332,9 @@ ROUTE_SAMPLES = {
     "POST /v1/webhooks/{id}/rotate-secret": Route(200, {"id": shared_hook}),
     "GET /v1/webhooks/deliveries": Route(200),
     "POST /v1/webhooks/deliveries/{id}/redeliver": Route(202, {"id": logged_delivery}),
+    "GET /v1/email/settings": Route(200),
+    "PATCH /v1/email/settings": Route(200, body=lambda w: {"notify_address": "%s@matrix.test" % w.uniq("n")}),
+    "POST /v1/email/test": Route(200, body=email_test),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
 }
@@ -646,7 +663,7 @@ def test_permission_matrix():
     routes, frames = read_tables()
     tally = Tally()
     tally.missing = coverage(routes, frames)
-    with Server() as s:
+    with Server("--outbound-allow", "127.0.0.1/32") as s:
         w = World(s)
         run(run_frames(w, frames, tally))   # resets the stale user's password first
         run_routes(w, routes, tally)
@@ -655,6 +672,8 @@ def test_permission_matrix():
             run_scope(w, tally)
         except Exception as e:   # the matrix's mismatches are still listed
             tally.check("the scope cells", "-", "completed", "stopped: %r" % e)
+        if getattr(w, "sink", None):
+            w.sink.close()
     print("permission matrix: %d routes x %d principals + %d frames x %d = %d cells, scope %d cells: "
           "%d of %d passed (%.1fs)" % (len(routes), len(ROUTE_PRINCIPALS), len(frames), len(FRAME_PRINCIPALS),
                                        matrix, tally.cells - matrix, tally.cells - len(tally.mismatches),

@@ -8,6 +8,7 @@
 
 import { createTeamPage } from "./team.js";
 import { createSettingsPage } from "./settings.js";
+import { createEmailSettings } from "./email.js";
 import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { canEditSettings } from "./roles.js";
@@ -342,7 +343,9 @@ const team = createTeamPage(ctx);
 const settings = createSettingsPage(ctx);
 const profile = createProfilePage(ctx);
 const webhooks = createWebhooksPage(ctx);
-const pageViews = { team, settings, webhooks, profile };
+const email = createEmailSettings(ctx);
+// the settings page holds the tenant's settings and, below, its email
+const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, webhooks, profile };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks") return canEditSettings(auth && auth.user && auth.user.role);

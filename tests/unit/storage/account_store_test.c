@@ -557,6 +557,85 @@ static void test_visitor_put_get(void **state)
 	store_done(r);
 }
 
+/* ---- email settings ----------------------------------------------------------- */
+
+static void test_email_settings(void **state)
+{
+	tmpdb *f = *state;
+	rec_tenant a = mk_tenant(f, "acme"), b = mk_tenant(f, "beta");
+	rec_email e = { .tid = a.id, .port = 587, .security = SMTP_STARTTLS }, got;
+	store_txn *r = tmpdb_read(f);
+	assert_int_equal(account_email_get(r, a.id, &got), STORE_ENOTFOUND);
+	store_done(r);
+	strcpy(e.host, "smtp.acme.example");
+	strcpy(e.username, "mailer");
+	strcpy(e.password, "c2VhbGVk");
+	strcpy(e.from, "support@acme.example");
+	strcpy(e.notify, "team@acme.example");
+	assert_int_equal(account_email_put(tmpdb_write(f), &e), 0);
+	assert_true(e.updated_ms > 0);
+	tmpdb_commit(f);
+	r = tmpdb_read(f);
+	assert_int_equal(account_email_get(r, a.id, &got), 0);
+	assert_memory_equal(&got, &e, sizeof e);
+	assert_int_equal(account_email_get(r, b.id, &got), STORE_ENOTFOUND);   /* per tenant */
+	store_done(r);
+
+	/* refused, nothing written: each bad value in turn */
+	static const char *const bad_hosts[] = { "-a.example", "a-.example", "a..example", "a b", "a_b.example",
+						 "smtp.example\r\nRCPT", "1::2::3", ":25" };
+	for (size_t i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++) {
+		rec_email x = e;
+		strcpy(x.host, bad_hosts[i]);
+		assert_int_equal(account_email_put(tmpdb_write(f), &x), STORE_ECONFLICT);
+		tmpdb_commit(f);
+	}
+	static const char *const bad_addrs[] = { "no-at", "@acme.example", "a@", "a@@b.example", "a b@c.example",
+						 "a<b@c.example", "a@b.example\r\nBcc: x@y.example", "a@-b.example",
+						 "\"q\"@c.example", "a@b:25" };
+	for (size_t i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++) {
+		rec_email x = e;
+		strcpy(x.from, bad_addrs[i]);
+		assert_int_equal(account_email_put(tmpdb_write(f), &x), STORE_ECONFLICT);
+		tmpdb_commit(f);
+		x = e;
+		strcpy(x.notify, bad_addrs[i]);
+		assert_int_equal(account_email_put(tmpdb_write(f), &x), STORE_ECONFLICT);
+		tmpdb_commit(f);
+	}
+	rec_email x = e;
+	x.port = 0;
+	assert_int_equal(account_email_put(tmpdb_write(f), &x), STORE_ECONFLICT);
+	x.port = 65536;
+	assert_int_equal(account_email_put(&f->t, &x), STORE_ECONFLICT);
+	x = e;
+	x.security = SMTP__COUNT;
+	assert_int_equal(account_email_put(&f->t, &x), STORE_ECONFLICT);
+	x = e;
+	strcpy(x.username, "a\nb");
+	assert_int_equal(account_email_put(&f->t, &x), STORE_ECONFLICT);
+	x = e;
+	x.tid = a.id + b.id;   /* no such tenant */
+	assert_int_equal(account_email_put(&f->t, &x), STORE_ECONFLICT);
+	tmpdb_commit(f);
+	r = tmpdb_read(f);
+	assert_int_equal(account_email_get(r, a.id, &got), 0);
+	assert_memory_equal(&got, &e, sizeof e);
+	store_done(r);
+
+	/* accepted forms: IPv4, IPv6, an empty host (off), empty addresses */
+	static const char *const hosts[] = { "192.0.2.1", "::1", "2001:db8::25", "localhost", "" };
+	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+		x = e;
+		strcpy(x.host, hosts[i]);
+		x.from[0] = x.notify[0] = 0;
+		assert_int_equal(account_email_put(tmpdb_write(f), &x), 0);
+		tmpdb_commit(f);
+	}
+	assert_true(account_email_address_ok("first.last+tag@sub.example.org"));
+	assert_false(account_email_address_ok(""));
+}
+
 static void test_signing_key(void **state)
 {
 	tmpdb *f = *state;
@@ -597,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_password, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_last_owner_rule, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_visitor_put_get, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_email_settings, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_signing_key, tmpdb_setup, tmpdb_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

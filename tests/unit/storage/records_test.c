@@ -98,6 +98,11 @@ static const tfield invite_doc[] = {
 	FI64(rec_invite, expires_ms), FBOOL(rec_invite, used), FI64(rec_invite, created_ms),
 };
 
+static const tfield email_doc[] = {
+	FU64(rec_email, tid), FSTR(rec_email, host), FU64(rec_email, port), FU8(rec_email, security),
+	FSTR(rec_email, username), FSTR(rec_email, password), FSTR(rec_email, from), FSTR(rec_email, notify),
+	FI64(rec_email, updated_ms),
+};
 static const tfield webhook_doc[] = {
 	FU64(rec_webhook, tid), FU64(rec_webhook, id), FSTR(rec_webhook, url), FSTR(rec_webhook, description),
 	FU64(rec_webhook, events), FBOOL(rec_webhook, active), FSTR(rec_webhook, secret),
@@ -134,6 +139,7 @@ WRAP(inbox, rec_inbox)
 WRAP(refresh, rec_refresh)
 WRAP(family, rec_family)
 WRAP(invite, rec_invite)
+WRAP(email, rec_email)
 WRAP(webhook, rec_webhook)
 WRAP(outbox_count, rec_outbox_count)
 
@@ -143,13 +149,14 @@ static const kind kinds[] = {
 	KIND(tenant, rec_tenant, 2, 6), KIND(user, rec_user, 2, 9), KIND1(visitor, rec_visitor),
 	KIND1(conv, rec_conv), KIND1(event, rec_event), KIND1(inbox, rec_inbox),
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
+	KIND1(email, rec_email),
 	KIND1(webhook, rec_webhook), KIND1(outbox_count, rec_outbox_count),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
 typedef union {
 	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
-	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n;
+	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_email m;
 	rec_webhook w; rec_outbox_count oc;
 } any_rec;
 
