@@ -135,20 +135,18 @@ class Receiver:
         self.srv.server_close()
 
 
-class Hang:
-    """A receiver that reads each request and never answers: it keeps the
-    connections open until closed."""
+class Listener:
+    """A TCP listener on host:port (0: any free one) that hands each
+    accepted connection to on_conn on its own thread and counts them (for
+    targets that must get none, the count is all there is to it)."""
 
-    def __init__(self, port=0):
-        self.sock = socket.socket()
+    def __init__(self, host="127.0.0.1", port=0):
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind((host, port))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
-        self.ids = []
         self.conns = []
-        self.cv = threading.Condition()
-        self.closed = False
         threading.Thread(target=self.accept, daemon=True).start()
 
     def accept(self):
@@ -158,9 +156,34 @@ class Hang:
             except OSError:
                 return
             self.conns.append(c)
-            threading.Thread(target=self.read, args=(c,), daemon=True).start()
+            threading.Thread(target=self.on_conn, args=(c,), daemon=True).start()
 
-    def read(self, c):
+    def on_conn(self, c):
+        c.close()
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)   # wakes the accept (a close alone does not)
+        except OSError:
+            pass
+        self.sock.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+class Hang(Listener):
+    """A receiver that reads each request and never answers: it keeps the
+    connections open until closed."""
+
+    def __init__(self, port=0):
+        self.ids = []
+        self.cv = threading.Condition()
+        super().__init__("127.0.0.1", port)
+
+    def on_conn(self, c):
         data = b""
         try:
             while b"\r\n\r\n" not in data:
@@ -188,46 +211,6 @@ class Hang:
         with self.cv:
             assert self.cv.wait_for(lambda: len(self.ids) >= n, timeout), self.ids
             return list(self.ids)
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)   # wakes the accept (a close alone does not)
-        except OSError:
-            pass
-        self.sock.close()
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
-
-
-class Listener:
-    """Counts TCP connections on an address (for targets that must get none)."""
-
-    def __init__(self, host):
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns = 0
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns += 1
-            c.close()
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
 
 
 def free_port():
@@ -537,7 +520,7 @@ def test_forbidden_targets_receive_nothing():
         s.new_conversation(v["visitor_token"], "hello", "c1")
         r = log_rows(s, tok, "&endpoint=" + eid, timeout=20)[0]
         assert r["error"].startswith("refused by the egress policy: ") and "(loopback)" in r["error"], r
-    assert other.conns == 0 and local.conns == 0, (other.conns, local.conns)
+    assert other.conns == [] and local.conns == [], (other.conns, local.conns)
     other.close()
     local.close()
 
