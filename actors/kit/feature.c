@@ -69,6 +69,9 @@ int feature_install(app *a, const feature *const *list)
 
 void feature_uninstall(app *a)
 {
+	for (size_t i = 0; a->features && a->features[i]; i++)
+		if (a->features[i]->release)
+			a->features[i]->release(a);
 	free(a->route_entries);
 	a->route_entries = NULL;
 }

@@ -3,6 +3,7 @@
 #include "storage/db.h"
 #include "actors/conversations/lcache.h"
 #include "actors/kit/registry.h"
+#include "actors/outbox/outbox.h"
 #include "core/buf.h"
 #include "core/clock.h"
 
@@ -116,6 +117,7 @@ static void metrics(http_req *req, const principal *unused)
 	       (double)ls.stores);
 	metric(&b, "parley_inflight_requests", "gauge", "Requests waiting for an actor or a commit",
 	       atomic_load(&a->inflight));
+	outbox_metrics(a, &b);
 	http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
 		     "Cache-Control: no-store\r\n");
 	buf_free(&b);

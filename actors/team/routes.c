@@ -298,7 +298,10 @@ static int op_apply(wr_req *w, store_txn *t)
 		return rc;
 	if (op->kind == OP_DEACTIVATE && (rc = token_revoke_user(t, op->tid, op->uid)) < 0)
 		return STORE_EIO;
-	return 0;
+	/* user.updated to the sinks (kit/emit.h), in this transaction */
+	app_event ev = { .type = EV_USER_UPDATED, .tid = op->tid, .at_ms = now, .user = u };
+	rc = op->app->nsinks ? emit_in_txn(op->app, t, &ev) : 0;
+	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
 }
 
 static team_op *op_new(http_req *req, int kind, const principal *p)
