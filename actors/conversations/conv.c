@@ -295,7 +295,9 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 	switch (op->kind) {
 	case OP_CREATE:
 		ev.type = EV_CONVERSATION_CREATED;
+		ev.first = op->nev > 1 ? op->ev[1] : NULL;
 		rc = emit_in_txn(a, tx, &ev);
+		ev.first = NULL;
 		if (rc == 0 && op->nev > 1) {
 			ev.type = EV_MESSAGE_CREATED;
 			ev.event = op->ev[1];

@@ -29,6 +29,7 @@
  * of its endpoint's slots until --webhook-timeout-ms.
  */
 #include "actors/outbox/internal.h"
+#include "actors/email/queue.h"
 #include "actors/kit/outbound.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -77,6 +78,7 @@ typedef struct xfer {
 	struct curl_slist *hdrs;
 	outbound_guard guard;
 	lane *lane;
+	smtp_job *smtp;            /* an email: the SMTP transfer (owns h) */
 	uint64_t id, seq;
 	uint8_t event;
 	int64_t t0_ns;
@@ -191,6 +193,8 @@ static ep *ep_get(deliverer *d, uint64_t tid, uint64_t id, bool make)
 		return NULL;
 	e->tid = tid;
 	e->id = id;
+	if (id == EMAIL_TARGET)   /* the tenant's emails: no endpoint to read */
+		e->loaded = e->active = true;
 	size_t j = ep_key(e) & (d->eps_cap - 1);
 	e->hnext = d->eps[j];
 	d->eps[j] = e;
@@ -494,8 +498,12 @@ static void xfer_free(deliverer *d, xfer *x)
 		d->xfers = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
-	if (x->h)
+	if (x->smtp) {
+		smtp_job_cleanup(x->smtp);
+		free(x->smtp);
+	} else if (x->h) {
 		curl_easy_cleanup(x->h);
+	}
 	curl_slist_free_all(x->hdrs);
 	buf_free(&x->body);
 	free(x);
@@ -514,10 +522,14 @@ static void finish(deliverer *d, xfer *x, CURLcode res)
 	lane *l = x->lane;
 	ep *e = l->ep;
 	long code = 0;
-	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+	if (x->h)
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
 	int64_t now = clock_now_ms();
 	int64_t latency = (clock_mono_ns() - x->t0_ns) / 1000000;
-	bool ok = res == CURLE_OK && code >= 200 && code < 300;
+	bool mail = l->target == EMAIL_TARGET;
+	char what[REC_ERROR_MAX + 1] = "";
+	bool ok = mail ? x->h && smtp_job_outcome(x->smtp, res, what, sizeof what) == SMTP_SENT
+		       : res == CURLE_OK && code >= 200 && code < 300;
 	result_req *r = calloc(1, sizeof *r);
 	if (r) {
 		r->w.apply = result_apply;
@@ -525,14 +537,22 @@ static void finish(deliverer *d, xfer *x, CURLcode res)
 		r->app = ob->app;
 		r->e.tid = l->tid;
 		r->e.id = x->id;
-		r->row = (rec_outbox_log){ .tid = l->tid, .delivery = x->id, .kind = OBK_WEBHOOK, .target = l->target,
+		r->row = (rec_outbox_log){ .tid = l->tid, .delivery = x->id, .kind = mail ? OBK_EMAIL : OBK_WEBHOOK,
+					   .target = mail ? 0 : l->target,
 					   .event = x->event, .cid = l->cid, .seq = x->seq, .status_code = code,
 					   .latency_ms = latency, .created_ms = now };
-		r->body = x->body;
-		x->body = (buf){ 0 };
+		if (!mail) {   /* an email's log row keeps no copy (links with tokens) */
+			r->body = x->body;
+			x->body = (buf){ 0 };
+		}
 	}
 	char err[REC_ERROR_MAX + 1] = "";
-	if (res != CURLE_OK && x->guard.refused[0]) {
+	if (mail && !ok) {
+		snprintf(err, sizeof err, "%.200s", x->h ? what : x->err);
+		if (x->smtp && x->smtp->guard.refused[0])
+			atomic_fetch_add_explicit(&ob->refused, 1, memory_order_relaxed);
+	} else if (mail) {
+	} else if (res != CURLE_OK && x->guard.refused[0]) {
 		snprintf(err, sizeof err, "refused by the egress policy: %s", x->guard.refused);
 		atomic_fetch_add_explicit(&ob->refused, 1, memory_order_relaxed);
 	} else if (res != CURLE_OK) {
@@ -578,7 +598,8 @@ static void finish(deliverer *d, xfer *x, CURLcode res)
 		memcpy(r->row.error, err, sizeof err);
 		writer_submit(ob->app->wr, &r->w);
 	}
-	curl_multi_remove_handle(d->multi, x->h);
+	if (x->h)
+		curl_multi_remove_handle(d->multi, x->h);
 	xfer_free(d, x);
 	e->inflight--;
 	atomic_fetch_sub_explicit(&ob->inflight, 1, memory_order_relaxed);
@@ -588,6 +609,47 @@ static void finish(deliverer *d, xfer *x, CURLcode res)
 	else
 		lane_idle(d, l);
 	ep_kick(d, e);
+}
+
+/* Puts x in flight: listed, its lane busy, its endpoint's slot taken. */
+static void xfer_go(deliverer *d, lane *l, xfer *x)
+{
+	x->t0_ns = clock_mono_ns();
+	x->next = d->xfers;
+	if (d->xfers)
+		d->xfers->prev = x;
+	d->xfers = x;
+	l->busy = true;
+	l->ep->inflight++;
+	atomic_fetch_add_explicit(&d->ob->inflight, 1, memory_order_relaxed);
+}
+
+/* An email entry (en, read in t, which this closes): an SMTP transfer in
+ * the same multi handle. When it cannot be set up (no settings any more,
+ * a password that does not open) that counts as a failed attempt, with
+ * the same back-off, horizon and log row as a failed transfer. */
+static void start_email(deliverer *d, lane *l, xfer *x, store_txn *t, const rec_outbox *en)
+{
+	outbox *ob = d->ob;
+	x->d = d;
+	x->lane = l;
+	x->smtp = calloc(1, sizeof *x->smtp);
+	int rc = x->smtp ? email_queue_job(ob->app, t, en, x->smtp, ob->connect_ms, ob->total_ms, x->err, sizeof x->err)
+			 : -1;
+	store_done(t);
+	if (!x->smtp)
+		snprintf(x->err, sizeof x->err, "out of memory");
+	if (rc == 0 && curl_easy_setopt(x->smtp->h, CURLOPT_PRIVATE, x) == CURLE_OK) {
+		x->h = x->smtp->h;
+	} else if (x->smtp) {
+		if (rc == 0)
+			smtp_job_cleanup(x->smtp);
+		free(x->smtp);
+		x->smtp = NULL;
+	}
+	xfer_go(d, l, x);
+	if (!x->h || curl_multi_add_handle(d->multi, x->h) != CURLM_OK)
+		finish(d, x, CURLE_FAILED_INIT);
 }
 
 /* Sends the head of lane l (due, its endpoint loaded, active, with a free
@@ -646,6 +708,10 @@ static void start(deliverer *d, lane *l)
 	x->id = en.id;
 	x->seq = en.seq;
 	x->event = en.event;
+	if (en.kind == OBK_EMAIL) {
+		start_email(d, l, x, &t, &en);
+		return;
+	}
 	store_done(&t);
 	x->d = d;
 	x->lane = l;
@@ -689,14 +755,7 @@ static void start(deliverer *d, lane *l)
 		lane_idle(d, l);
 		return;
 	}
-	x->t0_ns = clock_mono_ns();
-	x->next = d->xfers;
-	if (d->xfers)
-		d->xfers->prev = x;
-	d->xfers = x;
-	l->busy = true;
-	e->inflight++;
-	atomic_fetch_add_explicit(&ob->inflight, 1, memory_order_relaxed);
+	xfer_go(d, l, x);
 	if (curl_multi_add_handle(d->multi, x->h) != CURLM_OK)
 		finish(d, x, CURLE_FAILED_INIT);
 }
@@ -812,6 +871,8 @@ static void on_note(deliverer *d, ob_note *n)
 	if (n->type == NOTE_ENTRY) {
 		if (n->kind == OBK_WEBHOOK)
 			add_entry(d, n->tid, n->target, n->cid, n->id, n->attempts, (int64_t)(n->id >> 16), n->next_ms);
+		else if (n->kind == OBK_EMAIL)   /* one lane each: no email waits for another */
+			add_entry(d, n->tid, EMAIL_TARGET, n->id, n->id, n->attempts, (int64_t)(n->id >> 16), n->next_ms);
 		return;
 	}
 	/* an endpoint changed: read it again before its next delivery; a
@@ -906,9 +967,12 @@ static bool scan_one(void *arg, uint64_t tid, uint64_t id, const rec_outbox *e)
 		log_error("outbox.entry_corrupt", "tid=%llu id=%llu", (unsigned long long)tid, (unsigned long long)id);
 		return true;
 	}
-	if (e->kind != OBK_WEBHOOK)
+	if (e->kind == OBK_EMAIL)
+		add_entry(s->d, tid, EMAIL_TARGET, id, id, e->attempts, e->created_ms, e->next_attempt_ms);
+	else if (e->kind == OBK_WEBHOOK)
+		add_entry(s->d, tid, e->target, e->cid, id, e->attempts, e->created_ms, e->next_attempt_ms);
+	else
 		return true;
-	add_entry(s->d, tid, e->target, e->cid, id, e->attempts, e->created_ms, e->next_attempt_ms);
 	s->n++;
 	return true;
 }
