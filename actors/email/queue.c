@@ -8,6 +8,7 @@
 #include "storage/account_store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define INVITE_PAGE "/agent/set-password.html#token="
@@ -108,7 +109,10 @@ int email_queue_invitation(app *a, store_txn *tx, const rec_user *u, const char 
 	return enqueue(a, tx, &e, t.name, u->email, &b, false, EV_USER_UPDATED, u->tid, 0);
 }
 
-int email_queue_job(app *a, store_txn *t, const rec_outbox *en, smtp_job *j, long connect_ms, long total_ms,
+/* Outbound thread: sets up j to send entry en (read in t) through the
+ * tenant's current settings. 0; or -1 with a reason in why (the settings
+ * are gone or do not open, out of memory) — an attempt that failed. */
+static int email_queue_job(app *a, store_txn *t, const rec_outbox *en, smtp_job *j, long connect_ms, long total_ms,
 		    char *why, size_t cap)
 {
 	memset(j, 0, sizeof *j);
@@ -149,8 +153,37 @@ int email_queue_job(app *a, store_txn *t, const rec_outbox *en, smtp_job *j, lon
 	return 0;
 }
 
+static int send_setup(app *a, store_txn *t, const rec_outbox *en, long connect_ms, long total_ms, void **job, CURL **h,
+		      char *why, size_t cap)
+{
+	smtp_job *j = calloc(1, sizeof *j);
+	if (!j) {
+		snprintf(why, cap, "out of memory");
+		return -1;
+	}
+	if (email_queue_job(a, t, en, j, connect_ms, total_ms, why, cap) < 0) {
+		free(j);
+		return -1;
+	}
+	*job = j;
+	*h = j->h;
+	return 0;
+}
+
+static bool send_outcome(void *job, CURLcode rc, char *what, size_t cap)
+{
+	return smtp_job_outcome(job, rc, what, cap) == SMTP_SENT;
+}
+
+static void send_done(void *job)
+{
+	smtp_job_cleanup(job);
+	free(job);
+}
+
 int email_queue_start(app *a)
 {
 	static const emit_sink sink = { .name = "email", .in_txn = on_event };
-	return emit_register(a, &sink);
+	static const outbox_sender sender = { .setup = send_setup, .outcome = send_outcome, .done = send_done };
+	return emit_register(a, &sink) < 0 || outbox_sender_register(a, OBK_EMAIL, &sender) < 0 ? -1 : 0;
 }

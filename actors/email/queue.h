@@ -11,16 +11,12 @@
 #define PARLEY_EMAIL_QUEUE_H
 
 #include <stdint.h>
-#include "actors/email/smtp.h"
 #include "actors/kit/app.h"
 #include "storage/records.h"
 #include "storage/store.h"
 
-/* The lane target the outbound thread files emails under (no endpoint). */
-#define EMAIL_TARGET UINT64_MAX
-
 /* Start-up: registers the emit sink that writes the new-conversation
- * notification; 0 or -1. */
+ * notification, and the outbox's sender of email entries; 0 or -1. */
 int email_queue_start(app *a);
 
 /* Writer thread, inside tx: the invitation (set-password link with token,
@@ -29,10 +25,5 @@ int email_queue_start(app *a);
 int email_queue_invitation(app *a, store_txn *tx, const rec_user *u, const char *inviter, const char *token,
 			   int64_t expires_ms);
 
-/* Outbound thread: sets up j to send entry en (read in t) through the
- * tenant's current settings. 0; or -1 with a reason in why (the settings
- * are gone or do not open, out of memory) — an attempt that failed. */
-int email_queue_job(app *a, store_txn *t, const rec_outbox *en, smtp_job *j, long connect_ms, long total_ms,
-		    char *why, size_t cap);
 
 #endif

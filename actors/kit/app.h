@@ -36,6 +36,7 @@ typedef struct lcache lcache;
 typedef struct tokmemo tokmemo;
 typedef struct keyuse keyuse;
 struct outbox;
+struct outbox_sender;
 struct feature;
 struct route_entry;
 
@@ -104,6 +105,7 @@ typedef struct app {
 	tokmemo *tokens;           /* verified bearer tokens per I/O thread (actors/kit/tokmemo.h) */
 	keyuse *key_use;           /* API keys with a last-use write in flight (actors/kit/apikey.h) */
 	struct outbox *outbox;     /* webhooks and their deliveries (actors/outbox/, set by its start) */
+	const struct outbox_sender *outbox_senders[4]; /* who sends entries of the other kinds (actors/outbox/outbox.h) */
 	id_gen ids;
 	uint8_t jwt_key[32];
 	uint8_t secret_key[32];    /* seals stored secrets (core/secretbox.h; --secret-key-file) */

@@ -29,7 +29,6 @@
  * of its endpoint's slots until --webhook-timeout-ms.
  */
 #include "actors/outbox/internal.h"
-#include "actors/email/queue.h"
 #include "actors/kit/outbound.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -41,6 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The lane target of entries of other kinds (emails): no endpoint; each
+ * entry is a lane of its own (cid = its id). */
+#define OTHER_TARGET UINT64_MAX
 
 typedef struct dent {          /* a pending entry */
 	struct dent *next;
@@ -78,7 +81,8 @@ typedef struct xfer {
 	struct curl_slist *hdrs;
 	outbound_guard guard;
 	lane *lane;
-	smtp_job *smtp;            /* an email: the SMTP transfer (owns h) */
+	void *job;                 /* another kind's transfer (its sender owns h) */
+	const outbox_sender *sender;
 	uint64_t id, seq;
 	uint8_t event;
 	int64_t t0_ns;
@@ -193,7 +197,7 @@ static ep *ep_get(deliverer *d, uint64_t tid, uint64_t id, bool make)
 		return NULL;
 	e->tid = tid;
 	e->id = id;
-	if (id == EMAIL_TARGET)   /* the tenant's emails: no endpoint to read */
+	if (id == OTHER_TARGET)   /* the tenant's emails: no endpoint to read */
 		e->loaded = e->active = true;
 	size_t j = ep_key(e) & (d->eps_cap - 1);
 	e->hnext = d->eps[j];
@@ -498,9 +502,8 @@ static void xfer_free(deliverer *d, xfer *x)
 		d->xfers = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
-	if (x->smtp) {
-		smtp_job_cleanup(x->smtp);
-		free(x->smtp);
+	if (x->job) {
+		x->sender->done(x->job);
 	} else if (x->h) {
 		curl_easy_cleanup(x->h);
 	}
@@ -526,9 +529,9 @@ static void finish(deliverer *d, xfer *x, CURLcode res)
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
 	int64_t now = clock_now_ms();
 	int64_t latency = (clock_mono_ns() - x->t0_ns) / 1000000;
-	bool mail = l->target == EMAIL_TARGET;
+	bool mail = l->target == OTHER_TARGET;
 	char what[REC_ERROR_MAX + 1] = "";
-	bool ok = mail ? x->h && smtp_job_outcome(x->smtp, res, what, sizeof what) == SMTP_SENT
+	bool ok = mail ? x->job && x->sender->outcome(x->job, res, what, sizeof what)
 		       : res == CURLE_OK && code >= 200 && code < 300;
 	result_req *r = calloc(1, sizeof *r);
 	if (r) {
@@ -549,8 +552,6 @@ static void finish(deliverer *d, xfer *x, CURLcode res)
 	char err[REC_ERROR_MAX + 1] = "";
 	if (mail && !ok) {
 		snprintf(err, sizeof err, "%.200s", x->h ? what : x->err);
-		if (x->smtp && x->smtp->guard.refused[0])
-			atomic_fetch_add_explicit(&ob->refused, 1, memory_order_relaxed);
 	} else if (mail) {
 	} else if (res != CURLE_OK && x->guard.refused[0]) {
 		snprintf(err, sizeof err, "refused by the egress policy: %s", x->guard.refused);
@@ -624,28 +625,30 @@ static void xfer_go(deliverer *d, lane *l, xfer *x)
 	atomic_fetch_add_explicit(&d->ob->inflight, 1, memory_order_relaxed);
 }
 
-/* An email entry (en, read in t, which this closes): an SMTP transfer in
- * the same multi handle. When it cannot be set up (no settings any more,
- * a password that does not open) that counts as a failed attempt, with
- * the same back-off, horizon and log row as a failed transfer. */
-static void start_email(deliverer *d, lane *l, xfer *x, store_txn *t, const rec_outbox *en)
+/* An entry of another kind (en, read in t, which this closes): its
+ * sender's transfer (an email: SMTP) in the same multi handle. When it
+ * cannot be set up (no sender, no settings any more, a password that does
+ * not open) that counts as a failed attempt, with the same back-off,
+ * horizon and log row as a failed transfer. */
+static void start_other(deliverer *d, lane *l, xfer *x, store_txn *t, const rec_outbox *en)
 {
 	outbox *ob = d->ob;
 	x->d = d;
 	x->lane = l;
-	x->smtp = calloc(1, sizeof *x->smtp);
-	int rc = x->smtp ? email_queue_job(ob->app, t, en, x->smtp, ob->connect_ms, ob->total_ms, x->err, sizeof x->err)
-			 : -1;
+	x->sender = en->kind < sizeof ob->app->outbox_senders / sizeof ob->app->outbox_senders[0]
+			    ? ob->app->outbox_senders[en->kind] : NULL;
+	CURL *h = NULL;
+	int rc = x->sender ? x->sender->setup(ob->app, t, en, ob->connect_ms, ob->total_ms, &x->job, &h, x->err,
+					      sizeof x->err)
+			   : -1;
 	store_done(t);
-	if (!x->smtp)
-		snprintf(x->err, sizeof x->err, "out of memory");
-	if (rc == 0 && curl_easy_setopt(x->smtp->h, CURLOPT_PRIVATE, x) == CURLE_OK) {
-		x->h = x->smtp->h;
-	} else if (x->smtp) {
-		if (rc == 0)
-			smtp_job_cleanup(x->smtp);
-		free(x->smtp);
-		x->smtp = NULL;
+	if (!x->sender)
+		snprintf(x->err, sizeof x->err, "no sender for this kind of entry");
+	if (rc == 0 && curl_easy_setopt(h, CURLOPT_PRIVATE, x) == CURLE_OK) {
+		x->h = h;
+	} else if (rc == 0) {
+		x->sender->done(x->job);
+		x->job = NULL;
 	}
 	xfer_go(d, l, x);
 	if (!x->h || curl_multi_add_handle(d->multi, x->h) != CURLM_OK)
@@ -708,8 +711,8 @@ static void start(deliverer *d, lane *l)
 	x->id = en.id;
 	x->seq = en.seq;
 	x->event = en.event;
-	if (en.kind == OBK_EMAIL) {
-		start_email(d, l, x, &t, &en);
+	if (en.kind != OBK_WEBHOOK) {
+		start_other(d, l, x, &t, &en);
 		return;
 	}
 	store_done(&t);
@@ -872,7 +875,7 @@ static void on_note(deliverer *d, ob_note *n)
 		if (n->kind == OBK_WEBHOOK)
 			add_entry(d, n->tid, n->target, n->cid, n->id, n->attempts, (int64_t)(n->id >> 16), n->next_ms);
 		else if (n->kind == OBK_EMAIL)   /* one lane each: no email waits for another */
-			add_entry(d, n->tid, EMAIL_TARGET, n->id, n->id, n->attempts, (int64_t)(n->id >> 16), n->next_ms);
+			add_entry(d, n->tid, OTHER_TARGET, n->id, n->id, n->attempts, (int64_t)(n->id >> 16), n->next_ms);
 		return;
 	}
 	/* an endpoint changed: read it again before its next delivery; a
@@ -968,7 +971,7 @@ static bool scan_one(void *arg, uint64_t tid, uint64_t id, const rec_outbox *e)
 		return true;
 	}
 	if (e->kind == OBK_EMAIL)
-		add_entry(s->d, tid, EMAIL_TARGET, id, id, e->attempts, e->created_ms, e->next_attempt_ms);
+		add_entry(s->d, tid, OTHER_TARGET, id, id, e->attempts, e->created_ms, e->next_attempt_ms);
 	else if (e->kind == OBK_WEBHOOK)
 		add_entry(s->d, tid, e->target, e->cid, id, e->attempts, e->created_ms, e->next_attempt_ms);
 	else

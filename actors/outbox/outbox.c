@@ -31,6 +31,14 @@ void outbox_sign(const char *secret, int64_t ts, const void *body, size_t len, c
 	crypto_hex(mac, sizeof mac, out + 3);
 }
 
+int outbox_sender_register(app *a, uint8_t kind, const outbox_sender *s)
+{
+	if (kind == OBK_WEBHOOK || kind >= OBK__COUNT || kind >= sizeof a->outbox_senders / sizeof a->outbox_senders[0])
+		return -1;
+	a->outbox_senders[kind] = s;
+	return 0;
+}
+
 int outbox_feature_start(app *a)
 {
 	outbox *ob = calloc(1, sizeof *ob);

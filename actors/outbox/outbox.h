@@ -15,12 +15,15 @@
  * chat goes on.
  *
  * Other senders (email) add entries of their own kind through
- * outbox_enqueue and deliver them themselves; the webhook thread leaves
- * entries of any other kind alone.
+ * outbox_enqueue and register an outbox_sender for that kind: the
+ * outbound thread runs their transfers in its curl multi with the same
+ * back-off, horizon, parking and log.
  */
 #ifndef PARLEY_OUTBOX_H
 #define PARLEY_OUTBOX_H
 
+#include <curl/curl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "actors/kit/app.h"
@@ -35,6 +38,23 @@
  * commits. 0 (added), 1 (dropped), or a store error (the transaction is
  * unusable: return STORE_EIO from the apply). */
 int outbox_enqueue(app *a, store_txn *tx, rec_outbox *e);
+
+/* A sender of entries of another kind (email), run by the outbound
+ * thread with the webhooks' back-off, horizon and log; each entry is a lane
+ * of its own. setup: an easy handle for entry en (read in t) in *h, its
+ * state in *job; -1 with a reason in why counts as a failed attempt.
+ * outcome: true when the finished transfer delivered it, else a reason in
+ * what. done: frees the job and its handle. */
+typedef struct outbox_sender {
+	int (*setup)(app *a, store_txn *t, const rec_outbox *en, long connect_ms, long total_ms, void **job, CURL **h,
+		     char *why, size_t cap);
+	bool (*outcome)(void *job, CURLcode rc, char *what, size_t cap);
+	void (*done)(void *job);
+} outbox_sender;
+
+/* Start-up (any feature's start, before the server listens): s sends the
+ * entries of kind (not OBK_WEBHOOK); 0 or -1. */
+int outbox_sender_register(app *a, uint8_t kind, const outbox_sender *s);
 
 /* The signature header's value for a delivery: "v1=" and the lower-case
  * hex HMAC-SHA256, keyed with the endpoint's secret, of the decimal unix
