@@ -11,7 +11,10 @@
 # Environment: RATES ("10000 20000"), ROUNDS (5 runs per build and rate),
 # DURATION (10 s), OUT (a JSON file for every run, default none),
 # FLAGS_A / FLAGS_B (extra parleyd flags for one side, e.g. the same build
-# twice with different options).
+# twice with different options), SETUP_A / SETUP_B (a command run after
+# that side's server is up, before the load, with PORT, KEY, PW and DATA
+# exported: e.g. bench/webhook-blackhole.sh registers a webhook endpoint
+# that never answers).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -26,7 +29,7 @@ DURATION=${DURATION:-10}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores; A=$A ($(git -C "$A/.." describe --always --dirty 2>/dev/null || echo '?')) ${FLAGS_A:-} B=$B ($(git -C "$ROOT" describe --always --dirty)) ${FLAGS_B:-}"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); A=$A ($(git -C "$A/.." describe --always --dirty 2>/dev/null || echo '?')) ${FLAGS_A:-} ${SETUP_A:+setup: $SETUP_A} B=$B ($(git -C "$ROOT" describe --always --dirty)) ${FLAGS_B:-} ${SETUP_B:+setup: $SETUP_B}"
 echo "# rate build round p50_ms p99_ms p999_ms in_window_per_s errors missing"
 for rate in $RATES; do
 	for round in $(seq "$ROUNDS"); do
@@ -39,6 +42,11 @@ for rate in $RATES; do
 			[ "$side" = B ] && flags=${FLAGS_B:-}
 			# shellcheck disable=SC2086
 			parleyd_start "$DATA" $flags || exit 1
+			setup=${SETUP_A:-}
+			[ "$side" = B ] && setup=${SETUP_B:-}
+			if [ -n "$setup" ]; then
+				PORT=$PORT KEY=$KEY PW=$PW DATA=$DATA $setup >/dev/null || { parleyd_stop; exit 1; }
+			fi
 			json="$TMP/$rate-$side-$round.json"
 			"$BENCH" --port "$PORT" --widget-key "$KEY" --password "$PW" --visitors 200 --agents 10 \
 				--rate "$rate" --duration "$DURATION" --quiet --json "$json" >/dev/null

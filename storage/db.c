@@ -22,6 +22,7 @@ static const char *names[DB__COUNT] = {
 	"meta", "tenants", "tenant_slug", "widget_keys", "users", "user_email",
 	"visitors", "convs", "conv_status", "conv_assignee", "visitor_convs",
 	"events", "inbox", "refresh", "families", "invites", "email", "api_keys", "api_key_hash",
+	"webhooks", "outbox", "outbox_log", "outbox_counts",
 	"files", "blobs", "usage",
 };
 

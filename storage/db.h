@@ -39,6 +39,10 @@ enum db_table {
 	DB_EMAIL,         /* tid → email settings */
 	DB_API_KEYS,      /* tid|id → API key */
 	DB_API_KEY_HASH,  /* tid|sha256(secret) → key id (index) */
+	DB_WEBHOOKS,      /* tid|endpoint id → webhook endpoint */
+	DB_OUTBOX,        /* tid|entry id → outbox entry (work for the outside world) */
+	DB_OUTBOX_LOG,    /* tid|row id → delivery log row */
+	DB_OUTBOX_COUNTS, /* tid → the tenant's outbox figures (quota) */
 	DB_FILES,         /* tid|fid → file (metadata of an upload) */
 	DB_BLOBS,         /* tid|sha256 → blob (a stored file's bytes, by content) */
 	DB_USAGE,         /* tid → what the tenant stores */

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <string.h>
 
-enum ftype { F_U64, F_I64, F_U8, F_BOOL, F_STR, F_BIN32, F_FILES };
+enum ftype { F_U64, F_I64, F_U8, F_BOOL, F_STR, F_BIN32, F_BYTES, F_FILES };
 
 typedef struct {
 	uint8_t type;
@@ -39,6 +39,7 @@ typedef struct {
 #define STR(S, f)  { F_STR, offsetof(S, f), sizeof(((S *)0)->f), NULL }
 #define STRD(S, f, d) { F_STR, offsetof(S, f), sizeof(((S *)0)->f), d }
 #define BIN32(S, f) { F_BIN32, offsetof(S, f), 32, NULL }
+#define BYTES(S, f) { F_BYTES, offsetof(S, f), 0, NULL }
 #define FILES(S, f) { F_FILES, offsetof(S, f), 0, NULL }
 #define N(a) (sizeof(a) / sizeof(a[0]))
 
@@ -57,6 +58,10 @@ typedef struct {
 #define V_USAGE   1
 #define V_EMAIL   1
 #define V_APIKEY  1
+#define V_WEBHOOK 1
+#define V_OUTBOX  1
+#define V_OBLOG   1
+#define V_OBCOUNT 1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -127,6 +132,29 @@ static const fdesc email_f[] = {
 	STR(rec_email, username), STR(rec_email, password), STR(rec_email, from), STR(rec_email, notify),
 	I64(rec_email, updated_ms),
 };
+static const fdesc webhook_f[] = {
+	U64(rec_webhook, tid), U64(rec_webhook, id), STR(rec_webhook, url), STR(rec_webhook, description),
+	U64(rec_webhook, events), BOOL(rec_webhook, active), STR(rec_webhook, secret),
+	I64(rec_webhook, created_ms), I64(rec_webhook, updated_ms),
+};
+static const fdesc outbox_f[] = {
+	U64(rec_outbox, tid), U64(rec_outbox, id), U8(rec_outbox, kind), U64(rec_outbox, target),
+	U8(rec_outbox, event), U64(rec_outbox, cid), U64(rec_outbox, seq), I64(rec_outbox, created_ms),
+	U64(rec_outbox, attempts), I64(rec_outbox, next_attempt_ms), I64(rec_outbox, last_status),
+	STR(rec_outbox, last_error), BYTES(rec_outbox, payload),
+};
+static const fdesc oblog_f[] = {
+	U64(rec_outbox_log, tid), U64(rec_outbox_log, id), U64(rec_outbox_log, delivery),
+	U8(rec_outbox_log, kind), U64(rec_outbox_log, target), U8(rec_outbox_log, event),
+	U64(rec_outbox_log, cid), U64(rec_outbox_log, seq), U64(rec_outbox_log, attempt),
+	U8(rec_outbox_log, result), I64(rec_outbox_log, status_code), I64(rec_outbox_log, latency_ms),
+	STR(rec_outbox_log, error), I64(rec_outbox_log, created_ms), I64(rec_outbox_log, next_attempt_ms),
+	BYTES(rec_outbox_log, payload),
+};
+static const fdesc obcount_f[] = {
+	U64(rec_outbox_count, tid), U64(rec_outbox_count, pending), U64(rec_outbox_count, dropped),
+	U64(rec_outbox_count, log_rows), I64(rec_outbox_count, last_alert_ms),
+};
 
 static const fdesc apikey_f[] = {
 	U64(rec_apikey, tid), U64(rec_apikey, id), STR(rec_apikey, name), U8(rec_apikey, scope),
@@ -167,6 +195,15 @@ static int encode(const void *rec, uint8_t version, const fdesc *f, size_t nf, b
 			rc |= msgpack_pack_bin(&pk, 32);
 			rc |= msgpack_pack_bin_body(&pk, p, 32);
 			break;
+		case F_BYTES: {
+			const rec_bytes *bv = p;
+			if (bv->n > UINT32_MAX)
+				return -1;
+			rc |= msgpack_pack_bin(&pk, bv->n);
+			if (bv->n)
+				rc |= msgpack_pack_bin_body(&pk, bv->p, bv->n);
+			break;
+		}
 		case F_FILES: {
 			const rec_files *fs = p;
 			size_t n = fs->n < REC_FILES_MAX ? fs->n : REC_FILES_MAX;
@@ -334,6 +371,16 @@ static int decode(const void *data, size_t n, void *rec, size_t size, const fdes
 				goto out;
 			memcpy(p, o->via.bin.ptr, 32);
 			break;
+		case F_BYTES: {
+			/* msgpack_unpack leaves bin bodies in the input: a view
+			 * into the stored value, no copy */
+			if (o->type != MSGPACK_OBJECT_BIN)
+				goto out;
+			rec_bytes *bv = p;
+			bv->n = o->via.bin.size;
+			bv->p = bv->n ? (const uint8_t *)o->via.bin.ptr : NULL;
+			break;
+		}
 		case F_FILES:
 			if (!decode_files(o, p))
 				goto out;
@@ -367,6 +414,10 @@ CODEC(blob, rec_blob, V_BLOB, blob_f)
 CODEC(usage, rec_usage, V_USAGE, usage_f)
 CODEC(email, rec_email, V_EMAIL, email_f)
 CODEC(apikey, rec_apikey, V_APIKEY, apikey_f)
+CODEC(webhook, rec_webhook, V_WEBHOOK, webhook_f)
+CODEC(outbox, rec_outbox, V_OUTBOX, outbox_f)
+CODEC(outbox_log, rec_outbox_log, V_OBLOG, oblog_f)
+CODEC(outbox_count, rec_outbox_count, V_OBCOUNT, obcount_f)
 
 void rec_tenant_init(rec_tenant *r)
 {

@@ -38,6 +38,9 @@
 #define REC_HOST_MAX    253    /* a DNS name, or an IP address */
 #define REC_SEALED_MAX  384    /* a sealed secret of up to 256 bytes (core/secretbox.h) */
 #define REC_HINT_MAX    8      /* the last characters of an API key's secret */
+#define REC_WEBHOOK_URL_MAX 2048
+#define REC_SECRET_MAX  64
+#define REC_ERROR_MAX   200
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
@@ -211,6 +214,80 @@ typedef struct {
 	char notify[REC_EMAIL_MAX + 1];      /* new-conversation notifications; "" = none */
 	int64_t updated_ms;
 } rec_email;
+/* Bytes of any length inside a record (an outbox payload). Encoders take
+ * them from p; decoders leave p pointing into the stored value they read
+ * (NULL when n is 0): valid only while that value is, i.e. until the
+ * transaction that read it ends. */
+typedef struct {
+	const uint8_t *p;
+	size_t n;
+} rec_bytes;
+
+/* A webhook endpoint of a tenant. */
+typedef struct {
+	uint64_t tid, id;
+	char url[REC_WEBHOOK_URL_MAX + 1];   /* http(s)://… */
+	char description[REC_NAME_MAX + 1];
+	uint64_t events;                     /* bit 1 << enum ev_type (actors/kit/emit.h) */
+	bool active;
+	char secret[REC_SECRET_MAX + 1];     /* the HMAC key of the signatures */
+	int64_t created_ms, updated_ms;
+} rec_webhook;
+
+/* What an outbox entry is for: who delivers it and what `target` names. */
+enum outbox_kind { OBK_WEBHOOK = 0, OBK_EMAIL, OBK__COUNT };
+
+/* Work for the outside world, written in the transaction of the event
+ * that causes it and deleted when it is done (delivered, or given up). */
+typedef struct {
+	uint64_t tid, id;                    /* id: the delivery id, time-ordered */
+	uint8_t kind;                        /* enum outbox_kind */
+	uint64_t target;                     /* OBK_WEBHOOK: the endpoint id */
+	uint8_t event;                       /* enum ev_type */
+	uint64_t cid, seq;                   /* the conversation and its seq (0 for none) */
+	int64_t created_ms;
+	uint64_t attempts;                   /* made so far */
+	int64_t next_attempt_ms;             /* not before */
+	int64_t last_status;                 /* the last attempt's status code (0: none or no answer) */
+	char last_error[REC_ERROR_MAX + 1];
+	rec_bytes payload;                   /* the body, built when the entry was made */
+} rec_outbox;
+
+/* The outcome of one attempt in the delivery log. */
+enum outbox_result {
+	OBR_OK = 0,        /* delivered (2xx) */
+	OBR_RETRY,         /* failed; tried again at next_attempt_ms */
+	OBR_PARKED,        /* failed past the horizon: given up, the next one goes */
+	OBR_DROPPED,       /* an alert: entries were dropped, the tenant's outbox was full */
+	OBR__COUNT
+};
+
+/* One row of a tenant's delivery log. */
+typedef struct {
+	uint64_t tid, id;
+	uint64_t delivery;                   /* the entry's id (0 for a drop alert) */
+	uint8_t kind;                        /* enum outbox_kind */
+	uint64_t target;
+	uint8_t event;                       /* enum ev_type */
+	uint64_t cid, seq;
+	uint64_t attempt;                    /* 1 for the first */
+	uint8_t result;                      /* enum outbox_result */
+	int64_t status_code;                 /* 0: no answer */
+	int64_t latency_ms;
+	char error[REC_ERROR_MAX + 1];
+	int64_t created_ms;
+	int64_t next_attempt_ms;             /* OBR_RETRY */
+	rec_bytes payload;                   /* what was sent (for a redelivery) */
+} rec_outbox_log;
+
+/* A tenant's outbox figures. */
+typedef struct {
+	uint64_t tid;
+	uint64_t pending;                    /* entries in the outbox */
+	uint64_t dropped;                    /* entries dropped over the quota, ever */
+	uint64_t log_rows;                   /* rows in the delivery log */
+	int64_t last_alert_ms;               /* the last drop alert written to the log */
+} rec_outbox_count;
 
 /* API key scopes (stored as a byte): what a key may do maps onto the
  * permission table (actors/kit/perm.h). */
@@ -250,6 +327,10 @@ int rec_blob_encode(const rec_blob *r, buf *out);
 int rec_usage_encode(const rec_usage *r, buf *out);
 int rec_email_encode(const rec_email *r, buf *out);
 int rec_apikey_encode(const rec_apikey *r, buf *out);
+int rec_webhook_encode(const rec_webhook *r, buf *out);
+int rec_outbox_encode(const rec_outbox *r, buf *out);
+int rec_outbox_log_encode(const rec_outbox_log *r, buf *out);
+int rec_outbox_count_encode(const rec_outbox_count *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
  * not hold (written by an older version) take their defaults: zero, or the
@@ -270,6 +351,10 @@ int rec_blob_decode(const void *p, size_t n, rec_blob *r);
 int rec_usage_decode(const void *p, size_t n, rec_usage *r);
 int rec_email_decode(const void *p, size_t n, rec_email *r);
 int rec_apikey_decode(const void *p, size_t n, rec_apikey *r);
+int rec_webhook_decode(const void *p, size_t n, rec_webhook *r);
+int rec_outbox_decode(const void *p, size_t n, rec_outbox *r);
+int rec_outbox_log_decode(const void *p, size_t n, rec_outbox_log *r);
+int rec_outbox_count_decode(const void *p, size_t n, rec_outbox_count *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
  * colour, position, time zone): a new record before its values are set. */

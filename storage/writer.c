@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct writer {
 	db *db;
@@ -29,7 +30,19 @@ struct writer {
 	bool stopping;             /* guarded by lock */
 	writer_stats stats;        /* guarded by lock when read; written by writer */
 	int64_t last_slow_log;     /* writer thread only */
+	writer_hook hooks[WRITER_MAX_HOOKS];   /* guarded by lock */
+	int nhooks;                /* guarded by lock */
+	writer_hook run_hooks[WRITER_MAX_HOOKS];  /* writer thread: the hooks of this batch */
+	int nrun;
 };
+
+/* Tells the hooks how the batch ended (writer thread). */
+static void batch_ended(writer *w, int rc)
+{
+	for (int i = 0; i < w->nrun; i++)
+		if (w->run_hooks[i].after_batch)
+			w->run_hooks[i].after_batch(w->run_hooks[i].ctx, rc);
+}
 
 static void complete_all(wr_req *list, int rc)
 {
@@ -46,6 +59,7 @@ static void fail_batch(writer *w, wr_req *list, int n)
 	pthread_mutex_lock(&w->lock);
 	w->stats.failures += (uint64_t)n;
 	pthread_mutex_unlock(&w->lock);
+	batch_ended(w, STORE_EIO);
 	complete_all(list, STORE_EIO);
 }
 
@@ -109,6 +123,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 		log_warn("writer.slow_commit", "apply_ms=%.1f commit_ms=%.1f batch=%d slow_total=%llu",
 			 (double)applied / 1e6, (double)dt / 1e6, n, (unsigned long long)w->stats.slow_commits);
 	}
+	batch_ended(w, 0);
 	i = 0;
 	for (wr_req *r = list; r; i++) {
 		wr_req *next = r->next;   /* done() may free r */
@@ -129,7 +144,12 @@ static void *writer_main(void *arg)
 		while (!w->head && !w->stopping)
 			pthread_cond_wait(&w->cond, &w->lock);
 		if (!w->head && w->stopping) {
+			w->nrun = w->nhooks;
+			memcpy(w->run_hooks, w->hooks, sizeof w->hooks);
 			pthread_mutex_unlock(&w->lock);
+			for (int i = 0; i < w->nrun; i++)
+				if (w->run_hooks[i].on_exit)
+					w->run_hooks[i].on_exit(w->run_hooks[i].ctx);
 			return NULL;
 		}
 		/* Take up to max_batch requests off the front. */
@@ -144,6 +164,8 @@ static void *writer_main(void *arg)
 			w->tail = NULL;
 		last->next = NULL;
 		w->queued -= n;
+		w->nrun = w->nhooks;
+		memcpy(w->run_hooks, w->hooks, sizeof w->hooks);
 		pthread_mutex_unlock(&w->lock);
 		run_batch(w, list, n);
 	}
@@ -163,6 +185,18 @@ writer *writer_start(db *d, int max_batch)
 		return NULL;
 	}
 	return w;
+}
+
+int writer_add_hook(writer *w, const writer_hook *h)
+{
+	int rc = -1;
+	pthread_mutex_lock(&w->lock);
+	if (!w->stopping && w->nhooks < WRITER_MAX_HOOKS) {
+		w->hooks[w->nhooks++] = *h;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc;
 }
 
 void writer_submit(writer *w, wr_req *r)

@@ -46,6 +46,25 @@ typedef struct {
 	int queued;                /* waiting now */
 } writer_stats;
 
+/* Hooks for work an apply() stages that must wait for its commit (the
+ * outbox wakes its delivery thread only once the entries it would read are
+ * committed). after_batch runs on the writer thread after every batch,
+ * before the requests' done(): rc 0 when the transaction committed, else
+ * the failure every request of it gets. on_exit runs on the writer thread
+ * as it ends, after its last batch: nothing is applied after it. Either
+ * may be NULL. */
+typedef struct {
+	void (*after_batch)(void *ctx, int rc);
+	void (*on_exit)(void *ctx);
+	void *ctx;
+} writer_hook;
+
+#define WRITER_MAX_HOOKS 4
+
+/* Adds a hook (before the requests whose work it finishes are submitted);
+ * 0, or -1 when WRITER_MAX_HOOKS are taken or the writer is stopping. */
+int writer_add_hook(writer *w, const writer_hook *h);
+
 /* Starts the writer thread over d; NULL on failure. */
 writer *writer_start(db *d, int max_batch);
 

@@ -4,7 +4,7 @@
 #include "actors/app/features.h"
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
-	feature_team, feature_tenant, feature_email, feature_apikeys, feature_files;
+	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -16,6 +16,7 @@ const feature *const app_features[] = {
 	&feature_tenant,
 	&feature_email,
 	&feature_apikeys,
+	&feature_outbox,
 	&feature_files,
 	NULL,
 };

@@ -64,6 +64,12 @@ void app_config_default(app_config *c)
 	c->conv_idle_ms = 60000;
 	c->dedupe_window = CIDSET_WINDOW_DEFAULT;
 	c->malloc_arenas = 2;
+	c->webhook_concurrency = 4;
+	c->webhook_connect_timeout_ms = 10000;
+	c->webhook_timeout_ms = 10000;
+	c->outbox_horizon_s = 86400;
+	c->outbox_quota = 100000;
+	c->webhook_log_max = 10000;
 	c->argon2_m_kib = 19456;
 	c->argon2_t = 2;
 	c->upload_max = 5u << 20;
@@ -118,6 +124,14 @@ static const option options[] = {
 	  "resent client_ids are recognised among this many latest messages of a conversation [1000]" },
 	{ "malloc-arenas", O_INT, OFF(malloc_arenas), 0,
 	  "heap arenas shared by all threads [2]; 0 = the C library's default (8 per core)" },
+	{ "webhook-concurrency", O_INT, OFF(webhook_concurrency), 0, "deliveries in flight per webhook endpoint [4]" },
+	{ "webhook-connect-timeout-ms", O_I64, OFF(webhook_connect_timeout_ms), 0, "time to connect to a webhook receiver [10000]" },
+	{ "webhook-timeout-ms", O_I64, OFF(webhook_timeout_ms), 0, "time for a whole webhook delivery [10000]" },
+	{ "outbox-horizon-s", O_I64, OFF(outbox_horizon_s), 0,
+	  "failed deliveries are retried this long after the event, then parked [86400]" },
+	{ "outbox-quota", O_I64, OFF(outbox_quota), 0,
+	  "outbox entries per tenant; past it new ones are dropped (counted and logged) [100000]; 0 = no limit" },
+	{ "webhook-log-max", O_I64, OFF(webhook_log_max), 0, "delivery log rows kept per tenant [10000]" },
 	{ "argon2-m-kib", O_UINT, OFF(argon2_m_kib), 0, "Argon2id memory cost, KiB [19456]" },
 	{ "argon2-t", O_UINT, OFF(argon2_t), 0, "Argon2id iterations [2]" },
 	{ "upload-max", O_SIZE, OFF(upload_max), 0, "largest uploaded file, bytes [5242880]" },
@@ -319,6 +333,14 @@ int app_config_parse(app_config *c, int argc, char **argv)
 		c->public_url[n - 1] = 0;
 	if (c->invite_ttl_s < 1 || c->invite_ttl_s > 366 * 86400) {
 		fprintf(stderr, "parleyd: invite-ttl must be 1..31622400 seconds\n");
+		return -1;
+	}
+	if (c->webhook_concurrency < 1 || c->webhook_concurrency > 64 || c->webhook_connect_timeout_ms < 1 ||
+	    c->webhook_connect_timeout_ms > 600000 || c->webhook_timeout_ms < 1 || c->webhook_timeout_ms > 600000 ||
+	    c->outbox_horizon_s < 1 || c->outbox_horizon_s > 30 * 86400 || c->webhook_log_max < 1 ||
+	    c->webhook_log_max > 10000000) {
+		fprintf(stderr, "parleyd: webhook-concurrency must be 1..64, webhook-connect-timeout-ms and "
+				"webhook-timeout-ms 1..600000, outbox-horizon-s 1..2592000, webhook-log-max 1..10000000\n");
 		return -1;
 	}
 	char err[160];

@@ -284,6 +284,51 @@ static void fanout(conv_actor *ca, rbuf *b, unsigned mask, uint8_t except_kind, 
 
 /* ---------- storage ---------- */
 
+/* The domain events of a write (kit/emit.h), handed to the sinks inside
+ * its transaction, after the store has written: one per change, the most
+ * specific name (a status change to resolved or closed is
+ * conversation.resolved, any other conversation.updated). A sink's
+ * failure fails the whole transaction. */
+static int emit_changes(app *a, store_txn *tx, const conv_write *op)
+{
+	app_event ev = { .tid = op->conv.tid, .conv = &op->conv, .event = op->ev[0],
+			 .at_ms = op->nev ? op->ev[0]->created_ms : op->conv.updated_ms };
+	int rc = 0;
+	switch (op->kind) {
+	case OP_CREATE:
+		ev.type = EV_CONVERSATION_CREATED;
+		ev.first = op->nev > 1 ? op->ev[1] : NULL;
+		rc = emit_in_txn(a, tx, &ev);
+		ev.first = NULL;
+		if (rc == 0 && op->nev > 1) {
+			ev.type = EV_MESSAGE_CREATED;
+			ev.event = op->ev[1];
+			rc = emit_in_txn(a, tx, &ev);
+		}
+		break;
+	case OP_MESSAGE:
+		ev.type = EV_MESSAGE_CREATED;
+		rc = emit_in_txn(a, tx, &ev);
+		if (rc == 0 && op->inbox) {   /* the visitor's message reopened it */
+			ev.type = EV_CONVERSATION_UPDATED;
+			rc = emit_in_txn(a, tx, &ev);
+		}
+		break;
+	case OP_STATUS:
+		ev.type = op->conv.status == CS_RESOLVED || op->conv.status == CS_CLOSED ? EV_CONVERSATION_RESOLVED
+											: EV_CONVERSATION_UPDATED;
+		rc = emit_in_txn(a, tx, &ev);
+		break;
+	case OP_ASSIGN:
+		ev.type = EV_CONVERSATION_ASSIGNED;
+		rc = emit_in_txn(a, tx, &ev);
+		break;
+	default:   /* receipts are not events */
+		break;
+	}
+	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
+}
+
 static int apply(wr_req *w, store_txn *tx)
 {
 	conv_write *op = container_of(w, conv_write, w);
@@ -301,6 +346,8 @@ static int apply(wr_req *w, store_txn *tx)
 	 * transaction stop being served (lcache.h); marked before the commit */
 	if (rc == 0)
 		lc_touch(op->ca->app->lists, op->conv.tid, store_txn_id(tx));
+	if (rc == 0 && op->ca->app->nsinks)
+		rc = emit_changes(op->ca->app, tx, op);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
  * that hash passwords. The answer waits for the server's verdict.
  */
 #include "actors/email/email.h"
+#include "actors/email/queue.h"
 #include "actors/email/mime.h"
 #include "actors/kit/api.h"
 #include "actors/kit/view.h"
@@ -381,7 +382,7 @@ static int email_start(app *a)
 		return -1;
 	}
 	a->email = m;
-	return 0;
+	return email_queue_start(a);   /* a failed start is followed by the stop hook */
 }
 
 /* Transfers in progress stop at their next progress check (about once a

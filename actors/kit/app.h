@@ -35,6 +35,8 @@ typedef struct jobs jobs;
 typedef struct lcache lcache;
 typedef struct tokmemo tokmemo;
 typedef struct keyuse keyuse;
+struct outbox;
+struct outbox_sender;
 typedef struct files_rt files_rt;
 struct feature;
 struct route_entry;
@@ -65,6 +67,12 @@ typedef struct {
 	int64_t conv_idle_ms;      /* idle conversation actors retire after this [60000]; 0 = never */
 	int dedupe_window;         /* client_ids remembered per conversation [10000] */
 	int malloc_arenas;         /* glibc malloc arenas [2]; 0 = glibc's default (8 per core) */
+	int webhook_concurrency;   /* deliveries in flight per webhook endpoint [4] */
+	int64_t webhook_connect_timeout_ms; /* [10000] */
+	int64_t webhook_timeout_ms;/* a whole delivery [10000] */
+	int64_t outbox_horizon_s;  /* failed deliveries are retried this long, then parked [86400] */
+	int64_t outbox_quota;      /* entries per tenant [100000]; 0 = no limit */
+	int64_t webhook_log_max;   /* delivery log rows kept per tenant [10000] */
 	unsigned argon2_m_kib;     /* [19456] */
 	unsigned argon2_t;         /* [2] */
 	size_t upload_max;         /* --upload-max: bytes of one uploaded file [5 MiB] */
@@ -100,6 +108,8 @@ typedef struct app {
 	lcache *lists;             /* rendered conversation lists (actors/conversations/lcache.h) */
 	tokmemo *tokens;           /* verified bearer tokens per I/O thread (actors/kit/tokmemo.h) */
 	keyuse *key_use;           /* API keys with a last-use write in flight (actors/kit/apikey.h) */
+	struct outbox *outbox;     /* webhooks and their deliveries (actors/outbox/, set by its start) */
+	const struct outbox_sender *outbox_senders[4]; /* who sends entries of the other kinds (actors/outbox/outbox.h) */
 	files_rt *files;           /* uploads: the file thread, blob directory, rates (actors/files) */
 	id_gen ids;
 	uint8_t jwt_key[32];

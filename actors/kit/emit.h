@@ -44,9 +44,10 @@ typedef struct {
 	uint64_t tid;
 	int64_t at_ms;
 	const rec_conv *conv;      /* conversation events, message.created: the conversation after the change */
-	const rec_event *event;    /* message.created: the message */
+	const rec_event *event;    /* message.created: the message; conversation events: the event that records the change */
 	const rec_visitor *visitor;/* visitor.created (and conversation.created when known) */
 	const rec_user *user;      /* user.updated */
+	const rec_event *first;    /* conversation.created: the first message, when it starts with one */
 } app_event;
 
 typedef struct emit_sink {

@@ -61,7 +61,8 @@ typedef struct feature {
 	const frame_def *frames;     /* ends with a NULL type (or NULL) */
 	int (*start)(app *a);        /* optional: after storage and runtimes, before listening */
 	void (*stop)(app *a);        /* optional: before the runtimes stop */
-	void (*release)(app *a);     /* optional: after the I/O loops stopped (feature_uninstall) */
+	void (*release)(app *a);     /* optional: once every thread has stopped (feature_uninstall),
+				      * frees what start made; runs whether start ran, failed or not */
 } feature;
 
 /* Installs the routes of every feature of list (NULL-terminated, in start
@@ -78,7 +79,8 @@ int feature_start(app *a);
  * runtimes stop). */
 void feature_stop(app *a);
 
-/* Frees what feature_install allocated. */
+/* Runs every feature's release hook, then frees what feature_install
+ * allocated (after the loops and the writer have stopped). */
 void feature_uninstall(app *a);
 
 /* The frame definition for a type, or NULL. */

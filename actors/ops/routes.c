@@ -4,6 +4,7 @@
 #include "actors/conversations/lcache.h"
 #include "actors/files/files.h"
 #include "actors/kit/registry.h"
+#include "actors/outbox/outbox.h"
 #include "core/buf.h"
 #include "core/clock.h"
 
@@ -117,6 +118,7 @@ static void metrics(http_req *req, const principal *unused)
 	       (double)ls.stores);
 	metric(&b, "parley_inflight_requests", "gauge", "Requests waiting for an actor or a commit",
 	       atomic_load(&a->inflight));
+	outbox_metrics(a, &b);
 	files_stats fs;
 	files_get_stats(a, &fs);
 	metric(&b, "parley_files_stored_total", "counter", "Uploads stored", (double)fs.stored);

@@ -17,6 +17,7 @@
  * seconds (72 h), spent once; a newer link for the same user spends the
  * older ones.
  */
+#include "actors/email/queue.h"
 #include "actors/kit/api.h"
 #include "actors/kit/jobs.h"
 #include "actors/kit/session.h"
@@ -207,6 +208,8 @@ static int apply_create(team_op *op, store_txn *t, int64_t now)
 	}
 	new_link(op, now);
 	rc = put_link(op, t, now);
+	if (rc == 0)
+		rc = email_queue_invitation(op->app, t, &op->user, "", op->token, op->expires_ms);
 	return rc ? STORE_EIO : 0;
 }
 
@@ -260,7 +263,9 @@ static int op_apply(wr_req *w, store_txn *t)
 		if (!u->active)
 			return refuse(op, 409, "conflict", "the user is deactivated; reactivate them first", NULL);
 		new_link(op, now);
-		return put_link(op, t, now) ? STORE_EIO : 0;
+		if (put_link(op, t, now) || email_queue_invitation(op->app, t, u, "", op->token, op->expires_ms))
+			return STORE_EIO;
+		return 0;
 	case OP_DEACTIVATE:
 		if (!u->active)
 			return 0;
@@ -298,7 +303,10 @@ static int op_apply(wr_req *w, store_txn *t)
 		return rc;
 	if (op->kind == OP_DEACTIVATE && (rc = token_revoke_user(t, op->tid, op->uid)) < 0)
 		return STORE_EIO;
-	return 0;
+	/* user.updated to the sinks (kit/emit.h), in this transaction */
+	app_event ev = { .type = EV_USER_UPDATED, .tid = op->tid, .at_ms = now, .user = u };
+	rc = op->app->nsinks ? emit_in_txn(op->app, t, &ev) : 0;
+	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
 }
 
 static team_op *op_new(http_req *req, int kind, const principal *p)

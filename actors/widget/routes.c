@@ -23,12 +23,19 @@ typedef struct {
 	reply_to reply;
 	rec_visitor v;
 	rec_tenant t;
+	bool is_new;               /* a new visitor (else a returning one's changed details) */
 } visitor_op;
 
 static int visitor_apply(wr_req *w, store_txn *tx)
 {
 	visitor_op *op = container_of(w, visitor_op, w);
-	return account_visitor_put(tx, &op->v);
+	int rc = account_visitor_put(tx, &op->v);
+	if (rc || !op->is_new || !op->app->nsinks)
+		return rc;
+	/* visitor.created to the sinks (kit/emit.h), in this transaction */
+	app_event ev = { .type = EV_VISITOR_CREATED, .tid = op->v.tid, .at_ms = op->v.created_ms, .visitor = &op->v };
+	rc = emit_in_txn(op->app, tx, &ev);
+	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
 }
 
 static json_t *session_body(app *a, const rec_visitor *v, const rec_tenant *t, const char *token)
@@ -123,6 +130,7 @@ static void session(http_req *req, const principal *unused)
 		op->v.tid = op->t.id;
 		op->v.id = id_next(&a->ids);
 		op->v.created_ms = clock_now_ms();
+		op->is_new = true;
 	}
 	if (name)
 		rec_strcpy(op->v.name, sizeof op->v.name, name, strlen(name));

@@ -1,21 +1,25 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 14: tenant, user, visitor, conv,
- * event, inbox, refresh, family, invite, email, apikey, file, blob, usage); the rest is a stored
- * value, decoded with that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
+ * Input: byte 0 picks the record kind (mod 18: tenant, user, visitor, conv,
+ * event, inbox, refresh, family, invite, email, apikey, webhook, outbox entry,
+ * outbox log row, outbox count, file, blob, usage); the rest is a stored value, decoded with
+ * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
  * Checks: the decoder returns 0 or STORE_ECORRUPT; decoding into a struct full
  * of garbage gives the same bytes as decoding into a zeroed one (the decoder
  * zeroes first; missing trailing fields take their defaults); every string
- * field is NUL-terminated within its array. When decoding succeeds: the
+ * field is NUL-terminated within its array; a bytes field (an outbox
+ * payload) is a view that lies inside the input, NULL when empty. When
+ * decoding succeeds: the
  * encoder accepts the result and writes [version, field...] (the kind's
  * current version: 2 for tenant, user and event, 1 for the others) with exactly one element per
  * field; decoding that again succeeds and gives an equal struct (strings
  * compared up to their NUL: a stored string with an embedded NUL reads back
  * shorter, which is expected); encoding the second struct writes exactly the
- * same bytes (encode(decode(encode(x))) == encode(x)). Any disagreement
- * aborts.
+ * same bytes (encode(decode(encode(x))) == encode(x)); bytes fields are
+ * compared by content (their views point into different buffers). Any
+ * disagreement aborts.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,6 +50,8 @@ typedef struct {
 	size_t nfields;          /* fields after the version */
 	const sfield *str;       /* the string fields */
 	size_t nstr;
+	const size_t *bytes;     /* offsets of the rec_bytes fields */
+	size_t nbytes;
 } kind;
 
 #define S(T, f) { offsetof(T, f), sizeof(((T *)0)->f) }
@@ -81,6 +87,11 @@ static const sfield email_s[] = {
 	S(rec_email, host), S(rec_email, username), S(rec_email, password), S(rec_email, from),
 	S(rec_email, notify),
 };
+static const sfield webhook_s[] = { S(rec_webhook, url), S(rec_webhook, description), S(rec_webhook, secret) };
+static const sfield outbox_s[] = { S(rec_outbox, last_error) };
+static const sfield oblog_s[] = { S(rec_outbox_log, error) };
+static const size_t outbox_b[] = { offsetof(rec_outbox, payload) };
+static const size_t oblog_b[] = { offsetof(rec_outbox_log, payload) };
 
 /* Wrappers with a common signature (calling through a cast function
  * pointer is undefined behaviour, which UBSan's -fsanitize=function flags). */
@@ -98,26 +109,35 @@ WRAP(family, rec_family)
 WRAP(invite, rec_invite)
 WRAP(email, rec_email)
 WRAP(apikey, rec_apikey)
+WRAP(webhook, rec_webhook)
+WRAP(outbox, rec_outbox)
+WRAP(outbox_log, rec_outbox_log)
+WRAP(outbox_count, rec_outbox_count)
 WRAP(file, rec_file)
 WRAP(blob, rec_blob)
 WRAP(usage, rec_usage)
 
 /* Versions and field counts from docs/storage.md. */
 static const kind kinds[] = {
-	{ tenant_dec, tenant_enc, sizeof(rec_tenant), 2, 10, tenant_s, NELEM(tenant_s) },
-	{ user_dec, user_enc, sizeof(rec_user), 2, 12, user_s, NELEM(user_s) },
-	{ visitor_dec, visitor_enc, sizeof(rec_visitor), 1, 5, visitor_s, NELEM(visitor_s) },
-	{ conv_dec, conv_enc, sizeof(rec_conv), 1, 22, conv_s, NELEM(conv_s) },
-	{ event_dec, event_enc, sizeof(rec_event), 2, 14, event_s, NELEM(event_s) },
-	{ inbox_dec, inbox_enc, sizeof(rec_inbox), 1, 5, NULL, 0 },
-	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0 },
-	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0 },
-	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0 },
-	{ email_dec, email_enc, sizeof(rec_email), 1, 9, email_s, NELEM(email_s) },
-	{ apikey_dec, apikey_enc, sizeof(rec_apikey), 1, 14, apikey_s, NELEM(apikey_s) },
-	{ file_dec, file_enc, sizeof(rec_file), 1, 10, file_s, NELEM(file_s) },
-	{ blob_dec, blob_enc, sizeof(rec_blob), 1, 4, NULL, 0 },
-	{ usage_dec, usage_enc, sizeof(rec_usage), 1, 4, NULL, 0 },
+	{ tenant_dec, tenant_enc, sizeof(rec_tenant), 2, 10, tenant_s, NELEM(tenant_s), NULL, 0 },
+	{ user_dec, user_enc, sizeof(rec_user), 2, 12, user_s, NELEM(user_s), NULL, 0 },
+	{ visitor_dec, visitor_enc, sizeof(rec_visitor), 1, 5, visitor_s, NELEM(visitor_s), NULL, 0 },
+	{ conv_dec, conv_enc, sizeof(rec_conv), 1, 22, conv_s, NELEM(conv_s), NULL, 0 },
+	{ event_dec, event_enc, sizeof(rec_event), 2, 14, event_s, NELEM(event_s), NULL, 0 },
+	{ inbox_dec, inbox_enc, sizeof(rec_inbox), 1, 5, NULL, 0, NULL, 0 },
+	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0, NULL, 0 },
+	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0, NULL, 0 },
+	{ invite_dec, invite_enc, sizeof(rec_invite), 1, 7, NULL, 0, NULL, 0 },
+	{ email_dec, email_enc, sizeof(rec_email), 1, 9, email_s, NELEM(email_s), NULL, 0 },
+	{ apikey_dec, apikey_enc, sizeof(rec_apikey), 1, 14, apikey_s, NELEM(apikey_s), NULL, 0 },
+	{ webhook_dec, webhook_enc, sizeof(rec_webhook), 1, 9, webhook_s, NELEM(webhook_s), NULL, 0 },
+	{ outbox_dec, outbox_enc, sizeof(rec_outbox), 1, 13, outbox_s, NELEM(outbox_s), outbox_b, NELEM(outbox_b) },
+	{ outbox_log_dec, outbox_log_enc, sizeof(rec_outbox_log), 1, 16, oblog_s, NELEM(oblog_s), oblog_b,
+	  NELEM(oblog_b) },
+	{ outbox_count_dec, outbox_count_enc, sizeof(rec_outbox_count), 1, 5, NULL, 0, NULL, 0 },
+	{ file_dec, file_enc, sizeof(rec_file), 1, 10, file_s, NELEM(file_s), NULL, 0 },
+	{ blob_dec, blob_enc, sizeof(rec_blob), 1, 4, NULL, 0, NULL, 0 },
+	{ usage_dec, usage_enc, sizeof(rec_usage), 1, 4, NULL, 0, NULL, 0 },
 };
 
 typedef union {
@@ -132,6 +152,10 @@ typedef union {
 	rec_invite n;
 	rec_email m;
 	rec_apikey k;
+	rec_webhook w;
+	rec_outbox o;
+	rec_outbox_log l;
+	rec_outbox_count oc;
 	rec_file fi;
 	rec_blob b;
 	rec_usage us;
@@ -148,6 +172,30 @@ static void strings_ok_and_normalise(const kind *k, any_rec *r)
 		char *nul = memchr(s, 0, k->str[i].cap);
 		CHECK(nul != NULL);
 		memset(nul, 0, k->str[i].cap - (size_t)(nul - s));
+	}
+}
+
+/* Every bytes field is empty (NULL, 0) or lies inside [in, in + n). */
+static void bytes_inside(const kind *k, const any_rec *r, const uint8_t *in, size_t n)
+{
+	for (size_t i = 0; i < k->nbytes; i++) {
+		const rec_bytes *b = (const rec_bytes *)((const char *)r + k->bytes[i]);
+		if (!b->n) {
+			CHECK(b->p == NULL);
+			continue;
+		}
+		CHECK(b->p >= in && b->n <= n && b->p - in <= (ptrdiff_t)(n - b->n));
+	}
+}
+
+/* The bytes fields of a and b hold the same bytes; then both views are
+ * cleared so the structs compare by the rest. */
+static void bytes_equal_and_clear(const kind *k, any_rec *a, any_rec *b)
+{
+	for (size_t i = 0; i < k->nbytes; i++) {
+		rec_bytes *x = (rec_bytes *)((char *)a + k->bytes[i]), *y = (rec_bytes *)((char *)b + k->bytes[i]);
+		CHECK(x->n == y->n && (!x->n || memcmp(x->p, y->p, x->n) == 0));
+		x->p = y->p = NULL;
 	}
 }
 
@@ -191,6 +239,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc != 0)
 		return 0;
 	strings_ok_and_normalise(k, &clean);
+	bytes_inside(k, &clean, in, n);
 
 	/* round trip */
 	buf e1 = { 0 }, e2 = { 0 };
@@ -199,10 +248,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&again, 0x5A, sizeof again);
 	CHECK(k->dec(e1.data, e1.len, &again) == 0);
 	strings_ok_and_normalise(k, &again);
-	CHECK(memcmp(&clean, &again, k->size) == 0);
+	bytes_inside(k, &again, (const uint8_t *)e1.data, e1.len);
 
-	/* stable re-encoding */
+	/* stable re-encoding (before the views are cleared) */
 	CHECK(k->enc(&again, &e2) == 0);
+	bytes_equal_and_clear(k, &clean, &again);
+	CHECK(memcmp(&clean, &again, k->size) == 0);
 	CHECK(e2.len == e1.len && memcmp(e1.data, e2.data, e1.len) == 0);
 
 	/* every proper prefix of an encoding is undecodable (exact-size copies) */

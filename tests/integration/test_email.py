@@ -16,7 +16,12 @@ python3-aiosmtpd, and raw sockets for servers that misbehave).
 - the SSRF guard: without --outbound-allow a loopback SMTP host is refused
   before a connection is made;
 - the key file: created 0600 beside the data; a key readable by others
-  stops the start; another key cannot open the stored password.
+  stops the start; another key cannot open the stored password;
+- the emails Parley sends through the outbox: the new-conversation
+  notification (headers, both parts, a hostile visitor name escaped), the
+  invitation with a set-password link that works, a notification written
+  while the SMTP server is down and delivered after a kill -9 and a
+  restart once it is up, and nothing written for a tenant without SMTP.
 """
 import os
 import re
@@ -24,9 +29,10 @@ import stat
 import time
 
 import lmdb
+import urllib.parse
 
 from harness import Server, err, main, ok
-from smtpsink import RawServer, Sink
+from smtpsink import RawServer, Sink, free_port
 
 ALLOW = ("--outbound-allow", "127.0.0.1/32", "--smtp-timeout-ms", "2000")
 PASSWORD = "pä ss:wörd \"1\""
@@ -283,6 +289,116 @@ def test_options():
         s.stop()
 
 
+PUBLIC = ("--public-url", "https://chat.acme.example")
+
+
+def visitor_conversation(s, name, text, email="visitor@example.org"):
+    st, v, _ = s.request("POST", "/v1/widget/session", {"widget_key": s.widget_key, "name": name, "email": email})
+    assert st == 201, (st, v)
+    return v, s.new_conversation(v["visitor_token"], text=text)
+
+
+def check_notification(m, cid, name, text):
+    assert (m.mail_from, m.rcpt_tos) == ("support@acme.example", ["team@acme.example"]), (m.mail_from, m.rcpt_tos)
+    msg = m.msg
+    for h in ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"):
+        assert len(msg.get_all(h) or []) == 1, (h, msg.get_all(h))
+    assert msg["To"].addresses[0].addr_spec == "team@acme.example", msg["To"]
+    assert msg.get("Auto-Submitted") == "auto-generated", msg.keys()
+    assert msg.get("Bcc") is None, msg.keys()
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    head = m.raw.split(b"\r\n\r\n", 1)[0]
+    assert all(c < 128 for c in head) and b"victim@" not in head, head
+    html, plain = m.html(), m.text()
+    assert text in plain and "visitor@example.org" in plain, plain
+    assert cid in plain and "https://chat.acme.example/" in plain, plain
+    assert "<script>" not in html, html
+    if "<script>" in name:
+        assert "&lt;script&gt;x()&lt;/script&gt;" in html, html
+    else:
+        assert name in html and name in plain, (html, plain)
+    assert "Bcc:" not in [line.split(" ")[0] for line in plain.splitlines()], plain
+
+
+def test_notification_sent():
+    hostile = "<script>x()</script>\r\nBcc: victim@evil.example"
+    with Sink() as sink, Server(*ALLOW, *PUBLIC) as s:
+        tok = owner(s)
+        configure(s, tok, sink.port, notify_address="team@acme.example")
+        v, c = visitor_conversation(s, hostile, "Where is my order #42?")
+        m = sink.wait(1)[0]
+        check_notification(m, c["id"], hostile, "Where is my order #42?")
+        # a message in an existing conversation sends nothing more
+        st, b, _ = s.request("POST", "/v1/widget/conversations/%s/messages" % c["id"],
+                             {"text": "anyone?", "client_id": "m2"}, token=v["visitor_token"])
+        assert st in (200, 201), (st, b)
+        time.sleep(1.5)
+        assert len(sink.messages) == 1, len(sink.messages)
+
+
+def test_invitation_sent_and_link_works():
+    with Sink() as sink, Server(*ALLOW, *PUBLIC) as s:
+        tok = owner(s)
+        configure(s, tok, sink.port)
+        st, b, _ = s.request("POST", "/v1/users", {"email": "new@acme.example", "name": "Nía <New>",
+                                                     "role": "agent"}, token=tok)
+        assert st == 201, (st, b)
+        m = sink.wait(1)[0]
+        assert m.rcpt_tos == ["new@acme.example"], m.rcpt_tos
+        assert m.msg.get("Auto-Submitted") is None
+        links = re.findall(r"https://chat\.acme\.example/agent/set-password\.html#token=[A-Za-z0-9_.-]+", m.text())
+        assert links, m.text()
+        assert "&lt;New&gt;" in m.html() and "<New>" not in m.html(), m.html()
+        token = urllib.parse.unquote(links[0].split("#token=", 1)[1])
+        assert token == b["invite_token"], (token, b["invite_token"])
+        # invite again: a second email with a new link; the first link is spent
+        st, b2, _ = s.request("POST", "/v1/users/%s/invite" % b["user"]["id"], token=tok)
+        assert st == 200, (st, b2)
+        m2 = sink.wait(2)[1]
+        token2 = re.findall(r"#token=([A-Za-z0-9_.-]+)", m2.text())[0]
+        assert token2 == b2["invite_token"] and token2 != token
+        st, e, _ = s.request("POST", "/v1/auth/set-password", {"token": token, "password": "correct horse 1"})
+        assert st == 400, (st, e)
+        st, r, _ = s.request("POST", "/v1/auth/set-password", {"token": token2, "password": "correct horse 1"})
+        assert st in (200, 201), (st, r)
+        s.login("new@acme.example", "correct horse 1")
+
+
+def test_smtp_down_then_restart():
+    port = free_port()
+    with Server(*ALLOW, *PUBLIC) as s:
+        tok = owner(s)
+        configure(s, tok, port, notify_address="team@acme.example")
+        v, c = visitor_conversation(s, "Ann", "Kept through a crash")
+        time.sleep(2.5)   # at least one refused attempt
+        assert "outbox.parked" not in open(s.stderr_path).read()
+        s.kill9()
+        s.restart()
+        with Sink(port=port) as sink:
+            msgs = sink.wait(1, timeout=30)
+            check_notification(msgs[0], c["id"], "Ann", "Kept through a crash")
+            time.sleep(2)
+            # at least once: a copy may come twice, never a different one
+            assert all(m.raw == msgs[0].raw for m in sink.messages), [m.raw for m in sink.messages]
+
+
+def test_no_settings_no_entry():
+    with Sink() as sink, Server(*ALLOW) as s:
+        tok = owner(s)
+        visitor_conversation(s, "Bob", "hello")
+        st, b, _ = s.request("POST", "/v1/users", {"email": "x@acme.example", "name": "X", "role": "agent"},
+                             token=tok)
+        assert st == 201, (st, b)
+        st, d, _ = s.request("GET", "/v1/webhooks/deliveries", token=tok)
+        assert ok(st, d)["outbox"]["pending"] == 0 and d["data"] == [], d
+        # configured without a notification address: the invitation only
+        configure(s, tok, sink.port)
+        visitor_conversation(s, "Cy", "hello again")
+        time.sleep(1.5)
+        assert sink.messages == [], sink.messages
+
+
 if __name__ == "__main__":
     main([test_settings, test_delivery_headers_parts_escaping, test_failures, test_egress_guard, test_key_file,
-          test_options])
+          test_options, test_notification_sent, test_invitation_sent_and_link_works, test_smtp_down_then_restart,
+          test_no_settings_no_entry])

@@ -16,7 +16,7 @@ import os
 import re
 import subprocess
 
-from harness import PARLEYD, WEB, Server, main
+from harness import PARLEYD, WEB, Server, main, wait_until
 
 import yaml
 
@@ -423,6 +423,30 @@ def test_responses_match_schemas():
         call("DELETE", ak, ak.replace("{id}", made["key"]["id"]), token=tok)
         call("DELETE", ak, ak.replace("{id}", "1"), token=tok)
         call("GET", "/v1/conversations", token=wkey)
+        # webhooks: an endpoint the egress policy refuses (no allow-list), so
+        # the message below soon has a failed row in the delivery log
+        st, wh, _ = call("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/x", "events": ["message.created"]},
+                         token=tok)
+        call("POST", "/v1/webhooks", body={"url": "ftp://x.example/", "events": ["message.created"]}, token=tok)
+        call("GET", "/v1/webhooks", token=tok)
+        call("GET", "/v1/webhooks", token=ann_tok)
+        w1, rs = "/v1/webhooks/{id}", "/v1/webhooks/{id}/rotate-secret"
+        call("GET", w1, w1.replace("{id}", wh["id"]), token=tok)
+        call("GET", w1, w1.replace("{id}", "1"), token=tok)
+        call("PATCH", w1, w1.replace("{id}", wh["id"]), {"description": "CRM", "active": True}, token=tok)
+        call("PATCH", w1, w1.replace("{id}", wh["id"]), {"events": []}, token=tok)
+        call("POST", rs, rs.replace("{id}", wh["id"]), token=tok)
+        call("POST", am, am.replace("{id}", cid), {"client_id": "a-3", "text": "to the hook"}, token=tok)
+        dl, rd = "/v1/webhooks/deliveries", "/v1/webhooks/deliveries/{id}/redeliver"
+        rows = []
+        wait_until(lambda: rows.extend(s.request("GET", dl, token=tok)[1]["data"]) or rows, 10, "a logged delivery")
+        call("GET", dl, dl + "?limit=1&status=failed", token=tok)
+        call("GET", dl, dl + "?status=pending&event=message.created", token=tok)
+        call("GET", dl, dl + "?status=nope", token=tok)
+        call("POST", rd, rd.replace("{id}", rows[0]["id"]), token=tok)
+        call("POST", rd, rd.replace("{id}", "1"), token=tok)
+        call("DELETE", w1, w1.replace("{id}", wh["id"]), token=tok)
+        call("DELETE", w1, w1.replace("{id}", wh["id"]), token=tok)
         ann_tok = s.login("ann@demo.parley", "ann-password-1")["access_token"]
         call("POST", "/v1/auth/password", body={"current_password": "wrong-one", "new_password": "ann-password-2"},
              token=ann_tok)

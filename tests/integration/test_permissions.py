@@ -324,6 +324,41 @@ def same_password(w, principal):
     return {"current_password": pw, "new_password": pw}
 
 
+def shared_hook(w):
+    """A webhook endpoint of tenant A for every sample that only reads or
+    changes it (a tenant has at most 20); message.created to an address the
+    egress policy refuses, so each message soon has a row in the log."""
+    if not getattr(w, "hook", None):
+        st, b, _ = w.s.request("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/matrix",
+                                                        "events": ["message.created"]}, token=w.tokens["owner"])
+        assert st == 201, (st, b)
+        w.hook = b["id"]
+    return w.hook
+
+
+def fresh_hook(w):
+    st, b, _ = w.s.request("POST", "/v1/webhooks", {"url": "https://hooks.example.com/%s" % w.uniq("h"),
+                                                    "events": ["user.updated"]}, token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def logged_delivery(w):
+    """A row of tenant A's delivery log (a refused attempt, with its body)."""
+    if not getattr(w, "logged", None):
+        shared_hook(w)
+        w.new_conv()
+        deadline = time.monotonic() + 20
+        while not getattr(w, "logged", None) and time.monotonic() < deadline:
+            st, b, _ = w.s.request("GET", "/v1/webhooks/deliveries?status=failed", token=w.tokens["owner"])
+            if st == 200 and b["data"]:
+                w.logged = b["data"][0]["id"]
+            else:
+                time.sleep(0.05)
+        assert getattr(w, "logged", None), "no delivery was logged"
+    return w.logged
+
+
 ROUTE_SAMPLES = {
     "GET /healthz": Route(200),
     "GET /readyz": Route(200),
@@ -360,6 +395,15 @@ ROUTE_SAMPLES = {
     "POST /v1/auth/set-password": Route(200, body=lambda w: {"token": invite_token(w), "password": PASSWORD}),
     "GET /v1/tenant": Route(200),
     "PATCH /v1/tenant": Route(200, body=lambda w: {"widget": {"greeting": "Hello from %s" % w.uniq("g")}}),
+    "GET /v1/webhooks": Route(200),
+    "POST /v1/webhooks": Route(201, body=lambda w: {"url": "https://hooks.example.com/%s" % w.uniq("n"),
+                                                   "events": ["conversation.created"]}),
+    "GET /v1/webhooks/{id}": Route(200, {"id": shared_hook}),
+    "PATCH /v1/webhooks/{id}": Route(200, {"id": shared_hook}, body=lambda w: {"description": w.uniq("d")}),
+    "DELETE /v1/webhooks/{id}": Route(204, {"id": fresh_hook}),
+    "POST /v1/webhooks/{id}/rotate-secret": Route(200, {"id": shared_hook}),
+    "GET /v1/webhooks/deliveries": Route(200),
+    "POST /v1/webhooks/deliveries/{id}/redeliver": Route(202, {"id": logged_delivery}),
     "GET /v1/email/settings": Route(200),
     "PATCH /v1/email/settings": Route(200, body=lambda w: {"notify_address": "%s@matrix.test" % w.uniq("n")}),
     "POST /v1/email/test": Route(200, body=email_test),

@@ -3,7 +3,7 @@
 // Protocol: docs/api-outline.md (REST) and docs/realtime.md (WebSocket).
 // User-provided text is only ever inserted with textContent.
 // Pages: #inbox (conversations), #team (team.js), #settings (settings.js),
-// #apikeys (apikeys.js), #profile (profile.js); one page shows at a time
+// #apikeys (apikeys.js), #webhooks (webhooks.js), #profile (profile.js); one page shows at a time
 // over one WebSocket.
 
 import { createTeamPage } from "./team.js";
@@ -11,6 +11,7 @@ import { createSettingsPage } from "./settings.js";
 import { createEmailSettings } from "./email.js";
 import { createApiKeysPage } from "./apikeys.js";
 import { createProfilePage } from "./profile.js";
+import { createWebhooksPage } from "./webhooks.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
@@ -36,7 +37,8 @@ const ui = {
   noteToggle: $("note-toggle"), replySend: $("reply-send"), attachButton: $("attach-button"),
   attachInput: $("attach-input"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
-  pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"), profile: $("profile-view") },
+  pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
+    webhooks: $("webhooks-view"), profile: $("profile-view") },
 };
 
 function el(tag, attrs, text) {
@@ -260,7 +262,7 @@ const S = {
   pingTimer: 0,
   subscribed: null, // conversation id subscribed on the current socket
   typingOn: false, typingLastSent: 0, typingIdleTimer: 0, visitorTypingTimer: 0,
-  page: null, // inbox | team | settings | apikeys | profile
+  page: null, // inbox | team | settings | apikeys | webhooks | profile
   tenant: null, // GET /v1/tenant
   sessions: 0, // WebSocket sessions authenticated since the page loaded
 };
@@ -316,6 +318,7 @@ function stopApp() {
   team.reset();
   settings.reset();
   apikeys.reset();
+  webhooks.reset();
   setConn("offline");
 }
 
@@ -326,6 +329,7 @@ function renderMe() {
   const settingsNav = document.querySelector("[data-testid=nav-settings]");
   settingsNav.hidden = !canEditSettings(u && u.role);
   document.querySelector("[data-testid=nav-apikeys]").hidden = !canManageApiKeys(u && u.role);
+  document.querySelector("[data-testid=nav-webhooks]").hidden = !canEditSettings(u && u.role);
 }
 
 // ------------------------------------------------------------------ pages
@@ -343,12 +347,13 @@ const team = createTeamPage(ctx);
 const settings = createSettingsPage(ctx);
 const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
+const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
 // the settings page holds the tenant's settings and, below, its email
-const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, profile };
+const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, profile };
 
 function allowedPage(p) {
-  if (p === "settings") return canEditSettings(auth && auth.user && auth.user.role);
+  if (p === "settings" || p === "webhooks") return canEditSettings(auth && auth.user && auth.user.role);
   if (p === "apikeys") return canManageApiKeys(auth && auth.user && auth.user.role);
   return p in ui.pages;
 }

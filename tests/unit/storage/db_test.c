@@ -200,6 +200,7 @@ static void test_table_names(void **state)
 		"meta", "tenants", "tenant_slug", "widget_keys", "users", "user_email",
 		"visitors", "convs", "conv_status", "conv_assignee", "visitor_convs",
 		"events", "inbox", "refresh", "families", "invites", "email", "api_keys", "api_key_hash",
+		"webhooks", "outbox", "outbox_log", "outbox_counts",
 		"files", "blobs", "usage",
 	};
 	for (int t = 0; t < DB__COUNT; t++)

@@ -124,6 +124,17 @@ static const tfield email_doc[] = {
 	FSTR(rec_email, username), FSTR(rec_email, password), FSTR(rec_email, from), FSTR(rec_email, notify),
 	FI64(rec_email, updated_ms),
 };
+static const tfield webhook_doc[] = {
+	FU64(rec_webhook, tid), FU64(rec_webhook, id), FSTR(rec_webhook, url), FSTR(rec_webhook, description),
+	FU64(rec_webhook, events), FBOOL(rec_webhook, active), FSTR(rec_webhook, secret),
+	FI64(rec_webhook, created_ms), FI64(rec_webhook, updated_ms),
+};
+static const tfield outbox_count_doc[] = {
+	FU64(rec_outbox_count, tid), FU64(rec_outbox_count, pending), FU64(rec_outbox_count, dropped),
+	FU64(rec_outbox_count, log_rows), FI64(rec_outbox_count, last_alert_ms),
+};
+/* (outbox entries and log rows end with their payload bytes, which the
+ * table-driven tests cannot compare by memory: test_outbox_payload_records) */
 
 /* One record kind: its size, its documented fields and its codec. */
 typedef struct {
@@ -151,6 +162,8 @@ WRAP(family, rec_family)
 WRAP(invite, rec_invite)
 WRAP(email, rec_email)
 WRAP(apikey, rec_apikey)
+WRAP(webhook, rec_webhook)
+WRAP(outbox_count, rec_outbox_count)
 WRAP(file, rec_file)
 WRAP(blob, rec_blob)
 WRAP(usage, rec_usage)
@@ -163,6 +176,7 @@ static const kind kinds[] = {
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
 	KIND1(email, rec_email),
 	KIND1(apikey, rec_apikey),
+	KIND1(webhook, rec_webhook), KIND1(outbox_count, rec_outbox_count),
 	KIND1(file, rec_file), KIND1(blob, rec_blob), KIND1(usage, rec_usage),
 };
 
@@ -170,6 +184,7 @@ static const kind kinds[] = {
 typedef union {
 	rec_tenant t; rec_user u; rec_visitor v; rec_conv c;
 	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_email m; rec_apikey k;
+	rec_webhook w; rec_outbox_count oc;
 	rec_file fi; rec_blob b; rec_usage us;
 } any_rec;
 
@@ -544,6 +559,107 @@ static void test_roundtrip_explicit_event_and_conv(void **state)
 	assert_string_equal(c2.lm_text, c.lm_text);
 	assert_true(c2.resolved_ms == INT64_MIN);
 	buf_free(&b);
+}
+
+/* Outbox entries and log rows, packed by hand in the documented order
+ * (docs/storage.md) with their payload last: every field reads back, the
+ * payload as a view into the decoded bytes; the encoder writes the same
+ * bytes; an older record without the payload (or fewer fields) reads with
+ * an empty one; a payload stored as anything but bin is corrupt. */
+static void test_outbox_payload_records(void **state)
+{
+	(void)state;
+	static const char body[] = "{\"id\":\"42\",\"event\":\"message.created\"}";
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	for (int variant = 0; variant < 3; variant++) {   /* 0 full, 1 no payload, 2 payload as str */
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, variant == 1 ? 13 : 14);
+		msgpack_pack_uint64(&pk, 1);
+		msgpack_pack_uint64(&pk, 7);              /* tid */
+		msgpack_pack_uint64(&pk, 42);             /* id */
+		msgpack_pack_uint8(&pk, OBK_EMAIL);       /* kind */
+		msgpack_pack_uint64(&pk, 9);              /* target */
+		msgpack_pack_uint8(&pk, 4);               /* event */
+		msgpack_pack_uint64(&pk, 100);            /* cid */
+		msgpack_pack_uint64(&pk, 12);             /* seq */
+		msgpack_pack_int64(&pk, 1700000000000);   /* created_ms */
+		msgpack_pack_uint64(&pk, 3);              /* attempts */
+		msgpack_pack_int64(&pk, 1700000008000);   /* next_attempt_ms */
+		msgpack_pack_int64(&pk, 503);             /* last_status */
+		msgpack_pack_str_with_body(&pk, "HTTP 503", 8);
+		if (variant == 0)
+			msgpack_pack_bin_with_body(&pk, body, sizeof body - 1);
+		else if (variant == 2)
+			msgpack_pack_str_with_body(&pk, body, sizeof body - 1);
+		rec_outbox e;
+		memset(&e, 0xA5, sizeof e);
+		int rc = rec_outbox_decode(sb.data, sb.size, &e);
+		if (variant == 2) {
+			assert_int_equal(rc, STORE_ECORRUPT);
+			msgpack_sbuffer_destroy(&sb);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_true(e.tid == 7 && e.id == 42 && e.kind == OBK_EMAIL && e.target == 9 && e.event == 4);
+		assert_true(e.cid == 100 && e.seq == 12 && e.created_ms == 1700000000000 && e.attempts == 3);
+		assert_true(e.next_attempt_ms == 1700000008000 && e.last_status == 503);
+		assert_string_equal(e.last_error, "HTTP 503");
+		if (variant == 1) {
+			assert_null(e.payload.p);
+			assert_int_equal(e.payload.n, 0);
+		} else {
+			assert_int_equal(e.payload.n, sizeof body - 1);
+			assert_memory_equal(e.payload.p, body, sizeof body - 1);
+			assert_true(e.payload.p > (const uint8_t *)sb.data &&
+				    e.payload.p + e.payload.n == (const uint8_t *)sb.data + sb.size);
+			buf b = { 0 };
+			assert_int_equal(rec_outbox_encode(&e, &b), 0);
+			assert_int_equal(b.len, sb.size);
+			assert_memory_equal(b.data, sb.data, sb.size);
+			buf_free(&b);
+		}
+		msgpack_sbuffer_destroy(&sb);
+	}
+
+	/* a log row: the same, 16 fields */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 17);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_uint64(&pk, 7);              /* tid */
+	msgpack_pack_uint64(&pk, 50);             /* id */
+	msgpack_pack_uint64(&pk, 42);             /* delivery */
+	msgpack_pack_uint8(&pk, OBK_WEBHOOK);     /* kind */
+	msgpack_pack_uint64(&pk, 9);              /* target */
+	msgpack_pack_uint8(&pk, 4);               /* event */
+	msgpack_pack_uint64(&pk, 100);            /* cid */
+	msgpack_pack_uint64(&pk, 12);             /* seq */
+	msgpack_pack_uint64(&pk, 2);              /* attempt */
+	msgpack_pack_uint8(&pk, OBR_RETRY);       /* result */
+	msgpack_pack_int64(&pk, 500);             /* status_code */
+	msgpack_pack_int64(&pk, 37);              /* latency_ms */
+	msgpack_pack_str_with_body(&pk, "HTTP 500", 8);
+	msgpack_pack_int64(&pk, 1700000000000);   /* created_ms */
+	msgpack_pack_int64(&pk, 1700000002000);   /* next_attempt_ms */
+	msgpack_pack_bin_with_body(&pk, body, sizeof body - 1);
+	rec_outbox_log r;
+	memset(&r, 0xA5, sizeof r);
+	assert_int_equal(rec_outbox_log_decode(sb.data, sb.size, &r), 0);
+	assert_true(r.tid == 7 && r.id == 50 && r.delivery == 42 && r.kind == OBK_WEBHOOK && r.target == 9);
+	assert_true(r.event == 4 && r.cid == 100 && r.seq == 12 && r.attempt == 2 && r.result == OBR_RETRY);
+	assert_true(r.status_code == 500 && r.latency_ms == 37 && r.created_ms == 1700000000000);
+	assert_true(r.next_attempt_ms == 1700000002000);
+	assert_string_equal(r.error, "HTTP 500");
+	assert_int_equal(r.payload.n, sizeof body - 1);
+	assert_memory_equal(r.payload.p, body, sizeof body - 1);
+	buf b = { 0 };
+	assert_int_equal(rec_outbox_log_encode(&r, &b), 0);
+	assert_int_equal(b.len, sb.size);
+	assert_memory_equal(b.data, sb.data, sb.size);
+	buf_free(&b);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 /* ---- compatibility --------------------------------------------------------- */
@@ -1315,6 +1431,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_all_kinds_max_values),
 		cmocka_unit_test(test_roundtrip_all_kinds_small_values),
 		cmocka_unit_test(test_roundtrip_explicit_event_and_conv),
+		cmocka_unit_test(test_outbox_payload_records),
 		cmocka_unit_test(test_older_version_fewer_fields_take_defaults),
 		cmocka_unit_test(test_older_user_record_by_hand),
 		cmocka_unit_test(test_v1_tenant_reads_with_v2_defaults),

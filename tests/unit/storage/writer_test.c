@@ -1,7 +1,8 @@
 /* writer_test — storage/writer.c: group commit from many threads, results
  * reported only after the commit and in submission order, refused requests
  * inside a shared transaction, a failing request aborting its whole batch,
- * max_batch, and writer_stop draining the queue.
+ * max_batch, writer_stop draining the queue, and the hooks (after every
+ * batch, before done(), with its outcome; once as the thread ends).
  *
  * Requests are forced into one batch with a "gate": a first request whose
  * apply() blocks (on a condition variable, with a deadline) until the test
@@ -832,6 +833,77 @@ static void test_stop_idle_and_null(void **state)
 	assert_int_equal(key_present(c->d, &r), 1);
 }
 
+/* ---- hooks ------------------------------------------------------------------- */
+
+typedef struct {
+	ctx *c;
+	int batches, ok, failed, exits;
+	int done_before_hook;      /* done() calls seen when the hook ran */
+	int bad_order;             /* a hook ran after its batch's done() */
+} hook_log;
+
+static void h_after(void *arg, int rc)
+{
+	hook_log *h = arg;
+	pthread_mutex_lock(&h->c->m);
+	h->batches++;
+	if (rc == 0)
+		h->ok++;
+	else
+		h->failed++;
+	if (h->c->completed != h->done_before_hook)
+		h->bad_order++;
+	pthread_mutex_unlock(&h->c->m);
+}
+
+static void h_exit(void *arg)
+{
+	hook_log *h = arg;
+	h->exits++;
+}
+
+static void test_hooks(void **state)
+{
+	ctx *c = *state;
+	hook_log h = { .c = c };
+	c->w = writer_start(c->d, 0);
+	assert_non_null(c->w);
+	writer_hook hk = { h_after, h_exit, &h };
+	assert_int_equal(writer_add_hook(c->w, &hk), 0);
+	/* one committed batch: the hook runs before its done() */
+	treq a;
+	init_req(&a, c, B_PUT, 0, 1);
+	writer_submit(c->w, &a.w);
+	wait_completed(c, 1);
+	/* one aborted batch */
+	treq b;
+	init_req(&b, c, B_EIO, 1, 1);
+	pthread_mutex_lock(&c->m);
+	h.done_before_hook = 1;
+	pthread_mutex_unlock(&c->m);
+	writer_submit(c->w, &b.w);
+	wait_completed(c, 2);
+	assert_int_equal(b.rc, STORE_EIO);
+	pthread_mutex_lock(&c->m);
+	assert_int_equal(h.batches, 2);
+	assert_int_equal(h.ok, 1);
+	assert_int_equal(h.failed, 1);
+	assert_int_equal(h.bad_order, 0);
+	pthread_mutex_unlock(&c->m);
+	/* the table has room for WRITER_MAX_HOOKS */
+	writer_hook none = { NULL, NULL, NULL };
+	for (int i = 1; i < WRITER_MAX_HOOKS; i++)
+		assert_int_equal(writer_add_hook(c->w, &none), 0);
+	assert_int_equal(writer_add_hook(c->w, &none), -1);
+	/* the thread ends: on_exit once; then no more hooks */
+	writer_shutdown(c->w);
+	assert_int_equal(h.exits, 1);
+	assert_int_equal(writer_add_hook(c->w, &hk), -1);
+	writer_stop(&c->w);
+	assert_int_equal(h.exits, 1);
+	assert_clean(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -847,6 +919,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_drains_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_idle_and_null, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_during_stop_completed_with_eio, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hooks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
