@@ -86,6 +86,12 @@ int db_put(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
 int db_put_encoded(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
 		   int enc_rc, buf *b);
 
+/* Puts a value under a key greater than any in the table (MDB_APPEND: the
+ * page is filled, not split in the middle), or, when a greater key exists,
+ * as db_put does; STORE_EEXISTS when the key is taken (nothing written),
+ * 0 or STORE_EIO. For tables written in key order. */
+int db_put_last(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen, const void *v, size_t vlen);
+
 /* 0 when nothing is stored under the key, STORE_EEXISTS when something is,
  * or STORE_EIO. */
 int db_absent(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen);

@@ -202,16 +202,21 @@ int outbox_add(store_txn *t, const rec_outbox *e, uint64_t quota)
 		return STORE_ECONFLICT;
 	uint8_t k[16];
 	size_t klen = rec_key2(k, e->tid, e->id);
-	int rc = db_absent(t->db, t->txn, DB_OUTBOX, k, klen);
-	if (rc)
-		return rc;
 	rec_outbox_count c;
-	if ((rc = outbox_count(t, e->tid, &c)))
+	int rc = outbox_count(t, e->tid, &c);
+	if (rc)
 		return rc;
 	if (quota && c.pending >= quota)
 		return STORE_ELIMIT;
+	/* ids grow with time: usually the table's last key, appended (full
+	 * pages instead of pages split in half) */
 	buf b = { 0 };
-	rc = db_put_encoded(t->db, t->txn, DB_OUTBOX, k, klen, rec_outbox_encode(e, &b), &b);
+	if (rec_outbox_encode(e, &b)) {
+		buf_free(&b);
+		return STORE_ENOMEM;
+	}
+	rc = db_put_last(t->db, t->txn, DB_OUTBOX, k, klen, b.data, b.len);
+	buf_free(&b);
 	if (rc)
 		return rc;
 	c.pending++;
@@ -308,8 +313,13 @@ int outbox_log_append(store_txn *t, const rec_outbox_log *r, uint64_t keep)
 		return rc;
 	uint8_t k[16], p[8];
 	buf b = { 0 };
-	if ((rc = db_put_encoded(t->db, t->txn, DB_OUTBOX_LOG, k, rec_key2(k, r->tid, r->id),
-				 rec_outbox_log_encode(r, &b), &b)))
+	if (rec_outbox_log_encode(r, &b)) {
+		buf_free(&b);
+		return STORE_ENOMEM;
+	}
+	rc = db_put_last(t->db, t->txn, DB_OUTBOX_LOG, k, rec_key2(k, r->tid, r->id), b.data, b.len);
+	buf_free(&b);
+	if (rc)
 		return rc;
 	c.log_rows++;
 	/* the oldest rows go: one per row added once the log is full */
