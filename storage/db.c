@@ -24,6 +24,7 @@ static const char *names[DB__COUNT] = {
 	"events", "inbox", "refresh", "families", "invites", "email", "api_keys", "api_key_hash",
 	"webhooks", "outbox", "outbox_log", "outbox_counts",
 	"files", "blobs", "usage",
+	"depts", "dept_members", "agent_depts", "presence", "audit", "due",
 };
 
 const char *db_table_name(enum db_table t)

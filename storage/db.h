@@ -46,6 +46,12 @@ enum db_table {
 	DB_FILES,         /* tid|fid → file (metadata of an upload) */
 	DB_BLOBS,         /* tid|sha256 → blob (a stored file's bytes, by content) */
 	DB_USAGE,         /* tid → what the tenant stores */
+	DB_DEPTS,         /* tid|did → department */
+	DB_DEPT_MEMBERS,  /* tid|did|uid → "" (a department's member agents) */
+	DB_AGENT_DEPTS,   /* tid|uid|did → "" (the same, by agent) */
+	DB_PRESENCE,      /* tid|uid|at_ms → presence change (an agent's presence history) */
+	DB_AUDIT,         /* tid|id → audit row (id time-ordered, append-only) */
+	DB_DUE,           /* due_ms|tid|cid → u8 enum due_kind (snooze ends, auto-closes) */
 	DB__COUNT
 };
 

@@ -44,11 +44,11 @@ typedef struct {
 #define N(a) (sizeof(a) / sizeof(a[0]))
 
 /* Versions: each kind's current one, written by its encoder. */
-#define V_TENANT  2
-#define V_USER    2
+#define V_TENANT  3
+#define V_USER    3
 #define V_VISITOR 1
-#define V_CONV    1
-#define V_EVENT   2
+#define V_CONV    2
+#define V_EVENT   3
 #define V_INBOX   1
 #define V_REFRESH 1
 #define V_FAMILY  1
@@ -62,6 +62,9 @@ typedef struct {
 #define V_OUTBOX  1
 #define V_OBLOG   1
 #define V_OBCOUNT 1
+#define V_DEPT    1
+#define V_PRESENCE 1
+#define V_AUDIT   1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -69,6 +72,8 @@ static const fdesc tenant_f[] = {
 	/* v2 */
 	STRD(rec_tenant, widget_color, "#1f6feb"), STR(rec_tenant, greeting),
 	STRD(rec_tenant, widget_position, "right"), STRD(rec_tenant, timezone, "UTC"),
+	/* v3 */
+	U64(rec_tenant, auto_close_s),
 };
 static const fdesc user_f[] = {
 	U64(rec_user, tid), U64(rec_user, id), STR(rec_user, email), STR(rec_user, name),
@@ -76,6 +81,8 @@ static const fdesc user_f[] = {
 	I64(rec_user, created_ms), I64(rec_user, pw_changed_ms),
 	/* v2 */
 	STR(rec_user, title), STR(rec_user, avatar_url), I64(rec_user, deactivated_ms),
+	/* v3 */
+	U64(rec_user, max_chats),
 };
 static const fdesc visitor_f[] = {
 	U64(rec_visitor, tid), U64(rec_visitor, id), STR(rec_visitor, name),
@@ -90,6 +97,11 @@ static const fdesc conv_f[] = {
 	U64(rec_conv, agent_read_seq), I64(rec_conv, created_ms), I64(rec_conv, updated_ms),
 	I64(rec_conv, first_response_ms), I64(rec_conv, resolved_ms), U64(rec_conv, lm_seq),
 	U8(rec_conv, lm_sender), I64(rec_conv, lm_ms), STR(rec_conv, lm_text),
+	/* v2 (version 2 of this kind: the support desk) */
+	U64(rec_conv, dept_id), BOOL(rec_conv, offline), I64(rec_conv, waiting_since_ms),
+	I64(rec_conv, assigned_ms), I64(rec_conv, snooze_until_ms), I64(rec_conv, closed_ms),
+	I64(rec_conv, reopened_ms), U64(rec_conv, first_response_s), U64(rec_conv, resolution_s),
+	I64(rec_conv, due_ms), U8(rec_conv, due_kind),
 };
 static const fdesc event_f[] = {
 	U64(rec_event, tid), U64(rec_event, cid), U64(rec_event, seq), U8(rec_event, kind),
@@ -98,6 +110,24 @@ static const fdesc event_f[] = {
 	U64(rec_event, assignee_id), STR(rec_event, assignee_name), I64(rec_event, created_ms),
 	/* v2: [[id, name, type, size], …] */
 	FILES(rec_event, files),
+	/* v3 */
+	U64(rec_event, from_id), U64(rec_event, dept_id), U8(rec_event, priority), STR(rec_event, addr),
+};
+static const fdesc dept_f[] = {
+	U64(rec_dept, tid), U64(rec_dept, id), STR(rec_dept, name), STR(rec_dept, slug),
+	STR(rec_dept, description), STR(rec_dept, notify_email), BOOL(rec_dept, active),
+	BOOL(rec_dept, is_default), U64(rec_dept, sort_order), STRD(rec_dept, timezone, "UTC"),
+	STR(rec_dept, hours), U8(rec_dept, routing), U64(rec_dept, sla_medium_s),
+	U64(rec_dept, sla_high_s), I64(rec_dept, created_ms), I64(rec_dept, updated_ms),
+};
+static const fdesc presence_f[] = {
+	U64(rec_presence, tid), U64(rec_presence, uid), I64(rec_presence, at_ms), U8(rec_presence, state),
+};
+static const fdesc audit_f[] = {
+	U64(rec_audit, tid), U64(rec_audit, id), I64(rec_audit, at_ms), U8(rec_audit, actor_kind),
+	U64(rec_audit, actor_id), STR(rec_audit, actor_name), STR(rec_audit, action),
+	STR(rec_audit, record_type), U64(rec_audit, record_id), STR(rec_audit, addr),
+	STR(rec_audit, details),
 };
 static const fdesc inbox_f[] = {
 	U64(rec_inbox, tid), U64(rec_inbox, cursor), U8(rec_inbox, type),
@@ -418,6 +448,9 @@ CODEC(webhook, rec_webhook, V_WEBHOOK, webhook_f)
 CODEC(outbox, rec_outbox, V_OUTBOX, outbox_f)
 CODEC(outbox_log, rec_outbox_log, V_OBLOG, oblog_f)
 CODEC(outbox_count, rec_outbox_count, V_OBCOUNT, obcount_f)
+CODEC(dept, rec_dept, V_DEPT, dept_f)
+CODEC(presence, rec_presence, V_PRESENCE, presence_f)
+CODEC(audit, rec_audit, V_AUDIT, audit_f)
 
 void rec_tenant_init(rec_tenant *r)
 {
@@ -433,7 +466,10 @@ void rec_user_init(rec_user *r)
 
 static const char *status_names[CS__COUNT] = { "open", "waiting", "pending", "snoozed", "resolved", "closed" };
 static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgent" };
-static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
+static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned",
+					     "transfer", "priority" };
+static const char *routing_names[RP__COUNT] = { "off", "round_robin", "least_busy" };
+static const char *presence_names[PR__COUNT] = { "offline", "online", "away" };
 static const char *sender_names[ST__COUNT] = { "visitor", "agent", "system" };
 static const char *security_names[SMTP__COUNT] = { "starttls", "tls", "none" };
 static const char *scope_names[KS__COUNT] = { "", "read", "write", "admin" };
@@ -454,6 +490,40 @@ int rec_status_parse(const char *s)
 const char *rec_priority_name(int p)
 {
 	return p >= 0 && p < CP__COUNT ? priority_names[p] : "medium";
+}
+
+int rec_priority_parse(const char *s)
+{
+	for (int i = 0; i < CP__COUNT; i++)
+		if (strcmp(s, priority_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *rec_routing_name(int r)
+{
+	return r >= 0 && r < RP__COUNT ? routing_names[r] : "";
+}
+
+int rec_routing_parse(const char *s)
+{
+	for (int i = 0; i < RP__COUNT; i++)
+		if (strcmp(s, routing_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *rec_presence_name(int p)
+{
+	return p >= 0 && p < PR__COUNT ? presence_names[p] : "";
+}
+
+int rec_presence_parse(const char *s)
+{
+	for (int i = 0; i < PR__COUNT; i++)
+		if (strcmp(s, presence_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 const char *rec_kind_name(int k)

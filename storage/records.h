@@ -41,10 +41,19 @@
 #define REC_WEBHOOK_URL_MAX 2048
 #define REC_SECRET_MAX  64
 #define REC_ERROR_MAX   200
+#define REC_DESC_MAX    500    /* a department's description */
+#define REC_HOURS_MAX   512    /* business hours, canonical text (core/hours.h) */
+#define REC_REASON_MAX  500    /* a transfer's reason */
+#define REC_ADDR_MAX    45     /* an IPv4 or IPv6 address as text */
+#define REC_ACTION_MAX  48     /* an audit action: "department.update", … */
+#define REC_AUDIT_MAX   1024   /* an audit row's details (JSON) */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
-enum ev_kind { EK_CREATED = 0, EK_MESSAGE, EK_NOTE, EK_STATUS, EK_ASSIGNED, EK__COUNT };
+enum ev_kind { EK_CREATED = 0, EK_MESSAGE, EK_NOTE, EK_STATUS, EK_ASSIGNED,
+	       EK_TRANSFER,   /* v3: to an agent and/or a department, with a reason (text) */
+	       EK_PRIORITY,   /* v3: new priority (priority) */
+	       EK__COUNT };
 enum sender_type { ST_VISITOR = 0, ST_AGENT, ST_SYSTEM, ST__COUNT };
 
 typedef struct {
@@ -59,6 +68,8 @@ typedef struct {
 	char greeting[REC_GREETING_MAX + 1];       /* default "" */
 	char widget_position[REC_POSITION_MAX + 1];/* "right" (default) | "left" */
 	char timezone[REC_TZ_MAX + 1];             /* default "UTC" */
+	/* v3 */
+	uint64_t auto_close_s;                     /* close after this long without activity; 0 = never */
 } rec_tenant;
 
 typedef struct {
@@ -74,6 +85,8 @@ typedef struct {
 	char title[REC_NAME_MAX + 1];
 	char avatar_url[REC_URL_MAX + 1];
 	int64_t deactivated_ms;              /* 0 while active (or deactivated before v2) */
+	/* v3 */
+	uint64_t max_chats;                  /* capacity: open conversations at once; 0 = the default (--default-capacity) */
 } rec_user;
 
 typedef struct {
@@ -100,7 +113,22 @@ typedef struct {
 	uint8_t lm_sender;
 	int64_t lm_ms;
 	char lm_text[REC_PREVIEW_MAX + 1];
+	/* v3: the support desk */
+	uint64_t dept_id;                    /* 0 (records before v3): the tenant's default department */
+	bool offline;                        /* waiting while nobody could take it (no member online, or out of hours) */
+	int64_t waiting_since_ms;            /* when it entered its department's queue (0: not waiting) */
+	int64_t assigned_ms;                 /* when it was last assigned */
+	int64_t snooze_until_ms;             /* CS_SNOOZED: back to open at */
+	int64_t closed_ms;
+	int64_t reopened_ms;                 /* last reopen (first response counts from here) */
+	uint64_t first_response_s;           /* from created to the first agent reply; 0 = none yet */
+	uint64_t resolution_s;               /* from created to the last resolve */
+	int64_t due_ms;                      /* the conversation's entry in DB_DUE (0: none) */
+	uint8_t due_kind;                    /* enum due_kind of that entry */
 } rec_conv;
+
+/* What a DB_DUE entry brings about when its time comes. */
+enum due_kind { DUE_NONE = 0, DUE_SNOOZE_END, DUE_AUTO_CLOSE, DUE__COUNT };
 
 /* A file a message carries, as the message shows it (the file's own
  * record holds the rest: rec_file). */
@@ -130,7 +158,56 @@ typedef struct {
 	int64_t created_ms;
 	/* v2 */
 	rec_files files;                     /* EK_MESSAGE, EK_NOTE: attachments */
+	/* v3 */
+	uint64_t from_id;                    /* EK_TRANSFER: the previous assignee (0: none) */
+	uint64_t dept_id;                    /* EK_TRANSFER: the department after it */
+	uint8_t priority;                    /* EK_PRIORITY: new priority */
+	char addr[REC_ADDR_MAX + 1];         /* EK_ASSIGNED, EK_TRANSFER: the caller's address */
 } rec_event;
+
+enum routing_policy { RP_OFF = 0, RP_ROUND_ROBIN, RP_LEAST_BUSY, RP__COUNT };
+
+/* A department of a tenant. Its members are rows of DB_DEPT_MEMBERS. */
+typedef struct {
+	uint64_t tid, id;
+	char name[REC_NAME_MAX + 1];
+	char slug[REC_SLUG_MAX + 1];
+	char description[REC_DESC_MAX + 1];
+	char notify_email[REC_EMAIL_MAX + 1];   /* offline emails; "" = none */
+	bool active;
+	bool is_default;                        /* exactly one per tenant: new conversations without a choice */
+	uint64_t sort_order;
+	char timezone[REC_TZ_MAX + 1];          /* IANA zone of the hours */
+	char hours[REC_HOURS_MAX + 1];          /* canonical business hours (core/hours.h); "" = always open */
+	uint8_t routing;                        /* enum routing_policy */
+	uint64_t sla_medium_s;                  /* waiting this long: priority at least medium (default 60) */
+	uint64_t sla_high_s;                    /* … at least high (default 180) */
+	int64_t created_ms, updated_ms;
+} rec_dept;
+
+enum presence_state { PR_OFFLINE = 0, PR_ONLINE, PR_AWAY, PR__COUNT };
+
+/* A change of an agent's presence: the state from at_ms on. */
+typedef struct {
+	uint64_t tid, uid;
+	int64_t at_ms;
+	uint8_t state;                          /* enum presence_state */
+} rec_presence;
+
+/* One row of a tenant's audit log: who did what to which record, when,
+ * from where. Append-only. */
+typedef struct {
+	uint64_t tid, id;                       /* id: time-ordered */
+	int64_t at_ms;
+	uint8_t actor_kind;                     /* enum principal_kind (actors/kit/auth.h); system = 0xff */
+	uint64_t actor_id;
+	char actor_name[REC_NAME_MAX + 1];
+	char action[REC_ACTION_MAX + 1];        /* "user.role", "department.create", "conversation.transfer", … */
+	char record_type[REC_ACTION_MAX + 1];   /* "user", "department", "conversation", "tenant", … */
+	uint64_t record_id;
+	char addr[REC_ADDR_MAX + 1];            /* the peer's address (or X-Forwarded-For from a trusted proxy) */
+	char details[REC_AUDIT_MAX + 1];        /* JSON object: what changed */
+} rec_audit;
 
 /* An uploaded file: its metadata; the bytes are a blob (tid, sha256). */
 typedef struct {
@@ -331,6 +408,9 @@ int rec_webhook_encode(const rec_webhook *r, buf *out);
 int rec_outbox_encode(const rec_outbox *r, buf *out);
 int rec_outbox_log_encode(const rec_outbox_log *r, buf *out);
 int rec_outbox_count_encode(const rec_outbox_count *r, buf *out);
+int rec_dept_encode(const rec_dept *r, buf *out);
+int rec_presence_encode(const rec_presence *r, buf *out);
+int rec_audit_encode(const rec_audit *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
  * not hold (written by an older version) take their defaults: zero, or the
@@ -355,6 +435,9 @@ int rec_webhook_decode(const void *p, size_t n, rec_webhook *r);
 int rec_outbox_decode(const void *p, size_t n, rec_outbox *r);
 int rec_outbox_log_decode(const void *p, size_t n, rec_outbox_log *r);
 int rec_outbox_count_decode(const void *p, size_t n, rec_outbox_count *r);
+int rec_dept_decode(const void *p, size_t n, rec_dept *r);
+int rec_presence_decode(const void *p, size_t n, rec_presence *r);
+int rec_audit_decode(const void *p, size_t n, rec_audit *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
  * colour, position, time zone): a new record before its values are set. */
@@ -365,6 +448,11 @@ void rec_user_init(rec_user *r);
 const char *rec_status_name(int s);
 int rec_status_parse(const char *s);     /* -1 if unknown */
 const char *rec_priority_name(int p);
+int rec_priority_parse(const char *s);   /* -1 if unknown */
+const char *rec_routing_name(int r);     /* "off" | "round_robin" | "least_busy"; "" if unknown */
+int rec_routing_parse(const char *s);    /* -1 if unknown */
+const char *rec_presence_name(int p);    /* "offline" | "online" | "away"; "" if unknown */
+int rec_presence_parse(const char *s);   /* -1 if unknown */
 const char *rec_kind_name(int k);
 const char *rec_sender_name(int s);
 const char *rec_security_name(int s);

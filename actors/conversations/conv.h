@@ -2,7 +2,7 @@
  * sequence, its subscribers and its live state.
  *
  * Messages (conv_msg.hdr.type):
- *   CM_CREATE      store a new conversation (+ optional first message)
+ *   CM_CREATE      store a new conversation (+ optional first message) in department `dept` (0: the default)
  *   CM_SEND        store a message/note unless its client_id is known (in
  *                  flight, or among the last cfg.dedupe_window messages)
  *   CM_SUBSCRIBE   replay events after a seq, then subscribe (one step)
@@ -12,6 +12,15 @@
  *   CM_STATUS      change status (stored as a status event)
  *   CM_ASSIGN      assign to a user or to nobody (stored as an assigned
  *                  event), if the caller's role allows it (kit/perm.h)
+ *   CM_ROUTE       (from an agent actor, kit/desk.h) assign to `target` if
+ *                  still waiting, unassigned and in department `dept`;
+ *                  answered with DK_ROUTED to the agent, never a reply
+ *   CM_QUEUE       (from a department actor) the conversation's place in
+ *                  its queue changed: `seq` = position (1 = next), `wait_s`
+ *                  = estimated wait, `flag` = offline; stores the offline
+ *                  flag when it changes and sends the visitor's
+ *                  subscribers a queue_position frame (docs/realtime.md)
+ *   CM_DUE         (from the due timer) a due-time entry of the conversation has come (storage: docs/storage.md)
  *   CM_COMMITTED   (internal) the writer committed or refused a write
  *   CM_TICK        (internal) the idle sweep
  * Passivation: an actor with no subscribers and no write in flight that
@@ -35,6 +44,7 @@ struct app;
 enum conv_msg_type {
 	CM_CREATE = 1, CM_SEND, CM_SUBSCRIBE, CM_UNSUBSCRIBE, CM_TYPING, CM_RECEIPT,
 	CM_STATUS, CM_ASSIGN, CM_COMMITTED,
+	CM_ROUTE, CM_QUEUE, CM_DUE,
 	CM_TICK,          /* (internal) idle sweep: an actor idle for two ticks retires */
 };
 
@@ -60,6 +70,8 @@ typedef struct conv_msg {
 	rec_visitor visitor;               /* CREATE */
 	uint64_t target;                   /* ASSIGN: the new assignee (0 = nobody) */
 	char target_name[REC_NAME_MAX + 1];
+	uint64_t dept;                     /* CREATE: the chosen department (0: the default); ROUTE: the offering one */
+	uint32_t wait_s;                   /* QUEUE: estimated wait */
 } conv_msg;
 
 /* Allocates a zeroed message of a type; NULL on OOM. */

@@ -20,6 +20,8 @@ struct app;
 enum actor_kind {
 	AK_CONV = 0,   /* a conversation: (tenant, conversation id) */
 	AK_INBOX,      /* a tenant's inbox stream: (tenant, 0) */
+	AK_DEPT,       /* a department: its queue and routing (tenant, department id); kit/desk.h */
+	AK_AGENT,      /* an agent: presence and capacity (tenant, user id); kit/desk.h */
 	AK__COUNT
 };
 

@@ -36,6 +36,8 @@ typedef struct {
 	char role[REC_ROLE_MAX + 1];     /* agents: owner | admin | supervisor | agent; keys: their scope's role */
 	char name[REC_NAME_MAX + 1];
 	int64_t issued_ms;               /* agents: when their access token was issued */
+	char addr[REC_ADDR_MAX + 1];     /* where the call came from: the peer, or X-Forwarded-For
+					  * from a trusted proxy (audit log); "" if unknown */
 } principal;
 
 /* True for a caller on the tenant's side of a conversation: a user, or an
