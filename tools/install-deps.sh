@@ -13,9 +13,10 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # tzdata is for run time: core/tz reads the zones in /usr/share/zoneinfo.
+# libutf8proc-dev: the search tokenizer (core/text) normalises with it.
 build_pkgs="build-essential cmake pkg-config libev-dev libzmq3-dev liblmdb-dev
   libmsgpack-dev libbearssl-dev libcurl4-openssl-dev libjansson-dev
-  libargon2-dev tzdata"
+  libargon2-dev libutf8proc-dev tzdata"
 # python3-lmdb: tests/integration/test_upgrade.py compares raw records.
 # python3-aiosmtpd: the SMTP server the email tests deliver to.
 test_pkgs="libcmocka-dev curl python3 python3-websockets python3-yaml

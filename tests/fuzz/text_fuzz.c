@@ -1,0 +1,68 @@
+/* Fuzz target for core/text, the search tokenizer.
+ *
+ * Byte 0 picks the term cap (0..255; 255 = TEXT_TERMS_MAX), the rest is the
+ * text. Checks: the count returned equals the calls made and is within the
+ * cap; every term is 1..TEXT_TERM_MAX bytes of valid UTF-8 without a NUL;
+ * a term is a fixed point: tokenizing it again gives exactly itself (so a
+ * query made of a stored term finds it); and the text gives a term exactly
+ * when text_has_terms says so. A broken promise aborts.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "core/text.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(x) do { if (!(x)) abort(); } while (0)
+
+typedef struct {
+	char t[TEXT_TERM_MAX];
+	size_t len;
+	int n;
+} one;
+
+static bool take_one(void *ctx, const char *t, size_t len)
+{
+	one *o = ctx;
+	o->n++;
+	memcpy(o->t, t, len);
+	o->len = len;
+	return true;
+}
+
+static bool check_term(void *ctx, const char *t, size_t len)
+{
+	size_t *calls = ctx;
+	(*calls)++;
+	CHECK(len >= 1 && len <= TEXT_TERM_MAX);
+	CHECK(memchr(t, 0, len) == NULL);
+	size_t i = 0;
+	while (i < len) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)t + i, (utf8proc_ssize_t)(len - i), &c);
+		CHECK(k > 0);
+		i += (size_t)k;
+	}
+	one o = { .n = 0 };
+	CHECK(text_terms(t, len, 4, take_one, &o) == 1);
+	CHECK(o.n == 1 && o.len == len && memcmp(o.t, t, len) == 0);
+	return true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	size_t cap = data[0] == 255 ? TEXT_TERMS_MAX : data[0];
+	const char *s = (const char *)data + 1;
+	size_t n = size - 1;
+	size_t calls = 0;
+	int r = text_terms(s, n, cap, check_term, &calls);
+	CHECK(r >= 0 && (size_t)r == calls && calls <= cap);
+	if (cap > 0)
+		CHECK(text_has_terms(s, n) == (r > 0));
+	return 0;
+}
