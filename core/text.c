@@ -190,3 +190,61 @@ bool text_has_terms(const char *s, size_t n)
 	text_terms(s, n, 1, stop_at_first, &any);
 	return any;
 }
+
+/* Part of a stretch text_find tokenizes: what the tokenizer keeps in a
+ * word, before normalisation (marks and format characters included). */
+static bool in_stretch(int32_t c)
+{
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_CF:
+		return true;
+	default:
+		return is_word_char(c) || is_filler(c);
+	}
+}
+
+typedef struct {
+	text_match_fn match;
+	void *ctx;
+	bool found;
+} finder;
+
+static bool find_one(void *arg, const char *t, size_t len)
+{
+	finder *f = arg;
+	if (f->match(f->ctx, t, len))
+		f->found = true;
+	return !f->found;
+}
+
+long text_find(const char *s, size_t n, text_match_fn match, void *ctx)
+{
+	if (n > TEXT_INPUT_MAX)
+		n = TEXT_INPUT_MAX;
+	finder f = { match, ctx, false };
+	size_t i = 0;
+	while (i < n) {
+		/* the next stretch [start, end) */
+		size_t start = i, end = i;
+		while (end < n) {
+			utf8proc_int32_t c;
+			utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)s + end, (utf8proc_ssize_t)(n - end), &c);
+			if (k <= 0 || !in_stretch(c))
+				break;
+			end += (size_t)k;
+		}
+		if (end > start) {
+			if (text_terms(s + start, end - start, TEXT_TERMS_MAX, find_one, &f) < 0)
+				return -1;
+			if (f.found)
+				return (long)start;
+			i = end;
+		} else {
+			utf8proc_int32_t c;
+			utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+			i += k > 0 ? (size_t)k : 1;
+		}
+	}
+	return -1;
+}

@@ -40,6 +40,13 @@ typedef bool (*text_term_fn)(void *ctx, const char *term, size_t len);
  * memory (fn may have been called). */
 int text_terms(const char *s, size_t n, size_t max_terms, text_term_fn fn, void *ctx);
 
+/* The byte offset in s of the first stretch of letters, numbers, marks and
+ * format characters that gives a term for which match returns true (for a
+ * snippet around a search hit), or -1 when none does (or out of memory).
+ * Reads the first TEXT_INPUT_MAX bytes. */
+typedef bool (*text_match_fn)(void *ctx, const char *term, size_t len);
+long text_find(const char *s, size_t n, text_match_fn match, void *ctx);
+
 /* Whether a text gives at least one term (a query that gives none is
  * empty: only punctuation, operators or marks). */
 bool text_has_terms(const char *s, size_t n);

@@ -7,6 +7,7 @@
  */
 #include "storage/conv_store.h"
 #include "storage/db.h"
+#include "storage/search_store.h"
 #include "core/buf.h"
 
 #include <stdlib.h>
@@ -321,6 +322,8 @@ int convstore_write(store_txn *t, const convstore_change *ch)
 				c->assignee_id, c->id);
 	if (rc == 0 && ch->inbox_cursor)
 		rc = inbox_append(t, c, ch->inbox_type, &b, ch->inbox_cursor);
+	if (rc == 0)   /* the search index, in the same transaction (search_store.h) */
+		rc = searchstore_index(t, create ? NULL : &old, c, ch->ev, ch->nev);
 	buf_free(&b);
 	/* a failed write leaves a partial change: the transaction must not commit */
 	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;

@@ -8,6 +8,7 @@
  */
 #include "actors/app/server.h"
 #include "storage/db.h"
+#include "storage/search_store.h"
 #include "actors/app/features.h"
 #include "actors/kit/feature.h"
 #include "actors/kit/address.h"
@@ -79,7 +80,7 @@ void app_config_default(app_config *c)
 	c->http.cors_prefix = "/v1/widget/";
 }
 
-enum otype { O_STR, O_INT, O_I64, O_SIZE, O_MS, O_BOOL, O_SYNC, O_LEVEL, O_UINT };
+enum otype { O_STR, O_INT, O_I64, O_SIZE, O_MS, O_BOOL, O_SYNC, O_LEVEL, O_UINT, O_OFF };
 
 typedef struct {
 	const char *name;
@@ -99,6 +100,8 @@ static const option options[] = {
 	{ "workers", O_INT, OFF(workers), 0, "actor worker threads [cores/2]" },
 	{ "job-threads", O_INT, OFF(job_threads), 0, "threads for password hashing [1]" },
 	{ "sync", O_SYNC, OFF(no_sync), 0, "full (fsync each commit) | none (benchmarks only) [full]" },
+	{ "search-index", O_OFF, OFF(search_index_off), 0,
+	  "on | off: off leaves new messages out of the search index (benchmark A/B only) [on]" },
 	{ "demo-password", O_STR, OFF(demo_password), sizeof(((app_config *)0)->demo_password),
 	  "password of the demo admin created on first start [random]" },
 	{ "no-demo", O_BOOL, OFF(no_demo), 0, "do not create the demo tenant" },
@@ -179,6 +182,11 @@ static int set_option(app_config *c, const option *o, const char *val)
 		if (strcmp(val, "full") && strcmp(val, "none"))
 			return -1;
 		*(bool *)(base + o->off) = strcmp(val, "none") == 0;
+		return 0;
+	case O_OFF:
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return -1;
+		*(bool *)(base + o->off) = strcmp(val, "off") == 0;
 		return 0;
 	case O_LEVEL: {
 		const char *names[] = { "debug", "info", "warn", "error" };
@@ -563,6 +571,9 @@ app *app_start(const app_config *cfg)
 	}
 	printf("parleyd: data dir %s (sync=%s)\n", cfg->data_dir,
 	       cfg->no_sync ? "none: RELAXED DURABILITY, benchmarks only" : "full");
+	searchstore_set_enabled(!cfg->search_index_off);
+	if (cfg->search_index_off)
+		printf("parleyd: search index off: new messages are not indexed (benchmarks only)\n");
 	fflush(stdout);
 	if (load_secret_key(a) < 0 || app_load_key(a->db, a->jwt_key) < 0 || seed_demo(a) < 0)
 		goto fail;

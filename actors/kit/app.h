@@ -50,6 +50,7 @@ typedef struct {
 	int workers;               /* --workers [cores/2] */
 	int job_threads;           /* --job-threads [1] */
 	bool no_sync;              /* --sync=none: relaxed durability (benchmarks) */
+	bool search_index_off;     /* --search-index=off: messages not indexed (the benchmark's A/B only) */
 	char demo_password[256];   /* --demo-password: demo admin password */
 	bool no_demo;              /* --no-demo: do not create the demo tenant */
 	char allowed_origins[1024];/* --allowed-origins for the agent WebSocket */

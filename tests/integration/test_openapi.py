@@ -328,6 +328,11 @@ def test_responses_match_schemas():
         call("GET", m, m.replace("{id}", cid) + "?limit=0", token=vt)
         call("GET", "/v1/conversations", "/v1/conversations?limit=1", token=tok)
         call("GET", "/v1/conversations", "/v1/conversations?status=nope", token=tok)
+        call("GET", "/v1/search", "/v1/search?q=there", token=tok)
+        call("GET", "/v1/search", "/v1/search?q=Olga&limit=1", token=tok)
+        call("GET", "/v1/search", "/v1/search?q=%2B%2B", token=tok)
+        call("GET", "/v1/search", "/v1/search?q=hi&tag=12345", token=tok)
+        call("GET", "/v1/search", "/v1/search?q=hi", token=vt)
         c1 = "/v1/conversations/{id}"
         call("GET", c1, c1.replace("{id}", cid), token=tok)
         call("GET", c1, c1.replace("{id}", "1"), token=tok)

@@ -414,6 +414,7 @@ ROUTE_SAMPLES = {
     "GET /v1/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
     "POST /v1/widget/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
     "GET /v1/widget/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
+    "GET /v1/search": Route(200, query="?q=hello&status=open"),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
 }

@@ -232,6 +232,27 @@ static void test_stop(void **st)
 	assert_int_equal(n, 2);
 }
 
+static bool is_refund(void *ctx, const char *t, size_t len)
+{
+	(void)ctx;
+	return (len == 6 && memcmp(t, "refund", 6) == 0) || (len == 6 && memcmp(t, "退款", 6) == 0) ||
+	       (len == 5 && memcmp(t, "eleve", 5) == 0);
+}
+
+static void test_find(void **st)
+{
+	(void)st;
+	assert_int_equal(text_find("Hello, I want a REFUND now", 26, is_refund, NULL), 16);
+	assert_int_equal(text_find("no match here", 13, is_refund, NULL), -1);
+	assert_int_equal(text_find("", 0, is_refund, NULL), -1);
+	/* soft hyphen and decomposed accents stay inside the stretch */
+	assert_int_equal(text_find("x re\xc2\xad" "fund", 10, is_refund, NULL), 2);
+	assert_int_equal(text_find("un E\xcc\x81le\xcc\x80ve", 15, is_refund, NULL), 3);
+	const char *zh = "我要退款";
+	assert_int_equal(text_find(zh, strlen(zh), is_refund, NULL), 0);   /* the run's start */
+	assert_int_equal(text_find("ab\xff refund", 10, is_refund, NULL), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_term_cap),
 		cmocka_unit_test(test_count_cap_and_huge),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_find),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

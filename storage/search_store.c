@@ -1,0 +1,301 @@
+/* search_store — the search index (search_store.h). */
+#include "storage/search_store.h"
+#include "storage/db.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_bool enabled = true;
+
+void searchstore_set_enabled(bool on)
+{
+	atomic_store(&enabled, on);
+}
+
+bool searchstore_enabled(void)
+{
+	return atomic_load(&enabled);
+}
+
+bool searchstore_term(search_list *l, uint8_t field, const char *t, size_t len)
+{
+	if (len == 0 || len > TEXT_TERM_MAX)
+		return false;
+	memset(l, 0, sizeof *l);
+	l->kind = SL_TERM;
+	l->field = field;
+	l->len = (uint8_t)len;
+	memcpy(l->t, t, len);
+	return true;
+}
+
+/* tid · [field] · term · 0 (the prefix of a term's postings); its length */
+static size_t term_prefix(uint8_t *k, uint64_t tid, uint8_t field, const char *t, size_t len)
+{
+	size_t n = rec_key1(k, tid);
+	if (field != SF_TEXT)
+		k[n++] = field;
+	memcpy(k + n, t, len);
+	n += len;
+	k[n++] = 0;
+	return n;
+}
+
+#define KEY_MAX (8 + 1 + TEXT_TERM_MAX + 1 + 8)
+
+int searchstore_known(store_txn *t, uint64_t tid, int what, uint64_t id)
+{
+	if (what != SK_TAG && what != SK_DEPT)
+		return STORE_ECONFLICT;
+	uint8_t k[16];
+	int rc = db_absent(t->db, t->txn, what == SK_TAG ? DB_TAGS : DB_DEPTS, k, rec_key2(k, tid, id));
+	return rc == STORE_EEXISTS ? 0 : rc == 0 ? STORE_ENOTFOUND : rc;
+}
+
+/* ---------- writing ---------- */
+
+/* The distinct terms of one text. */
+typedef struct {
+	char (*t)[TEXT_TERM_MAX];
+	uint8_t *len;
+	size_t n, cap;
+} term_set;
+
+static bool collect(void *ctx, const char *t, size_t len)
+{
+	term_set *s = ctx;
+	if (s->n < s->cap) {
+		memcpy(s->t[s->n], t, len);
+		s->len[s->n++] = (uint8_t)len;
+	}
+	return true;
+}
+
+static int cmp_term(const term_set *s, size_t a, size_t b)
+{
+	size_t m = s->len[a] < s->len[b] ? s->len[a] : s->len[b];
+	int c = memcmp(s->t[a], s->t[b], m);
+	return c ? c : (int)s->len[a] - (int)s->len[b];
+}
+
+/* Sorts (insertion sort over an index: texts are short) and drops repeats;
+ * the order of puts then follows the keys, which keeps the B-tree walk local. */
+static void dedupe(term_set *s, size_t *order, size_t *out_n)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		size_t j = i;
+		order[j] = i;
+		while (j > 0 && cmp_term(s, order[j - 1], i) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (m == 0 || cmp_term(s, order[m - 1], order[i]) != 0)
+			order[m++] = order[i];
+	*out_n = m;
+}
+
+typedef struct {
+	term_set s;
+	size_t *order;
+} scratch;
+
+static int scratch_init(scratch *x)
+{
+	x->s.cap = TEXT_TERMS_MAX;
+	x->s.n = 0;
+	x->s.t = malloc(sizeof *x->s.t * x->s.cap);
+	x->s.len = malloc(x->s.cap);
+	x->order = malloc(sizeof *x->order * x->s.cap);
+	return x->s.t && x->s.len && x->order ? 0 : STORE_ENOMEM;
+}
+
+static void scratch_free(scratch *x)
+{
+	free(x->s.t);
+	free(x->s.len);
+	free(x->order);
+}
+
+/* What to do with each distinct term of a text. */
+enum term_op { OP_PUT, OP_PUT_IF_ABSENT, OP_DEL };
+
+static int each_term(store_txn *t, scratch *x, uint64_t tid, uint64_t cid, uint8_t field, const char *text,
+		     int op, uint64_t seq)
+{
+	x->s.n = 0;
+	if (text_terms(text, strlen(text), TEXT_TERMS_MAX, collect, &x->s) < 0)
+		return STORE_ENOMEM;
+	size_t m;
+	dedupe(&x->s, x->order, &m);
+	uint8_t k[KEY_MAX], v[8];
+	db_be64(v, seq);
+	for (size_t i = 0; i < m; i++) {
+		size_t j = x->order[i];
+		size_t n = term_prefix(k, tid, field, x->s.t[j], x->s.len[j]);
+		db_be64(k + n, cid);
+		n += 8;
+		int rc;
+		if (op == OP_DEL)
+			rc = db_del(t->db, t->txn, DB_SEARCH, k, n);
+		else if (op == OP_PUT_IF_ABSENT && (rc = db_absent(t->db, t->txn, DB_SEARCH, k, n)) != 0)
+			rc = rc == STORE_EEXISTS ? 0 : rc;
+		else
+			rc = db_put(t->db, t->txn, DB_SEARCH, k, n, v, sizeof v);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int index_visitor(store_txn *t, scratch *x, const rec_conv *old, const rec_conv *c)
+{
+	int rc = 0;
+	bool name_new = !old || strcmp(old->visitor_name, c->visitor_name) != 0;
+	bool email_new = !old || strcmp(old->visitor_email, c->visitor_email) != 0;
+	if (old && name_new)
+		rc = each_term(t, x, c->tid, c->id, SF_NAME, old->visitor_name, OP_DEL, 0);
+	if (rc == 0 && old && email_new)
+		rc = each_term(t, x, c->tid, c->id, SF_EMAIL, old->visitor_email, OP_DEL, 0);
+	if (rc == 0 && name_new)
+		rc = each_term(t, x, c->tid, c->id, SF_NAME, c->visitor_name, OP_PUT, 0);
+	if (rc == 0 && name_new)
+		rc = each_term(t, x, c->tid, c->id, SF_TEXT, c->visitor_name, OP_PUT_IF_ABSENT, 0);
+	if (rc == 0 && email_new)
+		rc = each_term(t, x, c->tid, c->id, SF_EMAIL, c->visitor_email, OP_PUT, 0);
+	return rc;
+}
+
+int searchstore_index(store_txn *t, const rec_conv *old, const rec_conv *c, rec_event *const *ev, int nev)
+{
+	if (!searchstore_enabled())
+		return 0;
+	bool visitor = !old || strcmp(old->visitor_name, c->visitor_name) != 0 ||
+		       strcmp(old->visitor_email, c->visitor_email) != 0;
+	bool texts = false;
+	for (int i = 0; i < nev && !texts; i++)
+		texts = (ev[i]->kind == EK_MESSAGE || ev[i]->kind == EK_NOTE) && ev[i]->text[0];
+	if (!visitor && !texts)
+		return 0;
+	scratch x;
+	int rc = scratch_init(&x);
+	if (rc == 0 && visitor)
+		rc = index_visitor(t, &x, old, c);
+	for (int i = 0; rc == 0 && i < nev; i++) {
+		const rec_event *e = ev[i];
+		if ((e->kind == EK_MESSAGE || e->kind == EK_NOTE) && e->text[0])
+			rc = each_term(t, &x, c->tid, c->id, SF_TEXT, e->text, OP_PUT, e->seq);
+	}
+	scratch_free(&x);
+	return rc;
+}
+
+/* ---------- the query ---------- */
+
+typedef struct {
+	MDB_cursor *cur;
+	uint8_t prefix[KEY_MAX];
+	size_t plen;
+	bool term;                 /* the value is a seq */
+} list_cursor;
+
+/* The greatest id <= cand in the list: 1 (in *cid, *seq), 0 none, or STORE_EIO. */
+static int seek(list_cursor *l, uint64_t cand, uint64_t *cid, uint64_t *seq)
+{
+	uint8_t k[KEY_MAX];
+	memcpy(k, l->prefix, l->plen);
+	db_be64(k + l->plen, cand);
+	MDB_val key = { l->plen + 8, k }, v;
+	int rc = mdb_cursor_get(l->cur, &key, &v, MDB_SET_RANGE);
+	if (rc == 0 && !(key.mv_size == l->plen + 8 && memcmp(key.mv_data, k, l->plen + 8) == 0))
+		rc = mdb_cursor_get(l->cur, &key, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(l->cur, &key, &v, MDB_LAST);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return STORE_EIO;
+	if (key.mv_size != l->plen + 8 || memcmp(key.mv_data, l->prefix, l->plen) != 0)
+		return 0;
+	*cid = db_get_be64((const uint8_t *)key.mv_data + l->plen);
+	*seq = l->term && v.mv_size == 8 ? db_get_be64(v.mv_data) : 0;
+	return 1;
+}
+
+static int open_list(store_txn *t, uint64_t tid, const search_list *s, list_cursor *l)
+{
+	enum db_table tb;
+	l->term = false;
+	switch (s->kind) {
+	case SL_TERM:
+		if (s->len == 0 || s->len > TEXT_TERM_MAX)
+			return STORE_ECONFLICT;
+		tb = DB_SEARCH;
+		l->term = true;
+		l->plen = term_prefix(l->prefix, tid, s->field, s->t, s->len);
+		break;
+	case SL_TAG:
+	case SL_STATUS:
+	case SL_ASSIGNEE:
+		tb = s->kind == SL_TAG ? DB_TAG_CONVS : s->kind == SL_STATUS ? DB_CONV_STATUS : DB_CONV_ASSIGNEE;
+		l->plen = rec_key2(l->prefix, tid, s->key);
+		break;
+	case SL_ALL:
+		tb = DB_CONVS;
+		l->plen = rec_key1(l->prefix, tid);
+		break;
+	default:
+		return STORE_ECONFLICT;
+	}
+	return mdb_cursor_open(t->txn, db_dbi(t->db, tb), &l->cur) ? STORE_EIO : 0;
+}
+
+int searchstore_query(store_txn *t, uint64_t tid, const search_list *lists, int n, uint64_t from,
+		      uint64_t upto, searchstore_hit_fn fn, void *ctx)
+{
+	if (n < 1 || n > SEARCH_LISTS_MAX)
+		return STORE_ECONFLICT;
+	list_cursor *l = calloc((size_t)n, sizeof *l);
+	if (!l)
+		return STORE_ENOMEM;
+	int rc = 0, opened = 0;
+	for (; opened < n && rc == 0; opened++)
+		if ((rc = open_list(t, tid, &lists[opened], &l[opened])) != 0)
+			break;
+	uint64_t seqs[SEARCH_LISTS_MAX] = { 0 };
+	uint64_t cand = upto;
+	int agree = 0, i = 0;
+	while (rc == 0 && cand >= from) {
+		uint64_t cid, seq;
+		int r = seek(&l[i], cand, &cid, &seq);
+		if (r <= 0) {
+			rc = r;
+			break;
+		}
+		if (cid < from)
+			break;
+		if (cid == cand) {
+			agree++;
+		} else {
+			cand = cid;
+			agree = 1;
+		}
+		seqs[i] = seq;
+		if (agree == n) {
+			if (!fn(ctx, cand, seqs) || cand == 0)
+				break;
+			cand--;
+			agree = 0;
+		}
+		i = (i + 1) % n;
+	}
+	for (int j = 0; j < opened && j < n; j++)
+		if (l[j].cur)
+			mdb_cursor_close(l[j].cur);
+	free(l);
+	return rc;
+}
