@@ -124,6 +124,9 @@
   style.textContent = [
     ":host { all: initial; }",
     "*, *::before, *::after { box-sizing: border-box; }",
+    ".dept { display: flex; align-items: center; gap: 6px; padding: 6px 10px; border-top: 1px solid #e6e8ee; font-size: 13px; }",
+    ".dept select { flex: 1; padding: 4px; }",
+    ".dept[hidden] { display: none; }",
     ".pw { font: 14px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1d2430; }",
     ".launcher { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0;",
     "  background: #3554d1; color: #fff; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); display: flex;",
@@ -208,6 +211,11 @@
   list.appendChild(emptyNote);
   var seenMarker = el("div", { class: "seen", "data-testid": "parley-seen" }, "Seen");
   var typingBox = el("div", { class: "typing", "data-testid": "parley-typing", hidden: "" }, "Agent is typing\u2026");
+  // the department choice: shown before the first message when the tenant
+  // has more than one active department (GET /v1/widget/departments)
+  var deptBox = el("label", { class: "dept", "data-testid": "parley-department-box", hidden: "" }, "Department ");
+  var deptSelect = el("select", { "data-testid": "parley-department", "aria-label": "Department" });
+  deptBox.appendChild(deptSelect);
   var compose = el("form", { class: "compose" });
   var input = el("textarea", {
     "data-testid": "parley-input", placeholder: "Type a message\u2026", rows: "1",
@@ -232,6 +240,7 @@
   panel.appendChild(errorBox);
   panel.appendChild(list);
   panel.appendChild(typingBox);
+  panel.appendChild(deptBox);
   panel.appendChild(compose);
   wrap.appendChild(panel);
   wrap.appendChild(launcher);
@@ -355,6 +364,7 @@
         S.started = true;
         showError("");
         connect();
+        loadDepartments();
       })
       .catch(function (err) {
         showError(err.status === 404 ? "This chat is not available." : "Could not reach the chat server. Retrying\u2026");
@@ -435,8 +445,31 @@
     });
   }
 
+  function loadDepartments() {
+    if (S.convId) return;
+    api("GET", "/v1/widget/departments").then(function (res) {
+      var list = (res && res.data) || [];
+      if (list.length < 2 || S.convId) { deptBox.hidden = true; return; }
+      while (deptSelect.firstChild) deptSelect.removeChild(deptSelect.firstChild);
+      for (var i = 0; i < list.length; i++) {
+        var o = el("option", { value: list[i].id }, list[i].name);
+        if (list[i].is_default) o.selected = true;
+        deptSelect.appendChild(o);
+      }
+      deptBox.hidden = false;
+    }, function () { deptBox.hidden = true; /* the default department then */ });
+  }
+
+  // A new conversation's body: the visitor's department choice, if offered.
+  function newConvBody(extra) {
+    var body = extra || {};
+    if (!deptBox.hidden && deptSelect.value) body.department_id = deptSelect.value;
+    return body;
+  }
+
   // Restore the cached transcript for a conversation and remember it.
   function adoptConversation(conv) {
+    deptBox.hidden = true;
     if (S.convId && S.convId !== conv.id) resetConversationState();
     S.conversation = conv;
     if (S.convId !== conv.id) {
@@ -586,7 +619,7 @@
     ensureStarted()
       .then(function () {
         if (S.convId) return null;
-        return S.creating || api("POST", "/v1/widget/conversations", {}).then(function (conv) {
+        return S.creating || api("POST", "/v1/widget/conversations", newConvBody()).then(function (conv) {
           adoptConversation(conv);
           subscribe();
         });
@@ -797,7 +830,8 @@
   function createConversation(p) {
     if (S.creating) return S.creating;
     p.sentOn = "rest";
-    S.creating = api("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id })
+    var body = newConvBody({ text: p.text, client_id: p.client_id });
+    S.creating = api("POST", "/v1/widget/conversations", body)
       .catch(function (err) {
         // An ambiguous failure may still have created it: look before retrying.
         if (err.status && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
@@ -805,7 +839,7 @@
           return apiRetry("GET", "/v1/widget/conversations").then(function (res) {
             var conv = pickConversation(res && res.data);
             if (conv) return conv;
-            return apiRetry("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id });
+            return apiRetry("POST", "/v1/widget/conversations", body);
           });
         });
       })
