@@ -223,6 +223,10 @@ static int apply_save(dept_op *op, store_txn *t)
 		}
 	}
 	if (op->kind == OP_CREATE) {
+		if (found) {   /* the new id is taken (ids are unique: not expected) */
+			free(all.d);
+			return refuse(op, 409, "conflict", NULL, "try again");
+		}
 		if (all.n >= DEPTSTORE_MAX) {
 			free(all.d);
 			return refuse(op, 409, "limit_reached", NULL, "a tenant has at most %d departments", DEPTSTORE_MAX);
@@ -338,17 +342,20 @@ static int apply_reorder(dept_op *op, store_txn *t)
 		return rc;
 	/* the ids must be exactly the tenant's departments, each once */
 	bool ok = all.n == op->nids;
+	bool *seen = calloc(all.n + 1, sizeof *seen);
+	if (!seen) {
+		free(all.d);
+		return STORE_ENOMEM;
+	}
 	for (size_t i = 0; ok && i < op->nids; i++) {
 		size_t k = 0;
 		while (k < all.n && all.d[k].id != op->ids[i])
 			k++;
-		ok = k < all.n && all.d[k].created_ms >= 0;
+		ok = k < all.n && !seen[k];
 		if (ok)
-			all.d[k].created_ms = -1 - all.d[k].created_ms;   /* seen (undone below) */
+			seen[k] = true;
 	}
-	for (size_t k = 0; k < all.n; k++)
-		if (all.d[k].created_ms < 0)
-			all.d[k].created_ms = -1 - all.d[k].created_ms;
+	free(seen);
 	if (!ok) {
 		free(all.d);
 		return refuse(op, 400, "invalid_field", "ids", "ids must list each of the tenant's %zu departments once", all.n);
