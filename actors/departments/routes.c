@@ -246,6 +246,10 @@ static int apply_save(dept_op *op, store_txn *t)
 	} else if (!found) {
 		free(all.d);
 		return refuse(op, 404, "not_found", NULL, "no such department");
+	} else if (!op->has) {   /* an empty PATCH: nothing written, nothing logged */
+		free(all.d);
+		op->view = dept_view(t, &d);
+		return 0;
 	}
 	bool was_default = d.is_default;
 	merge(&d, op);
