@@ -124,9 +124,6 @@
   style.textContent = [
     ":host { all: initial; }",
     "*, *::before, *::after { box-sizing: border-box; }",
-    ".dept { display: flex; align-items: center; gap: 6px; padding: 6px 10px; border-top: 1px solid #e6e8ee; font-size: 13px; }",
-    ".dept select { flex: 1; padding: 4px; }",
-    ".dept[hidden] { display: none; }",
     ".pw { font: 14px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1d2430; }",
     ".launcher { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0;",
     "  background: #3554d1; color: #fff; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); display: flex;",
@@ -162,6 +159,8 @@
     ".compose button { border: 0; border-radius: 8px; background: #3554d1; color: #fff; padding: 0 14px; cursor: pointer; font: inherit; }",
     ".compose button:disabled { opacity: .5; cursor: default; }",
     ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
+    ".dept { display: block; padding: 6px 12px 0; font-size: 12px; color: #6b7380; }",
+    ".dept[hidden] { display: none; }",
     ".compose .attach { background: #eef1fb; color: #3554d1; padding: 0 10px; font-size: 18px; }",
     ".files { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }",
     ".files img { max-width: 200px; max-height: 150px; border-radius: 8px; background: #fff; display: block; }",
@@ -211,11 +210,6 @@
   list.appendChild(emptyNote);
   var seenMarker = el("div", { class: "seen", "data-testid": "parley-seen" }, "Seen");
   var typingBox = el("div", { class: "typing", "data-testid": "parley-typing", hidden: "" }, "Agent is typing\u2026");
-  // the department choice: shown before the first message when the tenant
-  // has more than one active department (GET /v1/widget/departments)
-  var deptBox = el("label", { class: "dept", "data-testid": "parley-department-box", hidden: "" }, "Department ");
-  var deptSelect = el("select", { "data-testid": "parley-department", "aria-label": "Department" });
-  deptBox.appendChild(deptSelect);
   var compose = el("form", { class: "compose" });
   var input = el("textarea", {
     "data-testid": "parley-input", placeholder: "Type a message\u2026", rows: "1",
@@ -232,6 +226,11 @@
       "application/vnd.openxmlformats-officedocument.wordprocessingml.document,text/plain," +
       ".jpg,.jpeg,.png,.gif,.webp,.pdf,.doc,.docx,.txt",
   });
+  // The department choice before the first message (GET /v1/widget/departments):
+  // shown when the tenant has more than one; none chosen = the default.
+  var deptBox = el("label", { class: "dept", "data-testid": "parley-department-box", hidden: "" }, "Talk to ");
+  var deptSelect = el("select", { "data-testid": "parley-department", "aria-label": "Department" });
+  deptBox.appendChild(deptSelect);
   compose.appendChild(attachBtn);
   compose.appendChild(fileInput);
   compose.appendChild(input);
@@ -275,7 +274,7 @@
     if (open) {
       S.unread = 0;
       renderBadge();
-      ensureStarted();
+      ensureStarted().then(loadDepartments, function () { /* shown */ });
       scrollToEnd();
       setTimeout(function () { try { input.focus(); } catch (e) { /* ignore */ } }, 0);
       maybeSendRead();
@@ -364,7 +363,6 @@
         S.started = true;
         showError("");
         connect();
-        loadDepartments();
       })
       .catch(function (err) {
         showError(err.status === 404 ? "This chat is not available." : "Could not reach the chat server. Retrying\u2026");
@@ -445,31 +443,8 @@
     });
   }
 
-  function loadDepartments() {
-    if (S.convId) return;
-    api("GET", "/v1/widget/departments").then(function (res) {
-      var list = (res && res.data) || [];
-      if (list.length < 2 || S.convId) { deptBox.hidden = true; return; }
-      while (deptSelect.firstChild) deptSelect.removeChild(deptSelect.firstChild);
-      for (var i = 0; i < list.length; i++) {
-        var o = el("option", { value: list[i].id }, list[i].name);
-        if (list[i].is_default) o.selected = true;
-        deptSelect.appendChild(o);
-      }
-      deptBox.hidden = false;
-    }, function () { deptBox.hidden = true; /* the default department then */ });
-  }
-
-  // A new conversation's body: the visitor's department choice, if offered.
-  function newConvBody(extra) {
-    var body = extra || {};
-    if (!deptBox.hidden && deptSelect.value) body.department_id = deptSelect.value;
-    return body;
-  }
-
   // Restore the cached transcript for a conversation and remember it.
   function adoptConversation(conv) {
-    deptBox.hidden = true;
     if (S.convId && S.convId !== conv.id) resetConversationState();
     S.conversation = conv;
     if (S.convId !== conv.id) {
@@ -619,7 +594,7 @@
     ensureStarted()
       .then(function () {
         if (S.convId) return null;
-        return S.creating || api("POST", "/v1/widget/conversations", newConvBody()).then(function (conv) {
+        return S.creating || api("POST", "/v1/widget/conversations", {}).then(function (conv) {
           adoptConversation(conv);
           subscribe();
         });
@@ -826,12 +801,30 @@
     createConversation(p);
   }
 
+  var deptsLoaded = false;
+  function loadDepartments() {
+    if (deptsLoaded || S.convId) return;
+    deptsLoaded = true;
+    api("GET", "/v1/widget/departments").then(function (res) {
+      var ds = (res && res.data) || [];
+      if (ds.length < 2 || S.convId) return;
+      ds.forEach(function (d) {
+        var o = el("option", { value: d.id, "data-slug": d.slug }, d.name);
+        if (d.is_default) o.selected = true;
+        deptSelect.appendChild(o);
+      });
+      deptBox.hidden = false;
+    }, function () { deptsLoaded = false; });
+  }
+
   // The very first message creates the conversation over REST.
   function createConversation(p) {
     if (S.creating) return S.creating;
     p.sentOn = "rest";
-    var body = newConvBody({ text: p.text, client_id: p.client_id });
-    S.creating = api("POST", "/v1/widget/conversations", body)
+    var first = { text: p.text, client_id: p.client_id };
+    if (!deptBox.hidden && deptSelect.value) first.department_id = deptSelect.value;
+    deptBox.hidden = true;
+    S.creating = api("POST", "/v1/widget/conversations", first)
       .catch(function (err) {
         // An ambiguous failure may still have created it: look before retrying.
         if (err.status && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
@@ -839,7 +832,7 @@
           return apiRetry("GET", "/v1/widget/conversations").then(function (res) {
             var conv = pickConversation(res && res.data);
             if (conv) return conv;
-            return apiRetry("POST", "/v1/widget/conversations", body);
+            return apiRetry("POST", "/v1/widget/conversations", first);
           });
         });
       })
