@@ -338,6 +338,8 @@ static int apply_delete(dept_op *op, store_txn *t)
 	return 0;
 }
 
+static json_t *some_ids(const uint64_t *ids, size_t n);
+
 static int apply_reorder(dept_op *op, store_txn *t)
 {
 	dept_all all;
@@ -372,28 +374,23 @@ static int apply_reorder(dept_op *op, store_txn *t)
 				all.d[k].updated_ms = now;
 				rc = deptstore_put(t, &all.d[k]);
 			}
-	json_t *list = json_array();
-	for (size_t i = 0; !rc && list && i < op->nids; i++)
-		json_array_append_new(list, view_id(op->ids[i]));
 	free(all.d);
 	if (rc || (rc = audit_json(op->app, t, op->who.tid, &op->who, "department.reorder", "department", 0,
-				   json_pack("{s:o}", "ids", list ? list : json_array())))) {
+				   json_pack("{s:o,s:I}", "ids", some_ids(op->ids, op->nids), "count", (json_int_t)op->nids))))
 		return rc;
-	}
 	op->reload_all = true;
+	dept_all again;
+	if ((rc = load_all(t, op->who.tid, &again)))
+		return rc;
 	api_list l;
 	api_list_init(&l);
-	op->view = NULL;
-	if (!l.failed) {
-		dept_all again;
-		if ((rc = load_all(t, op->who.tid, &again)) == 0) {
-			for (size_t i = 0; i < again.n; i++)
-				api_list_add(&l, dept_view(t, &again.d[i]));
-			free(again.d);
-			op->view = json_pack("{s:o}", "data", l.data);
-		}
-	}
-	return rc;
+	for (size_t i = 0; !l.failed && i < again.n; i++)
+		api_list_add(&l, dept_view(t, &again.d[i]));
+	free(again.d);
+	op->view = l.failed ? NULL : json_pack("{s:o}", "data", l.data);
+	if (l.failed)
+		json_decref(l.data);
+	return 0;
 }
 
 /* Up to 20 ids of a list, for an audit row. */
