@@ -46,10 +46,10 @@ static size_t term_prefix(uint8_t *k, uint64_t tid, uint8_t field, const char *t
 
 int searchstore_known(store_txn *t, uint64_t tid, int what, uint64_t id)
 {
-	if (what != SK_TAG && what != SK_DEPT)
+	if (what != SK_TAG)
 		return STORE_ECONFLICT;
 	uint8_t k[16];
-	int rc = db_absent(t->db, t->txn, what == SK_TAG ? DB_TAGS : DB_DEPTS, k, rec_key2(k, tid, id));
+	int rc = db_absent(t->db, t->txn, DB_TAGS, k, rec_key2(k, tid, id));
 	return rc == STORE_EEXISTS ? 0 : rc == 0 ? STORE_ENOTFOUND : rc;
 }
 

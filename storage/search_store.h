@@ -13,7 +13,7 @@
  * (searchstore_index); read by a query that intersects lists of ids: the
  * term postings, and the conversation indexes kept by the other stores
  * (DB_TAG_CONVS tid·tag·cid, DB_CONV_STATUS tid·status·cid,
- * DB_CONV_ASSIGNEE tid·uid·cid, DB_CONVS tid·cid), read here only, by the
+ * DB_CONV_ASSIGNEE tid·uid·cid, DB_CONVS tid·cid, and DB_TAGS keys), read here only, by the
  * layouts docs/storage.md states. Nothing scans messages.
  *
  * Sizes and the layout: docs/storage.md "Search index".
@@ -81,11 +81,10 @@ int searchstore_query(store_txn *t, uint64_t tid, const search_list *lists, int 
 		      uint64_t upto, searchstore_hit_fn fn, void *ctx);
 
 /* What a filter names, for searchstore_known. */
-enum search_known { SK_TAG, SK_DEPT };
+enum search_known { SK_TAG };
 
-/* Whether tenant tid has tag / department id (reads the keys tid · id of
- * DB_TAGS / DB_DEPTS): 0, STORE_ENOTFOUND, STORE_ECONFLICT (unknown what)
- * or STORE_EIO. */
+/* Whether tenant tid has tag id (reads the key tid · id of DB_TAGS): 0,
+ * STORE_ENOTFOUND, STORE_ECONFLICT (unknown what) or STORE_EIO. */
 int searchstore_known(store_txn *t, uint64_t tid, int what, uint64_t id);
 
 /* Fills l as an SL_TERM list of a field's term; false if len is 0 or

@@ -5,7 +5,7 @@
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
-	feature_search;
+	feature_departments, feature_audit, feature_search;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -19,6 +19,8 @@ const feature *const app_features[] = {
 	&feature_apikeys,
 	&feature_outbox,
 	&feature_files,
+	&feature_departments,
+	&feature_audit,
 	&feature_search,
 	NULL,
 };

@@ -21,6 +21,7 @@
 #include "core/text.h"
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/dept_store.h"
 #include "storage/search_store.h"
 
 #include <stdio.h>
@@ -84,11 +85,12 @@ static int date_query(http_req *req, const char *name, bool end, int64_t *ms)
 }
 
 /* A tag or department the tenant has: 0, or -1 answered (404 naming field). */
-static int known(http_req *req, store_txn *t, uint64_t tid, int what, uint64_t id, const char *field)
+static int known(http_req *req, store_txn *t, uint64_t tid, bool tag, uint64_t id, const char *field)
 {
-	int rc = searchstore_known(t, tid, what, id);
+	rec_dept d;
+	int rc = tag ? searchstore_known(t, tid, SK_TAG, id) : deptstore_get(t, tid, id, &d);
 	if (rc == STORE_ENOTFOUND)
-		return bad(req, 404, "not_found", what == SK_TAG ? "no such tag" : "no such department", field);
+		return bad(req, 404, "not_found", tag ? "no such tag" : "no such department", field);
 	return rc ? bad(req, 500, "internal", "storage unavailable", NULL) : 0;
 }
 
@@ -143,7 +145,7 @@ static int parse(http_req *req, const principal *p, store_txn *t, search_req *r,
 	if ((g = id_query(req, "tag", &id)) < 0)
 		return -1;
 	if (g) {
-		if (known(req, t, p->tid, SK_TAG, id, "tag") < 0)
+		if (known(req, t, p->tid, true, id, "tag") < 0)
 			return -1;
 		add_list(r, SL_TAG, id);
 		*any_filter = true;
@@ -187,7 +189,7 @@ static int parse(http_req *req, const principal *p, store_txn *t, search_req *r,
 	if ((g = id_query(req, "department_id", &id)) < 0)
 		return -1;
 	if (g) {
-		if (known(req, t, p->tid, SK_DEPT, id, "department_id") < 0)
+		if (known(req, t, p->tid, false, id, "department_id") < 0)
 			return -1;
 		r->by_dept = true;
 		r->dept = id;
@@ -355,7 +357,8 @@ static bool on_hit(void *ctx, uint64_t cid, const uint64_t *seq)
 		return true;
 	if (!api_conv_visible(w->p, &w->c))
 		return true;
-	if (w->r->by_dept && w->c.dept_id != w->r->dept)
+	/* dept_id 0: the tenant's default department (departments/view.h) */
+	if (w->r->by_dept && deptstore_resolve(w->t, w->p->tid, w->c.dept_id) != w->r->dept)
 		return true;
 	json_t *v = json_pack("{s:o,s:o}", "conversation", view_conv(&w->c), "match", match_of(w, seq));
 	if (!v || json_array_append_new(w->data, v)) {

@@ -232,28 +232,41 @@ def be64(n):
     return struct.pack(">Q", int(n))
 
 
-def test_tag_and_department(s, w):
+def test_tag(s, w):
     a, _ = w.conv("tagged walrus")
     b, _ = w.conv("untagged walrus")
     tenant = ok(*s.request("GET", "/v1/tenant", token=w.owner)[:2])["id"]
-    tag, dept, other_tag = 777001, 888001, 777002
+    tag, other_tag = 777001, 777002
     s.stop()
     put_raw(s, "tags", be64(tenant) + be64(tag), b"\x91\x01")
     put_raw(s, "tag_convs", be64(tenant) + be64(tag) + be64(a))
-    put_raw(s, "depts", be64(tenant) + be64(dept), b"\x91\x01")
     put_raw(s, "tags", be64(int(tenant) + 1) + be64(other_tag), b"\x91\x01")   # another tenant's tag
     s.start()
     w.owner = s.login()["access_token"]
-    w.ann = s.login("ann@demo.parley", PW)
-    w.bo = s.login("bo@demo.parley", PW)
     assert found(s, w.owner, q="walrus", tag=tag) == [a]
     assert found(s, w.owner, tag=tag) == [a]
     assert found(s, w.owner, q="untagged", tag=tag) == []
     assert found(s, w.owner, q="walrus") == [b, a]
-    # conversations are in the tenant's default department (0) until moved
-    assert found(s, w.owner, q="walrus", department_id=dept) == []
     err(*q(s, w.owner, q="walrus", tag=other_tag)[:2], 404, "not_found", "tag")
-    err(*q(s, w.owner, q="walrus", department_id=dept + 1)[:2], 404, "not_found", "department_id")
+
+
+def test_department(s, w):
+    a, _ = w.conv("department walrus")
+    depts = ok(*s.request("GET", "/v1/departments", token=w.owner)[:2])["data"]
+    default = [d["id"] for d in depts if d["is_default"]][0]
+    other = [d["id"] for d in depts if not d["is_default"]][0]
+    conv = ok(*s.request("GET", "/v1/conversations/%s" % a, token=w.owner)[:2])
+    shown = conv.get("department_id") or default      # dept_id 0: the default department
+    assert found(s, w.owner, q="walrus", department_id=shown) == [a]
+    assert found(s, w.owner, department_id=shown)[0] == a
+    assert found(s, w.owner, q="walrus", department_id=[d for d in (default, other) if d != shown][0]) == []
+    # another tenant's department is unknown here
+    s.new_tenant("deptother")
+    s.new_user("deptother", "d@deptother.test", PW, role="owner")
+    tok = s.login("d@deptother.test", PW, tenant="deptother")["access_token"]
+    theirs = ok(*s.request("GET", "/v1/departments", token=tok)[:2])["data"][0]["id"]
+    err(*q(s, w.owner, q="walrus", department_id=theirs)[:2], 404, "not_found", "department_id")
+    err(*q(s, w.owner, q="walrus", department_id="123456")[:2], 404, "not_found", "department_id")
 
 
 def test_snippet(s, w):
@@ -314,5 +327,5 @@ def with_world(fn):
 
 if __name__ == "__main__":
     main([with_world(f) for f in (test_found_when_acknowledged, test_languages, test_visitor_fields, test_access,
-                                  test_paging, test_filters, test_tag_and_department, test_snippet,
+                                  test_paging, test_filters, test_tag, test_department, test_snippet,
                                   test_bad_input)])

@@ -350,11 +350,9 @@ static void test_bad_lists(void **state)
 	store_txn *w = tmpdb_write(f);
 	uint8_t k[16];
 	assert_int_equal(db_put(f->d, w->txn, DB_TAGS, k, rec_key2(k, T1, 5), "x", 1), 0);
-	assert_int_equal(db_put(f->d, w->txn, DB_DEPTS, k, rec_key2(k, T1, 6), "x", 1), 0);
 	assert_int_equal(searchstore_known(w, T1, SK_TAG, 5), 0);
 	assert_int_equal(searchstore_known(w, T2, SK_TAG, 5), STORE_ENOTFOUND);
 	assert_int_equal(searchstore_known(w, T1, SK_TAG, 6), STORE_ENOTFOUND);
-	assert_int_equal(searchstore_known(w, T1, SK_DEPT, 6), 0);
 	assert_int_equal(searchstore_known(w, T1, 9, 6), STORE_ECONFLICT);
 	store_done(w);
 	assert_false(searchstore_term(&l, SF_TEXT, "x", 0));
