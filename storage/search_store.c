@@ -132,8 +132,10 @@ static int each_term(store_txn *t, scratch *x, uint64_t tid, uint64_t cid, uint8
 		return STORE_ENOMEM;
 	size_t m;
 	dedupe(&x->s, x->order, &m);
-	uint8_t k[KEY_MAX], v[8];
-	db_be64(v, seq);
+	uint8_t k[KEY_MAX], v[10];
+	size_t vl = 0;
+	for (uint64_t rest = seq; vl == 0 || rest; rest >>= 7)   /* LEB128: 1-3 bytes for real seqs */
+		v[vl++] = (uint8_t)((rest & 0x7f) | (rest >> 7 ? 0x80 : 0));
 	for (size_t i = 0; i < m; i++) {
 		size_t j = x->order[i];
 		size_t n = term_prefix(k, tid, field, x->s.t[j], x->s.len[j]);
@@ -145,7 +147,7 @@ static int each_term(store_txn *t, scratch *x, uint64_t tid, uint64_t cid, uint8
 		else if (op == OP_PUT_IF_ABSENT && (rc = db_absent(t->db, t->txn, DB_SEARCH, k, n)) != 0)
 			rc = rc == STORE_EEXISTS ? 0 : rc;
 		else
-			rc = db_put(t->db, t->txn, DB_SEARCH, k, n, v, sizeof v);
+			rc = db_put(t->db, t->txn, DB_SEARCH, k, n, v, vl);
 		if (rc)
 			return rc;
 	}
@@ -222,7 +224,15 @@ static int seek(list_cursor *l, uint64_t cand, uint64_t *cid, uint64_t *seq)
 	if (key.mv_size != l->plen + 8 || memcmp(key.mv_data, l->prefix, l->plen) != 0)
 		return 0;
 	*cid = db_get_be64((const uint8_t *)key.mv_data + l->plen);
-	*seq = l->term && v.mv_size == 8 ? db_get_be64(v.mv_data) : 0;
+	*seq = 0;
+	if (l->term) {   /* LEB128 (search_store.h) */
+		const uint8_t *p = v.mv_data;
+		for (size_t i = 0, sh = 0; i < v.mv_size && i < 10; i++, sh += 7) {
+			*seq |= (uint64_t)(p[i] & 0x7f) << sh;
+			if (!(p[i] & 0x80))
+				break;
+		}
+	}
 	return 1;
 }
 

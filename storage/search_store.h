@@ -1,7 +1,8 @@
 /* search_store — the search index (DB_SEARCH): term → conversations.
  *
  * Key: tenant (8 bytes BE) · term · 0x00 · conversation id (8 bytes BE);
- * value: the seq (8 bytes BE) of the newest event of that conversation
+ * value: the seq (unsigned LEB128, 1 to 3 bytes for any real
+ * conversation) of the newest event of that conversation
  * whose text gave the term (0 when only the visitor's name did). A term is
  * what core/text.h gives (letters and numbers, never a byte below 0x20),
  * behind a field byte for the visitor's name (SF_NAME) and email

@@ -239,10 +239,7 @@ typedef struct {
 	json_t *data;
 	bool failed;
 	rec_conv c;
-	rec_event *e;
-	/* the snippet search */
-	uint64_t best_seq;
-	bool best_all;
+	rec_event *e;             /* the event a match reads */
 } walk;
 
 static bool term_in(const search_req *r, const char *t, size_t len)
@@ -286,21 +283,18 @@ static uint32_t text_mask(const search_req *r)
 	return m;
 }
 
-static bool snippet_step(void *ctx, uint64_t seq, const rec_event *e)
+/* Whether event e is a message or note holding every text word of the
+ * query (*any: at least one). */
+static bool holds_all(const search_req *r, const rec_event *e, bool *any)
 {
-	walk *w = ctx;
-	if (!e || (e->kind != EK_MESSAGE && e->kind != EK_NOTE) || !e->text[0])
-		return true;
-	holds h = { w->r, 0 };
+	*any = false;
+	if ((e->kind != EK_MESSAGE && e->kind != EK_NOTE) || !e->text[0])
+		return false;
+	holds h = { r, 0 };
 	text_terms(e->text, strlen(e->text), TEXT_TERMS_MAX, hold_term, &h);
-	uint32_t want = text_mask(w->r);
-	bool all = (h.seen & want) == want;
-	/* the newest with every word, else the newest with any */
-	if (h.seen && (all || !w->best_all)) {
-		w->best_seq = seq;
-		w->best_all = all;
-	}
-	return true;
+	uint32_t want = text_mask(r);
+	*any = (h.seen & want) != 0;
+	return (h.seen & want) == want;
 }
 
 /* A snippet of text around byte off: at most SNIPPET_MAX bytes, cut at
@@ -319,22 +313,30 @@ static json_t *snippet_of(const char *text, long off)
 	return json_stringn(out, n > 0 ? (size_t)n : 0);
 }
 
-/* The match of conversation c: the newest message or note (of the last
- * SNIPPET_BACK up to the newest with a term) holding every word, else
- * holding any; null when only the name or email matched. */
+/* The match of conversation c: the newest message or note holding every
+ * word — it is at or below the smallest of the words' newest seqs, so the
+ * walk back starts there and reads at most SNIPPET_BACK events — else the
+ * newest with any word (the greatest of those seqs); null when only the
+ * name or email matched. */
 static json_t *match_of(walk *w, const uint64_t *seq)
 {
-	uint64_t top = 0;
-	for (int i = 0; i < w->r->nterms; i++)
-		if (w->r->lists[i].field == SF_TEXT && seq[i] > top)
-			top = seq[i];
+	uint64_t top = 0, low = UINT64_MAX;
+	for (int i = 0; i < w->r->nterms; i++) {
+		if (w->r->lists[i].field != SF_TEXT)
+			continue;
+		top = seq[i] > top ? seq[i] : top;
+		low = seq[i] < low ? seq[i] : low;
+	}
 	if (top == 0)
 		return json_null();
-	w->best_seq = 0;
-	w->best_all = false;
-	uint64_t after = top > SNIPPET_BACK ? top - SNIPPET_BACK : 0;
-	convstore_each_event(w->t, w->c.tid, w->c.id, after, top, SIZE_MAX, snippet_step, w);
-	if (!w->best_seq || convstore_event(w->t, w->c.tid, w->c.id, w->best_seq, w->e))
+	uint64_t best = 0;
+	bool any;
+	for (uint64_t s = low; s > 0 && s + SNIPPET_BACK > low && !best; s--)
+		if (convstore_event(w->t, w->c.tid, w->c.id, s, w->e) == 0 && holds_all(w->r, w->e, &any))
+			best = s;
+	if (!best)
+		best = top;
+	if ((w->e->seq != best || w->e->cid != w->c.id) && convstore_event(w->t, w->c.tid, w->c.id, best, w->e))
 		return json_null();
 	const rec_event *e = w->e;
 	long off = text_find(e->text, strlen(e->text), match_text_term, (void *)w->r);

@@ -128,6 +128,12 @@ static void test_words_newest_first(void **state)
 	h = words(f, T1, "arrived");
 	assert_int_equal(h.n, 1);
 	assert_int_equal(h.seq[0][0], 2);
+	rec_conv big;
+	mk_conv(&big, T1, 40, "", "");
+	index_one(f, NULL, &big, 300000, EK_MESSAGE, "multibyte seq");   /* 3 LEB128 bytes */
+	h = words(f, T1, "multibyte");
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.seq[0][0], 300000);
 	h = words(f, T1, "nothing");
 	assert_int_equal(h.n, 0);
 }
@@ -215,8 +221,8 @@ static void test_key_layout(void **state)
 	assert_int_equal(store_read(f->d, &t), 0);
 	MDB_val v;
 	assert_int_equal(db_get(f->d, t.txn, DB_SEARCH, k, sizeof k, &v), 0);
-	assert_int_equal(v.mv_size, 8);
-	assert_int_equal(db_get_be64(v.mv_data), 7);
+	assert_int_equal(v.mv_size, 1);
+	assert_int_equal(((const uint8_t *)v.mv_data)[0], 7);
 	store_done(&t);
 }
 
