@@ -4,7 +4,7 @@
 // User-provided text is only ever inserted with textContent.
 // Pages: #inbox (conversations), #team (team.js), #settings (settings.js),
 // #apikeys (apikeys.js), #webhooks (webhooks.js), #departments (departments.js), #audit (audit.js),
-// #profile (profile.js); one page shows at a time
+// #search (search.js), #profile (profile.js); one page shows at a time
 // over one WebSocket.
 
 import { createTeamPage } from "./team.js";
@@ -15,6 +15,7 @@ import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
 import { createAuditPage } from "./audit.js";
+import { createSearchPage } from "./search.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
@@ -41,7 +42,8 @@ const ui = {
   attachInput: $("attach-input"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
-    webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view") },
+    webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
+    search: $("search-view") },
 };
 
 function el(tag, attrs, text) {
@@ -324,6 +326,7 @@ function stopApp() {
   webhooks.reset();
   departments.reset();
   audit.reset();
+  search.reset();
   setConn("offline");
 }
 
@@ -349,6 +352,8 @@ const ctx = {
   loadTenant,
   tenantChanged: (t) => setTenant(t, false),
   changePassword,
+  // a search result opens its conversation in the inbox
+  openConversation: (id) => { location.hash = "#inbox"; openConversation(id); },
 };
 const team = createTeamPage(ctx);
 const settings = createSettingsPage(ctx);
@@ -358,9 +363,10 @@ const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
+const search = createSearchPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
-  audit, profile };
+  audit, profile, search };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
