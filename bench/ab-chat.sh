@@ -14,7 +14,8 @@
 # twice with different options), SETUP_A / SETUP_B (a command run after
 # that side's server is up, before the load, with PORT, KEY, PW and DATA
 # exported: e.g. bench/webhook-blackhole.sh registers a webhook endpoint
-# that never answers).
+# that never answers), BENCH_FLAGS (extra parley-bench flags for both, e.g.
+# --msg-words).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -49,7 +50,7 @@ for rate in $RATES; do
 			fi
 			json="$TMP/$rate-$side-$round.json"
 			"$BENCH" --port "$PORT" --widget-key "$KEY" --password "$PW" --visitors 200 --agents 10 \
-				--rate "$rate" --duration "$DURATION" --quiet --json "$json" >/dev/null
+				--rate "$rate" --duration "$DURATION" --quiet --json "$json" ${BENCH_FLAGS:-} >/dev/null
 			parleyd_stop
 			rm -rf "$DATA"
 			python3 - "$json" "$rate" "$side" "$round" <<'PY'

@@ -89,6 +89,7 @@ static struct {
 	double drain;
 	int msg_size;
 	bool visitor_subscribe;
+	bool msg_words;          /* texts of varied words (search indexing load), not one filler */
 	int threads;
 	int connections;
 	int procs;		/* idle: generator processes sharing the connections */
@@ -150,6 +151,7 @@ static struct {
 	size_t nonce_len;
 	uint64_t total;		/* sends in the schedule */
 	char *filler;		/* message text padding */
+	char *fillers[256];	/* --msg-words: send k uses fillers[k % 256] */
 
 	/* conversation id -> index (open addressing) */
 	int *ctab;
@@ -565,7 +567,7 @@ static void do_send(struct worker *w, uint64_t k)
 	int n = snprintf(buf, sizeof(buf),
 			 "{\"type\":\"send\",\"id\":\"m%" PRIu64 "\",\"conversation_id\":\"%s\","
 			 "\"client_id\":\"%s-%" PRIu64 "\",\"text\":\"k=%" PRIu64 " %s\"}",
-			 k, G.conv_id[v], G.nonce, k, k, G.filler);
+			 k, G.conv_id[v], G.nonce, k, k, O.msg_words ? G.fillers[k & 255] : G.filler);
 	if (n <= 0 || (size_t)n >= sizeof(buf) || ws_send(c, buf, (size_t)n, true) < 0) {
 		G.sstate[k] |= S_FAIL;
 		INC(w->n_fail);
@@ -1116,6 +1118,30 @@ static int run_chat(const struct setup_target *tgt)
 	for (int i = 0; i < fl; i++)
 		G.filler[i] = "abcdefghijklmnopqrstuvwxyz "[i % 27];
 	G.filler[fl] = '\0';
+	/* --msg-words: 256 texts of words drawn from 2,000 made-up ones (common
+	 * ones more often), so a message gives ~10-15 distinct search terms */
+	if (O.msg_words) {
+		static const char *syl[] = { "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa",
+					     "do", "fe", "gu", "ha", "ji", "ko" };
+		uint64_t x = 0x9e3779b97f4a7c15ull;
+		for (int f = 0; f < 256; f++) {
+			G.fillers[f] = malloc((size_t)fl + 1);
+			if (!G.fillers[f])
+				return 1;
+			int o = 0;
+			while (o < fl) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				unsigned w = (unsigned)(x % 2000);
+				w = (x >> 20) % 3 ? w % 50 : w;    /* two words in three from the 50 commonest */
+				char word[16];
+				int n = snprintf(word, sizeof word, "%s%s%s ", syl[w % 16], syl[(w / 16) % 16],
+						 syl[(w / 256) % 16]);
+				for (int i = 0; i < n && o < fl; i++)
+					G.fillers[f][o++] = word[i];
+			}
+			G.fillers[f][fl] = '\0';
+		}
+	}
 
 	/* setup: WebSockets */
 	if (create_workers() < 0)
@@ -1667,6 +1693,7 @@ static void usage(FILE *f)
 		"  --drain S             wait for late deliveries after the run (default 2)\n"
 		"  --msg-size B          message text bytes (default 100)\n"
 		"  --visitor-subscribe   visitors also subscribe to their conversation\n"
+		"  --msg-words           message texts of varied words (~10-15 distinct), not one repeated filler\n"
 		"  --setup-threads N     parallel REST connections for setup (default 8)\n"
 		"idle mode:\n"
 		"  --connections N       visitor WebSockets to open and hold (default 1000)\n"
@@ -1702,7 +1729,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_MODE = 256, OPT_HOST, OPT_PORT, OPT_KEY, OPT_EMAIL, OPT_PASSWORD, OPT_TENANT,
-		OPT_VISITORS, OPT_AGENTS, OPT_RATE, OPT_DURATION, OPT_DRAIN, OPT_MSGSIZE, OPT_VSUB,
+		OPT_VISITORS, OPT_AGENTS, OPT_RATE, OPT_DURATION, OPT_DRAIN, OPT_MSGSIZE, OPT_VSUB, OPT_MSGWORDS,
 		OPT_THREADS, OPT_CONNS, OPT_PID, OPT_SETTLE, OPT_SRC, OPT_CONC, OPT_CTIMEOUT,
 		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_HTTP_CONNS, OPT_MESSAGES, OPT_URL_PATH, OPT_SWEEP, OPT_PROTOCOL, OPT_REST_READS, OPT_PROCS
 	};
@@ -1721,6 +1748,7 @@ int main(int argc, char **argv)
 		{ "drain", required_argument, NULL, OPT_DRAIN },
 		{ "msg-size", required_argument, NULL, OPT_MSGSIZE },
 		{ "visitor-subscribe", no_argument, NULL, OPT_VSUB },
+		{ "msg-words", no_argument, NULL, OPT_MSGWORDS },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "connections", required_argument, NULL, OPT_CONNS },
 		{ "server-pid", required_argument, NULL, OPT_PID },
@@ -1776,6 +1804,7 @@ int main(int argc, char **argv)
 		case OPT_DRAIN: good = parse_num(optarg, 0, 3600, &O.drain); break;
 		case OPT_MSGSIZE: good = parse_num(optarg, 1, 8000, &v); O.msg_size = (int)v; break;
 		case OPT_VSUB: O.visitor_subscribe = true; break;
+		case OPT_MSGWORDS: O.msg_words = true; break;
 		case OPT_THREADS: good = parse_num(optarg, 1, MAX_THREADS, &v); O.threads = (int)v; break;
 		case OPT_CONNS: good = parse_num(optarg, 1, 10000000, &v); O.connections = (int)v; break;
 		case OPT_PROCS: good = parse_num(optarg, 1, MAX_PROCS, &v); O.procs = (int)v; break;

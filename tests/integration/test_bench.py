@@ -41,6 +41,34 @@ def test_chat_and_sweep():
         assert all(r["errors"]["total"] == 0 and r["delivered"] == r["sent"] for r in d["rounds"]), d
 
 
+def test_msg_words_and_search_fill():
+    """--msg-words texts are indexed and found; parley-search-fill writes
+    through the real writer into a stopped server's data directory and the
+    server then finds its words (the search benchmark's harness)."""
+    import re
+    import urllib.parse
+    with Server() as s:
+        d, _ = bench(s, "--widget-key", s.widget_key, "--password", DEMO_PASSWORD, "--visitors", "10",
+                     "--agents", "2", "--rate", "200", "--duration", "1", "--msg-words")
+        assert d["errors"]["total"] == 0 and d["delivered"] == d["sent"] == 200, d["errors"]
+        tok = s.login()["access_token"]
+        st, b, _ = s.request("GET", "/v1/search?q=kakaka", token=tok)    # the commonest made-up word
+        assert st == 200 and b["data"], (st, b)
+        s.stop()
+        fill = os.path.join(os.path.dirname(BENCH), "parley-search-fill")
+        r = subprocess.run([fill, "--data", s.data_dir, "--messages", "3000", "--per-conv", "10"], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+        m = re.search(r"^messages (\d+) conversations (\d+) failed 0 ", r.stdout, re.M)
+        assert m and m.group(1) == "3000" and m.group(2) == "300", r.stdout
+        assert re.search(r"bytes_per_message [0-9.]+ entries_per_message [0-9.]+", r.stdout), r.stdout
+        s.start()
+        tok = s.login()["access_token"]
+        st, b, _ = s.request("GET", "/v1/search?" + urllib.parse.urlencode({"q": "order", "limit": 50}), token=tok)
+        assert st == 200 and len(b["data"]) == 50 and b["next_cursor"], (st, b)
+        assert all(h["match"] and "order" in h["match"]["snippet"].lower() for h in b["data"]), b["data"][:2]
+
+
 def test_idle_over_several_processes():
     with Server() as s:
         d, out = bench(s, "--mode", "idle", "--widget-key", s.widget_key, "--connections", "300", "--procs", "3",
@@ -72,5 +100,5 @@ def test_bad_options_are_refused():
 
 
 if __name__ == "__main__":
-    main([test_chat_and_sweep, test_idle_over_several_processes, test_resume_storm_and_rest,
+    main([test_chat_and_sweep, test_msg_words_and_search_fill, test_idle_over_several_processes, test_resume_storm_and_rest,
           test_bad_options_are_refused])
