@@ -196,6 +196,91 @@ int searchstore_index(store_txn *t, const rec_conv *old, const rec_conv *c, rec_
 	return rc;
 }
 
+/* ---------- the backfill ---------- */
+
+/* DB_META "search": 1 byte 1 when done, else the 16-byte tid · cid of the
+ * last conversation indexed so far. */
+#define MARK "search"
+
+typedef struct {
+	store_txn *t;
+	scratch *x;
+	uint64_t cid, tid;
+	rec_event *e;
+	int rc;
+} backfill_walk;
+
+int searchstore_backfill(store_txn *t, int convs)
+{
+	MDB_val v;
+	uint8_t from[16] = { 0 };
+	int rc = db_get(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, &v);
+	if (rc == 0 && v.mv_size == 1)
+		return 0;
+	if (rc == 0 && v.mv_size == 16)
+		memcpy(from, v.mv_data, 16);
+	else if (rc != STORE_ENOTFOUND && rc != 0)
+		return rc;
+	bool started = rc == 0;
+	scratch x;
+	rec_conv *c = malloc(sizeof *c);
+	rec_event *e = malloc(sizeof *e);
+	MDB_cursor *cc = NULL, *ec = NULL;
+	rc = scratch_init(&x);
+	if (!c || !e)
+		rc = STORE_ENOMEM;
+	if (rc == 0 && (mdb_cursor_open(t->txn, db_dbi(t->db, DB_CONVS), &cc) ||
+			mdb_cursor_open(t->txn, db_dbi(t->db, DB_EVENTS), &ec)))
+		rc = STORE_EIO;
+	int n = 0;
+	uint8_t last[16];
+	MDB_val k = { sizeof from, from }, cv;
+	int mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(cc, &k, &cv, MDB_SET_RANGE);
+	/* the conversation named by the mark is done: step past it */
+	if (mrc == 0 && started && k.mv_size == 16 && memcmp(k.mv_data, from, 16) == 0)
+		mrc = mdb_cursor_get(cc, &k, &cv, MDB_NEXT);
+	while (rc == 0 && mrc == 0 && n < convs) {
+		memcpy(last, k.mv_data, k.mv_size == 16 ? 16 : 0);
+		if (k.mv_size == 16 && rec_conv_decode(cv.mv_data, cv.mv_size, c) == 0) {
+			rc = index_visitor(t, &x, NULL, c);
+			/* its events: tid · cid · seq */
+			uint8_t ek[24];
+			memcpy(ek, k.mv_data, 16);
+			db_be64(ek + 16, 0);
+			MDB_val key = { 24, ek }, ev;
+			int erc = rc ? MDB_NOTFOUND : mdb_cursor_get(ec, &key, &ev, MDB_SET_RANGE);
+			while (rc == 0 && erc == 0 && key.mv_size == 24 && memcmp(key.mv_data, last, 16) == 0) {
+				if (rec_event_decode(ev.mv_data, ev.mv_size, e) == 0 &&
+				    (e->kind == EK_MESSAGE || e->kind == EK_NOTE) && e->text[0])
+					rc = each_term(t, &x, c->tid, c->id, SF_TEXT, e->text, OP_PUT, e->seq);
+				erc = rc ? MDB_NOTFOUND : mdb_cursor_get(ec, &key, &ev, MDB_NEXT);
+			}
+			if (rc == 0 && erc != 0 && erc != MDB_NOTFOUND)
+				rc = STORE_EIO;
+			n++;
+		}
+		mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(cc, &k, &cv, MDB_NEXT);
+	}
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = STORE_EIO;
+	if (cc)
+		mdb_cursor_close(cc);
+	if (ec)
+		mdb_cursor_close(ec);
+	scratch_free(&x);
+	free(c);
+	free(e);
+	if (rc)
+		return rc;
+	if (n < convs || mrc == MDB_NOTFOUND) {   /* the end: done from now on */
+		uint8_t one = 1;
+		rc = db_put(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, &one, 1);
+	} else {
+		rc = db_put(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, last, 16);
+	}
+	return rc ? rc : n;
+}
+
 /* ---------- the query ---------- */
 
 typedef struct {

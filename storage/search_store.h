@@ -68,6 +68,16 @@ bool searchstore_enabled(void);
  * STORE_EIO / STORE_EFULL / STORE_ENOMEM (the transaction is unusable). */
 int searchstore_index(store_txn *t, const rec_conv *old, const rec_conv *c, rec_event *const *ev, int nev);
 
+/* Indexes what was stored before the index existed (a data directory of
+ * an earlier release): every conversation's visitor and its messages and
+ * notes, in key order, at most `convs` conversations per call, in the
+ * write transaction t (the offline start-up step, before the writer runs;
+ * one transaction per call keeps each one's dirty pages bounded). Its
+ * progress (the last tid · cid done) is kept in DB_META "search", so a
+ * stop half-way goes on where it was. Returns the conversations indexed
+ * (0: nothing was left; the mark says so from then on) or a store code. */
+int searchstore_backfill(store_txn *t, int convs);
+
 /* Called for each conversation in every list, newest first; seq[i] is
  * list i's value for it (SL_TERM: the newest event seq with the term; 0
  * for the other kinds). Return false to stop. */

@@ -483,6 +483,25 @@ static int upgrade(app *a)
 	}
 	if (n > 0)
 		log_info("depts.seed", "tenants=%d", n);
+	/* messages stored before the search index existed: indexed once, a
+	 * thousand conversations a transaction (search_store.h) */
+	long total = 0;
+	while (searchstore_enabled()) {
+		if (store_write(a->db, &txn))
+			return -1;
+		n = searchstore_backfill(&txn, 1000);
+		if (n < 0 || store_commit(&txn)) {
+			store_done(&txn);
+			log_error("search.backfill", "msg=\"could not index the stored messages\" err=\"%s\"",
+				  store_strerror(n < 0 ? n : STORE_EIO));
+			return -1;
+		}
+		total += n;
+		if (n == 0)
+			break;
+	}
+	if (total > 0)
+		log_info("search.backfill", "conversations=%ld", total);
 	return 0;
 }
 

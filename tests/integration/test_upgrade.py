@@ -36,6 +36,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
 
 import lmdb
 
@@ -233,6 +234,15 @@ def check_conversations(f, s, convs=None):
         assert ack["last_seq"] == conv["conversation"]["last_seq"] and ack["more"] is False, ack
         frames, ack = run(replay(s, f, conv, True))
         same(conv["visitor_events"], frames, cid + " visitor replay")
+        # the messages stored by the old release are indexed at the first
+        # start (the search backfill): the longest word of the newest text
+        # finds this conversation
+        texts = [e["text"] for e in evs if e["kind"] in ("message", "note") and e.get("text")]
+        words = re.findall(r"[A-Za-z]{3,}", texts[-1]) if texts else []
+        if words:
+            word = max(words, key=len)
+            hits = get(s, "/v1/search?limit=50&q=" + urllib.parse.quote(word), t)["data"]
+            assert cid in [h["conversation"]["id"] for h in hits], (cid, word, hits[:3])
 
 
 def check_lists_and_inbox(f, s):

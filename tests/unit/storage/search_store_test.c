@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "storage/conv_store.h"
 #include "storage/db.h"
 #include "storage/records.h"
 #include "storage/search_store.h"
@@ -341,6 +342,81 @@ static void test_off(void **state)
 	assert_int_equal(words(f, T1, "alice").n, 0);
 }
 
+/* Stores conversation cid of tenant tid with messages, unindexed (as an
+ * earlier release did): the real conversation write with indexing off. */
+static void store_old(tmpdb *f, uint64_t tid, uint64_t cid, const char *name, const char *const *texts, int n)
+{
+	rec_conv c;
+	mk_conv(&c, tid, cid, name, "");
+	rec_event *ev[8];
+	for (int i = 0; i < n; i++)
+		ev[i] = calloc(1, sizeof(rec_event));
+	for (int i = 0; i < n; i++) {
+		ev[i]->tid = tid;
+		ev[i]->cid = cid;
+		ev[i]->seq = (uint64_t)i + 1;
+		ev[i]->kind = i == 0 ? EK_CREATED : EK_MESSAGE;
+		snprintf(ev[i]->text, sizeof ev[i]->text, "%s", texts[i]);
+	}
+	c.last_seq = (uint64_t)n;
+	convstore_change ch = { .kind = CONVSTORE_CREATE, .conv = &c, .ev = ev, .nev = n };
+	searchstore_set_enabled(false);
+	store_txn *t = tmpdb_write(f);
+	assert_int_equal(convstore_write(t, &ch), 0);
+	assert_int_equal(store_commit(t), 0);
+	searchstore_set_enabled(true);
+	for (int i = 0; i < n; i++)
+		free(ev[i]);
+}
+
+static int backfill(tmpdb *f, int convs)
+{
+	store_txn *t = tmpdb_write(f);
+	int n = searchstore_backfill(t, convs);
+	assert_true(n >= 0);
+	assert_int_equal(store_commit(t), 0);
+	return n;
+}
+
+static void test_backfill(void **state)
+{
+	tmpdb *f = *state;
+	const char *a[] = { "created, not a message", "where is my parcel", "the parcel arrived" };
+	const char *b[] = { "", "refund please" };
+	const char *c[] = { "", "parcel refund" };
+	store_old(f, T1, 10, "Olga", a, 3);
+	store_old(f, T1, 11, "Ivan", b, 2);
+	store_old(f, T2, 12, "Olga", c, 2);
+	assert_int_equal(words(f, T1, "parcel").n, 0);      /* not indexed when stored */
+	/* two conversations a call: three calls, the last finds nothing left */
+	assert_int_equal(backfill(f, 2), 2);
+	assert_int_equal(words(f, T1, "parcel").n, 1);
+	assert_int_equal(words(f, T2, "parcel").n, 0);      /* not reached yet */
+	assert_int_equal(backfill(f, 2), 1);
+	assert_int_equal(backfill(f, 2), 0);
+	assert_int_equal(backfill(f, 2), 0);                /* done: the mark says so */
+	hits h = words(f, T1, "parcel");
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.seq[0][0], 3);                   /* the newest message with it */
+	assert_int_equal(words(f, T1, "created").n, 0);     /* not a message */
+	assert_int_equal(words(f, T1, "refund").n, 1);
+	assert_int_equal(words(f, T2, "parcel refund").n, 1);
+	assert_int_equal(run(f, T1, SF_NAME, "olga", NULL, 0, 0, UINT64_MAX, 0).n, 1);
+	/* a conversation stored after the backfill is not walked again */
+	store_old(f, T1, 13, "Late", b, 2);
+	assert_int_equal(backfill(f, 10), 0);
+	assert_int_equal(words(f, T1, "refund").n, 1);
+}
+
+static void test_backfill_empty(void **state)
+{
+	tmpdb *f = *state;
+	assert_int_equal(backfill(f, 1000), 0);             /* a new data directory */
+	const char *b[] = { "", "refund please" };
+	store_old(f, T1, 11, "Ivan", b, 2);
+	assert_int_equal(backfill(f, 1000), 0);
+}
+
 static void test_bad_lists(void **state)
 {
 	tmpdb *f = *state;
@@ -378,6 +454,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bounds_and_paging, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_off, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lists, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_backfill, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_backfill_empty, tmpdb_setup, tmpdb_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
