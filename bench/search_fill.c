@@ -6,6 +6,10 @@
  *
  *   parley-search-fill --data DIR [--tenant demo] [--messages 1000000]
  *                      [--per-conv 20] [--seed 1] [--sync none|full]
+ *                      [--search-index on|off]
+ *
+ * --search-index=off writes the same without indexing: the writer's apply
+ * time per request with and without it is the index's CPU cost.
  *
  * Each request is one message appended to one conversation (as a send is),
  * conversations written round-robin in waves so that batches mix many of
@@ -21,6 +25,7 @@
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
 #include "storage/db.h"
+#include "storage/search_store.h"
 #include "storage/writer.h"
 
 #include <getopt.h>
@@ -155,6 +160,7 @@ int main(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' }, { "tenant", required_argument, NULL, 't' },
 		{ "messages", required_argument, NULL, 'm' }, { "per-conv", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' }, { "sync", required_argument, NULL, 'y' },
+		{ "search-index", required_argument, NULL, 'i' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -166,12 +172,13 @@ int main(int argc, char **argv)
 		case 'p': per_conv = atol(optarg); break;
 		case 's': rng ^= (uint64_t)atoll(optarg) * 0x9e3779b97f4a7c15ull; break;
 		case 'y': sync = strcmp(optarg, "full") == 0; break;
+		case 'i': searchstore_set_enabled(strcmp(optarg, "off") != 0); break;
 		default: return 2;
 		}
 	}
 	if (!data || messages < 1 || per_conv < 1) {
 		fprintf(stderr, "usage: parley-search-fill --data DIR [--tenant demo] [--messages N] [--per-conv N] "
-				"[--seed N] [--sync none|full]\n");
+				"[--seed N] [--sync none|full] [--search-index on|off]\n");
 		return 2;
 	}
 	make_vocab();
@@ -269,8 +276,12 @@ int main(int argc, char **argv)
 	mdb_txn_abort(txn);
 	size_t sbytes = (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * st.ms_psize;
 	size_t ebytes = (ev.ms_branch_pages + ev.ms_leaf_pages + ev.ms_overflow_pages) * ev.ms_psize;
-	printf("messages %ld conversations %ld failed %ld seconds %.1f msgs_per_s %.0f batches %" PRIu64 "\n",
-	       written, nconv, failed, secs, (double)written / secs, ws.batches);
+	printf("messages %ld conversations %ld failed %ld seconds %.1f msgs_per_s %.0f batches %" PRIu64
+	       " apply_us_per_request %.2f commit_ms_per_batch %.2f index %s\n",
+	       written, nconv, failed, secs, (double)written / secs, ws.batches,
+	       (double)ws.apply_ns_total / 1e3 / (double)(ws.requests ? ws.requests : 1),
+	       (double)ws.commit_ns_total / 1e6 / (double)(ws.batches ? ws.batches : 1),
+	       searchstore_enabled() ? "on" : "off");
 	printf("search_entries %zu search_bytes %zu bytes_per_message %.1f entries_per_message %.2f "
 	       "events_bytes %zu events_bytes_per_message %.1f file_bytes %zu\n",
 	       (size_t)st.ms_entries, sbytes, (double)sbytes / (double)written,
