@@ -8,6 +8,10 @@
 /* Milliseconds since the Unix epoch (wall clock). */
 int64_t clock_now_ms(void);
 
+/* Tests only (parleyd --test-clock): from now on clock_now_ms reads
+ * now_ms, advancing with the system clock. Any thread. */
+void clock_set_now_ms(int64_t now_ms);
+
 /* Monotonic nanoseconds (for latencies and time-outs). */
 int64_t clock_mono_ns(void);
 
