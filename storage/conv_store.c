@@ -133,6 +133,25 @@ int convstore_each_of_visitor(store_txn *t, uint64_t tid, uint64_t vid, convstor
 	return walk_up(t, DB_VISITOR_CONVS, p, rec_key2(p, tid, vid), 0, UINT64_MAX, SIZE_MAX, conv_step, &w);
 }
 
+/* ---------- departments (read only) ---------- */
+
+static bool default_step(void *arg, uint64_t did, const MDB_val *v)
+{
+	rec_dept d;
+	if (rec_dept_decode(v->mv_data, v->mv_size, &d) == 0 && d.is_default) {
+		*(uint64_t *)arg = did;
+		return false;
+	}
+	return true;
+}
+
+int convstore_default_dept(store_txn *t, uint64_t tid, uint64_t *did)
+{
+	uint8_t p[8];
+	*did = 0;
+	return walk_up(t, DB_DEPTS, p, rec_key1(p, tid), 0, UINT64_MAX, SIZE_MAX, default_step, did);
+}
+
 /* ---------- events ---------- */
 
 int convstore_event(store_txn *t, uint64_t tid, uint64_t cid, uint64_t seq, rec_event *out)

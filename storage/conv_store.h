@@ -91,6 +91,11 @@ int convstore_each_conv(store_txn *t, uint64_t tid, int by, uint64_t key, uint64
 int convstore_each_of_visitor(store_txn *t, uint64_t tid, uint64_t vid, convstore_conv_fn fn,
 			      void *ctx);
 
+/* The id of tenant tid's default department into *did (0: the tenant has
+ * none, as before departments existed); 0 or STORE_EIO. Reads DB_DEPTS
+ * directly until the department store offers deptstore_default. */
+int convstore_default_dept(store_txn *t, uint64_t tid, uint64_t *did);
+
 /* The tenant's last inbox cursor into *cursor (0 if none); 0 or STORE_EIO. */
 int convstore_inbox_last(store_txn *t, uint64_t tid, uint64_t *cursor);
 

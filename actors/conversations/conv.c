@@ -31,6 +31,7 @@
 #include "actors/kit/app.h"
 #include "actors/kit/perm.h"
 #include "actors/kit/address.h"
+#include "actors/kit/desk.h"
 #include "actors/conversations/cidset.h"
 #include "actors/conversations/inbox.h"
 #include "actors/conversations/lcache.h"
@@ -39,13 +40,17 @@
 #include "core/clock.h"
 #include "core/jw.h"
 #include "core/log.h"
+#include "storage/account_store.h"
 #include "storage/conv_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT };
+enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT,
+	       OP_ROUTE,     /* an assignment by routing (CM_ROUTE): answered with DK_ROUTED */
+	       OP_QUEUE,     /* the offline flag of a waiting conversation (CM_QUEUE) */
+};
 
 typedef struct waiter {
 	struct waiter *next;
@@ -67,6 +72,7 @@ typedef struct conv_write {
 	uint8_t kind;              /* enum op_kind */
 	uint64_t prev_seq;         /* stored last_seq this write follows */
 	uint64_t prev_assignee;    /* the assignee before this write (inbox scope) */
+	rec_conv before;           /* the record before this write (desk messages) */
 	rec_conv conv;             /* the record after this write */
 	rec_event *ev[2];
 	int nev;
@@ -79,6 +85,7 @@ typedef struct conv_write {
 	waiter *after;             /* no-op changes answered when this commits */
 	bool receipt_read;         /* OP_RECEIPT */
 	uint8_t receipt_side;
+	uint64_t route_dept;       /* OP_ROUTE: the offering department */
 } conv_write;
 
 typedef struct {
@@ -103,6 +110,7 @@ typedef struct conv_actor {
 	int nsubs, capsubs;
 	cidset cids;               /* client ids of the latest stored messages */
 	int idle_ticks;            /* sweeps seen since the last real message */
+	uint64_t default_dept;     /* the tenant's default department, once read (records with dept_id 0) */
 	atomic_bool retirable;     /* idle: on_idle may retire the actor */
 } conv_actor;
 
@@ -320,6 +328,7 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 		rc = emit_in_txn(a, tx, &ev);
 		break;
 	case OP_ASSIGN:
+	case OP_ROUTE:
 		ev.type = EV_CONVERSATION_ASSIGNED;
 		rc = emit_in_txn(a, tx, &ev);
 		break;
@@ -380,6 +389,7 @@ static conv_write *op_new(conv_actor *ca, int kind)
 	op->kind = (uint8_t)kind;
 	op->prev_seq = ca->rec.last_seq;
 	op->prev_assignee = ca->rec.assignee_id;
+	op->before = ca->rec;
 	op->conv = ca->rec;
 	op->w.apply = apply;
 	op->w.done = write_done;
@@ -464,6 +474,22 @@ static void answer_noop(conv_actor *ca, conv_msg *m, uint8_t how)
 
 /* ---------- message handlers ---------- */
 
+/* Moves c to status st at now. An unassigned conversation that would be
+ * open waits in its department's queue instead (reopened, handed back,
+ * snooze ended); leaving the queue clears its waiting time and flag. */
+static void enter_status(rec_conv *c, uint8_t st, int64_t now)
+{
+	if (st == CS_OPEN && !c->assignee_id)
+		st = CS_WAITING;
+	if (st == CS_WAITING && c->status != CS_WAITING)
+		c->waiting_since_ms = now;
+	if (st != CS_WAITING) {
+		c->waiting_since_ms = 0;
+		c->offline = false;
+	}
+	c->status = st;
+}
+
 static void set_preview(rec_conv *c, const rec_event *e)
 {
 	c->lm_seq = e->seq;
@@ -493,14 +519,25 @@ static void on_create(conv_actor *ca, conv_msg *m)
 	}
 	rec_conv *c = &op->conv;
 	memset(c, 0, sizeof *c);
+	memset(&op->before, 0, sizeof op->before);
 	c->tid = ca->tid;
 	c->id = ca->cid;
 	c->visitor_id = m->visitor.id;
 	strcpy(c->visitor_name, m->visitor.name);
 	strcpy(c->visitor_email, m->visitor.email);
-	c->status = CS_OPEN;
+	/* a new conversation waits in its department's queue */
+	c->status = CS_WAITING;
 	c->priority = CP_MEDIUM;
 	c->created_ms = clock_now_ms();
+	c->waiting_since_ms = c->created_ms;
+	c->dept_id = m->dept;
+	if (!c->dept_id) {
+		store_txn t;
+		if (store_read(a->db, &t) == 0) {
+			convstore_default_dept(&t, ca->tid, &c->dept_id);
+			store_done(&t);
+		}
+	}
 	op->prev_seq = 0;
 	op_event(op, EK_CREATED, &m->who);
 	if (m->text) {
@@ -625,7 +662,7 @@ static void on_send(conv_actor *ca, conv_msg *m)
 			c->first_response_ms = e->created_ms;
 		/* a visitor writing into a finished conversation reopens it */
 		if (m->who.kind == P_VISITOR && c->status != CS_OPEN && c->status != CS_WAITING) {
-			c->status = CS_OPEN;
+			enter_status(c, CS_OPEN, e->created_ms);
 			c->resolved_ms = 0;
 			op->inbox = true;
 			op->inbox_type = IB_UPDATED;
@@ -790,8 +827,8 @@ static void on_status(conv_actor *ca, conv_msg *m)
 		reply_error(a, &m->reply, 500, "internal", "out of memory");
 		return;
 	}
-	e->status = m->status;
-	op->conv.status = m->status;
+	enter_status(&op->conv, m->status, e->created_ms);
+	e->status = op->conv.status;
 	if (m->status == CS_RESOLVED || m->status == CS_CLOSED)
 		op->conv.resolved_ms = op->conv.resolved_ms ? op->conv.resolved_ms : e->created_ms;
 	else
@@ -839,12 +876,188 @@ static void on_assign(conv_actor *ca, conv_msg *m)
 	strcpy(e->assignee_name, m->target_name);
 	op->conv.assignee_id = m->target;
 	strcpy(op->conv.assignee_name, m->target_name);
-	if (m->target && op->conv.status == CS_WAITING)
-		op->conv.status = CS_OPEN;
+	if (m->target) {
+		op->conv.assigned_ms = e->created_ms;
+		if (op->conv.status == CS_WAITING)
+			enter_status(&op->conv, CS_OPEN, e->created_ms);
+	} else if (op->conv.status == CS_OPEN || op->conv.status == CS_PENDING) {
+		enter_status(&op->conv, CS_WAITING, e->created_ms);   /* handed back: queued again */
+	}
 	op->inbox = true;
 	op->inbox_type = IB_UPDATED;
 	op->reply = m->reply;
 	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+/* ---------- the desk (kit/desk.h) ---------- */
+
+/* Desk messages go nowhere without the desk's registries (a build or a
+ * test without routing): then they cost nothing, not even the reads. */
+static bool desk_on(const app *a)
+{
+	return a->actors[AK_DEPT] || a->actors[AK_AGENT];
+}
+
+/* The department conversation c waits in: its own, or for records from
+ * before departments (dept_id 0) the tenant's default (read once). */
+static uint64_t dept_of(conv_actor *ca, const rec_conv *c)
+{
+	if (c->dept_id)
+		return c->dept_id;
+	if (!ca->default_dept) {
+		store_txn t;
+		if (store_read(ca->app->db, &t) == 0) {
+			convstore_default_dept(&t, ca->tid, &ca->default_dept);
+			store_done(&t);
+		}
+	}
+	return ca->default_dept;
+}
+
+/* Whether c counts towards its assignee's load. */
+static bool counts(const rec_conv *c)
+{
+	return c->assignee_id && c->status != CS_RESOLVED && c->status != CS_CLOSED;
+}
+
+static void desk_queue(conv_actor *ca, int type, uint64_t dept, const rec_conv *c)
+{
+	if (!dept)
+		return;
+	desk_msg *d = desk_msg_new(type);
+	if (!d)
+		return;
+	d->cid = ca->cid;
+	d->dept = dept;
+	d->priority = c->priority;
+	d->since_ms = c->waiting_since_ms;
+	desk_to_dept(ca->app, ca->tid, dept, d);
+}
+
+static void desk_load(conv_actor *ca, uint64_t uid, int32_t delta)
+{
+	desk_msg *d = desk_msg_new(DK_LOAD);
+	if (!d)
+		return;
+	d->cid = ca->cid;
+	d->uid = uid;
+	d->delta = delta;
+	desk_to_agent(ca->app, ca->tid, uid, d);
+}
+
+static void desk_routed(conv_actor *ca, uint64_t uid, uint64_t dept, bool ok)
+{
+	if (!uid)
+		return;
+	desk_msg *d = desk_msg_new(DK_ROUTED);
+	if (!d)
+		return;
+	d->cid = ca->cid;
+	d->dept = dept;
+	d->uid = uid;
+	d->ok = ok;
+	desk_to_agent(ca->app, ca->tid, uid, d);
+}
+
+/* After a committed write: what the desk must hear of the change from
+ * op->before to op->conv. Load: -1 to an assignee who stops counting it,
+ * +1 to one who starts (a routed assignment's +1 is its DK_ROUTED).
+ * Queue: a conversation that stops waiting is dequeued (a routed one is
+ * not: the agent's DK_OFFER_DONE tells the department); one that starts
+ * waiting, moves department or changes priority while waiting is
+ * (re)enqueued. */
+static void desk_after(conv_actor *ca, const conv_write *op)
+{
+	if (op->kind == OP_ROUTE)
+		desk_routed(ca, op->conv.assignee_id, op->route_dept, true);
+	if (!desk_on(ca->app))
+		return;
+	const rec_conv *b = &op->before, *c = &op->conv;
+	bool same = b->assignee_id == c->assignee_id;
+	if (counts(b) && (!counts(c) || !same))
+		desk_load(ca, b->assignee_id, -1);
+	if (counts(c) && (!counts(b) || !same) && op->kind != OP_ROUTE)
+		desk_load(ca, c->assignee_id, +1);
+	bool was = op->kind != OP_CREATE && b->status == CS_WAITING, is = c->status == CS_WAITING;
+	if (!was && !is)
+		return;
+	uint64_t d0 = was ? dept_of(ca, b) : 0, d1 = is ? dept_of(ca, c) : 0;
+	if (was && (!is || d0 != d1) && op->kind != OP_ROUTE)
+		desk_queue(ca, DK_DEQUEUE, d0, b);
+	if (is && (!was || d0 != d1 || b->priority != c->priority || b->waiting_since_ms != c->waiting_since_ms))
+		desk_queue(ca, DK_ENQUEUE, d1, c);
+}
+
+/* CM_ROUTE: an agent actor reserved capacity for this conversation and
+ * asks for it. Granted only if it still waits, unassigned, in the
+ * offering department; the answer is DK_ROUTED once the assignment is
+ * durable (or at once when refused). */
+static void on_route(conv_actor *ca, conv_msg *m)
+{
+	uint64_t uid = m->target;
+	const rec_conv *r = &ca->rec;
+	if (ca->loaded != 1 || !uid || r->status != CS_WAITING || r->assignee_id ||
+	    dept_of(ca, r) != m->dept) {
+		desk_routed(ca, uid, m->dept, false);
+		return;
+	}
+	char name[REC_NAME_MAX + 1];
+	strcpy(name, m->target_name);
+	if (!name[0]) {   /* the agent actor may leave the name to us */
+		store_txn t;
+		rec_user *u = malloc(sizeof *u);
+		if (u && store_read(ca->app->db, &t) == 0) {
+			if (account_user_get(&t, ca->tid, uid, u) == 0)
+				strcpy(name, u->name);
+			store_done(&t);
+		}
+		free(u);
+	}
+	principal sys;
+	memset(&sys, 0, sizeof sys);   /* the system assigns */
+	conv_write *op = op_new(ca, OP_ROUTE);
+	rec_event *e = op ? op_event(op, EK_ASSIGNED, &sys) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		desk_routed(ca, uid, m->dept, false);
+		return;
+	}
+	e->assignee_id = uid;
+	strcpy(e->assignee_name, name);
+	rec_conv *c = &op->conv;
+	c->assignee_id = uid;
+	strcpy(c->assignee_name, name);
+	c->status = CS_OPEN;
+	c->assigned_ms = e->created_ms;
+	c->waiting_since_ms = 0;
+	c->offline = false;
+	op->route_dept = m->dept;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	submit(ca, op);
+}
+
+/* CM_QUEUE: the department's word on the conversation's place in its
+ * queue, passed to the visitor; the offline flag is stored when it
+ * changes. Stale news (no longer waiting) is dropped. */
+static void on_queue(conv_actor *ca, conv_msg *m)
+{
+	if (ca->loaded != 1 || ca->rec.status != CS_WAITING)
+		return;
+	char ids[24];
+	rbuf *b = reply_encode(json_pack("{s:s,s:s,s:I,s:I,s:b}", "type", "queue_position", "conversation_id",
+					 id_str(ca->cid, ids), "position", (json_int_t)m->seq,
+					 "estimated_wait_s", (json_int_t)m->wait_s, "offline", m->flag));
+	fanout(ca, b, 1u, 0, 0);
+	rbuf_unref(&b);
+	if (ca->rec.offline == m->flag)
+		return;
+	conv_write *op = op_new(ca, OP_QUEUE);
+	if (!op)
+		return;
+	op->conv.offline = m->flag;
 	submit(ca, op);
 }
 
@@ -885,7 +1098,7 @@ static void publish(conv_actor *ca, conv_write *op)
 			}
 		}
 	}
-	if (op->kind == OP_ASSIGN) {
+	if (op->before.assignee_id != op->conv.assignee_id) {
 		/* agents who may no longer read it stop hearing of it (they saw
 		 * the assignment itself above) */
 		for (int i = 0; i < ca->nsubs;) {
@@ -921,6 +1134,8 @@ static void answer(conv_actor *ca, conv_write *op)
 		break;
 	case OP_RECEIPT:
 		reply_ack(a, &op->reply, NULL);
+		break;
+	default:   /* from the desk: answered with desk messages */
 		break;
 	}
 	/* resends of this write's message that came while it was in flight
@@ -971,7 +1186,10 @@ static void on_committed(conv_actor *ca, conv_write *op)
 		}
 		publish(ca, op);
 		answer(ca, op);
+		desk_after(ca, op);
 	} else {
+		if (op->kind == OP_ROUTE)
+			desk_routed(ca, op->conv.assignee_id, op->route_dept, false);
 		fail_op(ca, op);
 	}
 	if (ca->stale && ca->inflight == 0) {
@@ -1049,6 +1267,8 @@ static void handle(actor *self, actor_msg *msg)
 	case CM_RECEIPT: on_receipt(ca, m); break;
 	case CM_STATUS: on_status(ca, m); break;
 	case CM_ASSIGN: on_assign(ca, m); break;
+	case CM_ROUTE: on_route(ca, m); break;
+	case CM_QUEUE: on_queue(ca, m); break;
 	default: break;
 	}
 	if (m->reply.kind != REPLY_NONE)

@@ -18,7 +18,14 @@
  * a mailbox here that the test hands to the actor's handler one at a time
  * (with the worker's on_idle after the last), on the test thread;
  * inbox_send records what the tenant inbox would hear; registry_retire
- * records that the actor asked to retire. */
+ * records that the actor asked to retire; desk_to_dept and desk_to_agent
+ * record the routing messages (kit/desk.h) the actor sends.
+ * Also: the conversation's side of routing — created waiting and
+ * enqueued in its department, CM_ROUTE granted once and answered with
+ * DK_ROUTED after the commit (refused at once otherwise), DK_LOAD and
+ * DK_DEQUEUE/DK_ENQUEUE on every other change, CM_QUEUE's frame to the
+ * visitor and its stored offline flag, and no desk message at all
+ * without the desk. */
 #include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -32,6 +39,8 @@
 #define actor_deliver fake_deliver
 #define inbox_send fake_inbox_send
 #define registry_retire fake_registry_retire
+#define desk_to_dept fake_desk_to_dept
+#define desk_to_agent fake_desk_to_agent
 
 #include "actors/kit/reply.c"
 #include "actors/conversations/conv.c"
@@ -245,6 +254,53 @@ void fake_inbox_send(struct app *a, uint64_t tid, inbox_msg *m)
 	free(m);
 }
 
+/* ---- the desk's messages ------------------------------------------------- */
+
+typedef struct {
+	bool to_dept;
+	uint64_t to;
+	desk_msg m;
+} desk_rec;
+
+static desk_rec desk_log[256];
+static int ndesk, desk_seen;
+
+static int desk_rec_msg(bool dept, uint64_t to, desk_msg *m)
+{
+	assert_true(ndesk < 256);
+	desk_log[ndesk++] = (desk_rec){ dept, to, *m };
+	desk_msg_free(m);
+	return 0;
+}
+
+int fake_desk_to_dept(struct app *a, uint64_t tid, uint64_t dept, desk_msg *m)
+{
+	assert_int_equal(tid, TID);
+	return desk_rec_msg(true, dept, m);
+}
+
+int fake_desk_to_agent(struct app *a, uint64_t tid, uint64_t uid, desk_msg *m)
+{
+	assert_int_equal(tid, TID);
+	return desk_rec_msg(false, uid, m);
+}
+
+/* The next desk message is of type, to the department (or agent) `to`. */
+static desk_msg *expect_desk(int type, bool dept, uint64_t to)
+{
+	assert_true(desk_seen < ndesk);
+	desk_rec *r = &desk_log[desk_seen++];
+	assert_int_equal(r->m.hdr.type, type);
+	assert_int_equal(r->to_dept, dept);
+	assert_int_equal(r->to, to);
+	return &r->m;
+}
+
+static void expect_no_desk(void)
+{
+	assert_int_equal(ndesk, desk_seen);
+}
+
 /* ---- storage, as stored (storage/conv_store.h) --------------------------- */
 
 static int stored_conv(uint64_t cid, rec_conv *c)
@@ -407,7 +463,7 @@ static int setup(void **state)
 	atomic_store(&A.ready, true);
 	principals();
 	box_head = box_tail = wq_head = wq_tail = 0;
-	nouts = ninbox = nacts = retire_asks = 0;
+	nouts = ninbox = nacts = retire_asks = ndesk = desk_seen = 0;
 	memset(seen, 0, sizeof seen);
 	return 0;
 }
@@ -451,7 +507,7 @@ static void test_create_then_send_gap_free(void **state)
 	json_t *ack = take(1);
 	assert_string_equal(str(ack, "type"), "ack");
 	assert_string_equal(str(ack, "id"), "c");
-	assert_string_equal(str(ack, "status"), "open");
+	assert_string_equal(str(ack, "status"), "waiting");
 	assert_int_equal(stored_last_seq(CID), 1);
 	assert_true(lc_mark(A.lists, TID) > 0);       /* cached lists of the tenant invalidated */
 	/* the inbox heard of it, with the cursor of the transaction */
@@ -996,6 +1052,259 @@ static void test_assign_permissions(void **state)
 	assert_int_equal(n, 4);   /* created + three assignments */
 }
 
+/* ---- the desk ------------------------------------------------------------ */
+
+enum { DEPT = 7, OTHER_DEPT = 8 };
+
+/* Turns the desk on (a registry to find) and stores the tenant's default
+ * department. */
+static void desk_setup(void)
+{
+	A.actors[AK_DEPT] = (registry *)&A;   /* never used: the sends are faked */
+	rec_dept d = { .tid = TID, .id = DEPT, .active = true, .is_default = true };
+	strcpy(d.name, "General");
+	buf b = { 0 };
+	assert_int_equal(rec_dept_encode(&d, &b), 0);
+	uint8_t k[16];
+	store_txn t;
+	assert_int_equal(store_write(A.db, &t), 0);
+	assert_int_equal(db_put(A.db, t.txn, DB_DEPTS, k, rec_key2(k, TID, DEPT), b.data, b.len), 0);
+	assert_int_equal(store_commit(&t), 0);
+	buf_free(&b);
+}
+
+static void route(uint64_t cid, uint64_t uid, uint64_t dept)
+{
+	conv_msg *m = conv_msg_new(CM_ROUTE);
+	m->target = uid;
+	m->dept = dept;
+	assert_int_equal(deliver(cid, m), 0);
+	pump();
+}
+
+/* A new conversation waits in the default department, enqueued there once
+ * its creation is durable. */
+static void test_create_enqueues(void **state)
+{
+	enum { CID = 120 };
+	desk_setup();
+	create(CID, 1, "c", NULL, NULL);
+	pump();
+	expect_no_desk();                              /* not before the commit */
+	commit(1);
+	pump();
+	json_t *ack = take(1);
+	assert_string_equal(str(ack, "status"), "waiting");
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_WAITING);
+	assert_int_equal(c.dept_id, DEPT);
+	assert_true(c.waiting_since_ms > 0);
+	desk_msg *d = expect_desk(DK_ENQUEUE, true, DEPT);
+	assert_int_equal(d->cid, CID);
+	assert_int_equal(d->priority, CP_MEDIUM);
+	assert_int_equal(d->since_ms, c.waiting_since_ms);
+	expect_no_desk();
+	/* a chosen department is kept */
+	create(CID + 1, 1, "c2", NULL, NULL);
+	conv_msg *m = req(CM_CREATE, &visitor, 2, "c3");
+	m->visitor.id = VISITOR;
+	m->dept = OTHER_DEPT;
+	assert_int_equal(deliver(CID + 2, m), 0);
+	pump();
+	commit(2);
+	pump();
+	take(1);
+	take(2);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	expect_desk(DK_ENQUEUE, true, OTHER_DEPT);
+	expect_no_desk();
+}
+
+/* CM_ROUTE: granted once, durable before DK_ROUTED(ok); every other ask
+ * refused at once; a failed write refused too. */
+static void test_route(void **state)
+{
+	enum { CID = 121, VSUB = 5 };
+	desk_setup();
+	created(CID);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	subscribe(CID, &visitor, VSUB, "s", 1);
+	pump();
+	expect_ack(VSUB, "s");
+	route(CID, BOB, OTHER_DEPT);                  /* not its department */
+	desk_msg *d = expect_desk(DK_ROUTED, false, BOB);
+	assert_false(d->ok);
+	assert_int_equal(queued(), 0);
+	route(CID, BOB, DEPT);
+	assert_int_equal(queued(), 1);
+	expect_no_desk();                              /* not before the commit */
+	route(CID, ANN, DEPT);                         /* the first one in flight wins */
+	d = expect_desk(DK_ROUTED, false, ANN);
+	assert_false(d->ok);
+	commit(1);
+	pump();
+	d = expect_desk(DK_ROUTED, false, BOB);
+	assert_true(d->ok);
+	assert_int_equal(d->cid, CID);
+	assert_int_equal(d->dept, DEPT);
+	expect_no_desk();                              /* no DK_LOAD, no DK_DEQUEUE */
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_OPEN);
+	assert_int_equal(c.assignee_id, BOB);
+	assert_true(c.assigned_ms > 0);
+	assert_int_equal(c.waiting_since_ms, 0);
+	rec_event e;
+	assert_int_equal(stored_event(CID, 2, &e), 0);
+	assert_int_equal(e.kind, EK_ASSIGNED);
+	assert_int_equal(e.sender_type, ST_SYSTEM);
+	assert_int_equal(e.assignee_id, BOB);
+	expect_event(VSUB, 2, "assigned");
+	/* assigned now: refused */
+	route(CID, ANN, DEPT);
+	assert_false(expect_desk(DK_ROUTED, false, ANN)->ok);
+	/* a conversation that does not exist: refused */
+	route(CID + 50, ANN, DEPT);
+	assert_false(expect_desk(DK_ROUTED, false, ANN)->ok);
+	/* a failed write: refused after it */
+	created(CID + 1);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	route(CID + 1, ANN, DEPT);
+	fail_next(STORE_EIO);
+	pump();
+	assert_false(expect_desk(DK_ROUTED, false, ANN)->ok);
+	expect_no_desk();
+}
+
+/* Every other change of assignee or of counting tells the agents; leaving
+ * and entering the queue tells the department. */
+static void test_load_and_queue(void **state)
+{
+	enum { CID = 122, S = 1 };
+	desk_setup();
+	created(CID);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	/* assigned by hand: out of the queue, +1 */
+	assign(CID, &sue, S, "a1", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	expect_desk(DK_LOAD, false, ANN);
+	assert_int_equal(desk_log[desk_seen - 1].m.delta, 1);
+	expect_desk(DK_DEQUEUE, true, DEPT);
+	/* moved to Bob: -1 Ann, +1 Bob */
+	assign(CID, &sue, S, "a2", BOB, "Bob");
+	commit(1);
+	pump();
+	take(S);
+	assert_int_equal(expect_desk(DK_LOAD, false, ANN)->delta, -1);
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, 1);
+	/* resolved: -1 */
+	conv_msg *m = req(CM_STATUS, &bob, S, "st");
+	m->status = CS_RESOLVED;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	take(S);
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, -1);
+	expect_no_desk();
+	/* the visitor writes again: reopened, Bob's again */
+	assert_int_equal(send_msg(CID, &visitor, 2, "v1", "v1", "again", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, 1);
+	expect_no_desk();
+	/* handed back: -1, queued again */
+	assign(CID, &bob, S, "a3", 0, "");
+	commit(1);
+	pump();
+	assert_string_equal(str(take(S), "status"), "waiting");
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, -1);
+	desk_msg *d = expect_desk(DK_ENQUEUE, true, DEPT);
+	assert_true(d->since_ms > 0);
+	/* closed while waiting: dequeued */
+	m = req(CM_STATUS, &sue, S, "st2");
+	m->status = CS_CLOSED;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	take(S);
+	expect_desk(DK_DEQUEUE, true, DEPT);
+	/* the visitor writes again, nobody has it: waiting, enqueued */
+	assert_int_equal(send_msg(CID, &visitor, 2, "v2", "v2", "hello?", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_WAITING);
+	expect_no_desk();
+}
+
+/* CM_QUEUE: the visitor hears their place; the offline flag is stored when
+ * it changes. */
+static void test_queue_position(void **state)
+{
+	enum { CID = 123, VSUB = 1, ASUB = 2 };
+	desk_setup();
+	created(CID);
+	subscribe(CID, &visitor, VSUB, "s", 1);
+	subscribe(CID, &sue, ASUB, "s", 1);
+	pump();
+	expect_ack(VSUB, "s");
+	expect_ack(ASUB, "s");
+	conv_msg *m = conv_msg_new(CM_QUEUE);
+	m->seq = 3;
+	m->wait_s = 120;
+	m->flag = true;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	json_t *f = take(VSUB);
+	assert_string_equal(str(f, "type"), "queue_position");
+	assert_string_equal(str(f, "conversation_id"), "123");
+	assert_int_equal(num(f, "position"), 3);
+	assert_int_equal(num(f, "estimated_wait_s"), 120);
+	assert_true(json_is_true(json_object_get(f, "offline")));
+	assert_int_equal(frames_left(ASUB), 0);       /* for the visitor only */
+	assert_int_equal(queued(), 1);
+	commit(1);
+	pump();
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_true(c.offline);
+	assert_int_equal(c.last_seq, 1);              /* no event */
+	/* the same flag again: a frame, no write */
+	m = conv_msg_new(CM_QUEUE);
+	m->seq = 2;
+	m->flag = true;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	assert_int_equal(num(take(VSUB), "position"), 2);
+	assert_int_equal(queued(), 0);
+}
+
+/* Without the desk, no routing message at all. */
+static void test_no_desk(void **state)
+{
+	enum { CID = 124, S = 1 };
+	created(CID);
+	assign(CID, &sue, S, "a", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	expect_no_desk();
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.dept_id, 0);               /* no departments */
+}
+
 /* The first message of a conversation comes with its creation; a send of
  * the same client_id while the creation is in flight is a duplicate of it. */
 static void test_duplicate_of_first_message(void **state)
@@ -1029,6 +1338,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mailbox_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_of_first_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_enqueues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_and_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_position, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_desk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
