@@ -12,6 +12,7 @@
  * Picking up a waiting conversation is the assignment to oneself
  * (POST /v1/conversations/{id}/assign), which takes it out of its queue.
  */
+#include "net/ws.h"
 #include "actors/desk/desk.h"
 #include "actors/conversations/inbox.h"
 #include "actors/kit/api.h"
@@ -164,7 +165,7 @@ static void presence_get(http_req *req, const principal *p)
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	presence_walk w = { &t, a, p->tid, json_array() };
+	presence_walk w = { .t = &t, .a = a, .tid = p->tid, .out = json_array() };
 	int rc = w.out ? deptstore_each(&t, p->tid, presence_dept, &w) : STORE_ENOMEM;
 	store_done(&t);
 	if (rc || w.failed) {

@@ -414,6 +414,14 @@ ROUTE_SAMPLES = {
     "GET /v1/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
     "POST /v1/widget/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
     "GET /v1/widget/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
+    "POST /v1/presence/heartbeat": Route(200),
+    "PUT /v1/presence": Route(200, body=lambda w: {"state": "online"}),
+    "GET /v1/presence": Route(200),
+    "PUT /v1/agents/{id}/capacity": Route(200, {"id": lambda w: w.uid["agent"]}, body=lambda w: {"max_chats": 4}),
+    "GET /v1/queue": Route(200),
+    # the matrix's server runs on the system clock (no --test-clock): 404
+    # to everyone the permission lets through
+    "PUT /v1/ops/clock": Route(404, body=lambda w: {"now": "2030-01-01T00:00:00Z"}),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
 }
@@ -443,6 +451,7 @@ FRAME_SAMPLES = {
     "read": Frame(lambda w, cid: {"type": "read", "conversation_id": cid, "seq": 1}),
     "subscribe_inbox": Frame(lambda w, cid: {"type": "subscribe_inbox", "after": 0}, conv=False),
     "ping": Frame(lambda w, cid: {"type": "ping"}, conv=False),
+    "presence.set": Frame(lambda w, cid: {"type": "presence.set", "state": "online"}, conv=False),
 }
 
 
