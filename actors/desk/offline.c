@@ -3,6 +3,7 @@
 #include "actors/desk/offline.h"
 #include "actors/email/queue.h"
 #include "core/log.h"
+#include "storage/account_store.h"
 #include "storage/conv_store.h"
 #include "storage/dept_store.h"
 
@@ -28,9 +29,20 @@ static int apply(wr_req *w, store_txn *t)
 	if (!convs)
 		return 0;
 	size_t k = 0;
-	for (size_t i = 0; i < o->n; i++)
-		if (convstore_get(t, o->tid, o->cids[i], &convs[k]) == 0)
-			k++;
+	for (size_t i = 0; i < o->n; i++) {
+		if (convstore_get(t, o->tid, o->cids[i], &convs[k]) != 0)
+			continue;
+		/* the visitor may have left an address since (the offline form:
+		 * POST /v1/widget/session with their token) */
+		rec_visitor v;
+		if (account_visitor_get(t, o->tid, convs[k].visitor_id, &v) == 0) {
+			if (v.name[0])
+				strcpy(convs[k].visitor_name, v.name);
+			if (v.email[0])
+				strcpy(convs[k].visitor_email, v.email);
+		}
+		k++;
+	}
 	rc = k ? email_queue_offline(o->app, t, &d, convs, k) : 0;
 	free(convs);
 	return rc;
