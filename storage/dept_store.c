@@ -354,3 +354,17 @@ uint64_t deptstore_resolve(store_txn *t, uint64_t tid, uint64_t did)
 	rec_dept d;
 	return deptstore_default(t, tid, &d) == 0 ? d.id : 0;
 }
+
+int deptstore_upgrade(store_txn *t, int64_t now_ms)
+{
+	int rc = db_absent(t->db, t->txn, DB_META, "depts", 5);
+	if (rc == STORE_EEXISTS)
+		return 0;
+	if (rc)
+		return rc;
+	int n = deptstore_seed_all(t, now_ms);
+	if (n < 0)
+		return n;
+	uint8_t one = 1;
+	return (rc = db_put(t->db, t->txn, DB_META, "depts", 5, &one, 1)) ? rc : n;
+}

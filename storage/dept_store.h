@@ -83,6 +83,12 @@ int deptstore_seed(store_txn *t, uint64_t tid, int64_t now_ms);
  * written before departments existed. */
 int deptstore_seed_all(store_txn *t, int64_t now_ms);
 
+/* The upgrade step of the first start of a version with departments:
+ * deptstore_seed_all, once per data directory (a mark in the meta table,
+ * "depts", says it ran). The number of tenants seeded, 0 when it had run,
+ * or a store code. */
+int deptstore_upgrade(store_txn *t, int64_t now_ms);
+
 /* The department a conversation shows: did itself, or for 0 (records
  * written before departments) the id of the tenant's default; 0 when the
  * tenant has none. Read errors give 0 too (a view, not a decision). */
