@@ -4,8 +4,8 @@
  *
  * Presence: online while a WebSocket of the agent is open or a heartbeat
  * came less than DESK_HEARTBEAT_MS ago (a timer per agent ends it), away
- * or online again by hand (REST or the presence.set frame; either also
- * counts as a heartbeat). Going offline forgets a manual away. Every
+ * or online again by hand (REST or the presence.set frame; without an
+ * open socket either also counts as a heartbeat). Going offline forgets a manual away. Every
  * change is stored (storage/presence_store.h) and announced as a
  * `presence` event to supervisors and up and to the agent's own sessions.
  *
@@ -249,12 +249,11 @@ static void on_presence(agent_actor *g, desk_msg *m)
 		heartbeat(g);
 		break;
 	case DPE_SET_AWAY:
-		heartbeat(g);
-		g->away = true;
-		break;
 	case DPE_SET_ONLINE:
-		heartbeat(g);
-		g->away = false;
+		/* by hand, without a socket: counts as a heartbeat */
+		if (g->sockets == 0)
+			heartbeat(g);
+		g->away = m->state == DPE_SET_AWAY;
 		break;
 	}
 	recompute(g);

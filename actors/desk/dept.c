@@ -391,6 +391,37 @@ static void back_online(dept_actor *d)
 		}
 }
 
+/* The settings or members changed: read them again; agents who joined
+ * or left read their departments again (so that their states reach the
+ * departments they are in now). */
+static void reload(dept_actor *d)
+{
+	int nold = d->nm;
+	uint64_t *old = nold ? malloc((size_t)nold * sizeof *old) : NULL;
+	for (int i = 0; old && i < nold; i++)
+		old[i] = d->m[i].uid;
+	load(d);
+	for (int i = 0; old && i < nold; i++)
+		if (!find_member(d, old[i])) {
+			desk_msg *m = desk_msg_new(DK_AGENT_RELOAD);
+			if (m)
+				desk_to_agent(d->app, d->tid, old[i], m);
+		}
+	for (int i = 0; i < d->nm; i++) {
+		bool was = false;
+		for (int k = 0; old && k < nold && !was; k++)
+			was = old[k] == d->m[i].uid;
+		if (!was) {
+			desk_msg *m = desk_msg_new(DK_AGENT_RELOAD);
+			if (m)
+				desk_to_agent(d->app, d->tid, d->m[i].uid, m);
+		}
+	}
+	free(old);
+	back_online(d);
+	d->dirty = true;
+}
+
 /* ---------- messages ---------- */
 
 static void on_enqueue(dept_actor *d, desk_msg *m)
@@ -545,9 +576,7 @@ static void handle(actor *self, actor_msg *msg)
 		on_agent_state(d, m);
 		break;
 	case DK_RELOAD:
-		load(d);
-		back_online(d);
-		d->dirty = true;
+		reload(d);
 		break;
 	case DK_INIT:
 		break;
