@@ -121,7 +121,7 @@ def test_route_wait_capacity_away():
         # resolving the first frees capacity: c2 is routed at once
         d.resolve(c1, t1)
         d.wait_assigned(c2, a1)
-        assert d.queue(d.default)["count"] == 0
+        wait_until(lambda: d.queue(d.default)["count"] == 0, 5, "the queue empty")
         # away: nothing routed; capacity raised while away changes nothing
         assert d.set_presence(t1, "away")["state"] == "away"
         ok(*s.request("PUT", "/v1/agents/%s/capacity" % a1, {"max_chats": 3}, token=d.tok)[:2])
@@ -317,38 +317,64 @@ def test_hours_across_dst():
     hours a new conversation is offline even with an agent online and
     waits; in hours after the change it is routed."""
     with Server("--test-clock") as s:
+        def at(iso):
+            """Moves the clock; fresh tokens for the new time."""
+            ok(*s.request("PUT", "/v1/ops/clock", {"now": iso}, token=s.login()["access_token"])[:2])
+            d.tok = s.login()["access_token"]
+            return d.relogin(a1)
+
         d = Desk(s)
         a1, t1 = d.agent()
         hours = [{"day": "sun", "open": "09:00", "close": "17:00"}, {"day": "mon", "open": "09:00", "close": "17:00"}]
         did = d.dept(timezone="Europe/Berlin", hours=hours, routing="round_robin")
         d.members(did, [a1])
         # Sunday 2027-03-28 01:30 UTC = 02:30 CET... (the clocks skip 02:00→03:00): closed
-        ok(*s.request("PUT", "/v1/ops/clock", {"now": "2027-03-28T01:30:00Z"}, token=d.tok)[:2])
-        t1 = d.relogin(a1)
-        d.tok = s.login()["access_token"]
+        t1 = at("2027-03-28T01:30:00Z")
         d.heartbeat(t1)
         c1, _ = d.visit(dept=did)
         wait_until(lambda: d.queue(did)["count"] == 1 and d.queue(did)["waiting"][0]["offline"], 5, "offline")
         assert d.assignee(c1) is None
         # 07:30 UTC = 09:30 CEST (after the change; 08:30 in winter time): open
-        ok(*s.request("PUT", "/v1/ops/clock", {"now": "2027-03-28T07:30:00Z"}, token=d.tok)[:2])
+        t1 = at("2027-03-28T07:30:00Z")
         d.heartbeat(t1)
         d.wait_assigned(c1, a1, timeout=15)
         # 07:30 UTC the day before (Saturday): no hours
-        ok(*s.request("PUT", "/v1/ops/clock", {"now": "2027-03-27T07:30:00Z"}, token=d.tok)[:2])
+        t1 = at("2027-03-27T07:30:00Z")
         d.heartbeat(t1)
         c2, _ = d.visit(dept=did)
         wait_until(lambda: d.queue(did)["count"] == 1 and d.queue(did)["waiting"][0]["offline"], 5, "offline Sat")
         # Monday 2027-03-29 07:05 UTC = 09:05 CEST: open; 06:55 UTC = 08:55: closed
-        ok(*s.request("PUT", "/v1/ops/clock", {"now": "2027-03-29T06:55:00Z"}, token=d.tok)[:2])
+        t1 = at("2027-03-29T06:55:00Z")
         d.heartbeat(t1)
         c3, _ = d.visit(dept=did)
         wait_until(lambda: d.queue(did)["count"] == 2, 5, "c3 waits before 09:00 CEST")
         assert d.assignee(c3) is None
-        ok(*s.request("PUT", "/v1/ops/clock", {"now": "2027-03-29T07:05:00Z"}, token=d.tok)[:2])
+        t1 = at("2027-03-29T07:05:00Z")
         d.heartbeat(t1)
         wait_until(lambda: d.queue(did)["count"] == 0, 15, "routed at 09:05 CEST")
         assert d.assignee(c2) == a1 and d.assignee(c3) == a1
+        # a heartbeat keeps an agent without a socket online for two minutes
+        assert d.presence(a1)["state"] == "online"
+        t1 = at("2027-03-29T07:07:10Z")
+        wait_until(lambda: d.presence(a1)["state"] == "offline", 5, "the heartbeat to run out")
+
+
+def test_round_robin_fair():
+    """While every agent has capacity, round robin's counts differ by at
+    most one."""
+    with Server() as s:
+        d = Desk(s)
+        agents = [d.agent(max_chats=10) for _ in range(4)]
+        ids = [a for a, _ in agents]
+        d.members(d.default, ids)
+        for _, t in agents:
+            d.heartbeat(t)
+        wait_until(lambda: all(d.presence(a)["state"] == "online" for a in ids), 5, "all online")
+        cids = [d.visit()[0] for _ in range(22)]
+        wait_until(lambda: all(d.assignee(c) for c in cids), 10, "all routed")
+        got = [d.assignee(c) for c in cids]
+        counts = sorted(got.count(a) for a in ids)
+        assert counts[-1] - counts[0] <= 1 and sum(counts) == 22, counts
 
 
 def test_bad_input():
@@ -389,4 +415,4 @@ def test_bad_input():
 
 if __name__ == "__main__":
     main([test_bad_input, test_route_wait_capacity_away, test_disconnect_keeps_chats, test_offline_email_batched,
-          test_hours_across_dst, test_burst_round_robin_and_restart])
+          test_hours_across_dst, test_round_robin_fair, test_burst_round_robin_and_restart])
