@@ -204,6 +204,7 @@ int account_tenant_update(store_txn *t, rec_tenant *r)
 	SET(cur.greeting, r->greeting);
 	SET(cur.widget_position, r->widget_position);
 	SET(cur.timezone, r->timezone);
+	cur.auto_close_s = r->auto_close_s;
 	if ((rc = put_tenant(t, &cur)))
 		return rc;
 	*r = cur;

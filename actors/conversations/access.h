@@ -5,6 +5,7 @@
 
 #include "actors/kit/api.h"
 #include "actors/kit/auth.h"
+#include "actors/conversations/conv.h"
 
 /* Reads a conversation of tenant tid; 0, STORE_ENOTFOUND or STORE_EIO. */
 int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out);
@@ -37,6 +38,11 @@ void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
  * sending a message. */
 void api_messages_route(http_req *req, const principal *p);
 void api_send_route(http_req *req, const principal *p);
+
+/* Reads a change of status/priority (PATCH body or update_conversation
+ * frame: status?, priority?, snooze_until?) into m (a CM_STATUS); 0, or -1
+ * with the error's code, message and field set (the caller answers 400). */
+int conv_parse_update(json_t *body, conv_msg *m, const char **code, const char **msg, const char **field);
 
 /* The conversation frames of the realtime protocol (frames.c). */
 extern const frame_def conv_frames[];

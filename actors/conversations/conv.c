@@ -33,6 +33,7 @@
 #include "actors/kit/address.h"
 #include "actors/kit/desk.h"
 #include "actors/conversations/cidset.h"
+#include "actors/conversations/due.h"
 #include "actors/conversations/inbox.h"
 #include "actors/conversations/lcache.h"
 #include "actors/kit/registry.h"
@@ -50,6 +51,7 @@
 enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT,
 	       OP_ROUTE,     /* an assignment by routing (CM_ROUTE): answered with DK_ROUTED */
 	       OP_QUEUE,     /* the offline flag of a waiting conversation (CM_QUEUE) */
+	       OP_DUE,       /* a due entry moved on, nothing else (CM_DUE: active since) */
 };
 
 typedef struct waiter {
@@ -111,6 +113,7 @@ typedef struct conv_actor {
 	cidset cids;               /* client ids of the latest stored messages */
 	int idle_ticks;            /* sweeps seen since the last real message */
 	uint64_t default_dept;     /* the tenant's default department, once read (records with dept_id 0) */
+	uint64_t auto_close_s;     /* the tenant's, read when the actor loads (and again when one is due) */
 	atomic_bool retirable;     /* idle: on_idle may retire the actor */
 } conv_actor;
 
@@ -121,8 +124,10 @@ static rbuf *event_rbuf(const rec_event *e);
 conv_msg *conv_msg_new(int type)
 {
 	conv_msg *m = calloc(1, sizeof *m);
-	if (m)
+	if (m) {
 		m->hdr.type = type;
+		m->status = m->priority = CONV_KEEP;
+	}
 	return m;
 }
 
@@ -218,11 +223,21 @@ static int load_client_ids(conv_actor *ca, store_txn *t)
 	return out;
 }
 
+/* The tenant's auto-close setting (0: never, or no such tenant). */
+static uint64_t read_auto_close(store_txn *t, uint64_t tid)
+{
+	rec_tenant *tn = malloc(sizeof *tn);
+	uint64_t s = tn && account_tenant_get(t, tid, tn) == 0 ? tn->auto_close_s : 0;
+	free(tn);
+	return s;
+}
+
 static int load(conv_actor *ca)
 {
 	store_txn t;
 	if (store_read(ca->app->db, &t))
 		return -1;
+	ca->auto_close_s = read_auto_close(&t, ca->tid);
 	int rc = convstore_get(&t, ca->tid, ca->cid, &ca->rec);
 	if (rc == 0) {
 		ca->loaded = 1;
@@ -433,9 +448,30 @@ static rec_event *op_event(conv_write *op, int kind, const principal *who)
 	return e;
 }
 
+/* The conversation's entry in the due-time index after a change: a
+ * snoozed one is due when its snooze ends; any other but a closed one,
+ * when the tenant closes inactive conversations, after that long without
+ * activity — lazily: an auto-close entry stays where it is while messages
+ * come (CM_DUE finds it early and moves it on), so a message writes no
+ * index entry. */
+static void plan_due(conv_actor *ca, rec_conv *c)
+{
+	if (c->status == CS_SNOOZED) {
+		c->due_ms = c->snooze_until_ms;
+		c->due_kind = DUE_SNOOZE_END;
+	} else if (c->status == CS_CLOSED || !ca->auto_close_s) {
+		c->due_ms = 0;
+		c->due_kind = DUE_NONE;
+	} else if (c->due_kind != DUE_AUTO_CLOSE || !c->due_ms) {
+		c->due_ms = c->updated_ms + (int64_t)ca->auto_close_s * 1000;
+		c->due_kind = DUE_AUTO_CLOSE;
+	}
+}
+
 /* Hands op to the writer; the actor's view now includes it. */
 static void submit(conv_actor *ca, conv_write *op)
 {
+	plan_due(ca, &op->conv);
 	ca->rec = op->conv;
 	if (ca->pend_tail)
 		ca->pend_tail->next = op;
@@ -488,6 +524,40 @@ static void enter_status(rec_conv *c, uint8_t st, int64_t now)
 		c->offline = false;
 	}
 	c->status = st;
+}
+
+static bool final(uint8_t st)
+{
+	return st == CS_RESOLVED || st == CS_CLOSED;
+}
+
+/* Moves c to status st at now (enter_status) with its times: snoozed
+ * until `until`; resolved (or closed straight away) sets resolved_ms and
+ * resolution_s, closed closed_ms; leaving resolved/closed is a reopen
+ * (reopened_ms; the first response counts again from there). */
+static void set_status(rec_conv *c, uint8_t st, int64_t until, int64_t now)
+{
+	bool was_final = final(c->status);
+	enter_status(c, st, now);
+	c->snooze_until_ms = c->status == CS_SNOOZED ? until : 0;
+	if (final(c->status)) {
+		if (!c->resolved_ms) {
+			c->resolved_ms = now;
+			c->resolution_s = now > c->created_ms ? (uint64_t)(now - c->created_ms) / 1000 : 0;
+		}
+		if (c->status == CS_CLOSED && !c->closed_ms)
+			c->closed_ms = now;
+		if (c->status == CS_RESOLVED)
+			c->closed_ms = 0;
+	} else {
+		c->resolved_ms = 0;
+		c->closed_ms = 0;
+		if (was_final) {
+			c->reopened_ms = now;
+			c->first_response_ms = 0;
+			c->first_response_s = 0;
+		}
+	}
 }
 
 static void set_preview(rec_conv *c, const rec_event *e)
@@ -658,12 +728,15 @@ static void on_send(conv_actor *ca, conv_msg *m)
 	rec_conv *c = &op->conv;
 	if (!m->flag) {
 		set_preview(c, e);
-		if (principal_is_staff(&m->who) && !c->first_response_ms)
+		if (principal_is_staff(&m->who) && !c->first_response_ms) {
+			/* the first answer since creation or the last reopen */
+			int64_t from = c->reopened_ms ? c->reopened_ms : c->created_ms;
 			c->first_response_ms = e->created_ms;
+			c->first_response_s = e->created_ms > from ? (uint64_t)(e->created_ms - from) / 1000 : 0;
+		}
 		/* a visitor writing into a finished conversation reopens it */
 		if (m->who.kind == P_VISITOR && c->status != CS_OPEN && c->status != CS_WAITING) {
-			enter_status(c, CS_OPEN, e->created_ms);
-			c->resolved_ms = 0;
+			set_status(c, CS_OPEN, 0, e->created_ms);
 			op->inbox = true;
 			op->inbox_type = IB_UPDATED;
 		}
@@ -815,24 +888,47 @@ static void on_status(conv_actor *ca, conv_msg *m)
 		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
 		return;
 	}
-	if (ca->rec.status == m->status) {
+	int64_t now = clock_now_ms();
+	const rec_conv *r = &ca->rec;
+	uint8_t st = m->status, pr = m->priority;
+	if (st == CS_WAITING) {
+		reply_error(a, &m->reply, 400, "invalid_status", "waiting is set by the server only");
+		return;
+	}
+	if ((st != CONV_KEEP && st >= CS__COUNT) || (pr != CONV_KEEP && pr >= CP__COUNT)) {
+		reply_error(a, &m->reply, 400, "invalid_field", "unknown status or priority");
+		return;
+	}
+	if (st == CS_SNOOZED && m->until_ms <= now) {
+		reply_error(a, &m->reply, 400, "snooze_in_past", "snooze_until must be in the future");
+		return;
+	}
+	/* open asked of an unassigned waiting conversation: it stays waiting */
+	bool st_change = st != CONV_KEEP && st != r->status && !(st == CS_OPEN && r->status == CS_WAITING && !r->assignee_id);
+	if (st == CS_SNOOZED && r->status == CS_SNOOZED && m->until_ms != r->snooze_until_ms)
+		st_change = true;   /* snoozed again, until another time */
+	bool pr_change = pr != CONV_KEEP && pr != r->priority;
+	if (!st_change && !pr_change) {
 		answer_noop(ca, m, AFTER_VIEW);
 		return;
 	}
 	conv_write *op = op_new(ca, OP_STATUS);
-	rec_event *e = op ? op_event(op, EK_STATUS, &m->who) : NULL;
-	if (!e) {
+	rec_event *e = op && st_change ? op_event(op, EK_STATUS, &m->who) : NULL;
+	rec_event *pe = op && pr_change ? op_event(op, EK_PRIORITY, &m->who) : NULL;
+	if (!op || (st_change && !e) || (pr_change && !pe)) {
 		if (op)
 			op_free(op);
 		reply_error(a, &m->reply, 500, "internal", "out of memory");
 		return;
 	}
-	enter_status(&op->conv, m->status, e->created_ms);
-	e->status = op->conv.status;
-	if (m->status == CS_RESOLVED || m->status == CS_CLOSED)
-		op->conv.resolved_ms = op->conv.resolved_ms ? op->conv.resolved_ms : e->created_ms;
-	else
-		op->conv.resolved_ms = 0;
+	if (st_change) {
+		set_status(&op->conv, st, m->until_ms, now);
+		e->status = op->conv.status;
+	}
+	if (pr_change) {
+		op->conv.priority = pr;
+		pe->priority = pr;
+	}
 	op->inbox = true;
 	op->inbox_type = IB_UPDATED;
 	op->reply = m->reply;
@@ -1061,6 +1157,52 @@ static void on_queue(conv_actor *ca, conv_msg *m)
 	submit(ca, op);
 }
 
+/* CM_DUE: an entry of the due-time index came (until_ms = its time, seq =
+ * its kind). Acted on only if the record still names it and its time has
+ * come: a snooze ends (back to open, or waiting when unassigned); an
+ * auto-close closes a conversation inactive that long, or — active since,
+ * or the tenant's setting changed — moves the entry on. */
+static void on_due(conv_actor *ca, conv_msg *m)
+{
+	const rec_conv *r = &ca->rec;
+	int64_t now = clock_now_ms();
+	if (ca->loaded != 1 || r->due_ms != m->until_ms || r->due_kind != m->seq || now < r->due_ms)
+		return;
+	principal sys;
+	memset(&sys, 0, sizeof sys);   /* the system changes it */
+	if (r->due_kind == DUE_AUTO_CLOSE) {
+		store_txn t;
+		if (store_read(ca->app->db, &t) == 0) {
+			ca->auto_close_s = read_auto_close(&t, ca->tid);
+			store_done(&t);
+		}
+		int64_t at = r->updated_ms + (int64_t)ca->auto_close_s * 1000;
+		if (!ca->auto_close_s || at > now) {
+			conv_write *op = op_new(ca, OP_DUE);
+			if (!op)
+				return;
+			op->conv.due_ms = ca->auto_close_s ? at : 0;
+			op->conv.due_kind = ca->auto_close_s ? DUE_AUTO_CLOSE : DUE_NONE;
+			submit(ca, op);
+			return;
+		}
+	} else if (r->due_kind != DUE_SNOOZE_END || r->status != CS_SNOOZED) {
+		return;
+	}
+	conv_write *op = op_new(ca, OP_STATUS);
+	rec_event *e = op ? op_event(op, EK_STATUS, &sys) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		return;
+	}
+	set_status(&op->conv, r->due_kind == DUE_AUTO_CLOSE ? CS_CLOSED : CS_OPEN, 0, e->created_ms);
+	e->status = op->conv.status;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	submit(ca, op);
+}
+
 /* ---------- commit results ---------- */
 
 /* The realtime frame of an event in a shared buffer; NULL on OOM. */
@@ -1187,6 +1329,8 @@ static void on_committed(conv_actor *ca, conv_write *op)
 		publish(ca, op);
 		answer(ca, op);
 		desk_after(ca, op);
+		if (op->conv.due_ms && (op->conv.due_ms != op->before.due_ms || op->conv.due_kind != op->before.due_kind))
+			due_note(ca->app, op->conv.due_ms);
 	} else {
 		if (op->kind == OP_ROUTE)
 			desk_routed(ca, op->conv.assignee_id, op->route_dept, false);
@@ -1269,6 +1413,7 @@ static void handle(actor *self, actor_msg *msg)
 	case CM_ASSIGN: on_assign(ca, m); break;
 	case CM_ROUTE: on_route(ca, m); break;
 	case CM_QUEUE: on_queue(ca, m); break;
+	case CM_DUE: on_due(ca, m); break;
 	default: break;
 	}
 	if (m->reply.kind != REPLY_NONE)

@@ -196,6 +196,27 @@ static void do_inbox(rt_session *s, const char *id, json_t *f)
 	inbox_send(s->app, s->who.tid, m);
 }
 
+/* update_conversation {conversation_id, status?, priority?, snooze_until?} */
+static void do_update(rt_session *s, const char *id, json_t *f)
+{
+	uint64_t cid;
+	if (rt_id_field(s->c, id, f, "conversation_id", &cid) < 0 || !can_access(s, id, cid))
+		return;
+	conv_msg u = { .status = CONV_KEEP, .priority = CONV_KEEP };
+	const char *code, *msg, *field;
+	if (conv_parse_update(f, &u, &code, &msg, &field) < 0) {
+		rt_error(s->c, id, code, msg, field);
+		return;
+	}
+	conv_msg *m = new_msg(s, CM_STATUS, id);
+	if (!m)
+		return;
+	m->status = u.status;
+	m->priority = u.priority;
+	m->until_ms = u.until_ms;
+	conv_send(s->app, s->who.tid, cid, m);
+}
+
 static void do_delivered(rt_session *s, const char *id, json_t *f)
 {
 	receipt(s, id, f, false);
@@ -214,5 +235,6 @@ const frame_def conv_frames[] = {
 	{ "delivered", PERM_CONV, FRAME_AGENTS | FRAME_VISITORS, do_delivered },
 	{ "read", PERM_CONV, FRAME_AGENTS | FRAME_VISITORS, do_read },
 	{ "subscribe_inbox", PERM_CONV, FRAME_AGENTS, do_inbox },
+	{ "update_conversation", PERM_CONV, FRAME_AGENTS, do_update },
 	{ 0 },
 };

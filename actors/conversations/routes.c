@@ -4,8 +4,10 @@
  * caller's tenant, so another tenant's ids are simply not found. */
 #include "actors/conversations/access.h"
 #include "actors/conversations/conv.h"
+#include "actors/conversations/due.h"
 #include "actors/conversations/lcache.h"
 #include "actors/conversations/view.h"
+#include "core/clock.h"
 #include "core/id.h"
 #include "core/jw.h"
 #include "storage/conv_store.h"
@@ -158,6 +160,62 @@ static void get_one(http_req *req, const principal *pp)
 		http_respond_json(req, 200, view_conv(&c));
 }
 
+int conv_parse_update(json_t *body, conv_msg *m, const char **code, const char **msg, const char **field)
+{
+	*code = "invalid_field";
+	json_t *sv = json_object_get(body, "status"), *pv = json_object_get(body, "priority"),
+	       *uv = json_object_get(body, "snooze_until");
+	if (!json_is_object(body) || (!sv && !pv)) {
+		*msg = "give status and/or priority";
+		*field = "status";
+		return -1;
+	}
+	if (sv) {
+		int st = json_is_string(sv) ? rec_status_parse(json_string_value(sv)) : -1;
+		*field = "status";
+		if (st < 0) {
+			*msg = "status must be open, pending, snoozed, resolved or closed";
+			return -1;
+		}
+		if (st == CS_WAITING) {
+			*code = "invalid_status";
+			*msg = "waiting is set by the server only";
+			return -1;
+		}
+		m->status = (uint8_t)st;
+	}
+	if (pv) {
+		int pr = json_is_string(pv) ? rec_priority_parse(json_string_value(pv)) : -1;
+		if (pr < 0) {
+			*msg = "priority must be low, medium, high or urgent";
+			*field = "priority";
+			return -1;
+		}
+		m->priority = (uint8_t)pr;
+	}
+	*field = "snooze_until";
+	if (m->status == CS_SNOOZED && !uv) {
+		*msg = "snoozed needs snooze_until";
+		return -1;
+	}
+	if (uv && m->status != CS_SNOOZED) {
+		*msg = "snooze_until goes with status snoozed";
+		return -1;
+	}
+	if (uv && (!json_is_string(uv) ||
+		   clock_parse_iso8601(json_string_value(uv), json_string_length(uv), &m->until_ms) < 0)) {
+		*msg = "snooze_until must be a time as 2026-11-22T10:00:00Z";
+		return -1;
+	}
+	if (uv && m->until_ms <= clock_now_ms()) {
+		*code = "snooze_in_past";
+		*msg = "snooze_until must be in the future";
+		return -1;
+	}
+	return 0;
+}
+
+/* PATCH {status?, priority?, snooze_until?} */
 static void patch(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
@@ -168,25 +226,18 @@ static void patch(http_req *req, const principal *pp)
 	json_t *body = api_body(req);
 	if (!body)
 		return;
-	const char *status;
-	if (api_str(req, body, "status", true, 1, 16, &status) < 0)
-		goto out;
-	int st = rec_status_parse(status);
-	if (st < 0) {
-		http_respond_error(req, 400, "invalid_field",
-				   "status must be open, waiting, pending, snoozed, resolved or closed", "status");
-		goto out;
-	}
 	conv_msg *m = conv_msg_new(CM_STATUS);
+	const char *code, *msg, *field;
 	if (!m) {
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
-		goto out;
+	} else if (conv_parse_update(body, m, &code, &msg, &field) < 0) {
+		http_respond_error(req, 400, code, msg, field);
+		conv_msg_free(m);
+	} else {
+		m->who = p;
+		reply_begin_http(a, &m->reply, req);
+		conv_send(a, p.tid, c.id, m);
 	}
-	m->who = p;
-	m->status = (uint8_t)st;
-	reply_begin_http(a, &m->reply, req);
-	conv_send(a, p.tid, c.id, m);
-out:
 	json_decref(body);
 }
 
@@ -263,4 +314,6 @@ const feature feature_conversations = {
 	.name = "conversations",
 	.routes = routes,
 	.frames = conv_frames,
+	.start = due_start,
+	.stop = due_stop,
 };

@@ -110,6 +110,7 @@ typedef struct app {
 	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
 	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
 	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */
+	struct due_timer *due;     /* the due timer (conversations/due.h) */
 	ratelimit *login_rl;        /* failed logins per email */
 	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
 	jobs *jobs;                /* CPU-heavy work (password hashing) */

@@ -450,6 +450,8 @@ FRAME_SAMPLES = {
     "delivered": Frame(lambda w, cid: {"type": "delivered", "conversation_id": cid, "seq": 1}),
     "read": Frame(lambda w, cid: {"type": "read", "conversation_id": cid, "seq": 1}),
     "subscribe_inbox": Frame(lambda w, cid: {"type": "subscribe_inbox", "after": 0}, conv=False),
+    "update_conversation": Frame(lambda w, cid: {"type": "update_conversation", "conversation_id": cid,
+                                                 "priority": "high"}),
     "ping": Frame(lambda w, cid: {"type": "ping"}, conv=False),
     "presence.set": Frame(lambda w, cid: {"type": "presence.set", "state": "online"}, conv=False),
 }

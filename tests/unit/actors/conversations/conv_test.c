@@ -25,7 +25,8 @@
  * DK_ROUTED after the commit (refused at once otherwise), DK_LOAD and
  * DK_DEQUEUE/DK_ENQUEUE on every other change, CM_QUEUE's frame to the
  * visitor and its stored offline flag, and no desk message at all
- * without the desk. */
+ * without the desk. The due-time index with the test's own clock: a snooze
+ * ends, an auto-close moves on while active and closes once inactive. */
 #include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -41,6 +42,15 @@
 #define registry_retire fake_registry_retire
 #define desk_to_dept fake_desk_to_dept
 #define desk_to_agent fake_desk_to_agent
+#define clock_now_ms fake_now_ms
+
+#include <stdint.h>
+static int64_t fake_clock = 1796600000000;   /* the test's clock: moved by hand */
+int64_t fake_now_ms(void);
+int64_t fake_now_ms(void)
+{
+	return fake_clock;
+}
 
 #include "actors/kit/reply.c"
 #include "actors/conversations/conv.c"
@@ -1056,6 +1066,16 @@ static void test_assign_permissions(void **state)
 
 enum { DEPT = 7, OTHER_DEPT = 8 };
 
+/* Stores the encoded value b at key k of table tb, and frees b. */
+static void store_raw(enum db_table tb, const uint8_t *k, size_t kl, buf *b)
+{
+	store_txn t;
+	assert_int_equal(store_write(A.db, &t), 0);
+	assert_int_equal(db_put(A.db, t.txn, tb, k, kl, b->data, b->len), 0);
+	assert_int_equal(store_commit(&t), 0);
+	buf_free(b);
+}
+
 /* Turns the desk on (a registry to find) and stores the tenant's default
  * department. */
 static void desk_setup(void)
@@ -1066,11 +1086,7 @@ static void desk_setup(void)
 	buf b = { 0 };
 	assert_int_equal(rec_dept_encode(&d, &b), 0);
 	uint8_t k[16];
-	store_txn t;
-	assert_int_equal(store_write(A.db, &t), 0);
-	assert_int_equal(db_put(A.db, t.txn, DB_DEPTS, k, rec_key2(k, TID, DEPT), b.data, b.len), 0);
-	assert_int_equal(store_commit(&t), 0);
-	buf_free(&b);
+	store_raw(DB_DEPTS, k, rec_key2(k, TID, DEPT), &b);
 }
 
 static void route(uint64_t cid, uint64_t uid, uint64_t dept)
@@ -1248,6 +1264,195 @@ static void test_load_and_queue(void **state)
 	expect_no_desk();
 }
 
+/* A new priority while waiting enqueues again (the queue reorders); a
+ * snooze in the past and waiting asked for are refused. */
+static void test_priority_requeues(void **state)
+{
+	enum { CID = 125, S = 1 };
+	desk_setup();
+	created(CID);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	conv_msg *m = req(CM_STATUS, &sue, S, "p");
+	m->priority = CP_URGENT;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	assert_string_equal(str(take(S), "priority"), "urgent");
+	assert_int_equal(expect_desk(DK_ENQUEUE, true, DEPT)->priority, CP_URGENT);
+	rec_event e;
+	assert_int_equal(stored_event(CID, 2, &e), 0);
+	assert_int_equal(e.kind, EK_PRIORITY);
+	assert_int_equal(e.priority, CP_URGENT);
+	m = req(CM_STATUS, &sue, S, "w");
+	m->status = CS_WAITING;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	expect_error(S, "w", "invalid_status");
+	m = req(CM_STATUS, &sue, S, "z");
+	m->status = CS_SNOOZED;
+	m->until_ms = clock_now_ms() - 1000;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	expect_error(S, "z", "snooze_in_past");
+	assert_int_equal(queued(), 0);
+	expect_no_desk();
+}
+
+/* ---- due times --------------------------------------------------------- */
+
+typedef struct {
+	int n;
+	int64_t due[8];
+	uint64_t cid[8];
+	uint8_t kind[8];
+} due_list;
+
+static bool due_step(void *arg, int64_t due_ms, uint64_t tid, uint64_t cid, uint8_t kind)
+{
+	due_list *l = arg;
+	assert_int_equal(tid, TID);
+	assert_true(l->n < 8);
+	l->due[l->n] = due_ms;
+	l->cid[l->n] = cid;
+	l->kind[l->n++] = kind;
+	return true;
+}
+
+static due_list stored_due(void)
+{
+	due_list l = { 0 };
+	store_txn t;
+	assert_int_equal(store_read(A.db, &t), 0);
+	assert_int_equal(convstore_each_due(&t, 0, INT64_MAX, due_step, &l), 0);
+	store_done(&t);
+	return l;
+}
+
+static void due(uint64_t cid, int64_t at, uint8_t kind)
+{
+	conv_msg *m = conv_msg_new(CM_DUE);
+	m->until_ms = at;
+	m->seq = kind;
+	assert_int_equal(deliver(cid, m), 0);
+	pump();
+}
+
+/* A snooze ends at its time, not before, back to open. */
+static void test_snooze_ends(void **state)
+{
+	enum { CID = 126, S = 1 };
+	created(CID);
+	assert_int_equal(stored_due().n, 0);          /* no auto-close: nothing due */
+	assign(CID, &sue, S, "a", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	int64_t until = fake_clock + 60000;
+	conv_msg *m = req(CM_STATUS, &sue, S, "z");
+	m->status = CS_SNOOZED;
+	m->until_ms = until;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	assert_string_equal(str(take(S), "status"), "snoozed");
+	due_list l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], until);
+	assert_int_equal(l.cid[0], CID);
+	assert_int_equal(l.kind[0], DUE_SNOOZE_END);
+	/* too early, or an entry the record does not name: nothing */
+	fake_clock += 30000;
+	due(CID, until, DUE_SNOOZE_END);
+	due(CID, until - 1, DUE_SNOOZE_END);
+	assert_int_equal(queued(), 0);
+	fake_clock = until;
+	due(CID, until, DUE_SNOOZE_END);
+	assert_int_equal(queued(), 1);
+	commit(1);
+	pump();
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_OPEN);
+	assert_int_equal(c.snooze_until_ms, 0);
+	assert_int_equal(c.due_kind, DUE_NONE);
+	rec_event e;
+	assert_int_equal(stored_event(CID, c.last_seq, &e), 0);
+	assert_int_equal(e.kind, EK_STATUS);
+	assert_int_equal(e.status, CS_OPEN);
+	assert_int_equal(e.sender_type, ST_SYSTEM);
+	assert_int_equal(stored_due().n, 0);
+	/* the same entry again: nothing */
+	due(CID, until, DUE_SNOOZE_END);
+	assert_int_equal(queued(), 0);
+}
+
+/* Auto-close: messages move nothing; the entry, come early, moves on to
+ * the last activity + the setting; then, inactive that long, it closes. */
+static void test_auto_close(void **state)
+{
+	enum { CID = 127, S = 1 };
+	rec_tenant tn = { .id = TID, .auto_close_s = 3600 };
+	strcpy(tn.name, "T");
+	buf b = { 0 };
+	assert_int_equal(rec_tenant_encode(&tn, &b), 0);
+	uint8_t k[8];
+	store_raw(DB_TENANTS, k, rec_key1(k, TID), &b);
+	int64_t t0 = fake_clock;
+	created(CID);
+	due_list l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], t0 + 3600000);
+	assert_int_equal(l.kind[0], DUE_AUTO_CLOSE);
+	/* a message later: the entry stays */
+	fake_clock = t0 + 1000000;
+	assert_int_equal(send_msg(CID, &visitor, 2, "m", "m", "still there?", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], t0 + 3600000);
+	/* it comes: active since, so it moves on (no event) */
+	fake_clock = t0 + 3600000;
+	due(CID, t0 + 3600000, DUE_AUTO_CLOSE);
+	commit(1);
+	pump();
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.last_seq, 2);
+	assert_int_equal(c.status, CS_WAITING);
+	l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], t0 + 1000000 + 3600000);
+	/* inactive that long: closed by the system */
+	fake_clock = t0 + 1000000 + 3600000;
+	due(CID, l.due[0], DUE_AUTO_CLOSE);
+	commit(1);
+	pump();
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_CLOSED);
+	assert_int_equal(c.closed_ms, fake_clock);
+	assert_int_equal(c.due_kind, DUE_NONE);
+	assert_int_equal(stored_due().n, 0);
+	rec_event e;
+	assert_int_equal(stored_event(CID, 3, &e), 0);
+	assert_int_equal(e.kind, EK_STATUS);
+	assert_int_equal(e.status, CS_CLOSED);
+	/* the visitor writes again: reopened, due again from now */
+	fake_clock += 5000;
+	assert_int_equal(send_msg(CID, &visitor, 2, "m2", "m2", "hello?", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], fake_clock + 3600000);
+}
+
 /* CM_QUEUE: the visitor hears their place; the offline flag is stored when
  * it changes. */
 static void test_queue_position(void **state)
@@ -1342,6 +1547,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_route, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_and_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_position, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_priority_requeues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snooze_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_desk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
