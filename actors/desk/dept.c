@@ -428,9 +428,12 @@ static void on_enqueue(dept_actor *d, desk_msg *m)
 {
 	qent *e = find_entry(d, m->cid, NULL);
 	if (e) {
+		/* a new priority, or a visitor who subscribed: its place goes
+		 * out again */
 		e->prio = m->priority;
 		if (m->since_ms)
 			e->since = m->since_ms;
+		e->sent = false;
 		d->dirty = true;
 		return;
 	}

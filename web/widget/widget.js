@@ -159,6 +159,7 @@
     ".compose button { border: 0; border-radius: 8px; background: #3554d1; color: #fff; padding: 0 14px; cursor: pointer; font: inherit; }",
     ".compose button:disabled { opacity: .5; cursor: default; }",
     ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
+    ".dept { display: block; padding: 6px 12px 0; font-size: 12px; color: #6b7380; }",
     ".queue { background: #f1f6ff; color: #1f3a66; font-size: 12px; padding: 6px 12px; }",
     ".queue form { display: flex; gap: 6px; margin-top: 6px; }",
     ".queue input { flex: 1; font: inherit; padding: 4px 6px; border: 1px solid #c8d3e6; border-radius: 4px; }",
@@ -239,6 +240,11 @@
       "application/vnd.openxmlformats-officedocument.wordprocessingml.document,text/plain," +
       ".jpg,.jpeg,.png,.gif,.webp,.pdf,.doc,.docx,.txt",
   });
+  // The department choice before the first message (GET /v1/widget/departments):
+  // shown when the tenant has more than one; none chosen = the default.
+  var deptBox = el("label", { class: "dept", "data-testid": "parley-department-box", hidden: "" }, "Talk to ");
+  var deptSelect = el("select", { "data-testid": "parley-department", "aria-label": "Department" });
+  deptBox.appendChild(deptSelect);
   compose.appendChild(attachBtn);
   compose.appendChild(fileInput);
   compose.appendChild(input);
@@ -248,6 +254,7 @@
   panel.appendChild(queueBox);
   panel.appendChild(list);
   panel.appendChild(typingBox);
+  panel.appendChild(deptBox);
   panel.appendChild(compose);
   wrap.appendChild(panel);
   wrap.appendChild(launcher);
@@ -282,7 +289,7 @@
     if (open) {
       S.unread = 0;
       renderBadge();
-      ensureStarted();
+      ensureStarted().then(loadDepartments, function () { /* shown */ });
       scrollToEnd();
       setTimeout(function () { try { input.focus(); } catch (e) { /* ignore */ } }, 0);
       maybeSendRead();
@@ -809,11 +816,30 @@
     createConversation(p);
   }
 
+  var deptsLoaded = false;
+  function loadDepartments() {
+    if (deptsLoaded || S.convId) return;
+    deptsLoaded = true;
+    api("GET", "/v1/widget/departments").then(function (res) {
+      var ds = (res && res.data) || [];
+      if (ds.length < 2 || S.convId) return;
+      ds.forEach(function (d) {
+        var o = el("option", { value: d.id, "data-slug": d.slug }, d.name);
+        if (d.is_default) o.selected = true;
+        deptSelect.appendChild(o);
+      });
+      deptBox.hidden = false;
+    }, function () { deptsLoaded = false; });
+  }
+
   // The very first message creates the conversation over REST.
   function createConversation(p) {
     if (S.creating) return S.creating;
     p.sentOn = "rest";
-    S.creating = api("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id })
+    var first = { text: p.text, client_id: p.client_id };
+    if (!deptBox.hidden && deptSelect.value) first.department_id = deptSelect.value;
+    deptBox.hidden = true;
+    S.creating = api("POST", "/v1/widget/conversations", first)
       .catch(function (err) {
         // An ambiguous failure may still have created it: look before retrying.
         if (err.status && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
@@ -821,7 +847,7 @@
           return apiRetry("GET", "/v1/widget/conversations").then(function (res) {
             var conv = pickConversation(res && res.data);
             if (conv) return conv;
-            return apiRetry("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id });
+            return apiRetry("POST", "/v1/widget/conversations", first);
           });
         });
       })
