@@ -219,6 +219,7 @@ def main():
     ap.add_argument("--resolve-rate", type=float, default=1000)
     ap.add_argument("--grace", type=float, default=5)
     ap.add_argument("--out")
+    ap.add_argument("--server-log", help="parleyd's log (warnings: slow commits) goes here")
     a = ap.parse_args()
     tmp = None
     data = a.data
@@ -230,7 +231,8 @@ def main():
     proc = subprocess.Popen([a.parleyd, "--data", data, "--port", str(port), "--sync", "none", "--web", "/nonexistent",
                              "--demo-password", PASSWORD, "--argon2-m-kib", "64", "--argon2-t", "1",
                              "--log-level", "warn", "--conv-idle-ms", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+                            stdout=subprocess.PIPE, env=env, text=True,
+                            stderr=open(a.server_log, "w") if a.server_log else subprocess.DEVNULL)
     try:
         line = ""
         t_start = time.monotonic()
@@ -263,7 +265,7 @@ def main():
         assert st == 200, (st, b)
         res = asyncio.run(bench(a, port, owner, toks, default))
         res["start_s"] = round(start_s, 2)
-        res["data_dir_bytes"] = sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data))
+        res["data_dir_bytes"] = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(data) for f in fs)
         print(json.dumps(res, indent=1))
         if a.out:
             with open(a.out, "w") as f:

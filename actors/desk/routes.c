@@ -16,6 +16,7 @@
 #include "actors/desk/desk.h"
 #include "actors/conversations/inbox.h"
 #include "actors/kit/api.h"
+#include "actors/kit/audit.h"
 #include "actors/kit/session.h"
 #include "actors/kit/view.h"
 #include "core/clock.h"
@@ -199,9 +200,12 @@ static int cap_apply(wr_req *w, store_txn *t)
 	}
 	if (rc)
 		return rc;
+	uint64_t before = u.max_chats;
 	if ((rc = account_user_set_max_chats(t, op->tid, op->uid, op->max_chats, &op->user)))
 		return rc;
-	return 0;
+	/* the audit row, in the change's transaction */
+	return audit_json(op->app, t, op->tid, &op->who, "user.capacity", "user", op->uid,
+			  json_pack("{s:I,s:I}", "from", (json_int_t)before, "to", (json_int_t)op->max_chats));
 }
 
 static void cap_done(wr_req *w, int rc)

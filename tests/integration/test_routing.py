@@ -408,6 +408,11 @@ def test_bad_input():
         for body in ({"state": "offline"}, {"state": ""}, {"state": 1}, {}, {"state": "online", "x": 1}):
             st, b, _ = s.request("PUT", "/v1/presence", body, token=t1)
             assert st == 400 and b["error"]["code"] == "invalid_field", (body, st, b)
+        # a capacity change is in the audit log (who, what, from where)
+        ok(*s.request("PUT", "/v1/agents/%s/capacity" % a1, {"max_chats": 7}, token=d.tok)[:2])
+        rows = ok(*s.request("GET", "/v1/audit?action=user.capacity&record_id=%s" % a1, token=d.tok)[:2])["data"]
+        assert rows and rows[0]["details"]["to"] == 7 and rows[0]["actor"]["id"] == d.owner, rows
+        assert rows[0]["addr"] == "127.0.0.1", rows[0]
         # the test clock is off without --test-clock
         err(*s.request("PUT", "/v1/ops/clock", {"now": "2030-01-01T00:00:00Z"}, token=d.tok)[:2], 404, "not_found")
         assert oid
