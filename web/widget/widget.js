@@ -160,6 +160,7 @@
     ".compose button:disabled { opacity: .5; cursor: default; }",
     ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
     ".dept { display: block; padding: 6px 12px 0; font-size: 12px; color: #6b7380; }",
+    ".dept[hidden] { display: none; }",
     ".queue { background: #f1f6ff; color: #1f3a66; font-size: 12px; padding: 6px 12px; }",
     ".queue form { display: flex; gap: 6px; margin-top: 6px; }",
     ".queue input { flex: 1; font: inherit; padding: 4px 6px; border: 1px solid #c8d3e6; border-radius: 4px; }",
