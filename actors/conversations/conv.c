@@ -43,6 +43,7 @@
 #include "core/log.h"
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/dept_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,6 +253,22 @@ static int load(conv_actor *ca)
 	}
 	store_done(&t);
 	return rc == STORE_ENOTFOUND ? 0 : rc;
+}
+
+/* The id of tenant tid's default department (0: none, as before
+ * departments); reads it in a read transaction of its own. */
+static uint64_t default_dept(app *a, uint64_t tid)
+{
+	store_txn t;
+	rec_dept *d = malloc(sizeof *d);
+	uint64_t id = 0;
+	if (d && store_read(a->db, &t) == 0) {
+		if (deptstore_default(&t, tid, d) == 0)
+			id = d->id;
+		store_done(&t);
+	}
+	free(d);
+	return id;
 }
 
 static sub *find_sub(conv_actor *ca, conn_ref ref)
@@ -601,13 +618,8 @@ static void on_create(conv_actor *ca, conv_msg *m)
 	c->created_ms = clock_now_ms();
 	c->waiting_since_ms = c->created_ms;
 	c->dept_id = m->dept;
-	if (!c->dept_id) {
-		store_txn t;
-		if (store_read(a->db, &t) == 0) {
-			convstore_default_dept(&t, ca->tid, &c->dept_id);
-			store_done(&t);
-		}
-	}
+	if (!c->dept_id)
+		c->dept_id = default_dept(a, ca->tid);
 	op->prev_seq = 0;
 	op_event(op, EK_CREATED, &m->who);
 	if (m->text) {
@@ -1001,13 +1013,8 @@ static uint64_t dept_of(conv_actor *ca, const rec_conv *c)
 {
 	if (c->dept_id)
 		return c->dept_id;
-	if (!ca->default_dept) {
-		store_txn t;
-		if (store_read(ca->app->db, &t) == 0) {
-			convstore_default_dept(&t, ca->tid, &ca->default_dept);
-			store_done(&t);
-		}
-	}
+	if (!ca->default_dept)
+		ca->default_dept = default_dept(ca->app, ca->tid);
 	return ca->default_dept;
 }
 
