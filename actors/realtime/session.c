@@ -32,6 +32,7 @@ static void do_auth(rt_session *s, const char *id, json_t *f)
 		return;
 	}
 	s->who = p;
+	memcpy(s->who.addr, s->addr, sizeof s->who.addr);
 	s->authed = true;
 	if (p.kind == P_AGENT)
 		rt_list(s);
@@ -200,6 +201,7 @@ static void upgrade(http_req *req, bool widget)
 		return;
 	}
 	s->c = req->conn;
+	auth_peer_addr(a, req, s->addr);
 	if (ws_accept(req, &handlers, s) < 0)
 		free(s);
 }
