@@ -13,6 +13,7 @@ import { createApiKeysPage } from "./apikeys.js";
 import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
+import { createConversationControls } from "./lifecycle.js";
 
 const AUTH_KEY = "parley.agent.auth";
 const CURSOR_KEY = "parley.agent.inbox_cursor";
@@ -349,6 +350,9 @@ const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
 const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
+const controls = createConversationControls({
+  api, showError, current: () => S.convs.get(S.current), upsert: (c) => upsertConversation(c),
+});
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, profile };
 
@@ -766,6 +770,8 @@ function labelOf(ev) {
     case "message": case "note": return ev.text == null ? "" : String(ev.text);
     case "status": return `${who} set the status to ${ev.status}`;
     case "assigned": return `Assigned to ${(ev.assignee && ev.assignee.name) || "an agent"}${ev.sender && ev.sender.name ? ` by ${ev.sender.name}` : ""}`;
+    case "transfer": return `${who} transferred it${ev.assignee ? ` to ${ev.assignee.name || "an agent"}` : " to a department's queue"}${ev.reason ? `: ${ev.reason}` : ""}`;
+    case "priority": return `${who} set the priority to ${ev.priority}`;
     case "created": return "Conversation started";
     default: return `${ev.kind || "event"}`;
   }
@@ -773,7 +779,8 @@ function labelOf(ev) {
 
 function buildMessageNode(ev) {
   const kind = ev.kind || "message";
-  const sys = kind !== "message" && kind !== "note";
+  // events, and messages the server writes (a transfer's notice), are shown as system lines
+  const sys = (kind !== "message" && kind !== "note") || senderOf(ev) === "system";
   const node = el("div", {
     class: sys ? "msg system" : "msg", "data-testid": "message", "data-sender": senderOf(ev), "data-kind": kind,
   });
@@ -970,6 +977,7 @@ function renderHeader() {
   ui.resolve.hidden = done;
   ui.resolve.disabled = done;
   ui.reopen.hidden = !done;
+  controls.render(c);
   renderSeen();
 }
 
