@@ -303,10 +303,10 @@ const tz *hours_zone(const char *name, int *err)
 			return z;
 		}
 	tz *z = NULL;
-	if (nzones < ZONES_MAX && (z = tz_load(name, err)))
+	if (nzones == ZONES_MAX)
+		*err = TZ_ENOMEM;   /* full: the callers load it for the moment */
+	else if ((z = tz_load(name, err)))
 		zones[nzones++] = z;
-	else if (!z && !*err)
-		*err = TZ_ENOMEM;
 	pthread_mutex_unlock(&zones_mu);
 	return z;
 }
@@ -317,7 +317,29 @@ int hours_is_open(const hours *h, const char *zone, int64_t now_ms)
 		return 1;
 	int err;
 	const tz *z = hours_zone(zone, &err);
-	if (!z)
+	if (z)
+		return hours_is_open_tz(h, z, now_ms) ? 1 : 0;
+	if (err != TZ_ENOMEM)
 		return err;
-	return hours_is_open_tz(h, z, now_ms) ? 1 : 0;
+	/* the kept zones are full: this one is loaded for the call */
+	tz *t = tz_load(zone, &err);
+	if (!t)
+		return err;
+	int open = hours_is_open_tz(h, t, now_ms) ? 1 : 0;
+	tz_free(&t);
+	return open;
+}
+
+bool hours_zone_valid(const char *name, int *err)
+{
+	int e = 0;
+	if (!err)
+		err = &e;
+	if (hours_zone(name, err))
+		return true;
+	if (*err != TZ_ENOMEM)
+		return false;
+	tz *t = tz_load(name, err);
+	tz_free(&t);
+	return *err == 0;
 }

@@ -234,7 +234,9 @@ static int audit_start(app *a)
 	do {
 		pthread_mutex_lock(&op.mu);
 		int target = op.batches + 1;
-		writer_submit(a->wr, &op.w);
+		pthread_mutex_unlock(&op.mu);
+		writer_submit(a->wr, &op.w);   /* (done may run in here when the writer stops) */
+		pthread_mutex_lock(&op.mu);
 		while (op.batches < target)
 			pthread_cond_wait(&op.cv, &op.mu);
 		more = op.more;

@@ -223,6 +223,10 @@ static int apply_save(dept_op *op, store_txn *t)
 		}
 	}
 	if (op->kind == OP_CREATE) {
+		if (found) {   /* the new id is taken (ids are unique: not expected) */
+			free(all.d);
+			return refuse(op, 409, "conflict", NULL, "try again");
+		}
 		if (all.n >= DEPTSTORE_MAX) {
 			free(all.d);
 			return refuse(op, 409, "limit_reached", NULL, "a tenant has at most %d departments", DEPTSTORE_MAX);
@@ -242,6 +246,10 @@ static int apply_save(dept_op *op, store_txn *t)
 	} else if (!found) {
 		free(all.d);
 		return refuse(op, 404, "not_found", NULL, "no such department");
+	} else if (!op->has) {   /* an empty PATCH: nothing written, nothing logged */
+		free(all.d);
+		op->view = dept_view(t, &d);
+		return 0;
 	}
 	bool was_default = d.is_default;
 	merge(&d, op);
@@ -330,6 +338,8 @@ static int apply_delete(dept_op *op, store_txn *t)
 	return 0;
 }
 
+static json_t *some_ids(const uint64_t *ids, size_t n);
+
 static int apply_reorder(dept_op *op, store_txn *t)
 {
 	dept_all all;
@@ -338,17 +348,20 @@ static int apply_reorder(dept_op *op, store_txn *t)
 		return rc;
 	/* the ids must be exactly the tenant's departments, each once */
 	bool ok = all.n == op->nids;
+	bool *seen = calloc(all.n + 1, sizeof *seen);
+	if (!seen) {
+		free(all.d);
+		return STORE_ENOMEM;
+	}
 	for (size_t i = 0; ok && i < op->nids; i++) {
 		size_t k = 0;
 		while (k < all.n && all.d[k].id != op->ids[i])
 			k++;
-		ok = k < all.n && all.d[k].created_ms >= 0;
+		ok = k < all.n && !seen[k];
 		if (ok)
-			all.d[k].created_ms = -1 - all.d[k].created_ms;   /* seen (undone below) */
+			seen[k] = true;
 	}
-	for (size_t k = 0; k < all.n; k++)
-		if (all.d[k].created_ms < 0)
-			all.d[k].created_ms = -1 - all.d[k].created_ms;
+	free(seen);
 	if (!ok) {
 		free(all.d);
 		return refuse(op, 400, "invalid_field", "ids", "ids must list each of the tenant's %zu departments once", all.n);
@@ -361,28 +374,23 @@ static int apply_reorder(dept_op *op, store_txn *t)
 				all.d[k].updated_ms = now;
 				rc = deptstore_put(t, &all.d[k]);
 			}
-	json_t *list = json_array();
-	for (size_t i = 0; !rc && list && i < op->nids; i++)
-		json_array_append_new(list, view_id(op->ids[i]));
 	free(all.d);
 	if (rc || (rc = audit_json(op->app, t, op->who.tid, &op->who, "department.reorder", "department", 0,
-				   json_pack("{s:o}", "ids", list ? list : json_array())))) {
+				   json_pack("{s:o,s:I}", "ids", some_ids(op->ids, op->nids), "count", (json_int_t)op->nids))))
 		return rc;
-	}
 	op->reload_all = true;
+	dept_all again;
+	if ((rc = load_all(t, op->who.tid, &again)))
+		return rc;
 	api_list l;
 	api_list_init(&l);
-	op->view = NULL;
-	if (!l.failed) {
-		dept_all again;
-		if ((rc = load_all(t, op->who.tid, &again)) == 0) {
-			for (size_t i = 0; i < again.n; i++)
-				api_list_add(&l, dept_view(t, &again.d[i]));
-			free(again.d);
-			op->view = json_pack("{s:o}", "data", l.data);
-		}
-	}
-	return rc;
+	for (size_t i = 0; !l.failed && i < again.n; i++)
+		api_list_add(&l, dept_view(t, &again.d[i]));
+	free(again.d);
+	op->view = l.failed ? NULL : json_pack("{s:o}", "data", l.data);
+	if (l.failed)
+		json_decref(l.data);
+	return 0;
 }
 
 /* Up to 20 ids of a list, for an audit row. */
@@ -685,7 +693,7 @@ static int read_fields(http_req *req, json_t *body, dept_op *op, bool create)
 	}
 	if (zone) {
 		int err;
-		if (!hours_zone(zone, &err)) {
+		if (!hours_zone_valid(zone, &err)) {
 			http_respond_error(req, 400, "invalid_timezone", "timezone must be an IANA time zone such as Europe/Berlin",
 					   "timezone");
 			return -1;

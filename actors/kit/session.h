@@ -28,7 +28,6 @@ struct rt_session {
 	bool authed;
 	bool inbox;               /* subscribed to the tenant inbox */
 	principal who;
-	char addr[REC_ADDR_MAX + 1];  /* the caller's address at the upgrade (who.addr: the audit log) */
 	uint64_t *subs;           /* conversations subscribed to */
 	int nsubs, capsubs;
 	uint64_t checked[8];      /* conversations recently found accessible (a

@@ -14,8 +14,9 @@
   paging, newest first; bad parameters answer 400;
 - owners, admins and admin keys read it; supervisors, agents and weaker
   keys get 403;
-- retention: rows older than --audit-retention-days are deleted at start
-  (the clock set back with --clock-offset-ms to write them in the past).
+- retention: rows older than --audit-retention-days are deleted at start,
+  more than one bounded batch of them (the clock set back with
+  --clock-offset-ms to write them in the past).
 """
 import os
 import shutil
@@ -250,19 +251,23 @@ def test_retention_at_start():
     d = tempfile.mkdtemp(prefix="parley-test-")
     try:
         past = str(-400 * DAY_MS)
-        with Server("--clock-offset-ms", past, data_dir=d) as s:
+        with Server("--clock-offset-ms", past, "--sync", "none", data_dir=d) as s:
             tok = s.login()["access_token"]
             ok(*s.request("POST", "/v1/departments", {"name": "Old", "slug": "old"}, token=tok)[:2], 201)
             rows = audit(s, tok)["data"]
             assert len(rows) == 1 and rows[0]["at"] < "2026-01-01", rows   # written 400 days ago
+            # more old rows than one prune batch (500) holds
+            for i in range(1100):
+                ok(*s.request("PATCH", "/v1/tenant", {"name": "Demo %d" % i}, token=tok)[:2])
         # kept for 500 days: still there
         with Server("--audit-retention-days", "500", data_dir=d) as s:
             tok = s.login()["access_token"]
             ok(*s.request("POST", "/v1/departments", {"name": "New", "slug": "new"}, token=tok)[:2], 201)
-            assert [r["details"]["slug"] for r in audit(s, tok)["data"]] == ["new", "old"]
+            assert len(all_rows(s, tok)) == 1102
+            assert [r["details"]["slug"] for r in audit(s, tok, "?record_type=department")["data"]] == ["new", "old"]
         # the default year: the old row goes at start, the new one stays
         with Server(data_dir=d) as s:
-            assert any("audit.pruned" in l and "rows=1" in l for l in s.stderr_text().splitlines()), s.stderr_text()
+            assert any("audit.pruned" in l and "rows=1101" in l for l in s.stderr_text().splitlines()), s.stderr_text()
             tok = s.login()["access_token"]
             assert [r["details"]["slug"] for r in audit(s, tok)["data"]] == ["new"]
             assert s.stop() == 0

@@ -91,6 +91,11 @@ def test_crud_and_refusals():
         p = ok(*s.request("PATCH", "/v1/departments/" + did, {"hours": None, "routing": "off"}, token=owner)[:2])
         assert p["hours"] is None and p["routing"] == "off", p
 
+        # an empty PATCH changes nothing (and is not in the audit log)
+        n_audit = len(ok(*s.request("GET", "/v1/audit?limit=200", token=owner)[:2])["data"])
+        assert ok(*s.request("PATCH", "/v1/departments/" + did, {}, token=owner)[:2]) == p
+        assert len(ok(*s.request("GET", "/v1/audit?limit=200", token=owner)[:2])["data"]) == n_audit
+
         # refusals of create and PATCH
         bad = [
             ({"name": "X", "slug": "sales"}, 409, "slug_taken", "slug"),

@@ -119,6 +119,8 @@ static void test_refusals(void **state)
 	assert_int_equal(hours_parse("mon 09:00-17:00", &h), HOURS_OK);
 	assert_int_equal(hours_is_open(&h, "Mars/Olympus_Mons", 0), TZ_ENOZONE);
 	assert_non_null(hours_zone("Europe/Berlin", &err));
+	assert_true(hours_zone_valid("Asia/Kolkata", &err));
+	assert_false(hours_zone_valid("Mars/Olympus_Mons", &err));
 	assert_ptr_equal(hours_zone("Europe/Berlin", &err), hours_zone("Europe/Berlin", &err));
 }
 
