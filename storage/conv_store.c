@@ -193,25 +193,6 @@ static int due_move(store_txn *t, bool had, const rec_conv *old, const rec_conv 
 	return rc;
 }
 
-/* ---------- departments (read only) ---------- */
-
-static bool default_step(void *arg, uint64_t did, const MDB_val *v)
-{
-	rec_dept d;
-	if (rec_dept_decode(v->mv_data, v->mv_size, &d) == 0 && d.is_default) {
-		*(uint64_t *)arg = did;
-		return false;
-	}
-	return true;
-}
-
-int convstore_default_dept(store_txn *t, uint64_t tid, uint64_t *did)
-{
-	uint8_t p[8];
-	*did = 0;
-	return walk_up(t, DB_DEPTS, p, rec_key1(p, tid), 0, UINT64_MAX, SIZE_MAX, default_step, did);
-}
-
 /* ---------- events ---------- */
 
 int convstore_event(store_txn *t, uint64_t tid, uint64_t cid, uint64_t seq, rec_event *out)

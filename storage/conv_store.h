@@ -99,11 +99,6 @@ int convstore_each_of_visitor(store_txn *t, uint64_t tid, uint64_t vid, convstor
  * entry and putting the new one's. */
 int convstore_each_due(store_txn *t, int64_t from, int64_t upto, convstore_due_fn fn, void *ctx);
 
-/* The id of tenant tid's default department into *did (0: the tenant has
- * none, as before departments existed); 0 or STORE_EIO. Reads DB_DEPTS
- * directly until the department store offers deptstore_default. */
-int convstore_default_dept(store_txn *t, uint64_t tid, uint64_t *did);
-
 /* The tenant's last inbox cursor into *cursor (0 if none); 0 or STORE_EIO. */
 int convstore_inbox_last(store_txn *t, uint64_t tid, uint64_t *cursor);
 

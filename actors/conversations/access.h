@@ -44,6 +44,21 @@ void api_send_route(http_req *req, const principal *p);
  * with the error's code, message and field set (the caller answers 400). */
 int conv_parse_update(json_t *body, conv_msg *m, const char **code, const char **msg, const char **field);
 
+/* A refused request: HTTP status, error code, message, field (or NULL). */
+typedef struct {
+	int status;
+	const char *code, *msg, *field;
+} conv_err;
+
+/* Reads and checks a transfer (POST body or transfer frame: agent_id?,
+ * department_id?, reason) by p of conversation c into m (a CM_TRANSFER):
+ * the department (named, else the conversation's) must exist and be
+ * active, the agent exist, be active and be a member of it. 0, or -1 with
+ * *e set (404 not_found for an unknown or another tenant's agent or
+ * department; 400 agent_inactive, agent_not_in_department,
+ * invalid_department, invalid_field). */
+int conv_parse_transfer(app *a, const principal *p, const rec_conv *c, json_t *body, conv_msg *m, conv_err *e);
+
 /* The conversation frames of the realtime protocol (frames.c). */
 extern const frame_def conv_frames[];
 

@@ -31,6 +31,7 @@
 #include "actors/kit/app.h"
 #include "actors/kit/perm.h"
 #include "actors/kit/address.h"
+#include "actors/kit/audit.h"
 #include "actors/kit/desk.h"
 #include "actors/conversations/cidset.h"
 #include "actors/conversations/due.h"
@@ -43,6 +44,7 @@
 #include "core/log.h"
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/dept_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,7 @@ enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT,
 	       OP_ROUTE,     /* an assignment by routing (CM_ROUTE): answered with DK_ROUTED */
 	       OP_QUEUE,     /* the offline flag of a waiting conversation (CM_QUEUE) */
 	       OP_DUE,       /* a due entry moved on, nothing else (CM_DUE: active since) */
+	       OP_TRANSFER,  /* to an agent and/or a department, with a reason */
 };
 
 typedef struct waiter {
@@ -88,6 +91,7 @@ typedef struct conv_write {
 	bool receipt_read;         /* OP_RECEIPT */
 	uint8_t receipt_side;
 	uint64_t route_dept;       /* OP_ROUTE: the offering department */
+	principal who;             /* OP_ASSIGN, OP_TRANSFER: the caller (the audit row) */
 } conv_write;
 
 typedef struct {
@@ -254,6 +258,22 @@ static int load(conv_actor *ca)
 	return rc == STORE_ENOTFOUND ? 0 : rc;
 }
 
+/* The id of tenant tid's default department (0: none, as before
+ * departments); reads it in a read transaction of its own. */
+static uint64_t default_dept(app *a, uint64_t tid)
+{
+	store_txn t;
+	rec_dept *d = malloc(sizeof *d);
+	uint64_t id = 0;
+	if (d && store_read(a->db, &t) == 0) {
+		if (deptstore_default(&t, tid, d) == 0)
+			id = d->id;
+		store_done(&t);
+	}
+	free(d);
+	return id;
+}
+
 static sub *find_sub(conv_actor *ca, conn_ref ref)
 {
 	for (int i = 0; i < ca->nsubs; i++)
@@ -347,9 +367,31 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 		ev.type = EV_CONVERSATION_ASSIGNED;
 		rc = emit_in_txn(a, tx, &ev);
 		break;
+	case OP_TRANSFER:
+		ev.type = EV_CONVERSATION_TRANSFERRED;
+		rc = emit_in_txn(a, tx, &ev);
+		break;
 	default:   /* receipts are not events */
 		break;
 	}
+	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
+}
+
+/* The audit row of an assignment or a transfer (kit/audit.h), in the
+ * change's transaction: who (the system for a routed one), from and to
+ * whom, the department after it, the reason. */
+static int audit_change(app *a, store_txn *tx, const conv_write *op)
+{
+	const rec_event *e = op->ev[0];
+	char from[24], to[24], dept[24];
+	json_t *d = json_pack("{s:s?,s:s?,s:s?}", "from", op->before.assignee_id ? id_str(op->before.assignee_id, from) : NULL,
+			      "to", op->conv.assignee_id ? id_str(op->conv.assignee_id, to) : NULL, "department_id",
+			      op->conv.dept_id ? id_str(op->conv.dept_id, dept) : NULL);
+	if (d && op->kind == OP_TRANSFER)
+		json_object_set_new(d, "reason", json_string(e->text));
+	int rc = audit_json(a, tx, op->conv.tid, op->kind == OP_ROUTE ? NULL : &op->who,
+			    op->kind == OP_TRANSFER ? "conversation.transfer" : "conversation.assign", "conversation",
+			    op->conv.id, d);
 	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
 }
 
@@ -372,6 +414,8 @@ static int apply(wr_req *w, store_txn *tx)
 		lc_touch(op->ca->app->lists, op->conv.tid, store_txn_id(tx));
 	if (rc == 0 && op->ca->app->nsinks)
 		rc = emit_changes(op->ca->app, tx, op);
+	if (rc == 0 && (op->kind == OP_ASSIGN || op->kind == OP_ROUTE || op->kind == OP_TRANSFER))
+		rc = audit_change(op->ca->app, tx, op);
 	return rc;
 }
 
@@ -601,13 +645,8 @@ static void on_create(conv_actor *ca, conv_msg *m)
 	c->created_ms = clock_now_ms();
 	c->waiting_since_ms = c->created_ms;
 	c->dept_id = m->dept;
-	if (!c->dept_id) {
-		store_txn t;
-		if (store_read(a->db, &t) == 0) {
-			convstore_default_dept(&t, ca->tid, &c->dept_id);
-			store_done(&t);
-		}
-	}
+	if (!c->dept_id)
+		c->dept_id = default_dept(a, ca->tid);
 	op->prev_seq = 0;
 	op_event(op, EK_CREATED, &m->who);
 	if (m->text) {
@@ -978,6 +1017,8 @@ static void on_assign(conv_actor *ca, conv_msg *m)
 	}
 	e->assignee_id = m->target;
 	strcpy(e->assignee_name, m->target_name);
+	rec_strcpy(e->addr, sizeof e->addr, m->who.addr, strnlen(m->who.addr, sizeof m->who.addr));
+	op->who = m->who;
 	op->conv.assignee_id = m->target;
 	strcpy(op->conv.assignee_name, m->target_name);
 	if (m->target) {
@@ -1009,13 +1050,8 @@ static uint64_t dept_of(conv_actor *ca, const rec_conv *c)
 {
 	if (c->dept_id)
 		return c->dept_id;
-	if (!ca->default_dept) {
-		store_txn t;
-		if (store_read(ca->app->db, &t) == 0) {
-			convstore_default_dept(&t, ca->tid, &ca->default_dept);
-			store_done(&t);
-		}
-	}
+	if (!ca->default_dept)
+		ca->default_dept = default_dept(ca->app, ca->tid);
 	return ca->default_dept;
 }
 
@@ -1211,6 +1247,74 @@ static void on_due(conv_actor *ca, conv_msg *m)
 	submit(ca, op);
 }
 
+/* CM_TRANSFER: to agent m->target (0: nobody) and/or department m->dept
+ * (0: stay), with a reason (m->text), checked by the route (the agent
+ * active and a member of the department after it). The caller's role
+ * decides as for an assignment; the transfer event and a system message
+ * the visitor sees go in one write. To a department alone: unassigned,
+ * waiting in it. */
+static void on_transfer(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	int role = role_parse(m->who.role);
+	/* as an assignment; and an unassigned conversation may move to
+	 * another department's queue by anyone who may assign */
+	bool moves_queue = !m->target && !ca->rec.assignee_id && role >= ROLE_AGENT && role < ROLE__COUNT;
+	if (!moves_queue && !perm_may_assign(role, m->who.id, ca->rec.assignee_id, m->target)) {
+		reply_error(a, &m->reply, 403, "forbidden",
+			    ca->rec.assignee_id ? "assigned to someone else" : "agents may only pick up for themselves");
+		return;
+	}
+	principal sys;
+	memset(&sys, 0, sizeof sys);
+	conv_write *op = op_new(ca, OP_TRANSFER);
+	rec_event *e = op ? op_event(op, EK_TRANSFER, &m->who) : NULL;
+	rec_event *sm = e ? op_event(op, EK_MESSAGE, &sys) : NULL;
+	if (!sm) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	rec_conv *c = &op->conv;
+	int64_t now = e->created_ms;
+	e->from_id = c->assignee_id;
+	e->assignee_id = m->target;
+	strcpy(e->assignee_name, m->target_name);
+	e->dept_id = m->dept ? m->dept : dept_of(ca, c);
+	if (m->text)
+		rec_strcpy(e->text, sizeof e->text, m->text, m->text_len < REC_REASON_MAX ? m->text_len : REC_REASON_MAX);
+	rec_strcpy(e->addr, sizeof e->addr, m->who.addr, strnlen(m->who.addr, sizeof m->who.addr));
+	/* what the visitor reads */
+	char text[2 * REC_NAME_MAX + 32];
+	if (m->target && m->dept_name[0])
+		snprintf(text, sizeof text, "Transferred to %s (%s)", m->target_name, m->dept_name);
+	else
+		snprintf(text, sizeof text, "Transferred to %s", m->target ? m->target_name : m->dept_name[0] ? m->dept_name : "the team");
+	rec_strcpy(sm->text, sizeof sm->text, text, strlen(text));
+	set_preview(c, sm);
+	c->dept_id = e->dept_id;
+	c->assignee_id = m->target;
+	strcpy(c->assignee_name, m->target_name);
+	if (m->target) {
+		c->assigned_ms = now;
+		if (c->status == CS_WAITING)
+			set_status(c, CS_OPEN, 0, now);
+	} else if (c->status != CS_SNOOZED) {
+		set_status(c, CS_OPEN, 0, now);   /* unassigned: waiting in the department */
+	}
+	op->who = m->who;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
 /* ---------- commit results ---------- */
 
 /* The realtime frame of an event in a shared buffer; NULL on OOM. */
@@ -1280,6 +1384,7 @@ static void answer(conv_actor *ca, conv_write *op)
 	}
 	case OP_STATUS:
 	case OP_ASSIGN:
+	case OP_TRANSFER:
 		reply_json(a, &op->reply, 200, view_conv(&op->conv));
 		break;
 	case OP_RECEIPT:
@@ -1422,6 +1527,7 @@ static void handle(actor *self, actor_msg *msg)
 	case CM_ROUTE: on_route(ca, m); break;
 	case CM_QUEUE: on_queue(ca, m); break;
 	case CM_DUE: on_due(ca, m); break;
+	case CM_TRANSFER: on_transfer(ca, m); break;
 	default: break;
 	}
 	if (m->reply.kind != REPLY_NONE)

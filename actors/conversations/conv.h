@@ -77,7 +77,7 @@ typedef struct conv_msg {
 	int64_t until_ms;                  /* STATUS to snoozed: until */
 	bool http_view;                    /* SEND via REST: answer with the event */
 	char client_id[REC_CLIENT_ID_MAX + 1];
-	char *text;                        /* SEND/CREATE: malloc'ed, owned by the message */
+	char *text;                        /* SEND/CREATE: malloc'ed, owned by the message; TRANSFER: the reason */
 	size_t text_len;
 	rec_files *files;                  /* SEND: attachments, malloc'ed and owned, or NULL (none) */
 	rec_visitor visitor;               /* CREATE */
@@ -86,6 +86,7 @@ typedef struct conv_msg {
 	uint64_t dept;                     /* CREATE: the chosen department (0: the default); ROUTE: the offering one;
 	                                      TRANSFER: the target one (0: stay) */
 	uint32_t wait_s;                   /* QUEUE: estimated wait */
+	char dept_name[REC_NAME_MAX + 1];  /* TRANSFER: the target department's name (the system message) */
 } conv_msg;
 
 /* Allocates a zeroed message of a type; NULL on OOM. */

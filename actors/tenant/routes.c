@@ -107,6 +107,8 @@ static int op_apply(wr_req *w, store_txn *t)
 	for (size_t i = 0; fields && i < sizeof names / sizeof *names; i++)
 		if (given[i])
 			json_array_append_new(fields, json_string(names[i]));
+	if (fields && op->auto_close_s >= 0)
+		json_array_append_new(fields, json_string("auto_close_s"));
 	return audit_json(op->app, t, op->tid, &op->who, "tenant.update", "tenant", op->tid,
 			  json_pack("{s:o}", "fields", fields ? fields : json_array())) ? STORE_EIO : 0;
 }

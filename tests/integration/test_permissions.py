@@ -372,6 +372,27 @@ def shared_dept(w):
     return w.dept
 
 
+def transfer_dept(w):
+    """A department every user of tenant A is a member of (the transfer samples)."""
+    if not getattr(w, "tdept", None):
+        st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Transfers", "slug": w.uniq("td")},
+                               token=w.tokens["owner"])
+        assert st == 201, (st, b)
+        ids = [w.uid[r] for r in ROLES]
+        st, m, _ = w.s.request("PUT", "/v1/departments/%s/members" % b["id"], {"agent_ids": ids},
+                               token=w.tokens["owner"])
+        assert st == 200, (st, m)
+        w.tdept = b["id"]
+    return w.tdept
+
+
+def transfer_body(w, principal):
+    """A user transfers a new (unassigned) conversation to themselves in the
+    transfer department; a key to the agent."""
+    uid = w.uid[principal] if principal in ROLES else w.uid["agent"]
+    return {"agent_id": uid, "department_id": transfer_dept(w), "reason": "matrix"}
+
+
 def fresh_dept(w):
     st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Gone", "slug": w.uniq("fd")}, token=w.tokens["owner"])
     assert st == 201, (st, b)
@@ -400,6 +421,7 @@ ROUTE_SAMPLES = {
     "PATCH /v1/conversations/{id}": Route(200, {"id": fresh}, body=lambda w: {"status": "resolved"}),
     "POST /v1/conversations/{id}/assign": Route(200, {"id": fresh},   # no body: to the caller
                                                 key_body=lambda w: {"assignee_id": w.uid["agent"]}),
+    "POST /v1/conversations/{id}/transfer": Route(200, {"id": fresh}, body=transfer_body, per_principal=True),
     "GET /v1/conversations/{id}/messages": Route(200, {"id": shared}),
     "POST /v1/conversations/{id}/messages": Route(201, {"id": fresh},
                                                   body=lambda w: {"client_id": w.uniq(), "text": "reply"}),
@@ -487,6 +509,8 @@ FRAME_SAMPLES = {
     "delivered": Frame(lambda w, cid: {"type": "delivered", "conversation_id": cid, "seq": 1}),
     "read": Frame(lambda w, cid: {"type": "read", "conversation_id": cid, "seq": 1}),
     "subscribe_inbox": Frame(lambda w, cid: {"type": "subscribe_inbox", "after": 0}, conv=False),
+    "transfer": Frame(lambda w, cid: {"type": "transfer", "conversation_id": cid, "department_id": transfer_dept(w),
+                                      "reason": "matrix frame"}),
     "update_conversation": Frame(lambda w, cid: {"type": "update_conversation", "conversation_id": cid,
                                                  "priority": "high"}),
     "ping": Frame(lambda w, cid: {"type": "ping"}, conv=False),

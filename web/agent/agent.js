@@ -17,6 +17,7 @@ import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
 import { createAuditPage } from "./audit.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
+import { createConversationControls } from "./lifecycle.js";
 
 const AUTH_KEY = "parley.agent.auth";
 const CURSOR_KEY = "parley.agent.inbox_cursor";
@@ -361,6 +362,9 @@ const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
 const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
+const controls = createConversationControls({
+  api, showError, current: () => S.convs.get(S.current), upsert: (c) => upsertConversation(c),
+});
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
@@ -785,6 +789,8 @@ function labelOf(ev) {
     case "message": case "note": return ev.text == null ? "" : String(ev.text);
     case "status": return `${who} set the status to ${ev.status}`;
     case "assigned": return `Assigned to ${(ev.assignee && ev.assignee.name) || "an agent"}${ev.sender && ev.sender.name ? ` by ${ev.sender.name}` : ""}`;
+    case "transfer": return `${who} transferred it${ev.assignee ? ` to ${ev.assignee.name || "an agent"}` : " to a department's queue"}${ev.reason ? `: ${ev.reason}` : ""}`;
+    case "priority": return `${who} set the priority to ${ev.priority}`;
     case "created": return "Conversation started";
     default: return `${ev.kind || "event"}`;
   }
@@ -792,7 +798,8 @@ function labelOf(ev) {
 
 function buildMessageNode(ev) {
   const kind = ev.kind || "message";
-  const sys = kind !== "message" && kind !== "note";
+  // events, and messages the server writes (a transfer's notice), are shown as system lines
+  const sys = (kind !== "message" && kind !== "note") || senderOf(ev) === "system";
   const node = el("div", {
     class: sys ? "msg system" : "msg", "data-testid": "message", "data-sender": senderOf(ev), "data-kind": kind,
   });
@@ -989,6 +996,7 @@ function renderHeader() {
   ui.resolve.hidden = done;
   ui.resolve.disabled = done;
   ui.reopen.hidden = !done;
+  controls.render(c);
   renderSeen();
 }
 

@@ -1299,6 +1299,82 @@ static void test_priority_requeues(void **state)
 	expect_no_desk();
 }
 
+static void xfer(uint64_t cid, const principal *who, uint32_t slot, const char *id, uint64_t to, const char *name,
+		 uint64_t dept, const char *dept_name)
+{
+	conv_msg *m = req(CM_TRANSFER, who, slot, id);
+	m->target = to;
+	strcpy(m->target_name, name);
+	m->dept = dept;
+	strcpy(m->dept_name, dept_name);
+	m->text = strdup("because");
+	m->text_len = 7;
+	assert_int_equal(deliver(cid, m), 0);
+	pump();
+}
+
+/* A transfer: the previous agent hears it and then no more; the loads and
+ * queues follow; the visitor reads a system message. */
+static void test_transfer(void **state)
+{
+	enum { CID = 128, S = 1, ASUB = 2, VSUB = 3 };
+	desk_setup();
+	created(CID);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	assign(CID, &ann, S, "a", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	expect_desk(DK_LOAD, false, ANN);
+	expect_desk(DK_DEQUEUE, true, DEPT);
+	subscribe(CID, &ann, ASUB, "s", 2);
+	subscribe(CID, &visitor, VSUB, "s", 2);
+	pump();
+	expect_ack(ASUB, "s");
+	expect_ack(VSUB, "s");
+	/* Bob may not move Ann's conversation; Ann may hand it to Bob */
+	xfer(CID, &bob, S, "x0", BOB, "Bob", OTHER_DEPT, "Sales");
+	expect_error(S, "x0", "not_found");
+	xfer(CID, &ann, S, "x1", BOB, "Bob", OTHER_DEPT, "Sales");
+	commit(1);
+	pump();
+	json_t *ack = take(S);
+	assert_string_equal(str(json_object_get(ack, "assignee"), "id"), "12");
+	assert_string_equal(str(ack, "department_id"), "8");
+	json_t *f = expect_event(ASUB, 3, "transfer");
+	assert_string_equal(str(f, "from_id"), "10");
+	assert_string_equal(str(f, "reason"), "because");
+	f = expect_event(ASUB, 4, "message");
+	assert_string_equal(str(json_object_get(f, "sender"), "type"), "system");
+	assert_int_equal(ca_of(CID)->nsubs, 1);        /* Ann heard it, and no more */
+	expect_event(VSUB, 3, "transfer");
+	f = expect_event(VSUB, 4, "message");
+	assert_string_equal(str(f, "text"), "Transferred to Bob (Sales)");
+	assert_int_equal(expect_desk(DK_LOAD, false, ANN)->delta, -1);
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, 1);
+	expect_no_desk();
+	rec_event e;
+	assert_int_equal(stored_event(CID, 3, &e), 0);
+	assert_int_equal(e.kind, EK_TRANSFER);
+	assert_int_equal(e.from_id, ANN);
+	assert_int_equal(e.dept_id, OTHER_DEPT);
+	/* to a department alone: unassigned and queued there */
+	xfer(CID, &sue, S, "x2", 0, "", DEPT, "General");
+	commit(1);
+	pump();
+	assert_string_equal(str(take(S), "status"), "waiting");
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, -1);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	/* waiting, moved on: out of one queue, into the other */
+	xfer(CID, &bob, S, "x3", 0, "", OTHER_DEPT, "Sales");
+	commit(1);
+	pump();
+	take(S);
+	expect_desk(DK_DEQUEUE, true, DEPT);
+	expect_desk(DK_ENQUEUE, true, OTHER_DEPT);
+	expect_no_desk();
+}
+
 /* ---- due times --------------------------------------------------------- */
 
 typedef struct {
@@ -1550,6 +1626,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_priority_requeues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snooze_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_desk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
