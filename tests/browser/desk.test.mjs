@@ -2,11 +2,9 @@
 // widget, waits with a live queue position while the only online member
 // is at capacity, the agent console lists the waiting conversation, a
 // second agent comes online in another browser context and it is routed
-// to them at once (the widget's queue notice goes away). The real parleyd
-// and headless Chromium (tests/browser/harness.mjs).
-//
-// The transfer to a second agent is not in this scenario: the console has
-// no transfer yet.
+// to them at once (the widget's queue notice goes away), and Ben transfers
+// it to Ana with a reason from his console (the transfer dialog). The real
+// parleyd and headless Chromium (tests/browser/harness.mjs).
 
 import { check, DEMO_EMAIL, newPage, PASSWORD, runScenario, waitFor } from "./harness.mjs";
 
@@ -126,6 +124,26 @@ async function scenario(state) {
   await check("visitor: the queue notice goes away; Ana's waiting list empties", async () => {
     await w.queue.waitFor({ state: "hidden" });
     await ana.locator(`[data-testid=waiting-item][data-conversation-id="${convId}"]`).waitFor({ state: "detached" });
+  });
+
+  await check("Ben transfers it to Ana with a reason; Ana's console and the visitor see it", async () => {
+    // Ana gets room for it (a transfer by hand is not routing, but stay in capacity)
+    const c = await call("PUT", `/v1/agents/${agents.ana}/capacity`, { max_chats: 3 });
+    if (c.status !== 200) throw new Error(`capacity ${c.status}`);
+    await ben.locator(`[data-testid=conversation-item][data-id="${convId}"]`).click();
+    await ben.getByTestId("transfer-button").click();
+    await ben.getByTestId("transfer-agent").selectOption(agents.ana);
+    await ben.getByTestId("transfer-reason").fill("Ana handles the big orders");
+    await ben.getByTestId("transfer-submit").click();
+    await waitFor("the conversation assigned to Ana", async () => {
+      const conv = (await call("GET", `/v1/conversations/${convId}`)).body;
+      return conv.assignee && conv.assignee.id === agents.ana;
+    });
+    await ana.locator(`[data-testid=conversation-item][data-id="${convId}"]`).waitFor();
+    // the visitor's widget shows the transfer as a system line (the
+    // server's notice, or the transfer event itself)
+    await visitor.locator("[data-testid=parley-message][data-sender=system]:not([data-kind=assigned]):not([data-kind=created])")
+      .first().waitFor();
   });
 
   await check("Ben sets himself away with the presence switch", async () => {
