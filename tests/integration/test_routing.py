@@ -174,6 +174,31 @@ def test_disconnect_keeps_chats():
         assert d.assignee(c2) is None
 
 
+def test_pick_up_and_capacity_raised():
+    """Picking a waiting conversation up (the assignment to oneself) takes
+    it out of the queue and counts in the load; raising the capacity
+    routes the next waiting one at once."""
+    with Server() as s:
+        d = Desk(s)
+        a1, t1 = d.agent(max_chats=1)
+        d.members(d.default, [a1])
+        c1, _ = d.visit()
+        c2, _ = d.visit()
+        wait_until(lambda: d.queue(d.default)["count"] == 2, 5, "two wait")
+        # picked up by hand (nobody online yet): out of the queue
+        b = ok(*s.request("POST", "/v1/conversations/%s/assign" % c1, token=t1)[:2])
+        assert b["assignee"]["id"] == a1 and b["status"] == "open", b
+        wait_until(lambda: [w["conversation_id"] for w in d.queue(d.default)["waiting"]] == [c2], 5, "c1 left")
+        # online at capacity 1 with c1: c2 waits
+        d.heartbeat(t1)
+        wait_until(lambda: d.presence(a1)["load"] == 1 and d.presence(a1)["state"] == "online", 5, "load 1")
+        assert d.assignee(c2) is None
+        # capacity raised: routed at once
+        ok(*s.request("PUT", "/v1/agents/%s/capacity" % a1, {"max_chats": 2}, token=d.tok)[:2])
+        d.wait_assigned(c2, a1)
+        wait_until(lambda: d.presence(a1)["load"] == 2, 5, "load 2")
+
+
 def test_least_busy():
     """least_busy offers to the member with the fewest open conversations."""
     with Server() as s:
@@ -442,4 +467,4 @@ def test_bad_input():
 
 if __name__ == "__main__":
     main([test_bad_input, test_route_wait_capacity_away, test_disconnect_keeps_chats, test_offline_email_batched,
-          test_hours_across_dst, test_round_robin_fair, test_least_busy, test_burst_round_robin_and_restart])
+          test_hours_across_dst, test_round_robin_fair, test_least_busy, test_pick_up_and_capacity_raised, test_burst_round_robin_and_restart])
