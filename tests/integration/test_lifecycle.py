@@ -1,7 +1,10 @@
 """The conversation lifecycle against the real server: statuses (waiting is
 the server's, snooze needs a future time), reopening when the visitor
-writes again, priority, the first-response and resolution times, and every
-bad input with its error."""
+writes again, priority, the first-response and resolution times; snooze
+ends and auto-closes across restarts (the clock moved with
+--clock-offset-ms, never slept on); transfers to agents and departments
+(live to the previous agent, the visitor's system message, the history,
+the audit log, the webhook); and every bad input with its error."""
 import time
 
 from harness import Server, WS, err, ok, run, main, wait_until
@@ -185,6 +188,34 @@ def test_snooze_survives_a_restart():
         wait_until(lambda: conv(s, tok, other)["status"] == "waiting", what="the second snooze to end")
 
 
+def test_snooze_ends_live():
+    """The due timer wakes for an entry earlier than any it waits for: a
+    snooze of a second and a half ends while the server runs (a bounded
+    wait for the status, no sleep)."""
+    with Server() as s:
+        tok = s.login()["access_token"]
+        vis = s.visitor("Liv")["visitor_token"]
+        cid = s.new_conversation(vis, "hi", "l-1")["id"]
+        ok(*call(s, "POST", "/v1/conversations/%s/assign" % cid, {}, token=tok))
+        late = s.new_conversation(vis, "hi", "l-2")["id"]
+        ok(*patch(s, tok, late, {"status": "snoozed", "snooze_until": future(3600)}))   # the timer waits for this
+        t = time.time() + 1.5
+        until = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+        ok(*patch(s, tok, cid, {"status": "snoozed", "snooze_until": until}))
+
+        async def watch():
+            a = await WS.connect(s.ws_url(), tok)
+            ack = await a.request({"type": "subscribe", "conversation_id": cid, "after_seq": 0})
+            assert ack["type"] == "ack", ack
+            f = await a.wait_for(lambda f: f.get("type") == "event" and f.get("kind") == "status"
+                                 and f.get("status") == "open", timeout=15)
+            assert f["sender"]["type"] == "system", f
+            await a.close()
+        run(watch())
+        assert conv(s, tok, cid)["status"] == "open"
+        assert conv(s, tok, late)["status"] == "snoozed"
+
+
 def test_auto_close_survives_a_restart():
     with Server() as s:
         tok = s.login()["access_token"]
@@ -325,6 +356,27 @@ def test_transfer():
         assert b["assignee"]["id"] == ids["ann"] and b["department_id"] == support, b
 
 
+def test_transfer_webhook():
+    from test_webhooks import Receiver
+    rx = Receiver()
+    with Server("--outbound-allow", "127.0.0.1/32") as s:
+        owner = s.login()["access_token"]
+        ok(*call(s, "POST", "/v1/webhooks", {"url": rx.url, "events": ["conversation.transferred"]}, owner), 201)
+        st, depts = call(s, "GET", "/v1/departments", token=owner)
+        to = depts["data"][-1]["id"]
+        vis = s.visitor("Hook")["visitor_token"]
+        cid = s.new_conversation(vis, "hi", "h-1")["id"]
+        ok(*transfer(s, owner, cid, {"department_id": to, "reason": "to the experts"}))
+        reqs = rx.wait(lambda rs: len(rs) >= 1, what="the transfer's delivery")
+        r = reqs[0]
+        assert r["headers"]["Parley-Event"] == "conversation.transferred", r["headers"]
+        d = r["json"]["data"]
+        assert d["conversation"]["id"] == cid and d["conversation"]["department_id"] == to, d
+        assert d["transfer"]["kind"] == "transfer" and d["transfer"]["reason"] == "to the experts", d
+        assert d["transfer"]["department_id"] == to and d["transfer"]["assignee"] is None, d
+
+
 if __name__ == "__main__":
     main([test_new_conversation_waits, test_statuses_and_times, test_priority, test_bad_input,
-          test_snooze_survives_a_restart, test_auto_close_survives_a_restart, test_transfer])
+          test_snooze_survives_a_restart, test_snooze_ends_live, test_auto_close_survives_a_restart, test_transfer,
+          test_transfer_webhook])
