@@ -814,6 +814,10 @@ static bool replay_step(void *arg, uint64_t seq, const rec_event *e)
 	return true;
 }
 
+static bool desk_on(const app *a);
+static uint64_t dept_of(conv_actor *ca, const rec_conv *c);
+static void desk_queue(conv_actor *ca, int type, uint64_t dept, const rec_conv *c);
+
 static void on_subscribe(conv_actor *ca, conv_msg *m)
 {
 	app *a = ca->app;
@@ -856,6 +860,10 @@ static void on_subscribe(conv_actor *ca, conv_msg *m)
 	char ids[24];
 	reply_ack(a, &m->reply, json_pack("{s:s,s:I,s:b}", "conversation_id", id_str(ca->cid, ids),
 					  "last_seq", (json_int_t)last, "more", more));
+	/* a visitor subscribing to a waiting conversation hears its place
+	 * again: a re-enqueue makes its department send it (actors/desk) */
+	if (!more && m->audience == AUD_VISITOR && ca->rec.status == CS_WAITING && desk_on(a))
+		desk_queue(ca, DK_ENQUEUE, dept_of(ca, &ca->rec), &ca->rec);
 }
 
 static void on_typing(conv_actor *ca, conv_msg *m)

@@ -70,8 +70,8 @@ typedef struct {
 	char greeting_s[REC_GREETING_MAX + 1], position_s[REC_POSITION_MAX + 1], timezone_s[REC_TZ_MAX + 1];
 	rec_tenant tenant;
 	bool invalid;
-	int64_t auto_close_s;      /* -1 = unchanged */
 	principal who;                  /* the caller (the audit row) */
+	int64_t auto_close_s;      /* -1 = unchanged */
 } tenant_op;
 
 static int op_apply(wr_req *w, store_txn *t)

@@ -5,7 +5,7 @@ assignee filters, other tenants, and concurrent writers."""
 import re
 import threading
 
-from harness import Server, main
+from harness import Server, main, wait_until
 
 
 def list_convs(s, tok, q="limit=100", headers=None):
@@ -29,6 +29,9 @@ def test_etag_and_revalidation():
         tok = s.login()["access_token"]
         vis = s.visitor("Ann")["visitor_token"]
         cid = s.new_conversation(vis, "hello", "c-1")["id"]
+        # nobody is online: its department marks it offline (a write of its
+        # own, actors/desk) — the list is stable after that
+        wait_until(lambda: by_id(list_convs(s, tok)[1]).get(cid, {}).get("offline") is True, 5, "the offline flag")
         st, b, h = list_convs(s, tok)
         assert st == 200 and cid in by_id(b), (st, b)
         etag = h.get("ETag")
@@ -102,6 +105,8 @@ def test_other_tenant_gets_its_own_list():
         tok = s.login()["access_token"]
         vis = s.visitor("Cy")["visitor_token"]
         cid = s.new_conversation(vis, "hello", "t-1")["id"]
+        # (marked offline by its department first: nobody is online)
+        wait_until(lambda: by_id(list_convs(s, tok)[1]).get(cid, {}).get("offline") is True, 5, "the offline flag")
         b = list_convs(s, tok)[1]
         assert cid in by_id(b)
         _, key_b = s.new_tenant("acme", "Acme")

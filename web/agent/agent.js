@@ -8,6 +8,7 @@
 // over one WebSocket.
 
 import { createTeamPage } from "./team.js";
+import { createDesk } from "./desk.js";
 import { createSettingsPage } from "./settings.js";
 import { createEmailSettings } from "./email.js";
 import { createApiKeysPage } from "./apikeys.js";
@@ -295,11 +296,13 @@ function startApp() {
     if (user && auth) setUser(user);
   }).catch((err) => { if (err.status === 401) signedOut("Please sign in again."); });
   loadTenant();
+  desk.start();
   connect();
 }
 
 function stopApp() {
   S.running = false;
+  desk.stop();
   clearTimeout(S.reconnectTimer);
   clearInterval(S.pingTimer);
   if (S.ws) { const ws = S.ws; S.ws = null; try { ws.close(1000); } catch { /* ignore */ } }
@@ -350,8 +353,10 @@ const ctx = {
   loadTenant,
   tenantChanged: (t) => setTenant(t, false),
   changePassword,
+  open: (id) => openConversation(id),
 };
 const team = createTeamPage(ctx);
+const desk = createDesk(ctx);
 const settings = createSettingsPage(ctx);
 const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
@@ -469,6 +474,7 @@ function connect() {
         setConn("authed");
         startPing(ws);
         subscribeInbox();
+        desk.connected();
         if (S.current) subscribeThread(S.current);
         return;
       }
@@ -531,6 +537,8 @@ function onFrame(f) {
   }
   switch (f.type) {
     case "inbox": onInbox(f); break;
+    case "presence": desk.onPresence(f); break;
+    case "queue": desk.onQueue(f); break;
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
@@ -574,6 +582,7 @@ function onInbox(f) {
   }
   if (f.event === "tenant.updated" && f.tenant) { setTenant(f.tenant, true); return; }
   if (typeof f.cursor === "number" && f.cursor > S.inboxCursor) setCursor(f.cursor);
+  if (f.event === "conversation.created" || f.event === "conversation.updated") desk.onInbox();
   const c = f.conversation;
   if (c && c.id) {
     if (f.event === "conversation.message" && f.preview != null && !(c.last_message && Number(c.last_message.seq) >= Number(f.seq))) {

@@ -1148,6 +1148,9 @@ static void test_route(void **state)
 	subscribe(CID, &visitor, VSUB, "s", 1);
 	pump();
 	expect_ack(VSUB, "s");
+	/* the visitor subscribed while it waits: its department is asked to
+	 * tell it its place again (a re-enqueue) */
+	expect_desk(DK_ENQUEUE, true, DEPT);
 	route(CID, BOB, OTHER_DEPT);                  /* not its department */
 	desk_msg *d = expect_desk(DK_ROUTED, false, BOB);
 	assert_false(d->ok);
