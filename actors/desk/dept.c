@@ -396,7 +396,9 @@ static void back_online(dept_actor *d)
  * departments they are in now). */
 static void reload(dept_actor *d)
 {
-	int nold = d->nm;
+	/* a first activation by a reload: every member hears of it (agents
+	 * active before they joined know only their old departments) */
+	int nold = d->loaded ? d->nm : 0;
 	uint64_t *old = nold ? malloc((size_t)nold * sizeof *old) : NULL;
 	for (int i = 0; old && i < nold; i++)
 		old[i] = d->m[i].uid;
@@ -560,7 +562,8 @@ static void handle(actor *self, actor_msg *msg)
 		}
 		return;
 	}
-	if (!d->loaded)
+	bool fresh = !d->loaded;
+	if (fresh && m->hdr.type != DK_RELOAD)
 		load(d);
 	switch (m->hdr.type) {
 	case DK_ENQUEUE:

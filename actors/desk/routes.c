@@ -8,7 +8,8 @@
  *   PUT  /v1/agents/{id}/capacity  team.manage  admins set an agent's max concurrent chats
  *   GET  /v1/queue                 conv         supervisors and up: every department's queue;
  *                                               agents: the queues of their own departments
- *                                               (another department by id: 403 not_a_member)
+ *                                               (another department by id: 403 not_a_member;
+ *                                               a read API key, acting as an agent, is no member)
  * Picking up a waiting conversation is the assignment to oneself
  * (POST /v1/conversations/{id}/assign), which takes it out of its queue.
  */
@@ -317,7 +318,10 @@ static void queue_get(http_req *req, const principal *p)
 		http_respond_error(req, 400, "invalid_field", "department_id must be a department's id", "department_id");
 		return;
 	}
-	bool all = p->kind != P_AGENT || role_parse(p->role) >= ROLE_SUPERVISOR;
+	/* supervisors and up (and keys that act as one) see every queue;
+	 * agents their departments' (a read key, acting as an agent, is
+	 * nobody's member: none) */
+	bool all = role_parse(p->role) >= ROLE_SUPERVISOR;
 	store_txn t;
 	if (store_read(a->db, &t)) {
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);

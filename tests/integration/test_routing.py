@@ -174,6 +174,53 @@ def test_disconnect_keeps_chats():
         assert d.assignee(c2) is None
 
 
+def test_pick_up_and_capacity_raised():
+    """Picking a waiting conversation up (the assignment to oneself) takes
+    it out of the queue and counts in the load; raising the capacity
+    routes the next waiting one at once."""
+    with Server() as s:
+        d = Desk(s)
+        a1, t1 = d.agent(max_chats=1)
+        d.members(d.default, [a1])
+        c1, _ = d.visit()
+        c2, _ = d.visit()
+        wait_until(lambda: d.queue(d.default)["count"] == 2, 5, "two wait")
+        # picked up by hand (nobody online yet): out of the queue
+        b = ok(*s.request("POST", "/v1/conversations/%s/assign" % c1, token=t1)[:2])
+        assert b["assignee"]["id"] == a1 and b["status"] == "open", b
+        wait_until(lambda: [w["conversation_id"] for w in d.queue(d.default)["waiting"]] == [c2], 5, "c1 left")
+        # online at capacity 1 with c1: c2 waits
+        d.heartbeat(t1)
+        wait_until(lambda: d.presence(a1)["load"] == 1 and d.presence(a1)["state"] == "online", 5, "load 1")
+        assert d.assignee(c2) is None
+        # capacity raised: routed at once
+        ok(*s.request("PUT", "/v1/agents/%s/capacity" % a1, {"max_chats": 2}, token=d.tok)[:2])
+        d.wait_assigned(c2, a1)
+        wait_until(lambda: d.presence(a1)["load"] == 2, 5, "load 2")
+
+
+def test_least_busy():
+    """least_busy offers to the member with the fewest open conversations."""
+    with Server() as s:
+        d = Desk(s)
+        (a, ta), (b, tb), (c, tc) = [d.agent(max_chats=5) for _ in range(3)]
+        did = d.dept(routing="least_busy")
+        d.members(did, [a, b, c])
+        d.heartbeat(ta)
+        first = [d.visit(dept=did)[0] for _ in range(2)]
+        for cid in first:
+            d.wait_assigned(cid, a)
+        d.heartbeat(tb)
+        d.heartbeat(tc)
+        wait_until(lambda: d.presence(b)["state"] == "online" and d.presence(c)["state"] == "online", 5, "online")
+        later = []
+        for _ in range(4):
+            later.append(d.visit(dept=did)[0])
+            wait_until(lambda: d.assignee(later[-1]) is not None, 10, "routed")
+        got = [d.assignee(x) for x in later]
+        assert got.count(a) == 0 and got.count(b) == 2 and got.count(c) == 2, (got, a, b, c)
+
+
 def test_burst_round_robin_and_restart():
     """500 visitors within a second for 5 agents of capacity 3: exactly 15
     assigned, none over 3, none twice, round robin within one; after a
@@ -420,4 +467,4 @@ def test_bad_input():
 
 if __name__ == "__main__":
     main([test_bad_input, test_route_wait_capacity_away, test_disconnect_keeps_chats, test_offline_email_batched,
-          test_hours_across_dst, test_round_robin_fair, test_burst_round_robin_and_restart])
+          test_hours_across_dst, test_round_robin_fair, test_least_busy, test_pick_up_and_capacity_raised, test_burst_round_robin_and_restart])
