@@ -1,6 +1,7 @@
 /* api_ops — health, readiness and Prometheus metrics. */
 #include "actors/kit/api.h"
 #include "storage/db.h"
+#include "actors/conversations/due.h"
 #include "actors/conversations/lcache.h"
 #include "actors/files/files.h"
 #include "actors/kit/registry.h"
@@ -155,6 +156,7 @@ static void set_clock(http_req *req, const principal *unused)
 			api_bad_field(req, "now", "now must be an ISO-8601 UTC time");
 		} else {
 			clock_set_now_ms(ms);
+			due_wake(a);   /* snooze ends and auto-closes now due */
 			char iso[32];
 			http_respond_json(req, 200, json_pack("{s:s}", "now", clock_iso8601(clock_now_ms(), iso)));
 		}

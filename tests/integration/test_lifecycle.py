@@ -216,6 +216,31 @@ def test_snooze_ends_live():
         assert conv(s, tok, late)["status"] == "snoozed"
 
 
+def test_clock_moved_while_running():
+    """With --test-clock the clock moves forward while the server runs
+    (PUT /v1/ops/clock): the due timer looks again at once, and what came
+    due is applied — a snooze ends, an idle conversation closes."""
+    with Server("--test-clock") as s:
+        tok = s.login()["access_token"]
+        ok(*call(s, "PATCH", "/v1/tenant", {"auto_close_s": 600}, token=tok))
+        vis = s.visitor("Clo")["visitor_token"]
+        snoozed = s.new_conversation(vis, "hi", "c-1")["id"]
+        idle = s.new_conversation(vis, "hi", "c-2")["id"]
+        ok(*patch(s, tok, snoozed, {"status": "snoozed", "snooze_until": future(300)}))
+        ok(*call(s, "PUT", "/v1/ops/clock", {"now": future(400)}, token=tok))
+        tok = s.login()["access_token"]   # tokens age with the clock
+        wait_until(lambda: conv(s, tok, snoozed)["status"] == "waiting", what="the snooze to end")
+        assert conv(s, tok, idle)["status"] == "waiting"
+        ok(*call(s, "PUT", "/v1/ops/clock", {"now": future(700)}, token=tok))
+        tok = s.login()["access_token"]
+        wait_until(lambda: conv(s, tok, idle)["status"] == "closed", what="the idle conversation to close")
+        # the snoozed one was active at 400 s (its snooze ended): not closed yet
+        assert conv(s, tok, snoozed)["status"] == "waiting"
+        ok(*call(s, "PUT", "/v1/ops/clock", {"now": future(1100)}, token=tok))
+        tok = s.login()["access_token"]
+        wait_until(lambda: conv(s, tok, snoozed)["status"] == "closed", what="the other one to close")
+
+
 def test_auto_close_survives_a_restart():
     with Server() as s:
         tok = s.login()["access_token"]
@@ -378,5 +403,6 @@ def test_transfer_webhook():
 
 if __name__ == "__main__":
     main([test_new_conversation_waits, test_statuses_and_times, test_priority, test_bad_input,
-          test_snooze_survives_a_restart, test_snooze_ends_live, test_auto_close_survives_a_restart, test_transfer,
+          test_snooze_survives_a_restart, test_snooze_ends_live, test_clock_moved_while_running,
+          test_auto_close_survives_a_restart, test_transfer,
           test_transfer_webhook])
