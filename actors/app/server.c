@@ -382,6 +382,14 @@ int app_config_parse(app_config *c, int argc, char **argv)
 		fprintf(stderr, "parleyd: audit-retention-days must be 1..36500\n");
 		return -1;
 	}
+	if (c->default_capacity < 0 || c->default_capacity > 100) {
+		fprintf(stderr, "parleyd: default-capacity must be 0..100\n");
+		return -1;
+	}
+	if (c->offline_email_window_ms < 100 || c->offline_email_window_ms > 86400000) {
+		fprintf(stderr, "parleyd: offline-email-window-ms must be 100..86400000\n");
+		return -1;
+	}
 	return 0;
 bad:
 	fprintf(stderr, "parleyd: bad option or value\n");
