@@ -1181,10 +1181,11 @@ static void on_route(conv_actor *ca, conv_msg *m)
 
 /* CM_QUEUE: the department's word on the conversation's place in its
  * queue, passed to the visitor; the offline flag is stored when it
- * changes. Stale news (no longer waiting) is dropped. */
+ * changes. Stale news (no longer waiting, or waiting in another
+ * department than the one that sent it) is dropped. */
 static void on_queue(conv_actor *ca, conv_msg *m)
 {
-	if (ca->loaded != 1 || ca->rec.status != CS_WAITING)
+	if (ca->loaded != 1 || ca->rec.status != CS_WAITING || (m->dept && dept_of(ca, &ca->rec) != m->dept))
 		return;
 	char ids[24];
 	rbuf *b = reply_encode(json_pack("{s:s,s:s,s:I,s:I,s:b}", "type", "queue_position", "conversation_id",

@@ -84,7 +84,7 @@ typedef struct conv_msg {
 	uint64_t target;                   /* ASSIGN, TRANSFER, ROUTE: the new assignee (0 = nobody) */
 	char target_name[REC_NAME_MAX + 1];
 	uint64_t dept;                     /* CREATE: the chosen department (0: the default); ROUTE: the offering one;
-	                                      TRANSFER: the target one (0: stay) */
+	                                      TRANSFER: the target one (0: stay); QUEUE: the sender (0: any) */
 	uint32_t wait_s;                   /* QUEUE: estimated wait */
 	char dept_name[REC_NAME_MAX + 1];  /* TRANSFER: the target department's name (the system message) */
 } conv_msg;

@@ -40,6 +40,11 @@ def test_new_conversation_waits():
         # handed back: waiting again
         b = ok(*call(s, "POST", "/v1/conversations/%s/assign" % c["id"], {"assignee_id": None}, token=tok))
         assert b["status"] == "waiting" and b["waiting_since"], b
+        # open asked of an unassigned conversation: it waits in the queue
+        assert ok(*patch(s, tok, c["id"], {"status": "open"}))["status"] == "waiting"
+        assert ok(*patch(s, tok, c["id"], {"status": "pending"}))["status"] == "pending"
+        b = ok(*patch(s, tok, c["id"], {"status": "open"}))
+        assert b["status"] == "waiting" and b["waiting_since"], b
 
 
 def test_statuses_and_times():

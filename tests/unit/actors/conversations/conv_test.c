@@ -1572,6 +1572,13 @@ static void test_queue_position(void **state)
 	pump();
 	assert_int_equal(num(take(VSUB), "position"), 2);
 	assert_int_equal(queued(), 0);
+	/* from a department it no longer waits in: dropped */
+	m = conv_msg_new(CM_QUEUE);
+	m->seq = 1;
+	m->dept = OTHER_DEPT;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	assert_int_equal(frames_left(VSUB), 0);
 }
 
 /* Without the desk, no routing message at all. */
