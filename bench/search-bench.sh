@@ -28,13 +28,6 @@ fill=$("$BUILD/bench/parley-search-fill" --data "$DATA" --messages "$MESSAGES" -
 echo "$fill" | grep -v '^words'
 words=$(echo "$fill" | grep '^words')
 # again on the filled directory (no first-run seed: no widget key printed)
-"$PARLEYD" --data "$DATA" --host 127.0.0.1 --port 0 >"$DATA/out" 2>"$DATA/err" &
-PID=$!
-for _ in $(seq 300); do
-	grep -q 'listening on' "$DATA/out" 2>/dev/null && break
-	sleep 0.1
-done
-PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DATA/out" | cut -d: -f3)
-[ -n "$PORT" ] || { echo "parleyd did not start" >&2; cat "$DATA/err" >&2; parleyd_stop; exit 1; }
+PARLEYD_NO_KEY=1 parleyd_start "$DATA" || exit 1
 python3 "$ROOT/bench/search_query.py" "$PORT" "$PW" "$words" "$REPS" || { parleyd_stop; exit 1; }
 parleyd_stop
