@@ -32,11 +32,13 @@
 #define SNIPPET_BACK    20        /* messages read back from the newest with a term */
 #define SNIPPET_BEFORE  60        /* bytes of context before the match */
 #define SNIPPET_MAX     240       /* bytes of a snippet */
+#define DATE_SLACK_MS   60000     /* an id's time and its record's created_ms differ by less */
 
 typedef struct {
 	search_list lists[SEARCH_LISTS_MAX];
 	int n, nterms;            /* lists; the first nterms are terms */
 	uint64_t from, upto;      /* id bounds */
+	int64_t from_ms, to_ms;   /* created_ms bounds */
 	uint64_t dept;            /* 0: any */
 	bool by_dept;
 } search_req;
@@ -109,6 +111,7 @@ static int parse(http_req *req, const principal *p, store_txn *t, search_req *r,
 {
 	memset(r, 0, sizeof *r);
 	r->upto = UINT64_MAX;
+	r->to_ms = INT64_MAX;
 	*any_filter = false;
 	char *q = malloc(SEARCH_Q_MAX + 1);
 	if (!q)
@@ -205,13 +208,17 @@ static int parse(http_req *req, const principal *p, store_txn *t, search_req *r,
 		return -1;
 	if (gf && gt && from_ms > to_ms)
 		return bad(req, 400, "invalid_field", "from is after to", "from");
-	/* ids are ms << 16 | a counter (core/id.h) */
+	/* ids are ms << 16 | a counter (core/id.h), taken a moment apart from
+	 * created_ms: the id range, widened by DATE_SLACK_MS, bounds the walk;
+	 * each hit's created_ms decides */
 	if (gf) {
-		r->from = (uint64_t)from_ms << 16;
+		r->from_ms = from_ms;
+		r->from = from_ms > DATE_SLACK_MS ? (uint64_t)(from_ms - DATE_SLACK_MS) << 16 : 0;
 		*any_filter = true;
 	}
 	if (gt) {
-		r->upto = ((uint64_t)to_ms << 16) | 0xffff;
+		r->to_ms = to_ms;
+		r->upto = ((uint64_t)(to_ms + DATE_SLACK_MS) << 16) | 0xffff;
 		*any_filter = true;
 	}
 	if ((g = id_query(req, "cursor", &id)) < 0)
@@ -360,6 +367,8 @@ static bool on_hit(void *ctx, uint64_t cid, const uint64_t *seq)
 	if (!api_conv_visible(w->p, &w->c))
 		return true;
 	/* dept_id 0: the tenant's default department (departments/view.h) */
+	if (w->c.created_ms < w->r->from_ms || w->c.created_ms > w->r->to_ms)
+		return true;
 	if (w->r->by_dept && deptstore_resolve(w->t, w->p->tid, w->c.dept_id) != w->r->dept)
 		return true;
 	json_t *v = json_pack("{s:o,s:o}", "conversation", view_conv(&w->c), "match", match_of(w, seq));

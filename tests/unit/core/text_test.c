@@ -133,7 +133,7 @@ static void test_operators_and_empty(void **st)
 	assert_string_equal(terms(""), "");
 	assert_string_equal(terms("   "), "");
 	assert_string_equal(terms("\"*\" AND +-() || && :: ?? !! ~~ ^"), "and");
-	assert_false(text_has_terms("+-*/() \"\" :: || && ~^", 23));
+	assert_false(text_has_terms("+-*/() \"\" :: || && ~^", strlen("+-*/() \"\" :: || && ~^")));
 	assert_false(text_has_terms("\xcc\x81\xcc\x80", 4));  /* marks alone */
 	assert_false(text_has_terms("", 0));
 	assert_true(text_has_terms("x", 1));
@@ -247,7 +247,7 @@ static void test_find(void **st)
 	assert_int_equal(text_find("", 0, is_refund, NULL), -1);
 	/* soft hyphen and decomposed accents stay inside the stretch */
 	assert_int_equal(text_find("x re\xc2\xad" "fund", 10, is_refund, NULL), 2);
-	assert_int_equal(text_find("un E\xcc\x81le\xcc\x80ve", 15, is_refund, NULL), 3);
+	assert_int_equal(text_find("un E\xcc\x81le\xcc\x80ve", 12, is_refund, NULL), 3);
 	const char *zh = "我要退款";
 	assert_int_equal(text_find(zh, strlen(zh), is_refund, NULL), 0);   /* the run's start */
 	assert_int_equal(text_find("ab\xff refund", 10, is_refund, NULL), 4);
