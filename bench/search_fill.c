@@ -266,6 +266,7 @@ int main(int argc, char **argv)
 	writer_stats ws;
 	writer_get_stats(w, &ws);
 	writer_stop(&w);
+	free(convs);
 
 	/* the sizes */
 	MDB_txn *txn;
