@@ -121,6 +121,29 @@ static void scratch_free(scratch *x)
 	free(x->order);
 }
 
+static uint64_t leb128(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0, sh = 0; i < n && i < 10; i++, sh += 7) {
+		v |= (uint64_t)(p[i] & 0x7f) << sh;
+		if (!(p[i] & 0x80))
+			break;
+	}
+	return v;
+}
+
+/* Whether the posting under key k already names a seq less than
+ * SEARCH_SEQ_SLACK before seq: then it is left as it is (a read instead of
+ * a write: the page is not dirtied). */
+static bool fresh_enough(store_txn *t, const uint8_t *k, size_t n, uint64_t seq)
+{
+	MDB_val v;
+	if (db_get(t->db, t->txn, DB_SEARCH, k, n, &v))
+		return false;
+	uint64_t old = leb128(v.mv_data, v.mv_size);
+	return old && old <= seq && seq - old < SEARCH_SEQ_SLACK;
+}
+
 /* What to do with each distinct term of a text. */
 enum term_op { OP_PUT, OP_PUT_IF_ABSENT, OP_DEL };
 
@@ -146,6 +169,8 @@ static int each_term(store_txn *t, scratch *x, uint64_t tid, uint64_t cid, uint8
 			rc = db_del(t->db, t->txn, DB_SEARCH, k, n);
 		else if (op == OP_PUT_IF_ABSENT && (rc = db_absent(t->db, t->txn, DB_SEARCH, k, n)) != 0)
 			rc = rc == STORE_EEXISTS ? 0 : rc;
+		else if (op == OP_PUT && seq && fresh_enough(t, k, n, seq))
+			rc = 0;   /* a posting within SEARCH_SEQ_SLACK: no write (search_store.h) */
 		else
 			rc = db_put(t->db, t->txn, DB_SEARCH, k, n, v, vl);
 		if (rc)
@@ -309,15 +334,7 @@ static int seek(list_cursor *l, uint64_t cand, uint64_t *cid, uint64_t *seq)
 	if (key.mv_size != l->plen + 8 || memcmp(key.mv_data, l->prefix, l->plen) != 0)
 		return 0;
 	*cid = db_get_be64((const uint8_t *)key.mv_data + l->plen);
-	*seq = 0;
-	if (l->term) {   /* LEB128 (search_store.h) */
-		const uint8_t *p = v.mv_data;
-		for (size_t i = 0, sh = 0; i < v.mv_size && i < 10; i++, sh += 7) {
-			*seq |= (uint64_t)(p[i] & 0x7f) << sh;
-			if (!(p[i] & 0x80))
-				break;
-		}
-	}
+	*seq = l->term ? leb128(v.mv_data, v.mv_size) : 0;   /* LEB128 (search_store.h) */
 	return 1;
 }
 

@@ -322,9 +322,9 @@ static json_t *snippet_of(const char *text, long off)
 
 /* The match of conversation c: the newest message or note holding every
  * word — it is at or below the smallest of the words' newest seqs, so the
- * walk back starts there and reads at most SNIPPET_BACK events — else the
- * newest with any word (the greatest of those seqs); null when only the
- * name or email matched. */
+ * walk back starts there (plus the postings' slack) and reads at most
+ * SNIPPET_BACK + SEARCH_SEQ_SLACK events — else an event with a word (the
+ * greatest posting seq); null when only the name or email matched. */
 static json_t *match_of(walk *w, const uint64_t *seq)
 {
 	uint64_t top = 0, low = UINT64_MAX;
@@ -336,9 +336,13 @@ static json_t *match_of(walk *w, const uint64_t *seq)
 	}
 	if (top == 0)
 		return json_null();
+	/* a posting's seq trails the newest event with its word by less than
+	 * SEARCH_SEQ_SLACK: the newest event with every word lies at or below
+	 * start */
+	uint64_t start = low + SEARCH_SEQ_SLACK - 1 < w->c.last_seq ? low + SEARCH_SEQ_SLACK - 1 : w->c.last_seq;
 	uint64_t best = 0;
 	bool any;
-	for (uint64_t s = low; s > 0 && s + SNIPPET_BACK > low && !best; s--)
+	for (uint64_t s = start; s > 0 && s + SNIPPET_BACK + SEARCH_SEQ_SLACK > start && !best; s--)
 		if (convstore_event(w->t, w->c.tid, w->c.id, s, w->e) == 0 && holds_all(w->r, w->e, &any))
 			best = s;
 	if (!best)

@@ -125,7 +125,7 @@ static void test_words_newest_first(void **state)
 	assert_int_equal(h.n, 2);           /* 30's "order" was a status event */
 	assert_int_equal(h.cid[0], 20);
 	assert_int_equal(h.cid[1], 10);
-	assert_int_equal(h.seq[1][0], 3);   /* the newest message of 10 with it */
+	assert_int_equal(h.seq[1][0], 2);   /* its first message with it: 3 is within the slack */
 	h = words(f, T1, "arrived");
 	assert_int_equal(h.n, 1);
 	assert_int_equal(h.seq[0][0], 2);
@@ -147,8 +147,8 @@ static void test_and(void **state)
 	assert_int_equal(h.n, 2);
 	assert_int_equal(h.cid[0], 20);
 	assert_int_equal(h.cid[1], 10);
-	assert_int_equal(h.seq[1][0], 3);
-	assert_int_equal(h.seq[1][1], 3);
+	assert_int_equal(h.seq[1][0], 2);   /* "order" first at 2, 3 within the slack */
+	assert_int_equal(h.seq[1][1], 3);   /* "refund" only at 3 */
 	h = words(f, T1, "arrived refund");  /* in two messages of one conversation */
 	assert_int_equal(h.n, 1);
 	assert_int_equal(h.cid[0], 10);
@@ -330,6 +330,25 @@ static void test_bounds_and_paging(void **state)
 	assert_int_equal(h.cid[4], 110);
 }
 
+/* A posting's seq is rewritten only when the new message is
+ * SEARCH_SEQ_SLACK or more ahead of it: it trails the newest by less. */
+static void test_seq_slack(void **state)
+{
+	tmpdb *f = *state;
+	rec_conv c;
+	mk_conv(&c, T1, 10, "", "");
+	uint64_t expect = 1;
+	for (uint64_t seq = 1; seq <= 40; seq++) {
+		index_one(f, seq == 1 ? NULL : &c, &c, seq, EK_MESSAGE, "again");
+		if (seq - expect >= SEARCH_SEQ_SLACK)
+			expect = seq;
+		hits h = words(f, T1, "again");
+		assert_int_equal(h.n, 1);
+		assert_int_equal(h.seq[0][0], expect);
+		assert_true(seq - h.seq[0][0] < SEARCH_SEQ_SLACK);
+	}
+}
+
 static void test_off(void **state)
 {
 	tmpdb *f = *state;
@@ -397,7 +416,7 @@ static void test_backfill(void **state)
 	assert_int_equal(backfill(f, 2), 0);                /* done: the mark says so */
 	hits h = words(f, T1, "parcel");
 	assert_int_equal(h.n, 1);
-	assert_int_equal(h.seq[0][0], 3);                   /* the newest message with it */
+	assert_int_equal(h.seq[0][0], 2);                   /* the first: 3 is within the slack */
 	assert_int_equal(words(f, T1, "created").n, 0);     /* not a message */
 	assert_int_equal(words(f, T1, "refund").n, 1);
 	assert_int_equal(words(f, T2, "parcel refund").n, 1);
@@ -452,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefix_terms, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_filters, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds_and_paging, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_seq_slack, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_off, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lists, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_backfill, tmpdb_setup, tmpdb_teardown),
