@@ -78,6 +78,9 @@ typedef struct {
 	size_t upload_max;         /* --upload-max: bytes of one uploaded file [5 MiB] */
 	size_t tenant_quota;       /* --tenant-storage-quota: blob bytes per tenant [1 GiB]; 0 = none */
 	int upload_rate;           /* --upload-rate: uploads per visitor per minute [10]; 0 = no limit */
+	unsigned max_canned;         /* --max-canned: canned responses per tenant [1000]; 0 = no limit */
+	unsigned max_tags;           /* --max-tags: tags per tenant [500]; 0 = no limit */
+	unsigned max_attr_defs;    /* --max-attribute-defs: attribute definitions per tenant [100]; 0 = no limit */
 	bool print_routes;         /* --print-routes: list routes and exit */
 	http_opts http;            /* limits and time-outs */
 } app_config;
