@@ -1,15 +1,18 @@
 /* canned routes — canned responses over the API (docs/openapi.yaml, tag
  * canned): listing with a search, creating, changing, deleting.
  *
- * Two kinds, told by scope: "tenant" (owner 0; everyone reads them, only
- * holders of PERM_SETTINGS — owners, admins, admin keys — write them) and
- * "personal" (a signed-in user's own; nobody else sees or changes them,
- * an API key has none). A personal canned response of another agent is
- * answered 404 like one that does not exist. The list shows the caller's
- * own and the tenant's; ?q= keeps those whose shortcode starts with q
- * (a leading "/" is ignored) or whose title or body has a word starting
- * with q (ASCII case-insensitive). The tenant's limit (--max-canned)
- * counts both kinds: 409 limit_reached.
+ * Two kinds: the tenant's (owner 0; every agent and key reads them;
+ * /v1/canned, written by holders of PERM_SETTINGS — owners, admins, admin
+ * keys) and a user's own (/v1/me/canned, PERM_SELF: any signed-in user,
+ * no API key; nobody else sees or changes them). Each route reaches only
+ * its kind: another agent's canned response, or one of the other kind, is
+ * 404 like one that does not exist. GET /v1/canned lists the caller's own
+ * and the tenant's; ?q= keeps those whose shortcode starts with q (a
+ * leading "/" ignored, compared in lower case) or whose title or body has
+ * a word starting with q (ASCII case-insensitive). Shortcodes are unique
+ * per owner (409 shortcode_taken): an agent's /refund may exist beside the
+ * tenant's. The tenant's limit (--max-canned) counts both kinds: 409
+ * limit_reached.
  */
 #include "actors/canned/canned.h"
 #include "actors/kit/api.h"
@@ -28,7 +31,7 @@ typedef struct {
 	wrop op;
 	int kind;                     /* OP_* */
 	uint64_t uid;                 /* the caller (0: an API key) */
-	bool admin;                   /* may write tenant-wide ones */
+	uint64_t owner;               /* the kind the route reaches: 0 tenant, else the caller's own */
 	rec_canned c;                 /* CREATE: the new one; UPDATE: the fields given; after: the record */
 	const char *set[3];           /* UPDATE: which of shortcode, title, body were given */
 	unsigned max;
@@ -42,11 +45,6 @@ static json_t *view_canned(const rec_canned *c)
 			 c->owner_id ? "personal" : "tenant", "owner_id", c->owner_id ? view_id(c->owner_id) : json_null(),
 			 "shortcode", c->shortcode, "title", c->title, "body", c->body, "created_at",
 			 view_time(c->created_ms), "updated_at", view_time(c->updated_ms));
-}
-
-static bool is_admin(const principal *p)
-{
-	return perm_allows(role_parse(p->role), PERM_SETTINGS);
 }
 
 static uint64_t user_of(const principal *p)
@@ -140,13 +138,11 @@ static int apply(wrop *w, store_txn *t)
 		return rc;
 	}
 	rec_canned cur;
-	rc = canned_usable(t, op->c.tid, op->uid, op->c.id, &cur);
-	if (rc == STORE_ENOTFOUND)
+	rc = canned_get(t, op->c.tid, op->c.id, &cur);
+	if (rc == STORE_ENOTFOUND || (rc == 0 && cur.owner_id != op->owner))
 		return wrop_refuse(w, 404, "not_found", "no such canned response");
 	if (rc)
 		return rc;
-	if (!cur.owner_id && !op->admin)
-		return wrop_refuse(w, 403, "forbidden", "tenant-wide canned responses are managed by admins");
 	if (op->kind == OP_DELETE) {
 		op->c = cur;
 		return canned_delete(t, cur.tid, cur.id);
@@ -188,7 +184,7 @@ static int read_fields(http_req *req, json_t *body, bool required, canned_op *op
 	return 0;
 }
 
-static canned_op *new_op(http_req *req, const principal *p, int kind)
+static canned_op *new_op(http_req *req, const principal *p, int kind, bool personal)
 {
 	canned_op *op = wrop_new(req, sizeof *op);
 	if (!op)
@@ -197,39 +193,24 @@ static canned_op *new_op(http_req *req, const principal *p, int kind)
 	op->op.answer = answer;
 	op->kind = kind;
 	op->uid = user_of(p);
-	op->admin = is_admin(p);
+	op->owner = personal ? p->id : 0;
 	op->c.tid = p->tid;
 	op->c.updated_ms = clock_now_ms();
 	return op;
 }
 
-static void create_canned(http_req *req, const principal *p)
+static void create_canned(http_req *req, const principal *p, bool personal)
 {
-	static const char *const fields[] = { "shortcode", "title", "body", "scope", NULL };
+	static const char *const fields[] = { "shortcode", "title", "body", NULL };
 	json_t *body = api_body(req);
 	if (!body)
 		return;
-	const char *scope;
 	canned_op *op = NULL;
-	if (api_only(req, body, fields) < 0 || api_str(req, body, "scope", false, 1, 16, &scope) < 0)
-		goto out;
-	bool tenant = scope && strcmp(scope, "tenant") == 0;
-	if (scope && !tenant && strcmp(scope, "personal") != 0) {
-		api_bad_field(req, "scope", "scope must be personal or tenant");
-		goto out;
-	}
-	if (tenant && !is_admin(p)) {
-		http_respond_error(req, 403, "forbidden", "tenant-wide canned responses are managed by admins", "scope");
-		goto out;
-	}
-	if (!tenant && p->kind != P_AGENT) {
-		api_bad_field(req, "scope", "an API key has no personal canned responses: use scope tenant");
-		goto out;
-	}
-	if (!(op = new_op(req, p, OP_CREATE)) || read_fields(req, body, true, op) < 0)
+	if (api_only(req, body, fields) < 0 || !(op = new_op(req, p, OP_CREATE, personal)) ||
+	    read_fields(req, body, true, op) < 0)
 		goto out;
 	op->c.id = id_next(&op->op.app->ids);
-	op->c.owner_id = tenant ? 0 : p->id;
+	op->c.owner_id = op->owner;
 	op->c.created_ms = op->c.updated_ms;
 	op->op.ok_status = 201;
 	wrop_submit_http(req, &op->op);
@@ -239,7 +220,7 @@ out:
 	json_decref(body);
 }
 
-static void update_canned(http_req *req, const principal *p)
+static void update_canned(http_req *req, const principal *p, bool personal)
 {
 	static const char *const fields[] = { "shortcode", "title", "body", NULL };
 	uint64_t id;
@@ -249,7 +230,7 @@ static void update_canned(http_req *req, const principal *p)
 	if (!body)
 		return;
 	canned_op *op = NULL;
-	if (api_only(req, body, fields) < 0 || !(op = new_op(req, p, OP_UPDATE)) ||
+	if (api_only(req, body, fields) < 0 || !(op = new_op(req, p, OP_UPDATE, personal)) ||
 	    read_fields(req, body, false, op) < 0)
 		goto out;
 	op->c.id = id;
@@ -260,23 +241,33 @@ out:
 	json_decref(body);
 }
 
-static void delete_canned(http_req *req, const principal *p)
+static void delete_canned(http_req *req, const principal *p, bool personal)
 {
 	uint64_t id;
 	if (api_id_param(req, 0, &id) < 0)
 		return;
-	canned_op *op = new_op(req, p, OP_DELETE);
+	canned_op *op = new_op(req, p, OP_DELETE, personal);
 	if (!op)
 		return;
 	op->c.id = id;
 	wrop_submit_http(req, &op->op);
 }
 
+#define BOTH(fn) \
+	static void fn##_tenant(http_req *req, const principal *p) { fn(req, p, false); } \
+	static void fn##_own(http_req *req, const principal *p) { fn(req, p, true); }
+BOTH(create_canned)
+BOTH(update_canned)
+BOTH(delete_canned)
+
 static const route_def routes[] = {
 	{ "GET", "/v1/canned", PERM_CONV, list_canned },
-	{ "POST", "/v1/canned", PERM_CONV, create_canned },
-	{ "PATCH", "/v1/canned/{id}", PERM_CONV, update_canned },
-	{ "DELETE", "/v1/canned/{id}", PERM_CONV, delete_canned },
+	{ "POST", "/v1/canned", PERM_SETTINGS, create_canned_tenant },
+	{ "PATCH", "/v1/canned/{id}", PERM_SETTINGS, update_canned_tenant },
+	{ "DELETE", "/v1/canned/{id}", PERM_SETTINGS, delete_canned_tenant },
+	{ "POST", "/v1/me/canned", PERM_SELF, create_canned_own },
+	{ "PATCH", "/v1/me/canned/{id}", PERM_SELF, update_canned_own },
+	{ "DELETE", "/v1/me/canned/{id}", PERM_SELF, delete_canned_own },
 	{ 0 },
 };
 

@@ -243,16 +243,19 @@ class Route:
     to a function of the World giving a record of tenant A; body is a
     function of the World (None: no body); ok the success status."""
 
-    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False, key_body=None, raw=None):
+    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False, key_body=None, raw=None,
+                 per_principal=False):
         """renews: the route ends the caller's other sessions and answers
         with new tokens (a password change); body is then a function of the
         World and the principal, and the principal goes on with them.
         key_body: the body API keys send instead (where a user's sample
         leans on being a user, e.g. assigning to oneself).
         raw: a function of the World giving (bytes, headers) for a body
-        that is not JSON (an upload)."""
+        that is not JSON (an upload).
+        per_principal: the params functions take (World, principal), for
+        records that must be the caller's own (a personal canned response)."""
         self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
-        self.renews, self.key_body, self.raw = renews, key_body, raw
+        self.renews, self.key_body, self.raw, self.per_principal = renews, key_body, raw, per_principal
 
 
 def fresh(w):
@@ -359,6 +362,60 @@ def logged_delivery(w):
     return w.logged
 
 
+def canned_body(w):
+    return {"shortcode": w.uniq("c"), "title": "Matrix", "body": "Hello {{visitor.name}}"}
+
+
+def fresh_canned(w):
+    """A new tenant-wide canned response of A; its id."""
+    st, b, _ = w.s.request("POST", "/v1/canned", canned_body(w), token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def shared_canned(w):
+    if not getattr(w, "canned", None):
+        w.canned = fresh_canned(w)
+    return w.canned
+
+
+def own_canned(w, principal):
+    """A new canned response of the caller's own (a user of A), or of A's
+    owner for callers who are not a user of A (their answer does not reach it)."""
+    who = principal if principal in ROLES else "owner"
+    st, b, _ = w.s.request("POST", "/v1/me/canned", canned_body(w), token=w.tokens[who])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def fresh_tag(w):
+    st, b, _ = w.s.request("POST", "/v1/tags", {"name": w.uniq("tag")}, token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def shared_tag(w):
+    if not getattr(w, "tag", None):
+        w.tag = fresh_tag(w)
+    return w.tag
+
+
+def attr_body(w):
+    return {"owner": "visitor", "key": w.uniq("k").replace("-", "_"), "type": "text"}
+
+
+def fresh_attr(w):
+    st, b, _ = w.s.request("POST", "/v1/attributes", attr_body(w), token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def shared_attr(w):
+    if not getattr(w, "attr", None):
+        w.attr = fresh_attr(w)
+    return w.attr
+
+
 ROUTE_SAMPLES = {
     "GET /healthz": Route(200),
     "GET /readyz": Route(200),
@@ -414,6 +471,24 @@ ROUTE_SAMPLES = {
     "GET /v1/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
     "POST /v1/widget/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
     "GET /v1/widget/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
+    "GET /v1/canned": Route(200, query="?q=c"),
+    "POST /v1/canned": Route(201, body=canned_body),
+    "PATCH /v1/canned/{id}": Route(200, {"id": shared_canned}, body=lambda w: {"title": w.uniq("t")}),
+    "DELETE /v1/canned/{id}": Route(200, {"id": fresh_canned}),
+    "POST /v1/me/canned": Route(201, body=canned_body),
+    "PATCH /v1/me/canned/{id}": Route(200, {"id": own_canned}, body=lambda w: {"title": w.uniq("t")},
+                                      per_principal=True),
+    "DELETE /v1/me/canned/{id}": Route(200, {"id": own_canned}, per_principal=True),
+    "GET /v1/tags": Route(200),
+    "POST /v1/tags": Route(201, body=lambda w: {"name": w.uniq("Tag"), "color": "#112233"}),
+    "PATCH /v1/tags/{id}": Route(200, {"id": shared_tag}, body=lambda w: {"color": "#445566"}),
+    "DELETE /v1/tags/{id}": Route(200, {"id": fresh_tag}),
+    "GET /v1/attributes": Route(200, query="?owner=visitor"),
+    "POST /v1/attributes": Route(201, body=attr_body),
+    "PATCH /v1/attributes/{id}": Route(200, {"id": shared_attr}, body=lambda w: {"label": w.uniq("L")}),
+    "DELETE /v1/attributes/{id}": Route(200, {"id": fresh_attr}),
+    "GET /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}),
+    "PATCH /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}, body=lambda w: {}),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
 }
@@ -529,7 +604,7 @@ def route_cell(w, method, path, sample, principal):
     values = {}
     for name in re.findall(r"\{(\w+)\}", path):
         assert name in sample.params, "the sample for %s %s gives no {%s}" % (method, path, name)
-        values[name] = sample.params[name](w)
+        values[name] = sample.params[name](w, principal) if sample.per_principal else sample.params[name](w)
     target = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + sample.query.format(key=s.widget_key)
     if sample.upgrade:
         return str(upgrade_status(s.port, target, token))
