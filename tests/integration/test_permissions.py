@@ -252,8 +252,10 @@ class Route:
         leans on being a user, e.g. assigning to oneself).
         raw: a function of the World giving (bytes, headers) for a body
         that is not JSON (an upload).
-        per_principal: the params functions take (World, principal), for
-        records that must be the caller's own (a personal canned response)."""
+        per_principal: body and params functions take the World and the
+        principal (a body naming the caller's own tenant's records; a
+        record that must be the caller's own, e.g. a personal canned
+        response)."""
         self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
         self.renews, self.key_body, self.raw, self.per_principal = renews, key_body, raw, per_principal
 
@@ -373,6 +375,22 @@ def fresh_canned(w):
     return b["id"]
 
 
+def shared_dept(w):
+    """A department of tenant A for the samples that read or change it."""
+    if not getattr(w, "dept", None):
+        st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Matrix", "slug": w.uniq("sd")},
+                               token=w.tokens["owner"])
+        assert st == 201, (st, b)
+        w.dept = b["id"]
+    return w.dept
+
+
+def fresh_dept(w):
+    st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Gone", "slug": w.uniq("fd")}, token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
 def shared_canned(w):
     if not getattr(w, "canned", None):
         w.canned = fresh_canned(w)
@@ -414,6 +432,14 @@ def shared_attr(w):
     if not getattr(w, "attr", None):
         w.attr = fresh_attr(w)
     return w.attr
+
+
+def dept_order(w, principal):
+    """Every department of the caller's tenant (B's for B's callers), in reverse order."""
+    tok = w.tokens["other" if principal in ("other", "key_other") else "owner"]
+    st, b, _ = w.s.request("GET", "/v1/departments", token=tok)
+    assert st == 200, (st, b)
+    return {"ids": [d["id"] for d in b["data"]][::-1]}
 
 
 ROUTE_SAMPLES = {
@@ -476,7 +502,7 @@ ROUTE_SAMPLES = {
     "PATCH /v1/canned/{id}": Route(200, {"id": shared_canned}, body=lambda w: {"title": w.uniq("t")}),
     "DELETE /v1/canned/{id}": Route(200, {"id": fresh_canned}),
     "POST /v1/me/canned": Route(201, body=canned_body),
-    "PATCH /v1/me/canned/{id}": Route(200, {"id": own_canned}, body=lambda w: {"title": w.uniq("t")},
+    "PATCH /v1/me/canned/{id}": Route(200, {"id": own_canned}, body=lambda w, p: {"title": w.uniq("t")},
                                       per_principal=True),
     "DELETE /v1/me/canned/{id}": Route(200, {"id": own_canned}, per_principal=True),
     "GET /v1/tags": Route(200),
@@ -489,6 +515,16 @@ ROUTE_SAMPLES = {
     "DELETE /v1/attributes/{id}": Route(200, {"id": fresh_attr}),
     "GET /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}),
     "PATCH /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}, body=lambda w: {}),
+    "GET /v1/departments": Route(200),
+    "POST /v1/departments": Route(201, body=lambda w: {"name": "New", "slug": w.uniq("nd")}),
+    "POST /v1/departments/reorder": Route(200, body=dept_order, per_principal=True),
+    "GET /v1/departments/{id}": Route(200, {"id": shared_dept}),
+    "PATCH /v1/departments/{id}": Route(200, {"id": shared_dept}, body=lambda w: {"description": w.uniq("dd")}),
+    "DELETE /v1/departments/{id}": Route(200, {"id": fresh_dept}),
+    "PUT /v1/departments/{id}/members": Route(200, {"id": shared_dept},
+                                              body=lambda w: {"agent_ids": [w.uid["agent"]]}),
+    "GET /v1/audit": Route(200),
+    "GET /v1/widget/departments": Route(200),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
 }
@@ -608,7 +644,8 @@ def route_cell(w, method, path, sample, principal):
     target = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + sample.query.format(key=s.widget_key)
     if sample.upgrade:
         return str(upgrade_status(s.port, target, token))
-    body = (sample.body(w, principal) if sample.renews else sample.body(w)) if sample.body else None
+    body = (sample.body(w, principal) if sample.renews or sample.per_principal else sample.body(w)) \
+        if sample.body else None
     if sample.key_body and principal in KEYS:
         body = sample.key_body(w)
     if sample.raw:
