@@ -5,7 +5,7 @@
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
-	feature_canned, feature_tags, feature_attributes,
+	feature_canned, feature_tags, feature_attributes, feature_mentions,
 	feature_departments, feature_audit;
 
 const feature *const app_features[] = {
@@ -23,6 +23,7 @@ const feature *const app_features[] = {
 	&feature_canned,
 	&feature_tags,
 	&feature_attributes,
+	&feature_mentions,
 	&feature_departments,
 	&feature_audit,
 	NULL,

@@ -513,6 +513,8 @@ ROUTE_SAMPLES = {
     "POST /v1/attributes": Route(201, body=attr_body),
     "PATCH /v1/attributes/{id}": Route(200, {"id": shared_attr}, body=lambda w: {"label": w.uniq("L")}),
     "DELETE /v1/attributes/{id}": Route(200, {"id": fresh_attr}),
+    "GET /v1/mentions": Route(200),
+    "POST /v1/mentions/read": Route(200, body=lambda w: {"conversation_id": w.shared}),
     "GET /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}),
     "PATCH /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}, body=lambda w: {}),
     "GET /v1/departments": Route(200),
