@@ -68,8 +68,8 @@ int feature_install(app *a, const feature *const *list)
 				unsigned flags = (r->perm == PERM_PUBLIC ? 0 : HTTP_BEARER) |
 						 (k ? HTTP_STREAM_BODY : 0);
 				if (http_route(a->http, r->method, r->path, flags, dispatch, es) < 0) {
-					fprintf(stderr, "parleyd: the route table is full at %s %s (net/router.h ROUTER_MAX_ROUTES)\n",
-						r->method, r->path);
+					/* a route the server would not serve: refuse to start */
+					fprintf(stderr, "parleyd: cannot install route %s %s\n", r->method, r->path);
 					return -1;
 				}
 				es++;
