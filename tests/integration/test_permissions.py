@@ -260,10 +260,10 @@ class Route:
         leans on being a user, e.g. assigning to oneself).
         raw: a function of the World giving (bytes, headers) for a body
         that is not JSON (an upload).
-        per_principal: body and params functions take the World and the
-        principal (a body naming the caller's own tenant's records; a
-        record that must be the caller's own, e.g. a personal canned
-        response)."""
+        per_principal: body is a function of the World and the principal
+        (a body naming the caller's own tenant's records). A params
+        function of two arguments gets the principal too (a record that
+        must be the caller's own, e.g. a personal canned response)."""
         self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
         self.renews, self.key_body, self.raw, self.per_principal = renews, key_body, raw, per_principal
 
@@ -532,9 +532,8 @@ ROUTE_SAMPLES = {
     "PATCH /v1/canned/{id}": Route(200, {"id": shared_canned}, body=lambda w: {"title": w.uniq("t")}),
     "DELETE /v1/canned/{id}": Route(200, {"id": fresh_canned}),
     "POST /v1/me/canned": Route(201, body=canned_body),
-    "PATCH /v1/me/canned/{id}": Route(200, {"id": own_canned}, body=lambda w, p: {"title": w.uniq("t")},
-                                      per_principal=True),
-    "DELETE /v1/me/canned/{id}": Route(200, {"id": own_canned}, per_principal=True),
+    "PATCH /v1/me/canned/{id}": Route(200, {"id": own_canned}, body=lambda w: {"title": w.uniq("t")}),
+    "DELETE /v1/me/canned/{id}": Route(200, {"id": own_canned}),
     "GET /v1/tags": Route(200),
     "POST /v1/tags": Route(201, body=lambda w: {"name": w.uniq("Tag"), "color": "#112233"}),
     "PATCH /v1/tags/{id}": Route(200, {"id": shared_tag}, body=lambda w: {"color": "#445566"}),
@@ -685,7 +684,8 @@ def route_cell(w, method, path, sample, principal):
     values = {}
     for name in re.findall(r"\{(\w+)\}", path):
         assert name in sample.params, "the sample for %s %s gives no {%s}" % (method, path, name)
-        values[name] = sample.params[name](w, principal) if sample.per_principal else sample.params[name](w)
+        f = sample.params[name]   # a function of (World, principal) when it takes two
+        values[name] = f(w, principal) if f.__code__.co_argcount == 2 else f(w)
     target = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + sample.query.format(key=s.widget_key)
     if sample.upgrade:
         return str(upgrade_status(s.port, target, token))
