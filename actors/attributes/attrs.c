@@ -110,6 +110,34 @@ static json_t *load_values(store_txn *t, uint64_t tid, int owner, uint64_t id, c
 	return o;
 }
 
+/* Checks every key of patch against defs; 0 or ATTRS_* with res->key set. */
+static int check_patch(const defs *s, json_t *patch, attrs_result *res)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(patch, k, v) {
+		const rec_attrdef *d = def_of(s, k);
+		int err = !d ? ATTRS_UNKNOWN : !json_is_null(v) && !attrs_value_fits(d->type, v) ? ATTRS_INVALID : 0;
+		if (err) {
+			res->error = err;
+			rec_strcpy(res->key, sizeof res->key, k, strlen(k));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int attrs_check(store_txn *t, uint64_t tid, int owner, json_t *patch, attrs_result *res)
+{
+	memset(res, 0, sizeof *res);
+	defs s = { 0 };
+	int rc = load_defs(t, tid, owner, &s);
+	if (rc == 0)
+		check_patch(&s, patch, res);
+	free(s.d);
+	return rc;
+}
+
 int attrs_validate(store_txn *t, uint64_t tid, int owner, uint64_t id, json_t *patch, int64_t now,
 		   attrs_result *res)
 {
@@ -117,26 +145,13 @@ int attrs_validate(store_txn *t, uint64_t tid, int owner, uint64_t id, json_t *p
 	defs s = { 0 };
 	int rc = load_defs(t, tid, owner, &s);
 	json_t *cur = NULL, *before = NULL;
-	if (rc)
+	if (rc || check_patch(&s, patch, res))
 		goto out;
-	const char *k;
-	json_t *v;
-	json_object_foreach(patch, k, v) {
-		const rec_attrdef *d = def_of(&s, k);
-		if (!d) {
-			res->error = ATTRS_UNKNOWN;
-			rec_strcpy(res->key, sizeof res->key, k, strlen(k));
-			goto out;
-		}
-		if (!json_is_null(v) && !attrs_value_fits(d->type, v)) {
-			res->error = ATTRS_INVALID;
-			rec_strcpy(res->key, sizeof res->key, k, strlen(k));
-			goto out;
-		}
-	}
 	if (!(cur = load_values(t, tid, owner, id, &s, &rc)))
 		goto out;
 	before = json_deep_copy(cur);
+	const char *k;
+	json_t *v;
 	json_object_foreach(patch, k, v) {
 		if (json_is_null(v))
 			json_object_del(cur, k);

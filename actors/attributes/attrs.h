@@ -45,6 +45,11 @@ enum { ATTRS_UNKNOWN = 1, ATTRS_INVALID };
 int attrs_validate(store_txn *t, uint64_t tid, int owner, uint64_t id, json_t *patch, int64_t now,
 		   attrs_result *res);
 
+/* The check of attrs_validate alone, in any transaction (a read snapshot
+ * before a write is queued): res->error and res->key as there, nothing
+ * merged or written. 0 or a STORE_* code. */
+int attrs_check(store_txn *t, uint64_t tid, int owner, json_t *patch, attrs_result *res);
+
 void attrs_result_free(attrs_result *res);
 
 /* The stored values of record id as a JSON object holding only keys that

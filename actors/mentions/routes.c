@@ -6,8 +6,9 @@
  * each a live `mention` frame (docs/realtime.md). They stay unread until
  * the agent reads the conversation: POST /v1/mentions/read
  * {conversation_id} (the console sends it when it opens a conversation),
- * or a `read` receipt of theirs in it. GET /v1/mentions lists them,
- * oldest conversation first, with their count. Users only: an API key is
+ * or a `read` receipt of theirs in it that moves the agents' read mark.
+ * GET /v1/mentions lists them, oldest conversation first, with their
+ * count. Users only: an API key is
  * mentioned by nobody.
  */
 #include "actors/kit/api.h"

@@ -542,6 +542,10 @@ ROUTE_SAMPLES = {
     "POST /v1/attributes": Route(201, body=attr_body),
     "PATCH /v1/attributes/{id}": Route(200, {"id": shared_attr}, body=lambda w: {"label": w.uniq("L")}),
     "DELETE /v1/attributes/{id}": Route(200, {"id": fresh_attr}),
+    "POST /v1/conversations/{id}/tags/{tag_id}": Route(200, {"id": shared, "tag_id": shared_tag}),
+    "DELETE /v1/conversations/{id}/tags/{tag_id}": Route(200, {"id": shared, "tag_id": shared_tag}),
+    "GET /v1/conversations/{id}/attributes": Route(200, {"id": shared}),
+    "PATCH /v1/conversations/{id}/attributes": Route(200, {"id": shared}, body=lambda w: {}),
     "GET /v1/mentions": Route(200),
     "POST /v1/mentions/read": Route(200, body=lambda w: {"conversation_id": w.shared}),
     "GET /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}),
@@ -598,6 +602,7 @@ FRAME_SAMPLES = {
                                                  "priority": "high"}),
     "ping": Frame(lambda w, cid: {"type": "ping"}, conv=False),
     "presence.set": Frame(lambda w, cid: {"type": "presence.set", "state": "online"}, conv=False),
+    "tag": Frame(lambda w, cid: {"type": "tag", "conversation_id": cid, "tag_id": shared_tag(w), "add": True}),
 }
 
 

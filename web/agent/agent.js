@@ -16,6 +16,8 @@ import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
 import { createToolsPage } from "./tools.js";
+import { createConvTools } from "./convtools.js";
+import { createPicklists } from "./picklists.js";
 import { createAuditPage } from "./audit.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 import { createConversationControls } from "./lifecycle.js";
@@ -330,6 +332,8 @@ function stopApp() {
   webhooks.reset();
   departments.reset();
   tools.reset();
+  convTools.reset();
+  picks.reset();
   audit.reset();
   setConn("offline");
 }
@@ -371,6 +375,16 @@ const controls = createConversationControls({
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
 const tools = createToolsPage(ctx);
+// the conversation pane's tag editor, the mentions badge, the composer's pick lists
+const convTools = createConvTools({ api, el, showError, upsert: (c) => upsertConversation(c), currentId: () => S.current,
+  open: (id) => { location.hash = "#inbox"; openConversation(id); } });
+const picks = createPicklists({ input: ui.replyInput, anchor: ui.replyForm, api, el, user: () => auth && auth.user,
+  isNote: () => ui.noteToggle.checked,
+  vars: () => {
+    const c = S.convs.get(S.current) || {};
+    return { "visitor.name": (c.visitor && c.visitor.name) || "", "visitor.email": (c.visitor && c.visitor.email) || "",
+      "agent.name": (auth && auth.user && auth.user.name) || "", "conversation.id": S.current || "" };
+  } });
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
   audit, profile, tools };
@@ -479,6 +493,7 @@ function connect() {
         startPing(ws);
         subscribeInbox();
         desk.connected();
+        convTools.start(); // unread mentions, after the inbox (mention frames come through it)
         if (S.current) subscribeThread(S.current);
         return;
       }
@@ -546,6 +561,7 @@ function onFrame(f) {
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
+    case "mention": convTools.onMention(f); break;
     case "error":
       if (f.error && f.error.code === "unauthenticated") refreshTokens().then(() => S.ws && S.ws.close(1000), () => {});
       break;
@@ -660,7 +676,7 @@ function upsertConversation(c) {
     merged.last_message = old.last_message;
   }
   S.convs.set(c.id, merged);
-  if (S.current === c.id) renderHeader();
+  if (S.current === c.id) { renderHeader(); convTools.show(merged); }
   scheduleRenderList();
 }
 
@@ -733,6 +749,8 @@ async function openConversation(id) {
     S.subscribed = null;
   }
   S.current = id;
+  convTools.opened(id);
+  convTools.show(S.convs.get(id));
   ui.pane.hidden = false;
   ui.noPane.hidden = true;
   ui.pane.dataset.id = id;
@@ -778,6 +796,7 @@ function subscribeThread(id) {
 function onEvent(ev) {
   const id = ev.conversation_id;
   if (!id || !S.threads.has(id)) return;
+  if (ev.kind === "tag") convTools.onTag(S.convs.get(id), ev, id === S.current);
   applyEvent(id, ev);
   if (id === S.current) scheduleReceipts();
 }
@@ -796,7 +815,7 @@ function labelOf(ev) {
     case "transfer": return `${who} transferred it${ev.assignee ? ` to ${ev.assignee.name || "an agent"}` : " to a department's queue"}${ev.reason ? `: ${ev.reason}` : ""}`;
     case "priority": return `${who} set the priority to ${ev.priority}`;
     case "created": return "Conversation started";
-    default: return `${ev.kind || "event"}`;
+    default: return convTools.label(ev) || `${ev.kind || "event"}`;
   }
 }
 
@@ -1032,15 +1051,16 @@ function sendReply() {
   if (!text) return;
   if (new TextEncoder().encode(text).length > 8000) { showError("Message too long (8,000 bytes at most)."); return; }
   const priv = ui.noteToggle.checked;
+  const extra = picks.take(text, priv); // canned_id, mentions
   ui.replyInput.value = "";
   stopTyping();
-  queueMessage(id, text, priv, null);
+  queueMessage(id, text, priv, null, extra);
 }
 
 // A message (text and/or files) shown as pending until acknowledged.
-function queueMessage(id, text, priv, files) {
+function queueMessage(id, text, priv, files, extra) {
   const t = thread(id);
-  const p = { client_id: uuid(), text, private: priv, files, sentOn: null, el: null };
+  const p = { client_id: uuid(), text, private: priv, files, extra, sentOn: null, el: null };
   const node = buildMessageNode({ kind: priv ? "note" : "message", text, private: priv, files, conversation_id: id,
     sender: { type: "agent", name: auth && auth.user && auth.user.name } });
   node.dataset.state = "pending";
@@ -1063,6 +1083,8 @@ function sendOne(id, p) {
   const frame = { type: "send", conversation_id: id, client_id: p.client_id, text: p.text };
   if (p.private) frame.private = true;
   if (p.files && p.files.length) frame.files = p.files.map((f) => f.id);
+  if (p.extra && p.extra.canned_id) { frame.canned_id = p.extra.canned_id; delete frame.text; }
+  if (p.extra && p.extra.mentions) frame.mentions = p.extra.mentions;
   request(frame, (f) => {
     const t = thread(id);
     if (!t.pending.has(p.client_id)) return;
