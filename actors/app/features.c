@@ -4,7 +4,8 @@
 #include "actors/app/features.h"
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
-	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files;
+	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
+	feature_ratings, feature_transcripts, feature_visitors;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -18,5 +19,8 @@ const feature *const app_features[] = {
 	&feature_apikeys,
 	&feature_outbox,
 	&feature_files,
+	&feature_ratings,
+	&feature_transcripts,
+	&feature_visitors,
 	NULL,
 };

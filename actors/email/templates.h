@@ -47,9 +47,20 @@ typedef struct {
 	const char *requested_by;  /* the admin who asked */
 } tpl_test;
 
+/* To a visitor: the transcript of their conversation, on request or when
+ * it closes. text and html are the transcript itself, rendered (and
+ * escaped) by actors/transcripts; html is a fragment for the body. */
+typedef struct {
+	const char *workspace;
+	const char *visitor_name;  /* "" = not known */
+	const char *text;
+	const char *html;
+} tpl_transcript;
+
 /* Each fills *out (zeroed first): 0, or -1 out of memory (*out freed). */
 int tpl_new_conversation_render(const tpl_new_conversation *v, email_body *out);
 int tpl_invitation_render(const tpl_invitation *v, email_body *out);
 int tpl_test_render(const tpl_test *v, email_body *out);
+int tpl_transcript_render(const tpl_transcript *v, email_body *out);
 
 #endif

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/tz.h"
 #include "actors/kit/view.h"
+#include "actors/kit/prechat.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -34,10 +35,15 @@ static json_t *view_tenant(const rec_tenant *t)
 			json_array_append_new(origins, json_stringn(p, n));
 		p += n + (p[n] == ',');
 	}
-	return json_pack("{s:o,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:s}", "id", view_id(t->id), "name", t->name,
-			 "slug", t->slug, "widget_key", t->widget_key, "allowed_origins", origins, "widget",
-			 "color", t->widget_color, "greeting", t->greeting, "position", t->widget_position,
-			 "timezone", t->timezone);
+	json_t *v = json_pack("{s:o,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:s}", "id", view_id(t->id), "name", t->name,
+			      "slug", t->slug, "widget_key", t->widget_key, "allowed_origins", origins, "widget",
+			      "color", t->widget_color, "greeting", t->greeting, "position", t->widget_position,
+			      "timezone", t->timezone);
+	if (v)   /* the pre-chat form, transcripts and ratings (agent tools) */
+		json_object_update_new(v, json_pack("{s:o,s:b,s:I}", "prechat", view_prechat(t), "transcript_on_close",
+						    t->transcript_on_close, "rating_window_s",
+						    (json_int_t)t->rating_window_s));
+	return v;
 }
 
 static void get_tenant(http_req *req, const principal *p)
@@ -69,6 +75,7 @@ typedef struct {
 	char greeting_s[REC_GREETING_MAX + 1], position_s[REC_POSITION_MAX + 1], timezone_s[REC_TZ_MAX + 1];
 	rec_tenant tenant;
 	bool invalid;
+	prechat_change care;       /* pre-chat form, transcripts, rating window */
 } tenant_op;
 
 static int op_apply(wr_req *w, store_txn *t)
@@ -88,6 +95,7 @@ static int op_apply(wr_req *w, store_txn *t)
 	TAKE(r->widget_position, op->position);
 	TAKE(r->timezone, op->timezone);
 #undef TAKE
+	prechat_apply(&op->care, r);
 	rc = account_tenant_update(t, r);
 	if (rc == STORE_ECONFLICT) {   /* validated before; the store checks before it writes */
 		op->invalid = true;
@@ -236,7 +244,8 @@ static int read_timezone(http_req *req, json_t *body, tenant_op *op)
 
 static void patch_tenant(http_req *req, const principal *p)
 {
-	static const char *const fields[] = { "name", "allowed_origins", "widget", "timezone", NULL };
+	static const char *const fields[] = { "name", "allowed_origins", "widget", "timezone",
+					      "prechat", "transcript_on_close", "rating_window_s", NULL };
 	app *a = api_app(req);
 	json_t *body = api_body(req);
 	if (!body)
@@ -248,7 +257,8 @@ static void patch_tenant(http_req *req, const principal *p)
 		goto out;
 	}
 	if (api_only(req, body, fields) < 0 || api_opt_str(req, body, "name", 1, REC_NAME_MAX, &name) < 0 ||
-	    read_origins(req, body, op) < 0 || read_widget(req, body, op) < 0 || read_timezone(req, body, op) < 0)
+	    read_origins(req, body, op) < 0 || read_widget(req, body, op) < 0 || read_timezone(req, body, op) < 0 ||
+	    prechat_read(req, body, &op->care) < 0)
 		goto out;
 	if (name)
 		op->name = strcpy(op->name_s, name);
