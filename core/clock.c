@@ -3,11 +3,18 @@
 #include <stdbool.h>
 #include <time.h>
 
+static _Atomic int64_t offset_ms;
+
+void clock_set_offset_ms(int64_t off)
+{
+	offset_ms = off;
+}
+
 int64_t clock_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset_ms;
 }
 
 int64_t clock_mono_ns(void)

@@ -5,8 +5,13 @@
 #include <stdint.h>
 #include <stddef.h>
 
-/* Milliseconds since the Unix epoch (wall clock). */
+/* Milliseconds since the Unix epoch (wall clock), shifted by the offset
+ * set below. */
 int64_t clock_now_ms(void);
+
+/* Shifts clock_now_ms by off ms (may be negative; 0 = the real clock):
+ * the test clock (parleyd --clock-offset-ms), set before threads start. */
+void clock_set_offset_ms(int64_t off);
 
 /* Monotonic nanoseconds (for latencies and time-outs). */
 int64_t clock_mono_ns(void);

@@ -5,7 +5,8 @@
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
-	feature_ratings, feature_transcripts, feature_visitors;
+	feature_ratings, feature_transcripts, feature_visitors,
+	feature_departments, feature_audit;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -22,5 +23,7 @@ const feature *const app_features[] = {
 	&feature_ratings,
 	&feature_transcripts,
 	&feature_visitors,
+	&feature_departments,
+	&feature_audit,
 	NULL,
 };

@@ -78,6 +78,9 @@ typedef struct {
 	size_t upload_max;         /* --upload-max: bytes of one uploaded file [5 MiB] */
 	size_t tenant_quota;       /* --tenant-storage-quota: blob bytes per tenant [1 GiB]; 0 = none */
 	int upload_rate;           /* --upload-rate: uploads per visitor per minute [10]; 0 = no limit */
+	char trusted_proxies[1024];/* --trusted-proxies: IPs/CIDRs whose X-Forwarded-For is believed [none] */
+	int64_t audit_retention_days; /* --audit-retention-days: audit rows kept [365] */
+	int64_t clock_offset_ms;   /* --clock-offset-ms: the clock's shift, for tests [0] */
 	bool print_routes;         /* --print-routes: list routes and exit */
 	http_opts http;            /* limits and time-outs */
 } app_config;
@@ -99,6 +102,8 @@ typedef struct app {
 	bool features_started;
 	static_site *site;
 	egress *egress;            /* where webhooks and mail may connect (--outbound-allow; net/egress.h) */
+	struct auth_proxies *proxies; /* --trusted-proxies (kit/auth.h auth_peer_addr) */
+	ev_timer audit_prune;      /* the audit log's daily retention prune (on loop 0, actors/audit) */
 	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
 	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
 	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */

@@ -31,6 +31,7 @@ static void do_auth(rt_session *s, const char *id, json_t *f)
 		rt_error(s->c, id, "unauthenticated", "invalid or expired token", "token");
 		return;
 	}
+	memcpy(p.addr, s->who.addr, sizeof p.addr);   /* taken at the upgrade (audit log) */
 	s->who = p;
 	s->authed = true;
 	if (p.kind == P_AGENT)
@@ -200,6 +201,7 @@ static void upgrade(http_req *req, bool widget)
 		return;
 	}
 	s->c = req->conn;
+	auth_peer_addr(a, req, s->who.addr);   /* where the session's frames come from (audit log) */
 	if (ws_accept(req, &handlers, s) < 0)
 		free(s);
 }

@@ -12,6 +12,7 @@
  * store on every request.
  */
 #include "actors/kit/api.h"
+#include "actors/kit/audit.h"
 #include "actors/conversations/inbox.h"
 #include "storage/account_store.h"
 #include "core/log.h"
@@ -76,6 +77,7 @@ typedef struct {
 	rec_tenant tenant;
 	bool invalid;
 	prechat_change care;       /* pre-chat form, transcripts, rating window */
+	principal who;                  /* the caller (the audit row) */
 } tenant_op;
 
 static int op_apply(wr_req *w, store_txn *t)
@@ -101,7 +103,24 @@ static int op_apply(wr_req *w, store_txn *t)
 		op->invalid = true;
 		return 0;
 	}
-	return rc;
+	if (rc)
+		return rc;
+	const char *const names[] = { "name", "allowed_origins", "widget.color", "widget.greeting", "widget.position",
+				      "timezone" };
+	const char *const given[] = { op->name, op->origins, op->color, op->greeting, op->position, op->timezone };
+	json_t *fields = json_array();
+	for (size_t i = 0; fields && i < sizeof names / sizeof *names; i++)
+		if (given[i])
+			json_array_append_new(fields, json_string(names[i]));
+	const char *const care_names[] = { "prechat.name", "prechat.email", "prechat.phone", "prechat.question",
+					   "transcript_on_close", "rating_window_s" };
+	const int64_t care_given[] = { op->care.name, op->care.email, op->care.phone, op->care.question,
+				       op->care.transcript_on_close, op->care.rating_window_s };
+	for (size_t i = 0; fields && i < sizeof care_names / sizeof *care_names; i++)
+		if (care_given[i] >= 0)
+			json_array_append_new(fields, json_string(care_names[i]));
+	return audit_json(op->app, t, op->tid, &op->who, "tenant.update", "tenant", op->tid,
+			  json_pack("{s:o}", "fields", fields ? fields : json_array())) ? STORE_EIO : 0;
 }
 
 static void op_done(wr_req *w, int rc)
@@ -264,6 +283,7 @@ static void patch_tenant(http_req *req, const principal *p)
 		op->name = strcpy(op->name_s, name);
 	op->app = a;
 	op->tid = p->tid;
+	op->who = *p;
 	op->w.apply = op_apply;
 	op->w.done = op_done;
 	reply_begin_http(a, &op->reply, req);

@@ -243,16 +243,19 @@ class Route:
     to a function of the World giving a record of tenant A; body is a
     function of the World (None: no body); ok the success status."""
 
-    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False, key_body=None, raw=None):
+    def __init__(self, ok, params=None, body=None, query="", upgrade=False, renews=False, key_body=None, raw=None,
+                 per_principal=False):
         """renews: the route ends the caller's other sessions and answers
         with new tokens (a password change); body is then a function of the
         World and the principal, and the principal goes on with them.
         key_body: the body API keys send instead (where a user's sample
         leans on being a user, e.g. assigning to oneself).
         raw: a function of the World giving (bytes, headers) for a body
-        that is not JSON (an upload)."""
+        that is not JSON (an upload).
+        per_principal: body is a function of the World and the principal
+        (a body naming the caller's own tenant's records)."""
         self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
-        self.renews, self.key_body, self.raw = renews, key_body, raw
+        self.renews, self.key_body, self.raw, self.per_principal = renews, key_body, raw, per_principal
 
 
 def fresh(w):
@@ -384,6 +387,30 @@ def visitor_id(w):
     return w.vis["visitor"]["id"]
 
 
+def shared_dept(w):
+    """A department of tenant A for the samples that read or change it."""
+    if not getattr(w, "dept", None):
+        st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Matrix", "slug": w.uniq("sd")},
+                               token=w.tokens["owner"])
+        assert st == 201, (st, b)
+        w.dept = b["id"]
+    return w.dept
+
+
+def fresh_dept(w):
+    st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Gone", "slug": w.uniq("fd")}, token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def dept_order(w, principal):
+    """Every department of the caller's tenant (B's for B's callers), in reverse order."""
+    tok = w.tokens["other" if principal in ("other", "key_other") else "owner"]
+    st, b, _ = w.s.request("GET", "/v1/departments", token=tok)
+    assert st == 200, (st, b)
+    return {"ids": [d["id"] for d in b["data"]][::-1]}
+
+
 ROUTE_SAMPLES = {
     "GET /healthz": Route(200),
     "GET /readyz": Route(200),
@@ -446,6 +473,16 @@ ROUTE_SAMPLES = {
                                                        body=lambda w: {"score": 4, "comment": "fine"}),
     "GET /v1/visitors/{id}": Route(200, {"id": visitor_id}),
     "PATCH /v1/visitors/{id}": Route(200, {"id": visitor_id}, body=lambda w: {"notes": w.uniq("note")}),
+    "GET /v1/departments": Route(200),
+    "POST /v1/departments": Route(201, body=lambda w: {"name": "New", "slug": w.uniq("nd")}),
+    "POST /v1/departments/reorder": Route(200, body=dept_order, per_principal=True),
+    "GET /v1/departments/{id}": Route(200, {"id": shared_dept}),
+    "PATCH /v1/departments/{id}": Route(200, {"id": shared_dept}, body=lambda w: {"description": w.uniq("dd")}),
+    "DELETE /v1/departments/{id}": Route(200, {"id": fresh_dept}),
+    "PUT /v1/departments/{id}/members": Route(200, {"id": shared_dept},
+                                              body=lambda w: {"agent_ids": [w.uid["agent"]]}),
+    "GET /v1/audit": Route(200),
+    "GET /v1/widget/departments": Route(200),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
 }
@@ -565,7 +602,8 @@ def route_cell(w, method, path, sample, principal):
     target = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + sample.query.format(key=s.widget_key)
     if sample.upgrade:
         return str(upgrade_status(s.port, target, token))
-    body = (sample.body(w, principal) if sample.renews else sample.body(w)) if sample.body else None
+    body = (sample.body(w, principal) if sample.renews or sample.per_principal else sample.body(w)) \
+        if sample.body else None
     if sample.key_body and principal in KEYS:
         body = sample.key_body(w)
     if sample.raw:

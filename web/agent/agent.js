@@ -3,7 +3,8 @@
 // Protocol: docs/api-outline.md (REST) and docs/realtime.md (WebSocket).
 // User-provided text is only ever inserted with textContent.
 // Pages: #inbox (conversations), #team (team.js), #settings (settings.js),
-// #apikeys (apikeys.js), #webhooks (webhooks.js), #profile (profile.js); one page shows at a time
+// #apikeys (apikeys.js), #webhooks (webhooks.js), #departments (departments.js), #audit (audit.js),
+// #profile (profile.js); one page shows at a time
 // over one WebSocket.
 
 import { createTeamPage } from "./team.js";
@@ -12,6 +13,8 @@ import { createEmailSettings } from "./email.js";
 import { createApiKeysPage } from "./apikeys.js";
 import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
+import { createDepartmentsPage } from "./departments.js";
+import { createAuditPage } from "./audit.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
@@ -38,7 +41,7 @@ const ui = {
   attachInput: $("attach-input"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
-    webhooks: $("webhooks-view"), profile: $("profile-view") },
+    webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view") },
 };
 
 function el(tag, attrs, text) {
@@ -319,6 +322,8 @@ function stopApp() {
   settings.reset();
   apikeys.reset();
   webhooks.reset();
+  departments.reset();
+  audit.reset();
   setConn("offline");
 }
 
@@ -330,6 +335,8 @@ function renderMe() {
   settingsNav.hidden = !canEditSettings(u && u.role);
   document.querySelector("[data-testid=nav-apikeys]").hidden = !canManageApiKeys(u && u.role);
   document.querySelector("[data-testid=nav-webhooks]").hidden = !canEditSettings(u && u.role);
+  document.querySelector("[data-testid=nav-departments]").hidden = !canEditSettings(u && u.role);
+  document.querySelector("[data-testid=nav-audit]").hidden = !canEditSettings(u && u.role);
 }
 
 // ------------------------------------------------------------------ pages
@@ -349,11 +356,14 @@ const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
 const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
+const departments = createDepartmentsPage(ctx);
+const audit = createAuditPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
-const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, profile };
+const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
+  audit, profile };
 
 function allowedPage(p) {
-  if (p === "settings" || p === "webhooks") return canEditSettings(auth && auth.user && auth.user.role);
+  if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
   if (p === "apikeys") return canManageApiKeys(auth && auth.user && auth.user.role);
   return p in ui.pages;
 }

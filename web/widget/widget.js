@@ -159,6 +159,8 @@
     ".compose button { border: 0; border-radius: 8px; background: #3554d1; color: #fff; padding: 0 14px; cursor: pointer; font: inherit; }",
     ".compose button:disabled { opacity: .5; cursor: default; }",
     ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
+    ".dept { display: block; padding: 6px 12px 0; font-size: 12px; color: #6b7380; }",
+    ".dept[hidden] { display: none; }",
     ".compose .attach { background: #eef1fb; color: #3554d1; padding: 0 10px; font-size: 18px; }",
     ".files { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }",
     ".files img { max-width: 200px; max-height: 150px; border-radius: 8px; background: #fff; display: block; }",
@@ -224,6 +226,11 @@
       "application/vnd.openxmlformats-officedocument.wordprocessingml.document,text/plain," +
       ".jpg,.jpeg,.png,.gif,.webp,.pdf,.doc,.docx,.txt",
   });
+  // The department choice before the first message (GET /v1/widget/departments):
+  // shown when the tenant has more than one; none chosen = the default.
+  var deptBox = el("label", { class: "dept", "data-testid": "parley-department-box", hidden: "" }, "Talk to ");
+  var deptSelect = el("select", { "data-testid": "parley-department", "aria-label": "Department" });
+  deptBox.appendChild(deptSelect);
   compose.appendChild(attachBtn);
   compose.appendChild(fileInput);
   compose.appendChild(input);
@@ -232,6 +239,7 @@
   panel.appendChild(errorBox);
   panel.appendChild(list);
   panel.appendChild(typingBox);
+  panel.appendChild(deptBox);
   panel.appendChild(compose);
   wrap.appendChild(panel);
   wrap.appendChild(launcher);
@@ -266,7 +274,7 @@
     if (open) {
       S.unread = 0;
       renderBadge();
-      ensureStarted();
+      ensureStarted().then(loadDepartments, function () { /* shown */ });
       scrollToEnd();
       setTimeout(function () { try { input.focus(); } catch (e) { /* ignore */ } }, 0);
       maybeSendRead();
@@ -793,11 +801,30 @@
     createConversation(p);
   }
 
+  var deptsLoaded = false;
+  function loadDepartments() {
+    if (deptsLoaded || S.convId) return;
+    deptsLoaded = true;
+    api("GET", "/v1/widget/departments").then(function (res) {
+      var ds = (res && res.data) || [];
+      if (ds.length < 2 || S.convId) return;
+      ds.forEach(function (d) {
+        var o = el("option", { value: d.id, "data-slug": d.slug }, d.name);
+        if (d.is_default) o.selected = true;
+        deptSelect.appendChild(o);
+      });
+      deptBox.hidden = false;
+    }, function () { deptsLoaded = false; });
+  }
+
   // The very first message creates the conversation over REST.
   function createConversation(p) {
     if (S.creating) return S.creating;
     p.sentOn = "rest";
-    S.creating = api("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id })
+    var first = { text: p.text, client_id: p.client_id };
+    if (!deptBox.hidden && deptSelect.value) first.department_id = deptSelect.value;
+    deptBox.hidden = true;
+    S.creating = api("POST", "/v1/widget/conversations", first)
       .catch(function (err) {
         // An ambiguous failure may still have created it: look before retrying.
         if (err.status && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
@@ -805,7 +832,7 @@
           return apiRetry("GET", "/v1/widget/conversations").then(function (res) {
             var conv = pickConversation(res && res.data);
             if (conv) return conv;
-            return apiRetry("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id });
+            return apiRetry("POST", "/v1/widget/conversations", first);
           });
         });
       })
