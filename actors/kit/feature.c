@@ -66,7 +66,10 @@ int feature_install(app *a, const feature *const *list)
 				es->def = r;
 				unsigned flags = (r->perm == PERM_PUBLIC ? 0 : HTTP_BEARER) |
 						 (k ? HTTP_STREAM_BODY : 0);
-				http_route(a->http, r->method, r->path, flags, dispatch, es);
+				/* a route the table cannot take stops the start: never a
+				 * route that --print-routes lists and the server answers 404 */
+				if (http_route(a->http, r->method, r->path, flags, dispatch, es) < 0)
+					return -1;
 				es++;
 			}
 		}

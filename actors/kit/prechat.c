@@ -94,14 +94,15 @@ bool prechat_email_ok(const char *s)
 	return dot && dot > at + 1 && dot[1];
 }
 
-int prechat_check(http_req *req, const rec_tenant *t, const prechat_answers *a)
+int prechat_check(http_req *req, const rec_tenant *t, const prechat_answers *a, const rec_visitor *known)
 {
 	const char *v[] = { a->name, a->email, a->phone, a->question };
+	const char *k[] = { known->name, known->email, known->phone, "" };
 	const uint8_t m[] = { t->prechat_name, t->prechat_email, t->prechat_phone, t->prechat_question };
 	static const size_t max[] = { REC_NAME_MAX, REC_EMAIL_MAX, REC_PHONE_MAX, REC_TEXT_MAX };
 	for (int i = 0; i < 4; i++) {
 		bool given = v[i] && v[i][0];
-		if (m[i] == PRE_REQUIRED && !given) {
+		if (m[i] == PRE_REQUIRED && !given && !k[i][0]) {
 			char msg[64];
 			snprintf(msg, sizeof msg, "the pre-chat form requires %s", FIELDS[i]);
 			http_respond_error(req, 400, "prechat_required", msg, FIELDS[i]);

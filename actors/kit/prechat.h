@@ -49,13 +49,15 @@ bool prechat_phone_ok(const char *s);
 bool prechat_email_ok(const char *s);
 
 /* The visitor's answers when a conversation starts (each NULL when not
- * given). Checks them against the tenant's form: a required field missing
- * (or empty) answers 400 prechat_required naming it; a field the form
- * does not ask for, or a malformed one, 400 invalid_field naming it.
- * Returns 0, or -1 after answering. */
+ * given). Checks them against the tenant's form: a required field neither
+ * given nor already known of the visitor (`known`: their stored name,
+ * email and phone; a question is asked anew each time) answers 400
+ * prechat_required naming it; a field the form does not ask for, or a
+ * malformed one, 400 invalid_field naming it. Returns 0, or -1 after
+ * answering. */
 typedef struct {
 	const char *name, *email, *phone, *question;
 } prechat_answers;
-int prechat_check(http_req *req, const rec_tenant *t, const prechat_answers *a);
+int prechat_check(http_req *req, const rec_tenant *t, const prechat_answers *a, const rec_visitor *known);
 
 #endif
