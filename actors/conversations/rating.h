@@ -6,6 +6,7 @@
 #ifndef PARLEY_CONV_RATING_H
 #define PARLEY_CONV_RATING_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include "storage/records.h"
 
@@ -15,5 +16,10 @@ int64_t rating_ended_ms(const rec_conv *c);
 /* 0 when c may be rated at now_ms; else 409 with *code and *msg:
  * already_rated, not_resolved or rating_window_over. */
 int ratings_refusal(const rec_conv *c, int64_t window_ms, int64_t now_ms, const char **code, const char **msg);
+
+/* The rating of conversation c as the API shows it (view_rating), read
+ * from the store; JSON null when c is not rated or the read fails. */
+struct app;
+json_t *rating_load_view(struct app *a, const rec_conv *c);
 
 #endif

@@ -29,6 +29,7 @@ enum ev_type {
 	EV_MESSAGE_CREATED,
 	EV_VISITOR_CREATED,
 	EV_USER_UPDATED,
+	EV_RATING_CREATED,             /* the visitor rated a conversation */
 	EV__COUNT
 };
 
@@ -48,6 +49,7 @@ typedef struct {
 	const rec_visitor *visitor;/* visitor.created (and conversation.created when known) */
 	const rec_user *user;      /* user.updated */
 	const rec_event *first;    /* conversation.created: the first message, when it starts with one */
+	const rec_rating *rating;  /* rating.created: the rating (event: its rating event) */
 } app_event;
 
 typedef struct emit_sink {

@@ -33,8 +33,8 @@ const char *transcript_ext(int format)
 
 bool transcript_visitor_sees(int kind)
 {
-	return kind == EK_CREATED || kind == EK_MESSAGE || kind == EK_STATUS || kind == EK_ASSIGNED ||
-	       kind == EK_RATING;
+	return !view_event_agents_only(kind) && (kind == EK_CREATED || kind == EK_MESSAGE || kind == EK_STATUS ||
+						 kind == EK_ASSIGNED || kind == EK_RATING);
 }
 
 /* ------------------------------------------------------------------ escaping */
@@ -104,19 +104,7 @@ typedef struct {
 
 static int render_json(buf *b, const rec_event *e)
 {
-	int rc = view_event_write(e, b);
-	if (rc || (e->kind != EK_RATING && e->kind != EK_TAG && e->kind != EK_PROFILE))
-		return rc;
-	/* the fields of the agent-tools events, ahead of the object's end */
-	if (b->len && b->data[b->len - 1] == '}')
-		b->len--;
-	if (e->kind == EK_RATING)
-		rc |= buf_printf(b, ",\"score\":%u,\"comment\":", (unsigned)e->score) | jw_cstr(b, e->text);
-	else if (e->kind == EK_TAG)
-		rc |= buf_puts(b, ",\"tag_id\":") | jw_id(b, e->tag_id) | buf_puts(b, e->flag ? ",\"added\":true" : ",\"added\":false");
-	else
-		rc |= buf_puts(b, ",\"change\":") | jw_cstr(b, e->text);
-	return rc | buf_puts(b, "}");
+	return view_event_write(e, b);
 }
 
 static int render_text(buf *b, const rec_event *e)
