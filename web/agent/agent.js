@@ -15,6 +15,7 @@ import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
 import { createAuditPage } from "./audit.js";
+import { createConversationCare } from "./care.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
@@ -358,6 +359,7 @@ const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
+const care = createConversationCare({ ...ctx, current: () => S.convs.get(S.current), fetchAuthed });
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
   audit, profile };
@@ -777,6 +779,8 @@ function labelOf(ev) {
     case "status": return `${who} set the status to ${ev.status}`;
     case "assigned": return `Assigned to ${(ev.assignee && ev.assignee.name) || "an agent"}${ev.sender && ev.sender.name ? ` by ${ev.sender.name}` : ""}`;
     case "created": return "Conversation started";
+    case "rating": return `${who} rated the conversation ${ev.score}/5${ev.comment ? `: ${ev.comment}` : ""}`;
+    case "profile": return `${who} changed the visitor's profile`;
     default: return `${ev.kind || "event"}`;
   }
 }
@@ -801,6 +805,17 @@ function buildMessageNode(ev) {
 
 // ------------------------------------------------------------------ files
 
+// A GET with the bearer token (refreshed once on a 401), for bodies that
+// are not JSON (files, transcripts).
+async function fetchAuthed(path) {
+  let res = await fetch(path, { headers: { Authorization: `Bearer ${await freshToken()}` } });
+  if (res.status === 401 && auth) {
+    await refreshTokens();
+    res = await fetch(path, { headers: { Authorization: `Bearer ${auth.access_token}` } });
+  }
+  return res;
+}
+
 // Files are fetched with the bearer token (an <img src> cannot send one)
 // and shown from object URLs, one fetch per file id.
 const fileBlobs = new Map();
@@ -808,11 +823,7 @@ function fileBlobUrl(convId, f) {
   if (!fileBlobs.has(f.id)) {
     const p = (async () => {
       const path = `/v1/conversations/${encodeURIComponent(convId)}/files/${encodeURIComponent(f.id)}`;
-      let res = await fetch(path, { headers: { Authorization: `Bearer ${await freshToken()}` } });
-      if (res.status === 401 && auth) {
-        await refreshTokens();
-        res = await fetch(path, { headers: { Authorization: `Bearer ${auth.access_token}` } });
-      }
+      const res = await fetchAuthed(path);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return URL.createObjectURL(await res.blob());
     })();
@@ -918,6 +929,7 @@ function applyEvent(id, ev) {
     if (p.el) p.el.remove();
   }
   if (ev.kind === "message" && senderOf(ev) === "visitor" && id === S.current) hideVisitorTyping();
+  if (ev.kind === "rating") care.onRating(ev);
   if (id === S.current) {
     const node = buildMessageNode(ev);
     node.dataset.seq = String(seq);
@@ -981,6 +993,7 @@ function renderHeader() {
   ui.resolve.disabled = done;
   ui.reopen.hidden = !done;
   renderSeen();
+  care.render(c);
 }
 
 async function withButton(btn, fn) {
