@@ -13,6 +13,7 @@ import re
 
 from harness import Server, err, main, ok
 from smtpsink import Sink
+from test_files import PNG, form
 
 ALLOW = ("--outbound-allow", "127.0.0.1/32", "--smtp-timeout-ms", "2000")
 HOSTILE = "<script>alert(1)</script> \"quoted\" 'single' & </style><b>bold</b>"
@@ -46,8 +47,17 @@ def assert_escaped_html(body):
 def test_formats_and_versions():
     with Server() as s:
         tok = s.login()["access_token"]
+        # markup in the workspace's name, the agent's name and a file's name too
+        ok(*s.request("PATCH", "/v1/tenant", {"name": "Shop " + HOSTILE}, token=tok)[:2])
+        ok(*s.request("PATCH", "/v1/auth/me", {"name": "Agent " + HOSTILE}, token=tok)[:2])
         vtok, c = hostile_conversation(s, tok)
         cid = c["id"]
+        ok(*s.request("POST", "/v1/conversations/%s/assign" % cid, token=tok)[:2])
+        body, h = form("pic <img src=x onerror=alert(3)> & 'q'.png", PNG)
+        f = ok(*s.request("POST", "/v1/widget/conversations/%s/files" % cid, token=vtok, raw_body=body,
+                          headers=h)[:2], 201)
+        ok(*s.request("POST", "/v1/widget/conversations/%s/messages" % cid,
+                      {"client_id": "f1", "text": "", "files": [f["id"]]}, token=vtok)[:2], 201)
         a = "/v1/conversations/%s/transcript" % cid
         w = "/v1/widget/conversations/%s/transcript" % cid
         # JSON (the default): the agents' version holds the note, the visitor's not
@@ -56,7 +66,7 @@ def test_formats_and_versions():
         assert h["Content-Disposition"] == 'attachment; filename="conversation-%s.json"' % cid, h
         assert j["conversation"]["id"] == cid and j["version"] == "agents" and j["truncated"] is False, j
         kinds = [e["kind"] for e in j["events"]]
-        assert "note" in kinds and kinds.count("message") == 2, kinds
+        assert "note" in kinds and kinds.count("message") == 3 and "assigned" in kinds, kinds
         assert any(e.get("text") == "Note " + HOSTILE for e in j["events"]), j["events"]
         st, jv, _ = s.request("GET", w + "?format=json", token=vtok)
         assert st == 200 and jv["version"] == "visitor", jv
@@ -78,6 +88,8 @@ def test_formats_and_versions():
             assert h["X-Content-Type-Options"] == "nosniff", h
             assert_escaped_html(html)
             assert ("Note &lt;script&gt;" in html) == note, html
+            assert "Shop &lt;script&gt;" in html and "Agent &lt;script&gt;" in html, html
+            assert "pic &lt;img src=x onerror=alert(3)&gt; &amp; &#39;q&#39;.png" in html, html
         # bad input
         err(*s.request("GET", a + "?format=pdf", token=tok)[:2], 400, "invalid_field", "format")
         err(*s.request("GET", w + "?format=", token=vtok)[:2], 400, "invalid_field", "format")
