@@ -30,10 +30,7 @@ typedef struct {
 router *router_new(void);
 void router_free(router **r_p);
 
-/* Routes a table holds. */
-#define ROUTER_MAX_ROUTES 256
-
-/* Adds a route; 0, or -1 when the table is full (ROUTER_MAX_ROUTES) or a string too long. */
+/* Adds a route; 0, or -1 when the table is full or a string too long. */
 int router_add(router *r, const char *method, const char *pattern, unsigned flags, http_handler h,
 	       void *data);
 

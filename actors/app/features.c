@@ -6,11 +6,12 @@
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
 	feature_ratings, feature_transcripts, feature_visitors,
-	feature_departments, feature_audit;
+	feature_departments, feature_audit, feature_desk;
 
 const feature *const app_features[] = {
 	&feature_ops,
 	&feature_auth,
+	&feature_desk,   /* before the conversations: its start rebuilds the queues and loads */
 	&feature_conversations,
 	&feature_widget,
 	&feature_realtime,

@@ -34,4 +34,10 @@ int email_queue_invitation(app *a, store_txn *tx, const rec_user *u, const char 
 int email_queue_send(app *a, store_txn *tx, uint64_t tid, const char *to, email_body *b, uint8_t event, uint64_t cid,
 		     bool *sent);
 
+/* Writer thread, inside tx: the offline email of department d listing
+ * conversations convs[0..n), to the department's notification address
+ * (else the tenant's), when the tenant has SMTP settings. 0 or a store
+ * error. */
+int email_queue_offline(app *a, store_txn *tx, const rec_dept *d, const rec_conv *convs, size_t n);
+
 #endif
