@@ -1363,7 +1363,7 @@ static void on_rate(conv_actor *ca, conv_msg *m)
 	if (m->text)
 		rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
 	*r = (rec_rating){ .tid = ca->tid, .cid = ca->cid, .score = m->status, .visitor_id = m->who.id,
-			   .agent_id = ca->rec.assignee_id, .dept_id = ca->rec.dept_id, .created_ms = e->created_ms };
+			   .agent_id = ca->rec.assignee_id, .dept_id = dept_of(ca, &ca->rec), .created_ms = e->created_ms };
 	rec_strcpy(r->comment, sizeof r->comment, e->text, strlen(e->text));
 	op->rating = r;
 	op->conv.rating = m->status;

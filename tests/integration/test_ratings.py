@@ -107,7 +107,7 @@ def test_recorded_and_announced():
         got = ok(*s.request("GET", "/v1/conversations/%s" % cid, token=tok)[:2])
         d = got["rating_details"]
         assert got["rating"] == 5 and d["comment"] == HOSTILE and d["agent"]["id"] == me["id"], got
-        assert d["department_id"] is None or isinstance(d["department_id"], str), d
+        assert d["department_id"] == got["department_id"] and isinstance(d["department_id"], str), (d, got)
         # the history (agents and visitor), the transcript with the comment escaped
         ev = ok(*s.request("GET", "/v1/widget/conversations/%s/messages" % cid, token=vtok)[:2])
         assert [e for e in ev["data"] if e["kind"] == "rating"][0]["score"] == 5, ev
@@ -122,7 +122,7 @@ def test_recorded_and_announced():
         assert data["conversation"]["id"] == cid and data["conversation"]["rating"] == 5, data
         assert data["rating"]["score"] == 5 and data["rating"]["comment"] == HOSTILE, data
         assert data["rating"]["agent"] == {"id": me["id"], "name": me["name"]}, data
-        assert "department_id" in data["rating"], data
+        assert data["rating"]["department_id"] == data["conversation"]["department_id"] is not None, data
         assert h["id"]
     rx.close()
 
