@@ -7,6 +7,7 @@
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
 	feature_canned, feature_tags, feature_attributes, feature_mentions, feature_conv_tools,
+	feature_ratings, feature_transcripts, feature_visitors,
 	feature_departments, feature_audit, feature_desk;
 
 const feature *const app_features[] = {
@@ -27,6 +28,9 @@ const feature *const app_features[] = {
 	&feature_attributes,
 	&feature_mentions,
 	&feature_conv_tools,
+	&feature_ratings,
+	&feature_transcripts,
+	&feature_visitors,
 	&feature_departments,
 	&feature_audit,
 	NULL,

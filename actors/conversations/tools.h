@@ -71,10 +71,4 @@ void conv_tools_published(app *a, const rec_event *e);
  * values now}; NULL when storage fails. */
 json_t *conv_tools_attrs_answer(app *a, const rec_conv *c);
 
-/* True for the kinds only agents see (notes, tags, attributes). */
-static inline bool conv_agents_only(int kind)
-{
-	return kind == EK_NOTE || kind == EK_TAG || kind == EK_ATTRS;
-}
-
 #endif
