@@ -66,7 +66,8 @@ int feature_install(app *a, const feature *const *list)
 				es->def = r;
 				unsigned flags = (r->perm == PERM_PUBLIC ? 0 : HTTP_BEARER) |
 						 (k ? HTTP_STREAM_BODY : 0);
-				http_route(a->http, r->method, r->path, flags, dispatch, es);
+				if (http_route(a->http, r->method, r->path, flags, dispatch, es) < 0)
+					return -1;   /* the router's table is full (net/router.c MAX_ROUTES) */
 				es++;
 			}
 		}
