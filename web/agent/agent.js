@@ -15,6 +15,7 @@ import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
 import { createAuditPage } from "./audit.js";
+import { createVisitorsPage } from "./visitors.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
@@ -41,7 +42,8 @@ const ui = {
   attachInput: $("attach-input"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
-    webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view") },
+    webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
+    visitors: $("visitors-view") },
 };
 
 function el(tag, attrs, text) {
@@ -324,6 +326,7 @@ function stopApp() {
   webhooks.reset();
   departments.reset();
   audit.reset();
+  visitors.reset();
   setConn("offline");
 }
 
@@ -358,9 +361,10 @@ const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
+const visitors = createVisitorsPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
-  audit, profile };
+  audit, profile, visitors };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
@@ -527,6 +531,7 @@ function onFrame(f) {
   }
   switch (f.type) {
     case "inbox": onInbox(f); break;
+    case "visitor": visitors.onFrame(f); break;
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
@@ -551,6 +556,7 @@ function subscribeInbox() {
     if (typeof f.last === "number" && f.last > S.inboxCursor) setCursor(f.last);
     if (f.more) { subscribeInbox(); return; }
     S.inboxLive = true;
+    visitors.resync();   // visitor frames are live only: what a reconnect missed
     if (!S.listLoaded) loadList();
     else maybeLive();
   });
