@@ -89,7 +89,8 @@ static bool ctl(unsigned char c)
 }
 
 /* Normalises an http(s) URL into out (cap bytes): scheme and host lower
- * case, the fragment dropped, the query too unless keep_query, truncated
+ * case, a user name and password dropped, the fragment dropped, the query
+ * too unless keep_query, truncated
  * at a UTF-8 boundary. false when it is not an http(s) URL with a host,
  * or holds spaces or control characters. *host (hcap bytes) gets the
  * host. */
@@ -106,13 +107,25 @@ static bool norm_url(const char *u, bool keep_query, char *out, size_t cap, char
 		if (ctl((unsigned char)u[i]) || u[i] == ' ')
 			return false;
 	size_t hl = strcspn(u + skip, "/?#");
-	if (hl == 0 || u[skip] == '@' || u[skip] == ':')
+	/* user:password@ is never kept */
+	const char *at = memchr(u + skip, '@', hl);
+	while (at) {
+		size_t cut = (size_t)(at + 1 - (u + skip));
+		hl -= cut;
+		skip += cut;
+		at = memchr(u + skip, '@', hl);
+	}
+	if (hl == 0 || u[skip] == ':')
 		return false;
+	size_t scheme = u[4] == ':' ? 7 : 8;
 	size_t end = keep_query ? strcspn(u, "#") : strcspn(u, "?#");
 	char *tmp = malloc(end + 1);
 	if (!tmp)
 		return false;
-	memcpy(tmp, u, end);
+	memcpy(tmp, u, scheme);
+	memcpy(tmp + scheme, u + skip, end - skip);
+	end -= skip - scheme;
+	skip = scheme;
 	tmp[end] = 0;
 	for (size_t i = 0; i < skip + hl && i < end; i++)
 		tmp[i] = (char)tolower((unsigned char)tmp[i]);

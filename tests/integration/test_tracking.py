@@ -156,6 +156,10 @@ def test_urls_titles_and_bad_input():
         ok(*s.request("PATCH", "/v1/tracking/settings", {"keep_query": True}, token=tok)[:2])
         ok(*pv(s, vt, "https://x.example/search?q=shoes#top")[:2], 201)
         assert mine(live(s, tok), vid)["current_page"]["url"] == "https://x.example/search?q=shoes"
+        # a user name and password in a URL are never kept
+        ok(*pv(s, vt, "https://bob:hunter2@X.example/in?a=1")[:2], 201)
+        assert mine(live(s, tok), vid)["current_page"]["url"] == "https://x.example/in?a=1"
+        err(*pv(s, vt, "https://bob@/nohost")[:2], 400, "invalid_url", "url")
         # an odd referrer is not kept, and not an error
         ok(*pv(s, vt, "https://x.example/", referrer="android-app://com.example")[:2], 201)
         # settings: validation
