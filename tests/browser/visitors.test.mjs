@@ -8,7 +8,8 @@
 // title holding markup). The agent sees the visitor live, without a
 // reload, on the second page, its title shown as text (no element made
 // from it), two pages, the browser and system from the User-Agent; the
-// reports list both pages. A visitor whose site passes a signed user id is
+// reports list both pages. The owner sets an identity secret on the page
+// (shown once); a visitor whose site passes a user id signed with it is
 // marked verified. A browser with Global Privacy Control sends nothing.
 // Environment as in harness.mjs; prints "N passed, N failed".
 
@@ -94,8 +95,15 @@ async function scenario(state) {
   });
 
   await check("a visitor with a signed user id is marked verified", async () => {
-    const res = await fetch(`${base}/v1/tracking/identity-secret`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
-    const { identity_secret: secret } = await res.json();
+    // the owner sets a secret on the page; it is shown once
+    await agent.getByTestId("tracking-form").waitFor();
+    if ((await agent.getByTestId("tracking-keep-days").inputValue()) !== "90") throw new Error("keep days");
+    await agent.getByTestId("identity-rotate").click();
+    await agent.getByTestId("identity-secret").waitFor();
+    const shown = await agent.getByTestId("identity-secret").textContent();
+    const secret = shown.slice(shown.lastIndexOf(" ") + 1);
+    if (secret.length < 40) throw new Error(`secret ${shown}`);
+    if (!(await agent.getByTestId("identity-state").textContent()).startsWith("A secret is set")) throw new Error("state");
     const hash = crypto.createHmac("sha256", secret).update("cust-99").digest("hex");
     const signed = await newPage(state, "signed");
     await signed.addInitScript(([k, h]) => { window.ParleyWidget = { key: k, user_id: "cust-99", user_hash: h }; }, [key, hash]);

@@ -346,6 +346,7 @@ function renderMe() {
 
 const ctx = {
   api, el, showError,
+  canEditSettings: () => canEditSettings(auth && auth.user && auth.user.role),
   user: () => auth && auth.user,
   setUser,
   tenant: () => S.tenant,

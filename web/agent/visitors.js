@@ -112,6 +112,57 @@ export function createVisitorsPage(ctx) {
 
   ui.form.addEventListener("submit", (e) => { e.preventDefault(); loadStats(); });
 
+  // ---- the tenant's tracking settings and identity secret (settings: admins)
+  const ts = {
+    form: $("tracking-form"), enabled: $("tracking-enabled"), keepQuery: $("tracking-keep-query"),
+    keepDays: $("tracking-keep-days"), saved: $("tracking-saved"), error: $("tracking-error"),
+    state: $("identity-state"), rotate: $("identity-rotate"), remove: $("identity-remove"), secret: $("identity-secret"),
+  };
+
+  function fillSettings(t) {
+    ts.enabled.checked = t.tracking_enabled;
+    ts.keepQuery.checked = t.keep_query;
+    ts.keepDays.value = t.pageview_keep_days;
+    ts.state.textContent = t.identity_verification ? "A secret is set." : "No secret: signed user ids are refused.";
+    ts.remove.hidden = !t.identity_verification;
+  }
+
+  function settingsError(err) {
+    ts.error.textContent = err.field ? `${err.field}: ${err.message}` : err.message;
+    ts.error.hidden = false;
+  }
+
+  async function loadSettings() {
+    ts.form.hidden = !ctx.canEditSettings();
+    if (ts.form.hidden) return;
+    try { fillSettings(await ctx.api("GET", "/v1/tracking/settings")); } catch (err) { settingsError(err); }
+  }
+
+  ts.form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    ts.error.hidden = true;
+    ts.saved.hidden = true;
+    try {
+      fillSettings(await ctx.api("PATCH", "/v1/tracking/settings", { tracking_enabled: ts.enabled.checked,
+        keep_query: ts.keepQuery.checked, pageview_keep_days: Number(ts.keepDays.value) }));
+      ts.saved.hidden = false;
+    } catch (err) { settingsError(err); }
+  });
+  ts.rotate.addEventListener("click", async () => {
+    ts.error.hidden = true;
+    try {
+      const r = await ctx.api("POST", "/v1/tracking/identity-secret");
+      fillSettings(r);
+      ts.secret.textContent = `The new secret (shown once; signatures made with the old one no longer pass): ${r.identity_secret}`;
+      ts.secret.hidden = false;
+    } catch (err) { settingsError(err); }
+  });
+  ts.remove.addEventListener("click", async () => {
+    ts.error.hidden = true;
+    ts.secret.hidden = true;
+    try { fillSettings(await ctx.api("DELETE", "/v1/tracking/identity-secret")); } catch (err) { settingsError(err); }
+  });
+
   return {
     show() {
       shown = true;
@@ -122,7 +173,7 @@ export function createVisitorsPage(ctx) {
       }
       clearInterval(ageTimer);
       ageTimer = setInterval(render, 30000);
-      return Promise.all([loadLive(), loadStats()]);
+      return Promise.all([loadLive(), loadStats(), loadSettings()]);
     },
     // a `visitor` frame of the inbox stream: the visitor's row as it is now
     onFrame(f) {
@@ -139,6 +190,9 @@ export function createVisitorsPage(ctx) {
       ui.list.replaceChildren();
       ui.stats.replaceChildren();
       ui.form.reset();
+      ts.secret.textContent = "";
+      ts.secret.hidden = true;
+      ts.form.hidden = true;
     },
   };
 }
