@@ -113,6 +113,24 @@ async function scenario(state) {
     const badge = await row.getByTestId("visitor-verified").textContent();
     if (!badge.includes("cust-99")) throw new Error(`badge ${badge}`);
     if ((await agent.getByTestId("visitor-row").count()) !== 2) throw new Error("rows");
+    state.signed = signed;
+  });
+
+  await check("the verified visitor writes: the conversation pane marks them, with their page", async () => {
+    const vt = await state.signed.evaluate((k) => JSON.parse(localStorage.getItem(`parley:${k}:visitor_token`)), key);
+    const res = await fetch(`${base}/v1/widget/conversations`, {
+      method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${vt}` },
+      body: JSON.stringify({ text: "hello from a signed-in customer", client_id: "v1" }),
+    });
+    if (res.status !== 201) throw new Error(`conversation ${res.status}`);
+    const conv = await res.json();
+    await agent.getByTestId("nav-inbox").click();
+    await agent.locator(`[data-testid=conversation-item][data-id="${conv.id}"]`).click();
+    const badge = await agent.getByTestId("conversation-visitor-verified").textContent();
+    if (!badge.includes("cust-99")) throw new Error(`badge ${badge}`);
+    await agent.getByTestId("conversation-visitor-page").waitFor();
+    await agent.getByTestId("nav-visitors").click();
+    await agent.getByTestId("visitors-view").waitFor();
   });
 
   await check("Global Privacy Control: the widget sends no page view", async () => {

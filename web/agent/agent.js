@@ -743,6 +743,8 @@ async function openConversation(id) {
   renderThread();
   renderHeader();
   renderList();
+  const opened = S.convs.get(id);
+  visitors.describe($("conv-visitor-info"), opened && opened.visitor && opened.visitor.id, () => S.current === id);
   if (S.wsState === "authed" || S.wsState === "live") subscribeThread(id);
   try {
     const c = await api("GET", `/v1/conversations/${encodeURIComponent(id)}`);

@@ -181,6 +181,26 @@ export function createVisitorsPage(ctx) {
       rows.set(f.visitor.visitor.id, f.visitor);
       if (shown) render();
     },
+    // the conversation pane's line about its visitor: verified (the site
+    // signed their user id) and, while they are on the site, their page
+    async describe(node, visitorId, still) {
+      node.replaceChildren();
+      if (!visitorId) return;
+      let res;
+      try { res = await ctx.api("GET", `/v1/visitors/${encodeURIComponent(visitorId)}/sessions`); } catch { return; }
+      if (!still()) return;
+      const parts = [];
+      if (res.visitor.verified) {
+        parts.push(ctx.el("span", { class: "badge verified", "data-testid": "conversation-visitor-verified" },
+          `✓ verified${res.visitor.external_id ? ` · ${res.visitor.external_id}` : ""}`));
+      }
+      const s = res.data[0];
+      if (s && Date.now() - Date.parse(s.last_seen_at) <= LIVE_MS) {
+        parts.push(ctx.el("span", { "data-testid": "conversation-visitor-page", title: s.current_page.url },
+          ` on ${s.current_page.title || s.current_page.url}`));
+      }
+      node.replaceChildren(...parts);
+    },
     // after a reconnect: frames may have been missed
     resync() { if (shown) loadLive(); },
     reset() {
