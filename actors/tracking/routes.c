@@ -22,6 +22,7 @@
 #include "actors/conversations/inbox.h"
 #include "actors/kit/api.h"
 #include "actors/kit/audit.h"
+#include "actors/kit/daily.h"
 #include "actors/kit/view.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -851,41 +852,14 @@ static int tracking_start(app *a)
 		return -1;
 	atomic_store(&pruning, false);
 	prune_run(a);
-	ev_timer_init(&prune_timer, on_prune, TRACK_DAY_MS / 1000.0, TRACK_DAY_MS / 1000.0);
-	prune_timer.data = a;
-	ev_timer_start(a->loops[0]->ev, &prune_timer);
-	ev_unref(a->loops[0]->ev);
+	daily_start(a, &prune_timer, on_prune, a);
 	return 0;
 }
 
-typedef struct {
-	ioloop_task t;
-	atomic_bool *stopped;
-} stop_task;
-
-static void run_stop(ioloop *l, ioloop_task *t)
-{
-	stop_task *st = (stop_task *)t;
-	ev_ref(l->ev);
-	ev_timer_stop(l->ev, &prune_timer);
-	atomic_store(st->stopped, true);
-	free(st);
-}
-
-/* Stops the timer on its loop and waits (bounded) until it has. */
+/* Stops the timer (a run under way finishes in the writer's last batches). */
 static void tracking_stop(app *a)
 {
-	static atomic_bool stopped;
-	atomic_store(&stopped, false);
-	stop_task *st = calloc(1, sizeof *st);
-	if (!st)
-		return;
-	st->t.run = run_stop;
-	st->stopped = &stopped;
-	ioloop_post(a->loops[0], &st->t);
-	struct timespec tick = { 0, 1000 * 1000 };
-	for (int i = 0; i < 2000 && !atomic_load(&stopped); i++)
-		nanosleep(&tick, NULL);
+	daily_stop(a, &prune_timer);
 }
 
 static void tracking_release(app *a)
