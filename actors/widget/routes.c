@@ -166,7 +166,9 @@ static void session(http_req *req, const principal *unused)
 			free(op);
 			goto out;
 		}
-		if (rc) {
+		/* another signed-in user on this browser: never the first one's
+		 * visitor (their conversations); a new visitor */
+		if (rc || (signed_id && op->v.verified && strcmp(user_id, op->v.external_id))) {
 			memset(&op->v, 0, sizeof op->v);
 		}
 	}

@@ -340,6 +340,13 @@ def test_identity_verification():
         ok(*pv(s, r["visitor_token"], "https://x.example/account")[:2], 201)
         row = mine(live(s, tok), r["visitor"]["id"])
         assert row["visitor"]["verified"] is True and row["visitor"]["external_id"] == "user-7", row
+        # another signed-in user on the same browser (the first one's token): a new visitor, not the first one's
+        other = ok(*session({"visitor_token": r["visitor_token"], "user_id": "user-8",
+                             "user_hash": sign(secret, "user-8")})[:2], 201)
+        assert other["visitor"]["id"] != r["visitor"]["id"] and other["visitor"]["external_id"] == "user-8", other
+        same = ok(*session({"visitor_token": r["visitor_token"], "user_id": "user-7",
+                            "user_hash": sign(secret, "user-7")})[:2], 200)
+        assert same["visitor"]["id"] == r["visitor"]["id"], same
         # rotation: the old secret's signatures stop passing
         secret2 = ok(*s.request("POST", "/v1/tracking/identity-secret", token=tok)[:2], 201)["identity_secret"]
         assert secret2 != secret
