@@ -554,9 +554,8 @@ static void note_state(tls_conn *c, unsigned st)
 	}
 }
 
-int tls_send(tls_conn *c, int fd)
+int tls_engine_send(br_ssl_engine_context *e, int fd)
 {
-	br_ssl_engine_context *e = ENG(c);
 	for (;;) {
 		size_t len;
 		unsigned char *b = br_ssl_engine_sendrec_buf(e, &len);
@@ -574,20 +573,17 @@ int tls_send(tls_conn *c, int fd)
 		return -1;
 	}
 	unsigned st = br_ssl_engine_current_state(e);
-	note_state(c, st);
 	return (st & BR_SSL_CLOSED) && br_ssl_engine_last_error(e) != BR_ERR_OK ? -1 : 1;
 }
 
-ssize_t tls_read(tls_conn *c, int fd, void *dst, size_t cap, bool *wants_write)
+ssize_t tls_engine_read(br_ssl_engine_context *e, int fd, void *dst, size_t cap, bool *wants_write)
 {
-	br_ssl_engine_context *e = ENG(c);
 	size_t got = 0;
 	*wants_write = false;
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(e);
-		note_state(c, st);
 		if (st & BR_SSL_SENDREC) {
-			int r = tls_send(c, fd);
+			int r = tls_engine_send(e, fd);
 			if (r < 0 && !(br_ssl_engine_current_state(e) & BR_SSL_CLOSED))
 				return got ? (ssize_t)got : -2;   /* the socket failed */
 			if (r == 0)
@@ -628,6 +624,20 @@ ssize_t tls_read(tls_conn *c, int fd, void *dst, size_t cap, bool *wants_write)
 		}
 		return got ? (ssize_t)got : -1;   /* records wait for the socket first */
 	}
+}
+
+int tls_send(tls_conn *c, int fd)
+{
+	int r = tls_engine_send(ENG(c), fd);
+	note_state(c, br_ssl_engine_current_state(ENG(c)));
+	return r;
+}
+
+ssize_t tls_read(tls_conn *c, int fd, void *dst, size_t cap, bool *wants_write)
+{
+	ssize_t n = tls_engine_read(ENG(c), fd, dst, cap, wants_write);
+	note_state(c, br_ssl_engine_current_state(ENG(c)));
+	return n;
 }
 
 size_t tls_write(tls_conn *c, const void *data, size_t len)

@@ -27,6 +27,7 @@
 #ifndef PARLEY_TLS_H
 #define PARLEY_TLS_H
 
+#include <bearssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,19 @@ void tls_ctx_count_timeout(tls_ctx *t);
 
 /* Frees the context once no connection uses it. */
 void tls_ctx_free(tls_ctx **t_p);
+
+/* ---- any BearSSL engine over a non-blocking socket ---- */
+
+/* Writes the records the engine has ready: 1 none left, 0 the socket is
+ * full, -1 the socket failed or the engine did. */
+int tls_engine_send(br_ssl_engine_context *e, int fd);
+
+/* Moves records from fd into the engine (sending what it has to send
+ * first) and copies out up to cap decrypted bytes: > 0 bytes, 0 end of
+ * stream (close_notify, or the peer closed the socket), -1 nothing now,
+ * -2 error. *wants_write: records wait for the socket. parley-bench's
+ * client uses these too. */
+ssize_t tls_engine_read(br_ssl_engine_context *e, int fd, void *dst, size_t cap, bool *wants_write);
 
 /* ---- one connection (its loop thread only) ---- */
 
