@@ -13,7 +13,10 @@
 # Environment: RATES ("5000 10000 15000 20000"), DURATION (5 s), REPEAT (2 chat
 # runs per rate and transport; the report takes the median p99), IDLE_CONNS
 # ("5000 10000"), STORM (5000 connections), HS_TIME (10 s of s_time per key),
-# HS_CLIENTS (2 s_time processes at once).
+# QUIET_LOAD / QUIET_WAIT (bench/lib.sh: wait_quiet, before the first run),
+# HS_CLIENTS (2 s_time processes at once), PARTS ("chat idle storm handshake":
+# the parts to run; only their result files are replaced, so a part can be
+# run again on its own in the same results dir).
 # The certificates (a root, an intermediate, an ECDSA P-256 and an RSA 2048
 # server certificate, served with the intermediate) are made in a temp dir
 # with openssl and removed at the end.
@@ -33,13 +36,15 @@ IDLE_CONNS=${IDLE_CONNS:-"5000 10000"}
 STORM=${STORM:-5000}
 HS_TIME=${HS_TIME:-10}
 HS_CLIENTS=${HS_CLIENTS:-2}
+PARTS=${PARTS:-"chat idle storm handshake"}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 [ -x "$PARLEYD" ] && [ -x "$BENCH" ] || { echo "run-tls: build parleyd and parley-bench in $B first" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "run-tls: needs openssl" >&2; exit 2; }
 mkdir -p "$RES"
-rm -f "$RES"/tls-*.json
+for p in $PARTS; do rm -f "$RES"/tls-"$p"-*.json; done
 
 SCRIPT_CMD=
-for v in RATES DURATION REPEAT IDLE_CONNS STORM HS_TIME HS_CLIENTS; do
+for v in RATES DURATION REPEAT IDLE_CONNS STORM HS_TIME HS_CLIENTS PARTS; do
 	if printenv "$v" >/dev/null; then SCRIPT_CMD+="$v=$(q "${!v}") "; fi
 done
 SCRIPT_CMD+="bench/run-tls.sh"
@@ -103,10 +108,11 @@ bench() {	# bench FILE LABEL TRANSPORT [parley-bench args...]
 		"script_command=$SCRIPT_CMD" "run_id=$RUN_ID" "source=$SOURCE"
 }
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), cpu busy before: $(cpu_busy_pct)%"
+wait_quiet
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-echo "## durable 1:1 chat: 200 visitors, 10 agents, 100-byte messages, $DURATION s per rate, ws:// and wss://"
-for rate in $RATES; do
+part chat && echo "## durable 1:1 chat: 200 visitors, 10 agents, 100-byte messages, $DURATION s per rate, ws:// and wss://"
+part chat && for rate in $RATES; do
 	for run in $(seq "$REPEAT"); do
 		for t in plain ec; do
 			start $t
@@ -120,7 +126,7 @@ for rate in $RATES; do
 	done
 done
 
-for n in $IDLE_CONNS; do
+part idle && for n in $IDLE_CONNS; do
 	for t in plain ec; do
 		echo "## idle WebSockets (authenticated visitors): $n connections, $t"
 		start $t
@@ -131,7 +137,7 @@ for n in $IDLE_CONNS; do
 	done
 done
 
-for t in plain ec rsa; do
+part storm && for t in plain ec rsa; do
 	echo "## connect storm: $STORM visitor WebSockets (TCP, TLS, upgrade, auth), 256 in flight, $t"
 	start $t
 	bench "tls-storm-$t.json" tls-storm "$t" --mode storm --port "$WSPORT" "${TLSARGS[@]}" \
@@ -139,7 +145,7 @@ for t in plain ec rsa; do
 	stop
 done
 
-for k in ec rsa; do
+part handshake && for k in ec rsa; do
 	echo "## full TLS handshakes: openssl s_time -new, $HS_CLIENTS clients x $HS_TIME s, $k"
 	start $k
 	m() { curl -s "127.0.0.1:$PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
