@@ -1,8 +1,9 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 18: tenant, user, visitor, conv,
+ * Input: byte 0 picks the record kind (mod 21: tenant, user, visitor, conv,
  * event, inbox, refresh, family, invite, email, apikey, webhook, outbox entry,
- * outbox log row, outbox count, file, blob, usage); the rest is a stored value, decoded with
+ * outbox log row, outbox count, file, blob, usage, department, presence,
+ * audit row); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -13,7 +14,7 @@
  * payload) is a view that lies inside the input, NULL when empty. When
  * decoding succeeds: the
  * encoder accepts the result and writes [version, field...] (the kind's
- * current version: 2 for tenant, user and event, 1 for the others) with exactly one element per
+ * current version: 3 for tenant, user and event, 2 for conversation, 1 for the others) with exactly one element per
  * field; decoding that again succeeds and gives an equal struct (strings
  * compared up to their NUL: a stored string with an embedded NUL reads back
  * shorter, which is expected); encoding the second struct writes exactly the
@@ -73,7 +74,7 @@ static const sfield conv_s[] = {
 };
 static const sfield event_s[] = {
 	S(rec_event, sender_name), S(rec_event, client_id), S(rec_event, text),
-	S(rec_event, assignee_name),
+	S(rec_event, assignee_name), S(rec_event, addr),
 #define FREF(j) S(rec_event, files.f[j].name), S(rec_event, files.f[j].type)
 	FREF(0), FREF(1), FREF(2), FREF(3), FREF(4), FREF(5), FREF(6), FREF(7), FREF(8), FREF(9),
 #undef FREF
@@ -88,6 +89,14 @@ static const sfield email_s[] = {
 	S(rec_email, notify),
 };
 static const sfield webhook_s[] = { S(rec_webhook, url), S(rec_webhook, description), S(rec_webhook, secret) };
+static const sfield dept_s[] = {
+	S(rec_dept, name), S(rec_dept, slug), S(rec_dept, description), S(rec_dept, notify_email),
+	S(rec_dept, timezone), S(rec_dept, hours),
+};
+static const sfield audit_s[] = {
+	S(rec_audit, actor_name), S(rec_audit, action), S(rec_audit, record_type), S(rec_audit, addr),
+	S(rec_audit, details),
+};
 static const sfield outbox_s[] = { S(rec_outbox, last_error) };
 static const sfield oblog_s[] = { S(rec_outbox_log, error) };
 static const size_t outbox_b[] = { offsetof(rec_outbox, payload) };
@@ -116,14 +125,17 @@ WRAP(outbox_count, rec_outbox_count)
 WRAP(file, rec_file)
 WRAP(blob, rec_blob)
 WRAP(usage, rec_usage)
+WRAP(dept, rec_dept)
+WRAP(presence, rec_presence)
+WRAP(audit, rec_audit)
 
 /* Versions and field counts from docs/storage.md. */
 static const kind kinds[] = {
-	{ tenant_dec, tenant_enc, sizeof(rec_tenant), 2, 10, tenant_s, NELEM(tenant_s), NULL, 0 },
-	{ user_dec, user_enc, sizeof(rec_user), 2, 12, user_s, NELEM(user_s), NULL, 0 },
+	{ tenant_dec, tenant_enc, sizeof(rec_tenant), 3, 11, tenant_s, NELEM(tenant_s), NULL, 0 },
+	{ user_dec, user_enc, sizeof(rec_user), 3, 13, user_s, NELEM(user_s), NULL, 0 },
 	{ visitor_dec, visitor_enc, sizeof(rec_visitor), 1, 5, visitor_s, NELEM(visitor_s), NULL, 0 },
-	{ conv_dec, conv_enc, sizeof(rec_conv), 1, 22, conv_s, NELEM(conv_s), NULL, 0 },
-	{ event_dec, event_enc, sizeof(rec_event), 2, 14, event_s, NELEM(event_s), NULL, 0 },
+	{ conv_dec, conv_enc, sizeof(rec_conv), 2, 33, conv_s, NELEM(conv_s), NULL, 0 },
+	{ event_dec, event_enc, sizeof(rec_event), 3, 18, event_s, NELEM(event_s), NULL, 0 },
 	{ inbox_dec, inbox_enc, sizeof(rec_inbox), 1, 5, NULL, 0, NULL, 0 },
 	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0, NULL, 0 },
 	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0, NULL, 0 },
@@ -138,6 +150,9 @@ static const kind kinds[] = {
 	{ file_dec, file_enc, sizeof(rec_file), 1, 10, file_s, NELEM(file_s), NULL, 0 },
 	{ blob_dec, blob_enc, sizeof(rec_blob), 1, 4, NULL, 0, NULL, 0 },
 	{ usage_dec, usage_enc, sizeof(rec_usage), 1, 4, NULL, 0, NULL, 0 },
+	{ dept_dec, dept_enc, sizeof(rec_dept), 1, 16, dept_s, NELEM(dept_s), NULL, 0 },
+	{ presence_dec, presence_enc, sizeof(rec_presence), 1, 4, NULL, 0, NULL, 0 },
+	{ audit_dec, audit_enc, sizeof(rec_audit), 1, 11, audit_s, NELEM(audit_s), NULL, 0 },
 };
 
 typedef union {
@@ -159,6 +174,9 @@ typedef union {
 	rec_file fi;
 	rec_blob b;
 	rec_usage us;
+	rec_dept d;
+	rec_presence p;
+	rec_audit a;
 	max_align_t align;
 } any_rec;
 

@@ -202,6 +202,7 @@ static void test_table_names(void **state)
 		"events", "inbox", "refresh", "families", "invites", "email", "api_keys", "api_key_hash",
 		"webhooks", "outbox", "outbox_log", "outbox_counts",
 		"files", "blobs", "usage",
+		"depts", "dept_members", "agent_depts", "presence", "audit", "due",
 	};
 	for (int t = 0; t < DB__COUNT; t++)
 		assert_string_equal(db_table_name((enum db_table)t), want[t]);

@@ -25,8 +25,8 @@
 #include "storage/db.h"
 #include "storage/records.h"
 
-/* ---- the documented schema (docs/storage.md: tenant, user and event version 2,
- * the other kinds version 1) ---------------------------------------------- */
+/* ---- the documented schema (docs/storage.md: tenant, user and event version 3,
+ * conversation version 2, the other kinds version 1) ---------------------------------------------- */
 
 enum { T_U64, T_I64, T_U8, T_BOOL, T_STR, T_BIN32, T_FILES };
 
@@ -54,6 +54,8 @@ static const tfield tenant_doc[] = {
 	/* v2 */
 	FSTRD(rec_tenant, widget_color, "#1f6feb"), FSTR(rec_tenant, greeting),
 	FSTRD(rec_tenant, widget_position, "right"), FSTRD(rec_tenant, timezone, "UTC"),
+	/* v3 */
+	FU64(rec_tenant, auto_close_s),
 };
 static const tfield user_doc[] = {
 	FU64(rec_user, tid), FU64(rec_user, id), FSTR(rec_user, email), FSTR(rec_user, name),
@@ -61,6 +63,8 @@ static const tfield user_doc[] = {
 	FI64(rec_user, created_ms), FI64(rec_user, pw_changed_ms),
 	/* v2 */
 	FSTR(rec_user, title), FSTR(rec_user, avatar_url), FI64(rec_user, deactivated_ms),
+	/* v3 */
+	FU64(rec_user, max_chats),
 };
 static const tfield visitor_doc[] = {
 	FU64(rec_visitor, tid), FU64(rec_visitor, id), FSTR(rec_visitor, name),
@@ -75,6 +79,11 @@ static const tfield conv_doc[] = {
 	FU64(rec_conv, agent_read_seq), FI64(rec_conv, created_ms), FI64(rec_conv, updated_ms),
 	FI64(rec_conv, first_response_ms), FI64(rec_conv, resolved_ms), FU64(rec_conv, lm_seq),
 	FU8(rec_conv, lm_sender), FI64(rec_conv, lm_ms), FSTR(rec_conv, lm_text),
+	/* v2 */
+	FU64(rec_conv, dept_id), FBOOL(rec_conv, offline), FI64(rec_conv, waiting_since_ms),
+	FI64(rec_conv, assigned_ms), FI64(rec_conv, snooze_until_ms), FI64(rec_conv, closed_ms),
+	FI64(rec_conv, reopened_ms), FU64(rec_conv, first_response_s), FU64(rec_conv, resolution_s),
+	FI64(rec_conv, due_ms), FU8(rec_conv, due_kind),
 };
 static const tfield event_doc[] = {
 	FU64(rec_event, tid), FU64(rec_event, cid), FU64(rec_event, seq), FU8(rec_event, kind),
@@ -83,6 +92,24 @@ static const tfield event_doc[] = {
 	FU64(rec_event, assignee_id), FSTR(rec_event, assignee_name), FI64(rec_event, created_ms),
 	/* v2 */
 	FFILES(rec_event, files),
+	/* v3 */
+	FU64(rec_event, from_id), FU64(rec_event, dept_id), FU8(rec_event, priority), FSTR(rec_event, addr),
+};
+static const tfield dept_doc[] = {
+	FU64(rec_dept, tid), FU64(rec_dept, id), FSTR(rec_dept, name), FSTR(rec_dept, slug),
+	FSTR(rec_dept, description), FSTR(rec_dept, notify_email), FBOOL(rec_dept, active),
+	FBOOL(rec_dept, is_default), FU64(rec_dept, sort_order), FSTRD(rec_dept, timezone, "UTC"),
+	FSTR(rec_dept, hours), FU8(rec_dept, routing), FU64(rec_dept, sla_medium_s),
+	FU64(rec_dept, sla_high_s), FI64(rec_dept, created_ms), FI64(rec_dept, updated_ms),
+};
+static const tfield presence_doc[] = {
+	FU64(rec_presence, tid), FU64(rec_presence, uid), FI64(rec_presence, at_ms), FU8(rec_presence, state),
+};
+static const tfield audit_doc[] = {
+	FU64(rec_audit, tid), FU64(rec_audit, id), FI64(rec_audit, at_ms), FU8(rec_audit, actor_kind),
+	FU64(rec_audit, actor_id), FSTR(rec_audit, actor_name), FSTR(rec_audit, action),
+	FSTR(rec_audit, record_type), FU64(rec_audit, record_id), FSTR(rec_audit, addr),
+	FSTR(rec_audit, details),
 };
 static const tfield inbox_doc[] = {
 	FU64(rec_inbox, tid), FU64(rec_inbox, cursor), FU8(rec_inbox, type),
@@ -167,17 +194,21 @@ WRAP(outbox_count, rec_outbox_count)
 WRAP(file, rec_file)
 WRAP(blob, rec_blob)
 WRAP(usage, rec_usage)
+WRAP(dept, rec_dept)
+WRAP(presence, rec_presence)
+WRAP(audit, rec_audit)
 
 #define KIND(NAME, T, V, NV1) { #NAME, V, NV1, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
 #define KIND1(NAME, T) KIND(NAME, T, 1, NELEM(NAME##_doc))
 static const kind kinds[] = {
-	KIND(tenant, rec_tenant, 2, 6), KIND(user, rec_user, 2, 9), KIND1(visitor, rec_visitor),
-	KIND1(conv, rec_conv), KIND(event, rec_event, 2, 13), KIND1(inbox, rec_inbox),
+	KIND(tenant, rec_tenant, 3, 6), KIND(user, rec_user, 3, 9), KIND1(visitor, rec_visitor),
+	KIND(conv, rec_conv, 2, 22), KIND(event, rec_event, 3, 13), KIND1(inbox, rec_inbox),
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
 	KIND1(email, rec_email),
 	KIND1(apikey, rec_apikey),
 	KIND1(webhook, rec_webhook), KIND1(outbox_count, rec_outbox_count),
 	KIND1(file, rec_file), KIND1(blob, rec_blob), KIND1(usage, rec_usage),
+	KIND1(dept, rec_dept), KIND1(presence, rec_presence), KIND1(audit, rec_audit),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
@@ -186,6 +217,7 @@ typedef union {
 	rec_event e; rec_inbox i; rec_refresh r; rec_family f; rec_invite n; rec_email m; rec_apikey k;
 	rec_webhook w; rec_outbox_count oc;
 	rec_file fi; rec_blob b; rec_usage us;
+	rec_dept d; rec_presence p; rec_audit a;
 } any_rec;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -811,7 +843,16 @@ static void test_event_files(void **state)
 	memset(&e, 0, sizeof e);
 	buf b = { 0 }, b2 = { 0 };
 	assert_int_equal(rec_event_encode(&e, &b), 0);
-	assert_int_equal((uint8_t)b.data[b.len - 1], 0x90);
+	{
+		/* [version, 13 v1 fields, files, ...]: files is element 14 */
+		msgpack_unpacked u;
+		msgpack_unpacked_init(&u);
+		assert_int_equal(msgpack_unpack_next(&u, (const char *)b.data, b.len, NULL), MSGPACK_UNPACK_SUCCESS);
+		assert_true(u.data.type == MSGPACK_OBJECT_ARRAY && u.data.via.array.size > 14);
+		assert_true(u.data.via.array.ptr[14].type == MSGPACK_OBJECT_ARRAY);
+		assert_int_equal(u.data.via.array.ptr[14].via.array.size, 0);
+		msgpack_unpacked_destroy(&u);
+	}
 	e.files.n = 1;
 	e.files.f[0].id = 7;
 	assert_int_equal(rec_event_encode(&e, &b2), 0);
@@ -877,7 +918,7 @@ static void test_v1_tenant_reads_with_v2_defaults(void **state)
 	/* written again: version 2 with all ten fields, the defaults spelled out */
 	buf b = { 0 };
 	assert_int_equal(rec_tenant_encode(&t, &b), 0);
-	assert_encoded_as(&b, 2, 10);
+	assert_encoded_as(&b, 3, 11);
 	memset(&again, 0x11, sizeof again);
 	assert_int_equal(rec_tenant_decode(b.data, b.len, &again), 0);
 	assert_memory_equal(&again, &t, sizeof t);
@@ -917,7 +958,7 @@ static void test_v1_user_reads_with_v2_defaults(void **state)
 	msgpack_sbuffer_destroy(&sb);
 	buf b = { 0 };
 	assert_int_equal(rec_user_encode(&u, &b), 0);
-	assert_encoded_as(&b, 2, 12);
+	assert_encoded_as(&b, 3, 13);
 	assert_int_equal(rec_user_decode(b.data, b.len, &again), 0);
 	assert_memory_equal(&again, &u, sizeof u);
 	buf_free(&b);
@@ -938,7 +979,7 @@ static void test_v2_tenant_and_user_round_trip(void **state)
 	strcpy(t.timezone, "America/Argentina/ComodRivadavia");
 	buf b = { 0 };
 	assert_int_equal(rec_tenant_encode(&t, &b), 0);
-	assert_encoded_as(&b, 2, 10);
+	assert_encoded_as(&b, 3, 11);
 	assert_int_equal(rec_tenant_decode(b.data, b.len, &t2), 0);
 	assert_memory_equal(&t2, &t, sizeof t);
 	buf_free(&b);
@@ -959,7 +1000,7 @@ static void test_v2_tenant_and_user_round_trip(void **state)
 	fill_utf8(u.avatar_url, sizeof u.avatar_url, REC_URL_MAX, 2);
 	u.deactivated_ms = 1234;
 	assert_int_equal(rec_user_encode(&u, &b), 0);
-	assert_encoded_as(&b, 2, 12);
+	assert_encoded_as(&b, 3, 13);
 	assert_int_equal(rec_user_decode(b.data, b.len, &u2), 0);
 	assert_memory_equal(&u2, &u, sizeof u);
 	assert_string_equal(u2.role, "supervisor");
@@ -1384,7 +1425,8 @@ static void test_status_names_round_trip(void **state)
 static void test_kind_sender_priority_names(void **state)
 {
 	(void)state;
-	static const char *kinds_w[EK__COUNT] = { "created", "message", "note", "status", "assigned" };
+	static const char *kinds_w[EK__COUNT] = { "created", "message", "note", "status", "assigned",
+						   "transfer", "priority" };
 	static const char *senders_w[ST__COUNT] = { "visitor", "agent", "system" };
 	static const char *prios_w[CP__COUNT] = { "low", "medium", "high", "urgent" };
 	for (int i = 0; i < EK__COUNT; i++) {
@@ -1406,6 +1448,23 @@ static void test_kind_sender_priority_names(void **state)
 	assert_string_equal(rec_sender_name(ST__COUNT), "system");
 	assert_string_equal(rec_priority_name(CP__COUNT), "medium");
 	assert_string_equal(rec_priority_name(-1), "medium");
+	for (int i = 0; i < CP__COUNT; i++)
+		assert_int_equal(rec_priority_parse(prios_w[i]), i);
+	assert_int_equal(rec_priority_parse("Urgent"), -1);
+	static const char *routing_w[RP__COUNT] = { "off", "round_robin", "least_busy" };
+	for (int i = 0; i < RP__COUNT; i++) {
+		assert_string_equal(rec_routing_name(i), routing_w[i]);
+		assert_int_equal(rec_routing_parse(routing_w[i]), i);
+	}
+	assert_string_equal(rec_routing_name(RP__COUNT), "");
+	assert_int_equal(rec_routing_parse("fifo"), -1);
+	static const char *presence_w[PR__COUNT] = { "offline", "online", "away" };
+	for (int i = 0; i < PR__COUNT; i++) {
+		assert_string_equal(rec_presence_name(i), presence_w[i]);
+		assert_int_equal(rec_presence_parse(presence_w[i]), i);
+	}
+	assert_string_equal(rec_presence_name(-1), "");
+	assert_int_equal(rec_presence_parse("busy"), -1);
 }
 
 static void test_scope_names(void **state)
