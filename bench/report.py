@@ -1714,8 +1714,12 @@ def main():
         if body:
             bodies["compare"] = (body, len(cmp) + len(sub))
 
-    tls_groups = sessions(by_suite.get("tls", []))
-    tls = newest(tls_groups, "tls") if tls_groups else None
+    # run-tls.sh can run its parts on their own (PARTS): each label from
+    # the newest session that has it
+    tls = []
+    for lbl in ("tls-chat", "tls-idle", "tls-storm", "tls-handshake"):
+        g = sessions([d for d in by_suite.get("tls", []) if d.get("label") == lbl])
+        tls += newest(g, lbl) if g else []
     if tls:
         body = render_tls(tls)
         if body:

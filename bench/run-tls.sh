@@ -112,7 +112,8 @@ wait_quiet
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 part chat && echo "## durable 1:1 chat: 200 visitors, 10 agents, 100-byte messages, $DURATION s per rate, ws:// and wss://"
-part chat && for rate in $RATES; do
+part chat || RATES=
+for rate in $RATES; do
 	for run in $(seq "$REPEAT"); do
 		for t in plain ec; do
 			start $t
@@ -126,7 +127,8 @@ part chat && for rate in $RATES; do
 	done
 done
 
-part idle && for n in $IDLE_CONNS; do
+part idle || IDLE_CONNS=
+for n in $IDLE_CONNS; do
 	for t in plain ec; do
 		echo "## idle WebSockets (authenticated visitors): $n connections, $t"
 		start $t
@@ -137,7 +139,9 @@ part idle && for n in $IDLE_CONNS; do
 	done
 done
 
-part storm && for t in plain ec rsa; do
+STORM_KINDS="plain ec rsa"
+part storm || STORM_KINDS=
+for t in $STORM_KINDS; do
 	echo "## connect storm: $STORM visitor WebSockets (TCP, TLS, upgrade, auth), 256 in flight, $t"
 	start $t
 	bench "tls-storm-$t.json" tls-storm "$t" --mode storm --port "$WSPORT" "${TLSARGS[@]}" \
@@ -145,7 +149,9 @@ part storm && for t in plain ec rsa; do
 	stop
 done
 
-part handshake && for k in ec rsa; do
+HS_KINDS="ec rsa"
+part handshake || HS_KINDS=
+for k in $HS_KINDS; do
 	echo "## full TLS handshakes: openssl s_time -new, $HS_CLIENTS clients x $HS_TIME s, $k"
 	start $k
 	m() { curl -s "127.0.0.1:$PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }

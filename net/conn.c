@@ -261,8 +261,6 @@ static void leave(conn *c)
 	}
 }
 
-/* ---------- I/O ---------- */
-
 /* ---------- TLS ---------- */
 
 static const char plain_refusal[] =
