@@ -255,6 +255,27 @@ def test_1mb_body_split_at_odd_boundaries():
             proxy.close()
 
 
+def test_large_static_file_same_bytes():
+    """A static file (written by reference, many 4 KiB records) arrives
+    byte for byte as over the plain port, also with a slow reader."""
+    with tls_server("ec") as s:
+        st, plain, _ = s.request("GET", "/widget/widget.js")
+        assert st == 200 and len(plain) > 16384, len(plain)
+        for slow in (False, True):
+            raw = socket.socket()
+            if slow:
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.settimeout(10)
+            raw.connect(("127.0.0.1", s.tls_port))
+            with client_ctx().wrap_socket(raw, server_hostname="localhost") as c:
+                c.sendall(b"GET /widget/widget.js HTTP/1.1\r\nHost: localhost\r\n\r\n" * 2)
+                rest = b""
+                for _ in range(2):
+                    head, body, rest = read_response(_Prefixed(c, rest))
+                    assert head.startswith("HTTP/1.1 200"), head
+                    assert body.decode() == plain
+
+
 def test_wss_python_websockets():
     with tls_server("ec") as s:
         tok = s.login()["access_token"]
@@ -523,7 +544,7 @@ if __name__ == "__main__":
     try:
         main([test_curl_ec_and_rsa, test_python_ssl_version_cipher_chain, test_server_cipher_preference,
               test_session_resumption, test_pipelined_requests, test_1mb_body_split_at_odd_boundaries,
-              test_wss_python_websockets, test_plain_port_and_plain_http_on_tls_port, test_old_versions_refused,
+              test_large_static_file_same_bytes, test_wss_python_websockets, test_plain_port_and_plain_http_on_tls_port, test_old_versions_refused,
               test_client_hello_with_only_weak_ciphers, test_truncated_record, test_stalled_handshake_closed,
               test_oversized_record, test_renegotiation_refused, test_garbage_before_hello,
               test_close_without_close_notify, test_sighup_reload, test_bad_files_at_start])
