@@ -25,6 +25,8 @@ static const char *names[DB__COUNT] = {
 	"webhooks", "outbox", "outbox_log", "outbox_counts",
 	"files", "blobs", "usage",
 	"depts", "dept_members", "agent_depts", "presence", "audit", "due",
+	"canned", "canned_code", "tags", "tag_name", "tag_convs", "attr_defs", "attrs", "mentions",
+	"search", "ratings", "rollups", "alerts", "pageviews", "vsessions",
 };
 
 const char *db_table_name(enum db_table t)

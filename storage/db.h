@@ -52,6 +52,20 @@ enum db_table {
 	DB_PRESENCE,      /* tid|uid|at_ms → presence change (an agent's presence history) */
 	DB_AUDIT,         /* tid|id → audit row (id time-ordered, append-only) */
 	DB_DUE,           /* due_ms|tid|cid → u8 enum due_kind (snooze ends, auto-closes) */
+	DB_CANNED,        /* tid|id → canned response */
+	DB_CANNED_CODE,   /* tid|owner|shortcode → id (unique per owner; prefix search) */
+	DB_TAGS,          /* tid|id → tag */
+	DB_TAG_NAME,      /* tid|case-folded name → id */
+	DB_TAG_CONVS,     /* tid|tag|cid → "" (conversations by tag) */
+	DB_ATTR_DEFS,     /* tid|id → custom attribute definition */
+	DB_ATTRS,         /* tid|owner|id → custom attribute values */
+	DB_MENTIONS,      /* tid|uid|cid|seq → "" (unread mentions) */
+	DB_SEARCH,        /* tid|term|0|cid → posting (the search index; docs/storage.md) */
+	DB_RATINGS,       /* tid|cid → rating */
+	DB_ROLLUPS,       /* analytics rollups (docs/storage.md) */
+	DB_ALERTS,        /* tid|id → alert */
+	DB_PAGEVIEWS,     /* visitor tracking: page views (docs/storage.md) */
+	DB_VSESSIONS,     /* visitor tracking: visitor sessions (docs/storage.md) */
 	DB__COUNT
 };
 

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <string.h>
 
-enum ftype { F_U64, F_I64, F_U8, F_BOOL, F_STR, F_BIN32, F_BYTES, F_FILES };
+enum ftype { F_U64, F_I64, F_U8, F_BOOL, F_STR, F_BIN32, F_BYTES, F_FILES, F_IDS };
 
 typedef struct {
 	uint8_t type;
@@ -41,14 +41,15 @@ typedef struct {
 #define BIN32(S, f) { F_BIN32, offsetof(S, f), 32, NULL }
 #define BYTES(S, f) { F_BYTES, offsetof(S, f), 0, NULL }
 #define FILES(S, f) { F_FILES, offsetof(S, f), 0, NULL }
+#define IDS(S, f)   { F_IDS, offsetof(S, f), 0, NULL }
 #define N(a) (sizeof(a) / sizeof(a[0]))
 
 /* Versions: each kind's current one, written by its encoder. */
-#define V_TENANT  3
+#define V_TENANT  4
 #define V_USER    3
-#define V_VISITOR 1
-#define V_CONV    2
-#define V_EVENT   3
+#define V_VISITOR 2
+#define V_CONV    3
+#define V_EVENT   4
 #define V_INBOX   1
 #define V_REFRESH 1
 #define V_FAMILY  1
@@ -65,6 +66,11 @@ typedef struct {
 #define V_DEPT    1
 #define V_PRESENCE 1
 #define V_AUDIT   1
+#define V_CANNED  1
+#define V_TAG     1
+#define V_ATTRDEF 1
+#define V_ATTRS   1
+#define V_RATING  1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -74,6 +80,11 @@ static const fdesc tenant_f[] = {
 	STRD(rec_tenant, widget_position, "right"), STRD(rec_tenant, timezone, "UTC"),
 	/* v3 */
 	U64(rec_tenant, auto_close_s),
+	/* v4 */
+	U8(rec_tenant, prechat_name), U8(rec_tenant, prechat_email), U8(rec_tenant, prechat_phone),
+	U8(rec_tenant, prechat_question), BOOL(rec_tenant, transcript_on_close),
+	U64(rec_tenant, rating_window_s), BOOL(rec_tenant, tracking_off), BOOL(rec_tenant, keep_query),
+	U64(rec_tenant, pageview_keep_days), STR(rec_tenant, identity_secret),
 };
 static const fdesc user_f[] = {
 	U64(rec_user, tid), U64(rec_user, id), STR(rec_user, email), STR(rec_user, name),
@@ -87,6 +98,9 @@ static const fdesc user_f[] = {
 static const fdesc visitor_f[] = {
 	U64(rec_visitor, tid), U64(rec_visitor, id), STR(rec_visitor, name),
 	STR(rec_visitor, email), I64(rec_visitor, created_ms),
+	/* v2 */
+	STR(rec_visitor, phone), STR(rec_visitor, notes), STR(rec_visitor, external_id),
+	BOOL(rec_visitor, verified), I64(rec_visitor, updated_ms),
 };
 static const fdesc conv_f[] = {
 	U64(rec_conv, tid), U64(rec_conv, id), U64(rec_conv, visitor_id),
@@ -102,6 +116,8 @@ static const fdesc conv_f[] = {
 	I64(rec_conv, assigned_ms), I64(rec_conv, snooze_until_ms), I64(rec_conv, closed_ms),
 	I64(rec_conv, reopened_ms), U64(rec_conv, first_response_s), U64(rec_conv, resolution_s),
 	I64(rec_conv, due_ms), U8(rec_conv, due_kind),
+	/* v3 */
+	IDS(rec_conv, tags), U8(rec_conv, rating),
 };
 static const fdesc event_f[] = {
 	U64(rec_event, tid), U64(rec_event, cid), U64(rec_event, seq), U8(rec_event, kind),
@@ -112,6 +128,30 @@ static const fdesc event_f[] = {
 	FILES(rec_event, files),
 	/* v3 */
 	U64(rec_event, from_id), U64(rec_event, dept_id), U8(rec_event, priority), STR(rec_event, addr),
+	/* v4 */
+	IDS(rec_event, mentions), U64(rec_event, tag_id), BOOL(rec_event, flag), U8(rec_event, score),
+};
+static const fdesc canned_f[] = {
+	U64(rec_canned, tid), U64(rec_canned, id), U64(rec_canned, owner_id), STR(rec_canned, shortcode),
+	STR(rec_canned, title), STR(rec_canned, body), I64(rec_canned, created_ms),
+	I64(rec_canned, updated_ms),
+};
+static const fdesc tag_f[] = {
+	U64(rec_tag, tid), U64(rec_tag, id), STR(rec_tag, name), STR(rec_tag, color), I64(rec_tag, created_ms),
+};
+static const fdesc attrdef_f[] = {
+	U64(rec_attrdef, tid), U64(rec_attrdef, id), U8(rec_attrdef, owner), STR(rec_attrdef, key),
+	STR(rec_attrdef, label), U8(rec_attrdef, type), I64(rec_attrdef, created_ms),
+	I64(rec_attrdef, updated_ms),
+};
+static const fdesc attrs_f[] = {
+	U64(rec_attrs, tid), U8(rec_attrs, owner), U64(rec_attrs, id), I64(rec_attrs, updated_ms),
+	BYTES(rec_attrs, json),
+};
+static const fdesc rating_f[] = {
+	U64(rec_rating, tid), U64(rec_rating, cid), U8(rec_rating, score), STR(rec_rating, comment),
+	U64(rec_rating, visitor_id), U64(rec_rating, agent_id), U64(rec_rating, dept_id),
+	I64(rec_rating, created_ms),
 };
 static const fdesc dept_f[] = {
 	U64(rec_dept, tid), U64(rec_dept, id), STR(rec_dept, name), STR(rec_dept, slug),
@@ -251,6 +291,14 @@ static int encode(const void *rec, uint8_t version, const fdesc *f, size_t nf, b
 			}
 			break;
 		}
+		case F_IDS: {
+			const rec_ids *ids = p;
+			size_t n = ids->n < REC_IDS_MAX ? ids->n : REC_IDS_MAX;
+			rc |= msgpack_pack_array(&pk, n);
+			for (size_t k = 0; k < n; k++)
+				rc |= msgpack_pack_uint64(&pk, ids->v[k]);
+			break;
+		}
 		}
 	}
 	return rc ? -1 : 0;
@@ -342,6 +390,20 @@ static bool decode_files(const msgpack_object *o, rec_files *fs)
 	return true;
 }
 
+/* [id, …], at most REC_IDS_MAX. */
+static bool decode_ids(const msgpack_object *o, rec_ids *ids)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > REC_IDS_MAX)
+		return false;
+	for (uint32_t k = 0; k < o->via.array.size; k++) {
+		if (o->via.array.ptr[k].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return false;
+		ids->v[k] = o->via.array.ptr[k].via.u64;
+	}
+	ids->n = (uint8_t)o->via.array.size;
+	return true;
+}
+
 static int decode(const void *data, size_t n, void *rec, size_t size, const fdesc *f, size_t nf)
 {
 	memset(rec, 0, size);
@@ -415,6 +477,10 @@ static int decode(const void *data, size_t n, void *rec, size_t size, const fdes
 			if (!decode_files(o, p))
 				goto out;
 			break;
+		case F_IDS:
+			if (!decode_ids(o, p))
+				goto out;
+			break;
 		}
 	}
 	if (have < nf)
@@ -451,6 +517,11 @@ CODEC(outbox_count, rec_outbox_count, V_OBCOUNT, obcount_f)
 CODEC(dept, rec_dept, V_DEPT, dept_f)
 CODEC(presence, rec_presence, V_PRESENCE, presence_f)
 CODEC(audit, rec_audit, V_AUDIT, audit_f)
+CODEC(canned, rec_canned, V_CANNED, canned_f)
+CODEC(tag, rec_tag, V_TAG, tag_f)
+CODEC(attrdef, rec_attrdef, V_ATTRDEF, attrdef_f)
+CODEC(attrs, rec_attrs, V_ATTRS, attrs_f)
+CODEC(rating, rec_rating, V_RATING, rating_f)
 
 void rec_tenant_init(rec_tenant *r)
 {
@@ -467,7 +538,9 @@ void rec_user_init(rec_user *r)
 static const char *status_names[CS__COUNT] = { "open", "waiting", "pending", "snoozed", "resolved", "closed" };
 static const char *priority_names[CP__COUNT] = { "low", "medium", "high", "urgent" };
 static const char *kind_names[EK__COUNT] = { "created", "message", "note", "status", "assigned",
-					     "transfer", "priority" };
+					     "transfer", "priority", "tag", "rating", "profile", "attrs" };
+static const char *attr_type_names[AT__COUNT] = { "text", "number", "boolean", "date" };
+static const char *prechat_names[PRE__COUNT] = { "off", "optional", "required" };
 static const char *routing_names[RP__COUNT] = { "off", "round_robin", "least_busy" };
 static const char *presence_names[PR__COUNT] = { "offline", "online", "away" };
 static const char *sender_names[ST__COUNT] = { "visitor", "agent", "system" };
@@ -522,6 +595,32 @@ int rec_presence_parse(const char *s)
 {
 	for (int i = 0; i < PR__COUNT; i++)
 		if (strcmp(s, presence_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *rec_attr_type_name(int t)
+{
+	return t >= 0 && t < AT__COUNT ? attr_type_names[t] : "";
+}
+
+int rec_attr_type_parse(const char *s)
+{
+	for (int i = 0; i < AT__COUNT; i++)
+		if (strcmp(s, attr_type_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *rec_prechat_name(int m)
+{
+	return m >= 0 && m < PRE__COUNT ? prechat_names[m] : "";
+}
+
+int rec_prechat_parse(const char *s)
+{
+	for (int i = 0; i < PRE__COUNT; i++)
+		if (strcmp(s, prechat_names[i]) == 0)
 			return i;
 	return -1;
 }

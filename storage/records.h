@@ -47,13 +47,40 @@
 #define REC_ADDR_MAX    45     /* an IPv4 or IPv6 address as text */
 #define REC_ACTION_MAX  48     /* an audit action: "department.update", … */
 #define REC_AUDIT_MAX   1024   /* an audit row's details (JSON) */
+#define REC_IDS_MAX     20     /* ids a list field holds (a conversation's tags, a note's mentions) */
+#define REC_PHONE_MAX   32
+#define REC_NOTES_MAX   2000   /* a visitor's notes */
+#define REC_EXTID_MAX   128    /* the embedding site's user id of a visitor */
+#define REC_SHORTCODE_MAX 32   /* a canned response's shortcode, without the "/" */
+#define REC_CANNED_MAX  4000   /* a canned response's body */
+#define REC_COMMENT_MAX 1000   /* a rating's comment */
+#define REC_ATTRKEY_MAX 64     /* a custom attribute's key */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
 enum ev_kind { EK_CREATED = 0, EK_MESSAGE, EK_NOTE, EK_STATUS, EK_ASSIGNED,
 	       EK_TRANSFER,   /* v3: to an agent and/or a department, with a reason (text) */
 	       EK_PRIORITY,   /* v3: new priority (priority) */
+	       EK_TAG,        /* v4: tag_id added (flag) or removed (!flag); agents only */
+	       EK_RATING,     /* v4: the visitor rated (score, comment in text) */
+	       EK_PROFILE,    /* v4: the visitor's profile changed (text: JSON of the change); agents only */
+	       EK_ATTRS,      /* v4: the conversation's custom attributes changed (text: JSON); agents only */
 	       EK__COUNT };
+
+/* Bytes of any length inside a record (an outbox payload). Encoders take
+ * them from p; decoders leave p pointing into the stored value they read
+ * (NULL when n is 0): valid only while that value is, i.e. until the
+ * transaction that read it ends. */
+typedef struct {
+	const uint8_t *p;
+	size_t n;
+} rec_bytes;
+
+/* A list of ids inside a record (msgpack array of uints). */
+typedef struct {
+	uint8_t n;
+	uint64_t v[REC_IDS_MAX];
+} rec_ids;
 enum sender_type { ST_VISITOR = 0, ST_AGENT, ST_SYSTEM, ST__COUNT };
 
 typedef struct {
@@ -70,7 +97,17 @@ typedef struct {
 	char timezone[REC_TZ_MAX + 1];             /* default "UTC" */
 	/* v3 */
 	uint64_t auto_close_s;                     /* close after this long without activity; 0 = never */
+	/* v4: agent tools and tracking */
+	uint8_t prechat_name, prechat_email, prechat_phone, prechat_question; /* enum prechat_mode */
+	bool transcript_on_close;                  /* email the visitor the transcript when closed */
+	uint64_t rating_window_s;                  /* 0 = the default, 7 days */
+	bool tracking_off;                         /* page views not recorded */
+	bool keep_query;                           /* stored page URLs keep their query strings */
+	uint64_t pageview_keep_days;               /* 0 = the default, 90 */
+	char identity_secret[REC_SEALED_MAX + 1];  /* sealed HMAC key of visitor identity verification; "" = none */
 } rec_tenant;
+
+enum prechat_mode { PRE_OFF = 0, PRE_OPTIONAL, PRE_REQUIRED, PRE__COUNT };
 
 typedef struct {
 	uint64_t tid, id;
@@ -94,6 +131,12 @@ typedef struct {
 	char name[REC_NAME_MAX + 1];
 	char email[REC_EMAIL_MAX + 1];
 	int64_t created_ms;
+	/* v2 */
+	char phone[REC_PHONE_MAX + 1];
+	char notes[REC_NOTES_MAX + 1];       /* agents' notes on the visitor */
+	char external_id[REC_EXTID_MAX + 1]; /* the site's user id, when the site passed one */
+	bool verified;                       /* external_id came with a valid signature */
+	int64_t updated_ms;
 } rec_visitor;
 
 typedef struct {
@@ -125,6 +168,9 @@ typedef struct {
 	uint64_t resolution_s;               /* from created to the last resolve */
 	int64_t due_ms;                      /* the conversation's entry in DB_DUE (0: none) */
 	uint8_t due_kind;                    /* enum due_kind of that entry */
+	/* v3: agent tools */
+	rec_ids tags;                        /* tag ids, in the order added */
+	uint8_t rating;                      /* the visitor's score 1..5; 0 = not rated (once, even across a reopen) */
 } rec_conv;
 
 /* What a DB_DUE entry brings about when its time comes. */
@@ -163,7 +209,63 @@ typedef struct {
 	uint64_t dept_id;                    /* EK_TRANSFER: the department after it */
 	uint8_t priority;                    /* EK_PRIORITY: new priority */
 	char addr[REC_ADDR_MAX + 1];         /* EK_ASSIGNED, EK_TRANSFER: the caller's address */
+	/* v4 */
+	rec_ids mentions;                    /* EK_NOTE: the agents it mentions */
+	uint64_t tag_id;                     /* EK_TAG */
+	bool flag;                           /* EK_TAG: added (else removed) */
+	uint8_t score;                       /* EK_RATING: 1..5 */
 } rec_event;
+
+/* A canned response: tenant-wide (owner_id 0, managed by admins) or an
+ * agent's own. */
+typedef struct {
+	uint64_t tid, id;
+	uint64_t owner_id;                   /* 0 = the tenant's */
+	char shortcode[REC_SHORTCODE_MAX + 1];   /* lower-case, unique per owner */
+	char title[REC_NAME_MAX + 1];
+	char body[REC_CANNED_MAX + 1];       /* with {{visitor.name}}-style placeholders */
+	int64_t created_ms, updated_ms;
+} rec_canned;
+
+/* A tag of a tenant's tag list. */
+typedef struct {
+	uint64_t tid, id;
+	char name[REC_NAME_MAX + 1];         /* unique per tenant, compared case-folded */
+	char color[REC_COLOR_MAX + 1];
+	int64_t created_ms;
+} rec_tag;
+
+enum attr_type { AT_TEXT = 0, AT_NUMBER, AT_BOOLEAN, AT_DATE, AT__COUNT };
+enum attr_owner { AO_CONVERSATION = 0, AO_VISITOR, AO__COUNT };
+
+/* A custom attribute definition. */
+typedef struct {
+	uint64_t tid, id;
+	uint8_t owner;                       /* enum attr_owner: what it describes */
+	char key[REC_ATTRKEY_MAX + 1];       /* [a-z0-9_], unique per owner kind */
+	char label[REC_NAME_MAX + 1];
+	uint8_t type;                        /* enum attr_type */
+	int64_t created_ms, updated_ms;
+} rec_attrdef;
+
+/* The custom attribute values of one conversation or visitor: a JSON
+ * object {key: value}, validated against the definitions on write. */
+typedef struct {
+	uint64_t tid;
+	uint8_t owner;                       /* enum attr_owner */
+	uint64_t id;                         /* the conversation or visitor */
+	int64_t updated_ms;
+	rec_bytes json;
+} rec_attrs;
+
+/* A visitor's rating of a conversation, with who had it then. */
+typedef struct {
+	uint64_t tid, cid;
+	uint8_t score;                       /* 1..5 */
+	char comment[REC_COMMENT_MAX + 1];
+	uint64_t visitor_id, agent_id, dept_id;
+	int64_t created_ms;
+} rec_rating;
 
 enum routing_policy { RP_OFF = 0, RP_ROUND_ROBIN, RP_LEAST_BUSY, RP__COUNT };
 
@@ -291,14 +393,6 @@ typedef struct {
 	char notify[REC_EMAIL_MAX + 1];      /* new-conversation notifications; "" = none */
 	int64_t updated_ms;
 } rec_email;
-/* Bytes of any length inside a record (an outbox payload). Encoders take
- * them from p; decoders leave p pointing into the stored value they read
- * (NULL when n is 0): valid only while that value is, i.e. until the
- * transaction that read it ends. */
-typedef struct {
-	const uint8_t *p;
-	size_t n;
-} rec_bytes;
 
 /* A webhook endpoint of a tenant. */
 typedef struct {
@@ -411,6 +505,11 @@ int rec_outbox_count_encode(const rec_outbox_count *r, buf *out);
 int rec_dept_encode(const rec_dept *r, buf *out);
 int rec_presence_encode(const rec_presence *r, buf *out);
 int rec_audit_encode(const rec_audit *r, buf *out);
+int rec_canned_encode(const rec_canned *r, buf *out);
+int rec_tag_encode(const rec_tag *r, buf *out);
+int rec_attrdef_encode(const rec_attrdef *r, buf *out);
+int rec_attrs_encode(const rec_attrs *r, buf *out);
+int rec_rating_encode(const rec_rating *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
  * not hold (written by an older version) take their defaults: zero, or the
@@ -438,6 +537,11 @@ int rec_outbox_count_decode(const void *p, size_t n, rec_outbox_count *r);
 int rec_dept_decode(const void *p, size_t n, rec_dept *r);
 int rec_presence_decode(const void *p, size_t n, rec_presence *r);
 int rec_audit_decode(const void *p, size_t n, rec_audit *r);
+int rec_canned_decode(const void *p, size_t n, rec_canned *r);
+int rec_tag_decode(const void *p, size_t n, rec_tag *r);
+int rec_attrdef_decode(const void *p, size_t n, rec_attrdef *r);
+int rec_attrs_decode(const void *p, size_t n, rec_attrs *r);
+int rec_rating_decode(const void *p, size_t n, rec_rating *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
  * colour, position, time zone): a new record before its values are set. */
@@ -453,6 +557,10 @@ const char *rec_routing_name(int r);     /* "off" | "round_robin" | "least_busy"
 int rec_routing_parse(const char *s);    /* -1 if unknown */
 const char *rec_presence_name(int p);    /* "offline" | "online" | "away"; "" if unknown */
 int rec_presence_parse(const char *s);   /* -1 if unknown */
+const char *rec_attr_type_name(int t);   /* "text" | "number" | "boolean" | "date"; "" if unknown */
+int rec_attr_type_parse(const char *s);  /* -1 if unknown */
+const char *rec_prechat_name(int m);     /* "off" | "optional" | "required"; "" if unknown */
+int rec_prechat_parse(const char *s);    /* -1 if unknown */
 const char *rec_kind_name(int k);
 const char *rec_sender_name(int s);
 const char *rec_security_name(int s);

@@ -8,6 +8,7 @@
  */
 #include "actors/auth/password.h"
 #include "storage/account_store.h"
+#include "storage/dept_store.h"
 #include "storage/db.h"
 
 #include <stdio.h>
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
 		if (need(name, "--name") || need(s, "--slug"))
 			goto abort;
 		r = account_tenant_create(&txn, &ids, name, s, arg(argc, argv, "--origins"), &t);
+		if (r == 0 && (r = deptstore_seed(&txn, t.id, t.created_ms)) > 0)
+			r = 0;   /* its four departments */
 		if (r) {
 			fprintf(stderr, "parley: cannot create tenant: %s\n", store_strerror(r));
 			goto abort;

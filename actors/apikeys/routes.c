@@ -14,6 +14,7 @@
  */
 #include "actors/kit/api.h"
 #include "actors/kit/apikey.h"
+#include "actors/kit/audit.h"
 #include "actors/kit/view.h"
 #include "storage/apikey_store.h"
 #include "core/clock.h"
@@ -34,6 +35,7 @@ typedef struct {
 	rec_apikey key;                  /* CREATE: the new key; REVOKE: the key after */
 	char secret[APIKEY_SECRET_MAX];  /* CREATE: shown once, in the answer */
 	bool missing;                    /* REVOKE: no such key */
+	principal who;                   /* the caller (the audit row) */
 } key_op;
 
 static json_t *time_or_null(int64_t ms)
@@ -62,14 +64,27 @@ static void op_free(key_op *op)
 static int op_apply(wr_req *w, store_txn *t)
 {
 	key_op *op = container_of(w, key_op, w);
-	if (op->kind == OP_CREATE)
-		return apikey_create(t, &op->key);
-	int rc = apikey_revoke(t, op->key.tid, op->key.id, clock_now_ms(), &op->key);
-	if (rc == STORE_ENOTFOUND) {
-		op->missing = true;
-		return 0;
+	int rc;
+	if (op->kind == OP_CREATE) {
+		if ((rc = apikey_create(t, &op->key)))
+			return rc;
+	} else {
+		bool was_revoked = false;
+		rec_apikey before;
+		if (apikey_get(t, op->key.tid, op->key.id, &before) == 0)
+			was_revoked = before.revoked;
+		rc = apikey_revoke(t, op->key.tid, op->key.id, clock_now_ms(), &op->key);
+		if (rc == STORE_ENOTFOUND) {
+			op->missing = true;
+			return 0;
+		}
+		if (rc || was_revoked)
+			return rc;
 	}
-	return rc;
+	return audit_json(op->app, t, op->key.tid, &op->who, op->kind == OP_CREATE ? "api_key.create" : "api_key.revoke",
+			  "api_key", op->key.id,
+			  json_pack("{s:s,s:s}", "name", op->key.name, "scope", rec_scope_name(op->key.scope)))
+		       ? STORE_EIO : 0;
 }
 
 static void op_done(wr_req *w, int rc)
@@ -100,7 +115,7 @@ static void op_done(wr_req *w, int rc)
 	op_free(op);
 }
 
-static key_op *op_new(http_req *req, int kind)
+static key_op *op_new(http_req *req, int kind, const principal *p)
 {
 	key_op *op = calloc(1, sizeof *op);
 	if (!op) {
@@ -109,6 +124,7 @@ static key_op *op_new(http_req *req, int kind)
 	}
 	op->app = api_app(req);
 	op->kind = kind;
+	op->who = *p;
 	op->w.apply = op_apply;
 	op->w.done = op_done;
 	return op;
@@ -178,7 +194,7 @@ static void create_key(http_req *req, const principal *p)
 		http_respond_error(req, 403, "forbidden", "nobody makes a key above their own role", "scope");
 		goto out;
 	}
-	if (!(op = op_new(req, OP_CREATE)))
+	if (!(op = op_new(req, OP_CREATE, p)))
 		goto out;
 	rec_apikey *k = &op->key;
 	k->tid = p->tid;
@@ -206,7 +222,7 @@ static void revoke_key(http_req *req, const principal *p)
 	uint64_t id;
 	if (api_id_param(req, 0, &id) < 0)
 		return;
-	key_op *op = op_new(req, OP_REVOKE);
+	key_op *op = op_new(req, OP_REVOKE, p);
 	if (!op)
 		return;
 	op->key.tid = p->tid;

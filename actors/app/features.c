@@ -4,11 +4,13 @@
 #include "actors/app/features.h"
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
-	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files;
+	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
+	feature_departments, feature_audit, feature_desk;
 
 const feature *const app_features[] = {
 	&feature_ops,
 	&feature_auth,
+	&feature_desk,   /* before the conversations: its start rebuilds the queues and loads */
 	&feature_conversations,
 	&feature_widget,
 	&feature_realtime,
@@ -18,5 +20,7 @@ const feature *const app_features[] = {
 	&feature_apikeys,
 	&feature_outbox,
 	&feature_files,
+	&feature_departments,
+	&feature_audit,
 	NULL,
 };

@@ -16,6 +16,7 @@
 #include "actors/kit/api.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/inbox.h"
+#include "actors/desk/desk.h"
 #include "actors/kit/jobs.h"
 #include "actors/kit/jwt.h"
 #include "actors/conversations/lcache.h"
@@ -28,6 +29,7 @@
 #include "core/secretbox.h"
 #include "net/tls.h"
 #include "storage/account_store.h"
+#include "storage/dept_store.h"
 
 #include <ctype.h>
 #include <libgen.h>
@@ -76,11 +78,14 @@ void app_config_default(app_config *c)
 	c->upload_max = 5u << 20;
 	c->tenant_quota = (size_t)1 << 30;
 	c->upload_rate = 10;
+	c->default_capacity = 3;
+	c->offline_email_window_ms = 300000;
+	c->audit_retention_days = 365;
 	http_opts_default(&c->http);
 	c->http.cors_prefix = "/v1/widget/";
 }
 
-enum otype { O_STR, O_INT, O_I64, O_SIZE, O_MS, O_BOOL, O_SYNC, O_LEVEL, O_UINT };
+enum otype { O_STR, O_INT, O_I64, O_SIZE, O_MS, O_BOOL, O_SYNC, O_LEVEL, O_UINT, O_CLOCK };
 
 typedef struct {
 	const char *name;
@@ -155,6 +160,15 @@ static const option options[] = {
 	{ "ws-auth-timeout-ms", O_MS, OFF(http.ws_auth_timeout), 0, "time to authenticate a WebSocket [10000]" },
 	{ "ws-frame-timeout-ms", O_MS, OFF(http.ws_frame_timeout), 0, "time from a WebSocket frame's first byte to its last [10000]" },
 	{ "log-level", O_LEVEL, 0, 0, "debug | info | warn | error [info]" },
+	{ "default-capacity", O_INT, OFF(default_capacity), 0, "concurrent chats of an agent whose capacity is not set [3]" },
+	{ "offline-email-window-ms", O_I64, OFF(offline_email_window_ms), 0,
+	  "one offline email per department lists the conversations of this window [300000]" },
+	{ "test-clock", O_BOOL, OFF(test_clock), 0, "tests only: PUT /v1/ops/clock moves the server's clock" },
+	{ "trusted-proxies", O_STR, OFF(trusted_proxies), sizeof(((app_config *)0)->trusted_proxies),
+	  "proxies whose X-Forwarded-For gives the caller's address for the audit log (IPs/CIDRs, comma-separated) [none]" },
+	{ "audit-retention-days", O_I64, OFF(audit_retention_days), 0, "days audit log rows are kept [365]" },
+	{ "clock-offset-ms", O_CLOCK, OFF(clock_offset_ms), 0,
+	  "shifts the server's clock by this many ms, for tests (may be negative) [0]" },
 	{ "print-routes", O_BOOL, OFF(print_routes), 0, "print the route and frame tables (method, path, permission) and exit" },
 };
 
@@ -193,6 +207,14 @@ static int set_option(app_config *c, const option *o, const char *val)
 				return 0;
 			}
 		return -1;
+	}
+	case O_CLOCK: {
+		long long v = strtoll(val, &end, 10);
+		if (errno || !*val || *end)
+			return -1;
+		*(int64_t *)(base + o->off) = v;
+		clock_set_offset_ms(v);
+		return 0;
 	}
 	default: break;
 	}
@@ -359,6 +381,24 @@ int app_config_parse(app_config *c, int argc, char **argv)
 		return -1;
 	}
 	egress_free(&g);
+	auth_proxies *px = auth_proxies_new(c->trusted_proxies, err, sizeof err);
+	if (!px) {
+		fprintf(stderr, "parleyd: trusted-proxies: %s\n", err);
+		return -1;
+	}
+	auth_proxies_free(&px);
+	if (c->audit_retention_days < 1 || c->audit_retention_days > 36500) {
+		fprintf(stderr, "parleyd: audit-retention-days must be 1..36500\n");
+		return -1;
+	}
+	if (c->default_capacity < 0 || c->default_capacity > 100) {
+		fprintf(stderr, "parleyd: default-capacity must be 0..100\n");
+		return -1;
+	}
+	if (c->offline_email_window_ms < 100 || c->offline_email_window_ms > 86400000) {
+		fprintf(stderr, "parleyd: offline-email-window-ms must be 100..86400000\n");
+		return -1;
+	}
 	return 0;
 bad:
 	fprintf(stderr, "parleyd: bad option or value\n");
@@ -428,6 +468,7 @@ static int seed_demo(app *a)
 	rec_user u;
 	if (password_hash(pw, strlen(pw), hash) < 0 ||
 	    account_tenant_create(&txn, &a->ids, "Demo", "demo", "*", &t) ||
+	    deptstore_seed(&txn, t.id, t.created_ms) < 0 ||
 	    account_user_create(&txn, &a->ids, t.id, "admin@demo.parley", hash, "owner", "Demo Admin", &u) ||
 	    store_commit(&txn)) {
 		store_done(&txn);
@@ -438,6 +479,26 @@ static int seed_demo(app *a)
 	printf("parleyd: demo widget key: %s\n", t.widget_key);
 	printf("parleyd: demo admin login: admin@demo.parley / %s\n", pw);
 	fflush(stdout);
+	return 0;
+}
+
+/* The upgrade steps of this version, before the server listens: tenants
+ * of a data directory written before departments get the four a new
+ * tenant starts with (once; storage/dept_store.h). */
+static int upgrade(app *a)
+{
+	store_txn txn;
+	if (store_write(a->db, &txn))
+		return -1;
+	int n = deptstore_upgrade(&txn, clock_now_ms());
+	if (n < 0 || store_commit(&txn)) {
+		store_done(&txn);
+		log_error("depts.seed", "msg=\"could not give the tenants their departments\" err=\"%s\"",
+			  store_strerror(n < 0 ? n : STORE_EIO));
+		return -1;
+	}
+	if (n > 0)
+		log_info("depts.seed", "tenants=%d", n);
 	return 0;
 }
 
@@ -547,6 +608,16 @@ app *app_start(const app_config *cfg)
 	}
 	if (cfg->outbound_allow[0])
 		log_info("app.outbound_allow", "cidrs=\"%s\"", cfg->outbound_allow);
+	a->proxies = auth_proxies_new(cfg->trusted_proxies, why, sizeof why);
+	if (!a->proxies) {
+		fprintf(stderr, "parleyd: trusted-proxies: %s\n", why);
+		egress_free(&a->egress);
+	auth_proxies_free(&a->proxies);
+		free(a);
+		return NULL;
+	}
+	if (cfg->trusted_proxies[0])
+		log_info("app.trusted_proxies", "cidrs=\"%s\"", cfg->trusted_proxies);
 
 	/* signals are taken by app_run_until_signal's sigwait; every thread
 	 * started from here inherits the blocked mask */
@@ -574,7 +645,8 @@ app *app_start(const app_config *cfg)
 	printf("parleyd: data dir %s (sync=%s)\n", cfg->data_dir,
 	       cfg->no_sync ? "none: RELAXED DURABILITY, benchmarks only" : "full");
 	fflush(stdout);
-	if (load_secret_key(a) < 0 || app_load_key(a->db, a->jwt_key) < 0 || seed_demo(a) < 0)
+	if (load_secret_key(a) < 0 || app_load_key(a->db, a->jwt_key) < 0 || seed_demo(a) < 0 ||
+	    upgrade(a) < 0)
 		goto fail;
 	/* rendered conversation lists, one table per I/O thread; created
 	 * before the writer, whose transactions mark tenants in it */
@@ -591,6 +663,11 @@ app *app_start(const app_config *cfg)
 	a->tenants = registry_new(inbox_actor_new, inbox_actor_free, a);
 	a->actors[AK_CONV] = a->convs;
 	a->actors[AK_INBOX] = a->tenants;
+	/* departments and agents stay resident (actors/desk/desk.h) */
+	a->actors[AK_DEPT] = registry_new(desk_dept_new, desk_dept_free, a);
+	a->actors[AK_AGENT] = registry_new(desk_agent_new, desk_agent_free, a);
+	if (!a->actors[AK_DEPT] || !a->actors[AK_AGENT])
+		goto fail;
 	a->login_rl = ratelimit_new(cfg->login_max_failures, cfg->login_window_s);
 	a->login_rl_ip = ratelimit_new(cfg->login_max_failures * 4, cfg->login_window_s);
 	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip)
@@ -743,6 +820,8 @@ void app_stop(app **a_p)
 	free(a->sessions);
 	registry_free(&a->convs);
 	registry_free(&a->tenants);
+	registry_free(&a->actors[AK_DEPT]);
+	registry_free(&a->actors[AK_AGENT]);
 	jobs_free(&a->jobs);
 	ratelimit_free(&a->login_rl);
 	ratelimit_free(&a->login_rl_ip);
@@ -754,6 +833,7 @@ void app_stop(app **a_p)
 	db_close(&a->db);
 	egress_free(&a->egress);
 	tls_ctx_free(&a->tls);
+	auth_proxies_free(&a->proxies);
 	memset(a->secret_key, 0, sizeof a->secret_key);
 	log_info("app.stopped", "ok=1");
 	free(a);

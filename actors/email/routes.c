@@ -18,6 +18,7 @@
 #include "actors/email/queue.h"
 #include "actors/email/mime.h"
 #include "actors/kit/api.h"
+#include "actors/kit/audit.h"
 #include "actors/kit/view.h"
 #include "storage/account_store.h"
 #include "core/log.h"
@@ -86,6 +87,7 @@ typedef struct {
 	char from_s[REC_EMAIL_MAX + 1], notify_s[REC_EMAIL_MAX + 1];
 	rec_email result;
 	bool invalid;
+	principal who;                  /* the caller (the audit row) */
 } settings_op;
 
 static int op_apply(wr_req *w, store_txn *t)
@@ -119,7 +121,21 @@ static int op_apply(wr_req *w, store_txn *t)
 		op->invalid = true;
 		return 0;
 	}
-	return rc;
+	if (rc)
+		return rc;
+	/* the audit row names the fields changed, never the password */
+	json_t *fields = json_array();
+	const char *const names[] = { "host", "username", "password", "from", "notify" };
+	const char *const given[] = { op->host, op->username, op->password, op->from, op->notify };
+	for (size_t i = 0; fields && i < sizeof names / sizeof *names; i++)
+		if (given[i])
+			json_array_append_new(fields, json_string(names[i]));
+	if (fields && op->port >= 0)
+		json_array_append_new(fields, json_string("port"));
+	if (fields && op->security >= 0)
+		json_array_append_new(fields, json_string("security"));
+	return audit_json(op->app, t, op->tid, &op->who, "email.update", "email_settings", op->tid,
+			  json_pack("{s:o}", "fields", fields ? fields : json_array())) ? STORE_EIO : 0;
 }
 
 static void op_done(wr_req *w, int rc)
@@ -215,6 +231,7 @@ static void patch_settings(http_req *req, const principal *p)
 	}
 	op->app = a;
 	op->tid = p->tid;
+	op->who = *p;
 	op->port = -1;
 	op->security = -1;
 	if (read_fields(req, body, p, op) < 0)

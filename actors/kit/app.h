@@ -81,7 +81,13 @@ typedef struct {
 	size_t upload_max;         /* --upload-max: bytes of one uploaded file [5 MiB] */
 	size_t tenant_quota;       /* --tenant-storage-quota: blob bytes per tenant [1 GiB]; 0 = none */
 	int upload_rate;           /* --upload-rate: uploads per visitor per minute [10]; 0 = no limit */
+	char trusted_proxies[1024];/* --trusted-proxies: IPs/CIDRs whose X-Forwarded-For is believed [none] */
+	int64_t audit_retention_days; /* --audit-retention-days: audit rows kept [365] */
+	int64_t clock_offset_ms;   /* --clock-offset-ms: the clock's shift, for tests [0] */
 	bool print_routes;         /* --print-routes: list routes and exit */
+	int default_capacity;      /* --default-capacity: an agent's concurrent chats when not set [3] */
+	int64_t offline_email_window_ms; /* --offline-email-window-ms: offline conversations per email, per department [300000] */
+	bool test_clock;           /* --test-clock: PUT /v1/ops/clock may move the clock (tests only) */
 	http_opts http;            /* limits and time-outs */
 } app_config;
 
@@ -102,9 +108,12 @@ typedef struct app {
 	bool features_started;
 	static_site *site;
 	egress *egress;            /* where webhooks and mail may connect (--outbound-allow; net/egress.h) */
+	struct auth_proxies *proxies; /* --trusted-proxies (kit/auth.h auth_peer_addr) */
+	ev_timer audit_prune;      /* the audit log's daily retention prune (on loop 0, actors/audit) */
 	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
 	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
 	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */
+	struct due_timer *due;     /* the due timer (conversations/due.h) */
 	ratelimit *login_rl;        /* failed logins per email */
 	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
 	jobs *jobs;                /* CPU-heavy work (password hashing) */
@@ -118,6 +127,7 @@ typedef struct app {
 	uint8_t jwt_key[32];
 	uint8_t secret_key[32];    /* seals stored secrets (core/secretbox.h; --secret-key-file) */
 	struct email *email;       /* the email feature's senders (actors/email) */
+	void *desk;                /* the desk's timer thread and board (actors/desk) */
 	int port;                  /* bound port */
 	int plain_port;            /* bound --plain-port (0: none) */
 	struct tls_ctx *tls;       /* --tls-cert/--tls-key (net/tls.h), NULL: plain */

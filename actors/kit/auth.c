@@ -11,9 +11,13 @@
 #include "core/clock.h"
 #include "core/id.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static int claims_u64(json_t *claims, const char *name, uint64_t *out)
 {
@@ -153,12 +157,18 @@ static int require(app *a, http_req *req, principal *out, bool visitor)
 
 int auth_require_agent(app *a, http_req *req, principal *out)
 {
-	return require(a, req, out, false);
+	if (require(a, req, out, false) < 0)
+		return -1;
+	auth_peer_addr(a, req, out->addr);
+	return 0;
 }
 
 int auth_require_visitor(app *a, http_req *req, principal *out)
 {
-	return require(a, req, out, true);
+	if (require(a, req, out, true) < 0)
+		return -1;
+	auth_peer_addr(a, req, out->addr);
+	return 0;
 }
 
 static char *issue(app *a, uint64_t tid, uint64_t sub, const char *role, const char *aud, int64_t ttl,
@@ -266,4 +276,187 @@ void ratelimit_clear(ratelimit *r, const char *key)
 	if (s->key == h)
 		s->failures = 0;
 	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---------- the caller's address ---------- */
+
+typedef struct {
+	int family;              /* AF_INET, AF_INET6 */
+	uint8_t addr[16];
+	int bits;
+} cidr;
+
+struct auth_proxies {
+	size_t n;
+	cidr c[];
+};
+
+/* An address without brackets or port into (family, bytes); false if none. */
+static bool addr_parse(const char *s, size_t len, int *family, uint8_t out[16])
+{
+	char tmp[64];
+	if (len == 0 || len >= sizeof tmp)
+		return false;
+	memcpy(tmp, s, len);
+	tmp[len] = 0;
+	if (inet_pton(AF_INET, tmp, out) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, tmp, out) == 1) {
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+auth_proxies *auth_proxies_new(const char *list, char *why, size_t why_len)
+{
+	size_t n = 1;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	auth_proxies *ps = calloc(1, sizeof *ps + n * sizeof(cidr));
+	if (!ps) {
+		snprintf(why, why_len, "out of memory");
+		return NULL;
+	}
+	const char *p = list;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *s = p;
+		while (len && (*s == ' ' || *s == '\t'))
+			s++, len--;
+		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		if (len) {
+			cidr *c = &ps->c[ps->n];
+			const char *slash = memchr(s, '/', len);
+			size_t alen = slash ? (size_t)(slash - s) : len;
+			bool ok = addr_parse(s, alen, &c->family, c->addr);
+			int max = c->family == AF_INET ? 32 : 128;
+			c->bits = max;
+			if (ok && slash) {
+				char *e;
+				char num[8] = "";
+				size_t nl = len - alen - 1;
+				ok = nl > 0 && nl < sizeof num;
+				if (ok) {
+					memcpy(num, slash + 1, nl);
+					long b = strtol(num, &e, 10);
+					ok = *e == 0 && b >= 0 && b <= max && num[0] >= '0' && num[0] <= '9';
+					c->bits = (int)b;
+				}
+			}
+			if (!ok) {
+				snprintf(why, why_len, "\"%.*s\" is not an IP address or CIDR", (int)(len > 60 ? 60 : len), s);
+				free(ps);
+				return NULL;
+			}
+			ps->n++;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return ps;
+}
+
+void auth_proxies_free(auth_proxies **p)
+{
+	if (p && *p) {
+		free(*p);
+		*p = NULL;
+	}
+}
+
+static bool in_cidr(const cidr *c, int family, const uint8_t *a)
+{
+	if (c->family != family)
+		return false;
+	int full = c->bits / 8, rest = c->bits % 8;
+	if (memcmp(c->addr, a, (size_t)full) != 0)
+		return false;
+	if (!rest)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (c->addr[full] & mask) == (a[full] & mask);
+}
+
+static bool trusted(const auth_proxies *p, int family, const uint8_t *a)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (in_cidr(&p->c[i], family, a))
+			return true;
+	return false;
+}
+
+bool auth_proxy_trusted(const auth_proxies *p, const char *addr)
+{
+	int family;
+	uint8_t a[16];
+	return addr_parse(addr, strlen(addr), &family, a) && trusted(p, family, a);
+}
+
+/* One X-Forwarded-For entry: "1.2.3.4", "1.2.3.4:80", "2001:db8::1",
+ * "[2001:db8::1]:80". */
+static bool xff_entry(const char *s, size_t len, int *family, uint8_t out[16])
+{
+	while (len && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len > 2 && s[0] == '[') {
+		const char *close = memchr(s, ']', len);
+		return close && addr_parse(s + 1, (size_t)(close - s - 1), family, out) && *family == AF_INET6;
+	}
+	if (addr_parse(s, len, family, out))
+		return true;
+	const char *colon = memchr(s, ':', len);   /* IPv4 with a port */
+	return colon && !memchr(colon + 1, ':', len - (size_t)(colon - s) - 1) &&
+	       addr_parse(s, (size_t)(colon - s), family, out) && *family == AF_INET;
+}
+
+void auth_peer_addr(app *a, http_req *req, char out[REC_ADDR_MAX + 1])
+{
+	out[0] = 0;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (!req->conn || getpeername(req->conn->fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	int family = ss.ss_family;
+	uint8_t cur[16];
+	if (family == AF_INET) {
+		memcpy(cur, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (family == AF_INET6) {
+		memcpy(cur, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)cur)) {
+			memmove(cur, cur + 12, 4);
+			family = AF_INET;
+		}
+	} else {
+		return;
+	}
+	const hp_str *xff = a->proxies && a->proxies->n ? http_header(req, "X-Forwarded-For") : NULL;
+	if (xff) {
+		const char *s = xff->p;
+		size_t end = xff->len;
+		while (end > 0 && trusted(a->proxies, family, cur)) {
+			size_t start = end;
+			while (start > 0 && s[start - 1] != ',')
+				start--;
+			int f;
+			uint8_t next[16];
+			if (!xff_entry(s + start, end - start, &f, next))
+				break;   /* malformed: the last proxy that vouched for it is what is known */
+			family = f;
+			memcpy(cur, next, 16);
+			end = start ? start - 1 : 0;
+			if (!start)
+				break;
+		}
+	}
+	char text[INET6_ADDRSTRLEN];
+	if (inet_ntop(family, cur, text, sizeof text))
+		snprintf(out, REC_ADDR_MAX + 1, "%s", text);
 }

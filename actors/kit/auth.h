@@ -68,6 +68,29 @@ int auth_require_visitor(struct app *a, http_req *req, principal *out);
 char *auth_issue_access(struct app *a, const rec_user *u);
 char *auth_issue_visitor(struct app *a, uint64_t tid, uint64_t vid);
 
+/* ---- the caller's address ---- */
+
+/* The proxies whose X-Forwarded-For is believed (--trusted-proxies). */
+typedef struct auth_proxies auth_proxies;
+
+/* Parses a comma-separated list of IP addresses and CIDRs
+ * ("10.0.0.0/8, 2001:db8::1"; "" = none); NULL with a sentence in why on a
+ * malformed entry. */
+auth_proxies *auth_proxies_new(const char *list, char *why, size_t why_len);
+void auth_proxies_free(auth_proxies **p);
+
+/* True when the address text (IPv4 or IPv6) is in the list. */
+bool auth_proxy_trusted(const auth_proxies *p, const char *addr);
+
+/* Where a request came from, as text (at most REC_ADDR_MAX bytes; "" when
+ * unknown, e.g. a Unix socket): the peer's address; when the peer is a
+ * trusted proxy, X-Forwarded-For is read from its right end, each entry
+ * added by a trusted proxy skipped, and the first address a trusted proxy
+ * did not add is the caller (entries further left were written by the
+ * client and prove nothing). Called for every authenticated request
+ * (principal.addr). */
+void auth_peer_addr(struct app *a, http_req *req, char out[REC_ADDR_MAX + 1]);
+
 /* ---- login rate limiting (failures per key in a sliding window) ---- */
 
 typedef struct ratelimit ratelimit;

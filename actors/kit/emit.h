@@ -29,6 +29,7 @@ enum ev_type {
 	EV_MESSAGE_CREATED,
 	EV_VISITOR_CREATED,
 	EV_USER_UPDATED,
+	EV_CONVERSATION_TRANSFERRED,   /* to an agent and/or a department, with a reason */
 	EV__COUNT
 };
 

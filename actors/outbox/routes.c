@@ -17,6 +17,7 @@
  * may connect is decided when it connects (net/egress.h).
  */
 #include "actors/kit/api.h"
+#include "actors/kit/audit.h"
 #include "actors/kit/view.h"
 #include "actors/outbox/internal.h"
 #include "core/clock.h"
@@ -52,7 +53,15 @@ typedef struct {
 	uint64_t delivery;         /* OP_REDELIVER: the new delivery */
 	int status;                /* 0: done; else the refusal */
 	const char *code, *msg;
+	principal who;             /* the caller (the audit row) */
 } wh_op;
+
+/* The audit row of a change to endpoint w (kit/audit.h); 0 or STORE_EIO. */
+static int audit_hook(wh_op *op, store_txn *t, const char *action, uint64_t id, const char *url)
+{
+	return audit_json(op->app, t, op->tid, &op->who, action, "webhook", id, json_pack("{s:s}", "url", url))
+		       ? STORE_EIO : 0;
+}
 
 /* ------------------------------------------------------------------ views */
 
@@ -196,6 +205,8 @@ static int apply_create(wh_op *op, store_txn *t, int64_t now)
 	w->created_ms = w->updated_ms = now;
 	if ((rc = outbox_webhook_put(t, w)))
 		return rc == STORE_ECONFLICT ? refuse(op, 400, "invalid_field", "invalid endpoint") : rc;
+	if ((rc = audit_hook(op, t, "webhook.create", w->id, w->url)))
+		return rc;
 	return sink_stage_endpoint(op->app->outbox, w->tid, w->id, w) ? STORE_EIO : 0;
 }
 
@@ -273,10 +284,13 @@ static int op_apply(wr_req *w, store_txn *t)
 	int rc;
 	if (op->kind == OP_DELETE) {
 		uint64_t removed = 0;
-		rc = outbox_webhook_del(t, op->tid, op->id, &removed);
+		rec_webhook was;
+		rc = outbox_webhook_get(t, op->tid, op->id, &was);
+		if (rc == 0)
+			rc = outbox_webhook_del(t, op->tid, op->id, &removed);
 		if (rc == STORE_ENOTFOUND)
 			return refuse(op, 404, "not_found", "no such webhook endpoint");
-		if (rc)
+		if (rc || (rc = audit_hook(op, t, "webhook.delete", op->id, was.url)))
 			return rc;
 		return sink_stage_endpoint(op->app->outbox, op->tid, op->id, NULL) ? STORE_EIO : 0;
 	}
@@ -299,7 +313,8 @@ static int op_apply(wr_req *w, store_txn *t)
 			h->active = op->active;
 	}
 	h->updated_ms = now;
-	if ((rc = outbox_webhook_put(t, h)))
+	if ((rc = outbox_webhook_put(t, h)) ||
+	    (rc = audit_hook(op, t, op->kind == OP_ROTATE ? "webhook.rotate_secret" : "webhook.update", h->id, h->url)))
 		return rc;
 	return sink_stage_endpoint(op->app->outbox, op->tid, op->id, h) ? STORE_EIO : 0;
 }
@@ -314,6 +329,7 @@ static wh_op *op_new(http_req *req, int kind, const principal *p)
 	op->app = api_app(req);
 	op->kind = kind;
 	op->tid = p->tid;
+	op->who = *p;
 	op->w.apply = op_apply;
 	op->w.done = op_done;
 	return op;

@@ -19,6 +19,7 @@
  */
 #include "actors/email/queue.h"
 #include "actors/kit/api.h"
+#include "actors/kit/audit.h"
 #include "actors/kit/jobs.h"
 #include "actors/kit/session.h"
 #include "actors/kit/view.h"
@@ -27,6 +28,7 @@
 #include "storage/account_store.h"
 #include "storage/token_store.h"
 #include "core/clock.h"
+#include "actors/kit/desk.h"
 #include "core/crypto.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -48,6 +50,7 @@ typedef struct {
 	int kind;                       /* enum team_op_kind */
 	uint64_t tid, uid;              /* the user (SET_PASSWORD: found through the link) */
 	int caller_role;                /* enum role, as stored when the request came */
+	principal who;                  /* the caller (the audit row) */
 	/* the change; NULL = unchanged (pointers into the strings below) */
 	const char *role, *name, *title, *avatar;
 	char role_s[REC_ROLE_MAX + 1], name_s[REC_NAME_MAX + 1], title_s[REC_NAME_MAX + 1];
@@ -142,6 +145,12 @@ static void op_done(wr_req *w, int rc)
 					     : op->user.active ? "your role changed" : "account deactivated");
 		if (op->kind != OP_SET_PASSWORD && op->kind != OP_REINVITE)
 			announce(a, &op->user);
+		if (op->kind == OP_UPDATE || op->kind == OP_DEACTIVATE || op->kind == OP_REACTIVATE) {
+			/* the desk reads the agent again (role, active: kit/desk.h) */
+			desk_msg *m = desk_msg_new(DK_AGENT_RELOAD);
+			if (m)
+				desk_to_agent(a, op->tid, op->uid, m);
+		}
 		if (body)
 			reply_json(a, &op->reply, status, body);
 		else
@@ -210,6 +219,10 @@ static int apply_create(team_op *op, store_txn *t, int64_t now)
 	rc = put_link(op, t, now);
 	if (rc == 0)
 		rc = email_queue_invitation(op->app, t, &op->user, "", op->token, op->expires_ms);
+	if (rc == 0)
+		rc = audit_json(op->app, t, op->tid, &op->who, "user.invite", "user", op->uid,
+				json_pack("{s:s,s:s,s:s}", "email", op->user.email, "role", op->user.role, "name",
+					  op->user.name));
 	return rc ? STORE_EIO : 0;
 }
 
@@ -252,6 +265,8 @@ static int op_apply(wr_req *w, store_txn *t)
 	if (rc)
 		return rc;
 	rec_user *u = &op->user;
+	char old_role[REC_ROLE_MAX + 1] = "";
+	bool profile = false;
 	if (op->kind != OP_SELF) {
 		if (!perm_may_manage(op->caller_role, role_parse(u->role)))
 			return refuse(op, 403, "forbidden", "you may not change a user whose role is above yours", NULL);
@@ -263,7 +278,9 @@ static int op_apply(wr_req *w, store_txn *t)
 		if (!u->active)
 			return refuse(op, 409, "conflict", "the user is deactivated; reactivate them first", NULL);
 		new_link(op, now);
-		if (put_link(op, t, now) || email_queue_invitation(op->app, t, u, "", op->token, op->expires_ms))
+		if (put_link(op, t, now) || email_queue_invitation(op->app, t, u, "", op->token, op->expires_ms) ||
+		    audit_json(op->app, t, op->tid, &op->who, "user.reinvite", "user", u->id,
+			       json_pack("{s:s}", "email", u->email)))
 			return STORE_EIO;
 		return 0;
 	case OP_DEACTIVATE:
@@ -280,9 +297,12 @@ static int op_apply(wr_req *w, store_txn *t)
 		break;
 	default:   /* OP_UPDATE, OP_SELF */
 		if (op->role && strcmp(op->role, u->role) != 0) {
+			snprintf(old_role, sizeof old_role, "%s", u->role);
 			snprintf(u->role, sizeof u->role, "%s", op->role);
 			op->end_sessions = true;
 		}
+		profile = (op->name && strcmp(op->name, u->name) != 0) || (op->title && strcmp(op->title, u->title) != 0) ||
+			  (op->avatar && strcmp(op->avatar, u->avatar_url) != 0);
 		if (op->name)
 			snprintf(u->name, sizeof u->name, "%s", op->name);
 		if (op->title)
@@ -303,6 +323,20 @@ static int op_apply(wr_req *w, store_txn *t)
 		return rc;
 	if (op->kind == OP_DEACTIVATE && (rc = token_revoke_user(t, op->tid, op->uid)) < 0)
 		return STORE_EIO;
+	/* the audit log: what admins did (a user's edits of their own profile are not in it) */
+	if ((op->kind == OP_DEACTIVATE || op->kind == OP_REACTIVATE) &&
+	    audit_json(op->app, t, op->tid, &op->who, op->kind == OP_DEACTIVATE ? "user.deactivate" : "user.reactivate",
+		       "user", u->id, json_pack("{s:s}", "email", u->email)))
+		return STORE_EIO;
+	if (op->kind == OP_UPDATE && old_role[0] &&
+	    audit_json(op->app, t, op->tid, &op->who, "user.role", "user", u->id,
+		       json_pack("{s:s,s:s,s:s}", "email", u->email, "from", old_role, "to", u->role)))
+		return STORE_EIO;
+	if (op->kind == OP_UPDATE && profile &&
+	    audit_json(op->app, t, op->tid, &op->who, "user.update", "user", u->id,
+		       json_pack("{s:s,s:s,s:s,s:s}", "email", u->email, "name", u->name, "title", u->title, "avatar_url",
+				 u->avatar_url)))
+		return STORE_EIO;
 	/* user.updated to the sinks (kit/emit.h), in this transaction */
 	app_event ev = { .type = EV_USER_UPDATED, .tid = op->tid, .at_ms = now, .user = u };
 	rc = op->app->nsinks ? emit_in_txn(op->app, t, &ev) : 0;
@@ -320,6 +354,8 @@ static team_op *op_new(http_req *req, int kind, const principal *p)
 	op->kind = kind;
 	op->tid = p ? p->tid : 0;
 	op->caller_role = p ? role_parse(p->role) : ROLE_NONE;
+	if (p)
+		op->who = *p;
 	op->w.apply = op_apply;
 	op->w.done = op_done;
 	return op;

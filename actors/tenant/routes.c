@@ -12,6 +12,7 @@
  * store on every request.
  */
 #include "actors/kit/api.h"
+#include "actors/kit/audit.h"
 #include "actors/conversations/inbox.h"
 #include "storage/account_store.h"
 #include "core/log.h"
@@ -34,10 +35,10 @@ static json_t *view_tenant(const rec_tenant *t)
 			json_array_append_new(origins, json_stringn(p, n));
 		p += n + (p[n] == ',');
 	}
-	return json_pack("{s:o,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:s}", "id", view_id(t->id), "name", t->name,
+	return json_pack("{s:o,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:s,s:I}", "id", view_id(t->id), "name", t->name,
 			 "slug", t->slug, "widget_key", t->widget_key, "allowed_origins", origins, "widget",
 			 "color", t->widget_color, "greeting", t->greeting, "position", t->widget_position,
-			 "timezone", t->timezone);
+			 "timezone", t->timezone, "auto_close_s", (json_int_t)t->auto_close_s);
 }
 
 static void get_tenant(http_req *req, const principal *p)
@@ -69,6 +70,8 @@ typedef struct {
 	char greeting_s[REC_GREETING_MAX + 1], position_s[REC_POSITION_MAX + 1], timezone_s[REC_TZ_MAX + 1];
 	rec_tenant tenant;
 	bool invalid;
+	principal who;                  /* the caller (the audit row) */
+	int64_t auto_close_s;      /* -1 = unchanged */
 } tenant_op;
 
 static int op_apply(wr_req *w, store_txn *t)
@@ -88,12 +91,26 @@ static int op_apply(wr_req *w, store_txn *t)
 	TAKE(r->widget_position, op->position);
 	TAKE(r->timezone, op->timezone);
 #undef TAKE
+	if (op->auto_close_s >= 0)
+		r->auto_close_s = (uint64_t)op->auto_close_s;
 	rc = account_tenant_update(t, r);
 	if (rc == STORE_ECONFLICT) {   /* validated before; the store checks before it writes */
 		op->invalid = true;
 		return 0;
 	}
-	return rc;
+	if (rc)
+		return rc;
+	const char *const names[] = { "name", "allowed_origins", "widget.color", "widget.greeting", "widget.position",
+				      "timezone" };
+	const char *const given[] = { op->name, op->origins, op->color, op->greeting, op->position, op->timezone };
+	json_t *fields = json_array();
+	for (size_t i = 0; fields && i < sizeof names / sizeof *names; i++)
+		if (given[i])
+			json_array_append_new(fields, json_string(names[i]));
+	if (fields && op->auto_close_s >= 0)
+		json_array_append_new(fields, json_string("auto_close_s"));
+	return audit_json(op->app, t, op->tid, &op->who, "tenant.update", "tenant", op->tid,
+			  json_pack("{s:o}", "fields", fields ? fields : json_array())) ? STORE_EIO : 0;
 }
 
 static void op_done(wr_req *w, int rc)
@@ -234,9 +251,24 @@ static int read_timezone(http_req *req, json_t *body, tenant_op *op)
 	return 0;
 }
 
+/* auto_close_s: close conversations inactive this long; 0 = never, else
+ * one minute to a year */
+static int read_auto_close(http_req *req, json_t *body, tenant_op *op)
+{
+	json_t *v = json_object_get(body, "auto_close_s");
+	op->auto_close_s = -1;
+	if (!v)
+		return 0;
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (n != 0 && (n < 60 || n > 366 * 86400))
+		return api_bad_field(req, "auto_close_s", "auto_close_s must be 0 (never) or 60 to 31622400 seconds");
+	op->auto_close_s = n;
+	return 0;
+}
+
 static void patch_tenant(http_req *req, const principal *p)
 {
-	static const char *const fields[] = { "name", "allowed_origins", "widget", "timezone", NULL };
+	static const char *const fields[] = { "name", "allowed_origins", "widget", "timezone", "auto_close_s", NULL };
 	app *a = api_app(req);
 	json_t *body = api_body(req);
 	if (!body)
@@ -248,12 +280,14 @@ static void patch_tenant(http_req *req, const principal *p)
 		goto out;
 	}
 	if (api_only(req, body, fields) < 0 || api_opt_str(req, body, "name", 1, REC_NAME_MAX, &name) < 0 ||
-	    read_origins(req, body, op) < 0 || read_widget(req, body, op) < 0 || read_timezone(req, body, op) < 0)
+	    read_origins(req, body, op) < 0 || read_widget(req, body, op) < 0 || read_timezone(req, body, op) < 0 ||
+	    read_auto_close(req, body, op) < 0)
 		goto out;
 	if (name)
 		op->name = strcpy(op->name_s, name);
 	op->app = a;
 	op->tid = p->tid;
+	op->who = *p;
 	op->w.apply = op_apply;
 	op->w.done = op_done;
 	reply_begin_http(a, &op->reply, req);

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "storage/conv_store.h"
+#include "storage/dept_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,65 @@ static void list(http_req *req, const principal *pp)
 	http_respond_json(req, 200, json_pack("{s:o,s:n}", "data", data, "next_cursor"));
 }
 
+/* The department a visitor chose (department_id, optional): an active
+ * department of the visitor's tenant; 0 when none was chosen (the
+ * default); -1 after answering 400 invalid_department. */
+static int read_department(http_req *req, app *a, const principal *p, json_t *body, uint64_t *out)
+{
+	json_t *v = json_object_get(body, "department_id");
+	*out = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	uint64_t id;
+	if (!json_is_string(v) || !id_parse(json_string_value(v), json_string_length(v), &id)) {
+		http_respond_error(req, 400, "invalid_department", "department_id must be a department id", "department_id");
+		return -1;
+	}
+	store_txn t;
+	if (store_read(a->db, &t)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return -1;
+	}
+	rec_dept d;
+	int rc = deptstore_get(&t, p->tid, id, &d);
+	store_done(&t);
+	if (rc == 0 && d.active) {
+		*out = id;
+		return 0;
+	}
+	if (rc && rc != STORE_ENOTFOUND) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return -1;
+	}
+	http_respond_error(req, 400, "invalid_department", "no such active department", "department_id");
+	return -1;
+}
+
+static bool add_dept(void *ctx, const rec_dept *d)
+{
+	if (!d->active)
+		return true;
+	return api_list_add(ctx, json_pack("{s:o,s:s,s:s,s:s,s:b}", "id", view_id(d->id), "name", d->name, "slug",
+					   d->slug, "description", d->description, "is_default", d->is_default));
+}
+
+/* GET /v1/widget/departments: the active departments a visitor may choose,
+ * in the tenant's order (whether anyone is online is the routing's to
+ * say, and not told here yet). */
+static void departments(http_req *req, const principal *p)
+{
+	store_txn t;
+	if (store_read(api_app(req)->db, &t)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
+	}
+	api_list l;
+	api_list_init(&l);
+	int rc = l.failed ? STORE_ENOMEM : deptstore_each(&t, p->tid, add_dept, &l);
+	store_done(&t);
+	api_list_answer(req, &l, rc);
+}
+
 static void create(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
@@ -184,8 +244,10 @@ static void create(http_req *req, const principal *pp)
 	if (!body)
 		return;
 	const char *text, *client_id;
+	uint64_t dept = 0;
 	if (api_str(req, body, "text", false, 1, REC_TEXT_MAX, &text) < 0 ||
-	    api_str(req, body, "client_id", false, 1, REC_CLIENT_ID_MAX, &client_id) < 0)
+	    api_str(req, body, "client_id", false, 1, REC_CLIENT_ID_MAX, &client_id) < 0 ||
+	    read_department(req, a, &p, body, &dept) < 0)
 		goto out;
 	conv_msg *m = conv_msg_new(CM_CREATE);
 	if (!m) {
@@ -206,6 +268,7 @@ static void create(http_req *req, const principal *pp)
 			id_str(id_next(&a->ids), m->client_id);
 	}
 	m->who = p;
+	m->dept = dept;
 	reply_begin_http(a, &m->reply, req);
 	conv_send(a, p.tid, id_next(&a->ids), m);
 out:
@@ -215,6 +278,7 @@ out:
 static const route_def routes[] = {
 	{ "POST", "/v1/widget/session", PERM_PUBLIC, session },
 	{ "GET", "/v1/widget/conversations", PERM_VISITOR, list },
+	{ "GET", "/v1/widget/departments", PERM_VISITOR, departments },
 	{ "POST", "/v1/widget/conversations", PERM_VISITOR, create },
 	{ "GET", "/v1/widget/conversations/{id}/messages", PERM_VISITOR, api_messages_route },
 	{ "POST", "/v1/widget/conversations/{id}/messages", PERM_VISITOR, api_send_route },

@@ -1,9 +1,10 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 21: tenant, user, visitor, conv,
+ * Input: byte 0 picks the record kind (mod 26: tenant, user, visitor, conv,
  * event, inbox, refresh, family, invite, email, apikey, webhook, outbox entry,
  * outbox log row, outbox count, file, blob, usage, department, presence,
- * audit row); the rest is a stored value, decoded with
+ * audit row, canned response, tag, attribute definition, attribute values,
+ * rating); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -14,7 +15,8 @@
  * payload) is a view that lies inside the input, NULL when empty. When
  * decoding succeeds: the
  * encoder accepts the result and writes [version, field...] (the kind's
- * current version: 3 for tenant, user and event, 2 for conversation, 1 for the others) with exactly one element per
+ * current version: 4 for tenant and event, 3 for user and conversation, 2 for
+ * visitor, 1 for the others) with exactly one element per
  * field; decoding that again succeeds and gives an equal struct (strings
  * compared up to their NUL: a stored string with an embedded NUL reads back
  * shorter, which is expected); encoding the second struct writes exactly the
@@ -61,13 +63,16 @@ typedef struct {
 static const sfield tenant_s[] = {
 	S(rec_tenant, name), S(rec_tenant, slug), S(rec_tenant, widget_key), S(rec_tenant, origins),
 	S(rec_tenant, widget_color), S(rec_tenant, greeting), S(rec_tenant, widget_position),
-	S(rec_tenant, timezone),
+	S(rec_tenant, timezone), S(rec_tenant, identity_secret),
 };
 static const sfield user_s[] = {
 	S(rec_user, email), S(rec_user, name), S(rec_user, role), S(rec_user, pw_hash),
 	S(rec_user, title), S(rec_user, avatar_url),
 };
-static const sfield visitor_s[] = { S(rec_visitor, name), S(rec_visitor, email) };
+static const sfield visitor_s[] = {
+	S(rec_visitor, name), S(rec_visitor, email), S(rec_visitor, phone), S(rec_visitor, notes),
+	S(rec_visitor, external_id),
+};
 static const sfield conv_s[] = {
 	S(rec_conv, visitor_name), S(rec_conv, visitor_email), S(rec_conv, assignee_name),
 	S(rec_conv, lm_text),
@@ -97,6 +102,11 @@ static const sfield audit_s[] = {
 	S(rec_audit, actor_name), S(rec_audit, action), S(rec_audit, record_type), S(rec_audit, addr),
 	S(rec_audit, details),
 };
+static const sfield canned_s[] = { S(rec_canned, shortcode), S(rec_canned, title), S(rec_canned, body) };
+static const sfield tag_s[] = { S(rec_tag, name), S(rec_tag, color) };
+static const sfield attrdef_s[] = { S(rec_attrdef, key), S(rec_attrdef, label) };
+static const sfield rating_s[] = { S(rec_rating, comment) };
+static const size_t attrs_b[] = { offsetof(rec_attrs, json) };
 static const sfield outbox_s[] = { S(rec_outbox, last_error) };
 static const sfield oblog_s[] = { S(rec_outbox_log, error) };
 static const size_t outbox_b[] = { offsetof(rec_outbox, payload) };
@@ -128,14 +138,19 @@ WRAP(usage, rec_usage)
 WRAP(dept, rec_dept)
 WRAP(presence, rec_presence)
 WRAP(audit, rec_audit)
+WRAP(canned, rec_canned)
+WRAP(tag, rec_tag)
+WRAP(attrdef, rec_attrdef)
+WRAP(attrs, rec_attrs)
+WRAP(rating, rec_rating)
 
 /* Versions and field counts from docs/storage.md. */
 static const kind kinds[] = {
-	{ tenant_dec, tenant_enc, sizeof(rec_tenant), 3, 11, tenant_s, NELEM(tenant_s), NULL, 0 },
+	{ tenant_dec, tenant_enc, sizeof(rec_tenant), 4, 21, tenant_s, NELEM(tenant_s), NULL, 0 },
 	{ user_dec, user_enc, sizeof(rec_user), 3, 13, user_s, NELEM(user_s), NULL, 0 },
-	{ visitor_dec, visitor_enc, sizeof(rec_visitor), 1, 5, visitor_s, NELEM(visitor_s), NULL, 0 },
-	{ conv_dec, conv_enc, sizeof(rec_conv), 2, 33, conv_s, NELEM(conv_s), NULL, 0 },
-	{ event_dec, event_enc, sizeof(rec_event), 3, 18, event_s, NELEM(event_s), NULL, 0 },
+	{ visitor_dec, visitor_enc, sizeof(rec_visitor), 2, 10, visitor_s, NELEM(visitor_s), NULL, 0 },
+	{ conv_dec, conv_enc, sizeof(rec_conv), 3, 35, conv_s, NELEM(conv_s), NULL, 0 },
+	{ event_dec, event_enc, sizeof(rec_event), 4, 22, event_s, NELEM(event_s), NULL, 0 },
 	{ inbox_dec, inbox_enc, sizeof(rec_inbox), 1, 5, NULL, 0, NULL, 0 },
 	{ refresh_dec, refresh_enc, sizeof(rec_refresh), 1, 6, NULL, 0, NULL, 0 },
 	{ family_dec, family_enc, sizeof(rec_family), 1, 5, NULL, 0, NULL, 0 },
@@ -153,6 +168,11 @@ static const kind kinds[] = {
 	{ dept_dec, dept_enc, sizeof(rec_dept), 1, 16, dept_s, NELEM(dept_s), NULL, 0 },
 	{ presence_dec, presence_enc, sizeof(rec_presence), 1, 4, NULL, 0, NULL, 0 },
 	{ audit_dec, audit_enc, sizeof(rec_audit), 1, 11, audit_s, NELEM(audit_s), NULL, 0 },
+	{ canned_dec, canned_enc, sizeof(rec_canned), 1, 8, canned_s, NELEM(canned_s), NULL, 0 },
+	{ tag_dec, tag_enc, sizeof(rec_tag), 1, 5, tag_s, NELEM(tag_s), NULL, 0 },
+	{ attrdef_dec, attrdef_enc, sizeof(rec_attrdef), 1, 8, attrdef_s, NELEM(attrdef_s), NULL, 0 },
+	{ attrs_dec, attrs_enc, sizeof(rec_attrs), 1, 5, NULL, 0, attrs_b, NELEM(attrs_b) },
+	{ rating_dec, rating_enc, sizeof(rec_rating), 1, 8, rating_s, NELEM(rating_s), NULL, 0 },
 };
 
 typedef union {
@@ -177,6 +197,11 @@ typedef union {
 	rec_dept d;
 	rec_presence p;
 	rec_audit a;
+	rec_canned cr;
+	rec_tag tg;
+	rec_attrdef ad;
+	rec_attrs at;
+	rec_rating ra;
 	max_align_t align;
 } any_rec;
 

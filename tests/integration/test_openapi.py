@@ -318,6 +318,8 @@ def test_responses_match_schemas():
         cid = conv["id"]
         call("POST", "/v1/widget/conversations", token=vt)
         call("GET", "/v1/widget/conversations", token=vt)
+        call("GET", "/v1/widget/departments", token=vt)
+        call("POST", "/v1/widget/conversations", body={"department_id": "1"}, token=vt)
         call("GET", "/v1/widget/conversations", token=tok)
         m = "/v1/widget/conversations/{id}/messages"
         call("POST", m, m.replace("{id}", cid), {"client_id": "o-2", "text": "there?"}, token=vt)
@@ -423,6 +425,29 @@ def test_responses_match_schemas():
         call("DELETE", ak, ak.replace("{id}", made["key"]["id"]), token=tok)
         call("DELETE", ak, ak.replace("{id}", "1"), token=tok)
         call("GET", "/v1/conversations", token=wkey)
+        # departments and the audit log
+        st, dd, _ = call("POST", "/v1/departments", body={"name": "VIP", "slug": "vip", "timezone": "Asia/Kolkata",
+                                                          "hours": [{"day": "mon", "open": "09:00", "close": "17:30"}]},
+                         token=tok)
+        call("POST", "/v1/departments", body={"name": "VIP", "slug": "vip"}, token=tok)
+        call("POST", "/v1/departments", body={"name": "X", "slug": "x", "hours": [{"day": "mon"}]}, token=tok)
+        call("POST", "/v1/departments", body={"name": "X", "slug": "x", "timezone": "No/Where"}, token=tok)
+        call("POST", "/v1/departments", body={"name": "X", "slug": "x"}, token=ann_tok)
+        call("GET", "/v1/departments", token=ann_tok)
+        d1, dm = "/v1/departments/{id}", "/v1/departments/{id}/members"
+        call("GET", d1, d1.replace("{id}", dd["id"]), token=tok)
+        call("GET", d1, d1.replace("{id}", "1"), token=tok)
+        call("PATCH", d1, d1.replace("{id}", dd["id"]), {"hours": None, "routing": "off"}, token=tok)
+        call("PUT", dm, dm.replace("{id}", dd["id"]), {"agent_ids": ["1"]}, token=tok)
+        st, dl_, _ = call("GET", "/v1/departments", token=tok)
+        gen = next(x["id"] for x in dl_["data"] if x["is_default"])
+        call("DELETE", d1, d1.replace("{id}", gen), token=tok)
+        call("POST", "/v1/departments/reorder", body={"ids": [x["id"] for x in dl_["data"]][::-1]}, token=tok)
+        call("DELETE", d1, d1.replace("{id}", dd["id"]), token=tok)
+        call("GET", "/v1/audit", token=tok)
+        call("GET", "/v1/audit", path="/v1/audit?limit=2&action=department.create", token=tok)
+        call("GET", "/v1/audit", path="/v1/audit?from=never", token=tok)
+        call("GET", "/v1/audit", token=ann_tok)
         # webhooks: an endpoint the egress policy refuses (no allow-list), so
         # the message below soon has a failed row in the delivery log
         st, wh, _ = call("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/x", "events": ["message.created"]},

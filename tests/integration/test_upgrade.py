@@ -20,6 +20,9 @@ against its expected.json:
   client_id of a release-1 message is deduplicated to the old seq;
 - the `parley` CLI works on the data directory;
 - records the run does not change keep their bytes (python3-lmdb);
+- every tenant gets the four departments (general the default, sales,
+  technical, billing) on the first open, once; conversations keep their
+  records (dept_id 0: the default department);
 - from release 3 on, every file downloads with its SHA-256, and the sweep
   at start keeps every blob (tests/fixtures/releaseN/blobs/ is copied too).
 
@@ -323,9 +326,11 @@ def append_and_dedupe(f, s):
 
     after = get(s, "/v1/conversations/" + cid, f.agent_token(slug))
     assert after["last_seq"] == last + 2, after
-    # a visitor writing into a conversation that is not open or waiting reopens it; the status index follows
+    # a visitor writing into a conversation that is not open or waiting reopens it (open when
+    # assigned, else waiting in the queue); the status index follows
     old = conv["conversation"]["status"]
-    assert after["status"] == (old if old in ("open", "waiting") else "open"), (old, after)
+    reopened = "open" if after["assignee"] else "waiting"
+    assert after["status"] == (old if old in ("open", "waiting") else reopened), (old, after)
     evs = all_events(s, "/v1/conversations/%s/messages" % cid, f.agent_token(slug))
     same(conv["events"], evs[:last], "old events")
     assert [(e["seq"], e["client_id"], e["sender"]["type"]) for e in evs[last:]] == \
@@ -458,6 +463,33 @@ def test_files_download():
                 assert st == 201, (st, b)
 
 
+SEEDED = ["general", "sales", "technical", "billing"]
+
+
+def test_departments_on_first_open():
+    """Every tenant of an older data directory has the four departments
+    after the first start of this build, and a second start adds none."""
+    for name in RELEASES:
+        with Fixture(name) as f:
+            seen = {}
+            for run_no in range(2):
+                with f.server() as s:
+                    if run_no == 0:
+                        assert any("depts.seed" in l and "tenants=%d" % len(f.exp["tenants"]) in l
+                                   for l in s.stderr_text().splitlines()), (name, s.stderr_text())
+                    for slug, t in f.exp["tenants"].items():
+                        b = get(s, "/v1/departments", f.agent_token(slug))
+                        assert [d["slug"] for d in b["data"]] == SEEDED, (name, slug, b)
+                        assert [d["is_default"] for d in b["data"]] == [True, False, False, False], b
+                        ids = [d["id"] for d in b["data"]]
+                        assert seen.setdefault(slug, ids) == ids, (name, slug, "seeded again")
+            db = snapshot(os.path.join(f.dir, "db"))
+            per_tenant = {}
+            for k in db["depts"]:
+                per_tenant[k[:8]] = per_tenant.get(k[:8], 0) + 1
+            assert sorted(per_tenant.values()) == [4] * len(f.exp["tenants"]), per_tenant
+
+
 def snapshot(path):
     """{table: {key: value}} of every named database in the LMDB environment at path."""
     env = lmdb.open(path, readonly=True, lock=False, max_dbs=64, subdir=True)
@@ -504,6 +536,8 @@ def untouched_records_keep_their_bytes(f):
                 if after.get(table, {}).get(k) != v:
                     changed.append((table, k.hex(), v.hex(), (after.get(table, {}).get(k) or b"").hex()))
         assert not changed, "fixture records rewritten or removed (table, key, before, after): %r" % changed[:10]
+        # added beside: each tenant's four departments
+        assert len(after["depts"]) == 4 * len(f.exp["tenants"]), after.get("depts")
         assert after["convs"][next(k for k in before["convs"] if k.endswith(modified))] != \
             next(v for k, v in before["convs"].items() if k.endswith(modified))
 
@@ -511,4 +545,4 @@ def untouched_records_keep_their_bytes(f):
 if __name__ == "__main__":
     main([test_users_log_in_and_stored_tokens_work, test_every_conversation_event_list_and_inbox_entry_reads_back,
           test_append_and_dedupe_on_old_conversations, test_cli_on_old_data, test_files_download,
-          test_untouched_records_keep_their_bytes])
+          test_departments_on_first_open, test_untouched_records_keep_their_bytes])

@@ -3,16 +3,21 @@
 // Protocol: docs/api-outline.md (REST) and docs/realtime.md (WebSocket).
 // User-provided text is only ever inserted with textContent.
 // Pages: #inbox (conversations), #team (team.js), #settings (settings.js),
-// #apikeys (apikeys.js), #webhooks (webhooks.js), #profile (profile.js); one page shows at a time
+// #apikeys (apikeys.js), #webhooks (webhooks.js), #departments (departments.js), #audit (audit.js),
+// #profile (profile.js); one page shows at a time
 // over one WebSocket.
 
 import { createTeamPage } from "./team.js";
+import { createDesk } from "./desk.js";
 import { createSettingsPage } from "./settings.js";
 import { createEmailSettings } from "./email.js";
 import { createApiKeysPage } from "./apikeys.js";
 import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
+import { createDepartmentsPage } from "./departments.js";
+import { createAuditPage } from "./audit.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
+import { createConversationControls } from "./lifecycle.js";
 
 const AUTH_KEY = "parley.agent.auth";
 const CURSOR_KEY = "parley.agent.inbox_cursor";
@@ -38,7 +43,7 @@ const ui = {
   attachInput: $("attach-input"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
-    webhooks: $("webhooks-view"), profile: $("profile-view") },
+    webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view") },
 };
 
 function el(tag, attrs, text) {
@@ -291,11 +296,13 @@ function startApp() {
     if (user && auth) setUser(user);
   }).catch((err) => { if (err.status === 401) signedOut("Please sign in again."); });
   loadTenant();
+  desk.start();
   connect();
 }
 
 function stopApp() {
   S.running = false;
+  desk.stop();
   clearTimeout(S.reconnectTimer);
   clearInterval(S.pingTimer);
   if (S.ws) { const ws = S.ws; S.ws = null; try { ws.close(1000); } catch { /* ignore */ } }
@@ -319,6 +326,8 @@ function stopApp() {
   settings.reset();
   apikeys.reset();
   webhooks.reset();
+  departments.reset();
+  audit.reset();
   setConn("offline");
 }
 
@@ -330,6 +339,8 @@ function renderMe() {
   settingsNav.hidden = !canEditSettings(u && u.role);
   document.querySelector("[data-testid=nav-apikeys]").hidden = !canManageApiKeys(u && u.role);
   document.querySelector("[data-testid=nav-webhooks]").hidden = !canEditSettings(u && u.role);
+  document.querySelector("[data-testid=nav-departments]").hidden = !canEditSettings(u && u.role);
+  document.querySelector("[data-testid=nav-audit]").hidden = !canEditSettings(u && u.role);
 }
 
 // ------------------------------------------------------------------ pages
@@ -342,18 +353,26 @@ const ctx = {
   loadTenant,
   tenantChanged: (t) => setTenant(t, false),
   changePassword,
+  open: (id) => openConversation(id),
 };
 const team = createTeamPage(ctx);
+const desk = createDesk(ctx);
 const settings = createSettingsPage(ctx);
 const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
 const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
+const controls = createConversationControls({
+  api, showError, current: () => S.convs.get(S.current), upsert: (c) => upsertConversation(c),
+});
+const departments = createDepartmentsPage(ctx);
+const audit = createAuditPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
-const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, profile };
+const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
+  audit, profile };
 
 function allowedPage(p) {
-  if (p === "settings" || p === "webhooks") return canEditSettings(auth && auth.user && auth.user.role);
+  if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
   if (p === "apikeys") return canManageApiKeys(auth && auth.user && auth.user.role);
   return p in ui.pages;
 }
@@ -455,6 +474,7 @@ function connect() {
         setConn("authed");
         startPing(ws);
         subscribeInbox();
+        desk.connected();
         if (S.current) subscribeThread(S.current);
         return;
       }
@@ -517,6 +537,8 @@ function onFrame(f) {
   }
   switch (f.type) {
     case "inbox": onInbox(f); break;
+    case "presence": desk.onPresence(f); break;
+    case "queue": desk.onQueue(f); break;
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
@@ -560,6 +582,7 @@ function onInbox(f) {
   }
   if (f.event === "tenant.updated" && f.tenant) { setTenant(f.tenant, true); return; }
   if (typeof f.cursor === "number" && f.cursor > S.inboxCursor) setCursor(f.cursor);
+  if (f.event === "conversation.created" || f.event === "conversation.updated") desk.onInbox();
   const c = f.conversation;
   if (c && c.id) {
     if (f.event === "conversation.message" && f.preview != null && !(c.last_message && Number(c.last_message.seq) >= Number(f.seq))) {
@@ -766,6 +789,8 @@ function labelOf(ev) {
     case "message": case "note": return ev.text == null ? "" : String(ev.text);
     case "status": return `${who} set the status to ${ev.status}`;
     case "assigned": return `Assigned to ${(ev.assignee && ev.assignee.name) || "an agent"}${ev.sender && ev.sender.name ? ` by ${ev.sender.name}` : ""}`;
+    case "transfer": return `${who} transferred it${ev.assignee ? ` to ${ev.assignee.name || "an agent"}` : " to a department's queue"}${ev.reason ? `: ${ev.reason}` : ""}`;
+    case "priority": return `${who} set the priority to ${ev.priority}`;
     case "created": return "Conversation started";
     default: return `${ev.kind || "event"}`;
   }
@@ -773,7 +798,8 @@ function labelOf(ev) {
 
 function buildMessageNode(ev) {
   const kind = ev.kind || "message";
-  const sys = kind !== "message" && kind !== "note";
+  // events, and messages the server writes (a transfer's notice), are shown as system lines
+  const sys = (kind !== "message" && kind !== "note") || senderOf(ev) === "system";
   const node = el("div", {
     class: sys ? "msg system" : "msg", "data-testid": "message", "data-sender": senderOf(ev), "data-kind": kind,
   });
@@ -970,6 +996,7 @@ function renderHeader() {
   ui.resolve.hidden = done;
   ui.resolve.disabled = done;
   ui.reopen.hidden = !done;
+  controls.render(c);
   renderSeen();
 }
 

@@ -159,6 +159,11 @@
     ".compose button { border: 0; border-radius: 8px; background: #3554d1; color: #fff; padding: 0 14px; cursor: pointer; font: inherit; }",
     ".compose button:disabled { opacity: .5; cursor: default; }",
     ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
+    ".dept { display: block; padding: 6px 12px 0; font-size: 12px; color: #6b7380; }",
+    ".dept[hidden] { display: none; }",
+    ".queue { background: #f1f6ff; color: #1f3a66; font-size: 12px; padding: 6px 12px; }",
+    ".queue form { display: flex; gap: 6px; margin-top: 6px; }",
+    ".queue input { flex: 1; font: inherit; padding: 4px 6px; border: 1px solid #c8d3e6; border-radius: 4px; }",
     ".compose .attach { background: #eef1fb; color: #3554d1; padding: 0 10px; font-size: 18px; }",
     ".files { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }",
     ".files img { max-width: 200px; max-height: 150px; border-radius: 8px; background: #fff; display: block; }",
@@ -203,6 +208,18 @@
   var closeBtn = el("button", { type: "button", "aria-label": "Close chat", "data-testid": "parley-close" }, "\u00d7");
   head.appendChild(closeBtn);
   var errorBox = el("div", { class: "error", role: "alert", "data-testid": "parley-error", hidden: "" });
+  // The waiting queue (queue_position frames, docs/realtime.md): the place
+  // and estimated wait; offline, a notice and a form for an address to be
+  // answered at; back online, that an agent is available.
+  var queueBox = el("div", { class: "queue", "data-testid": "parley-queue", "aria-live": "polite", hidden: "" });
+  var queueText = el("div", { "data-testid": "parley-queue-text" }, "");
+  var offlineForm = el("form", { "data-testid": "parley-offline-form", hidden: "" });
+  var offlineEmail = el("input", { type: "email", "data-testid": "parley-offline-email", placeholder: "Your email",
+    "aria-label": "Your email", maxlength: "254", required: "" });
+  offlineForm.appendChild(offlineEmail);
+  offlineForm.appendChild(el("button", { type: "submit", "data-testid": "parley-offline-submit" }, "Notify me"));
+  queueBox.appendChild(queueText);
+  queueBox.appendChild(offlineForm);
   var list = el("div", { class: "msgs", "data-testid": "parley-messages", "aria-live": "polite" });
   var emptyNote = el("div", { class: "empty" }, "Ask us anything \u2014 we usually reply in a few minutes.");
   list.appendChild(emptyNote);
@@ -224,14 +241,21 @@
       "application/vnd.openxmlformats-officedocument.wordprocessingml.document,text/plain," +
       ".jpg,.jpeg,.png,.gif,.webp,.pdf,.doc,.docx,.txt",
   });
+  // The department choice before the first message (GET /v1/widget/departments):
+  // shown when the tenant has more than one; none chosen = the default.
+  var deptBox = el("label", { class: "dept", "data-testid": "parley-department-box", hidden: "" }, "Talk to ");
+  var deptSelect = el("select", { "data-testid": "parley-department", "aria-label": "Department" });
+  deptBox.appendChild(deptSelect);
   compose.appendChild(attachBtn);
   compose.appendChild(fileInput);
   compose.appendChild(input);
   compose.appendChild(sendBtn);
   panel.appendChild(head);
   panel.appendChild(errorBox);
+  panel.appendChild(queueBox);
   panel.appendChild(list);
   panel.appendChild(typingBox);
+  panel.appendChild(deptBox);
   panel.appendChild(compose);
   wrap.appendChild(panel);
   wrap.appendChild(launcher);
@@ -266,7 +290,7 @@
     if (open) {
       S.unread = 0;
       renderBadge();
-      ensureStarted();
+      ensureStarted().then(loadDepartments, function () { /* shown */ });
       scrollToEnd();
       setTimeout(function () { try { input.focus(); } catch (e) { /* ignore */ } }, 0);
       maybeSendRead();
@@ -793,11 +817,30 @@
     createConversation(p);
   }
 
+  var deptsLoaded = false;
+  function loadDepartments() {
+    if (deptsLoaded || S.convId) return;
+    deptsLoaded = true;
+    api("GET", "/v1/widget/departments").then(function (res) {
+      var ds = (res && res.data) || [];
+      if (ds.length < 2 || S.convId) return;
+      ds.forEach(function (d) {
+        var o = el("option", { value: d.id, "data-slug": d.slug }, d.name);
+        if (d.is_default) o.selected = true;
+        deptSelect.appendChild(o);
+      });
+      deptBox.hidden = false;
+    }, function () { deptsLoaded = false; });
+  }
+
   // The very first message creates the conversation over REST.
   function createConversation(p) {
     if (S.creating) return S.creating;
     p.sentOn = "rest";
-    S.creating = api("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id })
+    var first = { text: p.text, client_id: p.client_id };
+    if (!deptBox.hidden && deptSelect.value) first.department_id = deptSelect.value;
+    deptBox.hidden = true;
+    S.creating = api("POST", "/v1/widget/conversations", first)
       .catch(function (err) {
         // An ambiguous failure may still have created it: look before retrying.
         if (err.status && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
@@ -805,7 +848,7 @@
           return apiRetry("GET", "/v1/widget/conversations").then(function (res) {
             var conv = pickConversation(res && res.data);
             if (conv) return conv;
-            return apiRetry("POST", "/v1/widget/conversations", { text: p.text, client_id: p.client_id });
+            return apiRetry("POST", "/v1/widget/conversations", first);
           });
         });
       })
@@ -1039,6 +1082,54 @@
     }, function () { /* best effort */ });
   }
 
+  function fmtWait(s) {
+    if (!(s > 0)) return "";
+    if (s < 90) return " \u2014 about a minute";
+    return " \u2014 about " + Math.round(s / 60) + " minutes";
+  }
+
+  var wasOffline = false;
+  function onQueue(f) {
+    queueBox.hidden = false;
+    if (f.offline) {
+      wasOffline = true;
+      queueText.textContent = "Nobody can answer right now. Leave your email and we will get back to you.";
+      offlineForm.hidden = !!S.emailLeft;
+      if (S.emailLeft) queueText.textContent += " We will write to " + S.emailLeft + ".";
+      queueBox.setAttribute("data-state", "offline");
+      return;
+    }
+    offlineForm.hidden = true;
+    queueText.textContent = (wasOffline ? "An agent is available now. " : "") +
+      "You are number " + f.position + " in the queue" + fmtWait(f.estimated_wait_s) + ".";
+    queueBox.setAttribute("data-state", wasOffline ? "available" : "waiting");
+    queueBox.setAttribute("data-position", String(f.position));
+  }
+
+  function hideQueue() {
+    queueBox.hidden = true;
+    queueBox.removeAttribute("data-state");
+    wasOffline = false;
+  }
+
+  offlineForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var email = offlineEmail.value.trim();
+    if (!email) return;
+    // the visitor's details: the session route with the visitor's token
+    api("POST", "/v1/widget/session", { widget_key: CFG.key, visitor_token: S.token, email: email })
+      .then(function (res) {
+        if (res && res.visitor_token) {
+          S.token = res.visitor_token;
+          lsSet("visitor_token", S.token);
+        }
+        S.emailLeft = email;
+        offlineForm.hidden = true;
+        queueText.textContent = "Thank you \u2014 we will write to " + email + ".";
+        queueBox.setAttribute("data-state", "email-left");
+      }, function (err) { showError("Could not save your email: " + err.message); });
+  });
+
   function onFrame(f) {
     if ((f.type === "ack" || f.type === "error") && f.id && S.inflight.has(f.id)) {
       var h = S.inflight.get(f.id);
@@ -1047,8 +1138,13 @@
       return;
     }
     switch (f.type) {
+      case "queue_position":
+        if (f.conversation_id !== S.convId) return;
+        onQueue(f);
+        break;
       case "event":
         if (f.conversation_id !== S.convId) return;
+        if (f.kind === "assigned" && f.assignee) hideQueue();
         applyEvent(f, false);
         scheduleReceipts();
         break;

@@ -203,6 +203,8 @@ static void test_table_names(void **state)
 		"webhooks", "outbox", "outbox_log", "outbox_counts",
 		"files", "blobs", "usage",
 		"depts", "dept_members", "agent_depts", "presence", "audit", "due",
+		"canned", "canned_code", "tags", "tag_name", "tag_convs", "attr_defs", "attrs", "mentions",
+		"search", "ratings", "rollups", "alerts", "pageviews", "vsessions",
 	};
 	for (int t = 0; t < DB__COUNT; t++)
 		assert_string_equal(db_table_name((enum db_table)t), want[t]);

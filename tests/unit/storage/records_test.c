@@ -25,10 +25,10 @@
 #include "storage/db.h"
 #include "storage/records.h"
 
-/* ---- the documented schema (docs/storage.md: tenant, user and event version 3,
- * conversation version 2, the other kinds version 1) ---------------------------------------------- */
+/* ---- the documented schema (docs/storage.md: tenant and event version 4,
+ * user and conversation version 3, visitor 2, the other kinds version 1) ---------------------------------------------- */
 
-enum { T_U64, T_I64, T_U8, T_BOOL, T_STR, T_BIN32, T_FILES };
+enum { T_U64, T_I64, T_U8, T_BOOL, T_STR, T_BIN32, T_FILES, T_IDS };
 
 typedef struct {
 	int type;
@@ -46,6 +46,7 @@ typedef struct {
 #define FSTRD(S, f, d) { T_STR, offsetof(S, f), sizeof(((S *)0)->f), #f, d }
 #define FBIN(S, f)  { T_BIN32, offsetof(S, f), 32, #f, NULL }
 #define FFILES(S, f) { T_FILES, offsetof(S, f), 0, #f, NULL }
+#define FIDS(S, f)  { T_IDS, offsetof(S, f), 0, #f, NULL }
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const tfield tenant_doc[] = {
@@ -56,6 +57,11 @@ static const tfield tenant_doc[] = {
 	FSTRD(rec_tenant, widget_position, "right"), FSTRD(rec_tenant, timezone, "UTC"),
 	/* v3 */
 	FU64(rec_tenant, auto_close_s),
+	/* v4 */
+	FU8(rec_tenant, prechat_name), FU8(rec_tenant, prechat_email), FU8(rec_tenant, prechat_phone),
+	FU8(rec_tenant, prechat_question), FBOOL(rec_tenant, transcript_on_close),
+	FU64(rec_tenant, rating_window_s), FBOOL(rec_tenant, tracking_off), FBOOL(rec_tenant, keep_query),
+	FU64(rec_tenant, pageview_keep_days), FSTR(rec_tenant, identity_secret),
 };
 static const tfield user_doc[] = {
 	FU64(rec_user, tid), FU64(rec_user, id), FSTR(rec_user, email), FSTR(rec_user, name),
@@ -69,6 +75,9 @@ static const tfield user_doc[] = {
 static const tfield visitor_doc[] = {
 	FU64(rec_visitor, tid), FU64(rec_visitor, id), FSTR(rec_visitor, name),
 	FSTR(rec_visitor, email), FI64(rec_visitor, created_ms),
+	/* v2 */
+	FSTR(rec_visitor, phone), FSTR(rec_visitor, notes), FSTR(rec_visitor, external_id),
+	FBOOL(rec_visitor, verified), FI64(rec_visitor, updated_ms),
 };
 static const tfield conv_doc[] = {
 	FU64(rec_conv, tid), FU64(rec_conv, id), FU64(rec_conv, visitor_id),
@@ -84,6 +93,8 @@ static const tfield conv_doc[] = {
 	FI64(rec_conv, assigned_ms), FI64(rec_conv, snooze_until_ms), FI64(rec_conv, closed_ms),
 	FI64(rec_conv, reopened_ms), FU64(rec_conv, first_response_s), FU64(rec_conv, resolution_s),
 	FI64(rec_conv, due_ms), FU8(rec_conv, due_kind),
+	/* v3 */
+	FIDS(rec_conv, tags), FU8(rec_conv, rating),
 };
 static const tfield event_doc[] = {
 	FU64(rec_event, tid), FU64(rec_event, cid), FU64(rec_event, seq), FU8(rec_event, kind),
@@ -94,6 +105,26 @@ static const tfield event_doc[] = {
 	FFILES(rec_event, files),
 	/* v3 */
 	FU64(rec_event, from_id), FU64(rec_event, dept_id), FU8(rec_event, priority), FSTR(rec_event, addr),
+	/* v4 */
+	FIDS(rec_event, mentions), FU64(rec_event, tag_id), FBOOL(rec_event, flag), FU8(rec_event, score),
+};
+static const tfield canned_doc[] = {
+	FU64(rec_canned, tid), FU64(rec_canned, id), FU64(rec_canned, owner_id), FSTR(rec_canned, shortcode),
+	FSTR(rec_canned, title), FSTR(rec_canned, body), FI64(rec_canned, created_ms),
+	FI64(rec_canned, updated_ms),
+};
+static const tfield tag_doc[] = {
+	FU64(rec_tag, tid), FU64(rec_tag, id), FSTR(rec_tag, name), FSTR(rec_tag, color), FI64(rec_tag, created_ms),
+};
+static const tfield attrdef_doc[] = {
+	FU64(rec_attrdef, tid), FU64(rec_attrdef, id), FU8(rec_attrdef, owner), FSTR(rec_attrdef, key),
+	FSTR(rec_attrdef, label), FU8(rec_attrdef, type), FI64(rec_attrdef, created_ms),
+	FI64(rec_attrdef, updated_ms),
+};
+static const tfield rating_doc[] = {
+	FU64(rec_rating, tid), FU64(rec_rating, cid), FU8(rec_rating, score), FSTR(rec_rating, comment),
+	FU64(rec_rating, visitor_id), FU64(rec_rating, agent_id), FU64(rec_rating, dept_id),
+	FI64(rec_rating, created_ms),
 };
 static const tfield dept_doc[] = {
 	FU64(rec_dept, tid), FU64(rec_dept, id), FSTR(rec_dept, name), FSTR(rec_dept, slug),
@@ -197,18 +228,23 @@ WRAP(usage, rec_usage)
 WRAP(dept, rec_dept)
 WRAP(presence, rec_presence)
 WRAP(audit, rec_audit)
+WRAP(canned, rec_canned)
+WRAP(tag, rec_tag)
+WRAP(attrdef, rec_attrdef)
+WRAP(rating, rec_rating)
 
 #define KIND(NAME, T, V, NV1) { #NAME, V, NV1, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
 #define KIND1(NAME, T) KIND(NAME, T, 1, NELEM(NAME##_doc))
 static const kind kinds[] = {
-	KIND(tenant, rec_tenant, 3, 6), KIND(user, rec_user, 3, 9), KIND1(visitor, rec_visitor),
-	KIND(conv, rec_conv, 2, 22), KIND(event, rec_event, 3, 13), KIND1(inbox, rec_inbox),
+	KIND(tenant, rec_tenant, 4, 6), KIND(user, rec_user, 3, 9), KIND(visitor, rec_visitor, 2, 5),
+	KIND(conv, rec_conv, 3, 22), KIND(event, rec_event, 4, 13), KIND1(inbox, rec_inbox),
 	KIND1(refresh, rec_refresh), KIND1(family, rec_family), KIND1(invite, rec_invite),
 	KIND1(email, rec_email),
 	KIND1(apikey, rec_apikey),
 	KIND1(webhook, rec_webhook), KIND1(outbox_count, rec_outbox_count),
 	KIND1(file, rec_file), KIND1(blob, rec_blob), KIND1(usage, rec_usage),
 	KIND1(dept, rec_dept), KIND1(presence, rec_presence), KIND1(audit, rec_audit),
+	KIND1(canned, rec_canned), KIND1(tag, rec_tag), KIND1(attrdef, rec_attrdef), KIND1(rating, rec_rating),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
@@ -218,6 +254,7 @@ typedef union {
 	rec_webhook w; rec_outbox_count oc;
 	rec_file fi; rec_blob b; rec_usage us;
 	rec_dept d; rec_presence p; rec_audit a;
+	rec_canned cr; rec_tag tg; rec_attrdef ad; rec_rating ra;
 } any_rec;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -251,6 +288,7 @@ static size_t field_size(const tfield *f)
 	case T_BOOL: return sizeof(bool);
 	case T_STR: return f->cap;
 	case T_FILES: return sizeof(rec_files);
+	case T_IDS: return sizeof(rec_ids);
 	default: return 32;
 	}
 }
@@ -293,6 +331,13 @@ static void fill_max(const kind *k, void *rec)
 			}
 			break;
 		}
+		case T_IDS: {
+			rec_ids *ids = p;
+			ids->n = REC_IDS_MAX;
+			for (int j = 0; j < REC_IDS_MAX; j++)
+				ids->v[j] = UINT64_MAX - 3 * (uint64_t)j;
+			break;
+		}
 		}
 	}
 }
@@ -319,6 +364,13 @@ static void fill_small(const kind *k, void *rec)
 			snprintf(fs->f[0].name, sizeof fs->f[0].name, "f%zu.png", i);
 			snprintf(fs->f[0].type, sizeof fs->f[0].type, "png");
 			fs->f[0].size = 1234;
+			break;
+		}
+		case T_IDS: {
+			rec_ids *ids = p;
+			ids->n = 2;
+			ids->v[0] = i + 1;
+			ids->v[1] = i + 100;
 			break;
 		}
 		}
@@ -381,6 +433,13 @@ static void pack_field(msgpack_packer *pk, const tfield *f, const void *rec)
 			msgpack_pack_str_with_body(pk, r->type, strnlen(r->type, sizeof r->type));
 			msgpack_pack_uint64(pk, r->size);
 		}
+		break;
+	}
+	case T_IDS: {
+		const rec_ids *ids = (const rec_ids *)p;
+		msgpack_pack_array(pk, ids->n);
+		for (int j = 0; j < ids->n; j++)
+			msgpack_pack_uint64(pk, ids->v[j]);
 		break;
 	}
 	}
@@ -918,7 +977,7 @@ static void test_v1_tenant_reads_with_v2_defaults(void **state)
 	/* written again: version 2 with all ten fields, the defaults spelled out */
 	buf b = { 0 };
 	assert_int_equal(rec_tenant_encode(&t, &b), 0);
-	assert_encoded_as(&b, 3, 11);
+	assert_encoded_as(&b, 4, 21);
 	memset(&again, 0x11, sizeof again);
 	assert_int_equal(rec_tenant_decode(b.data, b.len, &again), 0);
 	assert_memory_equal(&again, &t, sizeof t);
@@ -979,7 +1038,7 @@ static void test_v2_tenant_and_user_round_trip(void **state)
 	strcpy(t.timezone, "America/Argentina/ComodRivadavia");
 	buf b = { 0 };
 	assert_int_equal(rec_tenant_encode(&t, &b), 0);
-	assert_encoded_as(&b, 3, 11);
+	assert_encoded_as(&b, 4, 21);
 	assert_int_equal(rec_tenant_decode(b.data, b.len, &t2), 0);
 	assert_memory_equal(&t2, &t, sizeof t);
 	buf_free(&b);
@@ -1192,6 +1251,8 @@ static void test_wrong_field_type_corrupt(void **state)
 	static const wrong for_bin[] = { W_STR, W_INT, W_BOOL, W_NIL, W_BIN31, W_BIN33, W_ARRAY, W_MAP };
 	/* an array, but of integers, not of [id, name, type, size] */
 	static const wrong for_files[] = { W_STR, W_INT, W_BOOL, W_NIL, W_FLOAT, W_BIN, W_ARRAY, W_MAP };
+	/* (an array of integers is what an id list is) */
+	static const wrong for_ids[] = { W_STR, W_INT, W_BOOL, W_NIL, W_FLOAT, W_BIN, W_MAP };
 	static any_rec src, got;
 	for (size_t ki = 0; ki < NELEM(kinds); ki++) {
 		const kind *k = &kinds[ki];
@@ -1204,6 +1265,7 @@ static void test_wrong_field_type_corrupt(void **state)
 			case T_STR: ws = for_str; nw = NELEM(for_str); break;
 			case T_BIN32: ws = for_bin; nw = NELEM(for_bin); break;
 			case T_FILES: ws = for_files; nw = NELEM(for_files); break;
+			case T_IDS: ws = for_ids; nw = NELEM(for_ids); break;
 			default: ws = for_int; nw = NELEM(for_int); break;
 			}
 			for (size_t w = 0; w < nw; w++) {
@@ -1426,7 +1488,7 @@ static void test_kind_sender_priority_names(void **state)
 {
 	(void)state;
 	static const char *kinds_w[EK__COUNT] = { "created", "message", "note", "status", "assigned",
-						   "transfer", "priority" };
+						   "transfer", "priority", "tag", "rating", "profile", "attrs" };
 	static const char *senders_w[ST__COUNT] = { "visitor", "agent", "system" };
 	static const char *prios_w[CP__COUNT] = { "low", "medium", "high", "urgent" };
 	for (int i = 0; i < EK__COUNT; i++) {
@@ -1465,6 +1527,20 @@ static void test_kind_sender_priority_names(void **state)
 	}
 	assert_string_equal(rec_presence_name(-1), "");
 	assert_int_equal(rec_presence_parse("busy"), -1);
+	static const char *attr_w[AT__COUNT] = { "text", "number", "boolean", "date" };
+	for (int i = 0; i < AT__COUNT; i++) {
+		assert_string_equal(rec_attr_type_name(i), attr_w[i]);
+		assert_int_equal(rec_attr_type_parse(attr_w[i]), i);
+	}
+	assert_string_equal(rec_attr_type_name(AT__COUNT), "");
+	assert_int_equal(rec_attr_type_parse("float"), -1);
+	static const char *pre_w[PRE__COUNT] = { "off", "optional", "required" };
+	for (int i = 0; i < PRE__COUNT; i++) {
+		assert_string_equal(rec_prechat_name(i), pre_w[i]);
+		assert_int_equal(rec_prechat_parse(pre_w[i]), i);
+	}
+	assert_string_equal(rec_prechat_name(-1), "");
+	assert_int_equal(rec_prechat_parse("Required"), -1);
 }
 
 static void test_scope_names(void **state)
