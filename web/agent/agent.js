@@ -20,6 +20,7 @@ import { createConvTools } from "./convtools.js";
 import { createPicklists } from "./picklists.js";
 import { createAuditPage } from "./audit.js";
 import { createConversationCare } from "./care.js";
+import { createVisitorsPage } from "./visitors.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 import { createConversationControls } from "./lifecycle.js";
 
@@ -48,7 +49,7 @@ const ui = {
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
     webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
-    tools: $("tools-view") },
+    tools: $("tools-view"), visitors: $("visitors-view") },
 };
 
 function el(tag, attrs, text) {
@@ -336,6 +337,7 @@ function stopApp() {
   convTools.reset();
   picks.reset();
   audit.reset();
+  visitors.reset();
   setConn("offline");
 }
 
@@ -355,6 +357,7 @@ function renderMe() {
 
 const ctx = {
   api, el, showError,
+  canEditSettings: () => canEditSettings(auth && auth.user && auth.user.role),
   user: () => auth && auth.user,
   setUser,
   tenant: () => S.tenant,
@@ -387,9 +390,10 @@ const picks = createPicklists({ input: ui.replyInput, anchor: ui.replyForm, api,
       "agent.name": (auth && auth.user && auth.user.name) || "", "conversation.id": S.current || "" };
   } });
 const care = createConversationCare({ ...ctx, current: () => S.convs.get(S.current), fetchAuthed });
+const visitors = createVisitorsPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
-  audit, profile, tools };
+  audit, profile, tools, visitors };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
@@ -560,6 +564,7 @@ function onFrame(f) {
     case "inbox": onInbox(f); break;
     case "presence": desk.onPresence(f); break;
     case "queue": desk.onQueue(f); break;
+    case "visitor": visitors.onFrame(f); break;
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
@@ -585,6 +590,7 @@ function subscribeInbox() {
     if (typeof f.last === "number" && f.last > S.inboxCursor) setCursor(f.last);
     if (f.more) { subscribeInbox(); return; }
     S.inboxLive = true;
+    visitors.resync();   // visitor frames are live only: what a reconnect missed
     if (!S.listLoaded) loadList();
     else maybeLive();
   });
@@ -760,6 +766,8 @@ async function openConversation(id) {
   renderThread();
   renderHeader();
   renderList();
+  const opened = S.convs.get(id);
+  visitors.describe($("conv-visitor-info"), opened && opened.visitor && opened.visitor.id, () => S.current === id);
   if (S.wsState === "authed" || S.wsState === "live") subscribeThread(id);
   try {
     const c = await api("GET", `/v1/conversations/${encodeURIComponent(id)}`);
