@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROUTES 256
 
 typedef struct {
 	char method[8];
@@ -17,7 +16,7 @@ typedef struct {
 } route;
 
 struct router {
-	route routes[MAX_ROUTES];
+	route routes[ROUTER_MAX_ROUTES];
 	int n;
 	http_handler fallback;
 	void *fallback_data;
@@ -37,7 +36,7 @@ void router_free(router **r_p)
 int router_add(router *rt, const char *method, const char *pattern, unsigned flags, http_handler h,
 	       void *data)
 {
-	if (rt->n == MAX_ROUTES || strlen(method) >= 8 || strlen(pattern) >= 128)
+	if (rt->n == ROUTER_MAX_ROUTES || strlen(method) >= 8 || strlen(pattern) >= 128)
 		return -1;
 	route *r = &rt->routes[rt->n++];
 	strcpy(r->method, method);
@@ -96,7 +95,12 @@ static bool method_is(hp_str m, const char *s)
 enum router_result router_find(const router *rt, http_req *req, router_hit *hit, char *allow, size_t cap)
 {
 	bool path_matched = false;
+	const route *best = NULL;
+	int best_np = 0;
 	snprintf(allow, cap, "Allow: ");
+	/* The most literal route wins: /v1/visitors/live before
+	 * /v1/visitors/{id}, whatever the order they were added in; among
+	 * equals, the first added. */
 	for (int i = 0; i < rt->n; i++) {
 		const route *r = &rt->routes[i];
 		if (!match(r->pattern, req->head.path, req))
@@ -106,11 +110,19 @@ enum router_result router_find(const router *rt, http_req *req, router_hit *hit,
 			snprintf(allow + strlen(allow), cap - strlen(allow), "%s%s%s",
 				 strlen(allow) > 7 ? ", " : "", r->method,
 				 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
-		if (method_is(req->head.method, r->method) ||
-		    (method_is(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0)) {
-			*hit = (router_hit){ r->h, r->data, r->flags };
-			return ROUTER_FOUND;
+		if ((method_is(req->head.method, r->method) ||
+		     (method_is(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0)) &&
+		    (!best || req->nparams < best_np)) {
+			best = r;
+			best_np = req->nparams;
+			if (best_np == 0)
+				break;
 		}
+	}
+	if (best) {
+		match(best->pattern, req->head.path, req);   /* its params again */
+		*hit = (router_hit){ best->h, best->data, best->flags };
+		return ROUTER_FOUND;
 	}
 	if (path_matched)
 		return ROUTER_NO_METHOD;

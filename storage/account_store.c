@@ -192,7 +192,8 @@ int account_tenant_update(store_txn *t, rec_tenant *r)
 	    !FITS(r->widget_color) || !valid_color(r->widget_color) ||
 	    !FITS(r->widget_position) ||
 	    (strcmp(r->widget_position, "right") != 0 && strcmp(r->widget_position, "left") != 0) ||
-	    !FILLED(r->timezone) || !tz_name_valid(r->timezone))
+	    !FILLED(r->timezone) || !tz_name_valid(r->timezone) || r->prechat_name >= PRE__COUNT ||
+	    r->prechat_email >= PRE__COUNT || r->prechat_phone >= PRE__COUNT || r->prechat_question >= PRE__COUNT)
 		return STORE_ECONFLICT;
 	rec_tenant cur;
 	int rc = account_tenant_get(t, r->id, &cur);
@@ -205,10 +206,31 @@ int account_tenant_update(store_txn *t, rec_tenant *r)
 	SET(cur.widget_position, r->widget_position);
 	SET(cur.timezone, r->timezone);
 	cur.auto_close_s = r->auto_close_s;
+	/* the pre-chat form, transcripts and the rating window */
+	cur.prechat_name = r->prechat_name;
+	cur.prechat_email = r->prechat_email;
+	cur.prechat_phone = r->prechat_phone;
+	cur.prechat_question = r->prechat_question;
+	cur.transcript_on_close = r->transcript_on_close;
+	cur.rating_window_s = r->rating_window_s;
 	if ((rc = put_tenant(t, &cur)))
 		return rc;
 	*r = cur;
 	return 0;
+}
+
+int account_tenant_tracking(store_txn *t, uint64_t tid, const rec_tenant *from, rec_tenant *out)
+{
+	if (!memchr(from->identity_secret, 0, sizeof from->identity_secret))
+		return STORE_ECONFLICT;
+	int rc = account_tenant_get(t, tid, out);
+	if (rc)
+		return rc;
+	out->tracking_off = from->tracking_off;
+	out->keep_query = from->keep_query;
+	out->pageview_keep_days = from->pageview_keep_days;
+	memcpy(out->identity_secret, from->identity_secret, sizeof out->identity_secret);
+	return put_tenant(t, out);
 }
 
 static int stop_at_first(void *arg, const MDB_val *k, const MDB_val *v)

@@ -34,9 +34,11 @@
 #include "actors/kit/audit.h"
 #include "actors/kit/desk.h"
 #include "actors/conversations/cidset.h"
+#include "actors/conversations/rating.h"
 #include "actors/conversations/due.h"
 #include "actors/conversations/inbox.h"
 #include "actors/conversations/lcache.h"
+#include "actors/conversations/tools.h"
 #include "actors/kit/registry.h"
 #include "actors/conversations/view.h"
 #include "core/clock.h"
@@ -44,7 +46,9 @@
 #include "core/log.h"
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/rating_store.h"
 #include "storage/dept_store.h"
+#include "storage/tools_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +59,9 @@ enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT,
 	       OP_QUEUE,     /* the offline flag of a waiting conversation (CM_QUEUE) */
 	       OP_DUE,       /* a due entry moved on, nothing else (CM_DUE: active since) */
 	       OP_TRANSFER,  /* to an agent and/or a department, with a reason */
+	       OP_TAG, OP_ATTRS, /* the agents' tools (tools.h): agent-only events */
+	       OP_RATE,      /* the visitor's rating (CM_RATE) */
+	       OP_PROFILE,   /* the visitor's profile changed (CM_PROFILE) */
 };
 
 typedef struct waiter {
@@ -89,7 +96,9 @@ typedef struct conv_write {
 	waiter *dups;              /* same client_id sent again while in flight */
 	waiter *after;             /* no-op changes answered when this commits */
 	bool receipt_read;         /* OP_RECEIPT */
+	uint64_t reader;           /* OP_RECEIPT: the agent who read (their mentions here are read) */
 	uint8_t receipt_side;
+	rec_rating *rating;        /* OP_RATE: the rating record, malloc'ed */
 	uint64_t route_dept;       /* OP_ROUTE: the offering department */
 	principal who;             /* OP_ASSIGN, OP_TRANSFER: the caller (the audit row) */
 } conv_write;
@@ -371,6 +380,11 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 		ev.type = EV_CONVERSATION_TRANSFERRED;
 		rc = emit_in_txn(a, tx, &ev);
 		break;
+	case OP_RATE:
+		ev.type = EV_RATING_CREATED;
+		ev.rating = op->rating;
+		rc = emit_in_txn(a, tx, &ev);
+		break;
 	default:   /* receipts are not events */
 		break;
 	}
@@ -407,11 +421,23 @@ static int apply(wr_req *w, store_txn *tx)
 		.inbox_type = op->inbox_type,
 		.inbox_cursor = op->inbox ? &op->inbox_cursor : NULL,
 	};
-	int rc = convstore_write(tx, &ch);
+	/* a rating is stored once per conversation: checked before anything
+	 * of this request is written */
+	rec_rating had;
+	int rc = op->rating ? rating_get(tx, op->rating->tid, op->rating->cid, &had) : STORE_ENOTFOUND;
+	if (rc != STORE_ENOTFOUND)
+		return rc == 0 ? STORE_EEXISTS : rc;
+	rc = convstore_write(tx, &ch);
+	if (rc == 0 && op->rating)
+		rc = rating_put(tx, op->rating);
 	/* cached conversation lists of this tenant rendered before this
 	 * transaction stop being served (lcache.h); marked before the commit */
 	if (rc == 0)
 		lc_touch(op->ca->app->lists, op->conv.tid, store_txn_id(tx));
+	for (int i = 0; rc == 0 && i < op->nev; i++)   /* tags, attributes, mentions (tools.h) */
+		rc = conv_tools_apply(tx, op->ev[i]);
+	if (rc == 0 && op->reader)
+		rc = mention_clear(tx, op->conv.tid, op->reader, op->conv.id, NULL);
 	if (rc == 0 && op->ca->app->nsinks)
 		rc = emit_changes(op->ca->app, tx, op);
 	if (rc == 0 && (op->kind == OP_ASSIGN || op->kind == OP_ROUTE || op->kind == OP_TRANSFER))
@@ -470,6 +496,7 @@ static void op_free(conv_write *op)
 		free(op->ev[i]);
 	free_waiters(op->dups);
 	free_waiters(op->after);
+	free(op->rating);
 	free(op);
 }
 
@@ -751,7 +778,13 @@ static void on_send(conv_actor *ca, conv_msg *m)
 		ack_seq(a, &m->reply, seq, true, NULL, false);
 		return;
 	}
-	/* 3. new: assign the next seq and store */
+	/* 3. new: assign the next seq and store (mentioned agents must be
+	 * able to read the conversation as it is now) */
+	tool_err te;
+	if (m->mentions.n && !conv_tools_mentions_ok(a, &ca->rec, &m->mentions, &te)) {
+		reply_error(a, &m->reply, te.status, te.code, te.msg);
+		return;
+	}
 	conv_write *op = op_new(ca, OP_MESSAGE);
 	rec_event *e = op ? op_event(op, m->flag ? EK_NOTE : EK_MESSAGE, &m->who) : NULL;
 	if (!e) {
@@ -764,6 +797,8 @@ static void on_send(conv_actor *ca, conv_msg *m)
 	strcpy(e->client_id, m->client_id);
 	if (m->files)
 		e->files = *m->files;
+	if (m->flag)
+		e->mentions = m->mentions;
 	rec_conv *c = &op->conv;
 	if (!m->flag) {
 		set_preview(c, e);
@@ -802,7 +837,7 @@ typedef struct {
 static bool replay_step(void *arg, uint64_t seq, const rec_event *e)
 {
 	replay_walk *r = arg;
-	if (e && !(r->visitor && e->kind == EK_NOTE)) {
+	if (e && !(r->visitor && view_event_agents_only(e->kind))) {
 		rbuf *b = event_rbuf(e);
 		if (b) {
 			ws_post(r->a->http, r->conn, b);
@@ -923,6 +958,44 @@ static void on_receipt(conv_actor *ca, conv_msg *m)
 	}
 	op->receipt_side = visitor ? AUD_VISITOR : AUD_AGENT;
 	op->receipt_read = m->flag;
+	op->reader = m->flag && m->who.kind == P_AGENT ? m->who.id : 0;   /* their mentions here are read */
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+/* CM_TAG and CM_ATTRS: agent-only events (conversations/tools.h). */
+static void on_tool(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	rec_ids tags = ca->rec.tags;
+	bool changed = true;
+	tool_err te;
+	if (m->hdr.type == CM_TAG && conv_tools_tags(a, &ca->rec, m->target, m->flag, &tags, &changed, &te) < 0) {
+		reply_error(a, &m->reply, te.status, te.code, te.msg);
+		return;
+	}
+	if (!changed) {
+		answer_noop(ca, m, AFTER_VIEW);
+		return;
+	}
+	conv_write *op = op_new(ca, m->hdr.type == CM_TAG ? OP_TAG : OP_ATTRS);
+	rec_event *e = op ? op_event(op, m->hdr.type == CM_TAG ? EK_TAG : EK_ATTRS, &m->who) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	e->tag_id = m->target;
+	e->flag = m->flag;
+	if (m->text)
+		rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+	op->conv.tags = tags;
 	op->reply = m->reply;
 	m->reply.kind = REPLY_NONE;
 	submit(ca, op);
@@ -1316,6 +1389,81 @@ static void on_transfer(conv_actor *ca, conv_msg *m)
 	submit(ca, op);
 }
 
+/* The visitor rates the conversation (rating.h decides whether they may,
+ * against the state here, in-flight writes included): the rating record,
+ * the score on the conversation and a rating event, in one write. */
+static void on_rate(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1 || m->who.kind != P_VISITOR || ca->rec.visitor_id != m->who.id) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	const char *code, *msg;
+	if (ratings_refusal(&ca->rec, m->window_ms, clock_now_ms(), &code, &msg)) {
+		reply_error(a, &m->reply, 409, code, msg);
+		return;
+	}
+	conv_write *op = op_new(ca, OP_RATE);
+	rec_event *e = op ? op_event(op, EK_RATING, &m->who) : NULL;
+	rec_rating *r = e ? calloc(1, sizeof *r) : NULL;
+	if (!r) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	e->score = m->status;
+	if (m->text)
+		rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+	*r = (rec_rating){ .tid = ca->tid, .cid = ca->cid, .score = m->status, .visitor_id = m->who.id,
+			   .agent_id = ca->rec.assignee_id, .dept_id = dept_of(ca, &ca->rec), .created_ms = e->created_ms };
+	rec_strcpy(r->comment, sizeof r->comment, e->text, strlen(e->text));
+	op->rating = r;
+	op->conv.rating = m->status;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+/* The visitor's profile changed (actors/visitors): the record takes the
+ * new name and email; with flag, a profile event (agents only) records
+ * the change. No reply. */
+static void on_profile(conv_actor *ca, conv_msg *m)
+{
+	if (ca->loaded != 1 || ca->rec.visitor_id != m->visitor.id)
+		return;
+	bool same = strcmp(ca->rec.visitor_name, m->visitor.name) == 0 &&
+		    strcmp(ca->rec.visitor_email, m->visitor.email) == 0;
+	if (same && !m->flag)
+		return;
+	conv_write *op = op_new(ca, OP_PROFILE);
+	if (!op)
+		goto oom;
+	rec_strcpy(op->conv.visitor_name, sizeof op->conv.visitor_name, m->visitor.name, strlen(m->visitor.name));
+	rec_strcpy(op->conv.visitor_email, sizeof op->conv.visitor_email, m->visitor.email, strlen(m->visitor.email));
+	if (m->flag) {
+		rec_event *e = op_event(op, EK_PROFILE, &m->who);
+		if (!e) {
+			op_free(op);
+			goto oom;
+		}
+		if (m->text)
+			rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+	} else {
+		op->conv.updated_ms = clock_now_ms();
+	}
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	submit(ca, op);
+	return;
+oom:
+	log_error("conv.profile", "tid=%llu cid=%llu msg=\"out of memory; the visitor's old name stays\"",
+		  (unsigned long long)ca->tid, (unsigned long long)ca->cid);
+}
+
 /* ---------- commit results ---------- */
 
 /* The realtime frame of an event in a shared buffer; NULL on OOM. */
@@ -1337,9 +1485,10 @@ static void publish(conv_actor *ca, conv_write *op)
 		/* encode once: agents and visitors see the same frame, except
 		 * that notes never go to visitors */
 		rbuf *frame = event_rbuf(e);
-		fanout(ca, frame, e->kind == EK_NOTE ? 2u : 3u, 0, 0);
+		fanout(ca, frame, view_event_agents_only(e->kind) ? 2u : 3u, 0, 0);
 		rbuf_unref(&frame);
 		ca->published = e->seq;
+		conv_tools_published(a, e);
 		if (e->kind == EK_MESSAGE || e->kind == EK_NOTE)
 			atomic_fetch_add_explicit(&a->msgs_stored, 1, memory_order_relaxed);
 		if (e->kind == EK_MESSAGE) {
@@ -1386,7 +1535,21 @@ static void answer(conv_actor *ca, conv_write *op)
 	case OP_STATUS:
 	case OP_ASSIGN:
 	case OP_TRANSFER:
+	case OP_TAG:
 		reply_json(a, &op->reply, 200, view_conv(&op->conv));
+		break;
+	case OP_ATTRS: {
+		json_t *v = conv_tools_attrs_answer(a, &op->conv);
+		if (v)
+			reply_json(a, &op->reply, 200, v);
+		else
+			reply_error(a, &op->reply, 500, "internal", "storage unavailable");
+		break;
+	}
+	case OP_RATE:
+		reply_json(a, &op->reply, 201, view_rating(op->rating, op->conv.assignee_name));
+		break;
+	case OP_PROFILE:   /* no one waits */
 		break;
 	case OP_RECEIPT:
 		reply_ack(a, &op->reply, NULL);
@@ -1510,6 +1673,7 @@ static void handle(actor *self, actor_msg *msg)
 	 * their role lets them read now (the session caches access per
 	 * conversation; the assignee may have changed since) */
 	if (principal_is_staff(&m->who) && ca->loaded == 1 && m->hdr.type != CM_UNSUBSCRIBE &&
+	    m->hdr.type != CM_PROFILE &&   /* about the visitor: the route checked the caller */
 	    !perm_conv_visible(role_parse(m->who.role), m->who.id, &ca->rec)) {
 		reply_error(ca->app, &m->reply, 404, "not_found", "no such conversation");
 		conv_msg_free(m);
@@ -1525,10 +1689,14 @@ static void handle(actor *self, actor_msg *msg)
 	case CM_RECEIPT: on_receipt(ca, m); break;
 	case CM_STATUS: on_status(ca, m); break;
 	case CM_ASSIGN: on_assign(ca, m); break;
+	case CM_RATE: on_rate(ca, m); break;
+	case CM_PROFILE: on_profile(ca, m); break;
 	case CM_ROUTE: on_route(ca, m); break;
 	case CM_QUEUE: on_queue(ca, m); break;
 	case CM_DUE: on_due(ca, m); break;
 	case CM_TRANSFER: on_transfer(ca, m); break;
+	case CM_TAG:
+	case CM_ATTRS: on_tool(ca, m); break;
 	default: break;
 	}
 	if (m->reply.kind != REPLY_NONE)

@@ -50,6 +50,11 @@ json_t *view_conv(const rec_conv *c)
 	json_object_set_new(v, "first_response_s",
 			    c->first_response_ms ? json_integer((json_int_t)c->first_response_s) : json_null());
 	json_object_set_new(v, "resolution_s", c->resolved_ms ? json_integer((json_int_t)c->resolution_s) : json_null());
+	json_t *tags = json_array();
+	for (int i = 0; i < c->tags.n && i < REC_IDS_MAX; i++)
+		json_array_append_new(tags, view_id(c->tags.v[i]));
+	json_object_set_new(v, "tags", tags);
+	json_object_set_new(v, "rating", c->rating ? json_integer(c->rating) : json_null());
 	return v;
 }
 
@@ -77,6 +82,22 @@ json_t *view_event(const rec_event *e)
 			json_object_set_new(v, "files", fs);
 		}
 	}
+	if (e->kind == EK_NOTE && e->mentions.n) {
+		json_t *ids = json_array();
+		for (int i = 0; i < e->mentions.n && i < REC_IDS_MAX; i++)
+			json_array_append_new(ids, view_id(e->mentions.v[i]));
+		json_object_set_new(v, "mentions", ids);
+	}
+	if (e->kind == EK_TAG) {
+		json_object_set_new(v, "tag_id", view_id(e->tag_id));
+		json_object_set_new(v, "added", json_boolean(e->flag));
+	}
+	if (e->kind == EK_ATTRS) {
+		json_t *a = json_loads(e->text, 0, NULL);
+		json_object_set_new(v, "attributes", json_is_object(a) ? a : json_object());
+		if (!json_is_object(a))
+			json_decref(a);
+	}
 	if (e->kind == EK_STATUS)
 		json_object_set_new(v, "status", json_string(rec_status_name(e->status)));
 	if (e->kind == EK_ASSIGNED || e->kind == EK_TRANSFER)
@@ -90,6 +111,12 @@ json_t *view_event(const rec_event *e)
 	}
 	if (e->kind == EK_PRIORITY)
 		json_object_set_new(v, "priority", json_string(rec_priority_name(e->priority)));
+	if (e->kind == EK_RATING) {
+		json_object_set_new(v, "score", json_integer(e->score));
+		json_object_set_new(v, "comment", json_string(e->text));
+	}
+	if (e->kind == EK_PROFILE)
+		json_object_set_new(v, "change", json_string(e->text));
 	json_object_set_new(v, "created_at", view_time(e->created_ms));
 	json_object_set_new(v, "created_at_ms", json_integer(e->created_ms));
 	return v;
@@ -148,6 +175,24 @@ static int event_write(const rec_event *e, buf *b, bool frame)
 			rc |= buf_puts(b, "]");
 		}
 	}
+	if (e->kind == EK_NOTE && e->mentions.n) {
+		rc |= buf_puts(b, ",\"mentions\":[");
+		for (int i = 0; i < e->mentions.n && i < REC_IDS_MAX; i++) {
+			rc |= i ? buf_puts(b, ",") : 0;
+			rc |= jw_id(b, e->mentions.v[i]);
+		}
+		rc |= buf_puts(b, "]");
+	}
+	if (e->kind == EK_TAG) {
+		rc |= jw_key(b, "tag_id", 0);
+		rc |= jw_id(b, e->tag_id);
+		rc |= buf_puts(b, e->flag ? ",\"added\":true" : ",\"added\":false");
+	}
+	if (e->kind == EK_ATTRS) {
+		/* the write as the server stored it: one compact JSON object */
+		rc |= jw_key(b, "attributes", 0);
+		rc |= buf_puts(b, e->text[0] == '{' ? e->text : "{}");
+	}
 	if (e->kind == EK_STATUS) {
 		rc |= jw_key(b, "status", 0);
 		rc |= jw_cstr(b, rec_status_name(e->status));
@@ -175,6 +220,16 @@ static int event_write(const rec_event *e, buf *b, bool frame)
 	if (e->kind == EK_PRIORITY) {
 		rc |= jw_key(b, "priority", 0);
 		rc |= jw_cstr(b, rec_priority_name(e->priority));
+	}
+	if (e->kind == EK_RATING) {
+		rc |= jw_key(b, "score", 0);
+		rc |= jw_u64(b, e->score);
+		rc |= jw_key(b, "comment", 0);
+		rc |= jw_cstr(b, e->text);
+	}
+	if (e->kind == EK_PROFILE) {
+		rc |= jw_key(b, "change", 0);
+		rc |= jw_cstr(b, e->text);
 	}
 	rc |= jw_key(b, "created_at", 0);
 	rc |= jw_time(b, e->created_ms);
@@ -260,6 +315,26 @@ int view_conv_write(const rec_conv *c, buf *b)
 	rc |= c->first_response_ms ? jw_u64(b, c->first_response_s) : buf_puts(b, "null");
 	rc |= jw_key(b, "resolution_s", 0);
 	rc |= c->resolved_ms ? jw_u64(b, c->resolution_s) : buf_puts(b, "null");
-	rc |= buf_puts(b, "}");
+	rc |= jw_key(b, "rating", 0);
+	rc |= c->rating ? jw_u64(b, c->rating) : buf_puts(b, "null");
+	rc |= buf_puts(b, ",\"tags\":[");
+	for (int i = 0; i < c->tags.n && i < REC_IDS_MAX; i++) {
+		rc |= i ? buf_puts(b, ",") : 0;
+		rc |= jw_id(b, c->tags.v[i]);
+	}
+	rc |= buf_puts(b, "]}");
 	return rc ? -1 : 0;
+}
+
+bool view_event_agents_only(int kind)
+{
+	return kind == EK_NOTE || kind == EK_TAG || kind == EK_PROFILE || kind == EK_ATTRS;
+}
+
+json_t *view_rating(const rec_rating *r, const char *agent_name)
+{
+	return json_pack("{s:i,s:s,s:o,s:o,s:o}", "score", (int)r->score, "comment", r->comment, "agent",
+			 r->agent_id ? json_pack("{s:o,s:s}", "id", view_id(r->agent_id), "name", agent_name ? agent_name : "")
+				     : json_null(),
+			 "department_id", view_id(r->dept_id), "created_at", view_time(r->created_ms));
 }

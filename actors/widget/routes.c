@@ -9,12 +9,15 @@
 #include "actors/conversations/access.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/view.h"
+#include "actors/kit/prechat.h"
+#include "actors/tracking/tracking.h"
 #include "storage/account_store.h"
 #include "core/clock.h"
 #include "core/id.h"
 #include "storage/conv_store.h"
 #include "storage/dept_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,8 +44,42 @@ static int visitor_apply(wr_req *w, store_txn *tx)
 
 static json_t *session_body(app *a, const rec_visitor *v, const rec_tenant *t, const char *token)
 {
-	return json_pack("{s:s,s:o,s:{s:o,s:s}}", "visitor_token", token, "visitor", view_visitor(v),
-			 "tenant", "id", view_id(t->id), "name", t->name);
+	json_t *vv = view_visitor(v);
+	if (vv) {   /* the site's id, when it came signed (actors/tracking) */
+		json_object_set_new(vv, "external_id", v->verified ? json_string(v->external_id) : json_null());
+		json_object_set_new(vv, "verified", json_boolean(v->verified));
+	}
+	return json_pack("{s:s,s:o,s:{s:o,s:s,s:o}}", "visitor_token", token, "visitor", vv,
+			 "tenant", "id", view_id(t->id), "name", t->name, "prechat", view_prechat(t));
+}
+
+/* The signed site user id of a session call (user_id with user_hash,
+ * HMAC-SHA256 under the tenant's identity secret: tracking.h): 1 when
+ * given and valid, 0 when not given, -1 after answering 400 (half given,
+ * no secret set) or 401 invalid_identity (a wrong signature). */
+static int read_identity(http_req *req, app *a, const rec_tenant *t, const char *uid, const char *hash)
+{
+	if (!uid && !hash)
+		return 0;
+	if (!uid || !hash) {
+		http_respond_error(req, 400, "invalid_field", "user_id and user_hash go together",
+				   uid ? "user_hash" : "user_id");
+		return -1;
+	}
+	switch (tracking_identity_check(a, t, uid, hash)) {
+	case TI_OK:
+		return 1;
+	case TI_NO_SECRET:
+		http_respond_error(req, 400, "invalid_identity", "identity verification is not set up for this site",
+				   "user_hash");
+		return -1;
+	case TI_FORGED:
+		http_respond_error(req, 401, "invalid_identity", "user_hash does not match user_id", "user_hash");
+		return -1;
+	default:
+		http_respond_error(req, 500, "internal", "the identity secret cannot be read", NULL);
+		return -1;
+	}
 }
 
 static void visitor_done(wr_req *w, int rc)
@@ -68,6 +105,16 @@ static int load_tenant_by_key(app *a, const char *key, rec_tenant *t)
 	return rc;
 }
 
+static int load_tenant(app *a, uint64_t tid, rec_tenant *t)
+{
+	store_txn txn;
+	int rc = store_read(a->db, &txn);
+	if (rc == 0)
+		rc = account_tenant_get(&txn, tid, t);
+	store_done(&txn);
+	return rc;
+}
+
 static int load_visitor(app *a, uint64_t tid, uint64_t vid, rec_visitor *v)
 {
 	store_txn txn;
@@ -84,8 +131,10 @@ static void session(http_req *req, const principal *unused)
 	json_t *body = api_body(req);
 	if (!body)
 		return;
-	const char *key, *vtok, *name, *email;
-	if (api_str(req, body, "widget_key", true, 1, REC_KEY_MAX, &key) < 0 ||
+	const char *key, *vtok, *name, *email, *user_id, *user_hash;
+	if (api_str(req, body, "user_id", false, 1, REC_EXTID_MAX, &user_id) < 0 ||
+	    api_str(req, body, "user_hash", false, 1, 128, &user_hash) < 0 ||
+	    api_str(req, body, "widget_key", true, 1, REC_KEY_MAX, &key) < 0 ||
 	    api_str(req, body, "visitor_token", false, 1, 4096, &vtok) < 0 ||
 	    api_str(req, body, "name", false, 1, REC_NAME_MAX, &name) < 0 ||
 	    api_str(req, body, "email", false, 3, REC_EMAIL_MAX, &email) < 0)
@@ -108,11 +157,17 @@ static void session(http_req *req, const principal *unused)
 			http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		goto out;
 	}
+	int signed_id = read_identity(req, a, &op->t, user_id, user_hash);
+	if (signed_id < 0) {
+		free(op);
+		goto out;
+	}
 	principal p;
 	if (vtok && auth_visitor(a, vtok, strlen(vtok), &p) == 0 && p.tid == op->t.id) {
 		/* a returning visitor: same identity, fresh token */
 		rc = load_visitor(a, p.tid, p.id, &op->v);
-		bool changed = (name && strcmp(name, op->v.name)) || (email && strcmp(email, op->v.email));
+		bool changed = (name && strcmp(name, op->v.name)) || (email && strcmp(email, op->v.email)) ||
+			       (signed_id && (!op->v.verified || strcmp(user_id, op->v.external_id)));
 		if (rc == 0 && !changed) {
 			char *tok = auth_issue_visitor(a, p.tid, p.id);
 			if (tok)
@@ -123,7 +178,9 @@ static void session(http_req *req, const principal *unused)
 			free(op);
 			goto out;
 		}
-		if (rc) {
+		/* another signed-in user on this browser: never the first one's
+		 * visitor (their conversations); a new visitor */
+		if (rc || (signed_id && op->v.verified && strcmp(user_id, op->v.external_id))) {
 			memset(&op->v, 0, sizeof op->v);
 		}
 	}
@@ -137,6 +194,11 @@ static void session(http_req *req, const principal *unused)
 		rec_strcpy(op->v.name, sizeof op->v.name, name, strlen(name));
 	if (email)
 		rec_strcpy(op->v.email, sizeof op->v.email, email, strlen(email));
+	if (signed_id) {
+		rec_strcpy(op->v.external_id, sizeof op->v.external_id, user_id, strlen(user_id));
+		op->v.verified = true;
+		op->v.updated_ms = clock_now_ms();
+	}
 	op->app = a;
 	op->w.apply = visitor_apply;
 	op->w.done = visitor_done;
@@ -236,6 +298,46 @@ static void departments(http_req *req, const principal *p)
 	api_list_answer(req, &l, rc);
 }
 
+/* The visitor's pre-chat answers, written to their record before the
+ * conversation starts (then the creation goes to the conversation's actor
+ * with the record as written). */
+typedef struct {
+	wr_req w;
+	app *app;
+	conv_msg *m;
+	uint64_t cid;
+	rec_visitor v;
+} prechat_op;
+
+static int prechat_apply_visitor(wr_req *w, store_txn *tx)
+{
+	prechat_op *op = container_of(w, prechat_op, w);
+	rec_visitor cur;
+	int rc = account_visitor_get(tx, op->v.tid, op->v.id, &cur);
+	if (rc)
+		return rc;
+	/* only the answered fields, over what is stored now */
+	snprintf(cur.name, sizeof cur.name, "%s", op->v.name);
+	snprintf(cur.email, sizeof cur.email, "%s", op->v.email);
+	snprintf(cur.phone, sizeof cur.phone, "%s", op->v.phone);
+	cur.updated_ms = clock_now_ms();
+	op->v = cur;
+	return account_visitor_put(tx, &cur);
+}
+
+static void prechat_done(wr_req *w, int rc)
+{
+	prechat_op *op = container_of(w, prechat_op, w);
+	if (rc) {
+		reply_error(op->app, &op->m->reply, 500, "internal", "could not store the visitor's details");
+		conv_msg_free(op->m);
+	} else {
+		op->m->visitor = op->v;
+		conv_send(op->app, op->v.tid, op->cid, op->m);
+	}
+	free(op);
+}
+
 static void create(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
@@ -244,21 +346,45 @@ static void create(http_req *req, const principal *pp)
 	if (!body)
 		return;
 	const char *text, *client_id;
+	prechat_answers ans;
 	uint64_t dept = 0;
 	if (api_str(req, body, "text", false, 1, REC_TEXT_MAX, &text) < 0 ||
 	    api_str(req, body, "client_id", false, 1, REC_CLIENT_ID_MAX, &client_id) < 0 ||
+	    api_str(req, body, "name", false, 0, REC_NAME_MAX, &ans.name) < 0 ||
+	    api_str(req, body, "email", false, 0, REC_EMAIL_MAX, &ans.email) < 0 ||
+	    api_str(req, body, "phone", false, 0, REC_PHONE_MAX, &ans.phone) < 0 ||
+	    api_str(req, body, "question", false, 0, REC_TEXT_MAX, &ans.question) < 0 ||
 	    read_department(req, a, &p, body, &dept) < 0)
 		goto out;
+	if (text && ans.question) {
+		api_bad_field(req, "question", "give the first message as text or as question, not both");
+		goto out;
+	}
 	conv_msg *m = conv_msg_new(CM_CREATE);
 	if (!m) {
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
-	if (load_visitor(a, p.tid, p.id, &m->visitor)) {
+	rec_tenant t;
+	int rc = load_visitor(a, p.tid, p.id, &m->visitor);
+	if (rc) {
 		conv_msg_free(m);
 		http_respond_error(req, 401, "unauthenticated", "unknown visitor", NULL);
 		goto out;
 	}
+	if (load_tenant(a, p.tid, &t)) {
+		conv_msg_free(m);
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		goto out;
+	}
+	if (!ans.question && t.prechat_question != PRE_OFF)
+		ans.question = text;   /* a first message answers the form's question */
+	if (prechat_check(req, &t, &ans, &m->visitor) < 0) {
+		conv_msg_free(m);
+		goto out;
+	}
+	if (ans.question)
+		text = ans.question[0] ? ans.question : NULL;
 	if (text) {
 		m->text = strdup(text);
 		m->text_len = strlen(text);
@@ -270,7 +396,32 @@ static void create(http_req *req, const principal *pp)
 	m->who = p;
 	m->dept = dept;
 	reply_begin_http(a, &m->reply, req);
-	conv_send(a, p.tid, id_next(&a->ids), m);
+	uint64_t cid = id_next(&a->ids);
+	rec_visitor v = m->visitor;
+	if (ans.name && ans.name[0])
+		rec_strcpy(v.name, sizeof v.name, ans.name, strlen(ans.name));
+	if (ans.email && ans.email[0])
+		rec_strcpy(v.email, sizeof v.email, ans.email, strlen(ans.email));
+	if (ans.phone && ans.phone[0])
+		rec_strcpy(v.phone, sizeof v.phone, ans.phone, strlen(ans.phone));
+	if (strcmp(v.name, m->visitor.name) == 0 && strcmp(v.email, m->visitor.email) == 0 &&
+	    strcmp(v.phone, m->visitor.phone) == 0) {
+		conv_send(a, p.tid, cid, m);
+		goto out;
+	}
+	prechat_op *op = calloc(1, sizeof *op);
+	if (!op) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		conv_msg_free(m);
+		goto out;
+	}
+	op->app = a;
+	op->m = m;
+	op->cid = cid;
+	op->v = v;
+	op->w.apply = prechat_apply_visitor;
+	op->w.done = prechat_done;
+	writer_submit(a->wr, &op->w);
 out:
 	json_decref(body);
 }

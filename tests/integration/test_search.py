@@ -16,12 +16,9 @@
   statuses, dates and limits, unknown or other-tenant tags, agents and
   departments.
 
-Tags and departments are written straight into LMDB (python3-lmdb) while
-the server is stopped, in the layout docs/storage.md gives, so that the
-filters are tested without leaning on the routes that manage them.
+Tags and departments come from their own routes (the tools and desk
+features).
 """
-import os
-import struct
 import urllib.parse
 
 from harness import Server, err, main, ok
@@ -219,35 +216,26 @@ def test_filters(s, w):
     assert found(s, w.owner, q="filter", **{"from": "2999-01-01"}) == []
 
 
-def put_raw(s, table, key, value=b""):
-    """Writes one key into the stopped server's LMDB."""
-    import lmdb
-    env = lmdb.open(os.path.join(s.data_dir, "db"), max_dbs=64, subdir=True, map_size=64 << 30)
-    with env.begin(write=True) as txn:
-        txn.put(key, value, db=env.open_db(table.encode(), txn=txn, create=False))
-    env.close()
-
-
-def be64(n):
-    return struct.pack(">Q", int(n))
-
-
 def test_tag(s, w):
+    """Tags through the tags API (the tools feature writes tid · tag · cid
+    in tag_convs, the list the filter intersects)."""
     a, _ = w.conv("tagged walrus")
     b, _ = w.conv("untagged walrus")
-    tenant = ok(*s.request("GET", "/v1/tenant", token=w.owner)[:2])["id"]
-    tag, other_tag = 777001, 777002
-    s.stop()
-    put_raw(s, "tags", be64(tenant) + be64(tag), b"\x91\x01")
-    put_raw(s, "tag_convs", be64(tenant) + be64(tag) + be64(a))
-    put_raw(s, "tags", be64(int(tenant) + 1) + be64(other_tag), b"\x91\x01")   # another tenant's tag
-    s.start()
-    w.owner = s.login()["access_token"]
+    tag = ok(*s.request("POST", "/v1/tags", {"name": "vip"}, token=w.owner)[:2], status=201)["id"]
+    ok(*s.request("POST", "/v1/conversations/%s/tags/%s" % (a, tag), token=w.owner)[:2])
     assert found(s, w.owner, q="walrus", tag=tag) == [a]
     assert found(s, w.owner, tag=tag) == [a]
     assert found(s, w.owner, q="untagged", tag=tag) == []
     assert found(s, w.owner, q="walrus") == [b, a]
-    err(*q(s, w.owner, q="walrus", tag=other_tag)[:2], 404, "not_found", "tag")
+    # removed: no longer found by the tag
+    ok(*s.request("DELETE", "/v1/conversations/%s/tags/%s" % (a, tag), token=w.owner)[:2])
+    assert found(s, w.owner, q="walrus", tag=tag) == []
+    # another tenant's tag is unknown here
+    s.new_tenant("tagother")
+    s.new_user("tagother", "t@tagother.test", PW, role="owner")
+    tok = s.login("t@tagother.test", PW, tenant="tagother")["access_token"]
+    theirs = ok(*s.request("POST", "/v1/tags", {"name": "vip"}, token=tok)[:2], status=201)["id"]
+    err(*q(s, w.owner, q="walrus", tag=theirs)[:2], 404, "not_found", "tag")
 
 
 def test_department(s, w):

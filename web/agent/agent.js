@@ -15,7 +15,12 @@ import { createApiKeysPage } from "./apikeys.js";
 import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
+import { createToolsPage } from "./tools.js";
+import { createConvTools } from "./convtools.js";
+import { createPicklists } from "./picklists.js";
 import { createAuditPage } from "./audit.js";
+import { createConversationCare } from "./care.js";
+import { createVisitorsPage } from "./visitors.js";
 import { createSearchPage } from "./search.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 import { createConversationControls } from "./lifecycle.js";
@@ -45,6 +50,7 @@ const ui = {
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
     webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
+    tools: $("tools-view"), visitors: $("visitors-view"),
     search: $("search-view") },
 };
 
@@ -329,7 +335,11 @@ function stopApp() {
   apikeys.reset();
   webhooks.reset();
   departments.reset();
+  tools.reset();
+  convTools.reset();
+  picks.reset();
   audit.reset();
+  visitors.reset();
   search.reset();
   setConn("offline");
 }
@@ -350,6 +360,7 @@ function renderMe() {
 
 const ctx = {
   api, el, showError,
+  canEditSettings: () => canEditSettings(auth && auth.user && auth.user.role),
   user: () => auth && auth.user,
   setUser,
   tenant: () => S.tenant,
@@ -373,9 +384,22 @@ const controls = createConversationControls({
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
 const search = createSearchPage(ctx);
+const tools = createToolsPage(ctx);
+// the conversation pane's tag editor, the mentions badge, the composer's pick lists
+const convTools = createConvTools({ api, el, showError, upsert: (c) => upsertConversation(c), currentId: () => S.current,
+  open: (id) => { location.hash = "#inbox"; openConversation(id); } });
+const picks = createPicklists({ input: ui.replyInput, anchor: ui.replyForm, api, el, user: () => auth && auth.user,
+  isNote: () => ui.noteToggle.checked,
+  vars: () => {
+    const c = S.convs.get(S.current) || {};
+    return { "visitor.name": (c.visitor && c.visitor.name) || "", "visitor.email": (c.visitor && c.visitor.email) || "",
+      "agent.name": (auth && auth.user && auth.user.name) || "", "conversation.id": S.current || "" };
+  } });
+const care = createConversationCare({ ...ctx, current: () => S.convs.get(S.current), fetchAuthed });
+const visitors = createVisitorsPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
-  audit, profile, search };
+  audit, profile, tools, visitors, search };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
@@ -481,6 +505,7 @@ function connect() {
         startPing(ws);
         subscribeInbox();
         desk.connected();
+        convTools.start(); // unread mentions, after the inbox (mention frames come through it)
         if (S.current) subscribeThread(S.current);
         return;
       }
@@ -545,9 +570,11 @@ function onFrame(f) {
     case "inbox": onInbox(f); break;
     case "presence": desk.onPresence(f); break;
     case "queue": desk.onQueue(f); break;
+    case "visitor": visitors.onFrame(f); break;
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
+    case "mention": convTools.onMention(f); break;
     case "error":
       if (f.error && f.error.code === "unauthenticated") refreshTokens().then(() => S.ws && S.ws.close(1000), () => {});
       break;
@@ -569,6 +596,7 @@ function subscribeInbox() {
     if (typeof f.last === "number" && f.last > S.inboxCursor) setCursor(f.last);
     if (f.more) { subscribeInbox(); return; }
     S.inboxLive = true;
+    visitors.resync();   // visitor frames are live only: what a reconnect missed
     if (!S.listLoaded) loadList();
     else maybeLive();
   });
@@ -662,7 +690,7 @@ function upsertConversation(c) {
     merged.last_message = old.last_message;
   }
   S.convs.set(c.id, merged);
-  if (S.current === c.id) renderHeader();
+  if (S.current === c.id) { renderHeader(); convTools.show(merged); }
   scheduleRenderList();
 }
 
@@ -735,6 +763,8 @@ async function openConversation(id) {
     S.subscribed = null;
   }
   S.current = id;
+  convTools.opened(id);
+  convTools.show(S.convs.get(id));
   ui.pane.hidden = false;
   ui.noPane.hidden = true;
   ui.pane.dataset.id = id;
@@ -742,6 +772,8 @@ async function openConversation(id) {
   renderThread();
   renderHeader();
   renderList();
+  const opened = S.convs.get(id);
+  visitors.describe($("conv-visitor-info"), opened && opened.visitor && opened.visitor.id, () => S.current === id);
   if (S.wsState === "authed" || S.wsState === "live") subscribeThread(id);
   try {
     const c = await api("GET", `/v1/conversations/${encodeURIComponent(id)}`);
@@ -780,6 +812,7 @@ function subscribeThread(id) {
 function onEvent(ev) {
   const id = ev.conversation_id;
   if (!id || !S.threads.has(id)) return;
+  if (ev.kind === "tag") convTools.onTag(S.convs.get(id), ev, id === S.current);
   applyEvent(id, ev);
   if (id === S.current) scheduleReceipts();
 }
@@ -798,7 +831,9 @@ function labelOf(ev) {
     case "transfer": return `${who} transferred it${ev.assignee ? ` to ${ev.assignee.name || "an agent"}` : " to a department's queue"}${ev.reason ? `: ${ev.reason}` : ""}`;
     case "priority": return `${who} set the priority to ${ev.priority}`;
     case "created": return "Conversation started";
-    default: return `${ev.kind || "event"}`;
+    case "rating": return `${who} rated the conversation ${ev.score}/5${ev.comment ? `: ${ev.comment}` : ""}`;
+    case "profile": return `${who} changed the visitor's profile`;
+    default: return convTools.label(ev) || `${ev.kind || "event"}`;
   }
 }
 
@@ -823,6 +858,17 @@ function buildMessageNode(ev) {
 
 // ------------------------------------------------------------------ files
 
+// A GET with the bearer token (refreshed once on a 401), for bodies that
+// are not JSON (files, transcripts).
+async function fetchAuthed(path) {
+  let res = await fetch(path, { headers: { Authorization: `Bearer ${await freshToken()}` } });
+  if (res.status === 401 && auth) {
+    await refreshTokens();
+    res = await fetch(path, { headers: { Authorization: `Bearer ${auth.access_token}` } });
+  }
+  return res;
+}
+
 // Files are fetched with the bearer token (an <img src> cannot send one)
 // and shown from object URLs, one fetch per file id.
 const fileBlobs = new Map();
@@ -830,11 +876,7 @@ function fileBlobUrl(convId, f) {
   if (!fileBlobs.has(f.id)) {
     const p = (async () => {
       const path = `/v1/conversations/${encodeURIComponent(convId)}/files/${encodeURIComponent(f.id)}`;
-      let res = await fetch(path, { headers: { Authorization: `Bearer ${await freshToken()}` } });
-      if (res.status === 401 && auth) {
-        await refreshTokens();
-        res = await fetch(path, { headers: { Authorization: `Bearer ${auth.access_token}` } });
-      }
+      const res = await fetchAuthed(path);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return URL.createObjectURL(await res.blob());
     })();
@@ -940,6 +982,7 @@ function applyEvent(id, ev) {
     if (p.el) p.el.remove();
   }
   if (ev.kind === "message" && senderOf(ev) === "visitor" && id === S.current) hideVisitorTyping();
+  if (ev.kind === "rating") care.onRating(ev);
   if (id === S.current) {
     const node = buildMessageNode(ev);
     node.dataset.seq = String(seq);
@@ -1004,6 +1047,7 @@ function renderHeader() {
   ui.reopen.hidden = !done;
   controls.render(c);
   renderSeen();
+  care.render(c);
 }
 
 async function withButton(btn, fn) {
@@ -1034,15 +1078,16 @@ function sendReply() {
   if (!text) return;
   if (new TextEncoder().encode(text).length > 8000) { showError("Message too long (8,000 bytes at most)."); return; }
   const priv = ui.noteToggle.checked;
+  const extra = picks.take(text, priv); // canned_id, mentions
   ui.replyInput.value = "";
   stopTyping();
-  queueMessage(id, text, priv, null);
+  queueMessage(id, text, priv, null, extra);
 }
 
 // A message (text and/or files) shown as pending until acknowledged.
-function queueMessage(id, text, priv, files) {
+function queueMessage(id, text, priv, files, extra) {
   const t = thread(id);
-  const p = { client_id: uuid(), text, private: priv, files, sentOn: null, el: null };
+  const p = { client_id: uuid(), text, private: priv, files, extra, sentOn: null, el: null };
   const node = buildMessageNode({ kind: priv ? "note" : "message", text, private: priv, files, conversation_id: id,
     sender: { type: "agent", name: auth && auth.user && auth.user.name } });
   node.dataset.state = "pending";
@@ -1065,6 +1110,8 @@ function sendOne(id, p) {
   const frame = { type: "send", conversation_id: id, client_id: p.client_id, text: p.text };
   if (p.private) frame.private = true;
   if (p.files && p.files.length) frame.files = p.files.map((f) => f.id);
+  if (p.extra && p.extra.canned_id) { frame.canned_id = p.extra.canned_id; delete frame.text; }
+  if (p.extra && p.extra.mentions) frame.mentions = p.extra.mentions;
   request(frame, (f) => {
     const t = thread(id);
     if (!t.pending.has(p.client_id)) return;

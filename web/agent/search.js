@@ -33,12 +33,13 @@ export function createSearchPage(ctx) {
     fill(ui.agent, "/v1/users", "Any agent", (u) => u.name || u.email,
       [ctx.el("option", { value: "me" }, "Me"), ctx.el("option", { value: "none" }, "Unassigned")]);
     fill(ui.dept, "/v1/departments", "Any department", (d) => d.name);
+    fill(ui.tag, "/v1/tags", "Any tag", (t) => t.name);
   }
 
   function filters() {
     const q = new URLSearchParams();
     if (ui.q.value.trim()) q.set("q", ui.q.value.trim());
-    if (ui.tag.value.trim()) q.set("tag", ui.tag.value.trim());
+    if (ui.tag.value) q.set("tag", ui.tag.value);
     if (ui.status.value) q.set("status", ui.status.value);
     if (ui.agent.value) q.set("agent_id", ui.agent.value);
     if (ui.dept.value) q.set("department_id", ui.dept.value);
