@@ -7,7 +7,8 @@
 // HTML and a script, one in French with accents, one in Chinese); the owner
 // opens the Search page, finds each by words typed differently (no
 // accents, other case, a bigram), sees the snippet as text (the markup
-// shown, not run), narrows by status, sees a clear error for a query of
+// shown, not run), narrows by status and by a tag picked from the tenant's
+// tags, sees a clear error for a query of
 // punctuation only, pages with "More", and opens a result in the inbox.
 // Environment as in harness.mjs; prints "N passed, N failed".
 
@@ -85,6 +86,25 @@ async function scenario(state) {
     await search("parcel", { status: "resolved" });
     await owner.getByTestId("search-empty").waitFor();
     await expectCount(hits, 0, "hits");
+  });
+
+  await check("the tag filter lists the tenant's tags and narrows to the tagged conversation", async () => {
+    const login = await fetch(`${base}/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: DEMO_EMAIL, password: PASSWORD }) });
+    const tok = (await login.json()).access_token;
+    const auth = { Authorization: `Bearer ${tok}`, "Content-Type": "application/json" };
+    const t = await fetch(`${base}/v1/tags`, { method: "POST", headers: auth, body: JSON.stringify({ name: "Escalated" }) });
+    const tag = await t.json();
+    if (t.status !== 201) throw new Error(`tag: ${t.status} ${JSON.stringify(tag)}`);
+    const r = await fetch(`${base}/v1/conversations/${ids.fr}/tags/${tag.id}`, { method: "POST", headers: auth });
+    if (r.status !== 200) throw new Error(`tagging: ${r.status}`);
+    await owner.getByTestId("nav-inbox").click();
+    await owner.getByTestId("nav-search").click();
+    await waitFor("the tag in the pick list", async () => (await owner.locator("[data-testid=search-tag] option", { hasText: "Escalated" }).count()) === 1);
+    await owner.getByTestId("search-tag").selectOption({ label: "Escalated" });
+    await search("");
+    await waitFor("the tagged conversation alone", async () => (await hits.count()) === 1 && (await hits.first().getAttribute("data-id")) === ids.fr);
+    await owner.getByTestId("search-tag").selectOption("");
   });
 
   await check("punctuation only: the page says there is nothing to search for", async () => {
