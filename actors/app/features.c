@@ -5,7 +5,7 @@
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
-	feature_departments, feature_audit;
+	feature_departments, feature_audit, feature_analytics;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -21,5 +21,6 @@ const feature *const app_features[] = {
 	&feature_files,
 	&feature_departments,
 	&feature_audit,
+	&feature_analytics,
 	NULL,
 };
