@@ -701,6 +701,7 @@ static void get_messages(http_req *req, const principal *p)
 static int analytics_start(app *a)
 {
 	static const emit_sink sink = { .name = "analytics", .in_txn = on_event };
+	rollup_disabled = a->cfg.no_rollups;
 	return emit_register(a, &sink) < 0 ? -1 : 0;
 }
 

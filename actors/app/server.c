@@ -157,6 +157,8 @@ static const option options[] = {
 	{ "audit-retention-days", O_I64, OFF(audit_retention_days), 0, "days audit log rows are kept [365]" },
 	{ "clock-offset-ms", O_CLOCK, OFF(clock_offset_ms), 0,
 	  "shifts the server's clock by this many ms, for tests (may be negative) [0]" },
+	{ "no-rollups", O_BOOL, OFF(no_rollups), 0,
+	  "keep no analytics rollups (the benchmark's A/B of their cost only: the figures go stale)" },
 	{ "print-routes", O_BOOL, OFF(print_routes), 0, "print the route and frame tables (method, path, permission) and exit" },
 };
 

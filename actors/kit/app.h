@@ -82,6 +82,7 @@ typedef struct {
 	int64_t audit_retention_days; /* --audit-retention-days: audit rows kept [365] */
 	int64_t clock_offset_ms;   /* --clock-offset-ms: the clock's shift, for tests [0] */
 	bool print_routes;         /* --print-routes: list routes and exit */
+	bool no_rollups;               /* --no-rollups: the analytics sink keeps nothing (benchmark A/B) */
 	http_opts http;            /* limits and time-outs */
 } app_config;
 
