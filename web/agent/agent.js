@@ -15,6 +15,7 @@ import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
 import { createAuditPage } from "./audit.js";
+import { createAnalyticsPage } from "./analytics.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 
 const AUTH_KEY = "parley.agent.auth";
@@ -41,7 +42,8 @@ const ui = {
   attachInput: $("attach-input"),
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
-    webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view") },
+    webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
+    analytics: $("analytics-view") },
 };
 
 function el(tag, attrs, text) {
@@ -324,6 +326,7 @@ function stopApp() {
   webhooks.reset();
   departments.reset();
   audit.reset();
+  analytics.reset();
   setConn("offline");
 }
 
@@ -358,9 +361,10 @@ const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
+const analytics = createAnalyticsPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
-  audit, profile };
+  audit, profile, analytics };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
