@@ -71,6 +71,7 @@ typedef struct {
 #define V_ATTRDEF 1
 #define V_ATTRS   1
 #define V_RATING  1
+#define V_ALERT   1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -152,6 +153,11 @@ static const fdesc rating_f[] = {
 	U64(rec_rating, tid), U64(rec_rating, cid), U8(rec_rating, score), STR(rec_rating, comment),
 	U64(rec_rating, visitor_id), U64(rec_rating, agent_id), U64(rec_rating, dept_id),
 	I64(rec_rating, created_ms),
+};
+static const fdesc alert_f[] = {
+	U64(rec_alert, tid), U64(rec_alert, id), U8(rec_alert, kind), I64(rec_alert, at_ms), U64(rec_alert, cid),
+	U64(rec_alert, dept_id), U64(rec_alert, agent_id), U8(rec_alert, score), U64(rec_alert, wait_s),
+	STR(rec_alert, message),
 };
 static const fdesc dept_f[] = {
 	U64(rec_dept, tid), U64(rec_dept, id), STR(rec_dept, name), STR(rec_dept, slug),
@@ -522,6 +528,7 @@ CODEC(tag, rec_tag, V_TAG, tag_f)
 CODEC(attrdef, rec_attrdef, V_ATTRDEF, attrdef_f)
 CODEC(attrs, rec_attrs, V_ATTRS, attrs_f)
 CODEC(rating, rec_rating, V_RATING, rating_f)
+CODEC(alert, rec_alert, V_ALERT, alert_f)
 
 void rec_tenant_init(rec_tenant *r)
 {

@@ -18,6 +18,7 @@
  * (the same figures as RFC 4180 CSV with a header row).
  */
 #include "actors/analytics/analytics.h"
+#include "actors/analytics/internal.h"
 #include "actors/kit/api.h"
 #include "actors/kit/emit.h"
 #include "actors/kit/perm.h"
@@ -49,7 +50,16 @@ static int on_event(struct app *a, store_txn *tx, const app_event *ev, void *ctx
 	(void)ctx;
 	if (!ev->conv)
 		return 0;
-	return rollup_conv_changed(tx, ev->conv, ev->at_ms);
+	int rc = rollup_conv_changed(tx, ev->conv, ev->at_ms);
+	const rec_event *e = ev->event;
+	if (rc == 0 && e && e->kind == EK_RATING && e->score >= 1 && e->score <= 2) {
+		rec_alert al = { .tid = ev->tid, .kind = ALERT_RATING, .at_ms = e->created_ms, .cid = ev->conv->id,
+				 .dept_id = ev->conv->dept_id, .agent_id = ev->conv->assignee_id, .score = e->score };
+		snprintf(al.message, sizeof al.message, "%s rated a conversation %d of 5",
+			 ev->conv->visitor_name[0] ? ev->conv->visitor_name : "A visitor", e->score);
+		rc = alerts_raise(tx, &al, true, ev->conv->id, (int64_t)e->seq);
+	}
+	return rc;
 }
 
 /* ---------------------------------------------------------------- the query */
@@ -702,7 +712,7 @@ static int analytics_start(app *a)
 {
 	static const emit_sink sink = { .name = "analytics", .in_txn = on_event };
 	rollup_disabled = a->cfg.no_rollups;
-	return emit_register(a, &sink) < 0 ? -1 : 0;
+	return emit_register(a, &sink) < 0 || alerts_start(a) < 0 ? -1 : 0;
 }
 
 static const route_def routes[] = {
@@ -712,6 +722,7 @@ static const route_def routes[] = {
 	{ "GET", "/v1/analytics/departments", PERM_ANALYTICS, get_departments },
 	{ "GET", "/v1/analytics/satisfaction", PERM_ANALYTICS, get_satisfaction },
 	{ "GET", "/v1/analytics/messages", PERM_ANALYTICS, get_messages },
+	{ "GET", "/v1/alerts", PERM_ANALYTICS, alerts_list },
 	{ 0 },
 };
 

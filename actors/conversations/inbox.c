@@ -205,7 +205,13 @@ static void handle(actor *self, actor_msg *msg)
 		}
 		break;
 	case IM_NOTICE:
-		fan(ia, m->frame, NULL, 0);
+		if (!m->min_role) {
+			fan(ia, m->frame, NULL, 0);
+			break;
+		}
+		for (int i = 0; m->frame && i < ia->nsubs; i++)
+			if (ia->subs[i].role >= m->min_role)
+				ws_post(ia->app->http, ia->subs[i].ref, m->frame);
 		break;
 	case IM_LIVE:
 		if (ia->nsubs) {   /* encoded only when someone watches the inbox */
@@ -225,7 +231,7 @@ static void handle(actor *self, actor_msg *msg)
 	msg_free(m);
 }
 
-void inbox_broadcast(app *a, uint64_t tid, json_t *frame)
+void inbox_broadcast_role(app *a, uint64_t tid, json_t *frame, int min_role)
 {
 	rbuf *b = reply_encode(frame);
 	inbox_msg *m = b ? inbox_msg_new(IM_NOTICE) : NULL;
@@ -234,5 +240,11 @@ void inbox_broadcast(app *a, uint64_t tid, json_t *frame)
 		return;
 	}
 	m->frame = b;
+	m->min_role = (uint8_t)min_role;
 	inbox_send(a, tid, m);
+}
+
+void inbox_broadcast(app *a, uint64_t tid, json_t *frame)
+{
+	inbox_broadcast_role(a, tid, frame, 0);
 }

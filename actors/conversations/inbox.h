@@ -43,6 +43,7 @@ typedef struct inbox_msg {
 	uint64_t seq;         /* LIVE: the new message's seq (conv holds the preview) */
 	uint8_t sender_type;  /* LIVE */
 	rbuf *frame;          /* NOTICE: the frame (a shared, immutable buffer the message owns a reference to) */
+	uint8_t min_role;     /* NOTICE: only to subscribers of this role and up (0: all) */
 } inbox_msg;
 
 /* Allocates a zeroed message. */
@@ -57,6 +58,9 @@ void inbox_send(struct app *a, uint64_t tid, inbox_msg *m);
  * consumed. After a reconnect the console reloads what such frames
  * announce. */
 void inbox_broadcast(struct app *a, uint64_t tid, json_t *frame);
+
+/* The same, to the consoles of users of role min_role (kit/perm.h) and up. */
+void inbox_broadcast_role(struct app *a, uint64_t tid, json_t *frame, int min_role);
 
 actor *inbox_actor_new(void *app, uint64_t tid, uint64_t unused);
 void inbox_actor_free(actor *act);

@@ -1,10 +1,10 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 26: tenant, user, visitor, conv,
+ * Input: byte 0 picks the record kind (mod 27: tenant, user, visitor, conv,
  * event, inbox, refresh, family, invite, email, apikey, webhook, outbox entry,
  * outbox log row, outbox count, file, blob, usage, department, presence,
  * audit row, canned response, tag, attribute definition, attribute values,
- * rating); the rest is a stored value, decoded with
+ * rating, alert); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -106,6 +106,7 @@ static const sfield canned_s[] = { S(rec_canned, shortcode), S(rec_canned, title
 static const sfield tag_s[] = { S(rec_tag, name), S(rec_tag, color) };
 static const sfield attrdef_s[] = { S(rec_attrdef, key), S(rec_attrdef, label) };
 static const sfield rating_s[] = { S(rec_rating, comment) };
+static const sfield alert_s[] = { S(rec_alert, message) };
 static const size_t attrs_b[] = { offsetof(rec_attrs, json) };
 static const sfield outbox_s[] = { S(rec_outbox, last_error) };
 static const sfield oblog_s[] = { S(rec_outbox_log, error) };
@@ -143,6 +144,7 @@ WRAP(tag, rec_tag)
 WRAP(attrdef, rec_attrdef)
 WRAP(attrs, rec_attrs)
 WRAP(rating, rec_rating)
+WRAP(alert, rec_alert)
 
 /* Versions and field counts from docs/storage.md. */
 static const kind kinds[] = {
@@ -173,6 +175,7 @@ static const kind kinds[] = {
 	{ attrdef_dec, attrdef_enc, sizeof(rec_attrdef), 1, 8, attrdef_s, NELEM(attrdef_s), NULL, 0 },
 	{ attrs_dec, attrs_enc, sizeof(rec_attrs), 1, 5, NULL, 0, attrs_b, NELEM(attrs_b) },
 	{ rating_dec, rating_enc, sizeof(rec_rating), 1, 8, rating_s, NELEM(rating_s), NULL, 0 },
+	{ alert_dec, alert_enc, sizeof(rec_alert), 1, 10, alert_s, NELEM(alert_s), NULL, 0 },
 };
 
 typedef union {
@@ -202,6 +205,7 @@ typedef union {
 	rec_attrdef ad;
 	rec_attrs at;
 	rec_rating ra;
+	rec_alert al;
 	max_align_t align;
 } any_rec;
 

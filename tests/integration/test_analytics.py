@@ -205,6 +205,21 @@ def test_bad_input():
                       token=admin)[:2])
 
 
+def test_alerts_list_and_bad_input():
+    with Server() as s:
+        admin = s.login()["access_token"]
+        a1 = s.new_user("demo", "ann@demo.parley", "ann-password-1")
+        t1 = s.login("ann@demo.parley", "ann-password-1")["access_token"]
+        b = ok(*s.request("GET", "/v1/alerts", token=admin)[:2])
+        assert b == {"data": [], "next_cursor": None}, b
+        ok(*s.request("GET", "/v1/alerts?kind=rating&limit=5", token=t1)[:2])
+        for q, field in (("?kind=fire", "kind"), ("?from=never", "from"), ("?limit=0", "limit"),
+                         ("?department_id=x", "department_id"),
+                         ("?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from")):
+            err(*s.request("GET", "/v1/alerts" + q, token=admin)[:2], 400, "invalid_field", field)
+        err(*s.request("GET", "/v1/alerts?agent_id=" + s.login()["user"]["id"], token=t1)[:2], 403, "forbidden")
+
+
 def dump(s):
     return s.cli_ok("analytics", "dump").splitlines()
 
@@ -249,4 +264,5 @@ def test_rebuild_equals_live_after_crashes():
 
 
 if __name__ == "__main__":
-    main([test_figures_filters_and_csv, test_who_sees_what, test_bad_input, test_rebuild_equals_live_after_crashes])
+    main([test_figures_filters_and_csv, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input,
+          test_rebuild_equals_live_after_crashes])

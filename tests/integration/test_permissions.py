@@ -456,6 +456,7 @@ ROUTE_SAMPLES = {
     "GET /v1/analytics/departments": Route(200),
     "GET /v1/analytics/satisfaction": Route(200),
     "GET /v1/analytics/messages": Route(200),
+    "GET /v1/alerts": Route(200),
     "GET /v1/widget/departments": Route(200),
     "GET /v1/ws": Route(101, upgrade=True),
     "GET /v1/widget/ws": Route(101, query="?key={key}", upgrade=True),
