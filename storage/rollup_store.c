@@ -673,6 +673,47 @@ int rollup_sum(store_txn *t, uint64_t tid, uint64_t dept, uint64_t agent, int64_
 	return 0;
 }
 
+int rollup_series(store_txn *t, uint64_t tid, uint64_t dept, uint64_t agent, int gran, int64_t from_ms,
+		  int64_t to_ms, rollup_bucket_fn fn, void *ctx)
+{
+	if (!range_ok(from_ms, to_ms) || gran < 0 || gran >= RG__COUNT || from_ms % gran_ms[gran] ||
+	    to_ms % gran_ms[gran])
+		return STORE_ECONFLICT;
+	int scope = dept && agent ? RS_DEPT_AGENT : dept ? RS_DEPT : agent ? RS_AGENT : RS_TENANT;
+	uint64_t fixed[2];
+	int nf = 0;
+	if (dept)
+		fixed[nf++] = dept;
+	if (agent)
+		fixed[nf++] = agent;
+	uint8_t p[KEY_MAX], seek[KEY_MAX];
+	size_t pl = prefix_of(p, tid, scope, gran, fixed, nf), klen = pl + 4;
+	uint32_t lo = (uint32_t)(from_ms / gran_ms[gran]), hi = (uint32_t)(to_ms / gran_ms[gran]);
+	memcpy(seek, p, pl);
+	seek[pl] = (uint8_t)(lo >> 24), seek[pl + 1] = (uint8_t)(lo >> 16), seek[pl + 2] = (uint8_t)(lo >> 8);
+	seek[pl + 3] = (uint8_t)lo;
+	MDB_cursor *cur;
+	if (mdb_cursor_open(t->txn, db_dbi(t->db, DB_ROLLUPS), &cur))
+		return STORE_EIO;
+	MDB_val k = { klen, seek }, v;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE), err = 0;
+	while (rc == 0 && k.mv_size == klen && memcmp(k.mv_data, p, pl) == 0) {
+		uint32_t b = get_be32((const uint8_t *)k.mv_data + pl);
+		if (b >= hi)
+			break;
+		rollup_vec x;
+		if ((err = decode(v.mv_data, v.mv_size, x.v, RM__COUNT)))
+			break;
+		if (!fn(ctx, (int64_t)b * gran_ms[gran], &x))
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (err)
+		return err;
+	return rc && rc != MDB_NOTFOUND ? db_rc(rc) : 0;
+}
+
 int rollup_each(store_txn *t, uint64_t tid, bool by_agent, uint64_t dept, uint64_t agent, int64_t from_ms,
 		int64_t to_ms, rollup_each_fn fn, void *ctx)
 {

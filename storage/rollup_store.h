@@ -96,6 +96,14 @@ typedef bool (*rollup_each_fn)(void *ctx, uint64_t id, const rollup_vec *v);
 int rollup_each(store_txn *t, uint64_t tid, bool by_agent, uint64_t dept, uint64_t agent, int64_t from_ms,
 		int64_t to_ms, rollup_each_fn fn, void *ctx);
 
+/* Calls fn for each bucket of granularity gran (enum rollup_gran) with
+ * figures of (dept, agent) — 0: all — in [from_ms, to_ms) (multiples of
+ * the granularity), oldest first, in one pass; buckets without figures
+ * are skipped. 0 or a store code. */
+typedef bool (*rollup_bucket_fn)(void *ctx, int64_t start_ms, const rollup_vec *v);
+int rollup_series(store_txn *t, uint64_t tid, uint64_t dept, uint64_t agent, int gran, int64_t from_ms,
+		  int64_t to_ms, rollup_bucket_fn fn, void *ctx);
+
 /* Recomputes every rollup from the stored events (offline; one write
  * transaction); delivered and read counts are kept. Returns the number of
  * conversations replayed, or a store code. */

@@ -426,6 +426,26 @@ static int64_t local_floor(const tz *z, int64_t ms, int64_t unit)
 	return start;
 }
 
+/* The volume's periods: [start[i], start[i + 1]), local hours or days. */
+typedef struct {
+	int64_t *start;
+	rollup_vec *v;
+	int n;
+	int at;
+} periods;
+
+static bool add_bucket(void *ctx, int64_t start_ms, const rollup_vec *v)
+{
+	periods *ps = ctx;
+	while (ps->at + 1 < ps->n && start_ms >= ps->start[ps->at + 1])
+		ps->at++;
+	if (start_ms < ps->start[ps->at] || ps->at + 1 >= ps->n)
+		return true;
+	for (int m = 0; m < RM__COUNT; m++)
+		ps->v[ps->at].v[m] += v->v[m];
+	return true;
+}
+
 static void get_volume(http_req *req, const principal *p)
 {
 	char iv[8] = "day";
@@ -439,28 +459,43 @@ static void get_volume(http_req *req, const principal *p)
 		return;
 	int64_t unit = strcmp(iv, "hour") == 0 ? H_MS : D_MS;
 	tz *z = tenant_tz(&q.tenant);
-	json_t *rows = json_array();
-	int rc = 0;
-	for (int64_t at = local_floor(z, q.from, unit); at < q.to && !rc;) {
+	/* the period boundaries, clipped to the range; one pass over the
+	 * coarsest buckets every boundary falls on */
+	int cap = (int)((q.to - q.from) / unit) + 3, np = 0;
+	periods ps = { .start = malloc((size_t)(cap + 1) * sizeof *ps.start), .v = calloc((size_t)cap, sizeof *ps.v) };
+	int64_t *shown = malloc((size_t)(cap + 1) * sizeof *shown);
+	int gran = RG_HOUR, rc = ps.start && ps.v && shown ? 0 : STORE_ENOMEM;
+	for (int64_t at = local_floor(z, q.from, unit); !rc && at < q.to && np < cap;) {
 		int64_t next = local_floor(z, at + unit + 2 * H_MS, unit);   /* (a DST day is 23 or 25 hours) */
 		if (next <= at)
 			next = at + unit;
-		int64_t a = at < q.from ? q.from : at, b = next > q.to ? q.to : next;
-		a = a / Q_MS * Q_MS;
-		b = (b + Q_MS - 1) / Q_MS * Q_MS;
-		rollup_vec v;
-		rc = rollup_sum(&q.t, p->tid, q.dept, q.agent, a, b, &v);
-		if (!rc)
-			json_array_append_new(
-				rows, json_pack("{s:o,s:I,s:I,s:I,s:I,s:f,s:I}", "start", view_time(at), "conversations",
-						(json_int_t)v.v[RM_CREATED], "resolved",
-						(json_int_t)(v.v[RM_RESOLVED] + v.v[RM_CLOSED]), "messages",
-						(json_int_t)chat_msgs(&v), "first_responses", (json_int_t)v.v[RM_FRT_N],
-						"first_response_avg_s", round2(ratio(v.v[RM_FRT_SUM], v.v[RM_FRT_N])),
-						"missed", (json_int_t)v.v[RM_MISSED]));
+		shown[np] = at;
+		ps.start[np++] = at < q.from ? q.from : at;
+		if (ps.start[np - 1] % H_MS)
+			gran = RG_QUARTER;
 		at = next;
 	}
+	ps.start[np] = q.to;
+	if (q.from % H_MS || q.to % H_MS)
+		gran = RG_QUARTER;
+	ps.n = np + 1;
 	tz_free(&z);
+	if (!rc)
+		rc = rollup_series(&q.t, p->tid, q.dept, q.agent, gran, q.from, q.to, add_bucket, &ps);
+	json_t *rows = json_array();
+	for (int i = 0; !rc && i < np; i++) {
+		const rollup_vec *v = &ps.v[i];
+		json_array_append_new(rows, json_pack("{s:o,s:I,s:I,s:I,s:I,s:f,s:I}", "start", view_time(shown[i]),
+						      "conversations", (json_int_t)v->v[RM_CREATED], "resolved",
+						      (json_int_t)(v->v[RM_RESOLVED] + v->v[RM_CLOSED]), "messages",
+						      (json_int_t)chat_msgs(v), "first_responses",
+						      (json_int_t)v->v[RM_FRT_N], "first_response_avg_s",
+						      round2(ratio(v->v[RM_FRT_SUM], v->v[RM_FRT_N])), "missed",
+						      (json_int_t)v->v[RM_MISSED]));
+	}
+	free(ps.start);
+	free(ps.v);
+	free(shown);
 	if (rc) {
 		json_decref(rows);
 		answer_rc(req, &q, rc);
