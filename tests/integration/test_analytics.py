@@ -148,6 +148,25 @@ def test_figures_filters_and_csv():
             assert st == 200 and len(list(csv.reader(io.StringIO(body, newline="")))) >= 1, (path, st, body)
 
 
+def test_tenant_time_zone_days():
+    """Per-day volume follows the tenant's zone: at +5:30 (Asia/Kolkata) and
+    +5:45 (Asia/Kathmandu) a day starts at 18:30Z / 18:15Z, and the days
+    still add up to the overview."""
+    with Server() as s:
+        admin = s.login()["access_token"]
+        workload(s, admin, [(admin, None)], 3, random.Random(5))
+        total = get(s, admin, "overview")["data"]["conversations"]
+        for zone, start in (("Asia/Kolkata", "T18:30:00"), ("Asia/Kathmandu", "T18:15:00"), ("UTC", "T00:00:00")):
+            ok(*s.request("PATCH", "/v1/tenant", {"timezone": zone}, token=admin)[:2])
+            v = get(s, admin, "volume", "?interval=day")
+            assert v["range"]["timezone"] == zone, v["range"]
+            assert all(start in r["start"] for r in v["data"][1:]), (zone, [r["start"] for r in v["data"]])
+            assert sum(r["conversations"] for r in v["data"]) == total, (zone, v)
+            h = get(s, admin, "volume", "?interval=hour")
+            assert sum(r["conversations"] for r in h["data"]) == total, (zone, h)
+            assert all(r["start"][14:16] == start[4:6] for r in h["data"][1:]), (zone, [r["start"] for r in h["data"]][:3])
+
+
 def test_who_sees_what():
     with Server() as s:
         admin = s.login()["access_token"]
@@ -264,5 +283,5 @@ def test_rebuild_equals_live_after_crashes():
 
 
 if __name__ == "__main__":
-    main([test_figures_filters_and_csv, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input,
+    main([test_figures_filters_and_csv, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input,
           test_rebuild_equals_live_after_crashes])
