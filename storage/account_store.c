@@ -526,3 +526,24 @@ int account_visitor_get(store_txn *t, uint64_t tid, uint64_t vid, rec_visitor *o
 	int rc = db_get(t->db, t->txn, DB_VISITORS, k, rec_key2(k, tid, vid), &v);
 	return rc ? rc : rec_visitor_decode(v.mv_data, v.mv_size, out);
 }
+
+typedef struct {
+	account_tenant_id_fn fn;
+	void *ctx;
+} tenant_walk;
+
+static int tenant_step(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	(void)v;
+	tenant_walk *w = arg;
+	if (k->mv_size != 8)
+		return 0;
+	return w->fn(w->ctx, db_get_be64(k->mv_data)) ? 0 : 1;
+}
+
+int account_tenant_ids(store_txn *t, account_tenant_id_fn fn, void *ctx)
+{
+	tenant_walk w = { fn, ctx };
+	int rc = db_each_under(t->db, t->txn, DB_TENANTS, NULL, 0, NULL, 0, tenant_step, &w);
+	return rc == 1 ? 0 : rc;
+}

@@ -139,4 +139,9 @@ int account_visitor_put(store_txn *t, const rec_visitor *v);
 /* The visitor vid of tenant tid; 0, STORE_ENOTFOUND, STORE_ECORRUPT, STORE_EIO. */
 int account_visitor_get(store_txn *t, uint64_t tid, uint64_t vid, rec_visitor *out);
 
+/* Calls fn with each tenant's id, in id order, until it returns false;
+ * 0 or STORE_EIO. */
+typedef bool (*account_tenant_id_fn)(void *ctx, uint64_t tid);
+int account_tenant_ids(store_txn *t, account_tenant_id_fn fn, void *ctx);
+
 #endif

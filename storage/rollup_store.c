@@ -957,3 +957,19 @@ int rollup_online_ms(store_txn *t, uint64_t tid, uint64_t uid, int64_t from_ms, 
 		*out += to_ms - since;
 	return 0;
 }
+
+int rollup_presence_now(store_txn *t, uint64_t tid, uint64_t uid, int *state)
+{
+	uint8_t p[16];
+	MDB_val k, v;
+	*state = PR_OFFLINE;
+	int rc = db_last_under(t->db, t->txn, DB_PRESENCE, p, rec_key2(p, tid, uid), &k, &v);
+	if (rc == STORE_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	rec_presence r;
+	if (rec_presence_decode(v.mv_data, v.mv_size, &r) == 0)
+		*state = r.state;
+	return 0;
+}

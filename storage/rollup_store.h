@@ -127,4 +127,8 @@ extern bool rollup_disabled;
  * from the presence history (DB_PRESENCE: the last change before from_ms
  * and the changes inside the range). 0 or a store code. */
 int rollup_online_ms(store_txn *t, uint64_t tid, uint64_t uid, int64_t from_ms, int64_t to_ms, int64_t *out);
+/* The presence state (enum presence_state) of agent uid now: the last
+ * change of the presence history; PR_OFFLINE when none. 0 or a store code. */
+int rollup_presence_now(store_txn *t, uint64_t tid, uint64_t uid, int *state);
+
 #endif

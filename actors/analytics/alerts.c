@@ -18,12 +18,20 @@
 #include "actors/kit/api.h"
 #include "actors/kit/perm.h"
 #include "actors/kit/view.h"
+#include "storage/account_store.h"
 #include "storage/alert_store.h"
+#include "storage/conv_store.h"
+#include "storage/dept_store.h"
+#include "storage/rollup_store.h"
 #include "core/clock.h"
+#include "core/hours.h"
+#include "core/tz.h"
 #include "core/id.h"
 #include "core/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,4 +185,210 @@ void alerts_list(http_req *req, const principal *p)
 		return;
 	}
 	http_respond_json(req, 200, json_pack("{s:o,s:o}", "data", pg.l.data, "next_cursor", view_id(next)));
+}
+
+/* ---------------------------------------------------------------- the checks */
+
+#define CHECK_MAX 1000   /* candidates one check raises at most (the rest: the next check) */
+
+typedef struct {
+	uint8_t kind;
+	uint64_t tid, cid, dept;
+	int64_t breach;
+	uint64_t wait_s;
+	char name[REC_NAME_MAX + 1];
+} candidate;
+
+typedef struct {
+	wr_req w;
+	int n;
+	candidate c[CHECK_MAX];
+} check_req;
+
+static atomic_bool checking;
+static ev_timer check_timer;
+
+static int check_apply(wr_req *w, store_txn *tx)
+{
+	check_req *r = container_of(w, check_req, w);
+	int64_t now = clock_now_ms();
+	for (int i = 0; i < r->n; i++) {
+		const candidate *c = &r->c[i];
+		rec_alert a = { .tid = c->tid, .kind = c->kind, .at_ms = now, .cid = c->cid, .dept_id = c->dept,
+				.wait_s = c->wait_s };
+		if (c->kind == ALERT_SLA)
+			snprintf(a.message, sizeof a.message, "%s has waited %llu min in %s, past its SLA", c->name[0] ? c->name : "A visitor",
+				 (unsigned long long)(c->wait_s / 60), "the queue");
+		else
+			snprintf(a.message, sizeof a.message, "No agent of %s is online during its business hours", c->name);
+		int rc = alerts_raise(tx, &a, true, c->kind == ALERT_SLA ? c->cid : c->dept, c->breach);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void check_done(wr_req *w, int rc)
+{
+	if (rc)
+		log_error("alert.check", "err=\"%s\"", store_strerror(rc));
+	free(container_of(w, check_req, w));
+	atomic_store(&checking, false);
+}
+
+typedef struct {
+	store_txn *t;
+	check_req *r;
+	uint64_t tid;
+	int64_t now;
+	rec_dept depts[64];
+	int nd;
+	uint64_t def;
+	bool staffed;
+} check_walk;
+
+static const rec_dept *dept_of(check_walk *cw, uint64_t did)
+{
+	if (!did)
+		did = cw->def;
+	for (int i = 0; i < cw->nd; i++)
+		if (cw->depts[i].id == did)
+			return &cw->depts[i];
+	return NULL;
+}
+
+static bool add_dept(void *ctx, const rec_dept *d)
+{
+	check_walk *cw = ctx;
+	if (d && cw->nd < 64) {
+		cw->depts[cw->nd++] = *d;
+		if (d->is_default)
+			cw->def = d->id;
+	}
+	return true;
+}
+
+static bool waiting_conv(void *ctx, uint64_t cid, const rec_conv *c)
+{
+	(void)cid;
+	check_walk *cw = ctx;
+	if (!c || c->status != CS_WAITING || !c->waiting_since_ms || cw->r->n >= CHECK_MAX)
+		return cw->r->n < CHECK_MAX;
+	const rec_dept *d = dept_of(cw, c->dept_id);
+	uint64_t sla = d && d->sla_high_s ? d->sla_high_s : 180;
+	int64_t waited = cw->now - c->waiting_since_ms;
+	if (waited < (int64_t)sla * 1000)
+		return true;
+	candidate *k = &cw->r->c[cw->r->n++];
+	*k = (candidate){ .kind = ALERT_SLA, .tid = c->tid, .cid = c->id, .dept = d ? d->id : c->dept_id,
+			  .breach = c->waiting_since_ms, .wait_s = (uint64_t)waited / 1000 };
+	snprintf(k->name, sizeof k->name, "%s", c->visitor_name);
+	return true;
+}
+
+static bool member_online(void *ctx, uint64_t uid)
+{
+	check_walk *cw = ctx;
+	int st = PR_OFFLINE;
+	if (rollup_presence_now(cw->t, cw->tid, uid, &st) == 0 && st == PR_ONLINE)
+		cw->staffed = true;
+	return !cw->staffed;
+}
+
+static bool check_tenant(void *ctx, uint64_t tid)
+{
+	check_walk *cw = ctx;
+	cw->tid = tid;
+	cw->nd = 0;
+	cw->def = 0;
+	if (deptstore_each(cw->t, tid, add_dept, cw))
+		return true;
+	convstore_each_conv(cw->t, tid, CONVSTORE_BY_STATUS, CS_WAITING, 0, waiting_conv, cw);
+	for (int i = 0; i < cw->nd && cw->r->n < CHECK_MAX; i++) {
+		const rec_dept *d = &cw->depts[i];
+		if (!d->active || !d->hours[0])
+			continue;
+		hours h;
+		if (hours_parse(d->hours, &h) || hours_is_open(&h, d->timezone, cw->now) != 1)
+			continue;
+		cw->staffed = false;
+		deptstore_each_member(cw->t, tid, d->id, member_online, cw);
+		if (cw->staffed)
+			continue;
+		int err = 0;
+		const tz *z = hours_zone(d->timezone, &err);
+		int64_t off = z ? (int64_t)tz_offset(z, cw->now / 1000, NULL) * 1000 : 0;
+		candidate *k = &cw->r->c[cw->r->n++];
+		*k = (candidate){ .kind = ALERT_NO_AGENT, .tid = tid, .dept = d->id,
+				  .breach = (cw->now + off) / (86400 * 1000LL) };
+		snprintf(k->name, sizeof k->name, "%s", d->name);
+	}
+	return cw->r->n < CHECK_MAX;
+}
+
+static void on_check(struct ev_loop *loop, ev_timer *tm, int revents)
+{
+	(void)loop;
+	(void)revents;
+	app *a = tm->data;
+	if (!atomic_load(&a->ready) || atomic_exchange(&checking, true))
+		return;
+	check_req *r = calloc(1, sizeof *r);
+	store_txn t;
+	if (!r || store_read(a->db, &t)) {
+		free(r);
+		atomic_store(&checking, false);
+		return;
+	}
+	check_walk cw = { .t = &t, .r = r, .now = clock_now_ms() };
+	account_tenant_ids(&t, check_tenant, &cw);
+	store_done(&t);
+	if (!r->n) {
+		free(r);
+		atomic_store(&checking, false);
+		return;
+	}
+	r->w.apply = check_apply;
+	r->w.done = check_done;
+	writer_submit(a->wr, &r->w);
+}
+
+int alerts_start_checks(app *a)
+{
+	ev_timer_init(&check_timer, on_check, (double)a->cfg.alert_check_ms / 1000.0, (double)a->cfg.alert_check_ms / 1000.0);
+	check_timer.data = a;
+	ev_timer_start(a->loops[0]->ev, &check_timer);
+	ev_unref(a->loops[0]->ev);
+	return 0;
+}
+
+typedef struct {
+	ioloop_task t;
+	atomic_bool *stopped;
+} stop_task;
+
+static void run_stop(ioloop *l, ioloop_task *t)
+{
+	stop_task *st = (stop_task *)t;
+	ev_ref(l->ev);
+	ev_timer_stop(l->ev, &check_timer);
+	atomic_store(st->stopped, true);
+	free(st);
+}
+
+void alerts_stop(app *a)
+{
+	static atomic_bool stopped;
+	atomic_store(&stopped, false);
+	stop_task *st = calloc(1, sizeof *st);
+	if (!st)
+		return;
+	st->t.run = run_stop;
+	st->stopped = &stopped;
+	ioloop_post(a->loops[0], &st->t);
+	struct timespec tick = { 0, 1000 * 1000 };
+	for (int i = 0; i < 2000 && !atomic_load(&stopped); i++)
+		nanosleep(&tick, NULL);
+	for (int i = 0; i < 5000 && atomic_load(&checking); i++)   /* a check's write under way */
+		nanosleep(&tick, NULL);
 }

@@ -747,7 +747,7 @@ static int analytics_start(app *a)
 {
 	static const emit_sink sink = { .name = "analytics", .in_txn = on_event };
 	rollup_disabled = a->cfg.no_rollups;
-	return emit_register(a, &sink) < 0 || alerts_start(a) < 0 ? -1 : 0;
+	return emit_register(a, &sink) < 0 || alerts_start(a) < 0 || alerts_start_checks(a) < 0 ? -1 : 0;
 }
 
 static const route_def routes[] = {
@@ -761,4 +761,5 @@ static const route_def routes[] = {
 	{ 0 },
 };
 
-const feature feature_analytics = { .name = "analytics", .routes = routes, .start = analytics_start };
+const feature feature_analytics = { .name = "analytics", .routes = routes, .start = analytics_start,
+				     .stop = alerts_stop };

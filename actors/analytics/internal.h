@@ -16,6 +16,11 @@ int alerts_raise(store_txn *tx, rec_alert *a, bool marked, uint64_t subject, int
 /* The writer hook; at start. 0 or -1. */
 int alerts_start(app *a);
 
+/* The periodic checks (SLA breaches, departments in hours with nobody
+ * online): a timer on loop 0 every --alert-check-ms. */
+int alerts_start_checks(app *a);
+void alerts_stop(app *a);
+
 json_t *alert_view(const rec_alert *a);
 
 /* GET /v1/alerts */

@@ -80,6 +80,7 @@ typedef struct {
 	int upload_rate;           /* --upload-rate: uploads per visitor per minute [10]; 0 = no limit */
 	char trusted_proxies[1024];/* --trusted-proxies: IPs/CIDRs whose X-Forwarded-For is believed [none] */
 	int64_t audit_retention_days; /* --audit-retention-days: audit rows kept [365] */
+	int64_t alert_check_ms;        /* --alert-check-ms: the alert checks' period [10000] */
 	int64_t clock_offset_ms;   /* --clock-offset-ms: the clock's shift, for tests [0] */
 	bool print_routes;         /* --print-routes: list routes and exit */
 	bool no_rollups;               /* --no-rollups: the analytics sink keeps nothing (benchmark A/B) */

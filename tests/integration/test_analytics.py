@@ -239,6 +239,51 @@ def test_alerts_list_and_bad_input():
         err(*s.request("GET", "/v1/alerts?agent_id=" + s.login()["user"]["id"], token=t1)[:2], 403, "forbidden")
 
 
+def test_no_agent_online_alert_live_to_supervisors():
+    """A department open now (every day 00:00-24:00) whose member is not
+    online raises one no_agent alert (the check runs every 200 ms; later
+    checks of the same day raise nothing more), live to a supervisor's
+    console and not to an agent's."""
+    import asyncio
+    from harness import WS, run
+    with Server("--alert-check-ms", "200") as s:
+        admin = s.login()["access_token"]
+        a1 = s.new_user("demo", "ann@demo.parley", "ann-password-1")
+        s.new_user("demo", "sue@demo.parley", "sue-password-1", role="supervisor")
+        sup = s.login("sue@demo.parley", "sue-password-1")["access_token"]
+        t1 = s.login("ann@demo.parley", "ann-password-1")["access_token"]
+        depts = ok(*s.request("GET", "/v1/departments", token=admin)[:2])["data"]
+        sales = [d for d in depts if d["slug"] == "sales"][0]
+
+        async def flow():
+            ws_sup = await WS.connect(s.ws_url(), sup)
+            ws_ag = await WS.connect(s.ws_url(), t1)
+            for w in (ws_sup, ws_ag):
+                ack = await w.request({"type": "subscribe_inbox", "after": 0})
+                assert ack["type"] == "ack", ack
+            every = [{"day": d, "open": "00:00", "close": "24:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]
+            ok(*s.request("PATCH", "/v1/departments/" + sales["id"], {"hours": every, "timezone": "UTC"}, token=admin)[:2])
+            ok(*s.request("PUT", "/v1/departments/%s/members" % sales["id"], {"agent_ids": [a1]}, token=admin)[:2])
+            f = await ws_sup.wait_for(lambda f: f.get("event") == "alert", timeout=10)
+            al = f["alert"]
+            assert al["kind"] == "no_agent" and al["department_id"] == sales["id"], al
+            # more checks pass: still one alert
+            t_end = time.monotonic() + 1.0
+            while time.monotonic() < t_end:
+                await asyncio.sleep(0.2)
+            rows = ok(*s.request("GET", "/v1/alerts?kind=no_agent", token=sup)[:2])["data"]
+            assert [r["department_id"] for r in rows] == [sales["id"]], rows
+            # the agent's console heard nothing
+            try:
+                f = await ws_ag.wait_for(lambda f: f.get("event") == "alert", timeout=0.5)
+                raise AssertionError("the agent got %r" % f)
+            except TimeoutError:
+                pass
+            await ws_sup.close()
+            await ws_ag.close()
+        run(flow())
+
+
 def dump(s):
     return s.cli_ok("analytics", "dump").splitlines()
 
@@ -284,4 +329,5 @@ def test_rebuild_equals_live_after_crashes():
 
 if __name__ == "__main__":
     main([test_figures_filters_and_csv, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input,
+          test_no_agent_online_alert_live_to_supervisors,
           test_rebuild_equals_live_after_crashes])
