@@ -118,32 +118,6 @@ static bool add_row(void *ctx, const rec_alert *a)
 	return --p->left > 0;
 }
 
-static int q_id(http_req *req, const char *name, uint64_t *out)
-{
-	char s[32], m[80];
-	int n = http_query(req, name, s, sizeof s);
-	*out = 0;
-	if (n == -1)
-		return 0;
-	if (n > 0 && id_parse(s, (size_t)n, out))
-		return 0;
-	snprintf(m, sizeof m, "%s must be an id", name);
-	return api_bad_field(req, name, m);
-}
-
-static int q_time(http_req *req, const char *name, int64_t *out)
-{
-	char s[40], m[120];
-	int n = http_query(req, name, s, sizeof s);
-	*out = 0;
-	if (n == -1)
-		return 0;
-	if (n > 0 && clock_parse_iso8601(s, (size_t)n, out) == 0)
-		return 0;
-	snprintf(m, sizeof m, "%s must be an ISO-8601 UTC time (2026-01-31T00:00:00Z)", name);
-	return api_bad_field(req, name, m);
-}
-
 void alerts_list(http_req *req, const principal *p)
 {
 	alertstore_filter f = { .kind = -1, .max_scan = 10000 };
@@ -154,9 +128,9 @@ void alerts_list(http_req *req, const principal *p)
 		api_bad_field(req, "kind", "kind must be sla, no_agent or rating");
 		return;
 	}
-	if (q_id(req, "department_id", &f.dept_id) < 0 || q_id(req, "agent_id", &f.agent_id) < 0 ||
-	    q_id(req, "conversation_id", &f.cid) < 0 || q_time(req, "from", &f.from_ms) < 0 ||
-	    q_time(req, "to", &f.to_ms) < 0 || q_id(req, "cursor", &f.before) < 0 ||
+	if (api_query_id(req, "department_id", &f.dept_id) < 0 || api_query_id(req, "agent_id", &f.agent_id) < 0 ||
+	    api_query_id(req, "conversation_id", &f.cid) < 0 || api_query_time(req, "from", &f.from_ms) < 0 ||
+	    api_query_time(req, "to", &f.to_ms) < 0 || api_query_id(req, "cursor", &f.before) < 0 ||
 	    api_query_int(req, "limit", 50, 1, 200, &limit) < 0)
 		return;
 	if (f.from_ms && f.to_ms && f.from_ms > f.to_ms) {

@@ -73,31 +73,6 @@ typedef struct {
 	store_txn t;
 } query;
 
-static int q_time(http_req *req, const char *name, int64_t *out)
-{
-	char s[40], m[120];
-	int n = http_query(req, name, s, sizeof s);
-	if (n == -1)
-		return 0;
-	if (n > 0 && clock_parse_iso8601(s, (size_t)n, out) == 0)
-		return 1;
-	snprintf(m, sizeof m, "%s must be an ISO-8601 UTC time (2026-01-31T00:00:00Z)", name);
-	return api_bad_field(req, name, m);
-}
-
-static int q_id(http_req *req, const char *name, uint64_t *out)
-{
-	char s[32], m[80];
-	int n = http_query(req, name, s, sizeof s);
-	*out = 0;
-	if (n == -1)
-		return 0;
-	if (n > 0 && id_parse(s, (size_t)n, out))
-		return 0;
-	snprintf(m, sizeof m, "%s must be an id", name);
-	return api_bad_field(req, name, m);
-}
-
 static bool is_own_only(const principal *p)
 {
 	return role_parse(p->role) <= ROLE_AGENT;
@@ -111,8 +86,8 @@ static int q_open(http_req *req, const principal *p, query *q)
 	int64_t now = clock_now_ms();
 	q->to = (now + Q_MS - 1) / Q_MS * Q_MS;
 	int hf, ht;
-	if ((hf = q_time(req, "from", &q->from)) < 0 || (ht = q_time(req, "to", &q->to)) < 0 ||
-	    q_id(req, "department_id", &q->dept) < 0 || q_id(req, "agent_id", &q->agent) < 0)
+	if ((hf = api_query_time(req, "from", &q->from)) < 0 || (ht = api_query_time(req, "to", &q->to)) < 0 ||
+	    api_query_id(req, "department_id", &q->dept) < 0 || api_query_id(req, "agent_id", &q->agent) < 0)
 		return -1;
 	if (!hf)
 		q->from = q->to - RANGE_DEFAULT;
