@@ -323,7 +323,12 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 		ev.type = EV_CONVERSATION_ASSIGNED;
 		rc = emit_in_txn(a, tx, &ev);
 		break;
-	default:   /* receipts are not events */
+	case OP_RECEIPT:   /* not a webhook event: the analytics sink counts what it passed */
+		ev.type = EV_RECEIPT_STORED;
+		ev.event = NULL;
+		rc = emit_in_txn(a, tx, &ev);
+		break;
+	default:
 		break;
 	}
 	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
@@ -332,6 +337,10 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 static int apply(wr_req *w, store_txn *tx)
 {
 	conv_write *op = container_of(w, conv_write, w);
+	if (op->kind == OP_CREATE && op->nev) {   /* the created event keeps where and how it started (analytics) */
+		op->ev[0]->dept_id = op->conv.dept_id;
+		op->ev[0]->flag = op->conv.offline;
+	}
 	convstore_change ch = {
 		.kind = op->kind == OP_CREATE ? CONVSTORE_CREATE : CONVSTORE_UPDATE,
 		.prev_seq = op->prev_seq,

@@ -32,6 +32,13 @@ enum ev_type {
 	EV__COUNT
 };
 
+/* Internal events: no webhook name, no endpoint subscribes to them (the
+ * webhook sink's masks never hold their bit); sinks that know them act.
+ * EV_RECEIPT_STORED: a receipt moved a conversation's watermarks (conv:
+ * the record after it; event: NULL) — the analytics sink counts what it
+ * passed. */
+#define EV_RECEIPT_STORED 40
+
 /* "conversation.created", ...; NULL if out of range. */
 const char *ev_type_name(int type);
 

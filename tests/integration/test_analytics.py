@@ -148,6 +148,41 @@ def test_figures_filters_and_csv():
             assert st == 200 and len(list(csv.reader(io.StringIO(body, newline="")))) >= 1, (path, st, body)
 
 
+def test_delivered_and_read_from_receipts():
+    """Agent messages count as delivered and read when the visitor's
+    receipts pass them (a receipt's watermark over two messages counts
+    both, once); a visitor's message counts as read by agents when an agent
+    replies after it. Rebuilt rollups keep these counts."""
+    from harness import WS, run
+    with Server() as s:
+        admin = s.login()["access_token"]
+        vis = s.visitor("Rita")
+        cid = s.new_conversation(vis["visitor_token"], "hi", "r-0")["id"]
+        assign(s, admin, cid)
+        seqs = [agent_send(s, admin, cid, "answer %d" % i, "r-a%d" % i)["seq"] for i in range(3)]
+        m = get(s, admin, "messages")["data"]
+        assert m["to_agents"] == {"sent": 1, "delivered": 1, "read": 1}, m   # the reply read the question
+        assert m["to_visitors"] == {"sent": 3, "delivered": 0, "read": 0}, m
+
+        async def receipts():
+            v = await WS.connect(s.ws_url(widget=True), vis["visitor_token"])
+            ack = await v.request({"type": "subscribe", "conversation_id": cid, "after_seq": 0})
+            assert ack["type"] == "ack", ack
+            ack = await v.request({"type": "delivered", "conversation_id": cid, "seq": seqs[-1]})
+            assert ack["type"] == "ack", ack
+            ack = await v.request({"type": "read", "conversation_id": cid, "seq": seqs[1]})
+            assert ack["type"] == "ack", ack
+            ack = await v.request({"type": "read", "conversation_id": cid, "seq": seqs[1]})   # again: nothing more
+            await v.close()
+        run(receipts())
+        m = get(s, admin, "messages")["data"]
+        assert m["to_visitors"] == {"sent": 3, "delivered": 3, "read": 2}, m
+        s.stop()
+        before = dump(s)
+        s.cli_ok("analytics", "rebuild")
+        assert dump(s) == before
+
+
 def test_tenant_time_zone_days():
     """Per-day volume follows the tenant's zone: at +5:30 (Asia/Kolkata) and
     +5:45 (Asia/Kathmandu) a day starts at 18:30Z / 18:15Z, and the days
@@ -328,6 +363,6 @@ def test_rebuild_equals_live_after_crashes():
 
 
 if __name__ == "__main__":
-    main([test_figures_filters_and_csv, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input,
+    main([test_figures_filters_and_csv, test_delivered_and_read_from_receipts, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input,
           test_no_agent_online_alert_live_to_supervisors,
           test_rebuild_equals_live_after_crashes])
