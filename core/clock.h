@@ -13,6 +13,10 @@ int64_t clock_now_ms(void);
  * the test clock (parleyd --clock-offset-ms), set before threads start. */
 void clock_set_offset_ms(int64_t off);
 
+/* Tests only (parleyd --test-clock): from now on clock_now_ms reads
+ * now_ms, advancing with the system clock. Any thread. */
+void clock_set_now_ms(int64_t now_ms);
+
 /* Monotonic nanoseconds (for latencies and time-outs). */
 int64_t clock_mono_ns(void);
 

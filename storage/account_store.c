@@ -204,6 +204,7 @@ int account_tenant_update(store_txn *t, rec_tenant *r)
 	SET(cur.greeting, r->greeting);
 	SET(cur.widget_position, r->widget_position);
 	SET(cur.timezone, r->timezone);
+	cur.auto_close_s = r->auto_close_s;
 	if ((rc = put_tenant(t, &cur)))
 		return rc;
 	*r = cur;
@@ -218,6 +219,26 @@ static int stop_at_first(void *arg, const MDB_val *k, const MDB_val *v)
 int account_tenant_any(store_txn *t)
 {
 	return db_each_under(t->db, t->txn, DB_TENANTS, "", 0, NULL, 0, stop_at_first, NULL);
+}
+
+typedef struct {
+	account_tenant_fn fn;
+	void *ctx;
+} tenant_walk;
+
+static int tenant_step(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	tenant_walk *w = arg;
+	if (k->mv_size != 8)
+		return 0;
+	return w->fn(w->ctx, db_get_be64(k->mv_data)) ? 0 : 1;
+}
+
+int account_tenant_each(store_txn *t, account_tenant_fn fn, void *ctx)
+{
+	tenant_walk w = { fn, ctx };
+	int rc = db_each_under(t->db, t->txn, DB_TENANTS, "", 0, NULL, 0, tenant_step, &w);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- users ---- */
@@ -435,6 +456,22 @@ int account_user_set_password(store_txn *t, rec_user *u, const char *pw_hash)
 	return 0;
 }
 
+int account_user_set_max_chats(store_txn *t, uint64_t tid, uint64_t uid, uint64_t max_chats, rec_user *out)
+{
+	if (max_chats > ACCOUNT_MAX_CHATS)
+		return STORE_ECONFLICT;
+	rec_user cur;
+	int rc = account_user_get(t, tid, uid, &cur);
+	if (rc)
+		return rc;
+	cur.max_chats = max_chats;
+	if ((rc = put_user(t, &cur)))
+		return rc;
+	if (out)
+		*out = cur;
+	return 0;
+}
+
 /* ---- email settings ---- */
 
 bool account_email_host_ok(const char *host)
@@ -525,25 +562,4 @@ int account_visitor_get(store_txn *t, uint64_t tid, uint64_t vid, rec_visitor *o
 	MDB_val v;
 	int rc = db_get(t->db, t->txn, DB_VISITORS, k, rec_key2(k, tid, vid), &v);
 	return rc ? rc : rec_visitor_decode(v.mv_data, v.mv_size, out);
-}
-
-typedef struct {
-	account_tenant_id_fn fn;
-	void *ctx;
-} tenant_walk;
-
-static int tenant_step(void *arg, const MDB_val *k, const MDB_val *v)
-{
-	(void)v;
-	tenant_walk *w = arg;
-	if (k->mv_size != 8)
-		return 0;
-	return w->fn(w->ctx, db_get_be64(k->mv_data)) ? 0 : 1;
-}
-
-int account_tenant_ids(store_txn *t, account_tenant_id_fn fn, void *ctx)
-{
-	tenant_walk w = { fn, ctx };
-	int rc = db_each_under(t->db, t->txn, DB_TENANTS, NULL, 0, NULL, 0, tenant_step, &w);
-	return rc == 1 ? 0 : rc;
 }

@@ -52,13 +52,18 @@ int account_tenant_by_slug(store_txn *t, const char *slug, rec_tenant *out);
 int account_tenant_by_key(store_txn *t, const char *widget_key, rec_tenant *out);
 
 /* Stores r's settings (name, origins, widget_color "#rrggbb", greeting,
- * widget_position "right"/"left", timezone as an IANA name) on tenant r->id;
+ * widget_position "right"/"left", timezone as an IANA name, auto_close_s) on tenant r->id;
  * slug, widget key and created_ms stay as stored and *r is refreshed from
  * the result. 0, STORE_ENOTFOUND, STORE_ECONFLICT (invalid value), STORE_EIO. */
 int account_tenant_update(store_txn *t, rec_tenant *r);
 
 /* 1 when at least one tenant exists, 0 when none, or STORE_EIO. */
 int account_tenant_any(store_txn *t);
+
+/* Calls fn with every tenant's id, in id order, until it returns false;
+ * 0 or STORE_EIO. */
+typedef bool (*account_tenant_fn)(void *ctx, uint64_t tid);
+int account_tenant_each(store_txn *t, account_tenant_fn fn, void *ctx);
 
 /* ---- email settings ---- */
 
@@ -130,6 +135,15 @@ int account_user_update(store_txn *t, rec_user *u);
  * issued before it are refused); 0, STORE_ENOTFOUND, STORE_ECONFLICT, STORE_EIO. */
 int account_user_set_password(store_txn *t, rec_user *u, const char *pw_hash);
 
+/* The most concurrent conversations an agent may be given. */
+#define ACCOUNT_MAX_CHATS 100
+
+/* Stores user uid's capacity (max_chats, 0 = the server's default, at
+ * most ACCOUNT_MAX_CHATS) and the user after it into *out (may be NULL);
+ * 0, STORE_ENOTFOUND, STORE_ECONFLICT (over the most), STORE_ECORRUPT,
+ * STORE_EIO. */
+int account_user_set_max_chats(store_txn *t, uint64_t tid, uint64_t uid, uint64_t max_chats, rec_user *out);
+
 /* ---- visitors ---- */
 
 /* Stores a visitor (new or changed), keyed by v->tid/v->id; 0, STORE_ECONFLICT
@@ -138,10 +152,5 @@ int account_visitor_put(store_txn *t, const rec_visitor *v);
 
 /* The visitor vid of tenant tid; 0, STORE_ENOTFOUND, STORE_ECORRUPT, STORE_EIO. */
 int account_visitor_get(store_txn *t, uint64_t tid, uint64_t vid, rec_visitor *out);
-
-/* Calls fn with each tenant's id, in id order, until it returns false;
- * 0 or STORE_EIO. */
-typedef bool (*account_tenant_id_fn)(void *ctx, uint64_t tid);
-int account_tenant_ids(store_txn *t, account_tenant_id_fn fn, void *ctx);
 
 #endif

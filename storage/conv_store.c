@@ -133,6 +133,66 @@ int convstore_each_of_visitor(store_txn *t, uint64_t tid, uint64_t vid, convstor
 	return walk_up(t, DB_VISITOR_CONVS, p, rec_key2(p, tid, vid), 0, UINT64_MAX, SIZE_MAX, conv_step, &w);
 }
 
+/* ---------- the due-time index ---------- */
+
+static size_t due_key(uint8_t k[24], int64_t due_ms, uint64_t tid, uint64_t cid)
+{
+	db_be64(k, (uint64_t)due_ms);
+	db_be64(k + 8, tid);
+	db_be64(k + 16, cid);
+	return 24;
+}
+
+int convstore_each_due(store_txn *t, int64_t from, int64_t upto, convstore_due_fn fn, void *ctx)
+{
+	MDB_cursor *cur;
+	if (from < 0)
+		from = 0;
+	if (from > upto)
+		return STORE_OK;
+	if (mdb_cursor_open(t->txn, db_dbi(t->db, DB_DUE), &cur))
+		return STORE_EIO;
+	uint8_t k[24];
+	MDB_val key = { due_key(k, from, 0, 0), k }, v;
+	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		if (key.mv_size != 24) {   /* not ours: step over */
+			rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+			continue;
+		}
+		const uint8_t *p = key.mv_data;
+		int64_t due = (int64_t)db_get_be64(p);
+		if (due > upto)
+			break;
+		uint8_t kind = v.mv_size == 1 ? *(const uint8_t *)v.mv_data : DUE_NONE;
+		if (!fn(ctx, due, db_get_be64(p + 8), db_get_be64(p + 16), kind))
+			break;
+		rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? STORE_OK : STORE_EIO;
+}
+
+/* Moves conversation c's entry in `due` from the old record's to the new
+ * one's (had: an old record exists); 0 or a store code. */
+static int due_move(store_txn *t, bool had, const rec_conv *old, const rec_conv *c)
+{
+	bool old_has = had && old->due_ms && old->due_kind != DUE_NONE;
+	bool new_has = c->due_ms && c->due_kind != DUE_NONE;
+	if (old_has && new_has && old->due_ms == c->due_ms && old->due_kind == c->due_kind)
+		return STORE_OK;
+	uint8_t k[24];
+	int rc = STORE_OK;
+	if (old_has) {
+		rc = db_del(t->db, t->txn, DB_DUE, k, due_key(k, old->due_ms, c->tid, c->id));
+		if (rc == STORE_ENOTFOUND)
+			rc = STORE_OK;
+	}
+	if (rc == 0 && new_has)
+		rc = db_put(t->db, t->txn, DB_DUE, k, due_key(k, c->due_ms, c->tid, c->id), &c->due_kind, 1);
+	return rc;
+}
+
 /* ---------- events ---------- */
 
 int convstore_event(store_txn *t, uint64_t tid, uint64_t cid, uint64_t seq, rec_event *out)
@@ -319,6 +379,8 @@ int convstore_write(store_txn *t, const convstore_change *ch)
 	if (rc == 0)
 		rc = index_move(t, DB_CONV_ASSIGNEE, c->tid, !create, create ? 0 : old.assignee_id,
 				c->assignee_id, c->id);
+	if (rc == 0)
+		rc = due_move(t, !create, &old, c);
 	if (rc == 0 && ch->inbox_cursor)
 		rc = inbox_append(t, c, ch->inbox_type, &b, ch->inbox_cursor);
 	buf_free(&b);

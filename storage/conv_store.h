@@ -1,8 +1,8 @@
 /* conv_store — the conversation aggregate: conversations, their events,
  * their indexes and the tenants' inbox streams.
  *
- * Owns the tables convs, conv_status, conv_assignee, visitor_convs, events
- * and inbox (docs/storage.md): their keys, cursors and record codecs stay in
+ * Owns the tables convs, conv_status, conv_assignee, visitor_convs, events,
+ * inbox and due (docs/storage.md): their keys, cursors and record codecs stay in
  * here. The conversation actor says what one write keeps (the record after
  * the change, the events it appends, whether the inbox hears of it); the
  * store checks it against what is stored and writes the record, the events,
@@ -53,6 +53,7 @@ enum convstore_by {
 typedef bool (*convstore_event_fn)(void *ctx, uint64_t seq, const rec_event *e);
 typedef bool (*convstore_conv_fn)(void *ctx, uint64_t cid, const rec_conv *c);
 typedef bool (*convstore_inbox_fn)(void *ctx, uint64_t cursor, const rec_inbox *ie);
+typedef bool (*convstore_due_fn)(void *ctx, int64_t due_ms, uint64_t tid, uint64_t cid, uint8_t kind);
 
 /* Reads conversation (tid, cid); 0, STORE_ENOTFOUND, STORE_ECORRUPT or STORE_EIO. */
 int convstore_get(store_txn *t, uint64_t tid, uint64_t cid, rec_conv *out);
@@ -90,6 +91,13 @@ int convstore_each_conv(store_txn *t, uint64_t tid, int by, uint64_t key, uint64
 /* Calls fn for visitor vid's conversations, oldest first; 0 or STORE_EIO. */
 int convstore_each_of_visitor(store_txn *t, uint64_t tid, uint64_t vid, convstore_conv_fn fn,
 			      void *ctx);
+
+/* Calls fn for the entries of the due-time index (all tenants) with
+ * from <= due_ms <= upto, earliest first, until it stops; 0 or STORE_EIO.
+ * The index holds one entry per conversation whose record names one
+ * (due_ms, due_kind): convstore_write keeps it, deleting the old record's
+ * entry and putting the new one's. */
+int convstore_each_due(store_txn *t, int64_t from, int64_t upto, convstore_due_fn fn, void *ctx);
 
 /* The tenant's last inbox cursor into *cursor (0 if none); 0 or STORE_EIO. */
 int convstore_inbox_last(store_txn *t, uint64_t tid, uint64_t *cursor);

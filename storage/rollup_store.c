@@ -212,6 +212,7 @@ enum state_field {
 	SS_QUEUED,          /* unassigned since (ms), 0: assigned */
 	SS_AGENT_MSG,       /* an agent message since created or reopened */
 	SS_VDEL, SS_VREAD, SS_ADEL, SS_AREAD,   /* receipt watermarks counted */
+	SS_OFFLINE,         /* the record's offline flag seen */
 	SS__COUNT
 };
 
@@ -306,8 +307,6 @@ static bool on_event(void *ctx, uint64_t seq, const rec_event *e)
 		s[SS_QUEUED] = agent ? 0 : (uint64_t)at;
 		s[SS_AGENT_MSG] = 0;
 		ADD(at, dept, agent, RM_CREATED, 1);
-		if (e->flag)
-			ADD(at, dept, agent, RM_OFFLINE, 1);
 		break;
 	case EK_MESSAGE:
 	case EK_NOTE: {
@@ -456,7 +455,16 @@ static int conv_catch_up(store_txn *t, const rec_conv *c, int64_t at_ms, bool co
 	}
 	if (!rc && count_receipts) {
 		rc = receipts(t, c, &st, &ds, at_ms);
+		if (!rc && c->offline && !st.s[SS_OFFLINE]) {   /* went offline (no event records it) */
+			uint64_t *p = at_slot(&ds, at_ms, st.s[SS_DEPT], st.s[SS_AGENT], RM_OFFLINE);
+			if (!p)
+				rc = STORE_ENOMEM;
+			else
+				(*p)++;
+		}
+		st.s[SS_OFFLINE] = c->offline;
 	} else if (!rc) {   /* the rebuild: the watermarks as they stand, not counted again */
+		st.s[SS_OFFLINE] = c->offline;
 		st.s[SS_VDEL] = c->visitor_delivered_seq;
 		st.s[SS_VREAD] = c->visitor_read_seq;
 		st.s[SS_ADEL] = c->agent_delivered_seq;
@@ -819,9 +827,10 @@ int rollup_dump(store_txn *t, rollup_dump_fn fn, void *ctx)
 	return rc && rc != MDB_NOTFOUND ? db_rc(rc) : 0;
 }
 
+/* The figures no stored event records: kept by the rebuild. */
 static bool is_receipt_metric(int m)
 {
-	return m == RM_VDELIVERED || m == RM_VREAD || m == RM_ADELIVERED || m == RM_AREAD;
+	return m == RM_VDELIVERED || m == RM_VREAD || m == RM_ADELIVERED || m == RM_AREAD || m == RM_OFFLINE;
 }
 
 /* Every key: state rows deleted, figures other than receipts' zeroed. */
@@ -910,66 +919,3 @@ long rollup_rebuild(store_txn *t)
 	return rc ? rc : n;
 }
 
-/* ---------------------------------------------------------------- presence */
-
-int rollup_online_ms(store_txn *t, uint64_t tid, uint64_t uid, int64_t from_ms, int64_t to_ms, int64_t *out)
-{
-	*out = 0;
-	uint8_t p[16], k0[24];
-	size_t pl = rec_key2(p, tid, uid);
-	MDB_val k, v;
-	int state = PR_OFFLINE;
-	/* the state at from_ms: the last change before it */
-	rec_key3(k0, tid, uid, from_ms > 0 ? (uint64_t)from_ms : 0);
-	MDB_cursor *cur;
-	if (mdb_cursor_open(t->txn, db_dbi(t->db, DB_PRESENCE), &cur))
-		return STORE_EIO;
-	k.mv_size = 24;
-	k.mv_data = k0;
-	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	int back = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (back == 0 && k.mv_size == 24 && memcmp(k.mv_data, p, pl) == 0) {
-		rec_presence r;
-		if (rec_presence_decode(v.mv_data, v.mv_size, &r) == 0)
-			state = r.state;
-	}
-	k.mv_size = 24;
-	k.mv_data = k0;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	int64_t since = from_ms;
-	while (rc == 0 && k.mv_size == 24 && memcmp(k.mv_data, p, pl) == 0) {
-		int64_t at = (int64_t)db_get_be64((const uint8_t *)k.mv_data + 16);
-		if (at >= to_ms)
-			break;
-		rec_presence r;
-		if (rec_presence_decode(v.mv_data, v.mv_size, &r) == 0) {
-			if (state == PR_ONLINE)
-				*out += at - since;
-			state = r.state;
-			since = at;
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (rc && rc != MDB_NOTFOUND)
-		return db_rc(rc);
-	if (state == PR_ONLINE && to_ms > since)
-		*out += to_ms - since;
-	return 0;
-}
-
-int rollup_presence_now(store_txn *t, uint64_t tid, uint64_t uid, int *state)
-{
-	uint8_t p[16];
-	MDB_val k, v;
-	*state = PR_OFFLINE;
-	int rc = db_last_under(t->db, t->txn, DB_PRESENCE, p, rec_key2(p, tid, uid), &k, &v);
-	if (rc == STORE_ENOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	rec_presence r;
-	if (rec_presence_decode(v.mv_data, v.mv_size, &r) == 0)
-		*state = r.state;
-	return 0;
-}

@@ -19,10 +19,11 @@
  * (rollup_rebuild) runs the same function over every conversation's
  * events from the start.
  *
- * Delivered and read counts are the exception: a receipt is a watermark
- * in the conversation record, not a stored event, so the bucket of a
- * receipt exists only in the rollups; the rebuild keeps those counters as
- * they are and recomputes everything else.
+ * Delivered and read counts and offline conversations are the exception:
+ * a receipt is a watermark in the conversation record and the offline flag
+ * a field of it, not stored events, so when they happened exists only in
+ * the rollups; the rebuild keeps those counters as they are and recomputes
+ * everything else.
  */
 #ifndef PARLEY_ROLLUP_STORE_H
 #define PARLEY_ROLLUP_STORE_H
@@ -48,7 +49,7 @@ enum rollup_metric {
 	RM_REOPENED,
 	RM_TRANSFERRED,
 	RM_ASSIGNED,      /* assigned to an agent (the agent's "handled") */
-	RM_OFFLINE,       /* created while nobody could take it */
+	RM_OFFLINE,       /* went offline: waiting while nobody could take it (kept by the rebuild) */
 	RM_MISSED,        /* finished with no agent message since created or reopened */
 	RM_MSG,           /* [sender_type 3][rollup_mkind 4]: counts */
 	RM_MSG_LEN = RM_MSG + ST__COUNT * RK__COUNT,   /* same: total text length, bytes */
@@ -122,13 +123,5 @@ double rollup_percentile(const uint64_t *hist, double p);
 extern bool rollup_disabled;
 
 
-
-/* Milliseconds agent uid of tenant tid was online within [from_ms, to_ms),
- * from the presence history (DB_PRESENCE: the last change before from_ms
- * and the changes inside the range). 0 or a store code. */
-int rollup_online_ms(store_txn *t, uint64_t tid, uint64_t uid, int64_t from_ms, int64_t to_ms, int64_t *out);
-/* The presence state (enum presence_state) of agent uid now: the last
- * change of the presence history; PR_OFFLINE when none. 0 or a store code. */
-int rollup_presence_now(store_txn *t, uint64_t tid, uint64_t uid, int *state);
 
 #endif

@@ -22,6 +22,7 @@
 #include "storage/alert_store.h"
 #include "storage/conv_store.h"
 #include "storage/dept_store.h"
+#include "storage/presence_store.h"
 #include "storage/rollup_store.h"
 #include "core/clock.h"
 #include "core/hours.h"
@@ -74,7 +75,7 @@ static void after_batch(void *ctx, int rc)
 		pending = s->next;
 		if (rc == 0 && the_app) {
 			json_t *f = json_pack("{s:s,s:s,s:o}", "type", "inbox", "event", "alert", "alert", alert_view(&s->a));
-			inbox_broadcast_role(the_app, s->a.tid, f, ROLE_SUPERVISOR);
+			inbox_broadcast_to(the_app, s->a.tid, f, ROLE_SUPERVISOR, 0);
 		}
 		free(s);
 	}
@@ -263,8 +264,8 @@ static bool waiting_conv(void *ctx, uint64_t cid, const rec_conv *c)
 static bool member_online(void *ctx, uint64_t uid)
 {
 	check_walk *cw = ctx;
-	int st = PR_OFFLINE;
-	if (rollup_presence_now(cw->t, cw->tid, uid, &st) == 0 && st == PR_ONLINE)
+	rec_presence pr;
+	if (presencestore_last(cw->t, cw->tid, uid, &pr) == 0 && pr.state == PR_ONLINE)
 		cw->staffed = true;
 	return !cw->staffed;
 }
@@ -315,7 +316,7 @@ static void on_check(struct ev_loop *loop, ev_timer *tm, int revents)
 		return;
 	}
 	check_walk cw = { .t = &t, .r = r, .now = clock_now_ms() };
-	account_tenant_ids(&t, check_tenant, &cw);
+	account_tenant_each(&t, check_tenant, &cw);
 	store_done(&t);
 	if (!r->n) {
 		free(r);

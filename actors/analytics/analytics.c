@@ -26,6 +26,7 @@
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
 #include "storage/dept_store.h"
+#include "storage/presence_store.h"
 #include "storage/rollup_store.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -50,8 +51,8 @@ static int on_event(struct app *a, store_txn *tx, const app_event *ev, void *ctx
 	(void)ctx;
 	if (!ev->conv)
 		return 0;
-	/* (a receipt's write carries no event: its time is now) */
-	int rc = rollup_conv_changed(tx, ev->conv, ev->type == EV_RECEIPT_STORED ? clock_now_ms() : ev->at_ms);
+	/* (a write with no event: its time is now) */
+	int rc = rollup_conv_changed(tx, ev->conv, ev->type == EV_CONV_WRITTEN ? clock_now_ms() : ev->at_ms);
 	const rec_event *e = ev->event;
 	if (rc == 0 && e && e->kind == EK_RATING && e->score >= 1 && e->score <= 2) {
 		rec_alert al = { .tid = ev->tid, .kind = ALERT_RATING, .at_ms = e->created_ms, .cid = ev->conv->id,
@@ -521,7 +522,7 @@ static bool add_each(void *ctx, uint64_t id, const rollup_vec *v)
 		json_object_set_new(row, "name",
 				    json_string(account_user_get(&e->q->t, e->tid, id, &u) == 0 ? u.name : ""));
 		int64_t online = 0;
-		e->rc = rollup_online_ms(&e->q->t, e->tid, id, e->q->from, e->q->to, &online);
+		e->rc = presencestore_online_ms(&e->q->t, e->tid, id, e->q->from, e->q->to, &online);
 		json_object_set_new(row, "online_s", json_integer(online / 1000));
 	} else {
 		rec_dept d;

@@ -5,11 +5,12 @@
 
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
-	feature_departments, feature_audit, feature_analytics;
+	feature_departments, feature_audit, feature_desk, feature_analytics;
 
 const feature *const app_features[] = {
 	&feature_ops,
 	&feature_auth,
+	&feature_desk,   /* before the conversations: its start rebuilds the queues and loads */
 	&feature_conversations,
 	&feature_widget,
 	&feature_realtime,

@@ -16,6 +16,7 @@
 #include "actors/kit/api.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/inbox.h"
+#include "actors/desk/desk.h"
 #include "actors/kit/jobs.h"
 #include "actors/kit/jwt.h"
 #include "actors/conversations/lcache.h"
@@ -76,6 +77,8 @@ void app_config_default(app_config *c)
 	c->upload_max = 5u << 20;
 	c->tenant_quota = (size_t)1 << 30;
 	c->upload_rate = 10;
+	c->default_capacity = 3;
+	c->offline_email_window_ms = 300000;
 	c->audit_retention_days = 365;
 	c->alert_check_ms = 10000;
 	http_opts_default(&c->http);
@@ -153,6 +156,10 @@ static const option options[] = {
 	{ "ws-auth-timeout-ms", O_MS, OFF(http.ws_auth_timeout), 0, "time to authenticate a WebSocket [10000]" },
 	{ "ws-frame-timeout-ms", O_MS, OFF(http.ws_frame_timeout), 0, "time from a WebSocket frame's first byte to its last [10000]" },
 	{ "log-level", O_LEVEL, 0, 0, "debug | info | warn | error [info]" },
+	{ "default-capacity", O_INT, OFF(default_capacity), 0, "concurrent chats of an agent whose capacity is not set [3]" },
+	{ "offline-email-window-ms", O_I64, OFF(offline_email_window_ms), 0,
+	  "one offline email per department lists the conversations of this window [300000]" },
+	{ "test-clock", O_BOOL, OFF(test_clock), 0, "tests only: PUT /v1/ops/clock moves the server's clock" },
 	{ "trusted-proxies", O_STR, OFF(trusted_proxies), sizeof(((app_config *)0)->trusted_proxies),
 	  "proxies whose X-Forwarded-For gives the caller's address for the audit log (IPs/CIDRs, comma-separated) [none]" },
 	{ "audit-retention-days", O_I64, OFF(audit_retention_days), 0, "days audit log rows are kept [365]" },
@@ -382,6 +389,14 @@ int app_config_parse(app_config *c, int argc, char **argv)
 	}
 	if (c->audit_retention_days < 1 || c->audit_retention_days > 36500) {
 		fprintf(stderr, "parleyd: audit-retention-days must be 1..36500\n");
+		return -1;
+	}
+	if (c->default_capacity < 0 || c->default_capacity > 100) {
+		fprintf(stderr, "parleyd: default-capacity must be 0..100\n");
+		return -1;
+	}
+	if (c->offline_email_window_ms < 100 || c->offline_email_window_ms > 86400000) {
+		fprintf(stderr, "parleyd: offline-email-window-ms must be 100..86400000\n");
 		return -1;
 	}
 	return 0;
@@ -647,6 +662,11 @@ app *app_start(const app_config *cfg)
 	a->tenants = registry_new(inbox_actor_new, inbox_actor_free, a);
 	a->actors[AK_CONV] = a->convs;
 	a->actors[AK_INBOX] = a->tenants;
+	/* departments and agents stay resident (actors/desk/desk.h) */
+	a->actors[AK_DEPT] = registry_new(desk_dept_new, desk_dept_free, a);
+	a->actors[AK_AGENT] = registry_new(desk_agent_new, desk_agent_free, a);
+	if (!a->actors[AK_DEPT] || !a->actors[AK_AGENT])
+		goto fail;
 	a->login_rl = ratelimit_new(cfg->login_max_failures, cfg->login_window_s);
 	a->login_rl_ip = ratelimit_new(cfg->login_max_failures * 4, cfg->login_window_s);
 	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip)
@@ -766,6 +786,8 @@ void app_stop(app **a_p)
 	free(a->sessions);
 	registry_free(&a->convs);
 	registry_free(&a->tenants);
+	registry_free(&a->actors[AK_DEPT]);
+	registry_free(&a->actors[AK_AGENT]);
 	jobs_free(&a->jobs);
 	ratelimit_free(&a->login_rl);
 	ratelimit_free(&a->login_rl_ip);

@@ -5,6 +5,7 @@
 
 #include "actors/kit/api.h"
 #include "actors/kit/auth.h"
+#include "actors/conversations/conv.h"
 
 /* Reads a conversation of tenant tid; 0, STORE_ENOTFOUND or STORE_EIO. */
 int api_load_conv(app *a, uint64_t tid, uint64_t cid, rec_conv *out);
@@ -37,6 +38,26 @@ void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
  * sending a message. */
 void api_messages_route(http_req *req, const principal *p);
 void api_send_route(http_req *req, const principal *p);
+
+/* Reads a change of status/priority (PATCH body or update_conversation
+ * frame: status?, priority?, snooze_until?) into m (a CM_STATUS); 0, or -1
+ * with the error's code, message and field set (the caller answers 400). */
+int conv_parse_update(json_t *body, conv_msg *m, const char **code, const char **msg, const char **field);
+
+/* A refused request: HTTP status, error code, message, field (or NULL). */
+typedef struct {
+	int status;
+	const char *code, *msg, *field;
+} conv_err;
+
+/* Reads and checks a transfer (POST body or transfer frame: agent_id?,
+ * department_id?, reason) by p of conversation c into m (a CM_TRANSFER):
+ * the department (named, else the conversation's) must exist and be
+ * active, the agent exist, be active and be a member of it. 0, or -1 with
+ * *e set (404 not_found for an unknown or another tenant's agent or
+ * department; 400 agent_inactive, agent_not_in_department,
+ * invalid_department, invalid_field). */
+int conv_parse_transfer(app *a, const principal *p, const rec_conv *c, json_t *body, conv_msg *m, conv_err *e);
 
 /* The conversation frames of the realtime protocol (frames.c). */
 extern const frame_def conv_frames[];

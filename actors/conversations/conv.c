@@ -31,7 +31,10 @@
 #include "actors/kit/app.h"
 #include "actors/kit/perm.h"
 #include "actors/kit/address.h"
+#include "actors/kit/audit.h"
+#include "actors/kit/desk.h"
 #include "actors/conversations/cidset.h"
+#include "actors/conversations/due.h"
 #include "actors/conversations/inbox.h"
 #include "actors/conversations/lcache.h"
 #include "actors/kit/registry.h"
@@ -39,13 +42,20 @@
 #include "core/clock.h"
 #include "core/jw.h"
 #include "core/log.h"
+#include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/dept_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT };
+enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT,
+	       OP_ROUTE,     /* an assignment by routing (CM_ROUTE): answered with DK_ROUTED */
+	       OP_QUEUE,     /* the offline flag of a waiting conversation (CM_QUEUE) */
+	       OP_DUE,       /* a due entry moved on, nothing else (CM_DUE: active since) */
+	       OP_TRANSFER,  /* to an agent and/or a department, with a reason */
+};
 
 typedef struct waiter {
 	struct waiter *next;
@@ -67,6 +77,7 @@ typedef struct conv_write {
 	uint8_t kind;              /* enum op_kind */
 	uint64_t prev_seq;         /* stored last_seq this write follows */
 	uint64_t prev_assignee;    /* the assignee before this write (inbox scope) */
+	rec_conv before;           /* the record before this write (desk messages) */
 	rec_conv conv;             /* the record after this write */
 	rec_event *ev[2];
 	int nev;
@@ -79,6 +90,8 @@ typedef struct conv_write {
 	waiter *after;             /* no-op changes answered when this commits */
 	bool receipt_read;         /* OP_RECEIPT */
 	uint8_t receipt_side;
+	uint64_t route_dept;       /* OP_ROUTE: the offering department */
+	principal who;             /* OP_ASSIGN, OP_TRANSFER: the caller (the audit row) */
 } conv_write;
 
 typedef struct {
@@ -103,6 +116,8 @@ typedef struct conv_actor {
 	int nsubs, capsubs;
 	cidset cids;               /* client ids of the latest stored messages */
 	int idle_ticks;            /* sweeps seen since the last real message */
+	uint64_t default_dept;     /* the tenant's default department, once read (records with dept_id 0) */
+	uint64_t auto_close_s;     /* the tenant's, read when the actor loads (and again when one is due) */
 	atomic_bool retirable;     /* idle: on_idle may retire the actor */
 } conv_actor;
 
@@ -113,8 +128,10 @@ static rbuf *event_rbuf(const rec_event *e);
 conv_msg *conv_msg_new(int type)
 {
 	conv_msg *m = calloc(1, sizeof *m);
-	if (m)
+	if (m) {
 		m->hdr.type = type;
+		m->status = m->priority = CONV_KEEP;
+	}
 	return m;
 }
 
@@ -210,11 +227,21 @@ static int load_client_ids(conv_actor *ca, store_txn *t)
 	return out;
 }
 
+/* The tenant's auto-close setting (0: never, or no such tenant). */
+static uint64_t read_auto_close(store_txn *t, uint64_t tid)
+{
+	rec_tenant *tn = malloc(sizeof *tn);
+	uint64_t s = tn && account_tenant_get(t, tid, tn) == 0 ? tn->auto_close_s : 0;
+	free(tn);
+	return s;
+}
+
 static int load(conv_actor *ca)
 {
 	store_txn t;
 	if (store_read(ca->app->db, &t))
 		return -1;
+	ca->auto_close_s = read_auto_close(&t, ca->tid);
 	int rc = convstore_get(&t, ca->tid, ca->cid, &ca->rec);
 	if (rc == 0) {
 		ca->loaded = 1;
@@ -229,6 +256,22 @@ static int load(conv_actor *ca)
 	}
 	store_done(&t);
 	return rc == STORE_ENOTFOUND ? 0 : rc;
+}
+
+/* The id of tenant tid's default department (0: none, as before
+ * departments); reads it in a read transaction of its own. */
+static uint64_t default_dept(app *a, uint64_t tid)
+{
+	store_txn t;
+	rec_dept *d = malloc(sizeof *d);
+	uint64_t id = 0;
+	if (d && store_read(a->db, &t) == 0) {
+		if (deptstore_default(&t, tid, d) == 0)
+			id = d->id;
+		store_done(&t);
+	}
+	free(d);
+	return id;
 }
 
 static sub *find_sub(conv_actor *ca, conn_ref ref)
@@ -320,27 +363,46 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 		rc = emit_in_txn(a, tx, &ev);
 		break;
 	case OP_ASSIGN:
+	case OP_ROUTE:
 		ev.type = EV_CONVERSATION_ASSIGNED;
 		rc = emit_in_txn(a, tx, &ev);
 		break;
-	case OP_RECEIPT:   /* not a webhook event: the analytics sink counts what it passed */
-		ev.type = EV_RECEIPT_STORED;
+	case OP_TRANSFER:
+		ev.type = EV_CONVERSATION_TRANSFERRED;
+		rc = emit_in_txn(a, tx, &ev);
+		break;
+	default:   /* receipts, the queue's offline flag, due entries: no webhook event (kit/emit.h) */
+		ev.type = EV_CONV_WRITTEN;
 		ev.event = NULL;
 		rc = emit_in_txn(a, tx, &ev);
 		break;
-	default:
-		break;
 	}
+	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
+}
+
+/* The audit row of an assignment or a transfer (kit/audit.h), in the
+ * change's transaction: who (the system for a routed one), from and to
+ * whom, the department after it, the reason. */
+static int audit_change(app *a, store_txn *tx, const conv_write *op)
+{
+	const rec_event *e = op->ev[0];
+	char from[24], to[24], dept[24];
+	json_t *d = json_pack("{s:s?,s:s?,s:s?}", "from", op->before.assignee_id ? id_str(op->before.assignee_id, from) : NULL,
+			      "to", op->conv.assignee_id ? id_str(op->conv.assignee_id, to) : NULL, "department_id",
+			      op->conv.dept_id ? id_str(op->conv.dept_id, dept) : NULL);
+	if (d && op->kind == OP_TRANSFER)
+		json_object_set_new(d, "reason", json_string(e->text));
+	int rc = audit_json(a, tx, op->conv.tid, op->kind == OP_ROUTE ? NULL : &op->who,
+			    op->kind == OP_TRANSFER ? "conversation.transfer" : "conversation.assign", "conversation",
+			    op->conv.id, d);
 	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
 }
 
 static int apply(wr_req *w, store_txn *tx)
 {
 	conv_write *op = container_of(w, conv_write, w);
-	if (op->kind == OP_CREATE && op->nev) {   /* the created event keeps where and how it started (analytics) */
+	if (op->kind == OP_CREATE && op->nev)   /* the created event keeps its department (analytics) */
 		op->ev[0]->dept_id = op->conv.dept_id;
-		op->ev[0]->flag = op->conv.offline;
-	}
 	convstore_change ch = {
 		.kind = op->kind == OP_CREATE ? CONVSTORE_CREATE : CONVSTORE_UPDATE,
 		.prev_seq = op->prev_seq,
@@ -357,6 +419,8 @@ static int apply(wr_req *w, store_txn *tx)
 		lc_touch(op->ca->app->lists, op->conv.tid, store_txn_id(tx));
 	if (rc == 0 && op->ca->app->nsinks)
 		rc = emit_changes(op->ca->app, tx, op);
+	if (rc == 0 && (op->kind == OP_ASSIGN || op->kind == OP_ROUTE || op->kind == OP_TRANSFER))
+		rc = audit_change(op->ca->app, tx, op);
 	return rc;
 }
 
@@ -389,6 +453,7 @@ static conv_write *op_new(conv_actor *ca, int kind)
 	op->kind = (uint8_t)kind;
 	op->prev_seq = ca->rec.last_seq;
 	op->prev_assignee = ca->rec.assignee_id;
+	op->before = ca->rec;
 	op->conv = ca->rec;
 	op->w.apply = apply;
 	op->w.done = write_done;
@@ -432,9 +497,30 @@ static rec_event *op_event(conv_write *op, int kind, const principal *who)
 	return e;
 }
 
+/* The conversation's entry in the due-time index after a change: a
+ * snoozed one is due when its snooze ends; any other but a closed one,
+ * when the tenant closes inactive conversations, after that long without
+ * activity — lazily: an auto-close entry stays where it is while messages
+ * come (CM_DUE finds it early and moves it on), so a message writes no
+ * index entry. */
+static void plan_due(conv_actor *ca, rec_conv *c)
+{
+	if (c->status == CS_SNOOZED) {
+		c->due_ms = c->snooze_until_ms;
+		c->due_kind = DUE_SNOOZE_END;
+	} else if (c->status == CS_CLOSED || !ca->auto_close_s) {
+		c->due_ms = 0;
+		c->due_kind = DUE_NONE;
+	} else if (c->due_kind != DUE_AUTO_CLOSE || !c->due_ms) {
+		c->due_ms = c->updated_ms + (int64_t)ca->auto_close_s * 1000;
+		c->due_kind = DUE_AUTO_CLOSE;
+	}
+}
+
 /* Hands op to the writer; the actor's view now includes it. */
 static void submit(conv_actor *ca, conv_write *op)
 {
+	plan_due(ca, &op->conv);
 	ca->rec = op->conv;
 	if (ca->pend_tail)
 		ca->pend_tail->next = op;
@@ -473,6 +559,56 @@ static void answer_noop(conv_actor *ca, conv_msg *m, uint8_t how)
 
 /* ---------- message handlers ---------- */
 
+/* Moves c to status st at now. An unassigned conversation that would be
+ * open waits in its department's queue instead (reopened, handed back,
+ * snooze ended); leaving the queue clears its waiting time and flag. */
+static void enter_status(rec_conv *c, uint8_t st, int64_t now)
+{
+	if (st == CS_OPEN && !c->assignee_id)
+		st = CS_WAITING;
+	if (st == CS_WAITING && c->status != CS_WAITING)
+		c->waiting_since_ms = now;
+	if (st != CS_WAITING) {
+		c->waiting_since_ms = 0;
+		c->offline = false;
+	}
+	c->status = st;
+}
+
+static bool final(uint8_t st)
+{
+	return st == CS_RESOLVED || st == CS_CLOSED;
+}
+
+/* Moves c to status st at now (enter_status) with its times: snoozed
+ * until `until`; resolved (or closed straight away) sets resolved_ms and
+ * resolution_s, closed closed_ms; leaving resolved/closed is a reopen
+ * (reopened_ms; the first response counts again from there). */
+static void set_status(rec_conv *c, uint8_t st, int64_t until, int64_t now)
+{
+	bool was_final = final(c->status);
+	enter_status(c, st, now);
+	c->snooze_until_ms = c->status == CS_SNOOZED ? until : 0;
+	if (final(c->status)) {
+		if (!c->resolved_ms) {
+			c->resolved_ms = now;
+			c->resolution_s = now > c->created_ms ? (uint64_t)(now - c->created_ms) / 1000 : 0;
+		}
+		if (c->status == CS_CLOSED && !c->closed_ms)
+			c->closed_ms = now;
+		if (c->status == CS_RESOLVED)
+			c->closed_ms = 0;
+	} else {
+		c->resolved_ms = 0;
+		c->closed_ms = 0;
+		if (was_final) {
+			c->reopened_ms = now;
+			c->first_response_ms = 0;
+			c->first_response_s = 0;
+		}
+	}
+}
+
 static void set_preview(rec_conv *c, const rec_event *e)
 {
 	c->lm_seq = e->seq;
@@ -502,14 +638,20 @@ static void on_create(conv_actor *ca, conv_msg *m)
 	}
 	rec_conv *c = &op->conv;
 	memset(c, 0, sizeof *c);
+	memset(&op->before, 0, sizeof op->before);
 	c->tid = ca->tid;
 	c->id = ca->cid;
 	c->visitor_id = m->visitor.id;
 	strcpy(c->visitor_name, m->visitor.name);
 	strcpy(c->visitor_email, m->visitor.email);
-	c->status = CS_OPEN;
+	/* a new conversation waits in its department's queue */
+	c->status = CS_WAITING;
 	c->priority = CP_MEDIUM;
 	c->created_ms = clock_now_ms();
+	c->waiting_since_ms = c->created_ms;
+	c->dept_id = m->dept;
+	if (!c->dept_id)
+		c->dept_id = default_dept(a, ca->tid);
 	op->prev_seq = 0;
 	op_event(op, EK_CREATED, &m->who);
 	if (m->text) {
@@ -630,12 +772,15 @@ static void on_send(conv_actor *ca, conv_msg *m)
 	rec_conv *c = &op->conv;
 	if (!m->flag) {
 		set_preview(c, e);
-		if (principal_is_staff(&m->who) && !c->first_response_ms)
+		if (principal_is_staff(&m->who) && !c->first_response_ms) {
+			/* the first answer since creation or the last reopen */
+			int64_t from = c->reopened_ms ? c->reopened_ms : c->created_ms;
 			c->first_response_ms = e->created_ms;
+			c->first_response_s = e->created_ms > from ? (uint64_t)(e->created_ms - from) / 1000 : 0;
+		}
 		/* a visitor writing into a finished conversation reopens it */
 		if (m->who.kind == P_VISITOR && c->status != CS_OPEN && c->status != CS_WAITING) {
-			c->status = CS_OPEN;
-			c->resolved_ms = 0;
+			set_status(c, CS_OPEN, 0, e->created_ms);
 			op->inbox = true;
 			op->inbox_type = IB_UPDATED;
 		}
@@ -673,6 +818,10 @@ static bool replay_step(void *arg, uint64_t seq, const rec_event *e)
 	r->n++;
 	return true;
 }
+
+static bool desk_on(const app *a);
+static uint64_t dept_of(conv_actor *ca, const rec_conv *c);
+static void desk_queue(conv_actor *ca, int type, uint64_t dept, const rec_conv *c);
 
 static void on_subscribe(conv_actor *ca, conv_msg *m)
 {
@@ -716,6 +865,10 @@ static void on_subscribe(conv_actor *ca, conv_msg *m)
 	char ids[24];
 	reply_ack(a, &m->reply, json_pack("{s:s,s:I,s:b}", "conversation_id", id_str(ca->cid, ids),
 					  "last_seq", (json_int_t)last, "more", more));
+	/* a visitor subscribing to a waiting conversation hears its place
+	 * again: a re-enqueue makes its department send it (actors/desk) */
+	if (!more && m->audience == AUD_VISITOR && ca->rec.status == CS_WAITING && desk_on(a))
+		desk_queue(ca, DK_ENQUEUE, dept_of(ca, &ca->rec), &ca->rec);
 }
 
 static void on_typing(conv_actor *ca, conv_msg *m)
@@ -787,24 +940,47 @@ static void on_status(conv_actor *ca, conv_msg *m)
 		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
 		return;
 	}
-	if (ca->rec.status == m->status) {
+	int64_t now = clock_now_ms();
+	const rec_conv *r = &ca->rec;
+	uint8_t st = m->status, pr = m->priority;
+	if (st == CS_WAITING) {
+		reply_error(a, &m->reply, 400, "invalid_status", "waiting is set by the server only");
+		return;
+	}
+	if ((st != CONV_KEEP && st >= CS__COUNT) || (pr != CONV_KEEP && pr >= CP__COUNT)) {
+		reply_error(a, &m->reply, 400, "invalid_field", "unknown status or priority");
+		return;
+	}
+	if (st == CS_SNOOZED && m->until_ms <= now) {
+		reply_error(a, &m->reply, 400, "snooze_in_past", "snooze_until must be in the future");
+		return;
+	}
+	/* open asked of an unassigned waiting conversation: it stays waiting */
+	bool st_change = st != CONV_KEEP && st != r->status && !(st == CS_OPEN && r->status == CS_WAITING && !r->assignee_id);
+	if (st == CS_SNOOZED && r->status == CS_SNOOZED && m->until_ms != r->snooze_until_ms)
+		st_change = true;   /* snoozed again, until another time */
+	bool pr_change = pr != CONV_KEEP && pr != r->priority;
+	if (!st_change && !pr_change) {
 		answer_noop(ca, m, AFTER_VIEW);
 		return;
 	}
 	conv_write *op = op_new(ca, OP_STATUS);
-	rec_event *e = op ? op_event(op, EK_STATUS, &m->who) : NULL;
-	if (!e) {
+	rec_event *e = op && st_change ? op_event(op, EK_STATUS, &m->who) : NULL;
+	rec_event *pe = op && pr_change ? op_event(op, EK_PRIORITY, &m->who) : NULL;
+	if (!op || (st_change && !e) || (pr_change && !pe)) {
 		if (op)
 			op_free(op);
 		reply_error(a, &m->reply, 500, "internal", "out of memory");
 		return;
 	}
-	e->status = m->status;
-	op->conv.status = m->status;
-	if (m->status == CS_RESOLVED || m->status == CS_CLOSED)
-		op->conv.resolved_ms = op->conv.resolved_ms ? op->conv.resolved_ms : e->created_ms;
-	else
-		op->conv.resolved_ms = 0;
+	if (st_change) {
+		set_status(&op->conv, st, m->until_ms, now);
+		e->status = op->conv.status;
+	}
+	if (pr_change) {
+		op->conv.priority = pr;
+		pe->priority = pr;
+	}
 	op->inbox = true;
 	op->inbox_type = IB_UPDATED;
 	op->reply = m->reply;
@@ -846,10 +1022,298 @@ static void on_assign(conv_actor *ca, conv_msg *m)
 	}
 	e->assignee_id = m->target;
 	strcpy(e->assignee_name, m->target_name);
+	rec_strcpy(e->addr, sizeof e->addr, m->who.addr, strnlen(m->who.addr, sizeof m->who.addr));
+	op->who = m->who;
 	op->conv.assignee_id = m->target;
 	strcpy(op->conv.assignee_name, m->target_name);
-	if (m->target && op->conv.status == CS_WAITING)
-		op->conv.status = CS_OPEN;
+	if (m->target) {
+		op->conv.assigned_ms = e->created_ms;
+		if (op->conv.status == CS_WAITING)
+			enter_status(&op->conv, CS_OPEN, e->created_ms);
+	} else if (op->conv.status == CS_OPEN || op->conv.status == CS_PENDING) {
+		enter_status(&op->conv, CS_WAITING, e->created_ms);   /* handed back: queued again */
+	}
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+/* ---------- the desk (kit/desk.h) ---------- */
+
+/* Desk messages go nowhere without the desk's registries (a build or a
+ * test without routing): then they cost nothing, not even the reads. */
+static bool desk_on(const app *a)
+{
+	return a->actors[AK_DEPT] || a->actors[AK_AGENT];
+}
+
+/* The department conversation c waits in: its own, or for records from
+ * before departments (dept_id 0) the tenant's default (read once). */
+static uint64_t dept_of(conv_actor *ca, const rec_conv *c)
+{
+	if (c->dept_id)
+		return c->dept_id;
+	if (!ca->default_dept)
+		ca->default_dept = default_dept(ca->app, ca->tid);
+	return ca->default_dept;
+}
+
+/* Whether c counts towards its assignee's load. */
+static bool counts(const rec_conv *c)
+{
+	return c->assignee_id && c->status != CS_RESOLVED && c->status != CS_CLOSED;
+}
+
+static void desk_queue(conv_actor *ca, int type, uint64_t dept, const rec_conv *c)
+{
+	if (!dept)
+		return;
+	desk_msg *d = desk_msg_new(type);
+	if (!d)
+		return;
+	d->cid = ca->cid;
+	d->dept = dept;
+	d->priority = c->priority;
+	d->since_ms = c->waiting_since_ms;
+	desk_to_dept(ca->app, ca->tid, dept, d);
+}
+
+static void desk_load(conv_actor *ca, uint64_t uid, int32_t delta)
+{
+	desk_msg *d = desk_msg_new(DK_LOAD);
+	if (!d)
+		return;
+	d->cid = ca->cid;
+	d->uid = uid;
+	d->delta = delta;
+	desk_to_agent(ca->app, ca->tid, uid, d);
+}
+
+static void desk_routed(conv_actor *ca, uint64_t uid, uint64_t dept, bool ok)
+{
+	if (!uid)
+		return;
+	desk_msg *d = desk_msg_new(DK_ROUTED);
+	if (!d)
+		return;
+	d->cid = ca->cid;
+	d->dept = dept;
+	d->uid = uid;
+	d->ok = ok;
+	desk_to_agent(ca->app, ca->tid, uid, d);
+}
+
+/* After a committed write: what the desk must hear of the change from
+ * op->before to op->conv. Load: -1 to an assignee who stops counting it,
+ * +1 to one who starts (a routed assignment's +1 is its DK_ROUTED).
+ * Queue: a conversation that stops waiting is dequeued (a routed one is
+ * not: the agent's DK_OFFER_DONE tells the department); one that starts
+ * waiting, moves department or changes priority while waiting is
+ * (re)enqueued. */
+static void desk_after(conv_actor *ca, const conv_write *op)
+{
+	if (op->kind == OP_ROUTE)
+		desk_routed(ca, op->conv.assignee_id, op->route_dept, true);
+	if (!desk_on(ca->app))
+		return;
+	const rec_conv *b = &op->before, *c = &op->conv;
+	bool same = b->assignee_id == c->assignee_id;
+	if (counts(b) && (!counts(c) || !same))
+		desk_load(ca, b->assignee_id, -1);
+	if (counts(c) && (!counts(b) || !same) && op->kind != OP_ROUTE)
+		desk_load(ca, c->assignee_id, +1);
+	bool was = op->kind != OP_CREATE && b->status == CS_WAITING, is = c->status == CS_WAITING;
+	if (!was && !is)
+		return;
+	uint64_t d0 = was ? dept_of(ca, b) : 0, d1 = is ? dept_of(ca, c) : 0;
+	if (was && (!is || d0 != d1) && op->kind != OP_ROUTE)
+		desk_queue(ca, DK_DEQUEUE, d0, b);
+	if (is && (!was || d0 != d1 || b->priority != c->priority || b->waiting_since_ms != c->waiting_since_ms))
+		desk_queue(ca, DK_ENQUEUE, d1, c);
+}
+
+/* CM_ROUTE: an agent actor reserved capacity for this conversation and
+ * asks for it. Granted only if it still waits, unassigned, in the
+ * offering department; the answer is DK_ROUTED once the assignment is
+ * durable (or at once when refused). */
+static void on_route(conv_actor *ca, conv_msg *m)
+{
+	uint64_t uid = m->target;
+	const rec_conv *r = &ca->rec;
+	if (ca->loaded != 1 || !uid || r->status != CS_WAITING || r->assignee_id ||
+	    dept_of(ca, r) != m->dept) {
+		desk_routed(ca, uid, m->dept, false);
+		return;
+	}
+	char name[REC_NAME_MAX + 1];
+	strcpy(name, m->target_name);
+	if (!name[0]) {   /* the agent actor may leave the name to us */
+		store_txn t;
+		rec_user *u = malloc(sizeof *u);
+		if (u && store_read(ca->app->db, &t) == 0) {
+			if (account_user_get(&t, ca->tid, uid, u) == 0)
+				strcpy(name, u->name);
+			store_done(&t);
+		}
+		free(u);
+	}
+	principal sys;
+	memset(&sys, 0, sizeof sys);   /* the system assigns */
+	conv_write *op = op_new(ca, OP_ROUTE);
+	rec_event *e = op ? op_event(op, EK_ASSIGNED, &sys) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		desk_routed(ca, uid, m->dept, false);
+		return;
+	}
+	e->assignee_id = uid;
+	strcpy(e->assignee_name, name);
+	rec_conv *c = &op->conv;
+	c->assignee_id = uid;
+	strcpy(c->assignee_name, name);
+	c->status = CS_OPEN;
+	c->assigned_ms = e->created_ms;
+	c->waiting_since_ms = 0;
+	c->offline = false;
+	op->route_dept = m->dept;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	submit(ca, op);
+}
+
+/* CM_QUEUE: the department's word on the conversation's place in its
+ * queue, passed to the visitor; the offline flag is stored when it
+ * changes. Stale news (no longer waiting, or waiting in another
+ * department than the one that sent it) is dropped. */
+static void on_queue(conv_actor *ca, conv_msg *m)
+{
+	if (ca->loaded != 1 || ca->rec.status != CS_WAITING || (m->dept && dept_of(ca, &ca->rec) != m->dept))
+		return;
+	char ids[24];
+	rbuf *b = reply_encode(json_pack("{s:s,s:s,s:I,s:I,s:b}", "type", "queue_position", "conversation_id",
+					 id_str(ca->cid, ids), "position", (json_int_t)m->seq,
+					 "estimated_wait_s", (json_int_t)m->wait_s, "offline", m->flag));
+	fanout(ca, b, 1u, 0, 0);
+	rbuf_unref(&b);
+	if (ca->rec.offline == m->flag)
+		return;
+	conv_write *op = op_new(ca, OP_QUEUE);
+	if (!op)
+		return;
+	op->conv.offline = m->flag;
+	submit(ca, op);
+}
+
+/* CM_DUE: an entry of the due-time index came (until_ms = its time, seq =
+ * its kind). Acted on only if the record still names it and its time has
+ * come: a snooze ends (back to open, or waiting when unassigned); an
+ * auto-close closes a conversation inactive that long, or — active since,
+ * or the tenant's setting changed — moves the entry on. */
+static void on_due(conv_actor *ca, conv_msg *m)
+{
+	const rec_conv *r = &ca->rec;
+	int64_t now = clock_now_ms();
+	if (ca->loaded != 1 || r->due_ms != m->until_ms || r->due_kind != m->seq || now < r->due_ms)
+		return;
+	principal sys;
+	memset(&sys, 0, sizeof sys);   /* the system changes it */
+	if (r->due_kind == DUE_AUTO_CLOSE) {
+		store_txn t;
+		if (store_read(ca->app->db, &t) == 0) {
+			ca->auto_close_s = read_auto_close(&t, ca->tid);
+			store_done(&t);
+		}
+		int64_t at = r->updated_ms + (int64_t)ca->auto_close_s * 1000;
+		if (!ca->auto_close_s || at > now) {
+			conv_write *op = op_new(ca, OP_DUE);
+			if (!op)
+				return;
+			op->conv.due_ms = ca->auto_close_s ? at : 0;
+			op->conv.due_kind = ca->auto_close_s ? DUE_AUTO_CLOSE : DUE_NONE;
+			submit(ca, op);
+			return;
+		}
+	} else if (r->due_kind != DUE_SNOOZE_END || r->status != CS_SNOOZED) {
+		return;
+	}
+	conv_write *op = op_new(ca, OP_STATUS);
+	rec_event *e = op ? op_event(op, EK_STATUS, &sys) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		return;
+	}
+	set_status(&op->conv, r->due_kind == DUE_AUTO_CLOSE ? CS_CLOSED : CS_OPEN, 0, e->created_ms);
+	e->status = op->conv.status;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	submit(ca, op);
+}
+
+/* CM_TRANSFER: to agent m->target (0: nobody) and/or department m->dept
+ * (0: stay), with a reason (m->text), checked by the route (the agent
+ * active and a member of the department after it). The caller's role
+ * decides as for an assignment; the transfer event and a system message
+ * the visitor sees go in one write. To a department alone: unassigned,
+ * waiting in it. */
+static void on_transfer(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	int role = role_parse(m->who.role);
+	/* as an assignment; and an unassigned conversation may move to
+	 * another department's queue by anyone who may assign */
+	bool moves_queue = !m->target && !ca->rec.assignee_id && role >= ROLE_AGENT && role < ROLE__COUNT;
+	if (!moves_queue && !perm_may_assign(role, m->who.id, ca->rec.assignee_id, m->target)) {
+		reply_error(a, &m->reply, 403, "forbidden",
+			    ca->rec.assignee_id ? "assigned to someone else" : "agents may only pick up for themselves");
+		return;
+	}
+	principal sys;
+	memset(&sys, 0, sizeof sys);
+	conv_write *op = op_new(ca, OP_TRANSFER);
+	rec_event *e = op ? op_event(op, EK_TRANSFER, &m->who) : NULL;
+	rec_event *sm = e ? op_event(op, EK_MESSAGE, &sys) : NULL;
+	if (!sm) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	rec_conv *c = &op->conv;
+	int64_t now = e->created_ms;
+	e->from_id = c->assignee_id;
+	e->assignee_id = m->target;
+	strcpy(e->assignee_name, m->target_name);
+	e->dept_id = m->dept ? m->dept : dept_of(ca, c);
+	if (m->text)
+		rec_strcpy(e->text, sizeof e->text, m->text, m->text_len < REC_REASON_MAX ? m->text_len : REC_REASON_MAX);
+	rec_strcpy(e->addr, sizeof e->addr, m->who.addr, strnlen(m->who.addr, sizeof m->who.addr));
+	/* what the visitor reads */
+	char text[2 * REC_NAME_MAX + 32];
+	if (m->target && m->dept_name[0])
+		snprintf(text, sizeof text, "Transferred to %s (%s)", m->target_name, m->dept_name);
+	else
+		snprintf(text, sizeof text, "Transferred to %s", m->target ? m->target_name : m->dept_name[0] ? m->dept_name : "the team");
+	rec_strcpy(sm->text, sizeof sm->text, text, strlen(text));
+	set_preview(c, sm);
+	c->dept_id = e->dept_id;
+	c->assignee_id = m->target;
+	strcpy(c->assignee_name, m->target_name);
+	if (m->target) {
+		c->assigned_ms = now;
+		if (c->status == CS_WAITING)
+			set_status(c, CS_OPEN, 0, now);
+	} else if (c->status != CS_SNOOZED) {
+		set_status(c, CS_OPEN, 0, now);   /* unassigned: waiting in the department */
+	}
+	op->who = m->who;
 	op->inbox = true;
 	op->inbox_type = IB_UPDATED;
 	op->reply = m->reply;
@@ -894,7 +1358,7 @@ static void publish(conv_actor *ca, conv_write *op)
 			}
 		}
 	}
-	if (op->kind == OP_ASSIGN) {
+	if (op->before.assignee_id != op->conv.assignee_id) {
 		/* agents who may no longer read it stop hearing of it (they saw
 		 * the assignment itself above) */
 		for (int i = 0; i < ca->nsubs;) {
@@ -926,10 +1390,13 @@ static void answer(conv_actor *ca, conv_write *op)
 	}
 	case OP_STATUS:
 	case OP_ASSIGN:
+	case OP_TRANSFER:
 		reply_json(a, &op->reply, 200, view_conv(&op->conv));
 		break;
 	case OP_RECEIPT:
 		reply_ack(a, &op->reply, NULL);
+		break;
+	default:   /* from the desk: answered with desk messages */
 		break;
 	}
 	/* resends of this write's message that came while it was in flight
@@ -980,7 +1447,12 @@ static void on_committed(conv_actor *ca, conv_write *op)
 		}
 		publish(ca, op);
 		answer(ca, op);
+		desk_after(ca, op);
+		if (op->conv.due_ms && (op->conv.due_ms != op->before.due_ms || op->conv.due_kind != op->before.due_kind))
+			due_note(ca->app, op->conv.due_ms);
 	} else {
+		if (op->kind == OP_ROUTE)
+			desk_routed(ca, op->conv.assignee_id, op->route_dept, false);
 		fail_op(ca, op);
 	}
 	if (ca->stale && ca->inflight == 0) {
@@ -1058,6 +1530,10 @@ static void handle(actor *self, actor_msg *msg)
 	case CM_RECEIPT: on_receipt(ca, m); break;
 	case CM_STATUS: on_status(ca, m); break;
 	case CM_ASSIGN: on_assign(ca, m); break;
+	case CM_ROUTE: on_route(ca, m); break;
+	case CM_QUEUE: on_queue(ca, m); break;
+	case CM_DUE: on_due(ca, m); break;
+	case CM_TRANSFER: on_transfer(ca, m); break;
 	default: break;
 	}
 	if (m->reply.kind != REPLY_NONE)

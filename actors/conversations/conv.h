@@ -9,9 +9,16 @@
  *   CM_UNSUBSCRIBE drop a connection's subscription
  *   CM_TYPING      relay a typing indicator (not stored)
  *   CM_RECEIPT     store a delivered/read cursor, relay a receipt
- *   CM_STATUS      change status (stored as a status event)
+ *   CM_STATUS      change status and/or priority (stored as status and
+ *                  priority events): `status` and `priority`, CONV_KEEP
+ *                  for unchanged; snoozed needs `until_ms` in the future
+ *                  (else 400 snooze_in_past); waiting is the server's
+ *                  (400 invalid_status)
  *   CM_ASSIGN      assign to a user or to nobody (stored as an assigned
  *                  event), if the caller's role allows it (kit/perm.h)
+ *   CM_TRANSFER    to agent `target` (0: none) and/or department `dept`
+ *                  (0: the current one), with a reason (`text`): a
+ *                  transfer event and a system message the visitor sees
  *   CM_ROUTE       (from an agent actor, kit/desk.h) assign to `target` if
  *                  still waiting, unassigned and in department `dept`;
  *                  answered with DK_ROUTED to the agent, never a reply
@@ -45,6 +52,7 @@ enum conv_msg_type {
 	CM_CREATE = 1, CM_SEND, CM_SUBSCRIBE, CM_UNSUBSCRIBE, CM_TYPING, CM_RECEIPT,
 	CM_STATUS, CM_ASSIGN, CM_COMMITTED,
 	CM_ROUTE, CM_QUEUE, CM_DUE,
+	CM_TRANSFER,
 	CM_TICK,          /* (internal) idle sweep: an actor idle for two ticks retires */
 };
 
@@ -52,6 +60,9 @@ enum audience { AUD_VISITOR = 0, AUD_AGENT = 1 };
 
 /* Most replays at once; more → "more": true, not subscribed. */
 #define CONV_REPLAY_MAX 1000
+
+/* CM_STATUS: leave this one (status or priority) as it is. */
+#define CONV_KEEP 0xff
 
 typedef struct conv_msg {
 	actor_msg hdr;                     /* first: type = enum conv_msg_type */
@@ -61,17 +72,21 @@ typedef struct conv_msg {
 	uint8_t audience;                  /* SUBSCRIBE: enum audience */
 	uint64_t seq;                      /* SUBSCRIBE: after_seq; RECEIPT: seq */
 	bool flag;                         /* SEND: private; TYPING: state; RECEIPT: read (else delivered) */
-	uint8_t status;                    /* STATUS */
+	uint8_t status;                    /* STATUS: new status or CONV_KEEP */
+	uint8_t priority;                  /* STATUS: new priority or CONV_KEEP */
+	int64_t until_ms;                  /* STATUS to snoozed: until */
 	bool http_view;                    /* SEND via REST: answer with the event */
 	char client_id[REC_CLIENT_ID_MAX + 1];
-	char *text;                        /* SEND/CREATE: malloc'ed, owned by the message */
+	char *text;                        /* SEND/CREATE: malloc'ed, owned by the message; TRANSFER: the reason */
 	size_t text_len;
 	rec_files *files;                  /* SEND: attachments, malloc'ed and owned, or NULL (none) */
 	rec_visitor visitor;               /* CREATE */
-	uint64_t target;                   /* ASSIGN: the new assignee (0 = nobody) */
+	uint64_t target;                   /* ASSIGN, TRANSFER, ROUTE: the new assignee (0 = nobody) */
 	char target_name[REC_NAME_MAX + 1];
-	uint64_t dept;                     /* CREATE: the chosen department (0: the default); ROUTE: the offering one */
+	uint64_t dept;                     /* CREATE: the chosen department (0: the default); ROUTE: the offering one;
+	                                      TRANSFER: the target one (0: stay); QUEUE: the sender (0: any) */
 	uint32_t wait_s;                   /* QUEUE: estimated wait */
+	char dept_name[REC_NAME_MAX + 1];  /* TRANSFER: the target department's name (the system message) */
 } conv_msg;
 
 /* Allocates a zeroed message of a type; NULL on OOM. */

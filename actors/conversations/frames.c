@@ -196,6 +196,55 @@ static void do_inbox(rt_session *s, const char *id, json_t *f)
 	inbox_send(s->app, s->who.tid, m);
 }
 
+/* update_conversation {conversation_id, status?, priority?, snooze_until?} */
+static void do_update(rt_session *s, const char *id, json_t *f)
+{
+	uint64_t cid;
+	if (rt_id_field(s->c, id, f, "conversation_id", &cid) < 0 || !can_access(s, id, cid))
+		return;
+	conv_msg u = { .status = CONV_KEEP, .priority = CONV_KEEP };
+	const char *code, *msg, *field;
+	if (conv_parse_update(f, &u, &code, &msg, &field) < 0) {
+		rt_error(s->c, id, code, msg, field);
+		return;
+	}
+	conv_msg *m = new_msg(s, CM_STATUS, id);
+	if (!m)
+		return;
+	m->status = u.status;
+	m->priority = u.priority;
+	m->until_ms = u.until_ms;
+	conv_send(s->app, s->who.tid, cid, m);
+}
+
+/* transfer {conversation_id, agent_id?, department_id?, reason} */
+static void do_transfer(rt_session *s, const char *id, json_t *f)
+{
+	uint64_t cid;
+	rec_conv c;
+	if (rt_id_field(s->c, id, f, "conversation_id", &cid) < 0 || !can_access(s, id, cid))
+		return;
+	if (api_load_conv(s->app, s->who.tid, cid, &c)) {
+		rt_error(s->c, id, "internal", "storage unavailable", NULL);
+		return;
+	}
+	conv_msg *m = conv_msg_new(CM_TRANSFER);
+	conv_err e;
+	if (!m) {
+		rt_error(s->c, id, "internal", "out of memory", NULL);
+		return;
+	}
+	if (conv_parse_transfer(s->app, &s->who, &c, f, m, &e) < 0) {
+		rt_error(s->c, id, e.code, e.msg, e.field);
+		conv_msg_free(m);
+		return;
+	}
+	m->who = s->who;
+	m->conn = ws_ref(s->c);
+	reply_begin_ws(s->app, &m->reply, m->conn, id);
+	conv_send(s->app, s->who.tid, cid, m);
+}
+
 static void do_delivered(rt_session *s, const char *id, json_t *f)
 {
 	receipt(s, id, f, false);
@@ -214,5 +263,7 @@ const frame_def conv_frames[] = {
 	{ "delivered", PERM_CONV, FRAME_AGENTS | FRAME_VISITORS, do_delivered },
 	{ "read", PERM_CONV, FRAME_AGENTS | FRAME_VISITORS, do_read },
 	{ "subscribe_inbox", PERM_CONV, FRAME_AGENTS, do_inbox },
+	{ "update_conversation", PERM_CONV, FRAME_AGENTS, do_update },
+	{ "transfer", PERM_CONV_ASSIGN, FRAME_AGENTS, do_transfer },
 	{ 0 },
 };

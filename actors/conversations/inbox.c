@@ -121,6 +121,19 @@ static void fan(inbox_actor *ia, rbuf *b, const rec_conv *c, uint64_t prev_assig
 	}
 }
 
+/* Posts b to the subscribers of at least min_role (0: none by role) and
+ * to user uid's (0: nobody by id). */
+static void fan_some(inbox_actor *ia, rbuf *b, uint8_t min_role, uint64_t uid)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < ia->nsubs; i++) {
+		isub *s = &ia->subs[i];
+		if ((min_role && s->role >= min_role) || (uid && s->uid == uid))
+			ws_post(ia->app->http, s->ref, b);
+	}
+}
+
 /* A replay walk: posts each entry with its conversation as it is now;
  * last follows every entry seen, decodable or not. */
 typedef struct {
@@ -205,13 +218,10 @@ static void handle(actor *self, actor_msg *msg)
 		}
 		break;
 	case IM_NOTICE:
-		if (!m->min_role) {
+		if (m->role || m->uid)
+			fan_some(ia, m->frame, m->role, m->uid);
+		else
 			fan(ia, m->frame, NULL, 0);
-			break;
-		}
-		for (int i = 0; m->frame && i < ia->nsubs; i++)
-			if (ia->subs[i].role >= m->min_role)
-				ws_post(ia->app->http, ia->subs[i].ref, m->frame);
 		break;
 	case IM_LIVE:
 		if (ia->nsubs) {   /* encoded only when someone watches the inbox */
@@ -231,7 +241,7 @@ static void handle(actor *self, actor_msg *msg)
 	msg_free(m);
 }
 
-void inbox_broadcast_role(app *a, uint64_t tid, json_t *frame, int min_role)
+void inbox_broadcast(app *a, uint64_t tid, json_t *frame)
 {
 	rbuf *b = reply_encode(frame);
 	inbox_msg *m = b ? inbox_msg_new(IM_NOTICE) : NULL;
@@ -240,11 +250,21 @@ void inbox_broadcast_role(app *a, uint64_t tid, json_t *frame, int min_role)
 		return;
 	}
 	m->frame = b;
-	m->min_role = (uint8_t)min_role;
 	inbox_send(a, tid, m);
 }
 
-void inbox_broadcast(app *a, uint64_t tid, json_t *frame)
+void inbox_broadcast_to(app *a, uint64_t tid, json_t *frame, int min_role, uint64_t uid)
 {
-	inbox_broadcast_role(a, tid, frame, 0);
+	rbuf *b = reply_encode(frame);
+	inbox_msg *m = b ? inbox_msg_new(IM_NOTICE) : NULL;
+	if (!m) {
+		rbuf_unref(&b);
+		return;
+	}
+	m->frame = b;
+	m->role = (uint8_t)(min_role > 0 ? min_role : 0);
+	m->uid = uid;
+	if (!m->role && !uid)
+		m->role = ROLE__COUNT;   /* nobody: not everyone */
+	inbox_send(a, tid, m);
 }

@@ -32,8 +32,8 @@ enum inbox_msg_type { IM_SUBSCRIBE = 1, IM_UNSUBSCRIBE, IM_EVENT, IM_LIVE, IM_NO
 typedef struct inbox_msg {
 	actor_msg hdr;        /* first: type = enum inbox_msg_type */
 	reply_to reply;       /* SUBSCRIBE */
-	uint8_t role;         /* SUBSCRIBE: the subscriber's role (kit/perm.h) */
-	uint64_t uid;         /* SUBSCRIBE: the subscriber */
+	uint8_t role;         /* SUBSCRIBE: the subscriber's role (kit/perm.h); NOTICE: the least role it goes to (0: all) */
+	uint64_t uid;         /* SUBSCRIBE: the subscriber; NOTICE: also to this user's sessions */
 	uint64_t prev_assignee; /* EVENT: the assignee before the change */
 	conn_ref conn;        /* SUBSCRIBE/UNSUBSCRIBE */
 	uint64_t after;       /* SUBSCRIBE: last cursor seen */
@@ -43,7 +43,6 @@ typedef struct inbox_msg {
 	uint64_t seq;         /* LIVE: the new message's seq (conv holds the preview) */
 	uint8_t sender_type;  /* LIVE */
 	rbuf *frame;          /* NOTICE: the frame (a shared, immutable buffer the message owns a reference to) */
-	uint8_t min_role;     /* NOTICE: only to subscribers of this role and up (0: all) */
 } inbox_msg;
 
 /* Allocates a zeroed message. */
@@ -59,8 +58,10 @@ void inbox_send(struct app *a, uint64_t tid, inbox_msg *m);
  * announce. */
 void inbox_broadcast(struct app *a, uint64_t tid, json_t *frame);
 
-/* The same, to the consoles of users of role min_role (kit/perm.h) and up. */
-void inbox_broadcast_role(struct app *a, uint64_t tid, json_t *frame, int min_role);
+/* The same for some of them: those whose role is at least min_role (enum
+ * role, kit/perm.h; 0: none by role) and user uid's sessions (0: none by
+ * id) — presence and queue events (actors/desk). */
+void inbox_broadcast_to(struct app *a, uint64_t tid, json_t *frame, int min_role, uint64_t uid);
 
 actor *inbox_actor_new(void *app, uint64_t tid, uint64_t unused);
 void inbox_actor_free(actor *act);

@@ -4,11 +4,15 @@
  * caller's tenant, so another tenant's ids are simply not found. */
 #include "actors/conversations/access.h"
 #include "actors/conversations/conv.h"
+#include "actors/conversations/due.h"
 #include "actors/conversations/lcache.h"
 #include "actors/conversations/view.h"
+#include "core/clock.h"
 #include "core/id.h"
 #include "core/jw.h"
+#include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/dept_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +162,62 @@ static void get_one(http_req *req, const principal *pp)
 		http_respond_json(req, 200, view_conv(&c));
 }
 
+int conv_parse_update(json_t *body, conv_msg *m, const char **code, const char **msg, const char **field)
+{
+	*code = "invalid_field";
+	json_t *sv = json_object_get(body, "status"), *pv = json_object_get(body, "priority"),
+	       *uv = json_object_get(body, "snooze_until");
+	if (!json_is_object(body) || (!sv && !pv)) {
+		*msg = "give status and/or priority";
+		*field = "status";
+		return -1;
+	}
+	if (sv) {
+		int st = json_is_string(sv) ? rec_status_parse(json_string_value(sv)) : -1;
+		*field = "status";
+		if (st < 0) {
+			*msg = "status must be open, pending, snoozed, resolved or closed";
+			return -1;
+		}
+		if (st == CS_WAITING) {
+			*code = "invalid_status";
+			*msg = "waiting is set by the server only";
+			return -1;
+		}
+		m->status = (uint8_t)st;
+	}
+	if (pv) {
+		int pr = json_is_string(pv) ? rec_priority_parse(json_string_value(pv)) : -1;
+		if (pr < 0) {
+			*msg = "priority must be low, medium, high or urgent";
+			*field = "priority";
+			return -1;
+		}
+		m->priority = (uint8_t)pr;
+	}
+	*field = "snooze_until";
+	if (m->status == CS_SNOOZED && !uv) {
+		*msg = "snoozed needs snooze_until";
+		return -1;
+	}
+	if (uv && m->status != CS_SNOOZED) {
+		*msg = "snooze_until goes with status snoozed";
+		return -1;
+	}
+	if (uv && (!json_is_string(uv) ||
+		   clock_parse_iso8601(json_string_value(uv), json_string_length(uv), &m->until_ms) < 0)) {
+		*msg = "snooze_until must be a time as 2026-11-22T10:00:00Z";
+		return -1;
+	}
+	if (uv && m->until_ms <= clock_now_ms()) {
+		*code = "snooze_in_past";
+		*msg = "snooze_until must be in the future";
+		return -1;
+	}
+	return 0;
+}
+
+/* PATCH {status?, priority?, snooze_until?} */
 static void patch(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
@@ -168,25 +228,18 @@ static void patch(http_req *req, const principal *pp)
 	json_t *body = api_body(req);
 	if (!body)
 		return;
-	const char *status;
-	if (api_str(req, body, "status", true, 1, 16, &status) < 0)
-		goto out;
-	int st = rec_status_parse(status);
-	if (st < 0) {
-		http_respond_error(req, 400, "invalid_field",
-				   "status must be open, waiting, pending, snoozed, resolved or closed", "status");
-		goto out;
-	}
 	conv_msg *m = conv_msg_new(CM_STATUS);
+	const char *code, *msg, *field;
 	if (!m) {
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
-		goto out;
+	} else if (conv_parse_update(body, m, &code, &msg, &field) < 0) {
+		http_respond_error(req, 400, code, msg, field);
+		conv_msg_free(m);
+	} else {
+		m->who = p;
+		reply_begin_http(a, &m->reply, req);
+		conv_send(a, p.tid, c.id, m);
 	}
-	m->who = p;
-	m->status = (uint8_t)st;
-	reply_begin_http(a, &m->reply, req);
-	conv_send(a, p.tid, c.id, m);
-out:
 	json_decref(body);
 }
 
@@ -249,11 +302,118 @@ static void assign(http_req *req, const principal *pp)
 	conv_send(a, p.tid, c.id, m);
 }
 
+/* An optional id field: absent or null → 0; -1 when it is not an id. */
+static int opt_id(json_t *body, const char *name, uint64_t *out)
+{
+	json_t *v = json_object_get(body, name);
+	*out = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	return json_is_string(v) && id_parse(json_string_value(v), json_string_length(v), out) && *out ? 0 : -1;
+}
+
+static int bad(conv_err *e, int status, const char *code, const char *msg, const char *field)
+{
+	*e = (conv_err){ status, code, msg, field };
+	return -1;
+}
+
+int conv_parse_transfer(app *a, const principal *p, const rec_conv *c, json_t *body, conv_msg *m, conv_err *e)
+{
+	uint64_t uid, did;
+	json_t *rv = json_object_get(body, "reason");
+	if (opt_id(body, "agent_id", &uid) < 0)
+		return bad(e, 400, "invalid_field", "agent_id must be a user id or null", "agent_id");
+	if (opt_id(body, "department_id", &did) < 0)
+		return bad(e, 400, "invalid_field", "department_id must be a department id or null", "department_id");
+	if (!uid && !did)
+		return bad(e, 400, "invalid_field", "give agent_id and/or department_id", "agent_id");
+	if (!json_is_string(rv) || json_string_length(rv) < 1 || json_string_length(rv) > REC_REASON_MAX)
+		return bad(e, 400, "invalid_field", "reason must be 1 to 500 bytes", "reason");
+	store_txn t;
+	if (store_read(a->db, &t))
+		return bad(e, 500, "internal", "storage unavailable", NULL);
+	rec_dept *d = malloc(sizeof *d);
+	rec_user *u = malloc(sizeof *u);
+	int rc = d && u ? 0 : bad(e, 500, "internal", "out of memory", NULL);
+	/* the department after the transfer: the named one, else the current */
+	uint64_t after = did ? did : c->dept_id;
+	int drc = rc == 0 ? (after ? deptstore_get(&t, p->tid, after, d) : deptstore_default(&t, p->tid, d)) : 0;
+	if (rc == 0 && did && drc == STORE_ENOTFOUND)
+		rc = bad(e, 404, "not_found", "no such department", "department_id");
+	else if (rc == 0 && drc && drc != STORE_ENOTFOUND)
+		rc = bad(e, 500, "internal", "storage unavailable", NULL);
+	else if (rc == 0 && did && !d->active)
+		rc = bad(e, 400, "invalid_department", "the department is not active", "department_id");
+	bool has_dept = rc == 0 && drc == 0;
+	if (rc == 0 && uid) {
+		int urc = account_user_get(&t, p->tid, uid, u);
+		int mrc = urc == 0 && has_dept ? deptstore_is_member(&t, p->tid, d->id, uid) : 0;
+		if (urc == STORE_ENOTFOUND)
+			rc = bad(e, 404, "not_found", "no such agent", "agent_id");
+		else if (urc || (mrc && mrc != STORE_ENOTFOUND))
+			rc = bad(e, 500, "internal", "storage unavailable", NULL);
+		else if (!u->active)
+			rc = bad(e, 400, "agent_inactive", "the agent is deactivated", "agent_id");
+		else if (mrc == STORE_ENOTFOUND)
+			rc = bad(e, 400, "agent_not_in_department", "the agent is not a member of the department", "agent_id");
+		else
+			strcpy(m->target_name, u->name);
+	}
+	store_done(&t);
+	if (rc == 0) {
+		m->target = uid;
+		m->dept = did;
+		if (has_dept)
+			strcpy(m->dept_name, d->name);
+		m->text = strndup(json_string_value(rv), json_string_length(rv));
+		m->text_len = json_string_length(rv);
+		if (!m->text)
+			rc = bad(e, 500, "internal", "out of memory", NULL);
+	}
+	free(d);
+	free(u);
+	return rc;
+}
+
+/* POST .../transfer {agent_id?, department_id?, reason} */
+static void transfer(http_req *req, const principal *pp)
+{
+	app *a = api_app(req);
+	principal p = *pp;
+	rec_conv c;
+	if (api_route_conv(req, &p, &c) < 0)
+		return;
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	static const char *const fields[] = { "agent_id", "department_id", "reason", NULL };
+	conv_msg *m = NULL;
+	conv_err e;
+	if (api_only(req, body, fields) < 0)
+		goto out;
+	m = conv_msg_new(CM_TRANSFER);
+	if (!m) {
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+	} else if (conv_parse_transfer(a, &p, &c, body, m, &e) < 0) {
+		http_respond_error(req, e.status, e.code, e.msg, e.field);
+	} else {
+		m->who = p;
+		reply_begin_http(a, &m->reply, req);
+		conv_send(a, p.tid, c.id, m);
+		m = NULL;
+	}
+out:
+	conv_msg_free(m);
+	json_decref(body);
+}
+
 static const route_def routes[] = {
 	{ "GET", "/v1/conversations", PERM_CONV, list },
 	{ "GET", "/v1/conversations/{id}", PERM_CONV, get_one },
 	{ "PATCH", "/v1/conversations/{id}", PERM_CONV, patch },
 	{ "POST", "/v1/conversations/{id}/assign", PERM_CONV_ASSIGN, assign },
+	{ "POST", "/v1/conversations/{id}/transfer", PERM_CONV_ASSIGN, transfer },
 	{ "GET", "/v1/conversations/{id}/messages", PERM_CONV, api_messages_route },
 	{ "POST", "/v1/conversations/{id}/messages", PERM_CONV, api_send_route },
 	{ 0 },
@@ -263,4 +423,6 @@ const feature feature_conversations = {
 	.name = "conversations",
 	.routes = routes,
 	.frames = conv_frames,
+	.start = due_start,
+	.stop = due_stop,
 };

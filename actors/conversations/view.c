@@ -40,6 +40,16 @@ json_t *view_conv(const rec_conv *c)
 	json_object_set_new(v, "updated_at_ms", json_integer(c->updated_ms));
 	json_object_set_new(v, "first_response_at", view_time(c->first_response_ms));
 	json_object_set_new(v, "resolved_at", view_time(c->resolved_ms));
+	json_object_set_new(v, "department_id", c->dept_id ? view_id(c->dept_id) : json_null());
+	json_object_set_new(v, "offline", json_boolean(c->offline));
+	json_object_set_new(v, "waiting_since", view_time(c->waiting_since_ms));
+	json_object_set_new(v, "assigned_at", view_time(c->assigned_ms));
+	json_object_set_new(v, "snooze_until", view_time(c->snooze_until_ms));
+	json_object_set_new(v, "closed_at", view_time(c->closed_ms));
+	json_object_set_new(v, "reopened_at", view_time(c->reopened_ms));
+	json_object_set_new(v, "first_response_s",
+			    c->first_response_ms ? json_integer((json_int_t)c->first_response_s) : json_null());
+	json_object_set_new(v, "resolution_s", c->resolved_ms ? json_integer((json_int_t)c->resolution_s) : json_null());
 	return v;
 }
 
@@ -69,10 +79,17 @@ json_t *view_event(const rec_event *e)
 	}
 	if (e->kind == EK_STATUS)
 		json_object_set_new(v, "status", json_string(rec_status_name(e->status)));
-	if (e->kind == EK_ASSIGNED)
+	if (e->kind == EK_ASSIGNED || e->kind == EK_TRANSFER)
 		json_object_set_new(v, "assignee", e->assignee_id
 				    ? json_pack("{s:o,s:s}", "id", view_id(e->assignee_id), "name", e->assignee_name)
 				    : json_null());
+	if (e->kind == EK_TRANSFER) {
+		json_object_set_new(v, "from_id", e->from_id ? view_id(e->from_id) : json_null());
+		json_object_set_new(v, "department_id", e->dept_id ? view_id(e->dept_id) : json_null());
+		json_object_set_new(v, "reason", json_string(e->text));
+	}
+	if (e->kind == EK_PRIORITY)
+		json_object_set_new(v, "priority", json_string(rec_priority_name(e->priority)));
 	json_object_set_new(v, "created_at", view_time(e->created_ms));
 	json_object_set_new(v, "created_at_ms", json_integer(e->created_ms));
 	return v;
@@ -135,7 +152,7 @@ static int event_write(const rec_event *e, buf *b, bool frame)
 		rc |= jw_key(b, "status", 0);
 		rc |= jw_cstr(b, rec_status_name(e->status));
 	}
-	if (e->kind == EK_ASSIGNED) {
+	if (e->kind == EK_ASSIGNED || e->kind == EK_TRANSFER) {
 		rc |= jw_key(b, "assignee", 0);
 		if (e->assignee_id) {
 			rc |= buf_puts(b, "{\"id\":");
@@ -146,6 +163,18 @@ static int event_write(const rec_event *e, buf *b, bool frame)
 		} else {
 			rc |= buf_puts(b, "null");
 		}
+	}
+	if (e->kind == EK_TRANSFER) {
+		rc |= jw_key(b, "from_id", 0);
+		rc |= e->from_id ? jw_id(b, e->from_id) : buf_puts(b, "null");
+		rc |= jw_key(b, "department_id", 0);
+		rc |= e->dept_id ? jw_id(b, e->dept_id) : buf_puts(b, "null");
+		rc |= jw_key(b, "reason", 0);
+		rc |= jw_cstr(b, e->text);
+	}
+	if (e->kind == EK_PRIORITY) {
+		rc |= jw_key(b, "priority", 0);
+		rc |= jw_cstr(b, rec_priority_name(e->priority));
 	}
 	rc |= jw_key(b, "created_at", 0);
 	rc |= jw_time(b, e->created_ms);
@@ -218,6 +247,19 @@ int view_conv_write(const rec_conv *c, buf *b)
 	rc |= jw_time(b, c->first_response_ms);
 	rc |= jw_key(b, "resolved_at", 0);
 	rc |= jw_time(b, c->resolved_ms);
+	rc |= jw_key(b, "department_id", 0);
+	rc |= c->dept_id ? jw_id(b, c->dept_id) : buf_puts(b, "null");
+	rc |= buf_puts(b, c->offline ? ",\"offline\":true" : ",\"offline\":false");
+	static const char *time_names[] = { "waiting_since", "assigned_at", "snooze_until", "closed_at", "reopened_at" };
+	const int64_t times[] = { c->waiting_since_ms, c->assigned_ms, c->snooze_until_ms, c->closed_ms, c->reopened_ms };
+	for (int i = 0; i < 5; i++) {
+		rc |= jw_key(b, time_names[i], 0);
+		rc |= jw_time(b, times[i]);
+	}
+	rc |= jw_key(b, "first_response_s", 0);
+	rc |= c->first_response_ms ? jw_u64(b, c->first_response_s) : buf_puts(b, "null");
+	rc |= jw_key(b, "resolution_s", 0);
+	rc |= c->resolved_ms ? jw_u64(b, c->resolution_s) : buf_puts(b, "null");
 	rc |= buf_puts(b, "}");
 	return rc ? -1 : 0;
 }

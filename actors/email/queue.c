@@ -109,6 +109,45 @@ int email_queue_invitation(app *a, store_txn *tx, const rec_user *u, const char 
 	return enqueue(a, tx, &e, t.name, u->email, &b, false, EV_USER_UPDATED, u->tid, 0);
 }
 
+int email_queue_offline(app *a, store_txn *tx, const rec_dept *d, const rec_conv *convs, size_t n)
+{
+	if (!a->outbox || !n)
+		return 0;
+	rec_email e;
+	rec_tenant t;
+	bool send;
+	int rc = settings(tx, d->tid, &e, &t, &send);
+	if (rc || !send)
+		return rc;
+	const char *to = d->notify_email[0] ? d->notify_email : e.notify;
+	if (!to[0])
+		return 0;
+	tpl_offline_item *items = calloc(n, sizeof *items);
+	char (*links)[sizeof a->cfg.public_url + 64] = calloc(n, sizeof *links);
+	if (!items || !links) {
+		free(items);
+		free(links);
+		log_error("email.queue", "tid=%llu msg=\"out of memory; the email is not sent\"", (unsigned long long)d->tid);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char path[64], ids[24];
+		snprintf(path, sizeof path, "/agent/#inbox/%s", id_str(convs[i].id, ids));
+		email_link(a, path, links[i], sizeof links[i]);
+		items[i] = (tpl_offline_item){ convs[i].visitor_name, convs[i].visitor_email, convs[i].lm_text, links[i] };
+	}
+	tpl_offline_digest v = { .workspace = t.name, .department = d->name, .items = items, .n = n };
+	email_body b;
+	rc = tpl_offline_digest_render(&v, &b);
+	free(items);
+	free(links);
+	if (rc < 0) {
+		log_error("email.queue", "tid=%llu msg=\"out of memory; the email is not sent\"", (unsigned long long)d->tid);
+		return 0;
+	}
+	return enqueue(a, tx, &e, t.name, to, &b, true, EV_CONVERSATION_CREATED, d->tid, convs[0].id);
+}
+
 /* Outbound thread: sets up j to send entry en (read in t) through the
  * tenant's current settings. 0; or -1 with a reason in why (the settings
  * are gone or do not open, out of memory) — an attempt that failed. */

@@ -25,5 +25,10 @@ int email_queue_start(app *a);
 int email_queue_invitation(app *a, store_txn *tx, const rec_user *u, const char *inviter, const char *token,
 			   int64_t expires_ms);
 
+/* Writer thread, inside tx: the offline email of department d listing
+ * conversations convs[0..n), to the department's notification address
+ * (else the tenant's), when the tenant has SMTP settings. 0 or a store
+ * error. */
+int email_queue_offline(app *a, store_txn *tx, const rec_dept *d, const rec_conv *convs, size_t n);
 
 #endif

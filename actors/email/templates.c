@@ -179,3 +179,24 @@ int tpl_test_render(const tpl_test *v, email_body *out)
 	rc |= end(out, "Parley sends the notifications of %s this way.", v->workspace);
 	return finish(out, rc);
 }
+
+int tpl_offline_digest_render(const tpl_offline_digest *v, email_body *out)
+{
+	memset(out, 0, sizeof *out);
+	char count[96];
+	snprintf(count, sizeof count, "%zu conversation%s started while nobody could answer in %%s:", v->n,
+		 v->n == 1 ? "" : "s");
+	int rc = buf_printf(&out->subject, "%zu waiting offline in ", v->n) | one_line(&out->subject, v->department) |
+		 buf_puts(&out->subject, " (") | one_line(&out->subject, v->workspace) | buf_puts(&out->subject, ")");
+	rc |= begin(out, "Conversations waiting offline");
+	rc |= para(out, count, v->department);
+	for (size_t i = 0; i < v->n; i++) {
+		const tpl_offline_item *it = &v->items[i];
+		const char *who = it->visitor_name && it->visitor_name[0] ? it->visitor_name : "A visitor";
+		rc |= field(out, "Visitor", who) | field(out, "Email", it->visitor_email) | field(out, "Message", it->message) |
+		      field(out, "Open", it->link) | buf_puts(&out->text, "\n") | buf_puts(&out->html, "<hr>\n");
+	}
+	rc |= end(out, "You receive this because this address gets the offline emails of a department of %s.",
+		  v->workspace);
+	return finish(out, rc);
+}

@@ -10,6 +10,7 @@
 #ifndef PARLEY_TEMPLATES_H
 #define PARLEY_TEMPLATES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "core/buf.h"
 
@@ -47,9 +48,25 @@ typedef struct {
 	const char *requested_by;  /* the admin who asked */
 } tpl_test;
 
+/* To a department's notification address: the conversations that started
+ * while nobody could answer, one email per window (actors/desk). */
+typedef struct {
+	const char *visitor_name, *visitor_email;
+	const char *message;       /* the last message's preview */
+	const char *link;          /* the conversation in the console */
+} tpl_offline_item;
+
+typedef struct {
+	const char *workspace;
+	const char *department;
+	const tpl_offline_item *items;
+	size_t n;
+} tpl_offline_digest;
+
 /* Each fills *out (zeroed first): 0, or -1 out of memory (*out freed). */
 int tpl_new_conversation_render(const tpl_new_conversation *v, email_body *out);
 int tpl_invitation_render(const tpl_invitation *v, email_body *out);
 int tpl_test_render(const tpl_test *v, email_body *out);
+int tpl_offline_digest_render(const tpl_offline_digest *v, email_body *out);
 
 #endif

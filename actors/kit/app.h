@@ -84,6 +84,9 @@ typedef struct {
 	int64_t clock_offset_ms;   /* --clock-offset-ms: the clock's shift, for tests [0] */
 	bool print_routes;         /* --print-routes: list routes and exit */
 	bool no_rollups;               /* --no-rollups: the analytics sink keeps nothing (benchmark A/B) */
+	int default_capacity;      /* --default-capacity: an agent's concurrent chats when not set [3] */
+	int64_t offline_email_window_ms; /* --offline-email-window-ms: offline conversations per email, per department [300000] */
+	bool test_clock;           /* --test-clock: PUT /v1/ops/clock may move the clock (tests only) */
 	http_opts http;            /* limits and time-outs */
 } app_config;
 
@@ -109,6 +112,7 @@ typedef struct app {
 	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
 	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
 	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */
+	struct due_timer *due;     /* the due timer (conversations/due.h) */
 	ratelimit *login_rl;        /* failed logins per email */
 	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
 	jobs *jobs;                /* CPU-heavy work (password hashing) */
@@ -122,6 +126,7 @@ typedef struct app {
 	uint8_t jwt_key[32];
 	uint8_t secret_key[32];    /* seals stored secrets (core/secretbox.h; --secret-key-file) */
 	struct email *email;       /* the email feature's senders (actors/email) */
+	void *desk;                /* the desk's timer thread and board (actors/desk) */
 	int port;                  /* bound port */
 	ev_timer sweep;            /* idle sweep of conversation actors (on loop 0) */
 	ev_timer trim;             /* gives freed heap memory back (on loop 0, app.c) */

@@ -12,7 +12,7 @@
  * user.deactivate, user.reactivate, user.update, tenant.update,
  * email.update, api_key.create, api_key.revoke, webhook.create,
  * webhook.update, webhook.delete, department.create, department.update,
- * department.delete, department.reorder, department.members,
+ * department.delete, department.reorder, department.members, user.capacity,
  * conversation.assign, conversation.transfer (docs/openapi.yaml, tag
  * audit).
  */

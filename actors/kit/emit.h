@@ -29,15 +29,17 @@ enum ev_type {
 	EV_MESSAGE_CREATED,
 	EV_VISITOR_CREATED,
 	EV_USER_UPDATED,
+	EV_CONVERSATION_TRANSFERRED,   /* to an agent and/or a department, with a reason */
 	EV__COUNT
 };
 
 /* Internal events: no webhook name, no endpoint subscribes to them (the
  * webhook sink's masks never hold their bit); sinks that know them act.
- * EV_RECEIPT_STORED: a receipt moved a conversation's watermarks (conv:
- * the record after it; event: NULL) — the analytics sink counts what it
- * passed. */
-#define EV_RECEIPT_STORED 40
+ * EV_CONV_WRITTEN: a conversation write that is no domain event — a
+ * receipt moved its watermarks, the queue set its offline flag, a due
+ * entry moved (conv: the record after it; event: NULL). The analytics
+ * sink counts what receipts passed and conversations going offline. */
+#define EV_CONV_WRITTEN 40
 
 /* "conversation.created", ...; NULL if out of range. */
 const char *ev_type_name(int type);

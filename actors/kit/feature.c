@@ -2,6 +2,7 @@
  * front of every table route (see feature.h). */
 #include "actors/kit/feature.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,11 @@ int feature_install(app *a, const feature *const *list)
 				es->def = r;
 				unsigned flags = (r->perm == PERM_PUBLIC ? 0 : HTTP_BEARER) |
 						 (k ? HTTP_STREAM_BODY : 0);
-				http_route(a->http, r->method, r->path, flags, dispatch, es);
+				if (http_route(a->http, r->method, r->path, flags, dispatch, es) < 0) {
+					/* a route the server would not serve: refuse to start */
+					fprintf(stderr, "parleyd: cannot install route %s %s\n", r->method, r->path);
+					return -1;
+				}
 				es++;
 			}
 		}

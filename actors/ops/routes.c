@@ -1,6 +1,7 @@
 /* api_ops — health, readiness and Prometheus metrics. */
 #include "actors/kit/api.h"
 #include "storage/db.h"
+#include "actors/conversations/due.h"
 #include "actors/conversations/lcache.h"
 #include "actors/files/files.h"
 #include "actors/kit/registry.h"
@@ -134,10 +135,40 @@ static void metrics(http_req *req, const principal *unused)
 	buf_free(&b);
 }
 
+/* PUT /v1/ops/clock {"now": ISO-8601}: tests only (parleyd --test-clock;
+ * otherwise 404): the server's clock reads `now` from here on, advancing
+ * in real time. Times decided by the clock (business hours, heartbeats,
+ * snoozes) follow it. */
+static void set_clock(http_req *req, const principal *unused)
+{
+	app *a = api_app(req);
+	if (!a->cfg.test_clock) {
+		http_respond_error(req, 404, "not_found", "the clock is the system's (no --test-clock)", NULL);
+		return;
+	}
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	const char *now;
+	int64_t ms;
+	if (api_str(req, body, "now", true, 1, 40, &now) == 0) {
+		if (clock_parse_iso8601(now, strlen(now), &ms) < 0) {
+			api_bad_field(req, "now", "now must be an ISO-8601 UTC time");
+		} else {
+			clock_set_now_ms(ms);
+			due_wake(a);   /* snooze ends and auto-closes now due */
+			char iso[32];
+			http_respond_json(req, 200, json_pack("{s:s}", "now", clock_iso8601(clock_now_ms(), iso)));
+		}
+	}
+	json_decref(body);
+}
+
 static const route_def routes[] = {
 	{ "GET", "/healthz", PERM_PUBLIC, healthz },
 	{ "GET", "/readyz", PERM_PUBLIC, readyz },
 	{ "GET", "/metrics", PERM_PUBLIC, metrics },
+	{ "PUT", "/v1/ops/clock", PERM_SETTINGS, set_clock },
 	{ 0 },
 };
 

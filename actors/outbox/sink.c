@@ -299,11 +299,16 @@ static int put_data(const app_event *ev, buf *b)
 	case EV_CONVERSATION_UPDATED:
 	case EV_CONVERSATION_ASSIGNED:
 	case EV_CONVERSATION_RESOLVED:
+	case EV_CONVERSATION_TRANSFERRED:
 	case EV_MESSAGE_CREATED:
 		if (!ev->conv)
 			return -1;
 		rc |= buf_puts(b, "\"conversation\":");
 		rc |= put_conv(b, ev->conv, ev->event ? ev->event->seq : ev->conv->last_seq);
+		if (ev->type == EV_CONVERSATION_TRANSFERRED && ev->event) {   /* the transfer event */
+			rc |= buf_puts(b, ",\"transfer\":");
+			rc |= view_event_write(ev->event, b);
+		}
 		if (ev->type == EV_MESSAGE_CREATED) {
 			if (!ev->event)
 				return -1;

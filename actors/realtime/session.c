@@ -6,6 +6,7 @@
 #include "actors/conversations/conv.h"
 #include "actors/conversations/inbox.h"
 #include "actors/kit/api.h"
+#include "actors/kit/desk.h"
 #include "actors/kit/session.h"
 #include "actors/kit/view.h"
 #include "storage/account_store.h"
@@ -15,6 +16,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* An agent socket opened or closed: the agent's actor counts them
+ * (actors/kit/desk.h). */
+static void presence(rt_session *s, int event)
+{
+	desk_msg *m = desk_msg_new(DK_PRESENCE);
+	if (!m)
+		return;
+	m->state = (uint8_t)event;
+	m->conn = ws_ref(s->c);
+	desk_to_agent(s->app, s->who.tid, s->who.id, m);
+}
 
 static void do_auth(rt_session *s, const char *id, json_t *f)
 {
@@ -34,8 +47,10 @@ static void do_auth(rt_session *s, const char *id, json_t *f)
 	memcpy(p.addr, s->who.addr, sizeof p.addr);   /* taken at the upgrade (audit log) */
 	s->who = p;
 	s->authed = true;
-	if (p.kind == P_AGENT)
+	if (p.kind == P_AGENT) {
 		rt_list(s);
+		presence(s, DPE_SOCKET_OPEN);
+	}
 	ws_set_ready(s->c);
 	json_t *me = json_pack("{s:o,s:o,s:s,s:s}", "id", view_id(p.id), "tenant_id", view_id(p.tid),
 			       "name", p.name, "role", p.role);
@@ -118,6 +133,8 @@ static void on_close(conn *c, void *user)
 			inbox_send(s->app, s->who.tid, m);
 		}
 	}
+	if (live && s->authed && s->who.kind == P_AGENT)
+		presence(s, DPE_SOCKET_CLOSE);
 	rt_unlist(s);
 	free(s->subs);
 	free(s);

@@ -28,6 +28,7 @@
 #include "storage/account_store.h"
 #include "storage/token_store.h"
 #include "core/clock.h"
+#include "actors/kit/desk.h"
 #include "core/crypto.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -144,6 +145,12 @@ static void op_done(wr_req *w, int rc)
 					     : op->user.active ? "your role changed" : "account deactivated");
 		if (op->kind != OP_SET_PASSWORD && op->kind != OP_REINVITE)
 			announce(a, &op->user);
+		if (op->kind == OP_UPDATE || op->kind == OP_DEACTIVATE || op->kind == OP_REACTIVATE) {
+			/* the desk reads the agent again (role, active: kit/desk.h) */
+			desk_msg *m = desk_msg_new(DK_AGENT_RELOAD);
+			if (m)
+				desk_to_agent(a, op->tid, op->uid, m);
+		}
 		if (body)
 			reply_json(a, &op->reply, status, body);
 		else

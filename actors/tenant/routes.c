@@ -35,10 +35,10 @@ static json_t *view_tenant(const rec_tenant *t)
 			json_array_append_new(origins, json_stringn(p, n));
 		p += n + (p[n] == ',');
 	}
-	return json_pack("{s:o,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:s}", "id", view_id(t->id), "name", t->name,
+	return json_pack("{s:o,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:s,s:I}", "id", view_id(t->id), "name", t->name,
 			 "slug", t->slug, "widget_key", t->widget_key, "allowed_origins", origins, "widget",
 			 "color", t->widget_color, "greeting", t->greeting, "position", t->widget_position,
-			 "timezone", t->timezone);
+			 "timezone", t->timezone, "auto_close_s", (json_int_t)t->auto_close_s);
 }
 
 static void get_tenant(http_req *req, const principal *p)
@@ -71,6 +71,7 @@ typedef struct {
 	rec_tenant tenant;
 	bool invalid;
 	principal who;                  /* the caller (the audit row) */
+	int64_t auto_close_s;      /* -1 = unchanged */
 } tenant_op;
 
 static int op_apply(wr_req *w, store_txn *t)
@@ -90,6 +91,8 @@ static int op_apply(wr_req *w, store_txn *t)
 	TAKE(r->widget_position, op->position);
 	TAKE(r->timezone, op->timezone);
 #undef TAKE
+	if (op->auto_close_s >= 0)
+		r->auto_close_s = (uint64_t)op->auto_close_s;
 	rc = account_tenant_update(t, r);
 	if (rc == STORE_ECONFLICT) {   /* validated before; the store checks before it writes */
 		op->invalid = true;
@@ -104,6 +107,8 @@ static int op_apply(wr_req *w, store_txn *t)
 	for (size_t i = 0; fields && i < sizeof names / sizeof *names; i++)
 		if (given[i])
 			json_array_append_new(fields, json_string(names[i]));
+	if (fields && op->auto_close_s >= 0)
+		json_array_append_new(fields, json_string("auto_close_s"));
 	return audit_json(op->app, t, op->tid, &op->who, "tenant.update", "tenant", op->tid,
 			  json_pack("{s:o}", "fields", fields ? fields : json_array())) ? STORE_EIO : 0;
 }
@@ -246,9 +251,24 @@ static int read_timezone(http_req *req, json_t *body, tenant_op *op)
 	return 0;
 }
 
+/* auto_close_s: close conversations inactive this long; 0 = never, else
+ * one minute to a year */
+static int read_auto_close(http_req *req, json_t *body, tenant_op *op)
+{
+	json_t *v = json_object_get(body, "auto_close_s");
+	op->auto_close_s = -1;
+	if (!v)
+		return 0;
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (n != 0 && (n < 60 || n > 366 * 86400))
+		return api_bad_field(req, "auto_close_s", "auto_close_s must be 0 (never) or 60 to 31622400 seconds");
+	op->auto_close_s = n;
+	return 0;
+}
+
 static void patch_tenant(http_req *req, const principal *p)
 {
-	static const char *const fields[] = { "name", "allowed_origins", "widget", "timezone", NULL };
+	static const char *const fields[] = { "name", "allowed_origins", "widget", "timezone", "auto_close_s", NULL };
 	app *a = api_app(req);
 	json_t *body = api_body(req);
 	if (!body)
@@ -260,7 +280,8 @@ static void patch_tenant(http_req *req, const principal *p)
 		goto out;
 	}
 	if (api_only(req, body, fields) < 0 || api_opt_str(req, body, "name", 1, REC_NAME_MAX, &name) < 0 ||
-	    read_origins(req, body, op) < 0 || read_widget(req, body, op) < 0 || read_timezone(req, body, op) < 0)
+	    read_origins(req, body, op) < 0 || read_widget(req, body, op) < 0 || read_timezone(req, body, op) < 0 ||
+	    read_auto_close(req, body, op) < 0)
 		goto out;
 	if (name)
 		op->name = strcpy(op->name_s, name);

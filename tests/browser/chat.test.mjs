@@ -243,6 +243,30 @@ async function scenario(state) {
     await visitor.locator("[data-testid=parley-error]", { hasText: /SVG/ }).waitFor();
   });
 
+  // ---- priority and transfer
+  await check("agent: sets the priority to high", async () => {
+    await agent.getByTestId("priority-select").selectOption("high");
+    await aMsg(/priority to high/).waitFor();
+  });
+
+  let deptName;
+  await check("agent: transfers the conversation to a department with a reason", async () => {
+    await agent.getByTestId("transfer-button").click();
+    await agent.getByTestId("transfer-dialog").waitFor();
+    const dept = agent.getByTestId("transfer-department");
+    await waitFor("the departments to load", async () => (await dept.locator("option").count()) > 1);
+    await dept.selectOption({ index: 1 });
+    deptName = (await dept.locator("option:checked").textContent()).trim();
+    await agent.getByTestId("transfer-reason").fill("billing question");
+    await agent.getByTestId("transfer-submit").click();
+    await aMsg(/transferred it to a department's queue: billing question/).waitFor();
+    await waitFor("the status to read waiting", async () => /waiting/i.test(await a.status.textContent()));
+  });
+
+  await check("visitor: sees the transfer's system message", async () => {
+    await wMsg(`Transferred to ${deptName}`, "system").waitFor();
+  });
+
   // ---- resolve
   await check("agent: resolves the conversation", async () => {
     await agent.getByTestId("resolve-button").click();

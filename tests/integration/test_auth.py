@@ -525,7 +525,9 @@ def test_conversation_filters_and_pagination():
             assert k in conv, (k, conv)
         assert conv["last_message"]["text"] == "q6" and conv["visitor"]["name"] == "Many", conv
         assert ids("?status=resolved")[0] == [c[5], c[2]]
-        assert ids("?status=open")[0] == [c[6], c[4], c[3], c[1], c[0]]
+        # new conversations wait in the queue; an assignment opens them
+        assert ids("?status=open")[0] == [c[4], c[3], c[1]]
+        assert ids("?status=waiting")[0] == [c[6], c[0]]
         assert ids("?status=closed")[0] == []
         assert ids("?assignee=me")[0] == [c[4], c[1]]
         assert ids("?assignee=" + me)[0] == [c[4], c[1]]
@@ -543,7 +545,7 @@ def test_conversation_filters_and_pagination():
         assert flat == newest_first and len(set(flat)) == 7
         pages = list_all(s, tok, "", 7)
         assert pages == [newest_first], pages
-        for query, want in [("status=open", [c[6], c[4], c[3], c[1], c[0]]),
+        for query, want in [("status=open", [c[4], c[3], c[1]]),
                             ("assignee=none", [c[6], c[5], c[2], c[0]]),
                             ("assignee=me", [c[4], c[1]])]:
             for limit in (1, 2, 3):

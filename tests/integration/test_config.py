@@ -17,7 +17,8 @@ def test_bad_flags_exit_2_with_a_message():
                  ["--io-threads", "0"], ["--log-level", "loud"], ["stray"], ["--dedupe-window", "0"],
                  ["--dedupe-window", "100000000"], ["--header-timeout-ms", "0"], ["--idle-timeout-ms", "0"],
                  ["--ws-ping-ms", "0"], ["--ws-auth-timeout-ms", "0"], ["--ws-frame-timeout-ms", "0"],
-                 ["--body-min-rate", "0"], ["--ws-frame-timeout-ms", "-5"]):
+                 ["--body-min-rate", "0"], ["--ws-frame-timeout-ms", "-5"], ["--default-capacity", "-1"],
+                 ["--default-capacity", "101"], ["--offline-email-window-ms", "5"], ["--test-clock", "x"]):
         r = run(args)
         assert r.returncode == 2, (args, r.returncode, r.stderr)
         assert "parleyd:" in r.stderr, (args, r.stderr)

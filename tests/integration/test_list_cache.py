@@ -5,7 +5,7 @@ assignee filters, other tenants, and concurrent writers."""
 import re
 import threading
 
-from harness import Server, main
+from harness import Server, main, wait_until
 
 
 def list_convs(s, tok, q="limit=100", headers=None):
@@ -29,6 +29,9 @@ def test_etag_and_revalidation():
         tok = s.login()["access_token"]
         vis = s.visitor("Ann")["visitor_token"]
         cid = s.new_conversation(vis, "hello", "c-1")["id"]
+        # nobody is online: its department marks it offline (a write of its
+        # own, actors/desk) — the list is stable after that
+        wait_until(lambda: by_id(list_convs(s, tok)[1]).get(cid, {}).get("offline") is True, 5, "the offline flag")
         st, b, h = list_convs(s, tok)
         assert st == 200 and cid in by_id(b), (st, b)
         etag = h.get("ETag")
@@ -69,19 +72,19 @@ def test_read_your_writes_after_every_change():
         tok, me = login["access_token"], login["user"]["id"]
         vis = s.visitor("Bo")["visitor_token"]
         cid = s.new_conversation(vis, "hello", "r-0")["id"]
-        for q in ["limit=100", "status=open", "assignee=none", "assignee=me", "limit=1"]:
+        for q in ["limit=100", "status=waiting", "assignee=none", "assignee=me", "limit=1"]:
             list_convs(s, tok, q)   # warm every variant
         for i in range(1, 21):
             ev = post_visitor(s, vis, cid, "r-%d" % i)
             seq = ev.get("seq") or ev.get("event", {}).get("seq")
             st, b, _ = list_convs(s, tok)
             assert st == 200 and by_id(b)[cid]["last_seq"] >= seq, (i, seq, b)
-        # status: the open list drops it, the resolved list gains it
-        assert cid in by_id(list_convs(s, tok, "status=open")[1])
+        # status: the waiting list (new conversations wait) drops it, the resolved list gains it
+        assert cid in by_id(list_convs(s, tok, "status=waiting")[1])
         assert cid not in by_id(list_convs(s, tok, "status=resolved")[1])
         st, b, _ = s.request("PATCH", "/v1/conversations/" + cid, {"status": "resolved"}, token=tok)
         assert st == 200, (st, b)
-        assert cid not in by_id(list_convs(s, tok, "status=open")[1])
+        assert cid not in by_id(list_convs(s, tok, "status=waiting")[1])
         assert cid in by_id(list_convs(s, tok, "status=resolved")[1])
         assert by_id(list_convs(s, tok)[1])[cid]["status"] == "resolved"
         # assignment: "none" drops it, "me" gains it
@@ -102,6 +105,8 @@ def test_other_tenant_gets_its_own_list():
         tok = s.login()["access_token"]
         vis = s.visitor("Cy")["visitor_token"]
         cid = s.new_conversation(vis, "hello", "t-1")["id"]
+        # (marked offline by its department first: nobody is online)
+        wait_until(lambda: by_id(list_convs(s, tok)[1]).get(cid, {}).get("offline") is True, 5, "the offline flag")
         b = list_convs(s, tok)[1]
         assert cid in by_id(b)
         _, key_b = s.new_tenant("acme", "Acme")

@@ -188,6 +188,14 @@ class World:
         b = s.login("owner@other.test", PASSWORD, tenant="other")
         assert b["user"]["role"] == "owner" and b["user"]["tenant_id"] == self.tid_b, b["user"]
         self.tokens["other"] = b["access_token"]
+        # no routing in tenant A: the matrix's users come online (their
+        # sockets, the presence samples) and conversations must stay as the
+        # samples leave them (routing: tests/integration/test_routing.py)
+        st, b, _ = s.request("GET", "/v1/departments", token=self.tokens["owner"])
+        assert st == 200, (st, b)
+        for d in b["data"]:
+            st, r, _ = s.request("PATCH", "/v1/departments/%s" % d["id"], {"routing": "off"}, token=self.tokens["owner"])
+            assert st == 200, (st, r)
         # the visitor of A, and the conversation everyone of A may read
         self.vis = s.visitor("Matrix Visitor")
         self.tokens["visitor"] = self.vis["visitor_token"]
@@ -365,11 +373,32 @@ def logged_delivery(w):
 def shared_dept(w):
     """A department of tenant A for the samples that read or change it."""
     if not getattr(w, "dept", None):
-        st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Matrix", "slug": w.uniq("sd")},
+        st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Matrix", "slug": w.uniq("sd"), "routing": "off"},
                                token=w.tokens["owner"])
         assert st == 201, (st, b)
         w.dept = b["id"]
     return w.dept
+
+
+def transfer_dept(w):
+    """A department every user of tenant A is a member of (the transfer samples)."""
+    if not getattr(w, "tdept", None):
+        st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Transfers", "slug": w.uniq("td"), "routing": "off"},
+                               token=w.tokens["owner"])
+        assert st == 201, (st, b)
+        ids = [w.uid[r] for r in ROLES]
+        st, m, _ = w.s.request("PUT", "/v1/departments/%s/members" % b["id"], {"agent_ids": ids},
+                               token=w.tokens["owner"])
+        assert st == 200, (st, m)
+        w.tdept = b["id"]
+    return w.tdept
+
+
+def transfer_body(w, principal):
+    """A user transfers a new (unassigned) conversation to themselves in the
+    transfer department; a key to the agent."""
+    uid = w.uid[principal] if principal in ROLES else w.uid["agent"]
+    return {"agent_id": uid, "department_id": transfer_dept(w), "reason": "matrix"}
 
 
 def fresh_dept(w):
@@ -400,6 +429,7 @@ ROUTE_SAMPLES = {
     "PATCH /v1/conversations/{id}": Route(200, {"id": fresh}, body=lambda w: {"status": "resolved"}),
     "POST /v1/conversations/{id}/assign": Route(200, {"id": fresh},   # no body: to the caller
                                                 key_body=lambda w: {"assignee_id": w.uid["agent"]}),
+    "POST /v1/conversations/{id}/transfer": Route(200, {"id": fresh}, body=transfer_body, per_principal=True),
     "GET /v1/conversations/{id}/messages": Route(200, {"id": shared}),
     "POST /v1/conversations/{id}/messages": Route(201, {"id": fresh},
                                                   body=lambda w: {"client_id": w.uniq(), "text": "reply"}),
@@ -441,6 +471,14 @@ ROUTE_SAMPLES = {
     "GET /v1/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
     "POST /v1/widget/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
     "GET /v1/widget/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
+    "POST /v1/presence/heartbeat": Route(200),
+    "PUT /v1/presence": Route(200, body=lambda w: {"state": "online"}),
+    "GET /v1/presence": Route(200),
+    "PUT /v1/agents/{id}/capacity": Route(200, {"id": lambda w: w.uid["agent"]}, body=lambda w: {"max_chats": 4}),
+    "GET /v1/queue": Route(200),
+    # the matrix's server runs on the system clock (no --test-clock): 404
+    # to everyone the permission lets through
+    "PUT /v1/ops/clock": Route(404, body=lambda w: {"now": "2030-01-01T00:00:00Z"}),
     "GET /v1/departments": Route(200),
     "POST /v1/departments": Route(201, body=lambda w: {"name": "New", "slug": w.uniq("nd")}),
     "POST /v1/departments/reorder": Route(200, body=dept_order, per_principal=True),
@@ -486,7 +524,12 @@ FRAME_SAMPLES = {
     "delivered": Frame(lambda w, cid: {"type": "delivered", "conversation_id": cid, "seq": 1}),
     "read": Frame(lambda w, cid: {"type": "read", "conversation_id": cid, "seq": 1}),
     "subscribe_inbox": Frame(lambda w, cid: {"type": "subscribe_inbox", "after": 0}, conv=False),
+    "transfer": Frame(lambda w, cid: {"type": "transfer", "conversation_id": cid, "department_id": transfer_dept(w),
+                                      "reason": "matrix frame"}),
+    "update_conversation": Frame(lambda w, cid: {"type": "update_conversation", "conversation_id": cid,
+                                                 "priority": "high"}),
     "ping": Frame(lambda w, cid: {"type": "ping"}, conv=False),
+    "presence.set": Frame(lambda w, cid: {"type": "presence.set", "state": "online"}, conv=False),
 }
 
 

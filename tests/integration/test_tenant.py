@@ -9,7 +9,7 @@ import http.client
 from harness import WS, Server, err, main, ok, run
 
 PW = "a-good-password-1"
-TENANT_FIELDS = {"id", "name", "slug", "widget_key", "allowed_origins", "widget", "timezone"}
+TENANT_FIELDS = {"id", "name", "slug", "widget_key", "allowed_origins", "widget", "timezone", "auto_close_s"}
 
 
 
@@ -70,7 +70,9 @@ def test_change():
         assert t["name"] == "Demo Shop" and t["allowed_origins"] == ["https://shop.example", "http://localhost:8081"]
         assert t["widget"]["color"].lower() == "#aa00ff" and t["widget"]["position"] == "left", t
         assert t["widget"]["greeting"] == "Hej! Wie können wir helfen?", t
-        assert t["timezone"] == "Europe/Berlin", t
+        assert t["timezone"] == "Europe/Berlin" and t["auto_close_s"] == 0, t
+        t = ok(*patch(s, tok, {"auto_close_s": 86400}))
+        assert t["auto_close_s"] == 86400 and t["timezone"] == "Europe/Berlin", t
         assert (t["id"], t["slug"], t["widget_key"]) == (before["id"], before["slug"], before["widget_key"])
         # partial: what is left out stays, the widget object too
         t = ok(*patch(s, tok, {"widget": {"greeting": ""}}))
@@ -133,6 +135,8 @@ def test_validation():
             ({"widget": {"position": "top"}}, "position"), ({"widget": {"position": "Left"}}, "position"),
             ({"widget": {"size": "xl"}}, "size"),
             ({"timezone": "Mars/Olympus"}, "timezone"), ({"timezone": ""}, "timezone"),
+            ({"auto_close_s": -1}, "auto_close_s"), ({"auto_close_s": 59}, "auto_close_s"),
+            ({"auto_close_s": 31622401}, "auto_close_s"), ({"auto_close_s": "3600"}, "auto_close_s"),
             ({"timezone": "../../etc/passwd"}, "timezone"), ({"timezone": "/etc/localtime"}, "timezone"),
             ({"timezone": "Europe/Berlin "}, "timezone"), ({"timezone": "Europe"}, "timezone"),
             ({"timezone": "x" * 65}, "timezone"), ({"timezone": 1}, "timezone"),

@@ -326,9 +326,11 @@ def append_and_dedupe(f, s):
 
     after = get(s, "/v1/conversations/" + cid, f.agent_token(slug))
     assert after["last_seq"] == last + 2, after
-    # a visitor writing into a conversation that is not open or waiting reopens it; the status index follows
+    # a visitor writing into a conversation that is not open or waiting reopens it (open when
+    # assigned, else waiting in the queue); the status index follows
     old = conv["conversation"]["status"]
-    assert after["status"] == (old if old in ("open", "waiting") else "open"), (old, after)
+    reopened = "open" if after["assignee"] else "waiting"
+    assert after["status"] == (old if old in ("open", "waiting") else reopened), (old, after)
     evs = all_events(s, "/v1/conversations/%s/messages" % cid, f.agent_token(slug))
     same(conv["events"], evs[:last], "old events")
     assert [(e["seq"], e["client_id"], e["sender"]["type"]) for e in evs[last:]] == \

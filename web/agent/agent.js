@@ -8,6 +8,7 @@
 // over one WebSocket.
 
 import { createTeamPage } from "./team.js";
+import { createDesk } from "./desk.js";
 import { createSettingsPage } from "./settings.js";
 import { createEmailSettings } from "./email.js";
 import { createApiKeysPage } from "./apikeys.js";
@@ -17,6 +18,7 @@ import { createDepartmentsPage } from "./departments.js";
 import { createAuditPage } from "./audit.js";
 import { createAnalyticsPage } from "./analytics.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
+import { createConversationControls } from "./lifecycle.js";
 
 const AUTH_KEY = "parley.agent.auth";
 const CURSOR_KEY = "parley.agent.inbox_cursor";
@@ -296,11 +298,13 @@ function startApp() {
     if (user && auth) setUser(user);
   }).catch((err) => { if (err.status === 401) signedOut("Please sign in again."); });
   loadTenant();
+  desk.start();
   connect();
 }
 
 function stopApp() {
   S.running = false;
+  desk.stop();
   clearTimeout(S.reconnectTimer);
   clearInterval(S.pingTimer);
   if (S.ws) { const ws = S.ws; S.ws = null; try { ws.close(1000); } catch { /* ignore */ } }
@@ -352,13 +356,18 @@ const ctx = {
   loadTenant,
   tenantChanged: (t) => setTenant(t, false),
   changePassword,
+  open: (id) => openConversation(id),
 };
 const team = createTeamPage(ctx);
+const desk = createDesk(ctx);
 const settings = createSettingsPage(ctx);
 const apikeys = createApiKeysPage(ctx);
 const profile = createProfilePage(ctx);
 const webhooks = createWebhooksPage(ctx);
 const email = createEmailSettings(ctx);
+const controls = createConversationControls({
+  api, showError, current: () => S.convs.get(S.current), upsert: (c) => upsertConversation(c),
+});
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
 const analytics = createAnalyticsPage(ctx);
@@ -469,6 +478,7 @@ function connect() {
         setConn("authed");
         startPing(ws);
         subscribeInbox();
+        desk.connected();
         if (S.current) subscribeThread(S.current);
         return;
       }
@@ -531,6 +541,8 @@ function onFrame(f) {
   }
   switch (f.type) {
     case "inbox": onInbox(f); break;
+    case "presence": desk.onPresence(f); break;
+    case "queue": desk.onQueue(f); break;
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
@@ -574,6 +586,7 @@ function onInbox(f) {
   }
   if (f.event === "tenant.updated" && f.tenant) { setTenant(f.tenant, true); return; }
   if (typeof f.cursor === "number" && f.cursor > S.inboxCursor) setCursor(f.cursor);
+  if (f.event === "conversation.created" || f.event === "conversation.updated") desk.onInbox();
   const c = f.conversation;
   if (c && c.id) {
     if (f.event === "conversation.message" && f.preview != null && !(c.last_message && Number(c.last_message.seq) >= Number(f.seq))) {
@@ -780,6 +793,8 @@ function labelOf(ev) {
     case "message": case "note": return ev.text == null ? "" : String(ev.text);
     case "status": return `${who} set the status to ${ev.status}`;
     case "assigned": return `Assigned to ${(ev.assignee && ev.assignee.name) || "an agent"}${ev.sender && ev.sender.name ? ` by ${ev.sender.name}` : ""}`;
+    case "transfer": return `${who} transferred it${ev.assignee ? ` to ${ev.assignee.name || "an agent"}` : " to a department's queue"}${ev.reason ? `: ${ev.reason}` : ""}`;
+    case "priority": return `${who} set the priority to ${ev.priority}`;
     case "created": return "Conversation started";
     default: return `${ev.kind || "event"}`;
   }
@@ -787,7 +802,8 @@ function labelOf(ev) {
 
 function buildMessageNode(ev) {
   const kind = ev.kind || "message";
-  const sys = kind !== "message" && kind !== "note";
+  // events, and messages the server writes (a transfer's notice), are shown as system lines
+  const sys = (kind !== "message" && kind !== "note") || senderOf(ev) === "system";
   const node = el("div", {
     class: sys ? "msg system" : "msg", "data-testid": "message", "data-sender": senderOf(ev), "data-kind": kind,
   });
@@ -984,6 +1000,7 @@ function renderHeader() {
   ui.resolve.hidden = done;
   ui.resolve.disabled = done;
   ui.reopen.hidden = !done;
+  controls.render(c);
   renderSeen();
 }
 

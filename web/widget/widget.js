@@ -161,6 +161,9 @@
     ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
     ".dept { display: block; padding: 6px 12px 0; font-size: 12px; color: #6b7380; }",
     ".dept[hidden] { display: none; }",
+    ".queue { background: #f1f6ff; color: #1f3a66; font-size: 12px; padding: 6px 12px; }",
+    ".queue form { display: flex; gap: 6px; margin-top: 6px; }",
+    ".queue input { flex: 1; font: inherit; padding: 4px 6px; border: 1px solid #c8d3e6; border-radius: 4px; }",
     ".compose .attach { background: #eef1fb; color: #3554d1; padding: 0 10px; font-size: 18px; }",
     ".files { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }",
     ".files img { max-width: 200px; max-height: 150px; border-radius: 8px; background: #fff; display: block; }",
@@ -205,6 +208,18 @@
   var closeBtn = el("button", { type: "button", "aria-label": "Close chat", "data-testid": "parley-close" }, "\u00d7");
   head.appendChild(closeBtn);
   var errorBox = el("div", { class: "error", role: "alert", "data-testid": "parley-error", hidden: "" });
+  // The waiting queue (queue_position frames, docs/realtime.md): the place
+  // and estimated wait; offline, a notice and a form for an address to be
+  // answered at; back online, that an agent is available.
+  var queueBox = el("div", { class: "queue", "data-testid": "parley-queue", "aria-live": "polite", hidden: "" });
+  var queueText = el("div", { "data-testid": "parley-queue-text" }, "");
+  var offlineForm = el("form", { "data-testid": "parley-offline-form", hidden: "" });
+  var offlineEmail = el("input", { type: "email", "data-testid": "parley-offline-email", placeholder: "Your email",
+    "aria-label": "Your email", maxlength: "254", required: "" });
+  offlineForm.appendChild(offlineEmail);
+  offlineForm.appendChild(el("button", { type: "submit", "data-testid": "parley-offline-submit" }, "Notify me"));
+  queueBox.appendChild(queueText);
+  queueBox.appendChild(offlineForm);
   var list = el("div", { class: "msgs", "data-testid": "parley-messages", "aria-live": "polite" });
   var emptyNote = el("div", { class: "empty" }, "Ask us anything \u2014 we usually reply in a few minutes.");
   list.appendChild(emptyNote);
@@ -237,6 +252,7 @@
   compose.appendChild(sendBtn);
   panel.appendChild(head);
   panel.appendChild(errorBox);
+  panel.appendChild(queueBox);
   panel.appendChild(list);
   panel.appendChild(typingBox);
   panel.appendChild(deptBox);
@@ -1066,6 +1082,54 @@
     }, function () { /* best effort */ });
   }
 
+  function fmtWait(s) {
+    if (!(s > 0)) return "";
+    if (s < 90) return " \u2014 about a minute";
+    return " \u2014 about " + Math.round(s / 60) + " minutes";
+  }
+
+  var wasOffline = false;
+  function onQueue(f) {
+    queueBox.hidden = false;
+    if (f.offline) {
+      wasOffline = true;
+      queueText.textContent = "Nobody can answer right now. Leave your email and we will get back to you.";
+      offlineForm.hidden = !!S.emailLeft;
+      if (S.emailLeft) queueText.textContent += " We will write to " + S.emailLeft + ".";
+      queueBox.setAttribute("data-state", "offline");
+      return;
+    }
+    offlineForm.hidden = true;
+    queueText.textContent = (wasOffline ? "An agent is available now. " : "") +
+      "You are number " + f.position + " in the queue" + fmtWait(f.estimated_wait_s) + ".";
+    queueBox.setAttribute("data-state", wasOffline ? "available" : "waiting");
+    queueBox.setAttribute("data-position", String(f.position));
+  }
+
+  function hideQueue() {
+    queueBox.hidden = true;
+    queueBox.removeAttribute("data-state");
+    wasOffline = false;
+  }
+
+  offlineForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var email = offlineEmail.value.trim();
+    if (!email) return;
+    // the visitor's details: the session route with the visitor's token
+    api("POST", "/v1/widget/session", { widget_key: CFG.key, visitor_token: S.token, email: email })
+      .then(function (res) {
+        if (res && res.visitor_token) {
+          S.token = res.visitor_token;
+          lsSet("visitor_token", S.token);
+        }
+        S.emailLeft = email;
+        offlineForm.hidden = true;
+        queueText.textContent = "Thank you \u2014 we will write to " + email + ".";
+        queueBox.setAttribute("data-state", "email-left");
+      }, function (err) { showError("Could not save your email: " + err.message); });
+  });
+
   function onFrame(f) {
     if ((f.type === "ack" || f.type === "error") && f.id && S.inflight.has(f.id)) {
       var h = S.inflight.get(f.id);
@@ -1074,8 +1138,13 @@
       return;
     }
     switch (f.type) {
+      case "queue_position":
+        if (f.conversation_id !== S.convId) return;
+        onQueue(f);
+        break;
       case "event":
         if (f.conversation_id !== S.convId) return;
+        if (f.kind === "assigned" && f.assignee) hideQueue();
         applyEvent(f, false);
         scheduleReceipts();
         break;

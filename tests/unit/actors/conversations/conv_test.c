@@ -18,7 +18,15 @@
  * a mailbox here that the test hands to the actor's handler one at a time
  * (with the worker's on_idle after the last), on the test thread;
  * inbox_send records what the tenant inbox would hear; registry_retire
- * records that the actor asked to retire. */
+ * records that the actor asked to retire; desk_to_dept and desk_to_agent
+ * record the routing messages (kit/desk.h) the actor sends.
+ * Also: the conversation's side of routing — created waiting and
+ * enqueued in its department, CM_ROUTE granted once and answered with
+ * DK_ROUTED after the commit (refused at once otherwise), DK_LOAD and
+ * DK_DEQUEUE/DK_ENQUEUE on every other change, CM_QUEUE's frame to the
+ * visitor and its stored offline flag, and no desk message at all
+ * without the desk. The due-time index with the test's own clock: a snooze
+ * ends, an auto-close moves on while active and closes once inactive. */
 #include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -32,6 +40,17 @@
 #define actor_deliver fake_deliver
 #define inbox_send fake_inbox_send
 #define registry_retire fake_registry_retire
+#define desk_to_dept fake_desk_to_dept
+#define desk_to_agent fake_desk_to_agent
+#define clock_now_ms fake_now_ms
+
+#include <stdint.h>
+static int64_t fake_clock = 1796600000000;   /* the test's clock: moved by hand */
+int64_t fake_now_ms(void);
+int64_t fake_now_ms(void)
+{
+	return fake_clock;
+}
 
 #include "actors/kit/reply.c"
 #include "actors/conversations/conv.c"
@@ -245,6 +264,53 @@ void fake_inbox_send(struct app *a, uint64_t tid, inbox_msg *m)
 	free(m);
 }
 
+/* ---- the desk's messages ------------------------------------------------- */
+
+typedef struct {
+	bool to_dept;
+	uint64_t to;
+	desk_msg m;
+} desk_rec;
+
+static desk_rec desk_log[256];
+static int ndesk, desk_seen;
+
+static int desk_rec_msg(bool dept, uint64_t to, desk_msg *m)
+{
+	assert_true(ndesk < 256);
+	desk_log[ndesk++] = (desk_rec){ dept, to, *m };
+	desk_msg_free(m);
+	return 0;
+}
+
+int fake_desk_to_dept(struct app *a, uint64_t tid, uint64_t dept, desk_msg *m)
+{
+	assert_int_equal(tid, TID);
+	return desk_rec_msg(true, dept, m);
+}
+
+int fake_desk_to_agent(struct app *a, uint64_t tid, uint64_t uid, desk_msg *m)
+{
+	assert_int_equal(tid, TID);
+	return desk_rec_msg(false, uid, m);
+}
+
+/* The next desk message is of type, to the department (or agent) `to`. */
+static desk_msg *expect_desk(int type, bool dept, uint64_t to)
+{
+	assert_true(desk_seen < ndesk);
+	desk_rec *r = &desk_log[desk_seen++];
+	assert_int_equal(r->m.hdr.type, type);
+	assert_int_equal(r->to_dept, dept);
+	assert_int_equal(r->to, to);
+	return &r->m;
+}
+
+static void expect_no_desk(void)
+{
+	assert_int_equal(ndesk, desk_seen);
+}
+
 /* ---- storage, as stored (storage/conv_store.h) --------------------------- */
 
 static int stored_conv(uint64_t cid, rec_conv *c)
@@ -407,7 +473,7 @@ static int setup(void **state)
 	atomic_store(&A.ready, true);
 	principals();
 	box_head = box_tail = wq_head = wq_tail = 0;
-	nouts = ninbox = nacts = retire_asks = 0;
+	nouts = ninbox = nacts = retire_asks = ndesk = desk_seen = 0;
 	memset(seen, 0, sizeof seen);
 	return 0;
 }
@@ -451,7 +517,7 @@ static void test_create_then_send_gap_free(void **state)
 	json_t *ack = take(1);
 	assert_string_equal(str(ack, "type"), "ack");
 	assert_string_equal(str(ack, "id"), "c");
-	assert_string_equal(str(ack, "status"), "open");
+	assert_string_equal(str(ack, "status"), "waiting");
 	assert_int_equal(stored_last_seq(CID), 1);
 	assert_true(lc_mark(A.lists, TID) > 0);       /* cached lists of the tenant invalidated */
 	/* the inbox heard of it, with the cursor of the transaction */
@@ -996,6 +1062,540 @@ static void test_assign_permissions(void **state)
 	assert_int_equal(n, 4);   /* created + three assignments */
 }
 
+/* ---- the desk ------------------------------------------------------------ */
+
+enum { DEPT = 7, OTHER_DEPT = 8 };
+
+/* Stores the encoded value b at key k of table tb, and frees b. */
+static void store_raw(enum db_table tb, const uint8_t *k, size_t kl, buf *b)
+{
+	store_txn t;
+	assert_int_equal(store_write(A.db, &t), 0);
+	assert_int_equal(db_put(A.db, t.txn, tb, k, kl, b->data, b->len), 0);
+	assert_int_equal(store_commit(&t), 0);
+	buf_free(b);
+}
+
+/* Turns the desk on (a registry to find) and stores the tenant's default
+ * department. */
+static void desk_setup(void)
+{
+	A.actors[AK_DEPT] = (registry *)&A;   /* never used: the sends are faked */
+	rec_dept d = { .tid = TID, .id = DEPT, .active = true, .is_default = true };
+	strcpy(d.name, "General");
+	buf b = { 0 };
+	assert_int_equal(rec_dept_encode(&d, &b), 0);
+	uint8_t k[16];
+	store_raw(DB_DEPTS, k, rec_key2(k, TID, DEPT), &b);
+}
+
+static void route(uint64_t cid, uint64_t uid, uint64_t dept)
+{
+	conv_msg *m = conv_msg_new(CM_ROUTE);
+	m->target = uid;
+	m->dept = dept;
+	assert_int_equal(deliver(cid, m), 0);
+	pump();
+}
+
+/* A new conversation waits in the default department, enqueued there once
+ * its creation is durable. */
+static void test_create_enqueues(void **state)
+{
+	enum { CID = 120 };
+	desk_setup();
+	create(CID, 1, "c", NULL, NULL);
+	pump();
+	expect_no_desk();                              /* not before the commit */
+	commit(1);
+	pump();
+	json_t *ack = take(1);
+	assert_string_equal(str(ack, "status"), "waiting");
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_WAITING);
+	assert_int_equal(c.dept_id, DEPT);
+	assert_true(c.waiting_since_ms > 0);
+	desk_msg *d = expect_desk(DK_ENQUEUE, true, DEPT);
+	assert_int_equal(d->cid, CID);
+	assert_int_equal(d->priority, CP_MEDIUM);
+	assert_int_equal(d->since_ms, c.waiting_since_ms);
+	expect_no_desk();
+	/* a chosen department is kept */
+	create(CID + 1, 1, "c2", NULL, NULL);
+	conv_msg *m = req(CM_CREATE, &visitor, 2, "c3");
+	m->visitor.id = VISITOR;
+	m->dept = OTHER_DEPT;
+	assert_int_equal(deliver(CID + 2, m), 0);
+	pump();
+	commit(2);
+	pump();
+	take(1);
+	take(2);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	expect_desk(DK_ENQUEUE, true, OTHER_DEPT);
+	expect_no_desk();
+}
+
+/* CM_ROUTE: granted once, durable before DK_ROUTED(ok); every other ask
+ * refused at once; a failed write refused too. */
+static void test_route(void **state)
+{
+	enum { CID = 121, VSUB = 5 };
+	desk_setup();
+	created(CID);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	subscribe(CID, &visitor, VSUB, "s", 1);
+	pump();
+	expect_ack(VSUB, "s");
+	/* the visitor subscribed while it waits: its department is asked to
+	 * tell it its place again (a re-enqueue) */
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	route(CID, BOB, OTHER_DEPT);                  /* not its department */
+	desk_msg *d = expect_desk(DK_ROUTED, false, BOB);
+	assert_false(d->ok);
+	assert_int_equal(queued(), 0);
+	route(CID, BOB, DEPT);
+	assert_int_equal(queued(), 1);
+	expect_no_desk();                              /* not before the commit */
+	route(CID, ANN, DEPT);                         /* the first one in flight wins */
+	d = expect_desk(DK_ROUTED, false, ANN);
+	assert_false(d->ok);
+	commit(1);
+	pump();
+	d = expect_desk(DK_ROUTED, false, BOB);
+	assert_true(d->ok);
+	assert_int_equal(d->cid, CID);
+	assert_int_equal(d->dept, DEPT);
+	expect_no_desk();                              /* no DK_LOAD, no DK_DEQUEUE */
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_OPEN);
+	assert_int_equal(c.assignee_id, BOB);
+	assert_true(c.assigned_ms > 0);
+	assert_int_equal(c.waiting_since_ms, 0);
+	rec_event e;
+	assert_int_equal(stored_event(CID, 2, &e), 0);
+	assert_int_equal(e.kind, EK_ASSIGNED);
+	assert_int_equal(e.sender_type, ST_SYSTEM);
+	assert_int_equal(e.assignee_id, BOB);
+	expect_event(VSUB, 2, "assigned");
+	/* assigned now: refused */
+	route(CID, ANN, DEPT);
+	assert_false(expect_desk(DK_ROUTED, false, ANN)->ok);
+	/* a conversation that does not exist: refused */
+	route(CID + 50, ANN, DEPT);
+	assert_false(expect_desk(DK_ROUTED, false, ANN)->ok);
+	/* a failed write: refused after it */
+	created(CID + 1);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	route(CID + 1, ANN, DEPT);
+	fail_next(STORE_EIO);
+	pump();
+	assert_false(expect_desk(DK_ROUTED, false, ANN)->ok);
+	expect_no_desk();
+}
+
+/* Every other change of assignee or of counting tells the agents; leaving
+ * and entering the queue tells the department. */
+static void test_load_and_queue(void **state)
+{
+	enum { CID = 122, S = 1 };
+	desk_setup();
+	created(CID);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	/* assigned by hand: out of the queue, +1 */
+	assign(CID, &sue, S, "a1", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	expect_desk(DK_LOAD, false, ANN);
+	assert_int_equal(desk_log[desk_seen - 1].m.delta, 1);
+	expect_desk(DK_DEQUEUE, true, DEPT);
+	/* moved to Bob: -1 Ann, +1 Bob */
+	assign(CID, &sue, S, "a2", BOB, "Bob");
+	commit(1);
+	pump();
+	take(S);
+	assert_int_equal(expect_desk(DK_LOAD, false, ANN)->delta, -1);
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, 1);
+	/* resolved: -1 */
+	conv_msg *m = req(CM_STATUS, &bob, S, "st");
+	m->status = CS_RESOLVED;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	take(S);
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, -1);
+	expect_no_desk();
+	/* the visitor writes again: reopened, Bob's again */
+	assert_int_equal(send_msg(CID, &visitor, 2, "v1", "v1", "again", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, 1);
+	expect_no_desk();
+	/* handed back: -1, queued again */
+	assign(CID, &bob, S, "a3", 0, "");
+	commit(1);
+	pump();
+	assert_string_equal(str(take(S), "status"), "waiting");
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, -1);
+	desk_msg *d = expect_desk(DK_ENQUEUE, true, DEPT);
+	assert_true(d->since_ms > 0);
+	/* closed while waiting: dequeued */
+	m = req(CM_STATUS, &sue, S, "st2");
+	m->status = CS_CLOSED;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	take(S);
+	expect_desk(DK_DEQUEUE, true, DEPT);
+	/* the visitor writes again, nobody has it: waiting, enqueued */
+	assert_int_equal(send_msg(CID, &visitor, 2, "v2", "v2", "hello?", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_WAITING);
+	expect_no_desk();
+}
+
+/* A new priority while waiting enqueues again (the queue reorders); a
+ * snooze in the past and waiting asked for are refused. */
+static void test_priority_requeues(void **state)
+{
+	enum { CID = 125, S = 1 };
+	desk_setup();
+	created(CID);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	conv_msg *m = req(CM_STATUS, &sue, S, "p");
+	m->priority = CP_URGENT;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	assert_string_equal(str(take(S), "priority"), "urgent");
+	assert_int_equal(expect_desk(DK_ENQUEUE, true, DEPT)->priority, CP_URGENT);
+	rec_event e;
+	assert_int_equal(stored_event(CID, 2, &e), 0);
+	assert_int_equal(e.kind, EK_PRIORITY);
+	assert_int_equal(e.priority, CP_URGENT);
+	m = req(CM_STATUS, &sue, S, "w");
+	m->status = CS_WAITING;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	expect_error(S, "w", "invalid_status");
+	m = req(CM_STATUS, &sue, S, "z");
+	m->status = CS_SNOOZED;
+	m->until_ms = clock_now_ms() - 1000;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	expect_error(S, "z", "snooze_in_past");
+	assert_int_equal(queued(), 0);
+	expect_no_desk();
+}
+
+static void xfer(uint64_t cid, const principal *who, uint32_t slot, const char *id, uint64_t to, const char *name,
+		 uint64_t dept, const char *dept_name)
+{
+	conv_msg *m = req(CM_TRANSFER, who, slot, id);
+	m->target = to;
+	strcpy(m->target_name, name);
+	m->dept = dept;
+	strcpy(m->dept_name, dept_name);
+	m->text = strdup("because");
+	m->text_len = 7;
+	assert_int_equal(deliver(cid, m), 0);
+	pump();
+}
+
+/* A transfer: the previous agent hears it and then no more; the loads and
+ * queues follow; the visitor reads a system message. */
+static void test_transfer(void **state)
+{
+	enum { CID = 128, S = 1, ASUB = 2, VSUB = 3 };
+	desk_setup();
+	created(CID);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	assign(CID, &ann, S, "a", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	expect_desk(DK_LOAD, false, ANN);
+	expect_desk(DK_DEQUEUE, true, DEPT);
+	subscribe(CID, &ann, ASUB, "s", 2);
+	subscribe(CID, &visitor, VSUB, "s", 2);
+	pump();
+	expect_ack(ASUB, "s");
+	expect_ack(VSUB, "s");
+	/* Bob may not move Ann's conversation; Ann may hand it to Bob */
+	xfer(CID, &bob, S, "x0", BOB, "Bob", OTHER_DEPT, "Sales");
+	expect_error(S, "x0", "not_found");
+	xfer(CID, &ann, S, "x1", BOB, "Bob", OTHER_DEPT, "Sales");
+	commit(1);
+	pump();
+	json_t *ack = take(S);
+	assert_string_equal(str(json_object_get(ack, "assignee"), "id"), "12");
+	assert_string_equal(str(ack, "department_id"), "8");
+	json_t *f = expect_event(ASUB, 3, "transfer");
+	assert_string_equal(str(f, "from_id"), "10");
+	assert_string_equal(str(f, "reason"), "because");
+	f = expect_event(ASUB, 4, "message");
+	assert_string_equal(str(json_object_get(f, "sender"), "type"), "system");
+	assert_int_equal(ca_of(CID)->nsubs, 1);        /* Ann heard it, and no more */
+	expect_event(VSUB, 3, "transfer");
+	f = expect_event(VSUB, 4, "message");
+	assert_string_equal(str(f, "text"), "Transferred to Bob (Sales)");
+	assert_int_equal(expect_desk(DK_LOAD, false, ANN)->delta, -1);
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, 1);
+	expect_no_desk();
+	rec_event e;
+	assert_int_equal(stored_event(CID, 3, &e), 0);
+	assert_int_equal(e.kind, EK_TRANSFER);
+	assert_int_equal(e.from_id, ANN);
+	assert_int_equal(e.dept_id, OTHER_DEPT);
+	/* to a department alone: unassigned and queued there */
+	xfer(CID, &sue, S, "x2", 0, "", DEPT, "General");
+	commit(1);
+	pump();
+	assert_string_equal(str(take(S), "status"), "waiting");
+	assert_int_equal(expect_desk(DK_LOAD, false, BOB)->delta, -1);
+	expect_desk(DK_ENQUEUE, true, DEPT);
+	/* waiting, moved on: out of one queue, into the other */
+	xfer(CID, &bob, S, "x3", 0, "", OTHER_DEPT, "Sales");
+	commit(1);
+	pump();
+	take(S);
+	expect_desk(DK_DEQUEUE, true, DEPT);
+	expect_desk(DK_ENQUEUE, true, OTHER_DEPT);
+	expect_no_desk();
+}
+
+/* ---- due times --------------------------------------------------------- */
+
+typedef struct {
+	int n;
+	int64_t due[8];
+	uint64_t cid[8];
+	uint8_t kind[8];
+} due_list;
+
+static bool due_step(void *arg, int64_t due_ms, uint64_t tid, uint64_t cid, uint8_t kind)
+{
+	due_list *l = arg;
+	assert_int_equal(tid, TID);
+	assert_true(l->n < 8);
+	l->due[l->n] = due_ms;
+	l->cid[l->n] = cid;
+	l->kind[l->n++] = kind;
+	return true;
+}
+
+static due_list stored_due(void)
+{
+	due_list l = { 0 };
+	store_txn t;
+	assert_int_equal(store_read(A.db, &t), 0);
+	assert_int_equal(convstore_each_due(&t, 0, INT64_MAX, due_step, &l), 0);
+	store_done(&t);
+	return l;
+}
+
+static void due(uint64_t cid, int64_t at, uint8_t kind)
+{
+	conv_msg *m = conv_msg_new(CM_DUE);
+	m->until_ms = at;
+	m->seq = kind;
+	assert_int_equal(deliver(cid, m), 0);
+	pump();
+}
+
+/* A snooze ends at its time, not before, back to open. */
+static void test_snooze_ends(void **state)
+{
+	enum { CID = 126, S = 1 };
+	created(CID);
+	assert_int_equal(stored_due().n, 0);          /* no auto-close: nothing due */
+	assign(CID, &sue, S, "a", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	int64_t until = fake_clock + 60000;
+	conv_msg *m = req(CM_STATUS, &sue, S, "z");
+	m->status = CS_SNOOZED;
+	m->until_ms = until;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	assert_string_equal(str(take(S), "status"), "snoozed");
+	due_list l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], until);
+	assert_int_equal(l.cid[0], CID);
+	assert_int_equal(l.kind[0], DUE_SNOOZE_END);
+	/* too early, or an entry the record does not name: nothing */
+	fake_clock += 30000;
+	due(CID, until, DUE_SNOOZE_END);
+	due(CID, until - 1, DUE_SNOOZE_END);
+	assert_int_equal(queued(), 0);
+	fake_clock = until;
+	due(CID, until, DUE_SNOOZE_END);
+	assert_int_equal(queued(), 1);
+	commit(1);
+	pump();
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_OPEN);
+	assert_int_equal(c.snooze_until_ms, 0);
+	assert_int_equal(c.due_kind, DUE_NONE);
+	rec_event e;
+	assert_int_equal(stored_event(CID, c.last_seq, &e), 0);
+	assert_int_equal(e.kind, EK_STATUS);
+	assert_int_equal(e.status, CS_OPEN);
+	assert_int_equal(e.sender_type, ST_SYSTEM);
+	assert_int_equal(stored_due().n, 0);
+	/* the same entry again: nothing */
+	due(CID, until, DUE_SNOOZE_END);
+	assert_int_equal(queued(), 0);
+}
+
+/* Auto-close: messages move nothing; the entry, come early, moves on to
+ * the last activity + the setting; then, inactive that long, it closes. */
+static void test_auto_close(void **state)
+{
+	enum { CID = 127, S = 1 };
+	rec_tenant tn = { .id = TID, .auto_close_s = 3600 };
+	strcpy(tn.name, "T");
+	buf b = { 0 };
+	assert_int_equal(rec_tenant_encode(&tn, &b), 0);
+	uint8_t k[8];
+	store_raw(DB_TENANTS, k, rec_key1(k, TID), &b);
+	int64_t t0 = fake_clock;
+	created(CID);
+	due_list l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], t0 + 3600000);
+	assert_int_equal(l.kind[0], DUE_AUTO_CLOSE);
+	/* a message later: the entry stays */
+	fake_clock = t0 + 1000000;
+	assert_int_equal(send_msg(CID, &visitor, 2, "m", "m", "still there?", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], t0 + 3600000);
+	/* it comes: active since, so it moves on (no event) */
+	fake_clock = t0 + 3600000;
+	due(CID, t0 + 3600000, DUE_AUTO_CLOSE);
+	commit(1);
+	pump();
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.last_seq, 2);
+	assert_int_equal(c.status, CS_WAITING);
+	l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], t0 + 1000000 + 3600000);
+	/* inactive that long: closed by the system */
+	fake_clock = t0 + 1000000 + 3600000;
+	due(CID, l.due[0], DUE_AUTO_CLOSE);
+	commit(1);
+	pump();
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.status, CS_CLOSED);
+	assert_int_equal(c.closed_ms, fake_clock);
+	assert_int_equal(c.due_kind, DUE_NONE);
+	assert_int_equal(stored_due().n, 0);
+	rec_event e;
+	assert_int_equal(stored_event(CID, 3, &e), 0);
+	assert_int_equal(e.kind, EK_STATUS);
+	assert_int_equal(e.status, CS_CLOSED);
+	/* the visitor writes again: reopened, due again from now */
+	fake_clock += 5000;
+	assert_int_equal(send_msg(CID, &visitor, 2, "m2", "m2", "hello?", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	l = stored_due();
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.due[0], fake_clock + 3600000);
+}
+
+/* CM_QUEUE: the visitor hears their place; the offline flag is stored when
+ * it changes. */
+static void test_queue_position(void **state)
+{
+	enum { CID = 123, VSUB = 1, ASUB = 2 };
+	desk_setup();
+	created(CID);
+	subscribe(CID, &visitor, VSUB, "s", 1);
+	subscribe(CID, &sue, ASUB, "s", 1);
+	pump();
+	expect_ack(VSUB, "s");
+	expect_ack(ASUB, "s");
+	conv_msg *m = conv_msg_new(CM_QUEUE);
+	m->seq = 3;
+	m->wait_s = 120;
+	m->flag = true;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	json_t *f = take(VSUB);
+	assert_string_equal(str(f, "type"), "queue_position");
+	assert_string_equal(str(f, "conversation_id"), "123");
+	assert_int_equal(num(f, "position"), 3);
+	assert_int_equal(num(f, "estimated_wait_s"), 120);
+	assert_true(json_is_true(json_object_get(f, "offline")));
+	assert_int_equal(frames_left(ASUB), 0);       /* for the visitor only */
+	assert_int_equal(queued(), 1);
+	commit(1);
+	pump();
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_true(c.offline);
+	assert_int_equal(c.last_seq, 1);              /* no event */
+	/* the same flag again: a frame, no write */
+	m = conv_msg_new(CM_QUEUE);
+	m->seq = 2;
+	m->flag = true;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	assert_int_equal(num(take(VSUB), "position"), 2);
+	assert_int_equal(queued(), 0);
+	/* from a department it no longer waits in: dropped */
+	m = conv_msg_new(CM_QUEUE);
+	m->seq = 1;
+	m->dept = OTHER_DEPT;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	assert_int_equal(frames_left(VSUB), 0);
+}
+
+/* Without the desk, no routing message at all. */
+static void test_no_desk(void **state)
+{
+	enum { CID = 124, S = 1 };
+	created(CID);
+	assign(CID, &sue, S, "a", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	expect_no_desk();
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.dept_id, 0);               /* no departments */
+}
+
 /* The first message of a conversation comes with its creation; a send of
  * the same client_id while the creation is in flight is a duplicate of it. */
 static void test_duplicate_of_first_message(void **state)
@@ -1029,6 +1629,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mailbox_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_of_first_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_enqueues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_and_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_position, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_priority_requeues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snooze_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transfer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_desk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,8 +184,21 @@ typedef struct {
 static delivery dl[32];
 static int ndl;
 
+/* Agent sockets opened and closed (DK_PRESENCE to the agent's actor). */
+static int presence_open, presence_close;
+
 int actor_deliver(struct app *a, actor_addr to, actor_msg *m, bool force)
 {
+	if (to.kind == AK_AGENT) {
+		desk_msg *dm = (desk_msg *)m;
+		assert_int_equal(m->type, DK_PRESENCE);
+		if (dm->state == DPE_SOCKET_OPEN)
+			presence_open++;
+		else if (dm->state == DPE_SOCKET_CLOSE)
+			presence_close++;
+		desk_msg_free(dm);
+		return ACTOR_OK;
+	}
 	assert_true(ndl < 32);
 	delivery *d = &dl[ndl++];
 	memset(d, 0, sizeof *d);
@@ -542,7 +555,11 @@ static void test_close_unsubscribes(void **state)
 	no_more_frames();
 
 	conn_ref ref = fake_ws_ref(s->c);
+	int opened = presence_open, closed = presence_close;
 	on_close(s->c, s);
+	/* the agent's actor counts the socket: it was opened at auth, now closed */
+	assert_true(opened >= 1);
+	assert_int_equal(presence_close, closed + 1);
 	/* 100 and 102 (each once), and the inbox: nothing else */
 	assert_int_equal(ndl, 9);
 	bool seen100 = false, seen102 = false, seen_inbox = false;
