@@ -2,7 +2,7 @@
  * a rating of 1 or 2; a conversation waiting past its department's SLA;
  * a department in business hours with no member online.
  *
- * Each alert is a row of DB_ALERTS (storage/alert_store.h) written in a
+ * Each alert is a row of the alert store (storage/alert_store.h) written in a
  * write transaction — the rating's own (from the analytics sink), or a
  * check's — with a marker so one breach raises one alert however often it
  * is seen. After the commit (the writer's after-batch hook) each new alert
