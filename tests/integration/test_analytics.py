@@ -23,7 +23,7 @@ import random
 import re
 import time
 
-from harness import Server, err, main, ok
+from harness import Server, err, main, ok, wait_until
 
 DAY_MS = 86400 * 1000
 
@@ -319,6 +319,35 @@ def test_no_agent_online_alert_live_to_supervisors():
         run(flow())
 
 
+def test_sla_breach_alert_once_per_wait():
+    """A conversation waiting (nobody online to take it) past its
+    department's SLA (sla_high_s, 180 s by default: the clock moved 10
+    minutes on with --test-clock) raises one sla alert, however many checks
+    see it; the overview counts it as waiting now, the department's queue
+    as one with its longest wait."""
+    with Server("--alert-check-ms", "200", "--test-clock") as s:
+        admin = s.login()["access_token"]
+        vis = s.visitor("Wendy")
+        cid = s.new_conversation(vis["visitor_token"], "anyone there?", "w-0")["id"]
+        o = get(s, admin, "overview")["data"]
+        assert o["waiting"] == 1, o
+        later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+        ok(*s.request("PUT", "/v1/ops/clock", {"now": later}, token=admin)[:2])
+        rows = []
+
+        def alerted():
+            rows[:] = ok(*s.request("GET", "/v1/alerts?kind=sla", token=admin)[:2])["data"]
+            return rows
+        wait_until(alerted, timeout=10, what="the sla alert")
+        assert rows[0]["conversation_id"] == cid and rows[0]["wait_s"] >= 180, rows
+        # several more checks: still one alert for this wait
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            assert len(alerted()) == 1, rows
+        d = [r for r in get(s, admin, "departments")["data"] if r["queue"]]
+        assert len(d) == 1 and d[0]["queue"] == 1 and d[0]["longest_wait_s"] >= 590, d
+
+
 def dump(s):
     return s.cli_ok("analytics", "dump").splitlines()
 
@@ -364,5 +393,5 @@ def test_rebuild_equals_live_after_crashes():
 
 if __name__ == "__main__":
     main([test_figures_filters_and_csv, test_delivered_and_read_from_receipts, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input,
-          test_no_agent_online_alert_live_to_supervisors,
+          test_no_agent_online_alert_live_to_supervisors, test_sla_breach_alert_once_per_wait,
           test_rebuild_equals_live_after_crashes])
