@@ -4,8 +4,8 @@
 // headless Chromium. The overview cards, the charts' series, the agent and
 // department tables, the ratings and message figures shown are the API's
 // for the same range and filters; the department filter changes them the
-// same way; uPlot draws from the vendored copy (no network); an agent sees
-// their own figures only.
+// same way; uPlot draws from the vendored copy (no network); an alert
+// raised while the page is open shows up in its panel at once.
 //
 //   PARLEYD=build/parleyd PARLEY_WEB=web node tests/browser/analytics.test.mjs
 // Environment as in harness.mjs; prints "N passed, N failed".
@@ -139,9 +139,21 @@ async function scenario(state) {
     if (res.status !== 200 || !body.startsWith("id,name,")) throw new Error(`${res.status} ${body.slice(0, 60)}`);
   });
 
+  await check("an alert reaches the page live (a department in hours with nobody online)", async () => {
+    const inv = await call(base, token, "POST", "/v1/users", { email: "nia@demo.parley", name: "Nia Agent", role: "agent" });
+    const depts = await call(base, token, "GET", "/v1/departments");
+    const sales = depts.data.find((d) => d.slug === "sales");
+    const every = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((day) => ({ day, open: "00:00", close: "24:00" }));
+    await call(base, token, "PATCH", `/v1/departments/${sales.id}`, { hours: every, timezone: "UTC" });
+    await call(base, token, "PUT", `/v1/departments/${sales.id}/members`, { agent_ids: [inv.user ? inv.user.id : inv.id] });
+    await page.locator("[data-testid=analytics-alerts] [data-testid=alert][data-kind=no_agent]").waitFor();
+    const api = await call(base, token, "GET", "/v1/alerts?kind=no_agent");
+    if (api.data.length !== 1 || api.data[0].department_id !== sales.id) throw new Error(JSON.stringify(api.data));
+  });
+
   await check("no uncaught errors in any page", async () => {
     if (state.pageErrors.length) throw new Error(state.pageErrors.join("\n"));
   });
 }
 
-await runScenario(scenario);
+await runScenario(scenario, ["--alert-check-ms", "200"]);

@@ -585,6 +585,7 @@ function onInbox(f) {
     return;
   }
   if (f.event === "tenant.updated" && f.tenant) { setTenant(f.tenant, true); return; }
+  if (f.event === "alert" && f.alert) { analytics.alert(f.alert); return; }
   if (typeof f.cursor === "number" && f.cursor > S.inboxCursor) setCursor(f.cursor);
   if (f.event === "conversation.created" || f.event === "conversation.updated") desk.onInbox();
   const c = f.conversation;
