@@ -275,15 +275,17 @@ def test_alerts_list_and_bad_input():
 
 
 def test_no_agent_online_alert_live_to_supervisors():
-    """A department open now (every day 00:00-24:00) whose member is not
-    online raises one no_agent alert (the check runs every 200 ms; later
+    """A department open now (every day 00:00-24:00) whose only member is
+    not online (an agent with an open console is: the desk's presence)
+    raises one no_agent alert (the check runs every 200 ms; later
     checks of the same day raise nothing more), live to a supervisor's
     console and not to an agent's."""
     import asyncio
     from harness import WS, run
     with Server("--alert-check-ms", "200") as s:
         admin = s.login()["access_token"]
-        a1 = s.new_user("demo", "ann@demo.parley", "ann-password-1")
+        s.new_user("demo", "ann@demo.parley", "ann-password-1")
+        member = s.new_user("demo", "max@demo.parley", "max-password-1")   # never connects: offline
         s.new_user("demo", "sue@demo.parley", "sue-password-1", role="supervisor")
         sup = s.login("sue@demo.parley", "sue-password-1")["access_token"]
         t1 = s.login("ann@demo.parley", "ann-password-1")["access_token"]
@@ -298,7 +300,7 @@ def test_no_agent_online_alert_live_to_supervisors():
                 assert ack["type"] == "ack", ack
             every = [{"day": d, "open": "00:00", "close": "24:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]
             ok(*s.request("PATCH", "/v1/departments/" + sales["id"], {"hours": every, "timezone": "UTC"}, token=admin)[:2])
-            ok(*s.request("PUT", "/v1/departments/%s/members" % sales["id"], {"agent_ids": [a1]}, token=admin)[:2])
+            ok(*s.request("PUT", "/v1/departments/%s/members" % sales["id"], {"agent_ids": [member]}, token=admin)[:2])
             f = await ws_sup.wait_for(lambda f: f.get("event") == "alert", timeout=10)
             al = f["alert"]
             assert al["kind"] == "no_agent" and al["department_id"] == sales["id"], al
