@@ -5,10 +5,12 @@
 #  2. every dashboard route, 30-day range, all of the tenant and filtered by
 #     one agent and one department: parley-bench --mode rest at RATE
 #     requests/s for DURATION s, p50/p99 and the requests served;
-#  3. the chat knee with and without the rollups in one run: ab-chat.sh on
-#     one build, FLAGS_B=--no-rollups (the sink off: the A/B only).
+#  3. the writer's apply time per request with and without the rollups
+#     (chat at APPLY_RATE, alternating), then the chat latency with and
+#     without them in one run: ab-chat.sh on one build, FLAGS_B=--no-rollups
+#     (the sink off: the A/B only).
 #   bench/run-analytics.sh BUILD
-# Environment: MESSAGES (1000000), RATE (2000), DURATION (10), AB=0 skips 3,
+# Environment: MESSAGES (1000000), RATE (2000), DURATION (10), APPLY_RATE (5000), AB=0 skips ab-chat,
 # RATES and ROUNDS for ab-chat.sh, KEEP=DIR keeps (or reuses) the data.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,6 +68,27 @@ PY
 done
 parleyd_stop
 [ -z "${KEEP:-}" ] && rm -rf "$DATA"
+# the writer's time per request (apply, inside the transaction) with and
+# without the rollups, alternating: less noisy than latency on a busy machine
+echo "# writer apply time per request, chat at ${APPLY_RATE:-5000} msg/s for $DURATION s"
+echo "# round flags requests apply_us_per_request"
+for round in $(seq "${ROUNDS:-3}"); do
+	for flags in "" "--no-rollups"; do
+		D2=$(mktemp -d)
+		# shellcheck disable=SC2086
+		parleyd_start "$D2" $flags || exit 1
+		"$BUILD/bench/parley-bench" --port "$PORT" --widget-key "$KEY" --password "$PW" --visitors 200 --agents 10 \
+			--rate "${APPLY_RATE:-5000}" --duration "$DURATION" --quiet >/dev/null
+		curl -s "http://127.0.0.1:$PORT/metrics" | python3 -c '
+import re, sys
+t = sys.stdin.read()
+n = float(re.search(r"^parley_storage_requests_total (\S+)", t, re.M).group(1))
+a = float(re.search(r"^parley_storage_apply_seconds_total (\S+)", t, re.M).group(1))
+print("%s %-13s %8d %6.2f" % (sys.argv[1], sys.argv[2] or "(rollups)", n, a / n * 1e6))' "$round" "$flags"
+		parleyd_stop
+		rm -rf "$D2"
+	done
+done
 if [ "${AB:-1}" != 0 ]; then
 	echo "# chat with the rollups (A) and without (B: --no-rollups)"
 	FLAGS_B=--no-rollups "$ROOT/bench/ab-chat.sh" "$BUILD" "$BUILD"

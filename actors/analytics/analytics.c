@@ -448,17 +448,24 @@ static void get_volume(http_req *req, const principal *p)
 			next = at + unit;
 		shown[np] = at;
 		ps.start[np++] = at < q.from ? q.from : at;
-		if (ps.start[np - 1] % H_MS)
+		if (np > 1 && ps.start[np - 1] % H_MS)   /* an inner boundary off the hour (+5:30, +5:45) */
 			gran = RG_QUARTER;
 		at = next;
 	}
 	ps.start[np] = q.to;
-	if (q.from % H_MS || q.to % H_MS)
-		gran = RG_QUARTER;
 	ps.n = np + 1;
 	tz_free(&z);
+	/* quarter hours up to the first whole hour and after the last, whole
+	 * hours between (when every inner boundary is on the hour) */
+	int64_t h0 = (q.from + H_MS - 1) / H_MS * H_MS, h1 = q.to / H_MS * H_MS;
+	if (gran == RG_QUARTER || h1 <= h0)
+		h0 = h1 = q.to;
 	if (!rc)
-		rc = rollup_series(&q.t, p->tid, q.dept, q.agent, gran, q.from, q.to, add_bucket, &ps);
+		rc = rollup_series(&q.t, p->tid, q.dept, q.agent, RG_QUARTER, q.from, h0, add_bucket, &ps);
+	if (!rc && h1 > h0)
+		rc = rollup_series(&q.t, p->tid, q.dept, q.agent, RG_HOUR, h0, h1, add_bucket, &ps);
+	if (!rc && h1 < q.to)
+		rc = rollup_series(&q.t, p->tid, q.dept, q.agent, RG_QUARTER, h1, q.to, add_bucket, &ps);
 	json_t *rows = json_array();
 	for (int i = 0; !rc && i < np; i++) {
 		const rollup_vec *v = &ps.v[i];
