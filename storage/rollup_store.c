@@ -178,6 +178,98 @@ static int add_to_key(store_txn *t, const uint8_t *k, size_t kn, const rollup_ve
 	return db_put(t->db, t->txn, DB_ROLLUPS, k, kn, out, encode(cur.v, RM__COUNT, out));
 }
 
+/* ---------------------------------------------------------------- deferred */
+
+typedef struct {
+	uint8_t key[KEY_MAX];
+	uint8_t klen;          /* 0: free */
+	rollup_vec d;
+} pend;
+
+static struct {
+	bool on;
+	pend *v;
+	size_t cap, n;
+} D;
+
+void rollup_defer(bool on)
+{
+	D.on = on;
+}
+
+static uint64_t key_hash(const uint8_t *k, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 1099511628211ull;
+	return h;
+}
+
+static int pend_grow(void)
+{
+	size_t cap = D.cap ? D.cap * 2 : 256;
+	pend *n = calloc(cap, sizeof *n);
+	if (!n)
+		return STORE_ENOMEM;
+	for (size_t i = 0; i < D.cap; i++) {
+		if (!D.v[i].klen)
+			continue;
+		size_t j = key_hash(D.v[i].key, D.v[i].klen) & (cap - 1);
+		while (n[j].klen)
+			j = (j + 1) & (cap - 1);
+		n[j] = D.v[i];
+	}
+	free(D.v);
+	D.v = n;
+	D.cap = cap;
+	return 0;
+}
+
+static int pend_add(const uint8_t *k, size_t kn, const rollup_vec *d)
+{
+	if ((D.n + 1) * 2 > D.cap && pend_grow())
+		return STORE_ENOMEM;
+	size_t j = key_hash(k, kn) & (D.cap - 1);
+	while (D.v[j].klen && (D.v[j].klen != kn || memcmp(D.v[j].key, k, kn)))
+		j = (j + 1) & (D.cap - 1);
+	pend *p = &D.v[j];
+	if (!p->klen) {
+		memcpy(p->key, k, kn);
+		p->klen = (uint8_t)kn;
+		memset(&p->d, 0, sizeof p->d);
+		D.n++;
+	}
+	for (int m = 0; m < RM__COUNT; m++)
+		p->d.v[m] += d->v[m];
+	return 0;
+}
+
+static int add_to_key(store_txn *t, const uint8_t *k, size_t kn, const rollup_vec *d);
+
+int rollup_flush_deferred(store_txn *t)
+{
+	int rc = 0;
+	for (size_t i = 0; i < D.cap && D.n; i++) {
+		if (!D.v[i].klen)
+			continue;
+		if (!rc)
+			rc = add_to_key(t, D.v[i].key, D.v[i].klen, &D.v[i].d);
+		D.v[i].klen = 0;
+		D.n--;
+	}
+	return rc;
+}
+
+void rollup_drop_deferred(void)
+{
+	for (size_t i = 0; i < D.cap && D.n; i++) {
+		if (D.v[i].klen) {
+			D.v[i].klen = 0;
+			D.n--;
+		}
+	}
+}
+
 static int flush(store_txn *t, uint64_t tid, const deltas *ds)
 {
 	for (int i = 0; i < ds->n; i++) {
@@ -191,7 +283,8 @@ static int flush(store_txn *t, uint64_t tid, const deltas *ds)
 			uint32_t b = (uint32_t)(d->q * Q_MS / gran_ms[g]);
 			for (int s = 0; s < RS__COUNT; s++) {
 				uint8_t k[KEY_MAX];
-				int rc = add_to_key(t, k, key_of(k, tid, s, g, d->dept, d->agent, b), &d->d);
+				size_t kn = key_of(k, tid, s, g, d->dept, d->agent, b);
+				int rc = D.on ? pend_add(k, kn, &d->d) : add_to_key(t, k, kn, &d->d);
 				if (rc)
 					return rc;
 			}

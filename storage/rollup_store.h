@@ -119,6 +119,17 @@ int rollup_dump(store_txn *t, rollup_dump_fn fn, void *ctx);
  * inside its bucket; 0 when empty. */
 double rollup_percentile(const uint64_t *hist, double p);
 
+/* Deferred figures (the server): rollup_conv_changed adds a change's
+ * figures to a table in memory instead of to its keys, and
+ * rollup_flush_deferred writes the table's sums once per write batch,
+ * before the commit (a writer hook), so a batch of messages to the same
+ * quarter hour updates each key once; rollup_drop_deferred forgets them
+ * (a batch that failed). Writer thread only. Off by default (the rebuild
+ * and the data generator write every change's figures at once). */
+void rollup_defer(bool on);
+int rollup_flush_deferred(store_txn *t);
+void rollup_drop_deferred(void);
+
 /* When off, rollup_conv_changed does nothing (the benchmark's A/B only). */
 extern bool rollup_disabled;
 

@@ -67,9 +67,19 @@ typedef struct staged {
 static staged *pending;          /* writer thread only: raised in the open batch */
 static app *the_app;
 
+/* The rollups' figures of the batch, written once before its commit
+ * (storage/rollup_store.h, deferred figures). */
+static int before_commit(void *ctx, store_txn *tx)
+{
+	(void)ctx;
+	return rollup_flush_deferred(tx);
+}
+
 static void after_batch(void *ctx, int rc)
 {
 	(void)ctx;
+	if (rc)
+		rollup_drop_deferred();
 	while (pending) {
 		staged *s = pending;
 		pending = s->next;
@@ -100,8 +110,11 @@ int alerts_raise(store_txn *tx, rec_alert *a, bool marked, uint64_t subject, int
 int alerts_start(app *a)
 {
 	the_app = a;
-	writer_hook h = { after_batch, NULL, NULL };
-	return writer_add_hook(a->wr, &h);
+	writer_hook h = { .after_batch = after_batch, .before_commit = before_commit };
+	if (writer_add_hook(a->wr, &h) < 0)
+		return -1;
+	rollup_defer(true);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- the list */
