@@ -130,9 +130,23 @@ typedef struct {
 } delta;
 
 typedef struct {
-	delta *v;
+	delta *v;                /* local, or allocated past it */
 	int n, cap;
+	delta local[2];
 } deltas;
+
+static void deltas_init(deltas *ds)
+{
+	ds->v = ds->local;
+	ds->n = 0;
+	ds->cap = 2;
+}
+
+static void deltas_free(deltas *ds)
+{
+	if (ds->v != ds->local)
+		free(ds->v);
+}
 
 static uint64_t *at_slot(deltas *ds, int64_t at_ms, uint64_t dept, uint64_t agent, int metric)
 {
@@ -141,10 +155,12 @@ static uint64_t *at_slot(deltas *ds, int64_t at_ms, uint64_t dept, uint64_t agen
 		if (ds->v[i].q == q && ds->v[i].dept == dept && ds->v[i].agent == agent)
 			return &ds->v[i].d.v[metric];
 	if (ds->n == ds->cap) {
-		int cap = ds->cap ? ds->cap * 2 : 4;
-		delta *n = realloc(ds->v, (size_t)cap * sizeof *n);
+		int cap = ds->cap * 2;
+		delta *n = ds->v == ds->local ? malloc((size_t)cap * sizeof *n) : realloc(ds->v, (size_t)cap * sizeof *n);
 		if (!n)
 			return NULL;
+		if (ds->v == ds->local)
+			memcpy(n, ds->local, sizeof ds->local);
 		ds->v = n;
 		ds->cap = cap;
 	}
@@ -531,18 +547,36 @@ static int receipts(store_txn *t, const rec_conv *c, conv_state *st, deltas *ds,
 	return 0;
 }
 
-static int conv_catch_up(store_txn *t, const rec_conv *c, int64_t at_ms, bool count_receipts)
+static int conv_catch_up(store_txn *t, const rec_conv *c, int64_t at_ms, bool count_receipts,
+			 const rec_event *const *known, int nknown)
 {
 	conv_state st;
-	deltas ds = { 0 };
+	deltas ds;
 	int rc = state_load(t, c->tid, c->id, &st);
 	if (rc)
 		return rc;
+	deltas_init(&ds);
 	uint64_t before[SS__COUNT];
 	memcpy(before, st.s, sizeof before);
 	if (c->last_seq > st.s[SS_LAST_SEQ]) {
 		replay r = { .t = t, .st = &st, .ds = &ds, .c = c };
-		rc = convstore_each_event(t, c->tid, c->id, st.s[SS_LAST_SEQ], c->last_seq, SIZE_MAX, on_event, &r);
+		/* the write's own events, when they are exactly the ones to count */
+		const rec_event *seqd[8] = { 0 };
+		uint64_t want = c->last_seq - st.s[SS_LAST_SEQ];
+		int have = 0;
+		for (int i = 0; want <= 8 && i < nknown; i++) {
+			const rec_event *e = known[i];
+			if (e && e->seq > st.s[SS_LAST_SEQ] && e->seq <= c->last_seq && !seqd[e->seq - st.s[SS_LAST_SEQ] - 1]) {
+				seqd[e->seq - st.s[SS_LAST_SEQ] - 1] = e;
+				have++;
+			}
+		}
+		if (want <= 8 && (uint64_t)have == want) {
+			for (uint64_t i = 0; i < want && !r.err; i++)
+				on_event(&r, seqd[i]->seq, seqd[i]);
+		} else {
+			rc = convstore_each_event(t, c->tid, c->id, st.s[SS_LAST_SEQ], c->last_seq, SIZE_MAX, on_event, &r);
+		}
 		if (!rc)
 			rc = r.err;
 	}
@@ -567,15 +601,21 @@ static int conv_catch_up(store_txn *t, const rec_conv *c, int64_t at_ms, bool co
 		rc = flush(t, c->tid, &ds);
 	if (!rc && (!st.found || memcmp(before, st.s, sizeof before)))
 		rc = state_save(t, c->tid, c->id, &st);
-	free(ds.v);
+	deltas_free(&ds);
 	return rc;
+}
+
+int rollup_conv_changed_with(store_txn *t, const rec_conv *c, int64_t at_ms, const rec_event *const *known,
+			     int nknown)
+{
+	if (rollup_disabled)
+		return 0;
+	return conv_catch_up(t, c, at_ms, true, known, nknown);
 }
 
 int rollup_conv_changed(store_txn *t, const rec_conv *c, int64_t at_ms)
 {
-	if (rollup_disabled)
-		return 0;
-	return conv_catch_up(t, c, at_ms, true);
+	return rollup_conv_changed_with(t, c, at_ms, NULL, 0);
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -1005,7 +1045,7 @@ long rollup_rebuild(store_txn *t)
 	for (size_t i = 0; !rc && i < l.n; i += 2) {
 		rec_conv c;
 		rc = convstore_get(t, l.ids[i], l.ids[i + 1], &c);
-		if (rc == 0 && (rc = conv_catch_up(t, &c, 0, false)) == 0)
+		if (rc == 0 && (rc = conv_catch_up(t, &c, 0, false, NULL, 0)) == 0)
 			n++;
 	}
 	free(l.ids);

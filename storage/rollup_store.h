@@ -85,6 +85,12 @@ enum rollup_gran { RG_QUARTER = 0, RG_HOUR, RG_DAY, RG__COUNT };
  * code. */
 int rollup_conv_changed(store_txn *t, const rec_conv *c, int64_t at_ms);
 
+/* The same, given events of the write at hand (known, nknown; any order):
+ * when they are exactly the ones after the last counted, they are counted
+ * as given, without reading them back. */
+int rollup_conv_changed_with(store_txn *t, const rec_conv *c, int64_t at_ms, const rec_event *const *known,
+			     int nknown);
+
 /* Sums the figures of (dept, agent) — 0: all — over [from_ms, to_ms)
  * (both multiples of 15 minutes) into *out (zeroed first). 0 or a store code. */
 int rollup_sum(store_txn *t, uint64_t tid, uint64_t dept, uint64_t agent, int64_t from_ms, int64_t to_ms,

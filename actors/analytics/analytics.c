@@ -52,7 +52,9 @@ static int on_event(struct app *a, store_txn *tx, const app_event *ev, void *ctx
 	if (!ev->conv)
 		return 0;
 	/* (a write with no event: its time is now) */
-	int rc = rollup_conv_changed(tx, ev->conv, ev->type == EV_CONV_WRITTEN ? clock_now_ms() : ev->at_ms);
+	const rec_event *known[2] = { ev->event, ev->first };
+	int rc = rollup_conv_changed_with(tx, ev->conv, ev->type == EV_CONV_WRITTEN ? clock_now_ms() : ev->at_ms,
+					  known, 2);
 	const rec_event *e = ev->event;
 	if (rc == 0 && e && e->kind == EK_RATING && e->score >= 1 && e->score <= 2) {
 		rec_alert al = { .tid = ev->tid, .kind = ALERT_RATING, .at_ms = e->created_ms, .cid = ev->conv->id,
