@@ -88,6 +88,8 @@ typedef struct {
 	int64_t last_flush;            /* monotonic ms */
 	bool hours_armed;
 	uint64_t tag;
+	desk_entry_view *view;         /* the queue as flush publishes it (kept: no allocation per flush) */
+	size_t capview;
 } dept_actor;
 
 static void handle(actor *self, actor_msg *msg);
@@ -111,6 +113,7 @@ void desk_dept_free(actor *act)
 	free(d->m);
 	free(d->q);
 	free(d->ob);
+	free(d->view);
 	free(d);
 }
 
@@ -252,7 +255,17 @@ static void flush(dept_actor *d)
 	d->last_flush = desk_mono_ms();
 	sort_queue(d);
 	int64_t avg = d->avg_ms ? d->avg_ms : 60000;
-	desk_entry_view *v = d->nq ? malloc((size_t)d->nq * sizeof *v) : NULL;
+	if ((size_t)d->nq > d->capview) {
+		size_t cap = d->capview ? d->capview : 16;
+		while (cap < (size_t)d->nq)
+			cap *= 2;
+		desk_entry_view *n = realloc(d->view, cap * sizeof *n);
+		if (n) {
+			d->view = n;
+			d->capview = cap;
+		}
+	}
+	desk_entry_view *v = (size_t)d->nq <= d->capview ? d->view : NULL;
 	json_t *list = json_array();
 	char ids[24];
 	for (int i = 0; i < d->nq; i++) {
@@ -283,8 +296,8 @@ static void flush(dept_actor *d)
 			e->sent_offline = e->offline;
 		}
 	}
-	desk_board_queue_set(d->app, d->tid, d->did, v, v ? (size_t)d->nq : 0);
-	free(v);
+	if (v || !d->nq)
+		desk_board_queue_set(d->app, d->tid, d->did, v, (size_t)d->nq);
 	if (list)
 		desk_announce(d->app, d->tid, 0,
 			      json_pack("{s:s,s:s,s:I,s:o}", "type", "queue", "department_id", id_str(d->did, ids),

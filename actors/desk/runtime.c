@@ -24,7 +24,7 @@ typedef struct bnode {
 	bool dept;
 	desk_agent_view agent;
 	desk_entry_view *q;
-	size_t nq;
+	size_t nq, capq;               /* kept between updates: no allocation per flush */
 } bnode;
 
 struct desk_rt {
@@ -228,21 +228,24 @@ void desk_board_queue_set(app *a, uint64_t tid, uint64_t did, const desk_entry_v
 	struct desk_rt *d = rt_of(a);
 	if (!d)
 		return;
-	desk_entry_view *copy = n ? malloc(n * sizeof *copy) : NULL;
-	if (n && !copy)
-		return;
-	if (n)
-		memcpy(copy, e, n * sizeof *copy);
 	pthread_mutex_lock(&d->bmu);
 	bnode *b = node(d, tid, did, true, true);
-	if (b) {
-		free(b->q);
-		b->q = copy;
+	if (b && n > b->capq) {
+		size_t cap = b->capq ? b->capq : 16;
+		while (cap < n)
+			cap *= 2;
+		desk_entry_view *q = realloc(b->q, cap * sizeof *q);
+		if (q) {
+			b->q = q;
+			b->capq = cap;
+		}
+	}
+	if (b && n <= b->capq) {
+		if (n)
+			memcpy(b->q, e, n * sizeof *e);
 		b->nq = n;
-		copy = NULL;
 	}
 	pthread_mutex_unlock(&d->bmu);
-	free(copy);
 }
 
 size_t desk_board_queue_get(app *a, uint64_t tid, uint64_t did, desk_entry_view **out)
