@@ -548,6 +548,27 @@ static bool add_each(void *ctx, uint64_t id, const rollup_vec *v)
 	return e->rc == 0;
 }
 
+typedef struct {
+	each_ctx *e;
+	uint64_t only;
+} missing_ctx;
+
+static bool add_missing_dept(void *ctx, const rec_dept *d)
+{
+	missing_ctx *mc = ctx;
+	if (!d || (mc->only && d->id != mc->only))
+		return true;
+	size_t i;
+	json_t *row;
+	char ids[24];
+	id_str(d->id, ids);
+	json_array_foreach(mc->e->rows, i, row)
+		if (strcmp(json_string_value(json_object_get(row, "id")), ids) == 0)
+			return true;
+	static const rollup_vec zero;
+	return add_each(mc->e, d->id, &zero);
+}
+
 static void list_perf(http_req *req, const principal *p, bool agents)
 {
 	query q;
@@ -557,10 +578,11 @@ static void list_perf(http_req *req, const principal *p, bool agents)
 	int rc = rollup_each(&q.t, p->tid, agents, q.dept, q.agent, q.from, q.to, add_each, &e);
 	if (!rc)
 		rc = e.rc;
-	if (!rc && !agents) {
-		/* departments with a queue but no figures in range */
-		rec_dept d;
-		(void)d;
+	if (!rc && !agents && !q.agent) {   /* every department, with no figures in the range too */
+		missing_ctx mc = { .e = &e, .only = q.dept };
+		rc = deptstore_each(&q.t, p->tid, add_missing_dept, &mc);
+		if (!rc)
+			rc = e.rc;
 	}
 	if (rc) {
 		json_decref(e.rows);

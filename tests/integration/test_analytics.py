@@ -123,9 +123,13 @@ def test_figures_filters_and_csv():
         # departments: every conversation is in the default department
         depts = ok(*s.request("GET", "/v1/departments", token=admin)[:2])["data"]
         default = [d for d in depts if d.get("is_default")][0]
-        drows = get(s, admin, "departments")["data"]
-        assert [r["id"] for r in drows] == [default["id"]], drows
-        assert drows[0]["conversations"] == o["conversations"] and drows[0]["name"] == default["name"]
+        drows = {r["id"]: r for r in get(s, admin, "departments")["data"]}
+        assert set(drows) == {d["id"] for d in depts}, drows   # every department, with figures or not
+        assert drows[default["id"]]["conversations"] == o["conversations"]
+        assert drows[default["id"]]["name"] == default["name"]
+        assert all(r["conversations"] == 0 for i, r in drows.items() if i != default["id"]), drows
+        one = get(s, admin, "departments", "?department_id=" + default["id"])["data"]
+        assert [r["id"] for r in one] == [default["id"]], one
         od = get(s, admin, "overview", "?department_id=" + default["id"])["data"]
         assert od["conversations"] == o["conversations"]
         other = [d for d in depts if not d.get("is_default")][0]
