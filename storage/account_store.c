@@ -192,7 +192,8 @@ int account_tenant_update(store_txn *t, rec_tenant *r)
 	    !FITS(r->widget_color) || !valid_color(r->widget_color) ||
 	    !FITS(r->widget_position) ||
 	    (strcmp(r->widget_position, "right") != 0 && strcmp(r->widget_position, "left") != 0) ||
-	    !FILLED(r->timezone) || !tz_name_valid(r->timezone))
+	    !FILLED(r->timezone) || !tz_name_valid(r->timezone) || r->prechat_name >= PRE__COUNT ||
+	    r->prechat_email >= PRE__COUNT || r->prechat_phone >= PRE__COUNT || r->prechat_question >= PRE__COUNT)
 		return STORE_ECONFLICT;
 	rec_tenant cur;
 	int rc = account_tenant_get(t, r->id, &cur);
@@ -205,6 +206,13 @@ int account_tenant_update(store_txn *t, rec_tenant *r)
 	SET(cur.widget_position, r->widget_position);
 	SET(cur.timezone, r->timezone);
 	cur.auto_close_s = r->auto_close_s;
+	/* the pre-chat form, transcripts and the rating window */
+	cur.prechat_name = r->prechat_name;
+	cur.prechat_email = r->prechat_email;
+	cur.prechat_phone = r->prechat_phone;
+	cur.prechat_question = r->prechat_question;
+	cur.transcript_on_close = r->transcript_on_close;
+	cur.rating_window_s = r->rating_window_s;
 	if ((rc = put_tenant(t, &cur)))
 		return rc;
 	*r = cur;

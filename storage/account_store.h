@@ -52,7 +52,8 @@ int account_tenant_by_slug(store_txn *t, const char *slug, rec_tenant *out);
 int account_tenant_by_key(store_txn *t, const char *widget_key, rec_tenant *out);
 
 /* Stores r's settings (name, origins, widget_color "#rrggbb", greeting,
- * widget_position "right"/"left", timezone as an IANA name, auto_close_s) on tenant r->id;
+ * widget_position "right"/"left", timezone as an IANA name, auto_close_s; the pre-chat form,
+ * transcript_on_close, rating_window_s) on tenant r->id;
  * slug, widget key and created_ms stay as stored and *r is refreshed from
  * the result. 0, STORE_ENOTFOUND, STORE_ECONFLICT (invalid value), STORE_EIO. */
 int account_tenant_update(store_txn *t, rec_tenant *r);

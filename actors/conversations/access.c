@@ -66,7 +66,7 @@ static bool page_step(void *arg, uint64_t seq, const rec_event *e)
 		return false;
 	}
 	p->last = seq;
-	if (e && !(p->visitor && e->kind == EK_NOTE)) {
+	if (e && !(p->visitor && view_event_agents_only(e->kind))) {
 		if (p->n++)
 			p->wrc |= buf_puts(&p->out, ",");
 		p->wrc |= view_event_write(e, &p->out);

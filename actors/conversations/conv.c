@@ -34,6 +34,7 @@
 #include "actors/kit/audit.h"
 #include "actors/kit/desk.h"
 #include "actors/conversations/cidset.h"
+#include "actors/conversations/rating.h"
 #include "actors/conversations/due.h"
 #include "actors/conversations/inbox.h"
 #include "actors/conversations/lcache.h"
@@ -44,6 +45,7 @@
 #include "core/log.h"
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/rating_store.h"
 #include "storage/dept_store.h"
 
 #include <stdio.h>
@@ -55,6 +57,8 @@ enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT,
 	       OP_QUEUE,     /* the offline flag of a waiting conversation (CM_QUEUE) */
 	       OP_DUE,       /* a due entry moved on, nothing else (CM_DUE: active since) */
 	       OP_TRANSFER,  /* to an agent and/or a department, with a reason */
+	       OP_RATE,      /* the visitor's rating (CM_RATE) */
+	       OP_PROFILE,   /* the visitor's profile changed (CM_PROFILE) */
 };
 
 typedef struct waiter {
@@ -90,6 +94,7 @@ typedef struct conv_write {
 	waiter *after;             /* no-op changes answered when this commits */
 	bool receipt_read;         /* OP_RECEIPT */
 	uint8_t receipt_side;
+	rec_rating *rating;        /* OP_RATE: the rating record, malloc'ed */
 	uint64_t route_dept;       /* OP_ROUTE: the offering department */
 	principal who;             /* OP_ASSIGN, OP_TRANSFER: the caller (the audit row) */
 } conv_write;
@@ -371,6 +376,11 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 		ev.type = EV_CONVERSATION_TRANSFERRED;
 		rc = emit_in_txn(a, tx, &ev);
 		break;
+	case OP_RATE:
+		ev.type = EV_RATING_CREATED;
+		ev.rating = op->rating;
+		rc = emit_in_txn(a, tx, &ev);
+		break;
 	default:   /* receipts, the queue's offline flag, due entries: no webhook event (kit/emit.h) */
 		ev.type = EV_CONV_WRITTEN;
 		ev.event = NULL;
@@ -412,7 +422,15 @@ static int apply(wr_req *w, store_txn *tx)
 		.inbox_type = op->inbox_type,
 		.inbox_cursor = op->inbox ? &op->inbox_cursor : NULL,
 	};
-	int rc = convstore_write(tx, &ch);
+	/* a rating is stored once per conversation: checked before anything
+	 * of this request is written */
+	rec_rating had;
+	int rc = op->rating ? rating_get(tx, op->rating->tid, op->rating->cid, &had) : STORE_ENOTFOUND;
+	if (rc != STORE_ENOTFOUND)
+		return rc == 0 ? STORE_EEXISTS : rc;
+	rc = convstore_write(tx, &ch);
+	if (rc == 0 && op->rating)
+		rc = rating_put(tx, op->rating);
 	/* cached conversation lists of this tenant rendered before this
 	 * transaction stop being served (lcache.h); marked before the commit */
 	if (rc == 0)
@@ -475,6 +493,7 @@ static void op_free(conv_write *op)
 		free(op->ev[i]);
 	free_waiters(op->dups);
 	free_waiters(op->after);
+	free(op->rating);
 	free(op);
 }
 
@@ -807,7 +826,7 @@ typedef struct {
 static bool replay_step(void *arg, uint64_t seq, const rec_event *e)
 {
 	replay_walk *r = arg;
-	if (e && !(r->visitor && e->kind == EK_NOTE)) {
+	if (e && !(r->visitor && view_event_agents_only(e->kind))) {
 		rbuf *b = event_rbuf(e);
 		if (b) {
 			ws_post(r->a->http, r->conn, b);
@@ -1321,6 +1340,81 @@ static void on_transfer(conv_actor *ca, conv_msg *m)
 	submit(ca, op);
 }
 
+/* The visitor rates the conversation (rating.h decides whether they may,
+ * against the state here, in-flight writes included): the rating record,
+ * the score on the conversation and a rating event, in one write. */
+static void on_rate(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1 || m->who.kind != P_VISITOR || ca->rec.visitor_id != m->who.id) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	const char *code, *msg;
+	if (ratings_refusal(&ca->rec, m->window_ms, clock_now_ms(), &code, &msg)) {
+		reply_error(a, &m->reply, 409, code, msg);
+		return;
+	}
+	conv_write *op = op_new(ca, OP_RATE);
+	rec_event *e = op ? op_event(op, EK_RATING, &m->who) : NULL;
+	rec_rating *r = e ? calloc(1, sizeof *r) : NULL;
+	if (!r) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	e->score = m->status;
+	if (m->text)
+		rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+	*r = (rec_rating){ .tid = ca->tid, .cid = ca->cid, .score = m->status, .visitor_id = m->who.id,
+			   .agent_id = ca->rec.assignee_id, .dept_id = dept_of(ca, &ca->rec), .created_ms = e->created_ms };
+	rec_strcpy(r->comment, sizeof r->comment, e->text, strlen(e->text));
+	op->rating = r;
+	op->conv.rating = m->status;
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+/* The visitor's profile changed (actors/visitors): the record takes the
+ * new name and email; with flag, a profile event (agents only) records
+ * the change. No reply. */
+static void on_profile(conv_actor *ca, conv_msg *m)
+{
+	if (ca->loaded != 1 || ca->rec.visitor_id != m->visitor.id)
+		return;
+	bool same = strcmp(ca->rec.visitor_name, m->visitor.name) == 0 &&
+		    strcmp(ca->rec.visitor_email, m->visitor.email) == 0;
+	if (same && !m->flag)
+		return;
+	conv_write *op = op_new(ca, OP_PROFILE);
+	if (!op)
+		goto oom;
+	rec_strcpy(op->conv.visitor_name, sizeof op->conv.visitor_name, m->visitor.name, strlen(m->visitor.name));
+	rec_strcpy(op->conv.visitor_email, sizeof op->conv.visitor_email, m->visitor.email, strlen(m->visitor.email));
+	if (m->flag) {
+		rec_event *e = op_event(op, EK_PROFILE, &m->who);
+		if (!e) {
+			op_free(op);
+			goto oom;
+		}
+		if (m->text)
+			rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+	} else {
+		op->conv.updated_ms = clock_now_ms();
+	}
+	op->inbox = true;
+	op->inbox_type = IB_UPDATED;
+	submit(ca, op);
+	return;
+oom:
+	log_error("conv.profile", "tid=%llu cid=%llu msg=\"out of memory; the visitor's old name stays\"",
+		  (unsigned long long)ca->tid, (unsigned long long)ca->cid);
+}
+
 /* ---------- commit results ---------- */
 
 /* The realtime frame of an event in a shared buffer; NULL on OOM. */
@@ -1342,7 +1436,7 @@ static void publish(conv_actor *ca, conv_write *op)
 		/* encode once: agents and visitors see the same frame, except
 		 * that notes never go to visitors */
 		rbuf *frame = event_rbuf(e);
-		fanout(ca, frame, e->kind == EK_NOTE ? 2u : 3u, 0, 0);
+		fanout(ca, frame, view_event_agents_only(e->kind) ? 2u : 3u, 0, 0);
 		rbuf_unref(&frame);
 		ca->published = e->seq;
 		if (e->kind == EK_MESSAGE || e->kind == EK_NOTE)
@@ -1392,6 +1486,11 @@ static void answer(conv_actor *ca, conv_write *op)
 	case OP_ASSIGN:
 	case OP_TRANSFER:
 		reply_json(a, &op->reply, 200, view_conv(&op->conv));
+		break;
+	case OP_RATE:
+		reply_json(a, &op->reply, 201, view_rating(op->rating, op->conv.assignee_name));
+		break;
+	case OP_PROFILE:   /* no one waits */
 		break;
 	case OP_RECEIPT:
 		reply_ack(a, &op->reply, NULL);
@@ -1515,6 +1614,7 @@ static void handle(actor *self, actor_msg *msg)
 	 * their role lets them read now (the session caches access per
 	 * conversation; the assignee may have changed since) */
 	if (principal_is_staff(&m->who) && ca->loaded == 1 && m->hdr.type != CM_UNSUBSCRIBE &&
+	    m->hdr.type != CM_PROFILE &&   /* about the visitor: the route checked the caller */
 	    !perm_conv_visible(role_parse(m->who.role), m->who.id, &ca->rec)) {
 		reply_error(ca->app, &m->reply, 404, "not_found", "no such conversation");
 		conv_msg_free(m);
@@ -1530,6 +1630,8 @@ static void handle(actor *self, actor_msg *msg)
 	case CM_RECEIPT: on_receipt(ca, m); break;
 	case CM_STATUS: on_status(ca, m); break;
 	case CM_ASSIGN: on_assign(ca, m); break;
+	case CM_RATE: on_rate(ca, m); break;
+	case CM_PROFILE: on_profile(ca, m); break;
 	case CM_ROUTE: on_route(ca, m); break;
 	case CM_QUEUE: on_queue(ca, m); break;
 	case CM_DUE: on_due(ca, m); break;

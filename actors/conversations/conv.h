@@ -28,6 +28,14 @@
  *                  flag when it changes and sends the visitor's
  *                  subscribers a queue_position frame (docs/realtime.md)
  *   CM_DUE         (from the due timer) a due-time entry of the conversation has come (storage: docs/storage.md)
+ *   CM_RATE        (ratings) the visitor's rating: score in `status`, the
+ *                  comment in `text`, the tenant's window in `window_ms`;
+ *                  refused as rating.h says, else the rating record, the
+ *                  score and a rating event in one write (rating.created)
+ *   CM_PROFILE     (visitors) the visitor's profile changed: `visitor` holds
+ *                  it, `text` the change (JSON); takes the new name and
+ *                  email into the record and, with `flag`, stores a profile
+ *                  event (agents only); no reply
  *   CM_COMMITTED   (internal) the writer committed or refused a write
  *   CM_TICK        (internal) the idle sweep
  * Passivation: an actor with no subscribers and no write in flight that
@@ -53,6 +61,7 @@ enum conv_msg_type {
 	CM_STATUS, CM_ASSIGN, CM_COMMITTED,
 	CM_ROUTE, CM_QUEUE, CM_DUE,
 	CM_TRANSFER,
+	CM_RATE, CM_PROFILE,
 	CM_TICK,          /* (internal) idle sweep: an actor idle for two ticks retires */
 };
 
@@ -87,6 +96,7 @@ typedef struct conv_msg {
 	                                      TRANSFER: the target one (0: stay); QUEUE: the sender (0: any) */
 	uint32_t wait_s;                   /* QUEUE: estimated wait */
 	char dept_name[REC_NAME_MAX + 1];  /* TRANSFER: the target department's name (the system message) */
+	int64_t window_ms;                 /* RATE: the tenant's rating window */
 } conv_msg;
 
 /* Allocates a zeroed message of a type; NULL on OOM. */

@@ -6,6 +6,7 @@
 #include "actors/conversations/conv.h"
 #include "actors/conversations/due.h"
 #include "actors/conversations/lcache.h"
+#include "actors/conversations/rating.h"
 #include "actors/conversations/view.h"
 #include "core/clock.h"
 #include "core/id.h"
@@ -158,8 +159,12 @@ static void get_one(http_req *req, const principal *pp)
 {
 	principal p = *pp;
 	rec_conv c;
-	if (api_route_conv(req, &p, &c) == 0)
-		http_respond_json(req, 200, view_conv(&c));
+	if (api_route_conv(req, &p, &c) < 0)
+		return;
+	json_t *v = view_conv(&c);
+	if (v)   /* the visitor's rating with its comment and who had it then */
+		json_object_set_new(v, "rating_details", rating_load_view(api_app(req), &c));
+	http_respond_json(req, 200, v);
 }
 
 int conv_parse_update(json_t *body, conv_msg *m, const char **code, const char **msg, const char **field)

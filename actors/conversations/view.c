@@ -50,6 +50,7 @@ json_t *view_conv(const rec_conv *c)
 	json_object_set_new(v, "first_response_s",
 			    c->first_response_ms ? json_integer((json_int_t)c->first_response_s) : json_null());
 	json_object_set_new(v, "resolution_s", c->resolved_ms ? json_integer((json_int_t)c->resolution_s) : json_null());
+	json_object_set_new(v, "rating", c->rating ? json_integer(c->rating) : json_null());
 	return v;
 }
 
@@ -90,6 +91,12 @@ json_t *view_event(const rec_event *e)
 	}
 	if (e->kind == EK_PRIORITY)
 		json_object_set_new(v, "priority", json_string(rec_priority_name(e->priority)));
+	if (e->kind == EK_RATING) {
+		json_object_set_new(v, "score", json_integer(e->score));
+		json_object_set_new(v, "comment", json_string(e->text));
+	}
+	if (e->kind == EK_PROFILE)
+		json_object_set_new(v, "change", json_string(e->text));
 	json_object_set_new(v, "created_at", view_time(e->created_ms));
 	json_object_set_new(v, "created_at_ms", json_integer(e->created_ms));
 	return v;
@@ -176,6 +183,16 @@ static int event_write(const rec_event *e, buf *b, bool frame)
 		rc |= jw_key(b, "priority", 0);
 		rc |= jw_cstr(b, rec_priority_name(e->priority));
 	}
+	if (e->kind == EK_RATING) {
+		rc |= jw_key(b, "score", 0);
+		rc |= jw_u64(b, e->score);
+		rc |= jw_key(b, "comment", 0);
+		rc |= jw_cstr(b, e->text);
+	}
+	if (e->kind == EK_PROFILE) {
+		rc |= jw_key(b, "change", 0);
+		rc |= jw_cstr(b, e->text);
+	}
 	rc |= jw_key(b, "created_at", 0);
 	rc |= jw_time(b, e->created_ms);
 	rc |= jw_key(b, "created_at_ms", 0);
@@ -260,6 +277,21 @@ int view_conv_write(const rec_conv *c, buf *b)
 	rc |= c->first_response_ms ? jw_u64(b, c->first_response_s) : buf_puts(b, "null");
 	rc |= jw_key(b, "resolution_s", 0);
 	rc |= c->resolved_ms ? jw_u64(b, c->resolution_s) : buf_puts(b, "null");
+	rc |= jw_key(b, "rating", 0);
+	rc |= c->rating ? jw_u64(b, c->rating) : buf_puts(b, "null");
 	rc |= buf_puts(b, "}");
 	return rc ? -1 : 0;
+}
+
+bool view_event_agents_only(int kind)
+{
+	return kind == EK_NOTE || kind == EK_TAG || kind == EK_PROFILE || kind == EK_ATTRS;
+}
+
+json_t *view_rating(const rec_rating *r, const char *agent_name)
+{
+	return json_pack("{s:i,s:s,s:o,s:o,s:o}", "score", (int)r->score, "comment", r->comment, "agent",
+			 r->agent_id ? json_pack("{s:o,s:s}", "id", view_id(r->agent_id), "name", agent_name ? agent_name : "")
+				     : json_null(),
+			 "department_id", view_id(r->dept_id), "created_at", view_time(r->created_ms));
 }

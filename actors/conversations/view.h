@@ -5,6 +5,7 @@
 #define PARLEY_VIEW_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include "core/buf.h"
 #include "storage/records.h"
 #include "actors/kit/view.h"
@@ -24,5 +25,13 @@ int view_event_write(const rec_event *e, buf *b);
 
 /* A conversation written straight into b: equal to view_conv. */
 int view_conv_write(const rec_conv *c, buf *b);
+
+/* True for the kinds only agents see: private notes, tags, profile and
+ * custom-attribute changes (never sent or listed to the visitor). */
+bool view_event_agents_only(int kind);
+
+/* A rating as the API shows it; agent_name: who had the conversation
+ * (NULL: not known). */
+json_t *view_rating(const rec_rating *r, const char *agent_name);
 
 #endif

@@ -109,6 +109,26 @@ int email_queue_invitation(app *a, store_txn *tx, const rec_user *u, const char 
 	return enqueue(a, tx, &e, t.name, u->email, &b, false, EV_USER_UPDATED, u->tid, 0);
 }
 
+int email_queue_send(app *a, store_txn *tx, uint64_t tid, const char *to, email_body *b, uint8_t event, uint64_t cid,
+		     bool *sent)
+{
+	*sent = false;
+	if (!a->outbox) {
+		email_body_free(b);
+		return 0;
+	}
+	rec_email e;
+	rec_tenant t;
+	bool send;
+	int rc = settings(tx, tid, &e, &t, &send);
+	if (rc || !send) {
+		email_body_free(b);
+		return rc;
+	}
+	*sent = true;
+	return enqueue(a, tx, &e, t.name, to, b, false, event, tid, cid);
+}
+
 int email_queue_offline(app *a, store_txn *tx, const rec_dept *d, const rec_conv *convs, size_t n)
 {
 	if (!a->outbox || !n)

@@ -11,6 +11,7 @@
 #define PARLEY_EMAIL_QUEUE_H
 
 #include <stdint.h>
+#include "actors/email/templates.h"
 #include "actors/kit/app.h"
 #include "storage/records.h"
 #include "storage/store.h"
@@ -24,6 +25,14 @@ int email_queue_start(app *a);
  * 0 (written, or nothing to write), or a store error. */
 int email_queue_invitation(app *a, store_txn *tx, const rec_user *u, const char *inviter, const char *token,
 			   int64_t expires_ms);
+
+/* Writer thread, inside tx: email b (taken: freed here) to `to` for tenant
+ * tid through the outbox, as the entry of event `event` of conversation
+ * cid, when the tenant has SMTP settings (their name heads the message).
+ * 0 with *sent true (written, or dropped over the quota) or false (no
+ * settings: nothing written); or a store error. */
+int email_queue_send(app *a, store_txn *tx, uint64_t tid, const char *to, email_body *b, uint8_t event, uint64_t cid,
+		     bool *sent);
 
 /* Writer thread, inside tx: the offline email of department d listing
  * conversations convs[0..n), to the department's notification address

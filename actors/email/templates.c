@@ -180,6 +180,20 @@ int tpl_test_render(const tpl_test *v, email_body *out)
 	return finish(out, rc);
 }
 
+int tpl_transcript_render(const tpl_transcript *v, email_body *out)
+{
+	memset(out, 0, sizeof *out);
+	int rc = buf_puts(&out->subject, "Your conversation with ") | one_line(&out->subject, v->workspace);
+	rc |= begin(out, "Your conversation");
+	if (v->visitor_name && v->visitor_name[0])
+		rc |= para(out, "Hello %s,", v->visitor_name);
+	rc |= para(out, "here is the transcript of your conversation with %s.", v->workspace);
+	rc |= buf_puts(&out->html, v->html) | buf_puts(&out->text, v->text) | buf_puts(&out->text, "\n");
+	rc |= end(out, "You receive this because you asked for the transcript, or %s sends one when a conversation closes.",
+		  v->workspace);
+	return finish(out, rc);
+}
+
 int tpl_offline_digest_render(const tpl_offline_digest *v, email_body *out)
 {
 	memset(out, 0, sizeof *out);

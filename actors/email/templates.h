@@ -48,6 +48,16 @@ typedef struct {
 	const char *requested_by;  /* the admin who asked */
 } tpl_test;
 
+/* To a visitor: the transcript of their conversation, on request or when
+ * it closes. text and html are the transcript itself, rendered (and
+ * escaped) by actors/transcripts; html is a fragment for the body. */
+typedef struct {
+	const char *workspace;
+	const char *visitor_name;  /* "" = not known */
+	const char *text;
+	const char *html;
+} tpl_transcript;
+
 /* To a department's notification address: the conversations that started
  * while nobody could answer, one email per window (actors/desk). */
 typedef struct {
@@ -67,6 +77,7 @@ typedef struct {
 int tpl_new_conversation_render(const tpl_new_conversation *v, email_body *out);
 int tpl_invitation_render(const tpl_invitation *v, email_body *out);
 int tpl_test_render(const tpl_test *v, email_body *out);
+int tpl_transcript_render(const tpl_transcript *v, email_body *out);
 int tpl_offline_digest_render(const tpl_offline_digest *v, email_body *out);
 
 #endif

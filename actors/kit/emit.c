@@ -6,7 +6,7 @@
 
 static const char *const names[EV__COUNT] = {
 	"conversation.created", "conversation.updated", "conversation.assigned", "conversation.resolved",
-	"message.created", "visitor.created", "user.updated", "conversation.transferred",
+	"message.created", "visitor.created", "user.updated", "conversation.transferred", "rating.created",
 };
 
 const char *ev_type_name(int type)

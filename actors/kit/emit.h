@@ -30,6 +30,7 @@ enum ev_type {
 	EV_VISITOR_CREATED,
 	EV_USER_UPDATED,
 	EV_CONVERSATION_TRANSFERRED,   /* to an agent and/or a department, with a reason */
+	EV_RATING_CREATED,             /* the visitor rated a conversation */
 	EV__COUNT
 };
 
@@ -57,6 +58,7 @@ typedef struct {
 	const rec_visitor *visitor;/* visitor.created (and conversation.created when known) */
 	const rec_user *user;      /* user.updated */
 	const rec_event *first;    /* conversation.created: the first message, when it starts with one */
+	const rec_rating *rating;  /* rating.created: the rating (event: its rating event) */
 } app_event;
 
 typedef struct emit_sink {

@@ -316,6 +316,14 @@ static int put_data(const app_event *ev, buf *b)
 			rc |= view_event_write(ev->event, b);
 		}
 		break;
+	case EV_RATING_CREATED:   /* the conversation, and the rating with who had it */
+		if (!ev->conv || !ev->rating)
+			return -1;
+		rc |= buf_puts(b, "\"conversation\":");
+		rc |= put_conv(b, ev->conv, ev->event ? ev->event->seq : ev->conv->last_seq);
+		rc |= buf_puts(b, ",\"rating\":");
+		rc |= put_json(b, view_rating(ev->rating, ev->conv->assignee_name));
+		break;
 	case EV_VISITOR_CREATED:
 		if (!ev->visitor)
 			return -1;

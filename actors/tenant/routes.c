@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/tz.h"
 #include "actors/kit/view.h"
+#include "actors/kit/prechat.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -35,10 +36,15 @@ static json_t *view_tenant(const rec_tenant *t)
 			json_array_append_new(origins, json_stringn(p, n));
 		p += n + (p[n] == ',');
 	}
-	return json_pack("{s:o,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:s,s:I}", "id", view_id(t->id), "name", t->name,
-			 "slug", t->slug, "widget_key", t->widget_key, "allowed_origins", origins, "widget",
-			 "color", t->widget_color, "greeting", t->greeting, "position", t->widget_position,
-			 "timezone", t->timezone, "auto_close_s", (json_int_t)t->auto_close_s);
+	json_t *v = json_pack("{s:o,s:s,s:s,s:s,s:o,s:{s:s,s:s,s:s},s:s,s:I}", "id", view_id(t->id), "name", t->name,
+			      "slug", t->slug, "widget_key", t->widget_key, "allowed_origins", origins, "widget",
+			      "color", t->widget_color, "greeting", t->greeting, "position", t->widget_position,
+			      "timezone", t->timezone, "auto_close_s", (json_int_t)t->auto_close_s);
+	if (v)   /* the pre-chat form, transcripts and ratings (agent tools) */
+		json_object_update_new(v, json_pack("{s:o,s:b,s:I}", "prechat", view_prechat(t), "transcript_on_close",
+						    t->transcript_on_close, "rating_window_s",
+						    (json_int_t)t->rating_window_s));
+	return v;
 }
 
 static void get_tenant(http_req *req, const principal *p)
@@ -70,6 +76,7 @@ typedef struct {
 	char greeting_s[REC_GREETING_MAX + 1], position_s[REC_POSITION_MAX + 1], timezone_s[REC_TZ_MAX + 1];
 	rec_tenant tenant;
 	bool invalid;
+	prechat_change care;       /* pre-chat form, transcripts, rating window */
 	principal who;                  /* the caller (the audit row) */
 	int64_t auto_close_s;      /* -1 = unchanged */
 } tenant_op;
@@ -93,6 +100,7 @@ static int op_apply(wr_req *w, store_txn *t)
 #undef TAKE
 	if (op->auto_close_s >= 0)
 		r->auto_close_s = (uint64_t)op->auto_close_s;
+	prechat_apply(&op->care, r);
 	rc = account_tenant_update(t, r);
 	if (rc == STORE_ECONFLICT) {   /* validated before; the store checks before it writes */
 		op->invalid = true;
@@ -109,6 +117,13 @@ static int op_apply(wr_req *w, store_txn *t)
 			json_array_append_new(fields, json_string(names[i]));
 	if (fields && op->auto_close_s >= 0)
 		json_array_append_new(fields, json_string("auto_close_s"));
+	const char *const care_names[] = { "prechat.name", "prechat.email", "prechat.phone", "prechat.question",
+					   "transcript_on_close", "rating_window_s" };
+	const int64_t care_given[] = { op->care.name, op->care.email, op->care.phone, op->care.question,
+				       op->care.transcript_on_close, op->care.rating_window_s };
+	for (size_t i = 0; fields && i < sizeof care_names / sizeof *care_names; i++)
+		if (care_given[i] >= 0)
+			json_array_append_new(fields, json_string(care_names[i]));
 	return audit_json(op->app, t, op->tid, &op->who, "tenant.update", "tenant", op->tid,
 			  json_pack("{s:o}", "fields", fields ? fields : json_array())) ? STORE_EIO : 0;
 }
@@ -268,7 +283,8 @@ static int read_auto_close(http_req *req, json_t *body, tenant_op *op)
 
 static void patch_tenant(http_req *req, const principal *p)
 {
-	static const char *const fields[] = { "name", "allowed_origins", "widget", "timezone", "auto_close_s", NULL };
+	static const char *const fields[] = { "name", "allowed_origins", "widget", "timezone", "auto_close_s",
+					      "prechat", "transcript_on_close", "rating_window_s", NULL };
 	app *a = api_app(req);
 	json_t *body = api_body(req);
 	if (!body)
@@ -281,7 +297,8 @@ static void patch_tenant(http_req *req, const principal *p)
 	}
 	if (api_only(req, body, fields) < 0 || api_opt_str(req, body, "name", 1, REC_NAME_MAX, &name) < 0 ||
 	    read_origins(req, body, op) < 0 || read_widget(req, body, op) < 0 || read_timezone(req, body, op) < 0 ||
-	    read_auto_close(req, body, op) < 0)
+	    read_auto_close(req, body, op) < 0 ||
+	    prechat_read(req, body, &op->care) < 0)
 		goto out;
 	if (name)
 		op->name = strcpy(op->name_s, name);

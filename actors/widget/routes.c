@@ -9,12 +9,14 @@
 #include "actors/conversations/access.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/view.h"
+#include "actors/kit/prechat.h"
 #include "storage/account_store.h"
 #include "core/clock.h"
 #include "core/id.h"
 #include "storage/conv_store.h"
 #include "storage/dept_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,8 +43,8 @@ static int visitor_apply(wr_req *w, store_txn *tx)
 
 static json_t *session_body(app *a, const rec_visitor *v, const rec_tenant *t, const char *token)
 {
-	return json_pack("{s:s,s:o,s:{s:o,s:s}}", "visitor_token", token, "visitor", view_visitor(v),
-			 "tenant", "id", view_id(t->id), "name", t->name);
+	return json_pack("{s:s,s:o,s:{s:o,s:s,s:o}}", "visitor_token", token, "visitor", view_visitor(v),
+			 "tenant", "id", view_id(t->id), "name", t->name, "prechat", view_prechat(t));
 }
 
 static void visitor_done(wr_req *w, int rc)
@@ -64,6 +66,16 @@ static int load_tenant_by_key(app *a, const char *key, rec_tenant *t)
 	int rc = store_read(a->db, &txn);
 	if (rc == 0)
 		rc = account_tenant_by_key(&txn, key, t);
+	store_done(&txn);
+	return rc;
+}
+
+static int load_tenant(app *a, uint64_t tid, rec_tenant *t)
+{
+	store_txn txn;
+	int rc = store_read(a->db, &txn);
+	if (rc == 0)
+		rc = account_tenant_get(&txn, tid, t);
 	store_done(&txn);
 	return rc;
 }
@@ -236,6 +248,46 @@ static void departments(http_req *req, const principal *p)
 	api_list_answer(req, &l, rc);
 }
 
+/* The visitor's pre-chat answers, written to their record before the
+ * conversation starts (then the creation goes to the conversation's actor
+ * with the record as written). */
+typedef struct {
+	wr_req w;
+	app *app;
+	conv_msg *m;
+	uint64_t cid;
+	rec_visitor v;
+} prechat_op;
+
+static int prechat_apply_visitor(wr_req *w, store_txn *tx)
+{
+	prechat_op *op = container_of(w, prechat_op, w);
+	rec_visitor cur;
+	int rc = account_visitor_get(tx, op->v.tid, op->v.id, &cur);
+	if (rc)
+		return rc;
+	/* only the answered fields, over what is stored now */
+	snprintf(cur.name, sizeof cur.name, "%s", op->v.name);
+	snprintf(cur.email, sizeof cur.email, "%s", op->v.email);
+	snprintf(cur.phone, sizeof cur.phone, "%s", op->v.phone);
+	cur.updated_ms = clock_now_ms();
+	op->v = cur;
+	return account_visitor_put(tx, &cur);
+}
+
+static void prechat_done(wr_req *w, int rc)
+{
+	prechat_op *op = container_of(w, prechat_op, w);
+	if (rc) {
+		reply_error(op->app, &op->m->reply, 500, "internal", "could not store the visitor's details");
+		conv_msg_free(op->m);
+	} else {
+		op->m->visitor = op->v;
+		conv_send(op->app, op->v.tid, op->cid, op->m);
+	}
+	free(op);
+}
+
 static void create(http_req *req, const principal *pp)
 {
 	app *a = api_app(req);
@@ -244,21 +296,45 @@ static void create(http_req *req, const principal *pp)
 	if (!body)
 		return;
 	const char *text, *client_id;
+	prechat_answers ans;
 	uint64_t dept = 0;
 	if (api_str(req, body, "text", false, 1, REC_TEXT_MAX, &text) < 0 ||
 	    api_str(req, body, "client_id", false, 1, REC_CLIENT_ID_MAX, &client_id) < 0 ||
+	    api_str(req, body, "name", false, 0, REC_NAME_MAX, &ans.name) < 0 ||
+	    api_str(req, body, "email", false, 0, REC_EMAIL_MAX, &ans.email) < 0 ||
+	    api_str(req, body, "phone", false, 0, REC_PHONE_MAX, &ans.phone) < 0 ||
+	    api_str(req, body, "question", false, 0, REC_TEXT_MAX, &ans.question) < 0 ||
 	    read_department(req, a, &p, body, &dept) < 0)
 		goto out;
+	if (text && ans.question) {
+		api_bad_field(req, "question", "give the first message as text or as question, not both");
+		goto out;
+	}
 	conv_msg *m = conv_msg_new(CM_CREATE);
 	if (!m) {
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
-	if (load_visitor(a, p.tid, p.id, &m->visitor)) {
+	rec_tenant t;
+	int rc = load_visitor(a, p.tid, p.id, &m->visitor);
+	if (rc) {
 		conv_msg_free(m);
 		http_respond_error(req, 401, "unauthenticated", "unknown visitor", NULL);
 		goto out;
 	}
+	if (load_tenant(a, p.tid, &t)) {
+		conv_msg_free(m);
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		goto out;
+	}
+	if (!ans.question && t.prechat_question != PRE_OFF)
+		ans.question = text;   /* a first message answers the form's question */
+	if (prechat_check(req, &t, &ans, &m->visitor) < 0) {
+		conv_msg_free(m);
+		goto out;
+	}
+	if (ans.question)
+		text = ans.question[0] ? ans.question : NULL;
 	if (text) {
 		m->text = strdup(text);
 		m->text_len = strlen(text);
@@ -270,7 +346,32 @@ static void create(http_req *req, const principal *pp)
 	m->who = p;
 	m->dept = dept;
 	reply_begin_http(a, &m->reply, req);
-	conv_send(a, p.tid, id_next(&a->ids), m);
+	uint64_t cid = id_next(&a->ids);
+	rec_visitor v = m->visitor;
+	if (ans.name && ans.name[0])
+		rec_strcpy(v.name, sizeof v.name, ans.name, strlen(ans.name));
+	if (ans.email && ans.email[0])
+		rec_strcpy(v.email, sizeof v.email, ans.email, strlen(ans.email));
+	if (ans.phone && ans.phone[0])
+		rec_strcpy(v.phone, sizeof v.phone, ans.phone, strlen(ans.phone));
+	if (strcmp(v.name, m->visitor.name) == 0 && strcmp(v.email, m->visitor.email) == 0 &&
+	    strcmp(v.phone, m->visitor.phone) == 0) {
+		conv_send(a, p.tid, cid, m);
+		goto out;
+	}
+	prechat_op *op = calloc(1, sizeof *op);
+	if (!op) {
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		conv_msg_free(m);
+		goto out;
+	}
+	op->app = a;
+	op->m = m;
+	op->cid = cid;
+	op->v = v;
+	op->w.apply = prechat_apply_visitor;
+	op->w.done = prechat_done;
+	writer_submit(a->wr, &op->w);
 out:
 	json_decref(body);
 }

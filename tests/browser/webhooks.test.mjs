@@ -61,7 +61,7 @@ async function scenario(state) {
     await owner.getByTestId("nav-webhooks").click();
     await owner.getByTestId("webhooks-view").waitFor();
     await owner.getByTestId("hook-empty").waitFor();
-    await expectCount(owner.getByTestId("hook-event"), 8, "event checkboxes");
+    await expectCount(owner.getByTestId("hook-event"), 9, "event checkboxes");
   });
 
   let secret;

@@ -278,6 +278,40 @@ def test_alerts_list_and_bad_input():
         err(*s.request("GET", "/v1/alerts?agent_id=" + s.login()["user"]["id"], token=t1)[:2], 403, "forbidden")
 
 
+def test_ratings_satisfaction_and_low_rating_alert():
+    """Visitors' ratings (the ratings routes) reach satisfaction (the
+    distribution, the average, the response rate, the top agents) and the
+    agents' table; a rating of 1 or 2 raises one rating alert naming the
+    conversation, its agent and the score; a 4 raises none."""
+    with Server() as s:
+        admin = s.login()["access_token"]
+        me = s.login()["user"]["id"]
+        cids = []
+        for i, score in enumerate((2, 4)):
+            vis = s.visitor("R%d" % i)
+            cid = s.new_conversation(vis["visitor_token"], "help", "rt-%d" % i)["id"]
+            assign(s, admin, cid)
+            agent_send(s, admin, cid, "done", "rt-a%d" % i)
+            set_status(s, admin, cid, "resolved")
+            ok(*s.request("POST", "/v1/widget/conversations/%s/rating" % cid, {"score": score, "comment": "ok"},
+                          token=vis["visitor_token"])[:2], 201)
+            cids.append(cid)
+        sat = get(s, admin, "satisfaction")["data"]
+        assert sat["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}, sat
+        assert sat["ratings"] == 2 and sat["average"] == 3.0 and sat["response_rate"] == 1.0, sat
+        assert [a["id"] for a in sat["top_agents"]] == [me] and sat["top_agents"][0]["rating_avg"] == 3.0, sat
+        row = [r for r in get(s, admin, "agents")["data"] if r["id"] == me][0]
+        assert row["ratings"] == 2 and row["rating_avg"] == 3.0, row
+        alerts = ok(*s.request("GET", "/v1/alerts?kind=rating", token=admin)[:2])["data"]
+        assert len(alerts) == 1, alerts
+        a = alerts[0]
+        assert a["conversation_id"] == cids[0] and a["score"] == 2 and a["agent_id"] == me, a
+        s.stop()
+        before = dump(s)
+        s.cli_ok("analytics", "rebuild")
+        assert dump(s) == before
+
+
 def test_no_agent_online_alert_live_to_supervisors():
     """A department open now (every day 00:00-24:00) whose only member is
     not online (an agent with an open console is: the desk's presence)
@@ -398,6 +432,6 @@ def test_rebuild_equals_live_after_crashes():
 
 
 if __name__ == "__main__":
-    main([test_figures_filters_and_csv, test_delivered_and_read_from_receipts, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input,
+    main([test_figures_filters_and_csv, test_delivered_and_read_from_receipts, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input, test_ratings_satisfaction_and_low_rating_alert,
           test_no_agent_online_alert_live_to_supervisors, test_sla_breach_alert_once_per_wait,
           test_rebuild_equals_live_after_crashes])

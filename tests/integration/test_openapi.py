@@ -448,6 +448,19 @@ def test_responses_match_schemas():
         call("GET", "/v1/audit", path="/v1/audit?limit=2&action=department.create", token=tok)
         call("GET", "/v1/audit", path="/v1/audit?from=never", token=tok)
         call("GET", "/v1/audit", token=ann_tok)
+        # transcripts and the visitor profile
+        tr, wtr = "/v1/conversations/{id}/transcript", "/v1/widget/conversations/{id}/transcript"
+        call("GET", tr, tr.replace("{id}", cid), token=tok)
+        call("GET", tr, tr.replace("{id}", cid) + "?format=pdf", token=tok)
+        call("GET", tr, tr.replace("{id}", "1"), token=tok)
+        call("GET", wtr, wtr.replace("{id}", cid), token=vt)
+        em = "/v1/widget/conversations/{id}/transcript/email"
+        call("POST", em, em.replace("{id}", cid), token=vt)
+        vp = "/v1/visitors/{id}"
+        call("GET", vp, vp.replace("{id}", ses["visitor"]["id"]), token=tok)
+        call("PATCH", vp, vp.replace("{id}", ses["visitor"]["id"]), {"phone": "+1 555 0100", "notes": "VIP"}, token=tok)
+        call("PATCH", vp, vp.replace("{id}", ses["visitor"]["id"]), {"phone": "call me"}, token=tok)
+        call("GET", vp, vp.replace("{id}", "1"), token=tok)
         # webhooks: an endpoint the egress policy refuses (no allow-list), so
         # the message below soon has a failed row in the delivery log
         st, wh, _ = call("POST", "/v1/webhooks", body={"url": "http://127.0.0.1:9/x", "events": ["message.created"]},

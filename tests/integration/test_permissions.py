@@ -370,6 +370,31 @@ def logged_delivery(w):
     return w.logged
 
 
+def emailed_conv(w):
+    """A new conversation of A's visitor, who has an email address, in a
+    tenant that sends email (its transcript may be emailed once)."""
+    email_test(w)
+    if not getattr(w, "vis_email", None):
+        st, b, _ = w.s.request("POST", "/v1/widget/session", {"widget_key": w.s.widget_key,
+                                                              "visitor_token": w.tokens["visitor"],
+                                                              "email": "visitor@matrix.test"})
+        assert st == 201, (st, b)
+        w.vis_email = True
+    return w.new_conv()
+
+
+def resolved_conv(w):
+    """A new conversation of A's visitor, resolved: it may be rated."""
+    cid = w.new_conv()
+    st, b, _ = w.s.request("PATCH", "/v1/conversations/%s" % cid, {"status": "resolved"}, token=w.tokens["owner"])
+    assert st == 200, (st, b)
+    return cid
+
+
+def visitor_id(w):
+    return w.vis["visitor"]["id"]
+
+
 def shared_dept(w):
     """A department of tenant A for the samples that read or change it."""
     if not getattr(w, "dept", None):
@@ -471,6 +496,13 @@ ROUTE_SAMPLES = {
     "GET /v1/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
     "POST /v1/widget/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
     "GET /v1/widget/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
+    "GET /v1/conversations/{id}/transcript": Route(200, {"id": shared}, query="?format=html"),
+    "GET /v1/widget/conversations/{id}/transcript": Route(200, {"id": shared}, query="?format=text"),
+    "POST /v1/widget/conversations/{id}/transcript/email": Route(202, {"id": emailed_conv}),
+    "POST /v1/widget/conversations/{id}/rating": Route(201, {"id": resolved_conv},
+                                                       body=lambda w: {"score": 4, "comment": "fine"}),
+    "GET /v1/visitors/{id}": Route(200, {"id": visitor_id}),
+    "PATCH /v1/visitors/{id}": Route(200, {"id": visitor_id}, body=lambda w: {"notes": w.uniq("note")}),
     "POST /v1/presence/heartbeat": Route(200),
     "PUT /v1/presence": Route(200, body=lambda w: {"state": "online"}),
     "GET /v1/presence": Route(200),

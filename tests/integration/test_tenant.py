@@ -9,7 +9,8 @@ import http.client
 from harness import WS, Server, err, main, ok, run
 
 PW = "a-good-password-1"
-TENANT_FIELDS = {"id", "name", "slug", "widget_key", "allowed_origins", "widget", "timezone", "auto_close_s"}
+TENANT_FIELDS = {"id", "name", "slug", "widget_key", "allowed_origins", "widget", "timezone", "auto_close_s",
+                 "prechat", "transcript_on_close", "rating_window_s"}
 
 
 

@@ -33,7 +33,8 @@ from harness import Server, err, main, ok, wait_until
 
 ALLOW = ("--outbound-allow", "127.0.0.1/32")
 ALL_EVENTS = ["conversation.created", "conversation.updated", "conversation.assigned", "conversation.resolved",
-              "message.created", "visitor.created", "user.updated", "conversation.transferred"]
+              "message.created", "visitor.created", "user.updated", "conversation.transferred",
+              "rating.created"]
 PW = "a-good-password-1"
 
 

@@ -17,6 +17,7 @@ import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
 import { createAuditPage } from "./audit.js";
 import { createAnalyticsPage } from "./analytics.js";
+import { createConversationCare } from "./care.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 import { createConversationControls } from "./lifecycle.js";
 
@@ -371,6 +372,7 @@ const controls = createConversationControls({
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
 const analytics = createAnalyticsPage(ctx);
+const care = createConversationCare({ ...ctx, current: () => S.convs.get(S.current), fetchAuthed });
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
   audit, profile, analytics };
@@ -797,6 +799,8 @@ function labelOf(ev) {
     case "transfer": return `${who} transferred it${ev.assignee ? ` to ${ev.assignee.name || "an agent"}` : " to a department's queue"}${ev.reason ? `: ${ev.reason}` : ""}`;
     case "priority": return `${who} set the priority to ${ev.priority}`;
     case "created": return "Conversation started";
+    case "rating": return `${who} rated the conversation ${ev.score}/5${ev.comment ? `: ${ev.comment}` : ""}`;
+    case "profile": return `${who} changed the visitor's profile`;
     default: return `${ev.kind || "event"}`;
   }
 }
@@ -822,6 +826,17 @@ function buildMessageNode(ev) {
 
 // ------------------------------------------------------------------ files
 
+// A GET with the bearer token (refreshed once on a 401), for bodies that
+// are not JSON (files, transcripts).
+async function fetchAuthed(path) {
+  let res = await fetch(path, { headers: { Authorization: `Bearer ${await freshToken()}` } });
+  if (res.status === 401 && auth) {
+    await refreshTokens();
+    res = await fetch(path, { headers: { Authorization: `Bearer ${auth.access_token}` } });
+  }
+  return res;
+}
+
 // Files are fetched with the bearer token (an <img src> cannot send one)
 // and shown from object URLs, one fetch per file id.
 const fileBlobs = new Map();
@@ -829,11 +844,7 @@ function fileBlobUrl(convId, f) {
   if (!fileBlobs.has(f.id)) {
     const p = (async () => {
       const path = `/v1/conversations/${encodeURIComponent(convId)}/files/${encodeURIComponent(f.id)}`;
-      let res = await fetch(path, { headers: { Authorization: `Bearer ${await freshToken()}` } });
-      if (res.status === 401 && auth) {
-        await refreshTokens();
-        res = await fetch(path, { headers: { Authorization: `Bearer ${auth.access_token}` } });
-      }
+      const res = await fetchAuthed(path);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return URL.createObjectURL(await res.blob());
     })();
@@ -939,6 +950,7 @@ function applyEvent(id, ev) {
     if (p.el) p.el.remove();
   }
   if (ev.kind === "message" && senderOf(ev) === "visitor" && id === S.current) hideVisitorTyping();
+  if (ev.kind === "rating") care.onRating(ev);
   if (id === S.current) {
     const node = buildMessageNode(ev);
     node.dataset.seq = String(seq);
@@ -1003,6 +1015,7 @@ function renderHeader() {
   ui.reopen.hidden = !done;
   controls.render(c);
   renderSeen();
+  care.render(c);
 }
 
 async function withButton(btn, fn) {

@@ -161,6 +161,17 @@
     ".error { background: #fff1f1; color: #a01c20; font-size: 12px; padding: 6px 12px; }",
     ".dept { display: block; padding: 6px 12px 0; font-size: 12px; color: #6b7380; }",
     ".dept[hidden] { display: none; }",
+    ".prechat { display: flex; flex-direction: column; gap: 6px; padding: 8px 12px 0; font-size: 12px; color: #6b7380; }",
+    ".prechat[hidden], .rate[hidden], .tools[hidden] { display: none; }",
+    ".prechat input { font: inherit; font-size: 13px; padding: 6px 8px; border: 1px solid #d3d8e6; border-radius: 6px; }",
+    ".rate { padding: 8px 12px; border-top: 1px solid #e3e6ee; background: #fff; font-size: 13px; display: flex; flex-direction: column; gap: 6px; }",
+    ".rate .stars { display: flex; gap: 2px; }",
+    ".rate .stars button { border: 0; background: transparent; font-size: 22px; color: #c4c9d6; cursor: pointer; padding: 0 2px; }",
+    ".rate .stars button[aria-pressed=true] { color: #d99a00; }",
+    ".rate textarea { font: inherit; font-size: 13px; border: 1px solid #d3d8e6; border-radius: 6px; padding: 6px; resize: none; }",
+    ".rate .send { align-self: flex-end; border: 0; border-radius: 8px; background: #3554d1; color: #fff; padding: 6px 12px; cursor: pointer; }",
+    ".tools { display: flex; gap: 8px; padding: 4px 12px; font-size: 12px; background: #f6f7fb; }",
+    ".tools button { border: 0; background: transparent; color: #3554d1; cursor: pointer; padding: 0; font: inherit; text-decoration: underline; }",
     ".queue { background: #f1f6ff; color: #1f3a66; font-size: 12px; padding: 6px 12px; }",
     ".queue form { display: flex; gap: 6px; margin-top: 6px; }",
     ".queue input { flex: 1; font: inherit; padding: 4px 6px; border: 1px solid #c8d3e6; border-radius: 4px; }",
@@ -246,6 +257,37 @@
   var deptBox = el("label", { class: "dept", "data-testid": "parley-department-box", hidden: "" }, "Talk to ");
   var deptSelect = el("select", { "data-testid": "parley-department", "aria-label": "Department" });
   deptBox.appendChild(deptSelect);
+  // The pre-chat form (the tenant's settings, from the session): name,
+  // email and phone above the first message, which is the question.
+  var prechatBox = el("div", { class: "prechat", "data-testid": "parley-prechat", hidden: "" });
+  var prechatInputs = {};
+  [["name", "text", "Your name", "128"], ["email", "email", "Your email", "254"], ["phone", "tel", "Your phone", "32"]]
+    .forEach(function (f) {
+      var inp = el("input", { type: f[1], "data-testid": "parley-prechat-" + f[0], "aria-label": f[2], placeholder: f[2], maxlength: f[3] });
+      prechatInputs[f[0]] = inp;
+      prechatBox.appendChild(inp);
+    });
+  // After a resolve or close: the rating prompt (once per conversation).
+  var rateBox = el("div", { class: "rate", "data-testid": "parley-rating", hidden: "" });
+  rateBox.appendChild(el("span", null, "How did we do?"));
+  var starsRow = el("div", { class: "stars", role: "group", "aria-label": "Rating" });
+  var starBtns = [];
+  for (var si = 1; si <= 5; si++) {
+    var sb = el("button", { type: "button", "data-testid": "parley-star-" + si, "aria-label": si + " of 5", "aria-pressed": "false" }, "\u2605");
+    starBtns.push(sb);
+    starsRow.appendChild(sb);
+  }
+  rateBox.appendChild(starsRow);
+  var rateComment = el("textarea", { "data-testid": "parley-rating-comment", rows: "2", maxlength: "1000", placeholder: "Anything to add? (optional)", "aria-label": "Comment" });
+  rateBox.appendChild(rateComment);
+  var rateSend = el("button", { type: "button", class: "send", "data-testid": "parley-rating-send" }, "Send rating");
+  rateBox.appendChild(rateSend);
+  // The transcript: download it, or have it emailed.
+  var toolsBox = el("div", { class: "tools", "data-testid": "parley-tools", hidden: "" });
+  var dlBtn = el("button", { type: "button", "data-testid": "parley-transcript-download" }, "Download transcript");
+  var mailBtn = el("button", { type: "button", "data-testid": "parley-transcript-email" }, "Email me the transcript");
+  toolsBox.appendChild(dlBtn);
+  toolsBox.appendChild(mailBtn);
   compose.appendChild(attachBtn);
   compose.appendChild(fileInput);
   compose.appendChild(input);
@@ -255,7 +297,10 @@
   panel.appendChild(queueBox);
   panel.appendChild(list);
   panel.appendChild(typingBox);
+  panel.appendChild(toolsBox);
+  panel.appendChild(rateBox);
   panel.appendChild(deptBox);
+  panel.appendChild(prechatBox);
   panel.appendChild(compose);
   wrap.appendChild(panel);
   wrap.appendChild(launcher);
@@ -418,6 +463,8 @@
       }
       S.token = res.visitor_token;
       S.visitorId = vid || null;
+      S.prechat = (res.tenant && res.tenant.prechat) || null;
+      S.visitor = res.visitor || null;
       lsSet("visitor_token", S.token);
       lsSet("visitor_id", S.visitorId);
       return loadConversation();
@@ -425,6 +472,7 @@
   }
 
   function resetConversationState() {
+    S.rated = false;
     S.conversation = null;
     S.convId = null;
     S.lastSeq = 0;
@@ -456,8 +504,103 @@
     return apiRetry("GET", "/v1/widget/conversations").then(function (res) {
       var conv = pickConversation(res && res.data);
       if (conv) adoptConversation(conv);
+      renderCare();
     });
   }
+
+  // ---------------------------------------------------------------- pre-chat form, rating, transcript
+  function prechatMode(f) {
+    var m = S.prechat && S.prechat[f];
+    return m === "optional" || m === "required" ? m : "off";
+  }
+
+  function renderCare() {
+    var asking = false;
+    ["name", "email", "phone"].forEach(function (f) {
+      var mode = prechatMode(f);
+      var inp = prechatInputs[f];
+      inp.hidden = mode === "off" || !!S.convId;
+      inp.required = mode === "required";
+      inp.placeholder = inp.getAttribute("aria-label") + (mode === "required" ? " (required)" : " (optional)");
+      if (!inp.value && S.visitor && S.visitor[f]) inp.value = S.visitor[f];
+      if (!inp.hidden) asking = true;
+    });
+    prechatBox.hidden = !asking;
+    toolsBox.hidden = !S.convId;
+    var c = S.conversation;
+    var done = c && (c.status === "resolved" || c.status === "closed");
+    rateBox.hidden = !(S.convId && done && !c.rating && !S.rated);
+  }
+
+  // The form's answers for the first message; null after showing what is missing.
+  function prechatAnswers() {
+    var out = {};
+    var fields = ["name", "email", "phone"];
+    for (var i = 0; i < fields.length; i++) {
+      var f = fields[i], mode = prechatMode(f);
+      if (mode === "off") continue;
+      var v = prechatInputs[f].value.replace(/^\s+|\s+$/g, "");
+      if (!v && mode === "required") {
+        showError("Please fill in your " + f + ".");
+        prechatInputs[f].focus();
+        return null;
+      }
+      if (v) out[f] = v;
+    }
+    return out;
+  }
+
+  var chosenScore = 0;
+  starBtns.forEach(function (b, i) {
+    b.addEventListener("click", function () {
+      chosenScore = i + 1;
+      starBtns.forEach(function (x, j) { x.setAttribute("aria-pressed", String(j < chosenScore)); });
+    });
+  });
+  rateSend.addEventListener("click", function () {
+    if (!chosenScore) { showError("Choose from 1 to 5 stars."); return; }
+    var body = { score: chosenScore };
+    var comment = rateComment.value.replace(/^\s+|\s+$/g, "");
+    if (comment) body.comment = comment;
+    rateSend.disabled = true;
+    api("POST", "/v1/widget/conversations/" + encodeURIComponent(S.convId) + "/rating", body).then(function () {
+      S.rated = true;
+      showError("");
+      renderCare();
+    }, function (err) {
+      if (err.status === 409) { S.rated = true; renderCare(); }
+      showError(err.message || "The rating could not be sent.");
+    }).then(function () { rateSend.disabled = false; });
+  });
+
+  function authedGet(path) {
+    return fetch(CFG.server + path, { headers: { Authorization: "Bearer " + S.token }, mode: "cors", credentials: "omit" });
+  }
+  dlBtn.addEventListener("click", function () {
+    if (!S.convId) return;
+    var id = S.convId;
+    authedGet("/v1/widget/conversations/" + encodeURIComponent(id) + "/transcript?format=html").then(function (res) {
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      return res.blob();
+    }).then(function (b) {
+      var url = URL.createObjectURL(b);
+      var a = el("a", { href: url, download: "conversation-" + id + ".html", "data-testid": "parley-transcript-link" });
+      root.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    }).catch(function (err) { showError("The transcript could not be downloaded: " + err.message); });
+  });
+  mailBtn.addEventListener("click", function () {
+    if (!S.convId) return;
+    mailBtn.disabled = true;
+    api("POST", "/v1/widget/conversations/" + encodeURIComponent(S.convId) + "/transcript/email").then(function (res) {
+      showError("");
+      mailBtn.textContent = "Transcript sent to " + (res && res.sent_to ? res.sent_to : "your email");
+    }, function (err) {
+      showError(err.message || "The transcript could not be emailed.");
+    }).then(function () { mailBtn.disabled = false; });
+  });
 
   // Restore the cached transcript for a conversation and remember it.
   function adoptConversation(conv) {
@@ -517,6 +660,8 @@
         return "Conversation status: " + String(ev.status || "");
       case "assigned":
         return ev.assignee && ev.assignee.name ? String(ev.assignee.name) + " joined the conversation." : "An agent joined the conversation.";
+      case "rating":
+        return "You rated this conversation " + String(ev.score) + " of 5.";
       default:
         return null; // "created" and anything unknown: not shown
     }
@@ -679,6 +824,11 @@
       files: ev.files,
     };
     S.events.set(seq, store);
+    if (!fromCache && S.conversation && ev.conversation_id === S.convId && (ev.kind === "status" || ev.kind === "rating")) {
+      if (ev.kind === "status") S.conversation.status = ev.status;
+      else S.conversation.rating = ev.score;
+      renderCare();
+    }
     if (text == null) { if (!fromCache) saveTranscript(); return; }
 
     var node = null;
@@ -839,6 +989,8 @@
     p.sentOn = "rest";
     var first = { text: p.text, client_id: p.client_id };
     if (!deptBox.hidden && deptSelect.value) first.department_id = deptSelect.value;
+    var answers = p.prechat || {};
+    for (var k in answers) first[k] = answers[k];
     deptBox.hidden = true;
     S.creating = api("POST", "/v1/widget/conversations", first)
       .catch(function (err) {
@@ -855,6 +1007,7 @@
       .then(function (conv) {
         S.creating = null;
         adoptConversation(conv);
+        renderCare();
         var lm = conv.last_message;
         if (S.pending.has(p.client_id)) {
           if (lm && lm.seq && lm.text === p.text) onSendAck(p, { seq: lm.seq });
@@ -877,10 +1030,20 @@
     var text = input.value.replace(/^\s+|\s+$/g, "");
     if (!text) return;
     if (new TextEncoder().encode(text).length > 8000) { showError("Message too long."); return; }
+    var answers = null;
+    if (!S.convId && !prechatBox.hidden) {
+      answers = prechatAnswers();
+      if (!answers) return;
+    }
     showError("");
     input.value = "";
     stopTyping();
     var p = addPending(text);
+    if (answers) p.prechat = answers;
+    if (S.conversation && (S.conversation.status === "resolved" || S.conversation.status === "closed")) {
+      S.conversation.status = "open";   // a message reopens it: no rating prompt meanwhile
+      renderCare();
+    }
     ensureStarted().then(function () {
       if (!S.convId) createConversation(p);
       else flushPending();

@@ -26,7 +26,9 @@
  * DK_DEQUEUE/DK_ENQUEUE on every other change, CM_QUEUE's frame to the
  * visitor and its stored offline flag, and no desk message at all
  * without the desk. The due-time index with the test's own clock: a snooze
- * ends, an auto-close moves on while active and closes once inactive. */
+ * ends, an auto-close moves on while active and closes once inactive.
+ * The visitor's rating: when it is refused, and the one write that stores
+ * it (event, record, score). */
 #include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -1613,6 +1615,88 @@ static void test_duplicate_of_first_message(void **state)
 	assert_int_equal(stored_last_seq(CID), 2);
 }
 
+/* The visitor's rating (CM_RATE): refused before a resolve, for another
+ * visitor (not found) and past the window on the actor's clock; stored in
+ * one write — the rating event, the record with who had the conversation,
+ * the score — and refused as soon as it is in flight, and after a reopen. */
+static void rate(uint64_t cid, const principal *who, uint32_t slot, const char *id, int score, const char *comment)
+{
+	conv_msg *m = req(CM_RATE, who, slot, id);
+	m->status = (uint8_t)score;
+	m->window_ms = 3600 * 1000;
+	if (comment) {
+		m->text = strdup(comment);
+		m->text_len = strlen(comment);
+	}
+	assert_int_equal(deliver(cid, m), 0);
+	pump();
+}
+
+static void test_rating(void **state)
+{
+	(void)state;
+	enum { CID = 130, S = 3 };
+	created(CID);
+	assign(CID, &sue, S, "a", ANN, "Ann");
+	commit(1);
+	pump();
+	take(S);
+	rate(CID, &visitor, S, "r0", 5, NULL);
+	expect_error(S, "r0", "not_resolved");
+	conv_msg *m = req(CM_STATUS, &sue, S, "st");
+	m->status = CS_RESOLVED;
+	assert_int_equal(deliver(CID, m), 0);
+	pump();
+	commit(1);
+	pump();
+	take(S);
+	principal other = visitor;
+	other.id = VISITOR + 1;
+	rate(CID, &other, S, "r1", 5, NULL);
+	expect_error(S, "r1", "not_found");
+	fake_clock += 3600 * 1000 + 1;
+	rate(CID, &visitor, S, "r2", 5, NULL);
+	expect_error(S, "r2", "rating_window_over");
+	fake_clock -= 3600 * 1000 + 1;
+	rate(CID, &visitor, S, "r3", 4, "<b>good</b>");
+	rate(CID, &visitor, S, "r4", 2, NULL);   /* the first is in flight */
+	expect_error(S, "r4", "already_rated");
+	assert_int_equal(queued(), 1);
+	commit(1);
+	pump();
+	json_t *v = take(S);
+	assert_string_equal(str(v, "type"), "ack");
+	assert_string_equal(str(v, "id"), "r3");
+	assert_int_equal(num(v, "score"), 4);
+	assert_string_equal(str(v, "comment"), "<b>good</b>");
+	assert_string_equal(str(json_object_get(v, "agent"), "name"), "Ann");
+	rec_conv c;
+	assert_int_equal(stored_conv(CID, &c), 0);
+	assert_int_equal(c.rating, 4);
+	rec_event e;
+	assert_int_equal(stored_event(CID, c.last_seq, &e), 0);
+	assert_int_equal(e.kind, EK_RATING);
+	assert_int_equal(e.score, 4);
+	assert_string_equal(e.text, "<b>good</b>");
+	store_txn t;
+	rec_rating r;
+	assert_int_equal(store_read(A.db, &t), 0);
+	assert_int_equal(rating_get(&t, TID, CID, &r), 0);
+	store_done(&t);
+	assert_int_equal(r.score, 4);
+	assert_int_equal(r.agent_id, ANN);
+	assert_int_equal(r.visitor_id, VISITOR);
+	assert_string_equal(r.comment, "<b>good</b>");
+	/* reopened by the visitor and resolved again: rated once is once */
+	assert_int_equal(send_msg(CID, &visitor, 2, "v1", "v1", "one more thing", false), 0);
+	pump();
+	commit(1);
+	pump();
+	take(2);
+	rate(CID, &visitor, S, "r5", 5, NULL);
+	expect_error(S, "r5", "already_rated");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1638,6 +1722,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_auto_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_desk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rating, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
