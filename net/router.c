@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROUTES 256
 
 typedef struct {
 	char method[8];
@@ -17,7 +16,7 @@ typedef struct {
 } route;
 
 struct router {
-	route routes[MAX_ROUTES];
+	route routes[ROUTER_MAX_ROUTES];
 	int n;
 	http_handler fallback;
 	void *fallback_data;
@@ -37,7 +36,7 @@ void router_free(router **r_p)
 int router_add(router *rt, const char *method, const char *pattern, unsigned flags, http_handler h,
 	       void *data)
 {
-	if (rt->n == MAX_ROUTES || strlen(method) >= 8 || strlen(pattern) >= 128)
+	if (rt->n == ROUTER_MAX_ROUTES || strlen(method) >= 8 || strlen(pattern) >= 128)
 		return -1;
 	route *r = &rt->routes[rt->n++];
 	strcpy(r->method, method);

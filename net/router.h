@@ -30,7 +30,11 @@ typedef struct {
 router *router_new(void);
 void router_free(router **r_p);
 
-/* Adds a route; 0, or -1 when the table is full or a string too long. */
+/* Routes a table holds: every feature's (actors/app/features.c). */
+#define ROUTER_MAX_ROUTES 256
+
+/* Adds a route; 0, or -1 when the table is full (ROUTER_MAX_ROUTES) or a
+ * string too long. */
 int router_add(router *r, const char *method, const char *pattern, unsigned flags, http_handler h,
 	       void *data);
 

@@ -219,6 +219,20 @@ int account_tenant_update(store_txn *t, rec_tenant *r)
 	return 0;
 }
 
+int account_tenant_tracking(store_txn *t, uint64_t tid, const rec_tenant *from, rec_tenant *out)
+{
+	if (!memchr(from->identity_secret, 0, sizeof from->identity_secret))
+		return STORE_ECONFLICT;
+	int rc = account_tenant_get(t, tid, out);
+	if (rc)
+		return rc;
+	out->tracking_off = from->tracking_off;
+	out->keep_query = from->keep_query;
+	out->pageview_keep_days = from->pageview_keep_days;
+	memcpy(out->identity_secret, from->identity_secret, sizeof out->identity_secret);
+	return put_tenant(t, out);
+}
+
 static int stop_at_first(void *arg, const MDB_val *k, const MDB_val *v)
 {
 	return 1;

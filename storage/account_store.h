@@ -58,6 +58,12 @@ int account_tenant_by_key(store_txn *t, const char *widget_key, rec_tenant *out)
  * the result. 0, STORE_ENOTFOUND, STORE_ECONFLICT (invalid value), STORE_EIO. */
 int account_tenant_update(store_txn *t, rec_tenant *r);
 
+/* Sets the tracking fields of tenant tid (tracking_off, keep_query,
+ * pageview_keep_days, identity_secret) to those of *from, leaving the rest
+ * as stored; *out is the tenant after. 0, STORE_ENOTFOUND, STORE_ECONFLICT
+ * (a secret without its NUL), STORE_EIO. */
+int account_tenant_tracking(store_txn *t, uint64_t tid, const rec_tenant *from, rec_tenant *out);
+
 /* 1 when at least one tenant exists, 0 when none, or STORE_EIO. */
 int account_tenant_any(store_txn *t);
 

@@ -71,6 +71,9 @@ typedef struct {
 #define V_ATTRDEF 1
 #define V_ATTRS   1
 #define V_RATING  1
+#define V_PAGEVIEW 1
+#define V_VSESSION 1
+#define V_VCOUNT  1
 #define V_ALERT   1
 
 static const fdesc tenant_f[] = {
@@ -154,6 +157,17 @@ static const fdesc rating_f[] = {
 	U64(rec_rating, visitor_id), U64(rec_rating, agent_id), U64(rec_rating, dept_id),
 	I64(rec_rating, created_ms),
 };
+static const fdesc pageview_f[] = {
+	U64(rec_pageview, tid), U64(rec_pageview, id), U64(rec_pageview, visitor_id), U64(rec_pageview, session_id),
+	I64(rec_pageview, at_ms), STR(rec_pageview, url), STR(rec_pageview, title), STR(rec_pageview, referrer),
+};
+static const fdesc vsession_f[] = {
+	U64(rec_vsession, tid), U64(rec_vsession, id), U64(rec_vsession, visitor_id), I64(rec_vsession, started_ms),
+	I64(rec_vsession, last_ms), U64(rec_vsession, pages), U64(rec_vsession, stored), STR(rec_vsession, url),
+	STR(rec_vsession, title), STR(rec_vsession, referrer), U8(rec_vsession, device), STR(rec_vsession, browser),
+	U64(rec_vsession, browser_major), STR(rec_vsession, os), STR(rec_vsession, lang), STR(rec_vsession, screen),
+};
+static const fdesc vcount_f[] = { U64(rec_vcount, count), STR(rec_vcount, name) };
 static const fdesc alert_f[] = {
 	U64(rec_alert, tid), U64(rec_alert, id), U8(rec_alert, kind), I64(rec_alert, at_ms), U64(rec_alert, cid),
 	U64(rec_alert, dept_id), U64(rec_alert, agent_id), U8(rec_alert, score), U64(rec_alert, wait_s),
@@ -528,6 +542,9 @@ CODEC(tag, rec_tag, V_TAG, tag_f)
 CODEC(attrdef, rec_attrdef, V_ATTRDEF, attrdef_f)
 CODEC(attrs, rec_attrs, V_ATTRS, attrs_f)
 CODEC(rating, rec_rating, V_RATING, rating_f)
+CODEC(pageview, rec_pageview, V_PAGEVIEW, pageview_f)
+CODEC(vsession, rec_vsession, V_VSESSION, vsession_f)
+CODEC(vcount, rec_vcount, V_VCOUNT, vcount_f)
 CODEC(alert, rec_alert, V_ALERT, alert_f)
 
 void rec_tenant_init(rec_tenant *r)

@@ -55,6 +55,11 @@
 #define REC_CANNED_MAX  4000   /* a canned response's body */
 #define REC_COMMENT_MAX 1000   /* a rating's comment */
 #define REC_ATTRKEY_MAX 64     /* a custom attribute's key */
+#define REC_PAGE_URL_MAX 2048  /* a tracked page's URL (longer ones are stored truncated) */
+#define REC_PAGE_TITLE_MAX 256 /* a tracked page's title (the same) */
+#define REC_LANG_MAX    35     /* a BCP 47 language tag */
+#define REC_UA_NAME_MAX 24     /* a browser's or a system's name (core/ua.h UA_NAME_MAX) */
+#define REC_SCREEN_MAX  11     /* "<width>x<height>" */
 
 enum conv_status { CS_OPEN = 0, CS_WAITING, CS_PENDING, CS_SNOOZED, CS_RESOLVED, CS_CLOSED, CS__COUNT };
 enum conv_priority { CP_LOW = 0, CP_MEDIUM, CP_HIGH, CP_URGENT, CP__COUNT };
@@ -497,6 +502,41 @@ typedef struct {
 	int64_t last_used_ms;                /* 0 = never; written at most once a minute */
 } rec_apikey;
 
+/* One page view a visitor's widget reported (visitor tracking). */
+typedef struct {
+	uint64_t tid, id;                    /* id time-ordered (core/id.h) */
+	uint64_t visitor_id, session_id;
+	int64_t at_ms;
+	char url[REC_PAGE_URL_MAX + 1];      /* without query (unless the tenant keeps it) and fragment */
+	char title[REC_PAGE_TITLE_MAX + 1];
+	char referrer[REC_PAGE_URL_MAX + 1];
+} rec_pageview;
+
+/* A visitor's session on the embedding site: page views with no gap
+ * of 30 minutes. */
+typedef struct {
+	uint64_t tid, id;                    /* id time-ordered: the session's start */
+	uint64_t visitor_id;
+	int64_t started_ms, last_ms;
+	uint64_t pages;                      /* page views reported */
+	uint64_t stored;                     /* page views stored (at most the per-session cap) */
+	char url[REC_PAGE_URL_MAX + 1];      /* the current page */
+	char title[REC_PAGE_TITLE_MAX + 1];
+	char referrer[REC_PAGE_URL_MAX + 1]; /* the landing page's referrer */
+	uint8_t device;                      /* enum ua_device (core/ua.h) */
+	char browser[REC_UA_NAME_MAX + 1];
+	uint64_t browser_major;
+	char os[REC_UA_NAME_MAX + 1];
+	char lang[REC_LANG_MAX + 1];
+	char screen[REC_SCREEN_MAX + 1];
+} rec_vsession;
+
+/* A counter of the tracking figures (a day's page views of one page, …). */
+typedef struct {
+	uint64_t count;
+	char name[REC_PAGE_URL_MAX + 1];     /* what is counted: a page's URL, a referrer's host, a browser, … */
+} rec_vcount;
+
 /* Encoders append one msgpack value to out, [version of its kind, field...]:
  * 0 or -1 (OOM). */
 int rec_tenant_encode(const rec_tenant *r, buf *out);
@@ -525,6 +565,9 @@ int rec_tag_encode(const rec_tag *r, buf *out);
 int rec_attrdef_encode(const rec_attrdef *r, buf *out);
 int rec_attrs_encode(const rec_attrs *r, buf *out);
 int rec_rating_encode(const rec_rating *r, buf *out);
+int rec_pageview_encode(const rec_pageview *r, buf *out);
+int rec_vsession_encode(const rec_vsession *r, buf *out);
+int rec_vcount_encode(const rec_vcount *r, buf *out);
 int rec_alert_encode(const rec_alert *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
@@ -558,6 +601,9 @@ int rec_tag_decode(const void *p, size_t n, rec_tag *r);
 int rec_attrdef_decode(const void *p, size_t n, rec_attrdef *r);
 int rec_attrs_decode(const void *p, size_t n, rec_attrs *r);
 int rec_rating_decode(const void *p, size_t n, rec_rating *r);
+int rec_pageview_decode(const void *p, size_t n, rec_pageview *r);
+int rec_vsession_decode(const void *p, size_t n, rec_vsession *r);
+int rec_vcount_decode(const void *p, size_t n, rec_vcount *r);
 int rec_alert_decode(const void *p, size_t n, rec_alert *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget

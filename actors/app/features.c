@@ -6,7 +6,7 @@
 extern const feature feature_ops, feature_auth, feature_conversations, feature_widget, feature_realtime,
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
 	feature_ratings, feature_transcripts, feature_visitors,
-	feature_departments, feature_audit, feature_desk, feature_analytics;
+	feature_departments, feature_audit, feature_desk, feature_tracking, feature_analytics;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -26,6 +26,7 @@ const feature *const app_features[] = {
 	&feature_visitors,
 	&feature_departments,
 	&feature_audit,
+	&feature_tracking,
 	&feature_analytics,
 	NULL,
 };

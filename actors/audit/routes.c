@@ -17,6 +17,7 @@
  */
 #include "actors/kit/api.h"
 #include "actors/kit/audit.h"
+#include "actors/kit/daily.h"
 #include "actors/kit/view.h"
 #include "storage/audit_store.h"
 #include "core/clock.h"
@@ -219,45 +220,15 @@ static int audit_start(app *a)
 	pthread_cond_destroy(&op.cv);
 	if (op.total)
 		log_info("audit.pruned", "rows=%lld", (long long)op.total);
-	ev_timer_init(&a->audit_prune, on_prune, DAY_MS / 1000.0, DAY_MS / 1000.0);
-	a->audit_prune.data = a;
-	ev_timer_start(a->loops[0]->ev, &a->audit_prune);
-	ev_unref(a->loops[0]->ev);
+	daily_start(a, &a->audit_prune, on_prune, a);
 	return 0;
 }
 
-typedef struct {
-	ioloop_task t;
-	app *a;
-	atomic_bool *stopped;
-} stop_task;
-
-static void run_stop(ioloop *l, ioloop_task *t)
-{
-	stop_task *st = (stop_task *)t;
-	ev_ref(l->ev);
-	ev_timer_stop(l->ev, &st->a->audit_prune);
-	atomic_store(st->stopped, true);
-	free(st);
-}
-
-/* Stops the timer on its loop and waits (bounded) until it has: the
- * writer it submits to goes away after the stop hooks. */
+/* Stops the timer (the writer it submits to goes away after the stop
+ * hooks); a daily run under way finishes in the writer's last batches. */
 static void audit_stop(app *a)
 {
-	static atomic_bool stopped;
-	atomic_store(&stopped, false);
-	stop_task *st = calloc(1, sizeof *st);
-	if (!st)
-		return;
-	st->t.run = run_stop;
-	st->a = a;
-	st->stopped = &stopped;
-	ioloop_post(a->loops[0], &st->t);
-	struct timespec tick = { 0, 1000 * 1000 };
-	for (int i = 0; i < 2000 && !atomic_load(&stopped); i++)
-		nanosleep(&tick, NULL);
-	/* a daily run under way finishes in the writer's last batches */
+	daily_stop(a, &a->audit_prune);
 }
 
 static const route_def routes[] = {

@@ -10,6 +10,7 @@
 #include "actors/conversations/conv.h"
 #include "actors/conversations/view.h"
 #include "actors/kit/prechat.h"
+#include "actors/tracking/tracking.h"
 #include "storage/account_store.h"
 #include "core/clock.h"
 #include "core/id.h"
@@ -43,8 +44,42 @@ static int visitor_apply(wr_req *w, store_txn *tx)
 
 static json_t *session_body(app *a, const rec_visitor *v, const rec_tenant *t, const char *token)
 {
-	return json_pack("{s:s,s:o,s:{s:o,s:s,s:o}}", "visitor_token", token, "visitor", view_visitor(v),
+	json_t *vv = view_visitor(v);
+	if (vv) {   /* the site's id, when it came signed (actors/tracking) */
+		json_object_set_new(vv, "external_id", v->verified ? json_string(v->external_id) : json_null());
+		json_object_set_new(vv, "verified", json_boolean(v->verified));
+	}
+	return json_pack("{s:s,s:o,s:{s:o,s:s,s:o}}", "visitor_token", token, "visitor", vv,
 			 "tenant", "id", view_id(t->id), "name", t->name, "prechat", view_prechat(t));
+}
+
+/* The signed site user id of a session call (user_id with user_hash,
+ * HMAC-SHA256 under the tenant's identity secret: tracking.h): 1 when
+ * given and valid, 0 when not given, -1 after answering 400 (half given,
+ * no secret set) or 401 invalid_identity (a wrong signature). */
+static int read_identity(http_req *req, app *a, const rec_tenant *t, const char *uid, const char *hash)
+{
+	if (!uid && !hash)
+		return 0;
+	if (!uid || !hash) {
+		http_respond_error(req, 400, "invalid_field", "user_id and user_hash go together",
+				   uid ? "user_hash" : "user_id");
+		return -1;
+	}
+	switch (tracking_identity_check(a, t, uid, hash)) {
+	case TI_OK:
+		return 1;
+	case TI_NO_SECRET:
+		http_respond_error(req, 400, "invalid_identity", "identity verification is not set up for this site",
+				   "user_hash");
+		return -1;
+	case TI_FORGED:
+		http_respond_error(req, 401, "invalid_identity", "user_hash does not match user_id", "user_hash");
+		return -1;
+	default:
+		http_respond_error(req, 500, "internal", "the identity secret cannot be read", NULL);
+		return -1;
+	}
 }
 
 static void visitor_done(wr_req *w, int rc)
@@ -96,8 +131,10 @@ static void session(http_req *req, const principal *unused)
 	json_t *body = api_body(req);
 	if (!body)
 		return;
-	const char *key, *vtok, *name, *email;
-	if (api_str(req, body, "widget_key", true, 1, REC_KEY_MAX, &key) < 0 ||
+	const char *key, *vtok, *name, *email, *user_id, *user_hash;
+	if (api_str(req, body, "user_id", false, 1, REC_EXTID_MAX, &user_id) < 0 ||
+	    api_str(req, body, "user_hash", false, 1, 128, &user_hash) < 0 ||
+	    api_str(req, body, "widget_key", true, 1, REC_KEY_MAX, &key) < 0 ||
 	    api_str(req, body, "visitor_token", false, 1, 4096, &vtok) < 0 ||
 	    api_str(req, body, "name", false, 1, REC_NAME_MAX, &name) < 0 ||
 	    api_str(req, body, "email", false, 3, REC_EMAIL_MAX, &email) < 0)
@@ -120,11 +157,17 @@ static void session(http_req *req, const principal *unused)
 			http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		goto out;
 	}
+	int signed_id = read_identity(req, a, &op->t, user_id, user_hash);
+	if (signed_id < 0) {
+		free(op);
+		goto out;
+	}
 	principal p;
 	if (vtok && auth_visitor(a, vtok, strlen(vtok), &p) == 0 && p.tid == op->t.id) {
 		/* a returning visitor: same identity, fresh token */
 		rc = load_visitor(a, p.tid, p.id, &op->v);
-		bool changed = (name && strcmp(name, op->v.name)) || (email && strcmp(email, op->v.email));
+		bool changed = (name && strcmp(name, op->v.name)) || (email && strcmp(email, op->v.email)) ||
+			       (signed_id && (!op->v.verified || strcmp(user_id, op->v.external_id)));
 		if (rc == 0 && !changed) {
 			char *tok = auth_issue_visitor(a, p.tid, p.id);
 			if (tok)
@@ -135,7 +178,9 @@ static void session(http_req *req, const principal *unused)
 			free(op);
 			goto out;
 		}
-		if (rc) {
+		/* another signed-in user on this browser: never the first one's
+		 * visitor (their conversations); a new visitor */
+		if (rc || (signed_id && op->v.verified && strcmp(user_id, op->v.external_id))) {
 			memset(&op->v, 0, sizeof op->v);
 		}
 	}
@@ -149,6 +194,11 @@ static void session(http_req *req, const principal *unused)
 		rec_strcpy(op->v.name, sizeof op->v.name, name, strlen(name));
 	if (email)
 		rec_strcpy(op->v.email, sizeof op->v.email, email, strlen(email));
+	if (signed_id) {
+		rec_strcpy(op->v.external_id, sizeof op->v.external_id, user_id, strlen(user_id));
+		op->v.verified = true;
+		op->v.updated_ms = clock_now_ms();
+	}
 	op->app = a;
 	op->w.apply = visitor_apply;
 	op->w.done = visitor_done;

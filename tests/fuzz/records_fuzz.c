@@ -1,10 +1,10 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 27: tenant, user, visitor, conv,
+ * Input: byte 0 picks the record kind (mod 30: tenant, user, visitor, conv,
  * event, inbox, refresh, family, invite, email, apikey, webhook, outbox entry,
  * outbox log row, outbox count, file, blob, usage, department, presence,
  * audit row, canned response, tag, attribute definition, attribute values,
- * rating, alert); the rest is a stored value, decoded with
+ * rating, page view, visitor session, tracking counter, alert); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -106,6 +106,12 @@ static const sfield canned_s[] = { S(rec_canned, shortcode), S(rec_canned, title
 static const sfield tag_s[] = { S(rec_tag, name), S(rec_tag, color) };
 static const sfield attrdef_s[] = { S(rec_attrdef, key), S(rec_attrdef, label) };
 static const sfield rating_s[] = { S(rec_rating, comment) };
+static const sfield pageview_s[] = { S(rec_pageview, url), S(rec_pageview, title), S(rec_pageview, referrer) };
+static const sfield vcount_s[] = { S(rec_vcount, name) };
+static const sfield vsession_s[] = {
+	S(rec_vsession, url), S(rec_vsession, title), S(rec_vsession, referrer), S(rec_vsession, browser),
+	S(rec_vsession, os), S(rec_vsession, lang), S(rec_vsession, screen),
+};
 static const sfield alert_s[] = { S(rec_alert, message) };
 static const size_t attrs_b[] = { offsetof(rec_attrs, json) };
 static const sfield outbox_s[] = { S(rec_outbox, last_error) };
@@ -144,6 +150,9 @@ WRAP(tag, rec_tag)
 WRAP(attrdef, rec_attrdef)
 WRAP(attrs, rec_attrs)
 WRAP(rating, rec_rating)
+WRAP(pageview, rec_pageview)
+WRAP(vsession, rec_vsession)
+WRAP(vcount, rec_vcount)
 WRAP(alert, rec_alert)
 
 /* Versions and field counts from docs/storage.md. */
@@ -175,6 +184,9 @@ static const kind kinds[] = {
 	{ attrdef_dec, attrdef_enc, sizeof(rec_attrdef), 1, 8, attrdef_s, NELEM(attrdef_s), NULL, 0 },
 	{ attrs_dec, attrs_enc, sizeof(rec_attrs), 1, 5, NULL, 0, attrs_b, NELEM(attrs_b) },
 	{ rating_dec, rating_enc, sizeof(rec_rating), 1, 8, rating_s, NELEM(rating_s), NULL, 0 },
+	{ pageview_dec, pageview_enc, sizeof(rec_pageview), 1, 8, pageview_s, NELEM(pageview_s), NULL, 0 },
+	{ vsession_dec, vsession_enc, sizeof(rec_vsession), 1, 16, vsession_s, NELEM(vsession_s), NULL, 0 },
+	{ vcount_dec, vcount_enc, sizeof(rec_vcount), 1, 2, vcount_s, NELEM(vcount_s), NULL, 0 },
 	{ alert_dec, alert_enc, sizeof(rec_alert), 1, 10, alert_s, NELEM(alert_s), NULL, 0 },
 };
 
@@ -205,6 +217,9 @@ typedef union {
 	rec_attrdef ad;
 	rec_attrs at;
 	rec_rating ra;
+	rec_pageview pv;
+	rec_vsession vs;
+	rec_vcount vc;
 	rec_alert al;
 	max_align_t align;
 } any_rec;

@@ -18,6 +18,7 @@ import { createDepartmentsPage } from "./departments.js";
 import { createAuditPage } from "./audit.js";
 import { createAnalyticsPage } from "./analytics.js";
 import { createConversationCare } from "./care.js";
+import { createVisitorsPage } from "./visitors.js";
 import { canEditSettings, canManageApiKeys } from "./roles.js";
 import { createConversationControls } from "./lifecycle.js";
 
@@ -46,6 +47,7 @@ const ui = {
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
     webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
+    visitors: $("visitors-view") },
     analytics: $("analytics-view") },
 };
 
@@ -331,6 +333,7 @@ function stopApp() {
   webhooks.reset();
   departments.reset();
   audit.reset();
+  visitors.reset();
   analytics.reset();
   setConn("offline");
 }
@@ -351,6 +354,7 @@ function renderMe() {
 
 const ctx = {
   api, el, showError,
+  canEditSettings: () => canEditSettings(auth && auth.user && auth.user.role),
   user: () => auth && auth.user,
   setUser,
   tenant: () => S.tenant,
@@ -373,8 +377,10 @@ const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
 const analytics = createAnalyticsPage(ctx);
 const care = createConversationCare({ ...ctx, current: () => S.convs.get(S.current), fetchAuthed });
+const visitors = createVisitorsPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
+  audit, profile, visitors };
   audit, profile, analytics };
 
 function allowedPage(p) {
@@ -545,6 +551,7 @@ function onFrame(f) {
     case "inbox": onInbox(f); break;
     case "presence": desk.onPresence(f); break;
     case "queue": desk.onQueue(f); break;
+    case "visitor": visitors.onFrame(f); break;
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
@@ -569,6 +576,7 @@ function subscribeInbox() {
     if (typeof f.last === "number" && f.last > S.inboxCursor) setCursor(f.last);
     if (f.more) { subscribeInbox(); return; }
     S.inboxLive = true;
+    visitors.resync();   // visitor frames are live only: what a reconnect missed
     if (!S.listLoaded) loadList();
     else maybeLive();
   });
@@ -743,6 +751,8 @@ async function openConversation(id) {
   renderThread();
   renderHeader();
   renderList();
+  const opened = S.convs.get(id);
+  visitors.describe($("conv-visitor-info"), opened && opened.visitor && opened.visitor.id, () => S.current === id);
   if (S.wsState === "authed" || S.wsState === "live") subscribeThread(id);
   try {
     const c = await api("GET", `/v1/conversations/${encodeURIComponent(id)}`);

@@ -18,12 +18,9 @@ const PATHS = {
   overview: "/v1/analytics/overview", volume: "/v1/analytics/volume", agents: "/v1/analytics/agents",
   departments: "/v1/analytics/departments", satisfaction: "/v1/analytics/satisfaction", messages: "/v1/analytics/messages",
 };
-// Live visitors come from the tracking feature (its live list, documented
-// with it). The path is assembled rather than written out only
-// so that the web-path check of tests/integration/test_openapi.py, which
-// reads literal paths, passes on a tree without the tracking routes; once
-// both are merged it can be a literal again. Absent, the panel says so.
-const LIVE_VISITORS = ["", "v1", "visitors", "live"].join("/");
+// Live visitors come from the tracking feature (docs/openapi.yaml, tag
+// tracking); without it the panel says so.
+const LIVE_VISITORS = "/v1/visitors/live";
 
 export function duration(s) {
   if (!s) return "–";

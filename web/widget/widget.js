@@ -38,6 +38,12 @@
     title: userCfg.title || (script && script.getAttribute("data-title")) || "Chat with us",
     name: userCfg.name || undefined,
     email: userCfg.email || undefined,
+    // the site's signed user id (docs/openapi.yaml, tag tracking): user_id and
+    // the hex HMAC-SHA256 of it under the tenant's identity secret
+    userId: userCfg.user_id || (script && script.getAttribute("data-user-id")) || undefined,
+    userHash: userCfg.user_hash || (script && script.getAttribute("data-user-hash")) || undefined,
+    // page views of this site (off: tracking:false or data-tracking="off")
+    tracking: userCfg.tracking !== false && !(script && script.getAttribute("data-tracking") === "off"),
   };
 
   var TYPING_SEND_EVERY_MS = 2500; // throttle for typing:true frames
@@ -455,6 +461,7 @@
     if (S.token) body.visitor_token = S.token;
     if (CFG.name) body.name = CFG.name;
     if (CFG.email) body.email = CFG.email;
+    addIdentity(body);
     return apiRetry("POST", "/v1/widget/session", body).then(function (res) {
       var vid = res && res.visitor && res.visitor.id;
       if (S.visitorId && vid && vid !== S.visitorId) {
@@ -1330,8 +1337,85 @@
     }
   }
 
+  // ---------------------------------------------------------------- tracking
+  // One page view when the widget loads and one on each history navigation
+  // (pushState, popstate) of a single-page site: POST /v1/widget/pageview
+  // with the visitor token. A first-time visitor gets a token for it (a
+  // session call, no socket). Nothing is sent when the browser asks not to
+  // be tracked (Do-Not-Track, Global Privacy Control): the server would
+  // store nothing anyway (it answers 204), and no visitor is made for it.
+  function addIdentity(body) {
+    if (CFG.userId && CFG.userHash) {
+      body.user_id = String(CFG.userId);
+      body.user_hash = String(CFG.userHash);
+    }
+  }
+
+  function privacyAsked() {
+    return navigator.doNotTrack === "1" || window.doNotTrack === "1" || navigator.globalPrivacyControl === true;
+  }
+
+  var track = { last: null, token: null, chain: Promise.resolve() };
+
+  function trackingToken() {
+    if (S.token) return Promise.resolve(S.token);
+    if (track.token) return track.token;
+    var body = { widget_key: CFG.key };
+    addIdentity(body);
+    track.token = apiRetry("POST", "/v1/widget/session", body, 3).then(function (res) {
+      if (!S.token) {
+        S.token = res.visitor_token;
+        S.visitorId = (res.visitor && res.visitor.id) || null;
+        lsSet("visitor_token", S.token);
+        lsSet("visitor_id", S.visitorId);
+      }
+      track.token = null;
+      return S.token;
+    }, function (err) { track.token = null; throw err; });
+    return track.token;
+  }
+
+  function sendPageview(referrer, retried) {
+    var body = { url: location.href, title: document.title || "" };
+    if (referrer) body.referrer = referrer;
+    if (navigator.language) body.language = navigator.language;
+    if (window.screen && screen.width && screen.height) body.screen = screen.width + "x" + screen.height;
+    return trackingToken().then(function () {
+      return api("POST", "/v1/widget/pageview", body);
+    }).catch(function (err) {
+      if (err.status === 401 && !retried && S.token) {
+        // the stored token is not accepted any more: a fresh one, once
+        S.token = null;
+        lsSet("visitor_token", null);
+        return sendPageview(referrer, true);
+      }
+      // rate-limited, offline, refused: a page view is not worth a retry
+    });
+  }
+
+  function trackPage(referrer) {
+    if (!CFG.tracking || !CFG.key || privacyAsked()) return;
+    if (location.href === track.last) return; // pushState to the same URL
+    var from = track.last;
+    track.last = location.href;
+    // in order, one at a time (the server numbers a session's pages)
+    track.chain = track.chain.then(function () { return sendPageview(referrer || from || ""); });
+  }
+
+  function startTracking() {
+    trackPage(document.referrer);
+    var push = history.pushState;
+    history.pushState = function () {
+      var r = push.apply(this, arguments);
+      setTimeout(function () { trackPage(); }, 0); // after the page sets its new title
+      return r;
+    };
+    window.addEventListener("popstate", function () { setTimeout(function () { trackPage(); }, 0); });
+  }
+
   // ---------------------------------------------------------------- boot
   restorePending();
+  startTracking();
   panel.hidden = !S.open;
   launcher.setAttribute("aria-expanded", S.open ? "true" : "false");
   // A returning visitor (or an open panel) connects right away so replies

@@ -126,6 +126,17 @@ static const tfield rating_doc[] = {
 	FU64(rec_rating, visitor_id), FU64(rec_rating, agent_id), FU64(rec_rating, dept_id),
 	FI64(rec_rating, created_ms),
 };
+static const tfield pageview_doc[] = {
+	FU64(rec_pageview, tid), FU64(rec_pageview, id), FU64(rec_pageview, visitor_id), FU64(rec_pageview, session_id),
+	FI64(rec_pageview, at_ms), FSTR(rec_pageview, url), FSTR(rec_pageview, title), FSTR(rec_pageview, referrer),
+};
+static const tfield vsession_doc[] = {
+	FU64(rec_vsession, tid), FU64(rec_vsession, id), FU64(rec_vsession, visitor_id), FI64(rec_vsession, started_ms),
+	FI64(rec_vsession, last_ms), FU64(rec_vsession, pages), FU64(rec_vsession, stored), FSTR(rec_vsession, url),
+	FSTR(rec_vsession, title), FSTR(rec_vsession, referrer), FU8(rec_vsession, device), FSTR(rec_vsession, browser),
+	FU64(rec_vsession, browser_major), FSTR(rec_vsession, os), FSTR(rec_vsession, lang), FSTR(rec_vsession, screen),
+};
+static const tfield vcount_doc[] = { FU64(rec_vcount, count), FSTR(rec_vcount, name) };
 static const tfield alert_doc[] = {
 	FU64(rec_alert, tid), FU64(rec_alert, id), FU8(rec_alert, kind), FI64(rec_alert, at_ms), FU64(rec_alert, cid),
 	FU64(rec_alert, dept_id), FU64(rec_alert, agent_id), FU8(rec_alert, score), FU64(rec_alert, wait_s),
@@ -237,6 +248,9 @@ WRAP(canned, rec_canned)
 WRAP(tag, rec_tag)
 WRAP(attrdef, rec_attrdef)
 WRAP(rating, rec_rating)
+WRAP(pageview, rec_pageview)
+WRAP(vsession, rec_vsession)
+WRAP(vcount, rec_vcount)
 WRAP(alert, rec_alert)
 
 #define KIND(NAME, T, V, NV1) { #NAME, V, NV1, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
@@ -251,6 +265,7 @@ static const kind kinds[] = {
 	KIND1(file, rec_file), KIND1(blob, rec_blob), KIND1(usage, rec_usage),
 	KIND1(dept, rec_dept), KIND1(presence, rec_presence), KIND1(audit, rec_audit),
 	KIND1(canned, rec_canned), KIND1(tag, rec_tag), KIND1(attrdef, rec_attrdef), KIND1(rating, rec_rating),
+	KIND1(pageview, rec_pageview), KIND1(vsession, rec_vsession), KIND1(vcount, rec_vcount),
 	KIND1(alert, rec_alert),
 };
 
@@ -262,6 +277,7 @@ typedef union {
 	rec_file fi; rec_blob b; rec_usage us;
 	rec_dept d; rec_presence p; rec_audit a;
 	rec_canned cr; rec_tag tg; rec_attrdef ad; rec_rating ra;
+	rec_pageview pv; rec_vsession vs; rec_vcount vc;
 	rec_alert al;
 } any_rec;
 
