@@ -95,7 +95,12 @@ static bool method_is(hp_str m, const char *s)
 enum router_result router_find(const router *rt, http_req *req, router_hit *hit, char *allow, size_t cap)
 {
 	bool path_matched = false;
+	const route *best = NULL;
+	int best_np = 0;
 	snprintf(allow, cap, "Allow: ");
+	/* The most literal route wins: /v1/visitors/live before
+	 * /v1/visitors/{id}, whatever the order they were added in; among
+	 * equals, the first added. */
 	for (int i = 0; i < rt->n; i++) {
 		const route *r = &rt->routes[i];
 		if (!match(r->pattern, req->head.path, req))
@@ -105,11 +110,19 @@ enum router_result router_find(const router *rt, http_req *req, router_hit *hit,
 			snprintf(allow + strlen(allow), cap - strlen(allow), "%s%s%s",
 				 strlen(allow) > 7 ? ", " : "", r->method,
 				 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
-		if (method_is(req->head.method, r->method) ||
-		    (method_is(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0)) {
-			*hit = (router_hit){ r->h, r->data, r->flags };
-			return ROUTER_FOUND;
+		if ((method_is(req->head.method, r->method) ||
+		     (method_is(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0)) &&
+		    (!best || req->nparams < best_np)) {
+			best = r;
+			best_np = req->nparams;
+			if (best_np == 0)
+				break;
 		}
+	}
+	if (best) {
+		match(best->pattern, req->head.path, req);   /* its params again */
+		*hit = (router_hit){ best->h, best->data, best->flags };
+		return ROUTER_FOUND;
 	}
 	if (path_matched)
 		return ROUTER_NO_METHOD;

@@ -47,8 +47,7 @@ const ui = {
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
     webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
-    visitors: $("visitors-view") },
-    analytics: $("analytics-view") },
+    visitors: $("visitors-view"), analytics: $("analytics-view") },
 };
 
 function el(tag, attrs, text) {
@@ -380,8 +379,7 @@ const care = createConversationCare({ ...ctx, current: () => S.convs.get(S.curre
 const visitors = createVisitorsPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
-  audit, profile, visitors };
-  audit, profile, analytics };
+  audit, profile, visitors, analytics };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
