@@ -2,6 +2,7 @@
 #include "bench_net.h"
 
 #include "core/clock.h"
+#include "net/tls.h"
 
 #include <arpa/inet.h>
 #include <bearssl.h>
@@ -438,6 +439,135 @@ static uint64_t xorshift(uint64_t *s)
 	return x;
 }
 
+/* ---- TLS (BearSSL client) ---- */
+
+/* The server's chain is not checked: the minimal X.509 engine without
+ * trust anchors, its "not trusted" verdict ignored (the key it extracted
+ * is still handed over), as BearSSL's own tools do for -nostaticecdh. */
+typedef struct {
+	const br_x509_class *vtable;
+	br_x509_minimal_context *inner;
+} x509_noanchor;
+
+#define XN(ctx) (((const x509_noanchor *)(const void *)(ctx))->inner)
+static void xn_start_chain(const br_x509_class **ctx, const char *name)
+{
+	XN(ctx)->vtable->start_chain(&XN(ctx)->vtable, name);
+}
+static void xn_start_cert(const br_x509_class **ctx, uint32_t len)
+{
+	XN(ctx)->vtable->start_cert(&XN(ctx)->vtable, len);
+}
+static void xn_append(const br_x509_class **ctx, const unsigned char *b, size_t len)
+{
+	XN(ctx)->vtable->append(&XN(ctx)->vtable, b, len);
+}
+static void xn_end_cert(const br_x509_class **ctx)
+{
+	XN(ctx)->vtable->end_cert(&XN(ctx)->vtable);
+}
+static unsigned xn_end_chain(const br_x509_class **ctx)
+{
+	unsigned r = XN(ctx)->vtable->end_chain(&XN(ctx)->vtable);
+	return r == BR_ERR_X509_NOT_TRUSTED ? 0 : r;
+}
+static const br_x509_pkey *xn_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	return XN(ctx)->vtable->get_pkey(&XN(ctx)->vtable, usages);
+}
+static const br_x509_class x509_noanchor_vtable = { sizeof(x509_noanchor), xn_start_chain, xn_start_cert,
+						    xn_append, xn_end_cert, xn_end_chain, xn_get_pkey };
+
+/* The client's buffers: the server (net/tls.h) sends records of at most
+ * 4 KiB of plaintext, but a full-size input buffer keeps the client
+ * usable against any server. */
+struct wsc_tls {
+	br_ssl_client_context cc;
+	br_x509_minimal_context xm;
+	x509_noanchor xn;
+	unsigned char ibuf[BR_SSL_BUFSIZE_INPUT];
+	unsigned char obuf[4096 + 85];
+};
+
+static bool g_tls;
+
+void wsc_use_tls(bool on)
+{
+	g_tls = on;
+}
+
+bool wsc_tls(void)
+{
+	return g_tls;
+}
+
+static struct wsc_tls *tls_new(const char *host)
+{
+	struct wsc_tls *t = malloc(sizeof(*t));
+	if (!t)
+		return NULL;
+	br_ssl_client_init_full(&t->cc, &t->xm, NULL, 0);
+	t->xn.vtable = &x509_noanchor_vtable;
+	t->xn.inner = &t->xm;
+	br_ssl_engine_set_x509(&t->cc.eng, &t->xn.vtable);
+	br_ssl_engine_set_versions(&t->cc.eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_buffers_bidi(&t->cc.eng, t->ibuf, sizeof(t->ibuf), t->obuf, sizeof(t->obuf));
+	/* no SNI (and no name check) for an address */
+	struct in6_addr a6;
+	bool literal = inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+	if (!br_ssl_client_reset(&t->cc, literal ? NULL : host, 0)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Records to the socket: 0 all gone or the socket is full, -1 error. */
+static int tls_push(struct wsc *c)
+{
+	return tls_engine_send(&c->tls->cc.eng, c->fd) < 0 ? -1 : 0;
+}
+
+/* wbuf through the engine: 0 ok (maybe partially), -1 error. */
+static int tls_write_pending(struct wsc *c)
+{
+	br_ssl_engine_context *e = &c->tls->cc.eng;
+	for (int i = 0; i < 4096; i++) {
+		if (tls_push(c) < 0)
+			return -1;
+		if (br_ssl_engine_current_state(e) & BR_SSL_SENDREC)
+			break;   /* the socket is full */
+		if (c->woff == c->wbuf.len)
+			break;
+		size_t room;
+		unsigned char *b = br_ssl_engine_sendapp_buf(e, &room);
+		if (!b)
+			break;   /* the handshake is not done */
+		size_t k = c->wbuf.len - c->woff < room ? c->wbuf.len - c->woff : room;
+		memcpy(b, c->wbuf.data + c->woff, k);
+		br_ssl_engine_sendapp_ack(e, k);
+		c->woff += k;
+		c->bytes_out += k;
+		if (c->woff == c->wbuf.len)
+			br_ssl_engine_flush(e, 0);
+	}
+	if (c->woff == c->wbuf.len)
+		c->woff = c->wbuf.len = 0;
+	return 0;
+}
+
+/* Like recv(): decrypted bytes, 0 at the end, -1 with errno. */
+static ssize_t tls_recv(struct wsc *c, char *dst, size_t cap)
+{
+	bool wants_write;
+	ssize_t n = tls_engine_read(&c->tls->cc.eng, c->fd, dst, cap, &wants_write);
+	if (n == -1)
+		errno = EAGAIN;
+	else if (n == -2)
+		errno = EPROTO;
+	return n < 0 ? -1 : n;
+}
+
 static void wsc_teardown(struct wsc *c)
 {
 	if (c->state == WSC_CLOSED || c->state == WSC_IDLE)
@@ -452,6 +582,8 @@ static void wsc_teardown(struct wsc *c)
 	bbuf_free(&c->wbuf);
 	bbuf_free(&c->frag);
 	c->roff = c->woff = 0;
+	free(c->tls);
+	c->tls = NULL;
 }
 
 static void wsc_fail(struct wsc *c, const char *reason, int code)
@@ -476,6 +608,8 @@ static void wsc_want(struct wsc *c, int events)
 /* Writes queued output; 0 ok (maybe partially), -1 on a fatal error. */
 static int wsc_write_pending(struct wsc *c)
 {
+	if (c->tls)
+		return tls_write_pending(c);
 	for (int i = 0; i < 64 && c->woff < c->wbuf.len; i++) {
 		ssize_t n = send(c->fd, c->wbuf.data + c->woff, c->wbuf.len - c->woff, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -503,7 +637,12 @@ static void wsc_update_events(struct wsc *c)
 {
 	if (c->state == WSC_CLOSED)
 		return;
-	wsc_want(c, c->woff < c->wbuf.len ? EV_READ | EV_WRITE : EV_READ);
+	bool out = c->woff < c->wbuf.len;
+	if (c->tls) {   /* records waiting, or plaintext the engine would take */
+		unsigned st = br_ssl_engine_current_state(&c->tls->cc.eng);
+		out = (st & BR_SSL_SENDREC) || (out && (st & BR_SSL_SENDAPP));
+	}
+	wsc_want(c, out ? EV_READ | EV_WRITE : EV_READ);
 }
 
 int wsc_flush(struct wsc *c)
@@ -728,7 +867,9 @@ static void wsc_on_readable(struct wsc *c)
 			wsc_fail(c, "out of memory", 0);
 			return;
 		}
-		ssize_t n = recv(c->fd, c->rbuf.data + c->rbuf.len, c->rbuf.cap - c->rbuf.len - 1, 0);
+		size_t cap = c->rbuf.cap - c->rbuf.len - 1;
+		ssize_t n = c->tls ? tls_recv(c, c->rbuf.data + c->rbuf.len, cap)
+				   : recv(c->fd, c->rbuf.data + c->rbuf.len, cap, 0);
 		if (n == 0) {
 			wsc_fail(c, "connection closed (EOF)", 1006);
 			return;
@@ -764,7 +905,7 @@ static void wsc_on_readable(struct wsc *c)
 		if ((size_t)n < WSC_READ_CHUNK / 2)
 			break;	/* drained the socket, most likely */
 	}
-	if (c->state == WSC_OPEN && wsc_flush(c) < 0)
+	if ((c->state == WSC_OPEN || (c->tls && c->state == WSC_HANDSHAKE)) && wsc_flush(c) < 0)
 		return;
 }
 
@@ -841,9 +982,20 @@ int wsc_start(struct wsc *c, struct ev_loop *loop, const struct wsc_callbacks *c
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	if (g_tls) {
+		char host[256];
+		snprintf(host, sizeof(host), "%.*s", (int)strcspn(host_hdr, ":"), host_hdr);
+		if (!(c->tls = tls_new(host))) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
 	int fd = net_connect_nb(dst, dlen, src);
-	if (fd < 0)
+	if (fd < 0) {
+		free(c->tls);
+		c->tls = NULL;
 		return -1;
+	}
 	c->fd = fd;
 	bbuf_append(&c->wbuf, req, (size_t)n);
 	c->state = WSC_CONNECTING;

@@ -72,7 +72,14 @@ int http_request(struct http_client *hc, const char *method, const char *path, c
 
 enum wsc_state { WSC_IDLE, WSC_CONNECTING, WSC_HANDSHAKE, WSC_OPEN, WSC_CLOSED };
 
+/* TLS for every WebSocket connection started from now on (parley-bench
+ * --tls): a BearSSL client, TLS 1.2, the server's certificate not checked
+ * (the bench's own test certificate). Setup requests stay plain. */
+void wsc_use_tls(bool on);
+bool wsc_tls(void);
+
 struct wsc;
+struct wsc_tls;
 struct wsc_callbacks {
 	void (*on_open)(struct wsc *c);
 	void (*on_text)(struct wsc *c, char *data, size_t len);	/* data is NUL-terminated */
@@ -99,6 +106,7 @@ struct wsc {
 	uint64_t rng;
 	int close_code;
 	uint64_t bytes_in, bytes_out;
+	struct wsc_tls *tls;	/* NULL: plain */
 };
 
 /* Starts connecting; the handshake (TCP connect + upgrade) must finish in

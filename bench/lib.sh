@@ -42,6 +42,20 @@ cpu_busy_pct() {	# whole-machine CPU use over 2 s, in percent
 	echo $((total > 0 ? 100 * (total - idle) / total : 0))
 }
 
+# wait_quiet: waits (bounded: QUIET_WAIT s, default 300) until the 1-minute
+# load average is below QUIET_LOAD (default 1.0) and the CPU is less than
+# 20 % busy over 2 s
+wait_quiet() {
+	local want="${QUIET_LOAD:-1.0}" end=$((SECONDS + ${QUIET_WAIT:-300})) load busy
+	while [ "$SECONDS" -lt "$end" ]; do
+		load=$(cut -d' ' -f1 /proc/loadavg)
+		busy=$(cpu_busy_pct)
+		awk -v l="$load" -v w="$want" 'BEGIN { exit !(l < w) }' && [ "$busy" -lt 20 ] && break
+		echo "# waiting for a quiet machine (load $load, ${busy}% busy)" >&2
+		sleep 3
+	done
+}
+
 # parleyd_start DATA_DIR [parleyd flags...]: a fresh parleyd on a free
 # loopback port with the demo tenant -> PID PORT KEY; output in
 # DATA_DIR/out and DATA_DIR/err. Returns 1 (its stderr shown) when it does

@@ -106,6 +106,8 @@ static struct {
 	int rest_reads;		/* rest: REST_BOTH | REST_LIST | REST_MESSAGES */
 	const char *sweep;	/* chat: "R1,R2,…" */
 	bool socketio;		/* --protocol socketio (bench_sio.c) */
+	bool tls;		/* --tls: WebSockets over TLS (bench_net.c) */
+	int setup_port;		/* --setup-port: setup HTTP and /metrics (default: --port) */
 } O = {
 	.mode = MODE_CHAT,
 	.host = "127.0.0.1",
@@ -138,6 +140,9 @@ enum { S_SENT = 1, S_ACK = 2, S_DELIV = 4, S_ERR = 8, S_FAIL = 16 };
 static struct {
 	struct sockaddr_storage dst;
 	socklen_t dlen;
+	struct sockaddr_storage sdst;	/* setup requests and /metrics (--setup-port) */
+	socklen_t sdlen;
+	char shost_hdr[300];
 	struct sockaddr_storage src[MAX_SOURCES];
 	int nsrc;
 	char host_hdr[300];
@@ -1057,6 +1062,7 @@ static int run_scenario(void)
 					      [MODE_RESUME] = "resume", [MODE_REST] = "rest" };
 	struct scen_opts so = {
 		.mode = names[O.mode], .host = O.host, .port = O.port, .dst = G.dst, .dlen = G.dlen,
+		.sdst = G.sdst, .sdlen = G.sdlen, .shost_hdr = G.shost_hdr,
 		.src = G.src, .nsrc = G.nsrc, .host_hdr = G.host_hdr, .visitor_path = G.visitor_path,
 		.widget_key = O.widget_key, .email = O.email, .password = O.password,
 		.tenant = O.tenant, .visitors = O.visitors, .agents = O.agents,
@@ -1169,7 +1175,7 @@ static int chat_measure(void)
 	int V = O.visitors, A = O.agents;
 
 	/* measured phase */
-	scen_server_start(O.server_pid, &G.dst, G.dlen, G.host_hdr);
+	scen_server_start(O.server_pid, &G.sdst, G.sdlen, G.shost_hdr);
 	int64_t t0 = clock_mono_ns() + 50000000;	/* 50 ms to let every loop arm */
 	atomic_store(&G.t0, t0);
 	signal_workers(PH_RUN);
@@ -1303,6 +1309,7 @@ static int chat_measure(void)
 		O.duration, "msg_size", O.msg_size, "scheduled", (json_int_t)G.total, "sent",
 		(json_int_t)sent, "acked", (json_int_t)acked, "delivered", (json_int_t)deliv,
 		"delivered_msgs_per_s", achieved);
+	json_object_set_new(root, "tls", json_boolean(O.tls));
 	json_object_set_new(root, "delivered_in_window_msgs_per_s", json_real(achieved_in_window));
 	json_object_set_new(root, "visitor_events", json_integer((json_int_t)vev));
 	for (int r = 0; r < 3; r++) {
@@ -1520,7 +1527,7 @@ static int run_idle(const struct setup_target *tgt)
 			fprintf(stderr, "parley-bench: fork/pipe failed: %s\n", strerror(errno));
 			return 1;
 		}
-		scen_server_start(O.server_pid, &G.dst, G.dlen, G.host_hdr);
+		scen_server_start(O.server_pid, &G.sdst, G.sdlen, G.shost_hdr);
 		double limit = O.connect_timeout * 2 + (double)N / 500.0 + 10;
 		for (int i = 0; i < P; i++) {
 			char line[64];
@@ -1540,7 +1547,7 @@ static int run_idle(const struct setup_target *tgt)
 		}
 		open_s = (double)(clock_mono_ns() - ts) / 1e9;
 	} else {
-		scen_server_start(O.server_pid, &G.dst, G.dlen, G.host_hdr);
+		scen_server_start(O.server_pid, &G.sdst, G.sdlen, G.shost_hdr);
 		if (idle_open(N, &ok, &bad, &open_s) < 0)
 			return 1;
 	}
@@ -1620,6 +1627,7 @@ static int run_idle(const struct setup_target *tgt)
 				 "connect_failures", bad, "lost", (json_int_t)lost, "open_s", open_s,
 				 "threads", O.threads);
 	json_object_set_new(root, "generator_processes", json_integer(P));
+	json_object_set_new(root, "tls", json_boolean(O.tls));
 	if (O.server_pid) {
 		json_object_set_new(root, "server_rss_kb",
 				    json_pack("{s:I, s:I, s:I}", "before", (json_int_t)rss0,
@@ -1655,6 +1663,10 @@ static void usage(FILE *f)
 		"  --json FILE           also write the results as JSON\n"
 		"  --quiet               no progress lines on stderr\n"
 		"  --protocol P          parley (default) or socketio: Socket.IO v4 peer\n"
+		"  --tls                 WebSockets over TLS 1.2 (chat, idle, storm; the\n"
+		"                        certificate is not checked)\n"
+		"  --setup-port P        setup requests and /metrics go here, plain HTTP\n"
+		"                        (parleyd --plain-port; default: --port)\n"
 		"                        (bench/peers/socketio-pg), same modes and output\n"
 		"chat mode:\n"
 		"  --email E             agent login (default admin@demo.parley)\n"
@@ -1704,7 +1716,8 @@ int main(int argc, char **argv)
 		OPT_MODE = 256, OPT_HOST, OPT_PORT, OPT_KEY, OPT_EMAIL, OPT_PASSWORD, OPT_TENANT,
 		OPT_VISITORS, OPT_AGENTS, OPT_RATE, OPT_DURATION, OPT_DRAIN, OPT_MSGSIZE, OPT_VSUB,
 		OPT_THREADS, OPT_CONNS, OPT_PID, OPT_SETTLE, OPT_SRC, OPT_CONC, OPT_CTIMEOUT,
-		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_HTTP_CONNS, OPT_MESSAGES, OPT_URL_PATH, OPT_SWEEP, OPT_PROTOCOL, OPT_REST_READS, OPT_PROCS
+		OPT_SETUP_THREADS, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_HTTP_CONNS, OPT_MESSAGES, OPT_URL_PATH, OPT_SWEEP, OPT_PROTOCOL, OPT_REST_READS, OPT_PROCS,
+		OPT_TLS, OPT_SETUP_PORT
 	};
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, OPT_MODE },
@@ -1738,6 +1751,8 @@ int main(int argc, char **argv)
 		{ "procs", required_argument, NULL, OPT_PROCS },
 		{ "sweep", required_argument, NULL, OPT_SWEEP },
 		{ "protocol", required_argument, NULL, OPT_PROTOCOL },
+		{ "tls", no_argument, NULL, OPT_TLS },
+		{ "setup-port", required_argument, NULL, OPT_SETUP_PORT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1765,6 +1780,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HOST: O.host = optarg; break;
 		case OPT_PORT: good = parse_num(optarg, 1, 65535, &v); O.port = (int)v; break;
+		case OPT_TLS: O.tls = true; break;
+		case OPT_SETUP_PORT: good = parse_num(optarg, 1, 65535, &v); O.setup_port = (int)v; break;
 		case OPT_KEY: O.widget_key = optarg; break;
 		case OPT_EMAIL: O.email = optarg; break;
 		case OPT_PASSWORD: O.password = optarg; break;
@@ -1859,6 +1876,14 @@ int main(int argc, char **argv)
 		snprintf(G.host_hdr, sizeof(G.host_hdr), "[%s]:%d", O.host, O.port);
 	else
 		snprintf(G.host_hdr, sizeof(G.host_hdr), "%s:%d", O.host, O.port);
+	int sport = O.setup_port ? O.setup_port : O.port;
+	if (net_resolve(O.host, sport, &G.sdst, &G.sdlen) < 0)
+		return 1;
+	if (strchr(O.host, ':'))
+		snprintf(G.shost_hdr, sizeof(G.shost_hdr), "[%s]:%d", O.host, sport);
+	else
+		snprintf(G.shost_hdr, sizeof(G.shost_hdr), "%s:%d", O.host, sport);
+	wsc_use_tls(O.tls);
 	char key_enc[400];
 	url_encode(O.widget_key ? O.widget_key : "", key_enc, sizeof(key_enc));
 	snprintf(G.visitor_path, sizeof(G.visitor_path), "/v1/widget/ws?key=%s", key_enc);
@@ -1869,7 +1894,7 @@ int main(int argc, char **argv)
 	atomic_init(&G.phase, PH_SETUP);
 	atomic_init(&G.t0, 0);
 
-	struct setup_target tgt = { .addr = G.dst, .alen = G.dlen, .host_hdr = G.host_hdr,
+	struct setup_target tgt = { .addr = G.sdst, .alen = G.sdlen, .host_hdr = G.shost_hdr,
 				    .timeout_ms = (int)(O.connect_timeout * 1000) };
 	if (O.mode >= MODE_STORM)
 		return run_scenario();

@@ -27,6 +27,10 @@ a warning):
         labels compare-peer-chat, compare-parleyd-chat, compare-peer-idle,
         compare-parleyd-idle, compare-session, and the core-* runs of the
         bench/run-core.sh it starts, in compare/core/)
+    <!-- bench:tls:begin -->        ... <!-- bench:tls:end -->
+        plain beside TLS from bench/run-tls.sh (docs/perf/results/tls/;
+        labels tls-chat, tls-idle, tls-storm, tls-handshake; "transport"
+        plain, ec or rsa)
 
 The core and compare sections use the newest session (the files one run of
 the script wrote, by their run_id) and say which files were left out.
@@ -45,7 +49,7 @@ import sys
 
 BEGIN = "<!-- bench:scenarios:begin -->"
 END = "<!-- bench:scenarios:end -->"
-SECTIONS = ("summary", "scenarios", "core-chat", "core-idle", "compare")
+SECTIONS = ("summary", "scenarios", "core-chat", "core-idle", "compare", "tls")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P99_LIMIT_MS = 50.0   # "sustained", as bench/peers/socketio-pg/run-compare.sh defines it
 IN_WINDOW_MIN = 0.98
@@ -92,13 +96,15 @@ def load(paths):
 
 
 def suite(d):
-    if d.get("suite") in ("core", "compare", "scenarios"):
+    if d.get("suite") in ("core", "compare", "scenarios", "tls"):
         return d["suite"]
     lbl = d.get("label", "")
     if lbl.startswith("core-"):
         return "core"
     if lbl.startswith("compare-"):
         return "compare"
+    if lbl.startswith("tls-"):
+        return "tls"
     return "scenarios"
 
 
@@ -1137,6 +1143,120 @@ def render_core_idle(sess):
     return "\n".join(md)
 
 
+# ------------------------------------------------------------ run-tls.sh
+
+def render_tls(sess):
+    chat = [d for d in sess if d["label"] == "tls-chat"]
+    idle = sorted((d for d in sess if d["label"] == "tls-idle"),
+                  key=lambda d: (d.get("connections_requested", 0), d.get("transport") != "plain"))
+    storm = [d for d in sess if d["label"] == "tls-storm"]
+    hs = [d for d in sess if d["label"] == "tls-handshake"]
+    if not (chat or idle or storm or hs):
+        return None
+    md = ["### Measured: plain and TLS in one session (`bench/run-tls.sh`)\n"]
+    md.append(provenance(sess, "bench/run-tls.sh build"))
+    if chat:
+        by = {}
+        for d in chat:
+            by.setdefault((d.get("rate", 0), d.get("transport")), []).append(d)
+        rates = sorted(set(r for r, _ in by))
+        d0 = chat[0]
+        md.append(f"**Durable 1:1 chat** ({d0.get('visitors')} visitors, {d0.get('agents')} agents, "
+                  f"{d0.get('msg_size')}-byte messages, {num(d0.get('duration_s'))} s per run, a fresh "
+                  "server per run, plain (`ws://`) and TLS (`wss://`, ECDSA P-256, "
+                  "ECDHE-ECDSA-AES128-GCM-SHA256) alternating; delivery latency of the run with "
+                  "the median p99 of each rate and transport, server CPU from `/proc`):\n")
+        rows = []
+        for r in rates:
+            p, t = median_run(by.get((r, "plain"), [])), median_run(by.get((r, "ec"), []))
+
+            def cells(d, runs):
+                if not d:
+                    return ["–", "–", "–", "–"]
+                sv = d.get("server") or {}
+                cpu = sv.get("cpu_s")
+                wall = sv.get("wall_s")
+                return [num(delivery(d).get("p50_ms")), "**" + num(delivery(d).get("p99_ms")) + "**",
+                        ", ".join(num(delivery(x).get("p99_ms")) for x in sorted(runs, key=lambda x: x.get("repeat", 0))),
+                        f"{100 * cpu / wall:.0f} %" if cpu is not None and wall else "–"]
+            okp = "yes" if p and sustained(p) else "no"
+            okt = "yes" if t and sustained(t) else "no"
+            ratio_p99 = ratio(delivery(t).get("p99_ms") if t else None, delivery(p).get("p99_ms") if p else None, 2)
+            rows.append([f"{num(r)} msg/s"] + cells(p, by.get((r, "plain"), [])) + [okp]
+                        + cells(t, by.get((r, "ec"), [])) + [okt, ratio_p99])
+        md.append(table(["rate", "plain p50 ms", "plain p99 ms", "plain p99 per run", "plain server CPU",
+                         "plain sustained", "TLS p50 ms", "TLS p99 ms", "TLS p99 per run", "TLS server CPU",
+                         "TLS sustained", "TLS / plain p99"], rows))
+        md.append("Sustained = every message delivered, ≥ 98 % within the window, no error, "
+                  "p99 < 50 ms (the rule of the other sections). Server CPU is a share of one core "
+                  "over the run.\n")
+
+        def top(t):
+            ok = [r for r in rates if sustained(median_run(by.get((r, t), [])))]
+            return max(ok) if ok else None
+        tp, tt = top("plain"), top("ec")
+        md.append("Throughput at the same p99 bound (the highest offered rate whose median run was "
+                  f"sustained): plain **{num(tp) + ' msg/s' if tp else 'none of these rates'}**, TLS "
+                  f"**{num(tt) + ' msg/s' if tt else 'none of these rates'}**"
+                  + (f" (TLS / plain {tt / tp:.2f})" if tp and tt else "")
+                  + (f"; the ladder stopped at {num(max(rates))} msg/s" if (tp == max(rates) or tt == max(rates)) else "")
+                  + ".\n")
+    if idle:
+        md.append("**Idle WebSockets** (authenticated visitors, `--mode idle`, 3 s of settling, a fresh "
+                  "server per run; server RSS per connection = growth of `VmRSS` divided by the open "
+                  "connections):\n")
+        rows = []
+        for d in idle:
+            per = d.get("server_rss_per_conn_bytes")
+            rows.append([num(d.get("connections_requested")), "TLS (ECDSA)" if d.get("transport") != "plain" else "plain",
+                         num(d.get("connections_open")), str(d.get("connect_failures", 0)), str(d.get("lost", 0)),
+                         num(d.get("open_s")), f"**{num(per)} B**" if per is not None else "–",
+                         f"{1e9 / per / 1e3:,.0f} k" if per else "–"])
+        md.append(table(["connections", "transport", "open", "failed", "lost while idle", "opened in s",
+                         "server RSS per connection", "connections per GB (RSS alone)"], rows))
+    if storm:
+        md.append("**Connect storm** (`--mode storm`: TCP connect, TLS handshake, upgrade and `auth` "
+                  "per visitor WebSocket, 256 in flight; the generator does the client side of every "
+                  "handshake on the same 2 cores, so this is a floor for the server):\n")
+        rows = []
+        for d in sorted(storm, key=lambda d: ["plain", "ec", "rsa"].index(d.get("transport", "plain"))
+                        if d.get("transport") in ("plain", "ec", "rsa") else 9):
+            lat = d.get("latency") or {}
+            sv = d.get("server") or {}
+            rows.append([{"plain": "plain", "ec": "TLS, ECDSA P-256", "rsa": "TLS, RSA 2048"}.get(d.get("transport"), "?"),
+                         num((d.get("params") or {}).get("connections")), str(d.get("failed", 0)),
+                         f"**{num(d.get('handshakes_per_s'))}**", num(lat.get("p50_ms")), num(lat.get("p99_ms")),
+                         num(sv.get("cpu_s"))])
+        md.append(table(["transport", "connections", "failed", "connections per s", "p50 ms", "p99 ms",
+                         "server CPU s"], rows))
+    if hs:
+        md.append("**Full TLS handshakes** (`openssl s_time -new`: connect, full handshake, close; "
+                  "no resumption; the server's CPU = its `utime + stime` over the run divided by "
+                  "the handshakes `parley_tls_handshakes_total` counted):\n")
+        rows = []
+        for d in sorted(hs, key=lambda d: d.get("key", "")):
+            rows.append([{"ec": "ECDSA P-256", "rsa": "RSA 2048"}.get(d.get("key"), d.get("key")),
+                         d.get("cipher") or "?", num(d.get("handshakes")), num(d.get("wall_s")),
+                         f"**{num(d.get('handshakes_per_s'))}**",
+                         f"**{num(d.get('server_cpu_ms_per_handshake'))} ms**",
+                         f"{1000 / d['server_cpu_ms_per_handshake']:,.0f}"
+                         if d.get("server_cpu_ms_per_handshake") else "–", d.get("client") or ""])
+        md.append(table(["key", "suite", "handshakes", "s", "handshakes per s (measured)",
+                         "server CPU per handshake", "handshakes per s per core (CPU bound)", "client"], rows,
+                        ["---"] * 2 + ["---:"] * 5 + ["---"]))
+    md.append("Commands (`$B` is the build directory, `$PORT` the plain port, `$WSPORT` the one the "
+              "measured connections use, `$KEY`/`$PID` the fresh server's demo widget key and process "
+              "id as the script starts it):\n")
+    script = next((d.get("script_command") for d in sess if d.get("script_command")), "bench/run-tls.sh build")
+    runs = sorted((d for d in sess if d["label"] in ("tls-chat", "tls-idle", "tls-storm")),
+                  key=lambda d: d.get("date", ""))
+    md.append(commands_list(runs, script, "runs:", fresh_each=True,
+                            subst={"--port": "$WSPORT", "--setup-port": "$PORT"}))
+    md.append("The handshake runs: `openssl s_time -connect 127.0.0.1:$WSPORT -new -time 10`, two at once, "
+              "against a server with the ECDSA and then the RSA certificate.\n")
+    return "\n".join(md)
+
+
 # ------------------------------------------------------------ run-compare.sh
 
 def commit_text(c):
@@ -1593,6 +1713,17 @@ def main():
         body = render_compare(cmp, sub)
         if body:
             bodies["compare"] = (body, len(cmp) + len(sub))
+
+    # run-tls.sh can run its parts on their own (PARTS): each label from
+    # the newest session that has it
+    tls = []
+    for lbl in ("tls-chat", "tls-idle", "tls-storm", "tls-handshake"):
+        g = sessions([d for d in by_suite.get("tls", []) if d.get("label") == lbl])
+        tls += newest(g, lbl) if g else []
+    if tls:
+        body = render_tls(tls)
+        if body:
+            bodies["tls"] = (body, len(tls))
 
     summary = render_summary(core, cmp, scen)
     if summary:

@@ -60,17 +60,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ---- wait for a quiet machine (bounded) ----
-# both the 1-minute load average and the CPU busy share over 2 s must be low
-want="${QUIET_LOAD:-1.0}"
-end=$((SECONDS + ${QUIET_WAIT:-300}))
-while [ "$SECONDS" -lt "$end" ]; do
-	load=$(cut -d' ' -f1 /proc/loadavg)
-	busy=$(cpu_busy_pct)
-	awk -v l="$load" -v w="$want" 'BEGIN { exit !(l < w) }' && [ "$busy" -lt 20 ] && break
-	echo "# waiting for a quiet machine (load $load, ${busy}% busy)" >&2
-	sleep 3
-done
+wait_quiet
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # the code measured: commit, and whether the tree had uncommitted changes

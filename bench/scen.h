@@ -39,6 +39,9 @@ struct scen_opts {
 	int port;
 	struct sockaddr_storage dst;
 	socklen_t dlen;
+	struct sockaddr_storage sdst;		/* setup and /metrics (--setup-port) */
+	socklen_t sdlen;
+	const char *shost_hdr;
 	const struct sockaddr_storage *src;	/* --source-addrs, nsrc entries */
 	int nsrc;
 	const char *host_hdr;

@@ -170,7 +170,7 @@ int scen_storm(const struct scen_opts *o)
 	T.n = o->connections;
 	T.ntokens = o->visitors < o->connections ? o->visitors : o->connections;
 	T.tokens = calloc((size_t)T.ntokens, sizeof(char *));
-	struct setup_target tgt = { .addr = o->dst, .alen = o->dlen, .host_hdr = o->host_hdr,
+	struct setup_target tgt = { .addr = o->sdst, .alen = o->sdlen, .host_hdr = o->shost_hdr,
 				    .timeout_ms = (int)(o->connect_timeout * 1000) };
 	if (setup_visitors(&tgt, o->widget_key, T.ntokens, o->setup_threads, T.tokens, NULL) < 0) {
 		fprintf(stderr, "parley-bench: setup failed: widget sessions\n");
@@ -183,7 +183,7 @@ int scen_storm(const struct scen_opts *o)
 	if (!T.loop || !T.c)
 		return 1;
 	signal(SIGINT, storm_sigint);
-	scen_server_start(o->server_pid, &o->dst, o->dlen, o->host_hdr);
+	scen_server_start(o->server_pid, &o->sdst, o->sdlen, o->shost_hdr);
 	int64_t start = clock_mono_ns();
 	T.deadline = start + (int64_t)((o->connect_timeout * 2 + (double)T.n / 200.0 + 10) * 1e9);
 	T.next_print = start + 1000000000;
@@ -229,6 +229,7 @@ int scen_storm(const struct scen_opts *o)
 				      o->concurrency, "visitor_tokens", T.ntokens, "connect_timeout_s",
 				      o->connect_timeout, "source_addrs", o->nsrc ? o->nsrc : 1));
 	json_object_set_new(root, "handshakes_per_s", json_real(hps));
+	json_object_set_new(root, "tls", json_boolean(wsc_tls()));
 	json_object_set_new(root, "span_s", json_real(span));
 	json_object_set_new(root, "ok", json_integer(T.ok));
 	json_object_set_new(root, "failed", json_integer(T.failed + unfinished));

@@ -1,6 +1,7 @@
 /* conn — connections, their loops, accepting and cross-thread posts (see conn.h). */
 #include "net/conn.h"
 #include "core/log.h"
+#include "net/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,11 +23,31 @@
 #define ACCEPT_LOG_EVERY 10.0
 #define OUT_COMPACT 65536      /* written prefix of out worth moving away */
 
+/* A listening socket of one loop: plain, or TLS with ctx tls. */
+typedef struct {
+	ev_io io;
+	conn_loop *cl;
+	int fd;
+	tls_ctx *tls;
+	double hs_timeout;
+} listener;
+
+/* A TLS connection's engine and its handshake deadline. */
+struct conn_tls {
+	ev_timer hs;               /* the handshake must end before it fires */
+	conn *c;
+	tls_conn *t;
+	tls_ctx *ctx;
+	bool sniffed;              /* the first byte was seen to be TLS */
+	bool up;                   /* the handshake is done */
+};
+
 struct conn_loop {
 	conn_server *cs;
 	ioloop *loop;
-	int lfd;
-	ev_io accept_io;
+	listener ls[CONN_MAX_LISTEN];
+	int nls;
+	bool listening;
 	ev_timer accept_timer;     /* back-off while out of descriptors */
 	double backoff;
 	bool paused;
@@ -54,6 +75,7 @@ struct conn_server {
 };
 
 static void conn_free(conn *c);
+static void leave(conn *c);
 static void flush_batch(ioloop *l);
 
 /* ---------- slots ---------- */
@@ -116,6 +138,14 @@ static void update_watch(conn *c)
 	}
 }
 
+/* Bytes the TLS engine already decrypted do not make the socket readable:
+ * the protocol is called for them as if it were. */
+static void feed_tls_input(conn *c)
+{
+	if (c->tls && c->want_read && !c->dead && tls_has_input(c->tls->t))
+		ev_feed_event(c->cl->loop->ev, &c->io, EV_READ);
+}
+
 void conn_want_read(conn *c, bool on)
 {
 	c->want_read = on;
@@ -151,6 +181,13 @@ void conn_kill(conn *c)
 	conn_loop *cl = c->cl;
 	ev_io_stop(cl->loop->ev, &c->io);
 	ev_timer_stop(cl->loop->ev, &c->timer);
+	if (c->tls) {
+		ev_timer_stop(cl->loop->ev, &c->tls->hs);
+		if (c->tls->up && !tls_closed(c->tls->t)) {
+			tls_close(c->tls->t);          /* close_notify, if the socket takes it now */
+			tls_send(c->tls->t, c->fd);
+		}
+	}
 	close(c->fd);
 	c->fd = -1;
 	cl->gens[c->slot]++;   /* posts to the old ref are dropped from now on */
@@ -160,11 +197,12 @@ void conn_kill(conn *c)
 
 static void resume_accept(conn_loop *cl)
 {
-	if (!cl->paused || cl->lfd < 0)
+	if (!cl->paused || !cl->listening)
 		return;
 	cl->paused = false;
 	ev_timer_stop(cl->loop->ev, &cl->accept_timer);
-	ev_io_start(cl->loop->ev, &cl->accept_io);
+	for (int i = 0; i < cl->nls; i++)
+		ev_io_start(cl->loop->ev, &cl->ls[i].io);
 }
 
 static void conn_free(conn *c)
@@ -177,6 +215,10 @@ static void conn_free(conn *c)
 	atomic_fetch_sub_explicit(&cl->cs->open, 1, memory_order_relaxed);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	if (c->tls) {
+		tls_conn_free(&c->tls->t);
+		free(c->tls);
+	}
 	free(c);
 	resume_accept(cl);   /* a descriptor came free */
 }
@@ -211,16 +253,103 @@ static void leave(conn *c)
 	if (!c->dead && c->close_after_write && !conn_pending(c))
 		conn_kill(c);
 	c->in_event = false;
-	if (c->dead)
+	if (c->dead) {
 		conn_free(c);
-	else
+	} else {
 		update_watch(c);
+		feed_tls_input(c);
+	}
+}
+
+/* ---------- TLS ---------- */
+
+static const char plain_refusal[] =
+	"HTTP/1.1 400 Bad Request\r\n"
+	"Content-Type: text/plain; charset=utf-8\r\n"
+	"Content-Length: 48\r\n"
+	"Connection: close\r\n\r\n"
+	"This port speaks HTTPS: use an https:// address\n";
+
+/* The first byte on a TLS connection: a handshake record (0x16) goes to
+ * the engine, as does anything else that is not text; a request line (a
+ * plain HTTP client on the TLS port) is answered with a 400 and closed.
+ * 1 TLS, or what conn_read returns. */
+static ssize_t sniff(conn *c)
+{
+	unsigned char b;
+	ssize_t n;
+	do
+		n = recv(c->fd, &b, 1, MSG_PEEK);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+	c->tls->sniffed = true;
+	if (!(b >= 'A' && b <= 'Z'))
+		return 1;
+	/* read what came (the request, so that closing sends no reset), answer, close */
+	size_t cap;
+	char *scratch = conn_scratch(c, &cap);
+	while (recv(c->fd, scratch, cap, 0) == (ssize_t)cap)
+		;
+	ssize_t w = send(c->fd, plain_refusal, sizeof plain_refusal - 1, MSG_NOSIGNAL);
+	(void)w;
+	shutdown(c->fd, SHUT_WR);
+	tls_ctx_count_plain(c->tls->ctx);
+	log_debug("tls.plain_refused", "slot=%u", c->slot);
+	conn_kill(c);
+	return -2;
+}
+
+/* After engine work: the handshake's end stops its deadline. */
+static void tls_progress(conn *c)
+{
+	conn_tls *ct = c->tls;
+	if (ct->up || !tls_established(ct->t))
+		return;
+	ct->up = true;
+	ev_timer_stop(c->cl->loop->ev, &ct->hs);
+	log_debug("tls.handshake", "slot=%u sni=\"%s\"", c->slot, tls_server_name(ct->t));
+}
+
+static ssize_t tls_conn_read(conn *c, void *dst, size_t cap)
+{
+	conn_tls *ct = c->tls;
+	if (!ct->sniffed) {
+		ssize_t r = sniff(c);
+		if (r != 1)
+			return r;
+	}
+	bool wants_write;
+	ssize_t n = tls_read(ct->t, c->fd, dst, cap, &wants_write);
+	if (wants_write && !c->writing) {
+		c->writing = true;
+		update_watch(c);
+	}
+	tls_progress(c);
+	if (n == -2)
+		log_debug("tls.error", "slot=%u err=%d", c->slot, tls_error(ct->t));
+	return n;
+}
+
+static void on_hs_timer(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	conn_tls *ct = (conn_tls *)w;
+	conn *c = ct->c;
+	c->in_event = true;
+	tls_ctx_count_timeout(ct->ctx);
+	log_debug("tls.handshake_timeout", "slot=%u", c->slot);
+	conn_kill(c);
+	leave(c);
 }
 
 /* ---------- I/O ---------- */
 
 ssize_t conn_read(conn *c, void *dst, size_t cap)
 {
+	if (c->tls)
+		return tls_conn_read(c, dst, cap);
 	for (;;) {
 		ssize_t n = read(c->fd, dst, cap);
 		if (n >= 0)
@@ -254,7 +383,7 @@ int conn_write_ref(conn *c, const void *data, size_t len)
 
 size_t conn_pending(const conn *c)
 {
-	return c->out.len - c->out_pos + c->ref_len;
+	return c->out.len - c->out_pos + c->ref_len + (c->tls ? tls_pending(c->tls->t) : 0);
 }
 
 /* One write of what is queued: the buffer, then the referenced bytes. */
@@ -269,10 +398,91 @@ static ssize_t write_some(conn *c)
 	return writev(c->fd, iov, 2);
 }
 
+/* Waits for EV_WRITE, the written prefix of out given back first. */
+static int wait_writable(conn *c)
+{
+	if (c->out_pos == c->out.len) {   /* only referenced bytes wait */
+		buf_free(&c->out);
+		c->out_pos = 0;
+	} else if (c->out_pos >= OUT_COMPACT && c->out_pos * 2 >= c->out.len) {
+		buf_consume(&c->out, c->out_pos);
+		c->out_pos = 0;
+	}
+	c->writing = true;
+	update_watch(c);
+	return 0;
+}
+
+/* Everything went: the buffer is given back, EV_WRITE no longer wanted. */
+static int all_written(conn *c)
+{
+	buf_free(&c->out);
+	c->out_pos = 0;
+	c->ref = NULL;
+	if (c->writing) {
+		c->writing = false;
+		update_watch(c);
+	}
+	return 1;
+}
+
+/* Output that waits for the engine, not for the socket. */
+static int stall(conn *c)
+{
+	if (c->writing) {
+		c->writing = false;
+		update_watch(c);
+	}
+	return 0;
+}
+
+/* conn_flush over TLS: plaintext into the engine, records to the socket,
+ * until either runs dry. */
+static int tls_flush(conn *c)
+{
+	tls_conn *t = c->tls->t;
+	for (;;) {
+		int r = tls_send(t, c->fd);
+		tls_progress(c);
+		if (r < 0) {
+			conn_kill(c);
+			return -1;
+		}
+		if (r == 0)
+			return wait_writable(c);
+		size_t olen = c->out.len - c->out_pos;
+		if (!olen && !c->ref_len)
+			break;
+		if (!c->tls->up)
+			return stall(c);   /* nothing is written before the handshake ends */
+		size_t k;
+		if (olen) {
+			k = tls_write(t, c->out.data + c->out_pos, olen);
+			c->out_pos += k;
+		} else {
+			k = tls_write(t, c->ref, c->ref_len);
+			c->ref += k;
+			c->ref_len -= k;
+		}
+		if (c->out_pos == c->out.len && !c->ref_len)
+			tls_flush_record(t);
+		if (!k && !tls_pending(t)) {
+			if (tls_closed(t)) {
+				conn_kill(c);
+				return -1;
+			}
+			return stall(c);   /* the engine takes nothing now */
+		}
+	}
+	return all_written(c);
+}
+
 int conn_flush(conn *c)
 {
 	if (c->dead)
 		return -1;
+	if (c->tls)
+		return tls_flush(c);
 	while (conn_pending(c)) {
 		ssize_t n = write_some(c);
 		if (n > 0) {
@@ -287,29 +497,12 @@ int conn_flush(conn *c)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (c->out_pos == c->out.len) {   /* only referenced bytes wait */
-				buf_free(&c->out);
-				c->out_pos = 0;
-			} else if (c->out_pos >= OUT_COMPACT && c->out_pos * 2 >= c->out.len) {
-				buf_consume(&c->out, c->out_pos);
-				c->out_pos = 0;
-			}
-			c->writing = true;
-			update_watch(c);
-			return 0;
-		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return wait_writable(c);
 		conn_kill(c);
 		return -1;
 	}
-	buf_free(&c->out);
-	c->out_pos = 0;
-	c->ref = NULL;
-	if (c->writing) {
-		c->writing = false;
-		update_watch(c);
-	}
-	return 1;
+	return all_written(c);
 }
 
 static void on_io(struct ev_loop *ev, ev_io *w, int revents)
@@ -339,7 +532,8 @@ static void on_timer(struct ev_loop *ev, ev_timer *w, int revents)
 static void pause_accept(conn_loop *cl, int err)
 {
 	struct ev_loop *ev = cl->loop->ev;
-	ev_io_stop(ev, &cl->accept_io);
+	for (int i = 0; i < cl->nls; i++)
+		ev_io_stop(ev, &cl->ls[i].io);
 	cl->paused = true;
 	cl->backoff = cl->backoff ? cl->backoff * 2 : ACCEPT_BACKOFF_MIN;
 	if (cl->backoff > ACCEPT_BACKOFF_MAX)
@@ -364,14 +558,38 @@ static void on_accept_timer(struct ev_loop *ev, ev_timer *w, int revents)
 	resume_accept(cl);
 }
 
-/* A connection on fd, handed to the first protocol; 0 or -1. */
-static int open_conn(conn_loop *cl, int fd)
+/* A connection on fd (TLS with ctx tls if not NULL), handed to the first
+ * protocol; 0 or -1. */
+static int open_conn(conn_loop *cl, int fd, tls_ctx *tls, double hs_timeout)
 {
 	conn_server *cs = cl->cs;
 	conn *c = calloc(1, sizeof *c);
+	conn_tls *ct = NULL;
+	if (c && tls) {
+		ct = calloc(1, sizeof *ct);
+		if (ct && !(ct->t = tls_conn_new(tls))) {
+			free(ct);
+			ct = NULL;
+		}
+		if (!ct) {
+			free(c);
+			return -1;
+		}
+	}
 	if (!c || slot_alloc(cl, c) < 0) {
+		if (ct) {
+			tls_conn_free(&ct->t);
+			free(ct);
+		}
 		free(c);
 		return -1;
+	}
+	c->tls = ct;
+	if (ct) {
+		ct->c = c;
+		ct->ctx = tls;
+		ev_timer_init(&ct->hs, on_hs_timer, hs_timeout > 0 ? hs_timeout : 10.0, 0);
+		ev_timer_start(cl->loop->ev, &ct->hs);
 	}
 	c->fd = fd;
 	c->cl = cl;
@@ -391,16 +609,22 @@ static int open_conn(conn_loop *cl, int fd)
 
 int conn_adopt(conn_server *cs, int loop, int fd)
 {
+	return conn_adopt_tls(cs, loop, fd, NULL, 0);
+}
+
+int conn_adopt_tls(conn_server *cs, int loop, int fd, tls_ctx *tls, double hs_timeout)
+{
 	if (loop < 0 || loop >= cs->nloops)
 		return -1;
-	return open_conn(&cs->cl[loop], fd);
+	return open_conn(&cs->cl[loop], fd, tls, hs_timeout);
 }
 
 static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
 {
-	conn_loop *cl = container_of(w, conn_loop, accept_io);
+	listener *li = (listener *)w;
+	conn_loop *cl = li->cl;
 	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
-		int fd = accept4(cl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(li->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				pause_accept(cl, errno);
@@ -413,7 +637,7 @@ static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
 		cl->backoff = 0;
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (open_conn(cl, fd) < 0)
+		if (open_conn(cl, fd, li->tls, li->hs_timeout) < 0)
 			close(fd);
 	}
 }
@@ -519,7 +743,6 @@ conn_server *conn_server_new(ioloop **loops, int n, const conn_proto *first, voi
 		conn_loop *cl = &cs->cl[i];
 		cl->cs = cs;
 		cl->loop = loops[i];
-		cl->lfd = -1;
 		ev_init(&cl->accept_timer, on_accept_timer);
 		loops[i]->user = cl;
 		loops[i]->after_tasks = flush_batch;
@@ -540,7 +763,10 @@ void conn_server_free(conn_server **cs_p)
 		return;
 	for (int i = 0; i < cs->nloops; i++) {
 		conn_loop *cl = &cs->cl[i];
-		cl->lfd = cl->lfd >= 0 ? (close(cl->lfd), -1) : -1;
+		for (int k = 0; k < cl->nls; k++)
+			if (cl->ls[k].fd >= 0)
+				close(cl->ls[k].fd);
+		cl->nls = 0;
 		for (uint32_t j = 0; j < cl->nslots; j++) {
 			conn *c = cl->slots[j];
 			if (!c)
@@ -589,6 +815,13 @@ static int bind_one(const char *host, int port)
 
 int conn_server_listen(conn_server *cs, const char *host, int port)
 {
+	return conn_server_listen_tls(cs, host, port, NULL, 0);
+}
+
+int conn_server_listen_tls(conn_server *cs, const char *host, int port, tls_ctx *tls, double hs_timeout)
+{
+	if (cs->nloops && cs->cl[0].nls == CONN_MAX_LISTEN)
+		return -1;
 	for (int i = 0; i < cs->nloops; i++) {
 		int fd = bind_one(host, port);
 		if (fd < 0) {
@@ -603,9 +836,15 @@ int conn_server_listen(conn_server *cs, const char *host, int port)
 							      : ((struct sockaddr_in *)&ss)->sin_port);
 		}
 		conn_loop *cl = &cs->cl[i];
-		cl->lfd = fd;
-		ev_io_init(&cl->accept_io, on_accept, fd, EV_READ);
-		ev_io_start(cl->loop->ev, &cl->accept_io);
+		listener *li = &cl->ls[cl->nls++];
+		li->cl = cl;
+		li->fd = fd;
+		li->tls = tls;
+		li->hs_timeout = hs_timeout;
+		cl->listening = true;
+		ev_io_init(&li->io, on_accept, fd, EV_READ);
+		if (!cl->paused)
+			ev_io_start(cl->loop->ev, &li->io);
 	}
 	return port;
 }
@@ -620,11 +859,14 @@ static void run_stop(ioloop *l, ioloop_task *t)
 {
 	stop_task *st = (stop_task *)t;
 	conn_loop *cl = &st->cs->cl[l->index];
-	if (cl->lfd >= 0) {
-		ev_io_stop(l->ev, &cl->accept_io);
+	if (cl->listening) {
+		for (int k = 0; k < cl->nls; k++) {
+			ev_io_stop(l->ev, &cl->ls[k].io);
+			close(cl->ls[k].fd);
+			cl->ls[k].fd = -1;
+		}
 		ev_timer_stop(l->ev, &cl->accept_timer);
-		close(cl->lfd);
-		cl->lfd = -1;
+		cl->listening = false;
 		cl->paused = false;
 	}
 	for (uint32_t i = 0; i < cl->nslots; i++) {

@@ -24,6 +24,18 @@
  * Memory follows activity: an idle connection holds this struct and its
  * protocol's state; `in` and `out` exist only while they hold bytes.
  *
+ * TLS (net/tls.h): a listener made with conn_server_listen_tls gives its
+ * connections a BearSSL engine. conn_read then hands back decrypted bytes
+ * and conn_flush encrypts what was queued; protocols see no difference.
+ * The engine is driven from the loop and never blocks: records move while
+ * the socket takes or gives them, what waits is resumed by EV_READ or
+ * EV_WRITE, and decrypted bytes left in the engine are handed to on_read
+ * as if the socket were readable. The handshake must end within the
+ * listener's time (the HTTP header timeout) or the connection is closed.
+ * A connection whose first byte is a capital letter (a plain HTTP request
+ * on the TLS port) gets a 400 and is closed. The server sends close_notify
+ * when it closes an established connection, if the socket takes it.
+ *
  * Accepting: when the process runs out of descriptors (EMFILE/ENFILE) the
  * loop stops accepting and retries after a back-off (100 ms doubling to
  * 1 s), or as soon as one of its connections closes; it logs once per
@@ -42,6 +54,10 @@
 typedef struct conn conn;
 typedef struct conn_server conn_server;
 typedef struct conn_loop conn_loop;
+typedef struct conn_tls conn_tls;
+typedef struct tls_ctx tls_ctx;
+
+#define CONN_MAX_LISTEN 2         /* listening sockets per server (a TLS and a plain port) */
 
 typedef struct {
 	uint32_t loop;            /* index of the owning I/O loop */
@@ -73,6 +89,7 @@ struct conn {
 	buf out;                  /* output not yet written, from out_pos */
 	size_t out_pos;
 	const char *ref;          /* then bytes written by reference (conn_write_ref) */
+	conn_tls *tls;            /* private: the TLS engine (NULL: plain) */
 	size_t ref_len;
 	uint32_t serial;          /* free for the protocol */
 	bool dead;                /* closed; freed when the current event returns */
@@ -103,11 +120,18 @@ void conn_server_free(conn_server **cs_p);
  * accepting; returns the port or -1. Call before the loops run. */
 int conn_server_listen(conn_server *cs, const char *host, int port);
 
+/* The same for a TLS listener: connections accepted on it speak TLS with
+ * the certificate of ctx tls (net/tls.h), their handshake due within
+ * hs_timeout seconds of the accept (a stalled one is closed). Up to
+ * CONN_MAX_LISTEN listeners per server. */
+int conn_server_listen_tls(conn_server *cs, const char *host, int port, tls_ctx *tls, double hs_timeout);
+
 /* Takes over a connected, non-blocking socket as if loop `loop` had
  * accepted it (tests and fuzzing drive the real connection code over a
  * socketpair this way). Loop thread only; 0 or -1 (fd then still the
  * caller's). */
 int conn_adopt(conn_server *cs, int loop, int fd);
+int conn_adopt_tls(conn_server *cs, int loop, int fd, tls_ctx *tls, double hs_timeout);
 
 /* Stops accepting and calls on_stop(c, final) on every connection, on its
  * loop. Any thread; returns at once. */

@@ -1087,6 +1087,11 @@ int http_server_listen(http_server *s, const char *host, int port)
 	return conn_server_listen(s->cs, host, port);
 }
 
+int http_server_listen_tls(http_server *s, const char *host, int port, tls_ctx *tls)
+{
+	return conn_server_listen_tls(s->cs, host, port, tls, s->opts.header_timeout);
+}
+
 void http_server_quiesce(http_server *s)
 {
 	conn_server_stop(s->cs, false);

@@ -118,6 +118,11 @@ void http_set_fallback(http_server *s, http_handler h, void *data);
  * starts accepting; returns the bound port or -1. Call before the loops run. */
 int http_server_listen(http_server *s, const char *host, int port);
 
+/* The same speaking HTTPS/WSS with the certificate of tls (net/tls.h); the
+ * TLS handshake must end within --header-timeout-ms of the accept. A
+ * server has at most two listeners (a TLS port and a plain one). */
+int http_server_listen_tls(http_server *s, const char *host, int port, tls_ctx *tls);
+
 /* Phase 1 of a clean stop: stops accepting, closes idle HTTP connections
  * (busy ones close after their response) and stops reading from
  * WebSockets, which still write: answers already on their way go out.

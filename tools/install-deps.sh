@@ -18,8 +18,10 @@ build_pkgs="build-essential cmake pkg-config libev-dev libzmq3-dev liblmdb-dev
   libargon2-dev tzdata"
 # python3-lmdb: tests/integration/test_upgrade.py compares raw records.
 # python3-aiosmtpd: the SMTP server the email tests deliver to.
+# openssl: the TLS tests' certificates (made at test and build time);
+# testssl.sh: the TLS scan of docs/performance.md (a manual step).
 test_pkgs="libcmocka-dev curl python3 python3-websockets python3-yaml
-  python3-lmdb python3-aiosmtpd chromium nodejs npm"
+  python3-lmdb python3-aiosmtpd chromium nodejs npm openssl testssl.sh"
 # shellcheck disable=SC2086  # one line, names separated by single spaces
 if [ "$mode" = test-packages ]; then echo $test_pkgs; exit 0; fi
 

@@ -27,6 +27,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/secretbox.h"
+#include "net/tls.h"
 #include "storage/account_store.h"
 #include "storage/dept_store.h"
 
@@ -100,6 +101,10 @@ static const option options[] = {
 	{ "data", O_STR, OFF(data_dir), sizeof(((app_config *)0)->data_dir), "data directory [./data]" },
 	{ "host", O_STR, OFF(host), sizeof(((app_config *)0)->host), "address to listen on [0.0.0.0]" },
 	{ "port", O_INT, OFF(port), 0, "port [8080]; 0 picks a free one" },
+	{ "tls-cert", O_STR, OFF(tls_cert), sizeof(((app_config *)0)->tls_cert),
+	  "PEM certificate chain (the server's first): --port speaks HTTPS and WSS; SIGHUP re-reads it" },
+	{ "tls-key", O_STR, OFF(tls_key), sizeof(((app_config *)0)->tls_key), "PEM private key (RSA or EC) of --tls-cert" },
+	{ "plain-port", O_INT, OFF(plain_port), 0, "a plain HTTP port beside the TLS one (health checks, metrics) [none]" },
 	{ "web", O_STR, OFF(web_dir), sizeof(((app_config *)0)->web_dir), "static files [./web]" },
 	{ "io-threads", O_INT, OFF(io_threads), 0, "I/O threads [cores]" },
 	{ "workers", O_INT, OFF(workers), 0, "actor worker threads [cores/2]" },
@@ -338,6 +343,10 @@ int app_config_parse(app_config *c, int argc, char **argv)
 	    h->ws_auth_timeout <= 0 || h->ws_frame_timeout <= 0 || h->body_min_rate == 0) {
 		fprintf(stderr, "parleyd: header-timeout-ms, idle-timeout-ms, ws-ping-ms, ws-auth-timeout-ms, "
 				"ws-frame-timeout-ms and body-min-rate must be above 0\n");
+		return -1;
+	}
+	if (!c->tls_cert[0] != !c->tls_key[0] || (c->plain_port && !c->tls_cert[0]) || c->plain_port > 65535) {
+		fprintf(stderr, "parleyd: tls-cert and tls-key go together; plain-port (1..65535) needs them\n");
 		return -1;
 	}
 	if (c->dedupe_window < 1 || c->dedupe_window > (int)CIDSET_WINDOW_MAX) {
@@ -625,6 +634,7 @@ app *app_start(const app_config *cfg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* many connections: raise the soft open-file limit to the hard one */
@@ -694,9 +704,22 @@ app *app_start(const app_config *cfg)
 	http_set_fallback(a->http, static_handler, a->site);
 	if (feature_start(a) < 0)
 		goto fail;
-	a->port = http_server_listen(a->http, cfg->host, cfg->port);
+	if (cfg->tls_cert[0]) {
+		char terr[600];
+		if (!(a->tls = tls_ctx_new(cfg->tls_cert, cfg->tls_key, terr, sizeof terr))) {
+			fprintf(stderr, "parleyd: tls: %s\n", terr);
+			goto fail;
+		}
+		a->port = http_server_listen_tls(a->http, cfg->host, cfg->port, a->tls);
+	} else {
+		a->port = http_server_listen(a->http, cfg->host, cfg->port);
+	}
 	if (a->port < 0) {
 		fprintf(stderr, "parleyd: cannot listen on %s:%d\n", cfg->host, cfg->port);
+		goto fail;
+	}
+	if (cfg->plain_port && (a->plain_port = http_server_listen(a->http, cfg->host, cfg->plain_port)) < 0) {
+		fprintf(stderr, "parleyd: cannot listen on %s:%d\n", cfg->host, cfg->plain_port);
 		goto fail;
 	}
 	if (cfg->conv_idle_ms > 0) {
@@ -716,8 +739,15 @@ app *app_start(const app_config *cfg)
 			goto fail;
 	atomic_store(&a->ready, true);
 	const char *shown = strcmp(cfg->host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->host;
-	printf("parleyd: listening on http://%s:%d\n", shown, a->port);
+	printf("parleyd: listening on %s://%s:%d\n", a->tls ? "https" : "http", shown, a->port);
+	if (a->plain_port)
+		printf("parleyd: listening on http://%s:%d\n", shown, a->plain_port);
 	fflush(stdout);
+	if (a->tls) {
+		char d[64];
+		tls_ctx_describe(a->tls, d, sizeof d);
+		log_info("app.tls", "port=%d plain_port=%d key=\"%s\"", a->port, a->plain_port, d);
+	}
 	log_info("app.started", "port=%d io_threads=%d workers=%d sync=%s", a->port, a->nloops, cfg->workers,
 		 cfg->no_sync ? "none" : "full");
 	return a;
@@ -732,8 +762,21 @@ void app_run_until_signal(app *a)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	int sig = 0;
-	sigwait(&set, &sig);
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+		/* SIGHUP: the certificate and key again (renewed files); open
+		 * connections keep theirs */
+		if (!a->tls)
+			continue;
+		char why[600], d[64];
+		if (tls_ctx_reload(a->tls, why, sizeof why) == 0) {
+			tls_ctx_describe(a->tls, d, sizeof d);
+			log_info("app.tls_reloaded", "key=\"%s\"", d);
+		} else {
+			log_error("app.tls_reload_failed", "msg=\"the previous certificate stays in use\" err=\"%s\"", why);
+		}
+	}
 	log_info("app.stopping", "signal=%d", sig);
 }
 
@@ -798,6 +841,7 @@ void app_stop(app **a_p)
 	keyuse_free(&a->key_use);
 	db_close(&a->db);
 	egress_free(&a->egress);
+	tls_ctx_free(&a->tls);
 	auth_proxies_free(&a->proxies);
 	memset(a->secret_key, 0, sizeof a->secret_key);
 	log_info("app.stopped", "ok=1");

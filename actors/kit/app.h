@@ -55,6 +55,9 @@ typedef struct {
 	char allowed_origins[1024];/* --allowed-origins for the agent WebSocket */
 	char outbound_allow[1024]; /* --outbound-allow: CIDRs webhooks and mail may reach though private [none] */
 	char secret_key_file[1024];/* --secret-key-file: the key sealing stored secrets [<data dir>/../parley-secret.key] */
+	char tls_cert[1024];       /* --tls-cert: PEM chain, the server's certificate first (HTTPS/WSS on --port) */
+	char tls_key[1024];        /* --tls-key: its PEM private key (RSA or EC) */
+	int plain_port;            /* --plain-port: a plain HTTP listener beside the TLS one [none] */
 	char public_url[512];      /* --public-url: where people reach this server, for links in emails [http://127.0.0.1:<port>] */
 	int64_t smtp_timeout_ms;   /* --smtp-timeout-ms: one SMTP delivery, connect to last reply [30000] */
 	int64_t access_ttl_s;      /* access token lifetime [900] */
@@ -128,6 +131,8 @@ typedef struct app {
 	struct email *email;       /* the email feature's senders (actors/email) */
 	void *desk;                /* the desk's timer thread and board (actors/desk) */
 	int port;                  /* bound port */
+	int plain_port;            /* bound --plain-port (0: none) */
+	struct tls_ctx *tls;       /* --tls-cert/--tls-key (net/tls.h), NULL: plain */
 	ev_timer sweep;            /* idle sweep of conversation actors (on loop 0) */
 	ev_timer trim;             /* gives freed heap memory back (on loop 0, app.c) */
 	int64_t trim_ref;          /* resident minus allocated bytes after the last trim (loop 0) */

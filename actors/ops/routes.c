@@ -8,6 +8,7 @@
 #include "actors/outbox/outbox.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "net/tls.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +79,21 @@ static void metrics(http_req *req, const principal *unused)
 	metric(&b, "parley_http_requests_total", "counter", "HTTP requests dispatched", (double)hs.requests);
 	metric(&b, "parley_http_bad_requests_total", "counter", "Requests refused as malformed", (double)hs.bad_requests);
 	metric(&b, "parley_http_timeouts_total", "counter", "Requests timed out (408)", (double)hs.timeouts);
+	if (a->tls) {
+		tls_stats ts;
+		tls_ctx_stats(a->tls, &ts);
+		metric(&b, "parley_tls_connections_open", "gauge", "Connections on the TLS port", (double)ts.open);
+		metric(&b, "parley_tls_handshakes_total", "counter", "TLS handshakes completed", (double)ts.handshakes);
+		metric(&b, "parley_tls_handshake_failures_total", "counter",
+		       "TLS connections ended by an engine error (refused hello, bad record)", (double)ts.failed);
+		metric(&b, "parley_tls_handshake_timeouts_total", "counter",
+		       "TLS handshakes not finished within the header timeout", (double)ts.timeouts);
+		metric(&b, "parley_tls_plain_refused_total", "counter", "Plain HTTP requests on the TLS port (400)",
+		       (double)ts.plain_refused);
+		metric(&b, "parley_tls_reloads_total", "counter", "Certificate reloads (SIGHUP)", (double)ts.reloads);
+		metric(&b, "parley_tls_reload_failures_total", "counter", "Certificate reloads refused (old pair kept)",
+		       (double)ts.reload_failed);
+	}
 	metric(&b, "parley_ws_upgrades_total", "counter", "WebSocket upgrades", (double)hs.ws_upgrades);
 	metric(&b, "parley_ws_frames_in_total", "counter", "WebSocket text messages received", (double)hs.ws_in);
 	metric(&b, "parley_ws_frames_out_total", "counter", "WebSocket text messages queued", (double)hs.ws_out);

@@ -149,7 +149,7 @@ async function bringUp(state) {
       executablePath: CHROMIUM,
       headless: true,
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"],
+        "--disable-sync", "--no-first-run", "--disable-quic", ...(state.chromiumArgs || [])],
     });
     return state.browser.version();
   });
@@ -168,9 +168,9 @@ export async function newPage(state, label) {
 
 // Starts the server (with the extra options args), runs scenario(state)
 // with state.srv.base, state.browser, and cleans up; prints the totals and
-// sets the exit code.
-export async function runScenario(scenario, args = []) {
-  const state = { srv: null, browser: null, tmp: null, pageErrors: [] };
+// sets the exit code. chromiumArgs: more flags for the browser.
+export async function runScenario(scenario, args = [], chromiumArgs = []) {
+  const state = { srv: null, browser: null, tmp: null, pageErrors: [], chromiumArgs };
   try {
     if (!fs.existsSync(PARLEYD)) {
       failed++;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seed inputs of the ws_frame, ws_conn and http_conn
-fuzz targets into tests/fuzz/corpus/<target>/seed_<name> (the fuzzers add
+"""Writes the hand-made seed inputs of the ws_frame, ws_conn, http_conn,
+multipart and tls_conn fuzz targets into tests/fuzz/corpus/<target>/seed_<name> (the fuzzers add
 their own finds next to them; `-merge=1` keeps the corpus small).
 
 Input layouts (see each target's header comment): byte 0 = options,
@@ -230,9 +230,77 @@ def multipart_seeds():
     }
 
 
+def client_hello(configure=None, sni="localhost"):
+    """A real ClientHello from Python's ssl (memory BIOs)."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if configure:
+        configure(ctx)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def tls_conn_seeds():
+    """byte 0: mode (bits 0-1), RSA (bit 2), piece size (bits 3-5),
+    close_notify (bit 6), server shutdown (bit 7); byte 1: piece seed."""
+    import ssl
+    import warnings
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+    def o(mode, rsa=0, piece=7, notify=0, stop=0):
+        return bytes([mode | rsa << 2 | piece << 3 | notify << 6 | stop << 7])
+
+    def weak(ctx):
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("AES128-SHA:ECDHE-RSA-AES128-SHA:@SECLEVEL=0")
+
+    def old(ctx):
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1
+
+    def tls12(ctx):
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+
+    hello = client_hello(tls12)
+    req = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+    post = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 20000\r\n\r\n" + b"z" * 20000
+    return {
+        "hello": o(0) + b"\x01" + hello,
+        "hello_rsa_pieces": o(0, 1, 2) + b"\x07" + hello,
+        "hello_13": o(0) + b"\x02" + client_hello(),
+        "hello_no_sni": o(0) + b"\x03" + client_hello(tls12, sni=None),
+        "hello_weak": o(0) + b"\x04" + client_hello(weak),
+        "hello_tls10": o(0, 1) + b"\x05" + client_hello(old),
+        "hello_truncated": o(0) + b"\x06" + hello[:len(hello) // 2],
+        "hello_oversized": o(0) + b"\x07" + b"\x16\x03\x03\x48\x01" + b"\x01" * 100,
+        "garbage_first": o(0) + b"\x08" + b"\x00\x01garbage" + hello,
+        "sslv2_hello": o(0) + b"\x09" + bytes([0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15, 0, 0, 0, 0x10])
+        + b"\x00\x00\x2f" * 7 + b"r" * 16,
+        "plain_http": o(0) + b"\x0a" + req,
+        "app_request": o(1) + b"\x0b" + req,
+        "app_pipelined_rsa": o(1, 1, 3) + b"\x0c" + req * 3,
+        "app_post_big": o(1, 0, 6, 1) + b"\x0d" + post,
+        "app_bad_request": o(1) + b"\x0e" + b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n",
+        "app_shutdown": o(1, 0, 7, 0, 1) + b"\x0f" + req,
+        "raw_after_hs_appdata": o(2) + b"\x10" + b"\x17\x03\x03\x00\x20" + b"\x00" * 32,
+        "raw_after_hs_alert": o(2) + b"\x11" + b"\x15\x03\x03\x00\x02\x01\x00",
+        "raw_after_hs_hello": o(2) + b"\x12" + hello,
+        "raw_after_hs_oversized": o(2) + b"\x13" + b"\x17\x03\x03\x48\x01" + b"\x00" * 64,
+        "renegotiate": o(3) + b"\x14" + req * 2,
+        "renegotiate_rsa_notify": o(3, 1, 4, 1) + b"\x15" + req * 4,
+    }
+
+
 def main():
     targets = {"ws_frame": ws_frame_seeds(), "ws_conn": ws_conn_seeds(), "http_conn": http_conn_seeds(),
-               "multipart": multipart_seeds()}
+               "multipart": multipart_seeds(), "tls_conn": tls_conn_seeds()}
     only = sys.argv[1:]
     for t, seeds in targets.items():
         if only and t not in only:

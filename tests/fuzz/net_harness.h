@@ -69,13 +69,19 @@ static void nh_init(nh *h, const http_opts *o)
 	CHECK(h->srv);
 }
 
-/* Connects: the server adopts one end of a fresh socketpair. */
-static void nh_connect(nh *h)
+/* Connects: the server adopts one end of a fresh socketpair, as if
+ * accepted on a TLS port with ctx tls when it is not NULL. */
+static inline void nh_connect_tls(nh *h, tls_ctx *tls)
 {
 	int sv[2];
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
-	CHECK(conn_adopt(http_server_conns(h->srv), 0, sv[0]) == 0);
+	CHECK(conn_adopt_tls(http_server_conns(h->srv), 0, sv[0], tls, 10.0) == 0);
 	h->fd = sv[1];
+}
+
+static inline void nh_connect(nh *h)
+{
+	nh_connect_tls(h, NULL);
 }
 
 /* Reads what the server wrote; the number of bytes. */

@@ -78,6 +78,7 @@ class Server:
         self.lines = []
         self.widget_key = None
         self.port = None        # what clients connect to: the proxy's port with PARLEY_SPLIT=1
+        self.tls_port = None    # the HTTPS port with --tls-cert
         self.real_port = None   # parleyd's own port
         self.proxy = None
         try:
@@ -103,6 +104,15 @@ class Server:
             m = re.search(r"demo widget key: (\S+)", line)
             if m:
                 self.widget_key = m.group(1)
+            m = re.search(r"listening on https://[\d.]+:(\d+)", line)
+            if m:
+                # --tls-cert: with --plain-port, port is the plain one
+                # (the helpers speak plain HTTP) and tls_port the HTTPS one
+                self.tls_port = int(m.group(1))
+                if any(str(a).startswith("--plain-port") for a in self.extra):
+                    continue
+                self.real_port = self.port = self.tls_port
+                return
             m = re.search(r"listening on http://[\d.]+:(\d+)", line)
             if m:
                 self.real_port = self.port = int(m.group(1))

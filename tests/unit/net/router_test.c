@@ -107,12 +107,45 @@ static void test_limits(void **state)
 	router_free(&rt);
 }
 
+/* A literal segment beats a capture whatever the order of adding; the
+ * winner's captures are the ones left in the request. */
+static void test_literal_before_capture(void **state)
+{
+	(void)state;
+	router *rt = router_new();
+	int t_id = 1, t_live = 2, t_two = 3;
+	assert_int_equal(router_add(rt, "GET", "/v1/visitors/{id}", 0, h_a, &t_id), 0);
+	assert_int_equal(router_add(rt, "GET", "/v1/{kind}/{id}", 0, h_a, &t_two), 0);
+	assert_int_equal(router_add(rt, "GET", "/v1/visitors/live", 0, h_b, &t_live), 0);
+	router_hit hit;
+	char allow[128];
+	http_req r = req_of("GET", "/v1/visitors/live");
+	assert_int_equal(router_find(rt, &r, &hit, allow, sizeof allow), ROUTER_FOUND);
+	assert_ptr_equal(hit.data, &t_live);
+	assert_int_equal(r.nparams, 0);
+	r = req_of("GET", "/v1/visitors/42");
+	assert_int_equal(router_find(rt, &r, &hit, allow, sizeof allow), ROUTER_FOUND);
+	assert_ptr_equal(hit.data, &t_id);
+	assert_int_equal(r.nparams, 1);
+	assert_hp(r.params[0], "42");
+	r = req_of("GET", "/v1/teams/7");
+	assert_int_equal(router_find(rt, &r, &hit, allow, sizeof allow), ROUTER_FOUND);
+	assert_ptr_equal(hit.data, &t_two);
+	assert_int_equal(r.nparams, 2);
+	assert_hp(r.params[1], "7");
+	/* another method on the literal path: the capture route's, if any */
+	r = req_of("POST", "/v1/visitors/live");
+	assert_int_equal(router_find(rt, &r, &hit, allow, sizeof allow), ROUTER_NO_METHOD);
+	router_free(&rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_captures_and_methods),
 		cmocka_unit_test(test_fallback_only_for_get_and_head),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_literal_before_capture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
