@@ -78,6 +78,9 @@ void app_config_default(app_config *c)
 	c->upload_max = 5u << 20;
 	c->tenant_quota = (size_t)1 << 30;
 	c->upload_rate = 10;
+	c->max_canned = 1000;
+	c->max_tags = 500;
+	c->max_attr_defs = 100;
 	c->default_capacity = 3;
 	c->offline_email_window_ms = 300000;
 	c->audit_retention_days = 365;
@@ -149,6 +152,9 @@ static const option options[] = {
 	{ "tenant-storage-quota", O_SIZE, OFF(tenant_quota), 0,
 	  "bytes of files each tenant may store [1073741824]; 0 = no limit" },
 	{ "upload-rate", O_INT, OFF(upload_rate), 0, "uploads per visitor per minute [10]; 0 = no limit" },
+	{ "max-canned", O_UINT, OFF(max_canned), 0, "canned responses per tenant [1000]; 0 = no limit" },
+	{ "max-tags", O_UINT, OFF(max_tags), 0, "tags per tenant [500]; 0 = no limit" },
+	{ "max-attribute-defs", O_UINT, OFF(max_attr_defs), 0, "custom attribute definitions per tenant [100]; 0 = no limit" },
 	{ "max-header", O_SIZE, OFF(http.max_head), 0, "request line + headers, bytes [8192]" },
 	{ "max-uri", O_SIZE, OFF(http.max_uri), 0, "request target, bytes [4096]" },
 	{ "max-body", O_SIZE, OFF(http.max_body), 0, "request body, bytes [1048576]" },

@@ -1,6 +1,7 @@
 /* access — conversation reads and the handlers shared by the agent and
  * widget routes. */
 #include "actors/conversations/access.h"
+#include "actors/conversations/tools.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/view.h"
 #include "core/id.h"
@@ -181,8 +182,9 @@ void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		goto out;
 	}
-	/* a message of files may come without text */
-	if (api_str(req, body, "text", !files, files ? 0 : 1, REC_TEXT_MAX, &text) < 0)
+	/* a message of files, or from a canned response, may come without text */
+	bool canned = json_object_get(body, "canned_id") != NULL;
+	if (api_str(req, body, "text", !files && !canned, files ? 0 : 1, REC_TEXT_MAX, &text) < 0)
 		goto out;
 	if (!text)
 		text = "";
@@ -196,15 +198,27 @@ void api_send_message(http_req *req, app *a, const principal *who, uint64_t cid)
 		http_respond_error(req, 403, "forbidden", "visitors cannot send private notes", "private");
 		goto out;
 	}
+	char *ctext = NULL;
+	rec_ids mentions;
+	tool_err te;
+	if (conv_tools_send(a, who, cid, body, priv, &ctext, &mentions, &te) < 0) {
+		http_respond_error(req, te.status, te.code, te.msg, te.field);
+		goto out;
+	}
+	if (ctext)
+		text = ctext;
 	conv_msg *m = conv_msg_new(CM_SEND);
 	if (!m || !(m->text = strdup(text))) {
+		free(ctext);
 		conv_msg_free(m);
 		http_respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
+	free(ctext);
+	m->mentions = mentions;
 	m->files = files;
 	files = NULL;
-	m->text_len = strlen(text);
+	m->text_len = m->text ? strlen(m->text) : 0;
 	strcpy(m->client_id, client_id);
 	m->flag = priv;
 	m->who = *who;

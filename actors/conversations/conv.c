@@ -38,6 +38,7 @@
 #include "actors/conversations/due.h"
 #include "actors/conversations/inbox.h"
 #include "actors/conversations/lcache.h"
+#include "actors/conversations/tools.h"
 #include "actors/kit/registry.h"
 #include "actors/conversations/view.h"
 #include "core/clock.h"
@@ -47,6 +48,7 @@
 #include "storage/conv_store.h"
 #include "storage/rating_store.h"
 #include "storage/dept_store.h"
+#include "storage/tools_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,7 @@ enum op_kind { OP_CREATE, OP_MESSAGE, OP_STATUS, OP_ASSIGN, OP_RECEIPT,
 	       OP_QUEUE,     /* the offline flag of a waiting conversation (CM_QUEUE) */
 	       OP_DUE,       /* a due entry moved on, nothing else (CM_DUE: active since) */
 	       OP_TRANSFER,  /* to an agent and/or a department, with a reason */
+	       OP_TAG, OP_ATTRS, /* the agents' tools (tools.h): agent-only events */
 	       OP_RATE,      /* the visitor's rating (CM_RATE) */
 	       OP_PROFILE,   /* the visitor's profile changed (CM_PROFILE) */
 };
@@ -93,6 +96,7 @@ typedef struct conv_write {
 	waiter *dups;              /* same client_id sent again while in flight */
 	waiter *after;             /* no-op changes answered when this commits */
 	bool receipt_read;         /* OP_RECEIPT */
+	uint64_t reader;           /* OP_RECEIPT: the agent who read (their mentions here are read) */
 	uint8_t receipt_side;
 	rec_rating *rating;        /* OP_RATE: the rating record, malloc'ed */
 	uint64_t route_dept;       /* OP_ROUTE: the offering department */
@@ -435,6 +439,10 @@ static int apply(wr_req *w, store_txn *tx)
 	 * transaction stop being served (lcache.h); marked before the commit */
 	if (rc == 0)
 		lc_touch(op->ca->app->lists, op->conv.tid, store_txn_id(tx));
+	for (int i = 0; rc == 0 && i < op->nev; i++)   /* tags, attributes, mentions (tools.h) */
+		rc = conv_tools_apply(tx, op->ev[i]);
+	if (rc == 0 && op->reader)
+		rc = mention_clear(tx, op->conv.tid, op->reader, op->conv.id, NULL);
 	if (rc == 0 && op->ca->app->nsinks)
 		rc = emit_changes(op->ca->app, tx, op);
 	if (rc == 0 && (op->kind == OP_ASSIGN || op->kind == OP_ROUTE || op->kind == OP_TRANSFER))
@@ -775,7 +783,13 @@ static void on_send(conv_actor *ca, conv_msg *m)
 		ack_seq(a, &m->reply, seq, true, NULL, false);
 		return;
 	}
-	/* 3. new: assign the next seq and store */
+	/* 3. new: assign the next seq and store (mentioned agents must be
+	 * able to read the conversation as it is now) */
+	tool_err te;
+	if (m->mentions.n && !conv_tools_mentions_ok(a, &ca->rec, &m->mentions, &te)) {
+		reply_error(a, &m->reply, te.status, te.code, te.msg);
+		return;
+	}
 	conv_write *op = op_new(ca, OP_MESSAGE);
 	rec_event *e = op ? op_event(op, m->flag ? EK_NOTE : EK_MESSAGE, &m->who) : NULL;
 	if (!e) {
@@ -788,6 +802,8 @@ static void on_send(conv_actor *ca, conv_msg *m)
 	strcpy(e->client_id, m->client_id);
 	if (m->files)
 		e->files = *m->files;
+	if (m->flag)
+		e->mentions = m->mentions;
 	rec_conv *c = &op->conv;
 	if (!m->flag) {
 		set_preview(c, e);
@@ -947,6 +963,44 @@ static void on_receipt(conv_actor *ca, conv_msg *m)
 	}
 	op->receipt_side = visitor ? AUD_VISITOR : AUD_AGENT;
 	op->receipt_read = m->flag;
+	op->reader = m->flag && m->who.kind == P_AGENT ? m->who.id : 0;   /* their mentions here are read */
+	op->reply = m->reply;
+	m->reply.kind = REPLY_NONE;
+	submit(ca, op);
+}
+
+/* CM_TAG and CM_ATTRS: agent-only events (conversations/tools.h). */
+static void on_tool(conv_actor *ca, conv_msg *m)
+{
+	app *a = ca->app;
+	if (ca->loaded != 1) {
+		reply_error(a, &m->reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	rec_ids tags = ca->rec.tags;
+	bool changed = true;
+	tool_err te;
+	if (m->hdr.type == CM_TAG && conv_tools_tags(a, &ca->rec, m->target, m->flag, &tags, &changed, &te) < 0) {
+		reply_error(a, &m->reply, te.status, te.code, te.msg);
+		return;
+	}
+	if (!changed) {
+		answer_noop(ca, m, AFTER_VIEW);
+		return;
+	}
+	conv_write *op = op_new(ca, m->hdr.type == CM_TAG ? OP_TAG : OP_ATTRS);
+	rec_event *e = op ? op_event(op, m->hdr.type == CM_TAG ? EK_TAG : EK_ATTRS, &m->who) : NULL;
+	if (!e) {
+		if (op)
+			op_free(op);
+		reply_error(a, &m->reply, 500, "internal", "out of memory");
+		return;
+	}
+	e->tag_id = m->target;
+	e->flag = m->flag;
+	if (m->text)
+		rec_strcpy(e->text, sizeof e->text, m->text, m->text_len);
+	op->conv.tags = tags;
 	op->reply = m->reply;
 	m->reply.kind = REPLY_NONE;
 	submit(ca, op);
@@ -1439,6 +1493,7 @@ static void publish(conv_actor *ca, conv_write *op)
 		fanout(ca, frame, view_event_agents_only(e->kind) ? 2u : 3u, 0, 0);
 		rbuf_unref(&frame);
 		ca->published = e->seq;
+		conv_tools_published(a, e);
 		if (e->kind == EK_MESSAGE || e->kind == EK_NOTE)
 			atomic_fetch_add_explicit(&a->msgs_stored, 1, memory_order_relaxed);
 		if (e->kind == EK_MESSAGE) {
@@ -1485,8 +1540,17 @@ static void answer(conv_actor *ca, conv_write *op)
 	case OP_STATUS:
 	case OP_ASSIGN:
 	case OP_TRANSFER:
+	case OP_TAG:
 		reply_json(a, &op->reply, 200, view_conv(&op->conv));
 		break;
+	case OP_ATTRS: {
+		json_t *v = conv_tools_attrs_answer(a, &op->conv);
+		if (v)
+			reply_json(a, &op->reply, 200, v);
+		else
+			reply_error(a, &op->reply, 500, "internal", "storage unavailable");
+		break;
+	}
 	case OP_RATE:
 		reply_json(a, &op->reply, 201, view_rating(op->rating, op->conv.assignee_name));
 		break;
@@ -1636,6 +1700,8 @@ static void handle(actor *self, actor_msg *msg)
 	case CM_QUEUE: on_queue(ca, m); break;
 	case CM_DUE: on_due(ca, m); break;
 	case CM_TRANSFER: on_transfer(ca, m); break;
+	case CM_TAG:
+	case CM_ATTRS: on_tool(ca, m); break;
 	default: break;
 	}
 	if (m->reply.kind != REPLY_NONE)

@@ -27,6 +27,10 @@
  *                  = estimated wait, `flag` = offline; stores the offline
  *                  flag when it changes and sends the visitor's
  *                  subscribers a queue_position frame (docs/realtime.md)
+ *   CM_TAG         add (flag) or remove tag `target` (conversations/tools.h): an
+ *                  agent-only tag event, the record's tags and the tag index
+ *   CM_ATTRS       set custom attributes (`text`: the JSON write, checked
+ *                  before it is sent): an agent-only attrs event and the values
  *   CM_DUE         (from the due timer) a due-time entry of the conversation has come (storage: docs/storage.md)
  *   CM_RATE        (ratings) the visitor's rating: score in `status`, the
  *                  comment in `text`, the tenant's window in `window_ms`;
@@ -61,6 +65,7 @@ enum conv_msg_type {
 	CM_STATUS, CM_ASSIGN, CM_COMMITTED,
 	CM_ROUTE, CM_QUEUE, CM_DUE,
 	CM_TRANSFER,
+	CM_TAG, CM_ATTRS,
 	CM_RATE, CM_PROFILE,
 	CM_TICK,          /* (internal) idle sweep: an actor idle for two ticks retires */
 };
@@ -96,6 +101,7 @@ typedef struct conv_msg {
 	                                      TRANSFER: the target one (0: stay); QUEUE: the sender (0: any) */
 	uint32_t wait_s;                   /* QUEUE: estimated wait */
 	char dept_name[REC_NAME_MAX + 1];  /* TRANSFER: the target department's name (the system message) */
+	rec_ids mentions;                  /* SEND: the agents a note mentions */
 	int64_t window_ms;                 /* RATE: the tenant's rating window */
 } conv_msg;
 

@@ -8,6 +8,7 @@
 #include "actors/conversations/access.h"
 #include "actors/conversations/conv.h"
 #include "actors/conversations/inbox.h"
+#include "actors/conversations/tools.h"
 #include "actors/kit/session.h"
 #include "net/ws.h"
 
@@ -93,7 +94,8 @@ static void do_send(rt_session *s, const char *id, json_t *f)
 	if (rt_id_field(s->c, id, f, "conversation_id", &cid) < 0 ||
 	    rt_str_field(s->c, id, f, "client_id", 1, REC_CLIENT_ID_MAX, &client_id) < 0)
 		return;
-	if ((!has_files || json_object_get(f, "text")) &&
+	bool canned = json_object_get(f, "canned_id") != NULL;
+	if (((!has_files && !canned) || json_object_get(f, "text")) &&
 	    rt_str_field(s->c, id, f, "text", has_files ? 0 : 1, REC_TEXT_MAX, &text) < 0)
 		return;
 	json_t *pv = json_object_get(f, "private");
@@ -119,14 +121,24 @@ static void do_send(rt_session *s, const char *id, json_t *f)
 		rt_error(s->c, id, "internal", "storage unavailable", NULL);
 		return;
 	}
+	char *ctext = NULL;
+	rec_ids mentions;
+	tool_err te;
+	if (conv_tools_send(s->app, &s->who, cid, f, priv, &ctext, &mentions, &te) < 0) {
+		free(files);
+		rt_error(s->c, id, te.code, te.msg, te.field);
+		return;
+	}
 	conv_msg *m = new_msg(s, CM_SEND, id);
 	if (!m) {
 		free(files);
+		free(ctext);
 		return;
 	}
 	m->files = files;
-	m->text = strdup(text);
-	m->text_len = strlen(text);
+	m->mentions = mentions;
+	m->text = ctext ? ctext : strdup(text);
+	m->text_len = m->text ? strlen(m->text) : 0;
 	strcpy(m->client_id, client_id);
 	m->flag = priv;
 	if (!m->text) {

@@ -50,6 +50,10 @@ json_t *view_conv(const rec_conv *c)
 	json_object_set_new(v, "first_response_s",
 			    c->first_response_ms ? json_integer((json_int_t)c->first_response_s) : json_null());
 	json_object_set_new(v, "resolution_s", c->resolved_ms ? json_integer((json_int_t)c->resolution_s) : json_null());
+	json_t *tags = json_array();
+	for (int i = 0; i < c->tags.n && i < REC_IDS_MAX; i++)
+		json_array_append_new(tags, view_id(c->tags.v[i]));
+	json_object_set_new(v, "tags", tags);
 	json_object_set_new(v, "rating", c->rating ? json_integer(c->rating) : json_null());
 	return v;
 }
@@ -77,6 +81,22 @@ json_t *view_event(const rec_event *e)
 			}
 			json_object_set_new(v, "files", fs);
 		}
+	}
+	if (e->kind == EK_NOTE && e->mentions.n) {
+		json_t *ids = json_array();
+		for (int i = 0; i < e->mentions.n && i < REC_IDS_MAX; i++)
+			json_array_append_new(ids, view_id(e->mentions.v[i]));
+		json_object_set_new(v, "mentions", ids);
+	}
+	if (e->kind == EK_TAG) {
+		json_object_set_new(v, "tag_id", view_id(e->tag_id));
+		json_object_set_new(v, "added", json_boolean(e->flag));
+	}
+	if (e->kind == EK_ATTRS) {
+		json_t *a = json_loads(e->text, 0, NULL);
+		json_object_set_new(v, "attributes", json_is_object(a) ? a : json_object());
+		if (!json_is_object(a))
+			json_decref(a);
 	}
 	if (e->kind == EK_STATUS)
 		json_object_set_new(v, "status", json_string(rec_status_name(e->status)));
@@ -154,6 +174,24 @@ static int event_write(const rec_event *e, buf *b, bool frame)
 			}
 			rc |= buf_puts(b, "]");
 		}
+	}
+	if (e->kind == EK_NOTE && e->mentions.n) {
+		rc |= buf_puts(b, ",\"mentions\":[");
+		for (int i = 0; i < e->mentions.n && i < REC_IDS_MAX; i++) {
+			rc |= i ? buf_puts(b, ",") : 0;
+			rc |= jw_id(b, e->mentions.v[i]);
+		}
+		rc |= buf_puts(b, "]");
+	}
+	if (e->kind == EK_TAG) {
+		rc |= jw_key(b, "tag_id", 0);
+		rc |= jw_id(b, e->tag_id);
+		rc |= buf_puts(b, e->flag ? ",\"added\":true" : ",\"added\":false");
+	}
+	if (e->kind == EK_ATTRS) {
+		/* the write as the server stored it: one compact JSON object */
+		rc |= jw_key(b, "attributes", 0);
+		rc |= buf_puts(b, e->text[0] == '{' ? e->text : "{}");
 	}
 	if (e->kind == EK_STATUS) {
 		rc |= jw_key(b, "status", 0);
@@ -279,7 +317,12 @@ int view_conv_write(const rec_conv *c, buf *b)
 	rc |= c->resolved_ms ? jw_u64(b, c->resolution_s) : buf_puts(b, "null");
 	rc |= jw_key(b, "rating", 0);
 	rc |= c->rating ? jw_u64(b, c->rating) : buf_puts(b, "null");
-	rc |= buf_puts(b, "}");
+	rc |= buf_puts(b, ",\"tags\":[");
+	for (int i = 0; i < c->tags.n && i < REC_IDS_MAX; i++) {
+		rc |= i ? buf_puts(b, ",") : 0;
+		rc |= jw_id(b, c->tags.v[i]);
+	}
+	rc |= buf_puts(b, "]}");
 	return rc ? -1 : 0;
 }
 

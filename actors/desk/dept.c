@@ -244,7 +244,8 @@ static void sort_queue(dept_actor *d)
 	int64_t now = now_ms();
 	for (int i = 0; i < d->nq; i++)
 		d->q[i].eff = desk_effective_priority(d->q[i].prio, d->q[i].since, now, d->d.sla_medium_s, d->d.sla_high_s);
-	qsort(d->q, (size_t)d->nq, sizeof *d->q, cmp_entry);
+	if (d->nq > 1)   /* (qsort of a NULL array is undefined) */
+		qsort(d->q, (size_t)d->nq, sizeof *d->q, cmp_entry);
 }
 
 /* ---------- flush: positions, events, the board ---------- */
@@ -370,7 +371,8 @@ static void pump(dept_actor *d)
 			d->hours_armed = true;
 		return;
 	}
-	qsort(d->m, (size_t)d->nm, sizeof *d->m, cmp_member);
+	if (d->nm > 1)
+		qsort(d->m, (size_t)d->nm, sizeof *d->m, cmp_member);
 	sort_queue(d);
 	for (int i = 0; i < d->nq; i++) {
 		qent *e = &d->q[i];

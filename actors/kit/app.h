@@ -81,6 +81,9 @@ typedef struct {
 	size_t upload_max;         /* --upload-max: bytes of one uploaded file [5 MiB] */
 	size_t tenant_quota;       /* --tenant-storage-quota: blob bytes per tenant [1 GiB]; 0 = none */
 	int upload_rate;           /* --upload-rate: uploads per visitor per minute [10]; 0 = no limit */
+	unsigned max_canned;       /* --max-canned: canned responses per tenant [1000]; 0 = no limit */
+	unsigned max_tags;         /* --max-tags: tags per tenant [500]; 0 = no limit */
+	unsigned max_attr_defs;    /* --max-attribute-defs: attribute definitions per tenant [100]; 0 = no limit */
 	char trusted_proxies[1024];/* --trusted-proxies: IPs/CIDRs whose X-Forwarded-For is believed [none] */
 	int64_t audit_retention_days; /* --audit-retention-days: audit rows kept [365] */
 	int64_t alert_check_ms;        /* --alert-check-ms: the alert checks' period [10000] */

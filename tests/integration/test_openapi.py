@@ -448,6 +448,51 @@ def test_responses_match_schemas():
         call("GET", "/v1/audit", path="/v1/audit?limit=2&action=department.create", token=tok)
         call("GET", "/v1/audit", path="/v1/audit?from=never", token=tok)
         call("GET", "/v1/audit", token=ann_tok)
+        # the agents' tools
+        st, cn, _ = call("POST", "/v1/canned", body={"shortcode": "oa", "title": "T", "body": "Hi {{visitor.name}}"},
+                         token=tok)
+        call("POST", "/v1/canned", body={"shortcode": "oa", "title": "T", "body": "again"}, token=tok)
+        call("POST", "/v1/canned", body={"shortcode": "Bad", "title": "T", "body": "b"}, token=tok)
+        call("GET", "/v1/canned", "/v1/canned?q=o", token=tok)
+        cc, mc = "/v1/canned/{id}", "/v1/me/canned/{id}"
+        call("PATCH", cc, cc.replace("{id}", cn["id"]), {"title": "T2"}, token=tok)
+        st, mine, _ = call("POST", "/v1/me/canned", body={"shortcode": "me", "title": "M", "body": "m"}, token=tok)
+        call("PATCH", mc, mc.replace("{id}", mine["id"]), {"body": "m2"}, token=tok)
+        call("PATCH", mc, mc.replace("{id}", cn["id"]), {"body": "m2"}, token=tok)
+        call("DELETE", mc, mc.replace("{id}", mine["id"]), token=tok)
+        st, tg, _ = call("POST", "/v1/tags", body={"name": "Billing", "color": "#aabbcc"}, token=tok)
+        call("POST", "/v1/tags", body={"name": "billing"}, token=tok)
+        call("GET", "/v1/tags", token=tok)
+        ct = "/v1/conversations/{id}/tags/{tag_id}"
+        call("POST", ct, ct.replace("{id}", cid).replace("{tag_id}", tg["id"]), token=tok)
+        call("POST", ct, ct.replace("{id}", cid).replace("{tag_id}", "1"), token=tok)
+        call("DELETE", ct, ct.replace("{id}", cid).replace("{tag_id}", tg["id"]), token=tok)
+        t1 = "/v1/tags/{id}"
+        call("PATCH", t1, t1.replace("{id}", tg["id"]), {"color": "#000000"}, token=tok)
+        st, ad, _ = call("POST", "/v1/attributes", body={"owner": "conversation", "key": "plan", "type": "text"},
+                         token=tok)
+        call("POST", "/v1/attributes", body={"owner": "conversation", "key": "plan", "type": "text"}, token=tok)
+        call("GET", "/v1/attributes", "/v1/attributes?owner=conversation", token=tok)
+        ca = "/v1/conversations/{id}/attributes"
+        call("PATCH", ca, ca.replace("{id}", cid), {"plan": "pro"}, token=tok)
+        call("PATCH", ca, ca.replace("{id}", cid), {"plan": 1}, token=tok)
+        call("GET", ca, ca.replace("{id}", cid), token=tok)
+        a1 = "/v1/attributes/{id}"
+        call("PATCH", a1, a1.replace("{id}", ad["id"]), {"type": "number"}, token=tok)
+        call("PATCH", a1, a1.replace("{id}", ad["id"]) + "?convert=drop", {"type": "number"}, token=tok)
+        va = "/v1/visitors/{id}/attributes"
+        call("GET", va, va.replace("{id}", ses["visitor"]["id"]), token=tok)
+        call("PATCH", va, va.replace("{id}", ses["visitor"]["id"]), {"nope": 1}, token=tok)
+        call("POST", am, am.replace("{id}", cid), {"client_id": "t-1", "canned_id": cn["id"]}, token=tok)
+        call("POST", am, am.replace("{id}", cid), {"client_id": "t-2", "text": "n", "private": True,
+                                                  "mentions": [ann]}, token=tok)
+        st, evs, _ = call("GET", am, am.replace("{id}", cid), token=tok)
+        assert {"tag", "attrs"} <= {e["kind"] for e in evs["data"]}, evs
+        call("GET", "/v1/mentions", token=ann_tok)
+        call("POST", "/v1/mentions/read", body={"conversation_id": cid}, token=ann_tok)
+        call("DELETE", a1, a1.replace("{id}", ad["id"]), token=tok)
+        call("DELETE", t1, t1.replace("{id}", tg["id"]), token=tok)
+        call("DELETE", cc, cc.replace("{id}", cn["id"]), token=tok)
         # transcripts and the visitor profile
         tr, wtr = "/v1/conversations/{id}/transcript", "/v1/widget/conversations/{id}/transcript"
         call("GET", tr, tr.replace("{id}", cid), token=tok)

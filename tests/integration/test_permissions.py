@@ -261,7 +261,9 @@ class Route:
         raw: a function of the World giving (bytes, headers) for a body
         that is not JSON (an upload).
         per_principal: body is a function of the World and the principal
-        (a body naming the caller's own tenant's records)."""
+        (a body naming the caller's own tenant's records). A params
+        function of two arguments gets the principal too (a record that
+        must be the caller's own, e.g. a personal canned response)."""
         self.ok, self.params, self.body, self.query, self.upgrade = ok, params or {}, body, query, upgrade
         self.renews, self.key_body, self.raw, self.per_principal = renews, key_body, raw, per_principal
 
@@ -370,6 +372,17 @@ def logged_delivery(w):
     return w.logged
 
 
+def canned_body(w):
+    return {"shortcode": w.uniq("c"), "title": "Matrix", "body": "Hello {{visitor.name}}"}
+
+
+def fresh_canned(w):
+    """A new tenant-wide canned response of A; its id."""
+    st, b, _ = w.s.request("POST", "/v1/canned", canned_body(w), token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
 def emailed_conv(w):
     """A new conversation of A's visitor, who has an email address, in a
     tenant that sends email (its transcript may be emailed once)."""
@@ -430,6 +443,49 @@ def fresh_dept(w):
     st, b, _ = w.s.request("POST", "/v1/departments", {"name": "Gone", "slug": w.uniq("fd")}, token=w.tokens["owner"])
     assert st == 201, (st, b)
     return b["id"]
+
+
+def shared_canned(w):
+    if not getattr(w, "canned", None):
+        w.canned = fresh_canned(w)
+    return w.canned
+
+
+def own_canned(w, principal):
+    """A new canned response of the caller's own (a user of A), or of A's
+    owner for callers who are not a user of A (their answer does not reach it)."""
+    who = principal if principal in ROLES else "owner"
+    st, b, _ = w.s.request("POST", "/v1/me/canned", canned_body(w), token=w.tokens[who])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def fresh_tag(w):
+    st, b, _ = w.s.request("POST", "/v1/tags", {"name": w.uniq("tag")}, token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def shared_tag(w):
+    if not getattr(w, "tag", None):
+        w.tag = fresh_tag(w)
+    return w.tag
+
+
+def attr_body(w):
+    return {"owner": "visitor", "key": w.uniq("k").replace("-", "_"), "type": "text"}
+
+
+def fresh_attr(w):
+    st, b, _ = w.s.request("POST", "/v1/attributes", attr_body(w), token=w.tokens["owner"])
+    assert st == 201, (st, b)
+    return b["id"]
+
+
+def shared_attr(w):
+    if not getattr(w, "attr", None):
+        w.attr = fresh_attr(w)
+    return w.attr
 
 
 def dept_order(w, principal):
@@ -496,6 +552,29 @@ ROUTE_SAMPLES = {
     "GET /v1/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
     "POST /v1/widget/conversations/{id}/files": Route(201, {"id": shared}, raw=upload_form),
     "GET /v1/widget/conversations/{id}/files/{fid}": Route(200, {"id": shared, "fid": shared_file}),
+    "GET /v1/canned": Route(200, query="?q=c"),
+    "POST /v1/canned": Route(201, body=canned_body),
+    "PATCH /v1/canned/{id}": Route(200, {"id": shared_canned}, body=lambda w: {"title": w.uniq("t")}),
+    "DELETE /v1/canned/{id}": Route(200, {"id": fresh_canned}),
+    "POST /v1/me/canned": Route(201, body=canned_body),
+    "PATCH /v1/me/canned/{id}": Route(200, {"id": own_canned}, body=lambda w: {"title": w.uniq("t")}),
+    "DELETE /v1/me/canned/{id}": Route(200, {"id": own_canned}),
+    "GET /v1/tags": Route(200),
+    "POST /v1/tags": Route(201, body=lambda w: {"name": w.uniq("Tag"), "color": "#112233"}),
+    "PATCH /v1/tags/{id}": Route(200, {"id": shared_tag}, body=lambda w: {"color": "#445566"}),
+    "DELETE /v1/tags/{id}": Route(200, {"id": fresh_tag}),
+    "GET /v1/attributes": Route(200, query="?owner=visitor"),
+    "POST /v1/attributes": Route(201, body=attr_body),
+    "PATCH /v1/attributes/{id}": Route(200, {"id": shared_attr}, body=lambda w: {"label": w.uniq("L")}),
+    "DELETE /v1/attributes/{id}": Route(200, {"id": fresh_attr}),
+    "POST /v1/conversations/{id}/tags/{tag_id}": Route(200, {"id": shared, "tag_id": shared_tag}),
+    "DELETE /v1/conversations/{id}/tags/{tag_id}": Route(200, {"id": shared, "tag_id": shared_tag}),
+    "GET /v1/conversations/{id}/attributes": Route(200, {"id": shared}),
+    "PATCH /v1/conversations/{id}/attributes": Route(200, {"id": shared}, body=lambda w: {}),
+    "GET /v1/mentions": Route(200),
+    "POST /v1/mentions/read": Route(200, body=lambda w: {"conversation_id": w.shared}),
+    "GET /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}),
+    "PATCH /v1/visitors/{id}/attributes": Route(200, {"id": lambda w: w.vis["visitor"]["id"]}, body=lambda w: {}),
     "GET /v1/conversations/{id}/transcript": Route(200, {"id": shared}, query="?format=html"),
     "GET /v1/widget/conversations/{id}/transcript": Route(200, {"id": shared}, query="?format=text"),
     "POST /v1/widget/conversations/{id}/transcript/email": Route(202, {"id": emailed_conv}),
@@ -571,6 +650,7 @@ FRAME_SAMPLES = {
                                                  "priority": "high"}),
     "ping": Frame(lambda w, cid: {"type": "ping"}, conv=False),
     "presence.set": Frame(lambda w, cid: {"type": "presence.set", "state": "online"}, conv=False),
+    "tag": Frame(lambda w, cid: {"type": "tag", "conversation_id": cid, "tag_id": shared_tag(w), "add": True}),
 }
 
 
@@ -657,7 +737,8 @@ def route_cell(w, method, path, sample, principal):
     values = {}
     for name in re.findall(r"\{(\w+)\}", path):
         assert name in sample.params, "the sample for %s %s gives no {%s}" % (method, path, name)
-        values[name] = sample.params[name](w)
+        f = sample.params[name]   # a function of (World, principal) when it takes two
+        values[name] = f(w, principal) if f.__code__.co_argcount == 2 else f(w)
     target = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + sample.query.format(key=s.widget_key)
     if sample.upgrade:
         return str(upgrade_status(s.port, target, token))

@@ -15,6 +15,9 @@ import { createApiKeysPage } from "./apikeys.js";
 import { createProfilePage } from "./profile.js";
 import { createWebhooksPage } from "./webhooks.js";
 import { createDepartmentsPage } from "./departments.js";
+import { createToolsPage } from "./tools.js";
+import { createConvTools } from "./convtools.js";
+import { createPicklists } from "./picklists.js";
 import { createAuditPage } from "./audit.js";
 import { createAnalyticsPage } from "./analytics.js";
 import { createConversationCare } from "./care.js";
@@ -47,7 +50,7 @@ const ui = {
   tenantName: $("tenant-name"), navLinks: document.querySelectorAll("[data-page]"),
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
     webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
-    visitors: $("visitors-view"), analytics: $("analytics-view") },
+    tools: $("tools-view"), visitors: $("visitors-view"), analytics: $("analytics-view") },
 };
 
 function el(tag, attrs, text) {
@@ -331,6 +334,9 @@ function stopApp() {
   apikeys.reset();
   webhooks.reset();
   departments.reset();
+  tools.reset();
+  convTools.reset();
+  picks.reset();
   audit.reset();
   visitors.reset();
   analytics.reset();
@@ -374,12 +380,23 @@ const controls = createConversationControls({
 });
 const departments = createDepartmentsPage(ctx);
 const audit = createAuditPage(ctx);
+const tools = createToolsPage(ctx);
+// the conversation pane's tag editor, the mentions badge, the composer's pick lists
+const convTools = createConvTools({ api, el, showError, upsert: (c) => upsertConversation(c), currentId: () => S.current,
+  open: (id) => { location.hash = "#inbox"; openConversation(id); } });
+const picks = createPicklists({ input: ui.replyInput, anchor: ui.replyForm, api, el, user: () => auth && auth.user,
+  isNote: () => ui.noteToggle.checked,
+  vars: () => {
+    const c = S.convs.get(S.current) || {};
+    return { "visitor.name": (c.visitor && c.visitor.name) || "", "visitor.email": (c.visitor && c.visitor.email) || "",
+      "agent.name": (auth && auth.user && auth.user.name) || "", "conversation.id": S.current || "" };
+  } });
 const analytics = createAnalyticsPage(ctx);
 const care = createConversationCare({ ...ctx, current: () => S.convs.get(S.current), fetchAuthed });
 const visitors = createVisitorsPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
-  audit, profile, visitors, analytics };
+  audit, profile, tools, visitors, analytics };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
@@ -485,6 +502,7 @@ function connect() {
         startPing(ws);
         subscribeInbox();
         desk.connected();
+        convTools.start(); // unread mentions, after the inbox (mention frames come through it)
         if (S.current) subscribeThread(S.current);
         return;
       }
@@ -553,6 +571,7 @@ function onFrame(f) {
     case "event": onEvent(f); break;
     case "typing": onTyping(f); break;
     case "receipt": onReceipt(f); break;
+    case "mention": convTools.onMention(f); break;
     case "error":
       if (f.error && f.error.code === "unauthenticated") refreshTokens().then(() => S.ws && S.ws.close(1000), () => {});
       break;
@@ -669,7 +688,7 @@ function upsertConversation(c) {
     merged.last_message = old.last_message;
   }
   S.convs.set(c.id, merged);
-  if (S.current === c.id) renderHeader();
+  if (S.current === c.id) { renderHeader(); convTools.show(merged); }
   scheduleRenderList();
 }
 
@@ -742,6 +761,8 @@ async function openConversation(id) {
     S.subscribed = null;
   }
   S.current = id;
+  convTools.opened(id);
+  convTools.show(S.convs.get(id));
   ui.pane.hidden = false;
   ui.noPane.hidden = true;
   ui.pane.dataset.id = id;
@@ -789,6 +810,7 @@ function subscribeThread(id) {
 function onEvent(ev) {
   const id = ev.conversation_id;
   if (!id || !S.threads.has(id)) return;
+  if (ev.kind === "tag") convTools.onTag(S.convs.get(id), ev, id === S.current);
   applyEvent(id, ev);
   if (id === S.current) scheduleReceipts();
 }
@@ -809,7 +831,7 @@ function labelOf(ev) {
     case "created": return "Conversation started";
     case "rating": return `${who} rated the conversation ${ev.score}/5${ev.comment ? `: ${ev.comment}` : ""}`;
     case "profile": return `${who} changed the visitor's profile`;
-    default: return `${ev.kind || "event"}`;
+    default: return convTools.label(ev) || `${ev.kind || "event"}`;
   }
 }
 
@@ -1054,15 +1076,16 @@ function sendReply() {
   if (!text) return;
   if (new TextEncoder().encode(text).length > 8000) { showError("Message too long (8,000 bytes at most)."); return; }
   const priv = ui.noteToggle.checked;
+  const extra = picks.take(text, priv); // canned_id, mentions
   ui.replyInput.value = "";
   stopTyping();
-  queueMessage(id, text, priv, null);
+  queueMessage(id, text, priv, null, extra);
 }
 
 // A message (text and/or files) shown as pending until acknowledged.
-function queueMessage(id, text, priv, files) {
+function queueMessage(id, text, priv, files, extra) {
   const t = thread(id);
-  const p = { client_id: uuid(), text, private: priv, files, sentOn: null, el: null };
+  const p = { client_id: uuid(), text, private: priv, files, extra, sentOn: null, el: null };
   const node = buildMessageNode({ kind: priv ? "note" : "message", text, private: priv, files, conversation_id: id,
     sender: { type: "agent", name: auth && auth.user && auth.user.name } });
   node.dataset.state = "pending";
@@ -1085,6 +1108,8 @@ function sendOne(id, p) {
   const frame = { type: "send", conversation_id: id, client_id: p.client_id, text: p.text };
   if (p.private) frame.private = true;
   if (p.files && p.files.length) frame.files = p.files.map((f) => f.id);
+  if (p.extra && p.extra.canned_id) { frame.canned_id = p.extra.canned_id; delete frame.text; }
+  if (p.extra && p.extra.mentions) frame.mentions = p.extra.mentions;
   request(frame, (f) => {
     const t = thread(id);
     if (!t.pending.has(p.client_id)) return;

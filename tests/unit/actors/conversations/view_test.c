@@ -116,6 +116,53 @@ static void test_all_kinds(void **state)
 	}
 }
 
+/* The agents' tools: a note's mentions, a tag event, an attribute write
+ * (its JSON as stored), a conversation's tags. */
+static void test_tools(void **state)
+{
+	rec_event e;
+	memset(&e, 0, sizeof e);
+	e.tid = 7;
+	e.cid = 55;
+	e.seq = 3;
+	e.sender_type = ST_AGENT;
+	e.sender_id = 42;
+	strcpy(e.sender_name, "Ann");
+	e.created_ms = 1795318266673;
+	e.kind = EK_NOTE;
+	strcpy(e.text, "@Ben <b>look</b>");
+	e.mentions.n = 2;
+	e.mentions.v[0] = 11;
+	e.mentions.v[1] = 12;
+	check(&e);
+	json_t *v = view_event(&e);
+	assert_int_equal(json_array_size(json_object_get(v, "mentions")), 2);
+	json_decref(v);
+	memset(&e.mentions, 0, sizeof e.mentions);
+	e.kind = EK_TAG;
+	e.tag_id = 900;
+	e.flag = true;
+	check(&e);
+	e.flag = false;
+	check(&e);
+	e.kind = EK_ATTRS;
+	strcpy(e.text, "{\"plan\":\"<script>x</script>\",\"seats\":2.5,\"vip\":null}");
+	check(&e);
+	v = view_event(&e);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "attributes"), "plan")),
+			    "<script>x</script>");
+	json_decref(v);
+	rec_conv c;
+	memset(&c, 0, sizeof c);
+	c.tid = 1;
+	c.id = 2;
+	c.tags.n = 3;
+	c.tags.v[0] = 5;
+	c.tags.v[1] = 6;
+	c.tags.v[2] = 7;
+	check_conv(&c);
+}
+
 static void test_jw_numbers(void **state)
 {
 	buf b = { 0 };
@@ -136,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_all_kinds),
 		cmocka_unit_test(test_jw_numbers),
 		cmocka_unit_test(test_conv),
+		cmocka_unit_test(test_tools),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
