@@ -14,7 +14,9 @@
  * wait counts in the latency, which runs from the intended time to the
  * last byte of the response. With --url-path PATH every request is
  * GET PATH without Authorization and no setup is done (e.g. nginx serving a
- * static file: the upper bound for the HTTP path on this machine). */
+ * static file: the upper bound for the HTTP path on this machine); with
+ * --password as well, the agent logs in first and every request carries
+ * its token (the dashboard's analytics routes, docs/performance.md). */
 #include "scen.h"
 
 #include "bench_setup.h"
@@ -214,7 +216,7 @@ static void issue(int ci, uint64_t k)
 	}
 	c->tag = k;
 	hist_record(R.h_lag, clock_mono_ns() - scen_intended(&R.sch, k));
-	if (hcl_request(c, "GET", p, R.o->url_path ? NULL : R.token, NULL) < 0) {
+	if (hcl_request(c, "GET", p, R.token, NULL) < 0) {
 		/* could not even create a socket: count and free the client */
 		R.completed++;
 		R.io_errors++;
@@ -262,6 +264,14 @@ int scen_rest(const struct scen_opts *o)
 	if (total_d < 1 || total_d > 1e9) {
 		fprintf(stderr, "parley-bench: rate*duration must be between 1 and 1e9\n");
 		return 2;
+	}
+	if (o->url_path && o->password) {   /* an authenticated path: the agent's token, no other setup */
+		struct setup_target tgt = { .addr = o->dst, .alen = o->dlen, .host_hdr = o->host_hdr,
+					    .timeout_ms = (int)(o->connect_timeout * 1000) };
+		if (setup_login(&tgt, o->email, o->password, o->tenant, &R.token) < 0) {
+			fprintf(stderr, "parley-bench: setup failed: agent login\n");
+			return 1;
+		}
 	}
 	if (!o->url_path) {
 		int64_t ts = clock_mono_ns();

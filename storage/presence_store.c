@@ -51,3 +51,50 @@ int presencestore_last(store_txn *t, uint64_t tid, uint64_t uid, rec_presence *o
 		return rc;
 	return rec_presence_decode(v.mv_data, v.mv_size, out) ? STORE_ECORRUPT : 0;
 }
+
+
+int presencestore_online_ms(store_txn *t, uint64_t tid, uint64_t uid, int64_t from_ms, int64_t to_ms, int64_t *out)
+{
+	*out = 0;
+	uint8_t p[16], k0[24];
+	size_t pl = rec_key2(p, tid, uid);
+	MDB_val k, v;
+	int state = PR_OFFLINE;
+	/* the state at from_ms: the last change before it */
+	rec_key3(k0, tid, uid, from_ms > 0 ? (uint64_t)from_ms : 0);
+	MDB_cursor *cur;
+	if (mdb_cursor_open(t->txn, db_dbi(t->db, DB_PRESENCE), &cur))
+		return STORE_EIO;
+	k.mv_size = 24;
+	k.mv_data = k0;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	int back = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (back == 0 && k.mv_size == 24 && memcmp(k.mv_data, p, pl) == 0) {
+		rec_presence r;
+		if (rec_presence_decode(v.mv_data, v.mv_size, &r) == 0)
+			state = r.state;
+	}
+	k.mv_size = 24;
+	k.mv_data = k0;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	int64_t since = from_ms;
+	while (rc == 0 && k.mv_size == 24 && memcmp(k.mv_data, p, pl) == 0) {
+		int64_t at = (int64_t)db_get_be64((const uint8_t *)k.mv_data + 16);
+		if (at >= to_ms)
+			break;
+		rec_presence r;
+		if (rec_presence_decode(v.mv_data, v.mv_size, &r) == 0) {
+			if (state == PR_ONLINE)
+				*out += at - since;
+			state = r.state;
+			since = at;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return db_rc(rc);
+	if (state == PR_ONLINE && to_ms > since)
+		*out += to_ms - since;
+	return 0;
+}

@@ -32,4 +32,9 @@ int presencestore_each(store_txn *t, uint64_t tid, uint64_t uid, int64_t from_ms
  * STORE_EIO. */
 int presencestore_last(store_txn *t, uint64_t tid, uint64_t uid, rec_presence *out);
 
+/* Milliseconds user uid was online within [from_ms, to_ms): the state at
+ * from_ms (the last change before it) and the changes inside the range.
+ * 0 or a store code. */
+int presencestore_online_ms(store_txn *t, uint64_t tid, uint64_t uid, int64_t from_ms, int64_t to_ms, int64_t *out);
+
 #endif

@@ -74,6 +74,7 @@ typedef struct {
 #define V_PAGEVIEW 1
 #define V_VSESSION 1
 #define V_VCOUNT  1
+#define V_ALERT   1
 
 static const fdesc tenant_f[] = {
 	U64(rec_tenant, id), STR(rec_tenant, name), STR(rec_tenant, slug),
@@ -167,6 +168,11 @@ static const fdesc vsession_f[] = {
 	U64(rec_vsession, browser_major), STR(rec_vsession, os), STR(rec_vsession, lang), STR(rec_vsession, screen),
 };
 static const fdesc vcount_f[] = { U64(rec_vcount, count), STR(rec_vcount, name) };
+static const fdesc alert_f[] = {
+	U64(rec_alert, tid), U64(rec_alert, id), U8(rec_alert, kind), I64(rec_alert, at_ms), U64(rec_alert, cid),
+	U64(rec_alert, dept_id), U64(rec_alert, agent_id), U8(rec_alert, score), U64(rec_alert, wait_s),
+	STR(rec_alert, message),
+};
 static const fdesc dept_f[] = {
 	U64(rec_dept, tid), U64(rec_dept, id), STR(rec_dept, name), STR(rec_dept, slug),
 	STR(rec_dept, description), STR(rec_dept, notify_email), BOOL(rec_dept, active),
@@ -539,6 +545,7 @@ CODEC(rating, rec_rating, V_RATING, rating_f)
 CODEC(pageview, rec_pageview, V_PAGEVIEW, pageview_f)
 CODEC(vsession, rec_vsession, V_VSESSION, vsession_f)
 CODEC(vcount, rec_vcount, V_VCOUNT, vcount_f)
+CODEC(alert, rec_alert, V_ALERT, alert_f)
 
 void rec_tenant_init(rec_tenant *r)
 {

@@ -272,6 +272,21 @@ typedef struct {
 	int64_t created_ms;
 } rec_rating;
 
+/* An alert for the tenant's supervisors (DB_ALERTS; docs/analytics.md). */
+enum alert_kind { ALERT_SLA = 0, ALERT_NO_AGENT, ALERT_RATING, ALERT__COUNT };
+
+typedef struct {
+	uint64_t tid, id;                    /* id: at_ms << 16 | n (time-ordered) */
+	uint8_t kind;                        /* enum alert_kind */
+	int64_t at_ms;
+	uint64_t cid;                        /* sla, rating: the conversation */
+	uint64_t dept_id;                    /* sla, no_agent: the department; rating: the conversation's */
+	uint64_t agent_id;                   /* rating: the conversation's agent (0: none) */
+	uint8_t score;                       /* rating: 1..5 */
+	uint64_t wait_s;                     /* sla: waiting this long when raised */
+	char message[REC_ERROR_MAX + 1];     /* what happened, for people */
+} rec_alert;
+
 enum routing_policy { RP_OFF = 0, RP_ROUND_ROBIN, RP_LEAST_BUSY, RP__COUNT };
 
 /* A department of a tenant. Its members are rows of DB_DEPT_MEMBERS. */
@@ -553,6 +568,7 @@ int rec_rating_encode(const rec_rating *r, buf *out);
 int rec_pageview_encode(const rec_pageview *r, buf *out);
 int rec_vsession_encode(const rec_vsession *r, buf *out);
 int rec_vcount_encode(const rec_vcount *r, buf *out);
+int rec_alert_encode(const rec_alert *r, buf *out);
 
 /* Decoders fill *r from bytes: 0 or STORE_ECORRUPT. Fields the record does
  * not hold (written by an older version) take their defaults: zero, or the
@@ -588,6 +604,7 @@ int rec_rating_decode(const void *p, size_t n, rec_rating *r);
 int rec_pageview_decode(const void *p, size_t n, rec_pageview *r);
 int rec_vsession_decode(const void *p, size_t n, rec_vsession *r);
 int rec_vcount_decode(const void *p, size_t n, rec_vcount *r);
+int rec_alert_decode(const void *p, size_t n, rec_alert *r);
 
 /* Zero *r, then set the fields that have a default (tenant v2: widget
  * colour, position, time zone): a new record before its values are set. */

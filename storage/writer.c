@@ -89,6 +89,9 @@ static void run_batch(writer *w, wr_req *list, int n)
 		if (res[i])
 			failures++;
 	}
+	for (int h = 0; i == n && h < w->nrun; h++)
+		if (w->run_hooks[h].before_commit && w->run_hooks[h].before_commit(w->run_hooks[h].ctx, &tx))
+			i = -1;   /* the txn is not to be committed */
 	if (i < n) {
 		mdb_txn_abort(txn);
 		log_error("writer.abort", "batch=%d", n);

@@ -57,6 +57,11 @@ typedef struct {
 	void (*after_batch)(void *ctx, int rc);
 	void (*on_exit)(void *ctx);
 	void *ctx;
+	/* Optional: on the writer thread, after every request of a batch has
+	 * been applied and before the commit, inside the transaction (work
+	 * the applies gathered, written once per batch); nonzero fails the
+	 * batch (every request gets STORE_EIO; after_batch sees the failure). */
+	int (*before_commit)(void *ctx, store_txn *tx);
 } writer_hook;
 
 #define WRITER_MAX_HOOKS 4

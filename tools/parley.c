@@ -5,11 +5,14 @@
  *   parley [--data DIR] tenant key --tenant SLUG
  *   parley [--data DIR] user create --tenant SLUG --email E --password P [--role R] [--name N]
  *   parley [--data DIR] user reset-password --tenant SLUG --email E --password P
+ *   parley [--data DIR] analytics rebuild   (recomputes the rollups from the stored events)
+ *   parley [--data DIR] analytics dump      (prints every rollup key and its nonzero figures)
  */
 #include "actors/auth/password.h"
 #include "storage/account_store.h"
 #include "storage/dept_store.h"
 #include "storage/db.h"
+#include "storage/rollup_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +38,21 @@ static int usage(void)
 		"  parley [--data DIR] tenant key --tenant SLUG\n"
 		"  parley [--data DIR] user create --tenant SLUG --email EMAIL --password PW [--role owner|admin|supervisor|agent] [--name NAME]\n"
 		"  parley [--data DIR] user reset-password --tenant SLUG --email EMAIL --password PW\n"
+		"  parley [--data DIR] analytics rebuild|dump\n"
 		"DIR defaults to $PARLEY_DATA or ./data\n");
 	return 2;
+}
+
+static bool dump_key(void *ctx, const uint8_t *key, size_t klen, const rollup_vec *v)
+{
+	(void)ctx;
+	for (size_t i = 0; i < klen; i++)
+		printf("%02x", key[i]);
+	for (int m = 0; m < RM__COUNT; m++)
+		if (v->v[m])
+			printf(" %d=%llu", m, (unsigned long long)v->v[m]);
+	putchar('\n');
+	return true;
 }
 
 static int need(const char *v, const char *name)
@@ -123,6 +139,18 @@ int main(int argc, char **argv)
 				goto abort;
 			}
 			printf("password reset for %s\n", u.email);
+		}
+	} else if (strcmp(what, "analytics") == 0 && strcmp(verb, "rebuild") == 0) {
+		long n = rollup_rebuild(&txn);
+		if (n < 0) {
+			fprintf(stderr, "parley: rebuild failed: %s\n", store_strerror((int)n));
+			goto abort;
+		}
+		printf("rollups rebuilt from %ld conversations\n", n);
+	} else if (strcmp(what, "analytics") == 0 && strcmp(verb, "dump") == 0) {
+		if ((r = rollup_dump(&txn, dump_key, NULL))) {
+			fprintf(stderr, "parley: dump failed: %s\n", store_strerror(r));
+			goto abort;
 		}
 	} else {
 		store_done(&txn);

@@ -8,7 +8,7 @@ extern const feature feature_ops, feature_auth, feature_conversations, feature_w
 	feature_team, feature_tenant, feature_email, feature_apikeys, feature_outbox, feature_files,
 	feature_canned, feature_tags, feature_attributes, feature_mentions, feature_conv_tools,
 	feature_ratings, feature_transcripts, feature_visitors,
-	feature_departments, feature_audit, feature_desk, feature_tracking, feature_search;
+	feature_departments, feature_audit, feature_desk, feature_tracking, feature_search, feature_analytics;
 
 const feature *const app_features[] = {
 	&feature_ops,
@@ -35,5 +35,6 @@ const feature *const app_features[] = {
 	&feature_audit,
 	&feature_tracking,
 	&feature_search,
+	&feature_analytics,
 	NULL,
 };

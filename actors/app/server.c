@@ -85,6 +85,7 @@ void app_config_default(app_config *c)
 	c->default_capacity = 3;
 	c->offline_email_window_ms = 300000;
 	c->audit_retention_days = 365;
+	c->alert_check_ms = 10000;
 	http_opts_default(&c->http);
 	c->http.cors_prefix = "/v1/widget/";
 }
@@ -178,6 +179,10 @@ static const option options[] = {
 	{ "audit-retention-days", O_I64, OFF(audit_retention_days), 0, "days audit log rows are kept [365]" },
 	{ "clock-offset-ms", O_CLOCK, OFF(clock_offset_ms), 0,
 	  "shifts the server's clock by this many ms, for tests (may be negative) [0]" },
+	{ "alert-check-ms", O_I64, OFF(alert_check_ms), 0,
+	  "how often waiting conversations and staffed hours are checked for alerts, ms (100..3600000) [10000]" },
+	{ "no-rollups", O_BOOL, OFF(no_rollups), 0,
+	  "keep no analytics rollups (the benchmark's A/B of their cost only: the figures go stale)" },
 	{ "print-routes", O_BOOL, OFF(print_routes), 0, "print the route and frame tables (method, path, permission) and exit" },
 };
 
@@ -401,6 +406,10 @@ int app_config_parse(app_config *c, int argc, char **argv)
 		return -1;
 	}
 	auth_proxies_free(&px);
+	if (c->alert_check_ms < 100 || c->alert_check_ms > 3600000) {
+		fprintf(stderr, "parleyd: --alert-check-ms must be 100..3600000\n");
+		return -1;
+	}
 	if (c->audit_retention_days < 1 || c->audit_retention_days > 36500) {
 		fprintf(stderr, "parleyd: audit-retention-days must be 1..36500\n");
 		return -1;

@@ -73,33 +73,6 @@ static bool add_row(void *ctx, const rec_audit *r)
 	return --p->left > 0;
 }
 
-/* An id query parameter: 0 when absent; -1 after answering 400. */
-static int query_id(http_req *req, const char *name, uint64_t *out)
-{
-	char s[32], m[80];
-	int n = http_query(req, name, s, sizeof s);
-	*out = 0;
-	if (n == -1)
-		return 0;
-	if (n > 0 && id_parse(s, (size_t)n, out))
-		return 0;
-	snprintf(m, sizeof m, "%s must be an id", name);
-	return api_bad_field(req, name, m);
-}
-
-static int query_time(http_req *req, const char *name, int64_t *out)
-{
-	char s[40], m[120];
-	int n = http_query(req, name, s, sizeof s);
-	*out = 0;
-	if (n == -1)
-		return 0;
-	if (n > 0 && clock_parse_iso8601(s, (size_t)n, out) == 0)
-		return 0;
-	snprintf(m, sizeof m, "%s must be an ISO-8601 UTC time (2026-01-31T00:00:00Z)", name);
-	return api_bad_field(req, name, m);
-}
-
 static int query_word(http_req *req, const char *name, char *out, size_t cap)
 {
 	char m[80];
@@ -119,10 +92,10 @@ static void list_audit(http_req *req, const principal *p)
 	char action[REC_ACTION_MAX + 1], rtype[REC_ACTION_MAX + 1];
 	auditstore_filter f = { .max_scan = SCAN_MAX };
 	int64_t limit;
-	if (query_id(req, "actor_id", &f.actor_id) < 0 || query_word(req, "action", action, sizeof action) < 0 ||
-	    query_word(req, "record_type", rtype, sizeof rtype) < 0 || query_id(req, "record_id", &f.record_id) < 0 ||
-	    query_time(req, "from", &f.from_ms) < 0 || query_time(req, "to", &f.to_ms) < 0 ||
-	    query_id(req, "cursor", &f.before) < 0 ||
+	if (api_query_id(req, "actor_id", &f.actor_id) < 0 || query_word(req, "action", action, sizeof action) < 0 ||
+	    query_word(req, "record_type", rtype, sizeof rtype) < 0 || api_query_id(req, "record_id", &f.record_id) < 0 ||
+	    api_query_time(req, "from", &f.from_ms) < 0 || api_query_time(req, "to", &f.to_ms) < 0 ||
+	    api_query_id(req, "cursor", &f.before) < 0 ||
 	    api_query_int(req, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, &limit) < 0)
 		return;
 	if (f.from_ms && f.to_ms && f.from_ms > f.to_ms) {

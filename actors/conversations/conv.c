@@ -385,7 +385,10 @@ static int emit_changes(app *a, store_txn *tx, const conv_write *op)
 		ev.rating = op->rating;
 		rc = emit_in_txn(a, tx, &ev);
 		break;
-	default:   /* receipts are not events */
+	default:   /* receipts, the queue's offline flag, due entries: no webhook event (kit/emit.h) */
+		ev.type = EV_CONV_WRITTEN;
+		ev.event = NULL;
+		rc = emit_in_txn(a, tx, &ev);
 		break;
 	}
 	return rc == 0 || rc == STORE_EFULL || rc == STORE_ENOMEM ? rc : STORE_EIO;
@@ -412,6 +415,8 @@ static int audit_change(app *a, store_txn *tx, const conv_write *op)
 static int apply(wr_req *w, store_txn *tx)
 {
 	conv_write *op = container_of(w, conv_write, w);
+	if (op->kind == OP_CREATE && op->nev)   /* the created event keeps its department (analytics) */
+		op->ev[0]->dept_id = op->conv.dept_id;
 	convstore_change ch = {
 		.kind = op->kind == OP_CREATE ? CONVSTORE_CREATE : CONVSTORE_UPDATE,
 		.prev_seq = op->prev_seq,

@@ -1,6 +1,7 @@
 /* api_common — request validation helpers and the handlers shared by the
  * agent and widget routes. */
 #include "actors/kit/api.h"
+#include "core/clock.h"
 #include "core/id.h"
 #include "core/jw.h"
 
@@ -159,3 +160,28 @@ bad:
 	return -1;
 }
 
+
+int api_query_id(http_req *req, const char *name, uint64_t *out)
+{
+	char s[32], m[80];
+	int n = http_query(req, name, s, sizeof s);
+	*out = 0;
+	if (n == -1)
+		return 0;
+	if (n > 0 && id_parse(s, (size_t)n, out))
+		return 1;
+	snprintf(m, sizeof m, "%s must be an id", name);
+	return api_bad_field(req, name, m);
+}
+
+int api_query_time(http_req *req, const char *name, int64_t *out)
+{
+	char s[40], m[120];
+	int n = http_query(req, name, s, sizeof s);
+	if (n == -1)
+		return 0;
+	if (n > 0 && clock_parse_iso8601(s, (size_t)n, out) == 0)
+		return 1;
+	snprintf(m, sizeof m, "%s must be an ISO-8601 UTC time (2026-01-31T00:00:00Z)", name);
+	return api_bad_field(req, name, m);
+}

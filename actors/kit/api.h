@@ -65,4 +65,12 @@ int api_id_param(http_req *req, int i, uint64_t *out);
  * answers 400 invalid_field and returns -1 when malformed. */
 int api_query_int(http_req *req, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
 
+/* An id query parameter into *out (0 when absent); 0 absent, 1 read, or
+ * -1 after answering 400 invalid_field. */
+int api_query_id(http_req *req, const char *name, uint64_t *out);
+
+/* An ISO-8601 UTC time query parameter into *out (untouched when absent);
+ * 0 absent, 1 read, or -1 after answering 400 invalid_field. */
+int api_query_time(http_req *req, const char *name, int64_t *out);
+
 #endif

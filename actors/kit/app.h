@@ -87,8 +87,10 @@ typedef struct {
 	unsigned max_attr_defs;    /* --max-attribute-defs: attribute definitions per tenant [100]; 0 = no limit */
 	char trusted_proxies[1024];/* --trusted-proxies: IPs/CIDRs whose X-Forwarded-For is believed [none] */
 	int64_t audit_retention_days; /* --audit-retention-days: audit rows kept [365] */
+	int64_t alert_check_ms;        /* --alert-check-ms: the alert checks' period [10000] */
 	int64_t clock_offset_ms;   /* --clock-offset-ms: the clock's shift, for tests [0] */
 	bool print_routes;         /* --print-routes: list routes and exit */
+	bool no_rollups;               /* --no-rollups: the analytics sink keeps nothing (benchmark A/B) */
 	int default_capacity;      /* --default-capacity: an agent's concurrent chats when not set [3] */
 	int64_t offline_email_window_ms; /* --offline-email-window-ms: offline conversations per email, per department [300000] */
 	bool test_clock;           /* --test-clock: PUT /v1/ops/clock may move the clock (tests only) */

@@ -34,6 +34,14 @@ enum ev_type {
 	EV__COUNT
 };
 
+/* Internal events: no webhook name, no endpoint subscribes to them (the
+ * webhook sink's masks never hold their bit); sinks that know them act.
+ * EV_CONV_WRITTEN: a conversation write that is no domain event — a
+ * receipt moved its watermarks, the queue set its offline flag, a due
+ * entry moved (conv: the record after it; event: NULL). The analytics
+ * sink counts what receipts passed and conversations going offline. */
+#define EV_CONV_WRITTEN 40
+
 /* "conversation.created", ...; NULL if out of range. */
 const char *ev_type_name(int type);
 

@@ -447,7 +447,7 @@ static void load_done(wr_req *w, int rc)
 int sink_start(outbox *ob)
 {
 	app *a = ob->app;
-	writer_hook h = { after_batch, on_writer_exit, ob };
+	writer_hook h = { .after_batch = after_batch, .on_exit = on_writer_exit, .ctx = ob };
 	if (writer_add_hook(a->wr, &h) < 0)
 		return -1;
 	ob->hooked = true;

@@ -1,10 +1,10 @@
 /* Fuzz target for storage/records: the msgpack codecs of every record kind.
  *
- * Input: byte 0 picks the record kind (mod 29: tenant, user, visitor, conv,
+ * Input: byte 0 picks the record kind (mod 30: tenant, user, visitor, conv,
  * event, inbox, refresh, family, invite, email, apikey, webhook, outbox entry,
  * outbox log row, outbox count, file, blob, usage, department, presence,
  * audit row, canned response, tag, attribute definition, attribute values,
- * rating, page view, visitor session, tracking counter); the rest is a stored value, decoded with
+ * rating, page view, visitor session, tracking counter, alert); the rest is a stored value, decoded with
  * that kind's rec_*_decode straight from the fuzzer's buffer (so ASan sees
  * any read past its end).
  *
@@ -112,6 +112,7 @@ static const sfield vsession_s[] = {
 	S(rec_vsession, url), S(rec_vsession, title), S(rec_vsession, referrer), S(rec_vsession, browser),
 	S(rec_vsession, os), S(rec_vsession, lang), S(rec_vsession, screen),
 };
+static const sfield alert_s[] = { S(rec_alert, message) };
 static const size_t attrs_b[] = { offsetof(rec_attrs, json) };
 static const sfield outbox_s[] = { S(rec_outbox, last_error) };
 static const sfield oblog_s[] = { S(rec_outbox_log, error) };
@@ -152,6 +153,7 @@ WRAP(rating, rec_rating)
 WRAP(pageview, rec_pageview)
 WRAP(vsession, rec_vsession)
 WRAP(vcount, rec_vcount)
+WRAP(alert, rec_alert)
 
 /* Versions and field counts from docs/storage.md. */
 static const kind kinds[] = {
@@ -185,6 +187,7 @@ static const kind kinds[] = {
 	{ pageview_dec, pageview_enc, sizeof(rec_pageview), 1, 8, pageview_s, NELEM(pageview_s), NULL, 0 },
 	{ vsession_dec, vsession_enc, sizeof(rec_vsession), 1, 16, vsession_s, NELEM(vsession_s), NULL, 0 },
 	{ vcount_dec, vcount_enc, sizeof(rec_vcount), 1, 2, vcount_s, NELEM(vcount_s), NULL, 0 },
+	{ alert_dec, alert_enc, sizeof(rec_alert), 1, 10, alert_s, NELEM(alert_s), NULL, 0 },
 };
 
 typedef union {
@@ -217,6 +220,7 @@ typedef union {
 	rec_pageview pv;
 	rec_vsession vs;
 	rec_vcount vc;
+	rec_alert al;
 	max_align_t align;
 } any_rec;
 

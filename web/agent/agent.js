@@ -19,6 +19,7 @@ import { createToolsPage } from "./tools.js";
 import { createConvTools } from "./convtools.js";
 import { createPicklists } from "./picklists.js";
 import { createAuditPage } from "./audit.js";
+import { createAnalyticsPage } from "./analytics.js";
 import { createConversationCare } from "./care.js";
 import { createVisitorsPage } from "./visitors.js";
 import { createSearchPage } from "./search.js";
@@ -51,7 +52,7 @@ const ui = {
   pages: { inbox: $("inbox-view"), team: $("team-view"), settings: $("settings-view"), apikeys: $("apikeys-view"),
     webhooks: $("webhooks-view"), departments: $("departments-view"), audit: $("audit-view"), profile: $("profile-view"),
     tools: $("tools-view"), visitors: $("visitors-view"),
-    search: $("search-view") },
+    search: $("search-view"), analytics: $("analytics-view") },
 };
 
 function el(tag, attrs, text) {
@@ -341,6 +342,7 @@ function stopApp() {
   audit.reset();
   visitors.reset();
   search.reset();
+  analytics.reset();
   setConn("offline");
 }
 
@@ -395,11 +397,12 @@ const picks = createPicklists({ input: ui.replyInput, anchor: ui.replyForm, api,
     return { "visitor.name": (c.visitor && c.visitor.name) || "", "visitor.email": (c.visitor && c.visitor.email) || "",
       "agent.name": (auth && auth.user && auth.user.name) || "", "conversation.id": S.current || "" };
   } });
+const analytics = createAnalyticsPage(ctx);
 const care = createConversationCare({ ...ctx, current: () => S.convs.get(S.current), fetchAuthed });
 const visitors = createVisitorsPage(ctx);
 // the settings page holds the tenant's settings and, below, its email
 const pageViews = { team, settings: { show() { email.show(); return settings.show(); } }, apikeys, webhooks, departments,
-  audit, profile, tools, visitors, search };
+  audit, profile, tools, visitors, search, analytics };
 
 function allowedPage(p) {
   if (p === "settings" || p === "webhooks" || p === "departments" || p === "audit") return canEditSettings(auth && auth.user && auth.user.role);
@@ -615,6 +618,7 @@ function onInbox(f) {
     return;
   }
   if (f.event === "tenant.updated" && f.tenant) { setTenant(f.tenant, true); return; }
+  if (f.event === "alert" && f.alert) { analytics.alert(f.alert); return; }
   if (typeof f.cursor === "number" && f.cursor > S.inboxCursor) setCursor(f.cursor);
   if (f.event === "conversation.created" || f.event === "conversation.updated") desk.onInbox();
   const c = f.conversation;

@@ -137,6 +137,11 @@ static const tfield vsession_doc[] = {
 	FU64(rec_vsession, browser_major), FSTR(rec_vsession, os), FSTR(rec_vsession, lang), FSTR(rec_vsession, screen),
 };
 static const tfield vcount_doc[] = { FU64(rec_vcount, count), FSTR(rec_vcount, name) };
+static const tfield alert_doc[] = {
+	FU64(rec_alert, tid), FU64(rec_alert, id), FU8(rec_alert, kind), FI64(rec_alert, at_ms), FU64(rec_alert, cid),
+	FU64(rec_alert, dept_id), FU64(rec_alert, agent_id), FU8(rec_alert, score), FU64(rec_alert, wait_s),
+	FSTR(rec_alert, message),
+};
 static const tfield dept_doc[] = {
 	FU64(rec_dept, tid), FU64(rec_dept, id), FSTR(rec_dept, name), FSTR(rec_dept, slug),
 	FSTR(rec_dept, description), FSTR(rec_dept, notify_email), FBOOL(rec_dept, active),
@@ -246,6 +251,7 @@ WRAP(rating, rec_rating)
 WRAP(pageview, rec_pageview)
 WRAP(vsession, rec_vsession)
 WRAP(vcount, rec_vcount)
+WRAP(alert, rec_alert)
 
 #define KIND(NAME, T, V, NV1) { #NAME, V, NV1, sizeof(T), NAME##_doc, NELEM(NAME##_doc), NAME##_enc, NAME##_dec }
 #define KIND1(NAME, T) KIND(NAME, T, 1, NELEM(NAME##_doc))
@@ -260,6 +266,7 @@ static const kind kinds[] = {
 	KIND1(dept, rec_dept), KIND1(presence, rec_presence), KIND1(audit, rec_audit),
 	KIND1(canned, rec_canned), KIND1(tag, rec_tag), KIND1(attrdef, rec_attrdef), KIND1(rating, rec_rating),
 	KIND1(pageview, rec_pageview), KIND1(vsession, rec_vsession), KIND1(vcount, rec_vcount),
+	KIND1(alert, rec_alert),
 };
 
 /* The largest record, so one static scratch area fits every kind. */
@@ -271,6 +278,7 @@ typedef union {
 	rec_dept d; rec_presence p; rec_audit a;
 	rec_canned cr; rec_tag tg; rec_attrdef ad; rec_rating ra;
 	rec_pageview pv; rec_vsession vs; rec_vcount vc;
+	rec_alert al;
 } any_rec;
 
 /* ---- helpers ------------------------------------------------------------- */

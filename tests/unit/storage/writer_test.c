@@ -868,7 +868,7 @@ static void test_hooks(void **state)
 	hook_log h = { .c = c };
 	c->w = writer_start(c->d, 0);
 	assert_non_null(c->w);
-	writer_hook hk = { h_after, h_exit, &h };
+	writer_hook hk = { .after_batch = h_after, .on_exit = h_exit, .ctx = &h };
 	assert_int_equal(writer_add_hook(c->w, &hk), 0);
 	/* one committed batch: the hook runs before its done() */
 	treq a;
@@ -891,7 +891,7 @@ static void test_hooks(void **state)
 	assert_int_equal(h.bad_order, 0);
 	pthread_mutex_unlock(&c->m);
 	/* the table has room for WRITER_MAX_HOOKS */
-	writer_hook none = { NULL, NULL, NULL };
+	writer_hook none = { 0 };
 	for (int i = 1; i < WRITER_MAX_HOOKS; i++)
 		assert_int_equal(writer_add_hook(c->w, &none), 0);
 	assert_int_equal(writer_add_hook(c->w, &none), -1);
@@ -902,6 +902,41 @@ static void test_hooks(void **state)
 	writer_stop(&c->w);
 	assert_int_equal(h.exits, 1);
 	assert_clean(c);
+}
+
+/* before_commit runs once per batch inside the transaction, after the
+ * applies; a nonzero answer fails the whole batch (every request EIO). */
+typedef struct {
+	int calls;
+	int fail;        /* answer STORE_EIO from the call with this number (1-based) */
+} bc_log;
+
+static int h_before(void *arg, store_txn *tx)
+{
+	bc_log *b = arg;
+	assert_true(tx->write);
+	return ++b->calls == b->fail ? STORE_EIO : 0;
+}
+
+static void test_before_commit(void **state)
+{
+	ctx *c = *state;
+	bc_log b = { .fail = 2 };
+	c->w = writer_start(c->d, 0);
+	assert_non_null(c->w);
+	writer_hook hk = { .before_commit = h_before, .ctx = &b };
+	assert_int_equal(writer_add_hook(c->w, &hk), 0);
+	treq a, f;
+	init_req(&a, c, B_PUT, 0, 1);
+	writer_submit(c->w, &a.w);
+	wait_completed(c, 1);
+	assert_int_equal(a.rc, 0);
+	init_req(&f, c, B_PUT, 0, 2);
+	writer_submit(c->w, &f.w);
+	wait_completed(c, 2);
+	assert_int_equal(f.rc, STORE_EIO);
+	assert_int_equal(b.calls, 2);
+	writer_shutdown(c->w);
 }
 
 int main(void)
@@ -920,6 +955,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_idle_and_null, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_during_stop_completed_with_eio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hooks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_before_commit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
