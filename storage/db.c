@@ -229,7 +229,7 @@ int db_each_under(db *d, MDB_txn *txn, enum db_table t, const void *prefix, size
 	/* LMDB refuses an empty key: an empty prefix starts at the first key */
 	int rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
 	int out = 0;
-	while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+	while (rc == 0 && k.mv_size >= plen && (plen == 0 || memcmp(k.mv_data, prefix, plen) == 0)) {
 		if ((out = each(arg, &k, &v)))
 			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
