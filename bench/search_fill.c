@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 {
 	const char *data = NULL, *slug = "demo";
 	long messages = 1000000, per_conv = 20;
-	bool sync = false;
+	bool sync = false, index = true;
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' }, { "tenant", required_argument, NULL, 't' },
 		{ "messages", required_argument, NULL, 'm' }, { "per-conv", required_argument, NULL, 'p' },
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 		case 'p': per_conv = atol(optarg); break;
 		case 's': rng ^= (uint64_t)atoll(optarg) * 0x9e3779b97f4a7c15ull; break;
 		case 'y': sync = strcmp(optarg, "full") == 0; break;
-		case 'i': searchstore_set_enabled(strcmp(optarg, "off") != 0); break;
+		case 'i': index = strcmp(optarg, "off") != 0; break;
 		default: return 2;
 		}
 	}
@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "parley-search-fill: cannot open %s: %s\n", data, store_strerror(err));
 		return 1;
 	}
+	searchstore_set_enabled(d, index);
 	store_txn t;
 	rec_tenant ten;
 	if (store_read(d, &t) || account_tenant_by_slug(&t, slug, &ten)) {
@@ -282,7 +283,7 @@ int main(int argc, char **argv)
 	       written, nconv, failed, secs, (double)written / secs, ws.batches,
 	       (double)ws.apply_ns_total / 1e3 / (double)(ws.requests ? ws.requests : 1),
 	       (double)ws.commit_ns_total / 1e6 / (double)(ws.batches ? ws.batches : 1),
-	       searchstore_enabled() ? "on" : "off");
+	       searchstore_enabled(d) ? "on" : "off");
 	printf("search_entries %zu search_bytes %zu bytes_per_message %.1f entries_per_message %.2f "
 	       "events_bytes %zu events_bytes_per_message %.1f file_bytes %zu\n",
 	       (size_t)st.ms_entries, sbytes, (double)sbytes / (double)written,

@@ -16,6 +16,7 @@ struct db {
 	MDB_env *env;
 	MDB_dbi dbi[DB__COUNT];
 	char path[4096];
+	bool search_off;   /* db_set_search_index */
 };
 
 static const char *names[DB__COUNT] = {
@@ -84,6 +85,16 @@ out_free:
 	free(d);
 	*err = rc;
 	return NULL;
+}
+
+void db_set_search_index(db *d, bool on)
+{
+	d->search_off = !on;
+}
+
+bool db_search_index(const db *d)
+{
+	return !d->search_off;
 }
 
 void db_close(db **db_p)

@@ -84,6 +84,11 @@ db *db_open(const char *dir, const db_opts *opts, int *err);
 /* Closes the environment; no transactions may be open. */
 void db_close(db **db_p);
 
+/* Whether writes keep the search index (default true): a property of the
+ * open database, set before writes begin (storage/search_store.h). */
+void db_set_search_index(db *d, bool on);
+bool db_search_index(const db *d);
+
 MDB_env *db_env(db *d);
 MDB_dbi db_dbi(db *d, enum db_table t);
 const char *db_table_name(enum db_table t);

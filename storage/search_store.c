@@ -2,20 +2,17 @@
 #include "storage/search_store.h"
 #include "storage/db.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static atomic_bool enabled = true;
-
-void searchstore_set_enabled(bool on)
+void searchstore_set_enabled(db *d, bool on)
 {
-	atomic_store(&enabled, on);
+	db_set_search_index(d, on);
 }
 
-bool searchstore_enabled(void)
+bool searchstore_enabled(db *d)
 {
-	return atomic_load(&enabled);
+	return db_search_index(d);
 }
 
 bool searchstore_term(search_list *l, uint8_t field, const char *t, size_t len)
@@ -199,7 +196,7 @@ static int index_visitor(store_txn *t, scratch *x, const rec_conv *old, const re
 
 int searchstore_index(store_txn *t, const rec_conv *old, const rec_conv *c, rec_event *const *ev, int nev)
 {
-	if (!searchstore_enabled())
+	if (!searchstore_enabled(t->db))
 		return 0;
 	bool visitor = !old || strcmp(old->visitor_name, c->visitor_name) != 0 ||
 		       strcmp(old->visitor_email, c->visitor_email) != 0;

@@ -61,8 +61,8 @@ typedef struct {
 
 /* Whether writes index (default on). Off only for the benchmark's A/B
  * (parleyd --search-index=off): conversations written then are not found. */
-void searchstore_set_enabled(bool on);
-bool searchstore_enabled(void);
+void searchstore_set_enabled(struct db *d, bool on);
+bool searchstore_enabled(struct db *d);
 
 /* Indexes what one conversation write adds, in the write transaction t:
  * the words of each message and note of ev (at most TEXT_TERMS_MAX terms

@@ -525,7 +525,7 @@ static int upgrade(app *a)
 	/* messages stored before the search index existed: indexed once, a
 	 * thousand conversations a transaction (search_store.h) */
 	long total = 0;
-	while (searchstore_enabled()) {
+	while (searchstore_enabled(a->db)) {
 		if (store_write(a->db, &txn))
 			return -1;
 		n = searchstore_backfill(&txn, 1000);
@@ -686,7 +686,7 @@ app *app_start(const app_config *cfg)
 	}
 	printf("parleyd: data dir %s (sync=%s)\n", cfg->data_dir,
 	       cfg->no_sync ? "none: RELAXED DURABILITY, benchmarks only" : "full");
-	searchstore_set_enabled(!cfg->search_index_off);
+	searchstore_set_enabled(a->db, !cfg->search_index_off);
 	if (cfg->search_index_off)
 		printf("parleyd: search index off: new messages are not indexed (benchmarks only)\n");
 	fflush(stdout);

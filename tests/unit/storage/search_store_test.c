@@ -352,11 +352,11 @@ static void test_seq_slack(void **state)
 static void test_off(void **state)
 {
 	tmpdb *f = *state;
-	searchstore_set_enabled(false);
+	searchstore_set_enabled(f->d, false);
 	rec_conv c;
 	mk_conv(&c, T1, 10, "Alice", "a@b.c");
 	index_one(f, NULL, &c, 1, EK_MESSAGE, "refund");
-	searchstore_set_enabled(true);
+	searchstore_set_enabled(f->d, true);
 	assert_int_equal(words(f, T1, "refund").n, 0);
 	assert_int_equal(words(f, T1, "alice").n, 0);
 }
@@ -379,11 +379,11 @@ static void store_old(tmpdb *f, uint64_t tid, uint64_t cid, const char *name, co
 	}
 	c.last_seq = (uint64_t)n;
 	convstore_change ch = { .kind = CONVSTORE_CREATE, .conv = &c, .ev = ev, .nev = n };
-	searchstore_set_enabled(false);
+	searchstore_set_enabled(f->d, false);
 	store_txn *t = tmpdb_write(f);
 	assert_int_equal(convstore_write(t, &ch), 0);
 	assert_int_equal(store_commit(t), 0);
-	searchstore_set_enabled(true);
+	searchstore_set_enabled(f->d, true);
 	for (int i = 0; i < n; i++)
 		free(ev[i]);
 }
