@@ -7,6 +7,7 @@
  * the response is written, which keeps responses in order with no queue.
  */
 #include "net/http.h"
+#include "net/chunk.h"
 #include "net/router.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -27,6 +28,7 @@ struct http_server {
 	router *routes;
 	atomic_uint_fast64_t requests, ws_upgrades, ws_in, ws_out, ws_dropped;
 	atomic_uint_fast64_t bad_requests, timeouts;
+	atomic_uint_fast64_t streams, streams_done, streams_aborted;
 	bool any_stream;          /* some route has HTTP_STREAM_BODY */
 };
 
@@ -35,6 +37,7 @@ enum hstate {
 	H_BODY,      /* reading a request body */
 	H_WAIT,      /* a request is with its handler; reading paused */
 	H_STREAM,    /* a handler takes the body in pieces as it arrives */
+	H_SEND,      /* a streamed response's body is being sent; reading paused */
 };
 
 /* A connection's HTTP state (c->pd). */
@@ -59,10 +62,17 @@ typedef struct {
 	double body_start;        /* loop time the head ended */
 	hp_chunked chunk;
 	http_req *req;            /* the request being handled (H_WAIT) */
+	const http_body_src *src; /* H_SEND: the body's producer */
+	void *src_ctx;
+	buf piece;                /* H_SEND: the piece being produced */
+	bool send_chunked;        /* H_SEND: chunked framing (else close-delimited) */
+	bool pump_queued;         /* H_SEND: a turn of the producer is posted */
 } hconn;
 
 static const conn_proto http_proto;
 static void process_input(conn *c);
+static void finish_request(conn *c);
+static void next_request(conn *c);
 
 static inline hconn *H(conn *c)
 {
@@ -123,7 +133,7 @@ static void sync_read(conn *c)
 {
 	hconn *h = H(c);
 	conn_want_read(c, !c->dead && !c->close_after_write && !h->eof && h->state != H_WAIT &&
-			      !h->paused && !conn_pending(c));
+			      h->state != H_SEND && !h->paused && !conn_pending(c));
 }
 
 /* Starts the head deadline at a head's first byte (not again for later bytes). */
@@ -244,22 +254,36 @@ static void write_response(conn *c, int status, const char *ctype, const void *b
 		(by_ref ? conn_write_ref : conn_write)(c, body, len);
 	if (!keep)
 		c->close_after_write = true;
-	/* the request is done: drop its bytes and return to reading heads */
+	finish_request(c);
+	h->state = H_HEAD;
+	idle_timer(c);   /* also bounds how long the response may take to be read */
+	next_request(c);
+}
+
+/* The request is answered: drop its bytes (pipelined ones stay). */
+static void finish_request(conn *c)
+{
+	hconn *h = H(c);
 	free_req(h);
 	buf_consume(&c->in, h->raw_pos);
 	if (!c->in.len)
 		buf_free(&c->in);
 	h->raw_pos = h->head_len = h->body_len = 0;
-	h->state = H_HEAD;
 	h->cors = false;
 	h->head_req = false;
 	c->serial++;
-	idle_timer(c);   /* also bounds how long the response may take to be read */
+}
+
+/* A response is complete in c->out: writes it and goes on with a
+ * pipelined request, if one waits. */
+static void next_request(conn *c)
+{
+	hconn *h = H(c);
 	if (conn_flush(c) == 1 && !c->close_after_write && !h->in_process)
 		process_input(c);   /* a pipelined request may be waiting */
 	if (c->dead || c->proto != &http_proto)
 		return;
-	if (h->eof && h->state != H_WAIT && !h->in_process)
+	if (h->eof && h->state != H_WAIT && h->state != H_SEND && !h->in_process)
 		c->close_after_write = true;   /* half-closed: nothing more can come */
 	sync_read(c);
 }
@@ -448,6 +472,189 @@ void http_post_error(http_server *s, conn_ref ref, int status, const char *code,
 	error_body(&b, code, message, NULL);
 	http_post_response(s, ref, status, "application/json", b.data, b.len,
 			   "Cache-Control: no-store\r\n");
+}
+
+/* ---------- streamed responses ---------- */
+
+static void pump(conn *c);
+
+/* Frees the producer of the stream being sent (once). */
+static void drop_src(hconn *h)
+{
+	const http_body_src *src = h->src;
+	void *ctx = h->src_ctx;
+	h->src = NULL;
+	h->src_ctx = NULL;
+	h->pump_queued = false;
+	buf_free(&h->piece);
+	if (src && src->on_free)
+		src->on_free(ctx);
+}
+
+/* The stream ends before its end (the producer failed, the client went
+ * away or stopped reading, the server stops): no terminating chunk. */
+static void stream_aborted(conn *c, const char *why)
+{
+	hconn *h = H(c);
+	if (!h->src)
+		return;
+	COUNT(S(c), streams_aborted);
+	log_info("http.stream_aborted", "conn=%u reason=%s", c->slot, why);
+	drop_src(h);
+}
+
+typedef struct {
+	conn_task t;
+} pump_task;
+
+static void run_pump(conn *c, conn_task *t)
+{
+	if (c && c->proto == &http_proto && H(c)->state == H_SEND && c->serial == t->ref.serial) {
+		H(c)->pump_queued = false;
+		pump(c);
+	}
+	free(t);
+}
+
+/* Asks for the producer's next turn after the loop's other events. */
+static void post_pump(conn *c)
+{
+	hconn *h = H(c);
+	if (h->pump_queued)
+		return;
+	pump_task *pt = calloc(1, sizeof *pt);
+	if (!pt) {
+		stream_aborted(c, "out_of_memory");
+		conn_kill(c);
+		return;
+	}
+	h->pump_queued = true;
+	pt->t.ref = conn_ref_of(c);
+	pt->t.run = run_pump;
+	conn_post(S(c)->cs, &pt->t);
+}
+
+/* The body is complete: back to reading heads (or closing). */
+static void stream_done(conn *c)
+{
+	hconn *h = H(c);
+	COUNT(S(c), streams_done);
+	drop_src(h);
+	h->state = H_HEAD;
+	c->serial++;   /* a posted turn of this stream finds nothing to do */
+	if (!h->keep_alive || !h->send_chunked || c->draining)
+		c->close_after_write = true;
+	idle_timer(c);
+	next_request(c);
+}
+
+/* Produces pieces while little waits to be written, at most a turn's
+ * worth; the rest comes from on_drain (the socket took everything) or a
+ * posted turn (it still takes more). */
+static void pump(conn *c)
+{
+	hconn *h = H(c);
+	size_t made = 0;
+	while (!c->dead && c->proto == &http_proto && h->state == H_SEND && h->src) {
+		if (conn_pending(c) >= HTTP_STREAM_LOW_MARK)
+			return;   /* on_drain asks again */
+		if (made >= HTTP_STREAM_TURN) {
+			post_pump(c);
+			return;
+		}
+		h->piece.len = 0;
+		int r = h->src->next(h->src_ctx, &h->piece);
+		if (c->dead || h->state != H_SEND)
+			return;
+		if (r != HTTP_BODY_MORE && r != HTTP_BODY_END) {
+			stream_aborted(c, "producer_failed");
+			c->close_after_write = true;   /* what was produced goes out; no last chunk */
+			h->state = H_HEAD;
+			c->serial++;
+			conn_flush(c);
+			return;
+		}
+		if (h->piece.len) {
+			if (h->send_chunked) {
+				char head[CHUNK_HEAD_MAX];
+				size_t hl = chunk_head(head, h->piece.len);
+				if (conn_write(c, head, hl) < 0 || conn_write(c, h->piece.data, h->piece.len) < 0 ||
+				    conn_write(c, CHUNK_TAIL, CHUNK_TAIL_LEN) < 0)
+					goto oom;
+			} else if (conn_write(c, h->piece.data, h->piece.len) < 0) {
+				goto oom;
+			}
+		}
+		made += h->piece.len + 1024;   /* empty pieces count too */
+		if (r == HTTP_BODY_END) {
+			if (h->send_chunked && conn_write(c, CHUNK_LAST, CHUNK_LAST_LEN) < 0)
+				goto oom;
+			stream_done(c);
+			return;
+		}
+		/* a reader that takes nothing for idle_timeout is gone */
+		conn_set_timer(c, S(c)->opts.idle_timeout);
+		if (conn_flush(c) < 0)
+			return;   /* killed: on_close frees the producer */
+	}
+	return;
+oom:
+	stream_aborted(c, "out_of_memory");
+	conn_kill(c);
+}
+
+void http_respond_stream(http_req *req, int status, const char *ctype, const char *extra_headers,
+			 const http_body_src *src, void *ctx)
+{
+	if (req->answered) {
+		if (src->on_free)
+			src->on_free(ctx);
+		return;
+	}
+	req->answered = true;
+	conn *c = req->conn;
+	hconn *h = H(c);
+	bool head_only = h->head_req;
+	bool chunked = req->head.minor_version >= 1;
+	/* a streamed request body not read to its end: the connection cannot be reused */
+	if (h->stream_open) {
+		h->stream_open = false;
+		h->keep_alive = false;
+		h->raw_pos = c->in.len;
+	}
+	/* HTTP/1.0 has no chunked coding: the body ends with the connection */
+	bool keep = h->keep_alive && chunked && !c->close_after_write && !c->draining;
+	h->keep_alive = keep;
+	buf_printf(&c->out,
+		   "HTTP/1.1 %d %s\r\nServer: %s\r\n%s"
+		   "X-Content-Type-Options: nosniff\r\n%s%s%s%s%s%s\r\n",
+		   status, reason(status), S(c)->opts.server_name,
+		   chunked ? "Transfer-Encoding: chunked\r\n" : "",
+		   h->cors ? "Access-Control-Allow-Origin: *\r\n" : "",
+		   ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+		   keep ? "" : "Connection: close\r\n", extra_headers ? extra_headers : "");
+	finish_request(c);
+	if (head_only) {
+		if (src->on_free)
+			src->on_free(ctx);
+		if (!keep)
+			c->close_after_write = true;
+		h->state = H_HEAD;
+		idle_timer(c);
+		next_request(c);
+		return;
+	}
+	COUNT(S(c), streams);
+	h->state = H_SEND;
+	h->src = src;
+	h->src_ctx = ctx;
+	h->send_chunked = chunked;
+	h->pump_queued = false;
+	sync_read(c);   /* nothing more is read until the body has gone */
+	conn_set_timer(c, S(c)->opts.idle_timeout);
+	conn_flush(c);
+	if (!c->dead)
+		post_pump(c);   /* the first piece comes after the handler returned */
 }
 
 /* ---------- routing (net/router.c) ---------- */
@@ -972,8 +1179,8 @@ static void on_read(conn *c)
 		buf_free(&c->in);
 	process_input(c);
 	hconn *h = H(c);
-	if (c->proto == &http_proto && !c->dead && h->eof && h->state != H_WAIT && !h->paused &&
-	    !conn_pending(c))
+	if (c->proto == &http_proto && !c->dead && h->eof && h->state != H_WAIT && h->state != H_SEND &&
+	    !h->paused && !conn_pending(c))
 		conn_kill(c);   /* nothing (complete) left to answer */
 	else if (c->proto == &http_proto && !c->dead)
 		sync_read(c);
@@ -981,6 +1188,10 @@ static void on_read(conn *c)
 
 static void on_drain(conn *c)
 {
+	if (H(c)->state == H_SEND) {
+		pump(c);
+		return;
+	}
 	sync_read(c);
 	if (H(c)->state == H_HEAD && c->in.len && !c->close_after_write)
 		process_input(c);
@@ -991,6 +1202,11 @@ static void on_timer(conn *c)
 	hconn *h = H(c);
 	if (h->state == H_WAIT)
 		return;
+	if (h->state == H_SEND) {
+		stream_aborted(c, "not_read_in_time");
+		conn_kill(c);
+		return;
+	}
 	if (conn_pending(c) || !h->timed) {
 		conn_kill(c);   /* idle between requests, or a response not read in time */
 		return;
@@ -1002,7 +1218,10 @@ static void on_timer(conn *c)
 static void on_stop(conn *c, bool final)
 {
 	hconn *h = H(c);
-	if (h->state == H_WAIT)
+	if (h->state == H_SEND && final) {
+		stream_aborted(c, "server_stopping");
+		conn_kill(c);
+	} else if (h->state == H_WAIT || h->state == H_SEND)
 		h->keep_alive = false;          /* closes after its response */
 	else if (conn_pending(c))
 		c->close_after_write = true;    /* a response is on its way */
@@ -1015,6 +1234,7 @@ static void on_close(conn *c)
 	hconn *h = H(c);
 	if (!h)
 		return;
+	stream_aborted(c, "connection_closed");
 	free_req(h);
 	if (!h->in_process)
 		free(h);
@@ -1121,6 +1341,10 @@ void http_server_get_stats(http_server *s, http_stats *o)
 	o->ws_dropped_slow = atomic_load(&s->ws_dropped);
 	o->bad_requests = atomic_load(&s->bad_requests);
 	o->timeouts = atomic_load(&s->timeouts);
+	o->streams = atomic_load(&s->streams);
+	o->streams_aborted = atomic_load(&s->streams_aborted);
+	uint64_t ended = atomic_load(&s->streams_done) + o->streams_aborted;
+	o->streams_active = o->streams > ended ? o->streams - ended : 0;
 }
 
 const hp_str *http_header(const http_req *req, const char *name)

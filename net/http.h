@@ -33,6 +33,31 @@
  * 413 at the chunk that passes it. 100 Continue goes out only when the
  * handler takes the body. A handler may pause reading (its consumer is
  * behind) and resume later; the body deadline above still runs.
+ *
+ * Streamed responses (http_respond_stream): the head goes out at once and
+ * the body is pulled from a producer piece by piece on the connection's
+ * loop thread, each piece only when less than HTTP_STREAM_LOW_MARK of the
+ * connection's output waits to be written (and at most HTTP_STREAM_TURN
+ * bytes per turn of the loop, so one fast download does not hold up the
+ * loop's other connections). What a streamed response holds is bounded by
+ * the mark plus one piece, however long the body and however slow the
+ * reader. Framing:
+ *  - HTTP/1.1: Transfer-Encoding: chunked (net/chunk.h); the connection
+ *    stays open for the next request, and pipelined requests that came
+ *    behind it are answered after it, in order (nothing more is read
+ *    while it is sent).
+ *  - HTTP/1.0 (no chunked coding): the body is delimited by the close of
+ *    the connection (Connection: close, no Content-Length; RFC 9112 6.3),
+ *    so such a client cannot tell a truncated body from a whole one.
+ *  - HEAD: the head only (with the Transfer-Encoding a GET would get); the
+ *    producer is freed without being asked for anything.
+ * An error after the head cannot become a status: the producer returns
+ * HTTP_BODY_FAIL and the connection closes after what was already
+ * produced, without the terminating zero-size chunk, so an HTTP/1.1
+ * client sees a truncated body. A client that goes away mid-body (a write
+ * fails, or it reads nothing for idle_timeout) ends the stream the same
+ * way: the producer is not asked again and is freed. Either is counted
+ * in streams_aborted and logged (http.stream_aborted).
  */
 #ifndef PARLEY_HTTP_H
 #define PARLEY_HTTP_H
@@ -208,6 +233,33 @@ bool http_stream(http_req *req, const http_stream_cbs *cbs, void *ctx, uint64_t 
 void http_stream_resume(http_req *req);
 void http_post_resume(http_server *s, conn_ref ref);
 
+/* ---- streamed responses, on the loop thread ---- */
+
+enum { HTTP_BODY_MORE = 0, HTTP_BODY_END = 1, HTTP_BODY_FAIL = -1 };
+
+/* Output waiting on a connection below which the next piece is asked for,
+ * and the bytes produced per turn of the loop before yielding. */
+#define HTTP_STREAM_LOW_MARK (64u << 10)
+#define HTTP_STREAM_TURN (256u << 10)
+
+typedef struct http_body_src {
+	/* Appends the next piece of the body to out (empty on entry; tens of
+	 * KiB at most: it is what the connection holds): HTTP_BODY_MORE,
+	 * HTTP_BODY_END (out holds the last piece, maybe nothing) or
+	 * HTTP_BODY_FAIL (the body cannot be completed). Runs on the loop
+	 * thread, never inside the handler that called http_respond_stream. */
+	int (*next)(void *ctx, buf *out);
+	/* Called exactly once: the body ended or failed, the client went away,
+	 * the request was a HEAD, or the server is stopping. */
+	void (*on_free)(void *ctx);
+} http_body_src;
+
+/* Answers with a status and head now and a body pulled from src (see the
+ * top of this file). ctx is src's; it is freed through src->on_free in
+ * every case, also when the request was already answered. */
+void http_respond_stream(http_req *req, int status, const char *ctype, const char *extra_headers,
+			 const http_body_src *src, void *ctx);
+
 /* ---- request helpers ---- */
 
 /* Header value or NULL (view into the request buffer). */
@@ -239,6 +291,8 @@ conn *http_upgrade(http_req *req);
 typedef struct {
 	uint64_t accepted, requests, ws_upgrades, ws_in, ws_out, ws_dropped_slow;
 	uint64_t bad_requests, timeouts, accept_paused;
+	uint64_t streams, streams_aborted;   /* streamed responses begun, and ended before their end */
+	uint64_t streams_active;             /* being sent now */
 	int open;
 } http_stats;
 void http_server_get_stats(http_server *s, http_stats *out);

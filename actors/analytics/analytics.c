@@ -293,31 +293,69 @@ static void csv_value(buf *b, json_t *v)
 	}
 }
 
-/* Rows (an array of flat objects) as CSV with the columns of cols. */
+/* A CSV export being streamed: the header row, then rows as the client
+ * takes them (http_respond_stream), CSV_PIECE bytes or so a piece. The
+ * figures themselves are aggregates of the rollups, computed before the
+ * head goes out (a few hundred rows at most: the range is bounded). */
+#define CSV_PIECE (4u << 10)
+
+typedef struct {
+	const char *const *cols;   /* static, NULL-terminated */
+	json_t *rows;              /* owned */
+	size_t next;               /* the next row; 0 also means the header row is still to come */
+	bool header_done;
+} csv_stream;
+
+static void csv_free(void *ctx)
+{
+	csv_stream *cs = ctx;
+	json_decref(cs->rows);
+	free(cs);
+}
+
+static int csv_next(void *ctx, buf *b)
+{
+	csv_stream *cs = ctx;
+	if (!cs->header_done) {
+		for (int i = 0; cs->cols[i]; i++) {
+			if (i)
+				buf_append(b, ",", 1);
+			csv_field(b, cs->cols[i]);
+		}
+		buf_append(b, "\r\n", 2);
+		cs->header_done = true;
+	}
+	size_t n = json_array_size(cs->rows);
+	while (cs->next < n && b->len < CSV_PIECE) {
+		json_t *row = json_array_get(cs->rows, cs->next++);
+		for (int c = 0; cs->cols[c]; c++) {
+			if (c)
+				buf_append(b, ",", 1);
+			csv_value(b, json_object_get(row, cs->cols[c]));
+		}
+		buf_append(b, "\r\n", 2);
+	}
+	return cs->next < n ? HTTP_BODY_MORE : HTTP_BODY_END;
+}
+
+static const http_body_src csv_src = { .next = csv_next, .on_free = csv_free };
+
+/* Rows (an array of flat objects, reference stolen) as CSV with the
+ * columns of cols, streamed. */
 static void answer_csv(http_req *req, const char *name, const char *const *cols, json_t *rows)
 {
-	buf b = { 0 };
-	for (int i = 0; cols[i]; i++) {
-		if (i)
-			buf_append(&b, ",", 1);
-		csv_field(&b, cols[i]);
+	csv_stream *cs = calloc(1, sizeof *cs);
+	if (!cs) {
+		json_decref(rows);
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
+		return;
 	}
-	buf_append(&b, "\r\n", 2);
-	size_t i;
-	json_t *row;
-	json_array_foreach(rows, i, row) {
-		for (int c = 0; cols[c]; c++) {
-			if (c)
-				buf_append(&b, ",", 1);
-			csv_value(&b, json_object_get(row, cols[c]));
-		}
-		buf_append(&b, "\r\n", 2);
-	}
+	cs->cols = cols;
+	cs->rows = rows;
 	char hdr[160];
-	snprintf(hdr, sizeof hdr, "Content-Disposition: attachment; filename=\"%s.csv\"\r\n", name);
-	http_respond(req, 200, "text/csv; charset=utf-8", b.data ? b.data : "", b.len, hdr);
-	buf_free(&b);
-	json_decref(rows);
+	snprintf(hdr, sizeof hdr, "Content-Disposition: attachment; filename=\"%s.csv\"\r\nCache-Control: no-store\r\n",
+		 name);
+	http_respond_stream(req, 200, "text/csv; charset=utf-8", hdr, &csv_src, cs);
 }
 
 static json_t *range_view(const query *q)

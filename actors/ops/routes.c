@@ -79,6 +79,11 @@ static void metrics(http_req *req, const principal *unused)
 	metric(&b, "parley_http_requests_total", "counter", "HTTP requests dispatched", (double)hs.requests);
 	metric(&b, "parley_http_bad_requests_total", "counter", "Requests refused as malformed", (double)hs.bad_requests);
 	metric(&b, "parley_http_timeouts_total", "counter", "Requests timed out (408)", (double)hs.timeouts);
+	metric(&b, "parley_http_streams_total", "counter", "Streamed (chunked) responses begun", (double)hs.streams);
+	metric(&b, "parley_http_streams_aborted_total", "counter",
+	       "Streamed responses ended before their end (client gone or too slow, a failure, a stop)",
+	       (double)hs.streams_aborted);
+	metric(&b, "parley_http_streams_active", "gauge", "Streamed responses being sent", (double)hs.streams_active);
 	if (a->tls) {
 		tls_stats ts;
 		tls_ctx_stats(a->tls, &ts);

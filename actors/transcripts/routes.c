@@ -7,8 +7,16 @@
  * (transcript_on_close), when the conversation closes — both through the
  * outbox and the email templates of actors/email (docs/email.md).
  *
- * Downloads render on the I/O thread from one read snapshot, bounded by
- * TRANSCRIPT_CAP; emails by TRANSCRIPT_EMAIL_CAP. */
+ * Downloads are streamed (http_respond_stream, chunked): the head is
+ * rendered in the request's read snapshot, then the events piece by piece
+ * on the I/O thread, each piece (about TRANSCRIPT_PIECE bytes) in a fresh
+ * read snapshot from a cursor, asked for only when the client has taken
+ * the previous ones — so no snapshot stays open while a slow client
+ * reads, and what a download holds is one piece, however long the
+ * conversation. The document covers the events up to the conversation's
+ * last one when the request came. No cap; a conversation deleted
+ * meanwhile ends the body early (the connection closes without the last
+ * chunk). Emails are rendered whole, bounded by TRANSCRIPT_EMAIL_CAP. */
 #include "actors/transcripts/transcript.h"
 #include "actors/conversations/access.h"
 #include "actors/email/queue.h"
@@ -23,6 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The size of a downloaded transcript's pieces. */
+#define TRANSCRIPT_PIECE (32u << 10)
 
 /* One emailed transcript per conversation per this long. */
 #define TRANSCRIPT_EMAIL_EVERY_S 300
@@ -54,6 +65,55 @@ static int load(http_req *req, const principal *p, store_txn *t, rec_conv *c, re
 	return 0;
 }
 
+/* A download being streamed. */
+typedef struct {
+	db *db;
+	uint64_t tid, cid;
+	uint64_t cursor, upto;     /* events after cursor up to upto are still to come */
+	transcript_opts o;
+	transcript_info info;
+	buf piece;                 /* the head, until the first piece takes it */
+	bool events_done;
+} tstream;
+
+static void ts_free(void *ctx)
+{
+	tstream *ts = ctx;
+	if (!ts)
+		return;
+	buf_free(&ts->piece);
+	free(ts);
+}
+
+static int ts_next(void *ctx, buf *out)
+{
+	tstream *ts = ctx;
+	if (ts->piece.len) {   /* the head */
+		int rc = buf_append(out, ts->piece.data, ts->piece.len);
+		buf_free(&ts->piece);
+		return rc < 0 ? HTTP_BODY_FAIL : HTTP_BODY_MORE;
+	}
+	store_txn t;
+	if (store_read(ts->db, &t))
+		return HTTP_BODY_FAIL;
+	rec_conv c;
+	int rc = convstore_get(&t, ts->tid, ts->cid, &c);   /* still there */
+	if (rc == 0)
+		rc = transcript_events(&t, ts->tid, ts->cid, &ts->o, &ts->cursor, ts->upto, TRANSCRIPT_PIECE, out,
+				       &ts->info, &ts->events_done);
+	store_done(&t);
+	if (rc) {
+		log_warn("transcript.stream", "tid=%llu cid=%llu rc=%d msg=\"the download ends early\"",
+			 (unsigned long long)ts->tid, (unsigned long long)ts->cid, rc);
+		return HTTP_BODY_FAIL;
+	}
+	if (!ts->events_done)
+		return HTTP_BODY_MORE;
+	return transcript_tail(out, &ts->o, &ts->info) ? HTTP_BODY_FAIL : HTTP_BODY_END;
+}
+
+static const http_body_src tstream_src = { .next = ts_next, .on_free = ts_free };
+
 static void download(http_req *req, const principal *p)
 {
 	char f[16];
@@ -71,25 +131,31 @@ static void download(http_req *req, const principal *p)
 	rec_tenant ten;
 	if (load(req, p, &t, &c, &ten) < 0)
 		return;
-	transcript_opts o = { .format = (uint8_t)format, .agents = p->kind != P_VISITOR, .after_seq = (uint64_t)after,
-			      .cap = TRANSCRIPT_CAP };
-	transcript_info info;
-	buf out = { 0 };
-	int rc = transcript_render(&t, &ten, &c, &o, &out, &info);
+	tstream *ts = calloc(1, sizeof *ts);
+	int rc = ts ? 0 : STORE_ENOMEM;
+	if (ts) {
+		ts->db = api_app(req)->db;
+		ts->tid = c.tid;
+		ts->cid = c.id;
+		ts->cursor = (uint64_t)after;
+		ts->upto = c.last_seq;
+		ts->o = (transcript_opts){ .format = (uint8_t)format, .agents = p->kind != P_VISITOR,
+					   .after_seq = (uint64_t)after };
+		rc = transcript_head(&ts->piece, &ten, &c, &ts->o);
+	}
 	store_done(&t);
 	if (rc) {
-		buf_free(&out);
-		http_respond_error(req, 500, "internal", rc == STORE_ENOMEM ? "out of memory" : "storage unavailable", NULL);
+		ts_free(ts);
+		http_respond_error(req, 500, "internal", "out of memory", NULL);
 		return;
 	}
 	char ids[24], extra[256];
 	snprintf(extra, sizeof extra,
 		 "Content-Disposition: attachment; filename=\"conversation-%s.%s\"\r\n"
-		 "Cache-Control: private, no-store\r\nX-Content-Type-Options: nosniff\r\n%s",
+		 "Cache-Control: private, no-store\r\n%s",
 		 id_str(c.id, ids), transcript_ext(format),
 		 format == TF_HTML ? "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n" : "");
-	http_respond(req, 200, transcript_ctype(format), out.data, out.len, extra);
-	buf_free(&out);
+	http_respond_stream(req, 200, transcript_ctype(format), extra, &tstream_src, ts);
 }
 
 /* ------------------------------------------------------------------ email */

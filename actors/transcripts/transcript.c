@@ -99,6 +99,9 @@ typedef struct {
 	transcript_info *info;
 	buf *out;
 	buf one;                   /* the event being rendered */
+	size_t piece;              /* stop once out holds this much */
+	uint64_t cursor;           /* the last event read */
+	bool stopped;              /* stopped at the piece's size */
 	int rc;
 } walk;
 
@@ -159,8 +162,10 @@ static int render_html(buf *b, const rec_event *e)
 static bool step(void *arg, uint64_t seq, const rec_event *e)
 {
 	walk *w = arg;
-	if (!e || (!w->o->agents && !transcript_visitor_sees(e->kind)))
+	if (!e || (!w->o->agents && !transcript_visitor_sees(e->kind))) {
+		w->cursor = seq;
 		return true;
+	}
 	w->one.len = 0;
 	int rc = w->o->format == TF_JSON   ? (w->info->events ? buf_puts(&w->one, ",") : 0) | render_json(&w->one, e)
 		 : w->o->format == TF_TEXT ? render_text(&w->one, e)
@@ -169,7 +174,7 @@ static bool step(void *arg, uint64_t seq, const rec_event *e)
 		w->rc = STORE_ENOMEM;
 		return false;
 	}
-	if (w->out->len + w->one.len + TAIL_ROOM > w->o->cap) {
+	if (w->o->cap && w->out->len + w->one.len + TAIL_ROOM > w->o->cap) {
 		w->info->truncated = true;
 		w->info->next_after_seq = seq - 1;
 		return false;
@@ -179,6 +184,11 @@ static bool step(void *arg, uint64_t seq, const rec_event *e)
 		return false;
 	}
 	w->info->events++;
+	w->cursor = seq;
+	if (w->out->len >= w->piece) {
+		w->stopped = true;
+		return false;
+	}
 	return true;
 }
 
@@ -193,7 +203,7 @@ static const char CSS[] =
 	".ev.note{background:#fff8e1;padding:8px}.file{font-size:12px;color:#6b7380}"
 	".cut{margin-top:12px;color:#a01c20;font-size:12px}";
 
-static int head(buf *b, const rec_tenant *t, const rec_conv *c, const transcript_opts *o)
+int transcript_head(buf *b, const rec_tenant *t, const rec_conv *c, const transcript_opts *o)
 {
 	char ids[24], at[32];
 	id_str(c->id, ids);
@@ -222,7 +232,7 @@ static int head(buf *b, const rec_tenant *t, const rec_conv *c, const transcript
 	}
 }
 
-static int tail(buf *b, const transcript_opts *o, const transcript_info *info)
+int transcript_tail(buf *b, const transcript_opts *o, const transcript_info *info)
 {
 	switch (o->format) {
 	case TF_JSON:
@@ -247,14 +257,32 @@ int transcript_render(store_txn *tx, const rec_tenant *t, const rec_conv *c, con
 		      transcript_info *info)
 {
 	memset(info, 0, sizeof *info);
-	if (head(out, t, c, o))
+	if (transcript_head(out, t, c, o))
 		return STORE_ENOMEM;
-	walk w = { .o = o, .info = info, .out = out };
+	walk w = { .o = o, .info = info, .out = out, .piece = SIZE_MAX };
 	int rc = convstore_each_event(tx, c->tid, c->id, o->after_seq, c->last_seq, SIZE_MAX, step, &w);
 	buf_free(&w.one);
 	if (rc == 0)
 		rc = w.rc;
-	if (rc == 0 && tail(out, o, info))
+	if (rc == 0 && transcript_tail(out, o, info))
 		rc = STORE_ENOMEM;
+	return rc;
+}
+
+int transcript_events(store_txn *tx, uint64_t tid, uint64_t cid, const transcript_opts *o, uint64_t *cursor,
+		      uint64_t upto, size_t piece, buf *out, transcript_info *info, bool *done)
+{
+	transcript_opts po = *o;
+	po.cap = 0;   /* pieces are bounded by `piece`, the document by nothing */
+	walk w = { .o = &po, .info = info, .out = out, .piece = piece, .cursor = *cursor };
+	*done = false;
+	int rc = *cursor >= upto ? 0 : convstore_each_event(tx, tid, cid, *cursor, upto, SIZE_MAX, step, &w);
+	buf_free(&w.one);
+	if (rc == 0)
+		rc = w.rc;
+	if (rc == 0) {
+		*cursor = w.cursor;
+		*done = !w.stopped;
+	}
 	return rc;
 }

@@ -193,6 +193,15 @@ def http_conn_seeds():
         "stream_chunked_too_large": s(4, 44, chunked(b"/stream", [b"z" * 200, b"z" * 200])),
         "stream_expect": s(5, 45, post(b"/stream", b"q" * 20, b"Expect: 100-continue\r\n")),
         "stream_bytewise": s(0, 46, chunked(b"/stream", [b"a", b"bc"]) + post(b"/echo", b"after")),
+        "chunks": s(5, 47, get(b"/chunks/3") + get(b"/x")),
+        "chunks_pipelined": s(6, 48, get(b"/chunks/9") + get(b"/chunks/0") + get(b"/chunks/2", method=b"HEAD") +
+                              get(b"/x")),
+        "chunks_fail": s(5, 49, get(b"/chunks/4?fail") + get(b"/x")),
+        "chunks_http10": s(5, 50, get(b"/chunks/2", b"Connection: keep-alive\r\n", version=b"1.0") + get(b"/x")),
+        "chunks_bytewise": s(0, 51, get(b"/chunks/1") + get(b"/chunks/1")),
+        "chunks_quiesce": s(5 | 1 << 5, 52, get(b"/chunks/9") + get(b"/x")),
+        "chunks_shutdown": s(5 | 2 << 5, 53, get(b"/chunks/9")),
+        "chunks_freed_open": s(5 | 3 << 5 | 0x80, 54, get(b"/chunks/9") + get(b"/x")),
     }
 
 

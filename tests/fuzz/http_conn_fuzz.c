@@ -11,8 +11,10 @@
  * posted resume; "?refuse" answers at the head, a body starting with '!'
  * is refused at its first piece; the answer counts and hashes the bytes;
  * each piece stays within the limit; the stream's state is released
- * exactly once whatever ends the request), and a
- * fallback for other GETs. Small limits (head 1024, URI 256, body 512) so
+ * exactly once whatever ends the request), GET /chunks/{n} (a streamed
+ * answer, http_respond_stream: n pieces, piece i of i * 3000 bytes of one
+ * letter, then the end, or with "?fail" a failure instead of the end; its
+ * producer released exactly once), and a fallback for other GETs. Small limits (head 1024, URI 256, body 512) so
  * that the limit paths are reached.
  *
  * Input: byte 0 = options, byte 1 = seed of the piece sizes, the rest =
@@ -27,7 +29,11 @@
  *
  * Checks: everything the server writes is a sequence of well-formed
  * HTTP/1.1 responses — status line, header lines, exactly one
- * Content-Length matching the body (none on 1xx/204/304), no body for
+ * Content-Length matching the body (none on 1xx/204/304) or, for a
+ * streamed answer, Transfer-Encoding: chunked and well-formed chunks (of
+ * one letter each, as produced) up to the last chunk, or cut short only
+ * at the end of the output (a failure, a stop); an HTTP/1.0 request's
+ * streamed answer with neither, closed by the connection; no body for
  * HEAD requests, nothing after "Connection: close" — up to a 101
  * (WebSocket bytes follow); 100 Continue only as a bare interim line; the
  * number of final responses never exceeds the number of requests in the
@@ -218,6 +224,47 @@ static void r_stream(http_req *req)
 	http_stream(req, &st_cbs, st, 300);
 }
 
+/* GET /chunks/{n}: a streamed answer. */
+typedef struct {
+	int i, n;
+	bool fail;
+} chunks_st;
+static int chunks_live;
+
+static int ch_next(void *ctx, buf *out)
+{
+	chunks_st *st = ctx;
+	CHECK(out->len == 0);
+	if (st->i == st->n)
+		return st->fail ? HTTP_BODY_FAIL : HTTP_BODY_END;
+	char block[1000];
+	memset(block, 'a' + st->i, sizeof block);
+	for (int k = 0; k < 3 * st->i; k++)
+		CHECK(buf_append(out, block, sizeof block) == 0);
+	st->i++;
+	return HTTP_BODY_MORE;
+}
+
+static void ch_free(void *ctx)
+{
+	free(ctx);
+	chunks_live--;
+}
+
+static const http_body_src ch_src = { ch_next, ch_free };
+
+static void r_chunks(http_req *req)
+{
+	check_req(req);
+	const hp_str *a = &req->params[0];
+	chunks_st *st = calloc(1, sizeof *st);
+	CHECK(st);
+	st->n = a->len == 1 && a->p[0] >= '0' && a->p[0] <= '9' ? a->p[0] - '0' : 2;
+	st->fail = req->head.query.len == 4 && memcmp(req->head.query.p, "fail", 4) == 0;
+	chunks_live++;
+	http_respond_stream(req, 200, "text/plain", "X-Streamed: 1\r\n", &ch_src, st);
+}
+
 static void r_fallback(http_req *req)
 {
 	check_req(req);
@@ -308,7 +355,7 @@ static void check_responses(const char *s, size_t n, const reqs *r)
 		/* header lines */
 		int ncl = 0;
 		uint64_t cl = 0;
-		bool close = false, upgrade = false;
+		bool close = false, upgrade = false, chunked = false, streamed = false;
 		size_t nhdr = 0;
 		for (;;) {
 			eol = memmem(s + pos, n - pos, "\r\n", 2);
@@ -342,6 +389,12 @@ static void check_responses(const char *s, size_t n, const reqs *r)
 				close = close || (vl == 5 && strncasecmp(v, "close", 5) == 0);
 			if (nl == 7 && strncasecmp(l, "Upgrade", 7) == 0)
 				upgrade = true;
+			if (nl == 10 && strncasecmp(l, "X-Streamed", 10) == 0)
+				streamed = true;
+			if (nl == 17 && strncasecmp(l, "Transfer-Encoding", 17) == 0) {
+				CHECK(vl == 7 && memcmp(v, "chunked", 7) == 0 && !chunked);
+				chunked = true;
+			}
 		}
 		if (status == 100) {   /* interim: a bare status line */
 			CHECK(nhdr == 0 && ncl == 0);
@@ -355,7 +408,48 @@ static void check_responses(const char *s, size_t n, const reqs *r)
 			return;
 		}
 		CHECK(status >= 200);
-		if (status == 204 || status == 304) {
+		if (chunked) {   /* a streamed answer */
+			CHECK(ncl == 0 && status == 200 && streamed);
+			if (head)
+				goto next;
+			for (;;) {
+				/* a truncated body (a failure, a stop) ends the output */
+				eol = pos < n ? memmem(s + pos, n - pos, "\r\n", 2) : NULL;
+				if (!eol) {
+					CHECK(n - pos < 18);
+					return;
+				}
+				size_t k = 0, hl = (size_t)(eol - (s + pos));
+				CHECK(hl >= 1 && hl <= 16);
+				for (size_t i = 0; i < hl; i++) {
+					char ch = s[pos + i];
+					CHECK((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'));
+					k = k * 16 + (size_t)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
+				}
+				CHECK(hl == 1 || s[pos] != '0');
+				pos += hl + 2;
+				if (k == 0) {
+					CHECK(n - pos >= 2 && memcmp(s + pos, "\r\n", 2) == 0);
+					pos += 2;
+					break;
+				}
+				if (n - pos < k + 2) {
+					return;   /* cut inside a chunk: the end of the output */
+				}
+				for (size_t i = 1; i < k; i++)
+					CHECK(s[pos + i] == s[pos]);
+				pos += k;
+				CHECK(memcmp(s + pos, "\r\n", 2) == 0);
+				pos += 2;
+			}
+		} else if (streamed) {   /* to HTTP/1.0: no framing, up to the close */
+			CHECK(ncl == 0 && close);
+			if (!head) {
+				for (size_t i = pos; i < n; i++)
+					CHECK(s[i] >= 'a' && s[i] <= 'i');
+				pos = n;
+			}
+		} else if (status == 204 || status == 304) {
 			CHECK(ncl == 0);
 		} else {
 			CHECK(ncl == 1);
@@ -364,6 +458,7 @@ static void check_responses(const char *s, size_t n, const reqs *r)
 			CHECK(cl <= n - pos);
 			pos += (size_t)cl;
 		}
+	next:
 		if (close)
 			CHECK(pos == n);   /* nothing after Connection: close */
 	}
@@ -439,7 +534,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(http_route(s, "GET", "/c/x", 0, r_x, NULL) == 0);
 	CHECK(http_route(s, "GET", "/ws", 0, r_ws, NULL) == 0);
 	CHECK(http_route(s, "POST", "/stream", HTTP_STREAM_BODY, r_stream, NULL) == 0);
+	CHECK(http_route(s, "GET", "/chunks/{n}", 0, r_chunks, NULL) == 0);
 	streams_live = 0;
+	chunks_live = 0;
 	http_set_fallback(s, r_fallback, NULL);
 	nh_connect(&h);
 
@@ -476,6 +573,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	nh_free(&h);
 	CHECK(streams_live == 0);   /* every streamed request's state was released once */
+	CHECK(chunks_live == 0);    /* and every streamed answer's producer */
 	ndeferred = 0;
 	return 0;
 }

@@ -8,6 +8,8 @@ localhost / 127.0.0.1 with an ECDSA P-256 key and one with an RSA 2048 key,
 each served as a full chain (server + intermediate). No key is committed.
 """
 import asyncio
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -22,7 +24,7 @@ import warnings
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)   # TLS 1.0/1.1 on purpose
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import WS, Server, main, wait_until  # noqa: E402
+from harness import WS, Server, main, ok, wait_until  # noqa: E402
 from smtpsink import free_port  # noqa: E402
 
 CERTS = None
@@ -215,6 +217,40 @@ def test_pipelined_requests():
         for _ in range(3):
             head, body, rest = read_response(_Prefixed(c, rest))
             assert head.startswith("HTTP/1.1 200"), head
+
+
+def test_streamed_transcript():
+    """A streamed (chunked) transcript over TLS: the same bytes as over the
+    plain port, to curl and to Python's ssl with a request pipelined behind
+    it, read in small pieces so the engine's output waits on the socket."""
+    from test_streaming import Reader
+    with tls_server("ec") as s:
+        tok = s.login()["access_token"]
+        c = s.new_conversation(s.visitor()["visitor_token"])
+        for i in range(100):
+            ok(*s.request("POST", "/v1/conversations/%s/messages" % c["id"],
+                          {"text": "%d %s" % (i, '"' * 7990), "client_id": "t%d" % i}, token=tok)[:2], 201)
+        path = "/v1/conversations/%s/transcript" % c["id"]
+        hc = http.client.HTTPConnection("127.0.0.1", s.port, timeout=20)
+        hc.request("GET", path, headers={"Authorization": "Bearer " + tok})
+        want = hc.getresponse().read()
+        hc.close()
+        assert len(want) > 1_500_000 and len(json.loads(want)["events"]) == 102, len(want)
+        r = subprocess.run(["curl", "-sS", "--fail", "--cacert", cert("ca.pem"), "-H", "Authorization: Bearer " + tok,
+                            "--resolve", "localhost:%d:127.0.0.1" % s.tls_port,
+                            "https://localhost:%d%s" % (s.tls_port, path)], capture_output=True, timeout=30)
+        assert r.returncode == 0 and r.stdout == want, (r.returncode, len(r.stdout), r.stderr)
+        with tls_connect(s.tls_port, timeout=20) as t:
+            req = "GET %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n\r\n" % (path, tok)
+            t.sendall(req.encode() + b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            rd = Reader(t)
+            for _ in range(50):
+                rd.fill(100)
+            _, st, h = rd.head()
+            assert st == 200 and h["transfer-encoding"] == "chunked", h
+            assert rd.chunked() == want
+            _, st, h, body = rd.response()
+            assert st == 200 and json.loads(body), body
 
 
 class _Prefixed:
@@ -543,7 +579,7 @@ if __name__ == "__main__":
     CERTS = make_certs()
     try:
         main([test_curl_ec_and_rsa, test_python_ssl_version_cipher_chain, test_server_cipher_preference,
-              test_session_resumption, test_pipelined_requests, test_1mb_body_split_at_odd_boundaries,
+              test_session_resumption, test_pipelined_requests, test_streamed_transcript, test_1mb_body_split_at_odd_boundaries,
               test_large_static_file_same_bytes, test_wss_python_websockets, test_plain_port_and_plain_http_on_tls_port, test_old_versions_refused,
               test_client_hello_with_only_weak_ciphers, test_truncated_record, test_stalled_handshake_closed,
               test_oversized_record, test_renegotiation_refused, test_garbage_before_hello,
