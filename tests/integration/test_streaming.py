@@ -399,6 +399,23 @@ def test_one_byte_per_write(s, x):
     sock.close()
 
 
+def test_half_close_after_request(s, x):
+    """A client that half-closes after its request still gets the whole
+    streamed body, then the server closes."""
+    sock = connect(s)
+    sock.sendall(get_request(x.a, x.tok))
+    sock.shutdown(socket.SHUT_WR)
+    rd = Reader(sock)
+    _, st, h, body = rd.response()
+    assert st == 200 and body == x.json, (st, len(body))
+    try:
+        rd.fill()
+        assert False, "bytes after the response: %r" % rd.buf[:80]
+    except EOFError:
+        pass
+    sock.close()
+
+
 def test_http10_close_delimited(s, x):
     """HTTP/1.0 has no chunked coding: the body ends with the connection."""
     sock = connect(s)
@@ -432,7 +449,7 @@ def run():
         x = setup(s)
         tests = [test_transcript_curl_and_http_client, test_csv_export, test_slow_reader_bounded_memory,
                  test_client_gone_mid_stream, test_pipelined_and_keep_alive, test_one_byte_per_write,
-                 test_http10_close_delimited, test_stop_while_streaming]
+                 test_half_close_after_request, test_http10_close_delimited, test_stop_while_streaming]
         if SPLIT:
             # behind the proxy the server writes to the proxy, not the slow reader
             tests.remove(test_slow_reader_bounded_memory)
