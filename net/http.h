@@ -55,7 +55,8 @@
  * HTTP_BODY_FAIL and the connection closes after what was already
  * produced, without the terminating zero-size chunk, so an HTTP/1.1
  * client sees a truncated body. A client that goes away mid-body (a write
- * fails, or it reads nothing for idle_timeout) ends the stream the same
+ * fails, or what waits — the mark and the socket's buffer — is not all
+ * taken within idle_timeout of the last piece) ends the stream the same
  * way: the producer is not asked again and is freed. Either is counted
  * in streams_aborted and logged (http.stream_aborted).
  */
