@@ -26,6 +26,8 @@ static bool is_bigram_script(int32_t c)
 
 static bool is_word_char(int32_t c)
 {
+	if (c < 0x80)   /* ASCII: letters and digits are its only L* and N* */
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 	switch (utf8proc_category(c)) {
 	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
 	case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
