@@ -228,6 +228,7 @@ int main(int argc, char **argv)
 				 (unsigned)(rnd() % 200));
 			*pv = (trackstore_view){ .tid = c->tid, .vid = c->visitor_id, .session_id = session,
 						 .pageview_id = id_next(&ids), .now_ms = at - (views - v) * 45000LL,
+						 .day = (uint32_t)((at - (views - v) * 45000LL) / TRACK_DAY_MS),
 						 .url = g->urls[g->nviews], .title = "A page of the shop",
 						 .referrer = v == 0 && ref[0] ? "https://referrer.example/" : "",
 						 .referrer_host = v == 0 ? (ref[0] ? ref : "(direct)") : "", .device = (uint8_t)device,
