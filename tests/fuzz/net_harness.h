@@ -143,7 +143,7 @@ static bool nh_send(nh *h, const void *d, size_t n)
 }
 
 /* Shuts the client's write side: the server reads end of stream. */
-static void nh_shut_write(nh *h)
+static inline void nh_shut_write(nh *h)
 {
 	if (h->fd >= 0 && !h->wr_shut) {
 		shutdown(h->fd, SHUT_WR);
@@ -153,7 +153,7 @@ static void nh_shut_write(nh *h)
 
 /* With PARLEY_FUZZ_TRACE in the environment: prints what the server
  * wrote (call before checking it). */
-static void nh_trace(const nh *h)
+static inline void nh_trace(const nh *h)
 {
 	if (!getenv("PARLEY_FUZZ_TRACE"))
 		return;
@@ -184,7 +184,7 @@ typedef struct {
 	size_t max;
 } nh_pieces;
 
-static size_t nh_next_piece(nh_pieces *pc)
+static inline size_t nh_next_piece(nh_pieces *pc)
 {
 	pc->s ^= pc->s << 13;
 	pc->s ^= pc->s >> 17;
