@@ -27,7 +27,7 @@ static const char *names[DB__COUNT] = {
 	"files", "blobs", "usage",
 	"depts", "dept_members", "agent_depts", "presence", "audit", "due",
 	"canned", "canned_code", "tags", "tag_name", "tag_convs", "attr_defs", "attrs", "mentions",
-	"search", "ratings", "rollups", "alerts", "pageviews", "vsessions",
+	"search", "ratings", "rating_time", "rollups", "alerts", "pageviews", "vsessions",
 };
 
 const char *db_table_name(enum db_table t)

@@ -62,6 +62,7 @@ enum db_table {
 	DB_MENTIONS,      /* tid|uid|cid|seq → "" (unread mentions) */
 	DB_SEARCH,        /* tid|term|0|cid → posting (the search index; docs/storage.md) */
 	DB_RATINGS,       /* tid|cid → rating */
+	DB_RATING_TIME,   /* tid|created_ms|cid → agent|dept|commented (ratings by time) */
 	DB_ROLLUPS,       /* analytics rollups (docs/storage.md) */
 	DB_ALERTS,        /* tid|id → alert */
 	DB_PAGEVIEWS,     /* visitor tracking: page views (docs/storage.md) */
