@@ -50,7 +50,6 @@
 
 static int on_event(struct app *a, store_txn *tx, const app_event *ev, void *ctx)
 {
-	(void)a;
 	(void)ctx;
 	if (!ev->conv)
 		return 0;
@@ -64,7 +63,7 @@ static int on_event(struct app *a, store_txn *tx, const app_event *ev, void *ctx
 				 .dept_id = ev->conv->dept_id, .agent_id = ev->conv->assignee_id, .score = e->score };
 		snprintf(al.message, sizeof al.message, "%s rated a conversation %d of 5",
 			 ev->conv->visitor_name[0] ? ev->conv->visitor_name : "A visitor", e->score);
-		rc = alerts_raise(tx, &al, true, ev->conv->id, (int64_t)e->seq);
+		rc = alerts_raise(a, tx, &al, true, ev->conv->id, (int64_t)e->seq);
 	}
 	return rc;
 }

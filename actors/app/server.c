@@ -27,6 +27,7 @@
 #include "actors/kit/tokmemo.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/hours.h"
 #include "core/log.h"
 #include "core/secretbox.h"
 #include "net/tls.h"
@@ -730,7 +731,8 @@ app *app_start(const app_config *cfg)
 		goto fail;
 	a->login_rl = ratelimit_new(cfg->login_max_failures, cfg->login_window_s);
 	a->login_rl_ip = ratelimit_new(cfg->login_max_failures * 4, cfg->login_window_s);
-	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip)
+	a->zones = hours_zones_new();
+	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip || !a->zones)
 		goto fail;
 	/* password hashing gets its own threads: a burst of logins must not
 	 * hold up conversations */
@@ -885,6 +887,7 @@ void app_stop(app **a_p)
 	jobs_free(&a->jobs);
 	ratelimit_free(&a->login_rl);
 	ratelimit_free(&a->login_rl_ip);
+	hours_zones_free(&a->zones);
 	static_free(&a->site);
 	writer_stop(&a->wr);
 	lc_free(&a->lists);

@@ -51,8 +51,6 @@
 #define PRUNE_BATCH 1000
 #define INPUT_MAX (1 << 20)           /* a field's bytes as received (the body limit bounds it first) */
 
-static ratelimit *rate;
-
 /* ------------------------------------------------------------------ views */
 
 static json_t *view_tracked_visitor(const rec_visitor *v)
@@ -269,6 +267,7 @@ static void pageview(http_req *req, const principal *pp)
 	char key[48];
 	snprintf(key, sizeof key, "%llu:%llu", (unsigned long long)p.tid, (unsigned long long)p.id);
 	int64_t now = clock_now_ms();
+	ratelimit *rate = api_app(req)->pageview_rl;
 	int wait = rate ? ratelimit_check(rate, key, now) : 0;
 	if (wait > 0) {
 		free(op);
@@ -792,9 +791,6 @@ typedef struct {
 	int64_t total;
 } prune_op;
 
-static atomic_bool pruning;
-static ev_timer prune_timer;
-
 static int prune_apply(wr_req *w, store_txn *t)
 {
 	prune_op *op = container_of(w, prune_op, w);
@@ -814,7 +810,7 @@ static void prune_done(wr_req *w, int rc)
 		return;
 	}
 	log_info("tracking.pruned", "rows=%lld", (long long)op->total);
-	atomic_store(&pruning, false);
+	atomic_store(&op->app->track_pruning, false);
 	free(op);
 }
 
@@ -822,11 +818,11 @@ static void prune_done(wr_req *w, int rc)
  * unless one is under way. */
 static void prune_run(app *a)
 {
-	if (atomic_exchange(&pruning, true))
+	if (atomic_exchange(&a->track_pruning, true))
 		return;
 	prune_op *op = calloc(1, sizeof *op);
 	if (!op) {
-		atomic_store(&pruning, false);
+		atomic_store(&a->track_pruning, false);
 		return;
 	}
 	op->app = a;
@@ -848,24 +844,23 @@ static void on_prune(struct ev_loop *ev, ev_timer *tm, int revents)
  * anything the server's clients send), then once a day. */
 static int tracking_start(app *a)
 {
-	if (!(rate = ratelimit_new(PAGEVIEW_RATE, 60)))
+	if (!(a->pageview_rl = ratelimit_new(PAGEVIEW_RATE, 60)))
 		return -1;
-	atomic_store(&pruning, false);
+	atomic_store(&a->track_pruning, false);
 	prune_run(a);
-	daily_start(a, &prune_timer, on_prune, a);
+	daily_start(a, &a->track_prune, on_prune, a);
 	return 0;
 }
 
 /* Stops the timer (a run under way finishes in the writer's last batches). */
 static void tracking_stop(app *a)
 {
-	daily_stop(a, &prune_timer);
+	daily_stop(a, &a->track_prune);
 }
 
 static void tracking_release(app *a)
 {
-	(void)a;
-	ratelimit_free(&rate);
+	ratelimit_free(&a->pageview_rl);
 }
 
 static const route_def routes[] = {
