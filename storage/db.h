@@ -90,6 +90,18 @@ void db_close(db **db_p);
 void db_set_search_index(db *d, bool on);
 bool db_search_index(const db *d);
 
+/* Whether writes keep the analytics rollups (default true; parleyd
+ * --no-rollups turns it off for the benchmark's A/B): a property of the
+ * open database, set before writes begin (storage/rollup_store.h). */
+void db_set_rollups(db *d, bool on);
+bool db_rollups(const db *d);
+
+/* The rollup store's figures deferred to the end of the write batch
+ * (storage/rollup_store.c; writer thread only): NULL unless deferring;
+ * freed by db_close. */
+struct rollup_batch;
+struct rollup_batch **db_rollup_batch(db *d);
+
 MDB_env *db_env(db *d);
 MDB_dbi db_dbi(db *d, enum db_table t);
 const char *db_table_name(enum db_table t);

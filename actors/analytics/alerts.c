@@ -78,7 +78,7 @@ static void after_batch(void *ctx, int rc)
 {
 	app *ap = ctx;
 	if (rc)
-		rollup_drop_deferred();
+		rollup_drop_deferred(ap->db);
 	while (ap->alerts_staged) {
 		staged *s = ap->alerts_staged;
 		ap->alerts_staged = s->next;
@@ -108,11 +108,10 @@ int alerts_raise(app *ap, store_txn *tx, rec_alert *a, bool marked, uint64_t sub
 
 int alerts_start(app *a)
 {
-	writer_hook h = { .after_batch = after_batch, .before_commit = before_commit, .ctx = a };
-	if (writer_add_hook(a->wr, &h) < 0)
+	if (rollup_defer(a->db, true))
 		return -1;
-	rollup_defer(true);
-	return 0;
+	writer_hook h = { .after_batch = after_batch, .before_commit = before_commit, .ctx = a };
+	return writer_add_hook(a->wr, &h) < 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- the list */

@@ -27,6 +27,7 @@
 #include "actors/kit/view.h"
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/db.h"
 #include "storage/dept_store.h"
 #include "storage/presence_store.h"
 #include "storage/rating_store.h"
@@ -819,7 +820,7 @@ static void get_messages(http_req *req, const principal *p)
 static int analytics_start(app *a)
 {
 	static const emit_sink sink = { .name = "analytics", .in_txn = on_event };
-	rollup_disabled = a->cfg.no_rollups;
+	db_set_rollups(a->db, !a->cfg.no_rollups);
 	return emit_register(a, &sink) < 0 || alerts_start(a) < 0 || alerts_start_checks(a) < 0 ? -1 : 0;
 }
 

@@ -403,6 +403,17 @@ def test_recent_comments():
         assert get(s, admin, "satisfaction", rng)["data"]["recent_comments"] == rc
 
 
+def test_no_rollups_keeps_nothing():
+    """--no-rollups (the benchmark's A/B, a property of the open database):
+    conversations are stored, their figures are not."""
+    with Server("--no-rollups") as s:
+        admin = s.login()["access_token"]
+        vis = s.visitor("N")
+        s.new_conversation(vis["visitor_token"], "hello", "n-1")
+        assert get(s, admin, "overview")["data"]["conversations"] == 0
+        assert len(ok(*s.request("GET", "/v1/conversations", token=admin)[:2])["data"]) == 1
+
+
 def test_no_agent_online_alert_live_to_supervisors():
     """A department open now (every day 00:00-24:00) whose only member is
     not online (an agent with an open console is: the desk's presence)
@@ -523,6 +534,6 @@ def test_rebuild_equals_live_after_crashes():
 
 
 if __name__ == "__main__":
-    main([test_figures_filters_and_csv, test_delivered_and_read_from_receipts, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input, test_ratings_satisfaction_and_low_rating_alert, test_recent_comments,
+    main([test_figures_filters_and_csv, test_delivered_and_read_from_receipts, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input, test_ratings_satisfaction_and_low_rating_alert, test_recent_comments, test_no_rollups_keeps_nothing,
           test_no_agent_online_alert_live_to_supervisors, test_sla_breach_alert_once_per_wait,
           test_rebuild_equals_live_after_crashes])
