@@ -69,6 +69,11 @@ static int read_owner(http_req *req, const char *s, int *owner)
 	return 0;
 }
 
+static int each_def(store_txn *t, uint64_t tid, api_list *l, void *owner)
+{
+	return attrdef_each(t, tid, *(int *)owner, add_def, l);
+}
+
 static void list_defs(http_req *req, const principal *p)
 {
 	char os[16];
@@ -79,16 +84,7 @@ static void list_defs(http_req *req, const principal *p)
 			api_bad_field(req, "owner", "owner must be conversation or visitor");
 		return;
 	}
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list l;
-	api_list_init(&l);
-	int rc = l.failed ? STORE_ENOMEM : attrdef_each(&t, p->tid, owner, add_def, &l);
-	store_done(&t);
-	api_list_answer(req, &l, rc);
+	api_list_read(req, p->tid, each_def, &owner);
 }
 
 typedef struct {

@@ -357,6 +357,7 @@ fail:
 typedef struct {
 	store_txn *t;
 	api_list *l;
+	size_t limit;
 } live_walk;
 
 static bool live_one(void *ctx, const rec_vsession *s)
@@ -368,23 +369,21 @@ static bool live_one(void *ctx, const rec_vsession *s)
 	return api_list_add(w->l, view_live(s, &v));
 }
 
+static int each_live(store_txn *t, uint64_t tid, api_list *l, void *arg)
+{
+	live_walk *w = arg;
+	w->t = t;
+	w->l = l;
+	return trackstore_live(t, tid, clock_now_ms() - LIVE_WINDOW_MS, w->limit, live_one, w);
+}
+
 static void live(http_req *req, const principal *p)
 {
 	int64_t limit;
 	if (api_query_int(req, "limit", 100, 1, LIVE_MAX, &limit) < 0)
 		return;
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list l;
-	api_list_init(&l);
-	live_walk w = { &t, &l };
-	int rc = l.failed ? STORE_ENOMEM
-			  : trackstore_live(&t, p->tid, clock_now_ms() - LIVE_WINDOW_MS, (size_t)limit, live_one, &w);
-	store_done(&t);
-	api_list_answer(req, &l, rc);
+	live_walk w = { .limit = (size_t)limit };
+	api_list_read(req, p->tid, each_live, &w);
 }
 
 static bool session_one(void *ctx, const rec_vsession *s)
