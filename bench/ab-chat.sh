@@ -31,7 +31,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); A=$A ($(git -C "$A/.." describe --always --dirty 2>/dev/null || echo '?')) ${FLAGS_A:-} ${SETUP_A:+setup: $SETUP_A} B=$B ($(git -C "$ROOT" describe --always --dirty)) ${FLAGS_B:-} ${SETUP_B:+setup: $SETUP_B}"
-echo "# rate build round p50_ms p99_ms p999_ms in_window_per_s errors missing"
+echo "# rate build round p50_ms p99_ms p999_ms in_window_per_s errors missing disk_B_per_msg apply_us_per_req commit_us_per_req req_per_commit"
 for rate in $RATES; do
 	for round in $(seq "$ROUNDS"); do
 		for side in A B; do
@@ -51,14 +51,26 @@ for rate in $RATES; do
 			json="$TMP/$rate-$side-$round.json"
 			"$BENCH" --port "$PORT" --widget-key "$KEY" --password "$PW" --visitors 200 --agents 10 \
 				--rate "$rate" --duration "$DURATION" --quiet --json "$json" ${BENCH_FLAGS:-} >/dev/null
+			# bytes the server wrote to disk (pages and fsyncs: not moved by CPU noise)
+			wbytes=$(awk '/^write_bytes/ { print $2 }' "/proc/$PID/io" 2>/dev/null || echo 0)
+			# the writer's own figures: apply and commit time per request, requests per commit
+			wfig=$(curl -s "http://127.0.0.1:$PORT/metrics" | python3 -c '
+import re, sys
+t = sys.stdin.read()
+def m(k):
+    x = re.search(r"^parley_storage_%s (\S+)" % k, t, re.M)
+    return float(x.group(1)) if x else 0.0
+n, c = m("requests_total"), m("commits_total")
+print("%.1f %.1f %.1f" % (m("apply_seconds_total") / max(n, 1) * 1e6, m("commit_seconds_total") / max(n, 1) * 1e6, n / max(c, 1)))')
 			parleyd_stop
 			rm -rf "$DATA"
-			python3 - "$json" "$rate" "$side" "$round" <<'PY'
+			python3 - "$json" "$rate" "$side" "$round" "$wbytes" "$wfig" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 lat = d["delivery"]
-print("%s %s %s %.2f %.2f %.2f %.1f %d %d" % (sys.argv[2], sys.argv[3], sys.argv[4], lat["p50_ms"], lat["p99_ms"],
-      lat["p999_ms"], d["delivered_in_window_msgs_per_s"], d["errors"]["total"], d["errors"]["missing"]))
+print("%s %s %s %.2f %.2f %.2f %.1f %d %d %.0f %s" % (sys.argv[2], sys.argv[3], sys.argv[4], lat["p50_ms"], lat["p99_ms"],
+      lat["p999_ms"], d["delivered_in_window_msgs_per_s"], d["errors"]["total"], d["errors"]["missing"],
+      int(sys.argv[5]) / max(d["sent"], 1), sys.argv[6]))
 PY
 			if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; cp "$json" "$OUT/ab-chat-$rate-$side-$round.json"; fi
 		done
@@ -68,8 +80,9 @@ python3 - "$TMP/all.txt" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l[0].isdigit()]
 rates = sorted({int(r[0]) for r in rows})
-print("# rate  median p99 A  median p99 B  B/A")
+print("# rate  median p99 A  median p99 B  B/A   disk B/msg A  disk B/msg B")
 for rate in rates:
     m = {s: statistics.median(float(r[4]) for r in rows if int(r[0]) == rate and r[1] == s) for s in "AB"}
-    print("%6d  %10.2f ms  %10.2f ms  %.2f" % (rate, m["A"], m["B"], m["B"] / m["A"] if m["A"] else float("nan")))
+    w = {s: statistics.median(float(r[9]) for r in rows if int(r[0]) == rate and r[1] == s and len(r) > 9) for s in "AB"}
+    print("%6d  %10.2f ms  %10.2f ms  %.2f  %12.0f  %12.0f" % (rate, m["A"], m["B"], m["B"] / m["A"] if m["A"] else float("nan"), w["A"], w["B"]))
 PY

@@ -10,7 +10,7 @@
 #     without them in one run: ab-chat.sh on one build, FLAGS_B=--no-rollups
 #     (the sink off: the A/B only).
 #   bench/run-analytics.sh BUILD
-# Environment: MESSAGES (1000000), RATE (2000), DURATION (10), APPLY_RATE (5000), AB=0 skips ab-chat,
+# Environment: MESSAGES (1000000), RATE (2000), CEIL_RATE (0: no ceiling pass), DURATION (10), APPLY_RATE (5000), AB=0 skips ab-chat,
 # RATES and ROUNDS for ab-chat.sh, KEEP=DIR keeps (or reuses) the data.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,23 +48,35 @@ DEPT=$(curl -s "http://127.0.0.1:$PORT/v1/departments" -H "Authorization: Bearer
 TO=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 FROM=$(date -u -d '-30 days' +%Y-%m-%dT%H:%M:%SZ)
 R="from=$FROM&to=$TO"
-echo "# route p50_ms p99_ms service_p99_ms served_per_s errors"
-for path in "overview?$R" "overview?$R&agent_id=$AGENT" "overview?$R&department_id=$DEPT" \
-	"volume?$R&interval=day" "volume?$R&interval=hour" "agents?$R" "departments?$R" "satisfaction?$R" \
-	"messages?$R" "agents?$R&format=csv"; do
-	json=$(mktemp)
-	"$BUILD/bench/parley-bench" --mode rest --port "$PORT" --email owner@bench.parley --tenant bench \
-		--password "$PW" --url-path "/v1/analytics/$path" --rate "$RATE" --duration "$DURATION" \
-		--http-conns 8 --quiet --json "$json" >/dev/null
-	python3 - "$json" "$path" <<'PY'
+DAYS="from=$(date -u -d '-29 days' +%Y-%m-%d)&to=$(date -u +%Y-%m-%d)"
+AN=/v1/analytics
+routes=("$AN/overview?$R" "$AN/overview?$R&agent_id=$AGENT" "$AN/overview?$R&department_id=$DEPT"
+	"$AN/volume?$R&interval=day" "$AN/volume?$R&interval=hour" "$AN/agents?$R" "$AN/departments?$R"
+	"$AN/satisfaction?$R" "$AN/messages?$R" "$AN/agents?$R&format=csv" "$AN/volume?$R&interval=hour&format=csv"
+	"$AN/satisfaction?$R&format=csv" "/v1/alerts?$R" "/v1/alerts?$R&kind=rating&agent_id=$AGENT"
+	"/v1/visitors/stats?$DAYS" "/v1/visitors/live")
+# one pass per offered rate: RATE for the latency at a steady load, then
+# CEIL_RATE (0: skip) far above what one route can serve, for its ceiling
+# (served per second, 8 connections)
+for rate in "$RATE" "${CEIL_RATE:-0}"; do
+	[ "$rate" = 0 ] && continue
+	echo "# offered $rate requests/s for $DURATION s per route, 8 connections"
+	echo "# route p50_ms p99_ms service_p99_ms served_per_s errors"
+	for path in "${routes[@]}"; do
+		json=$(mktemp)
+		"$BUILD/bench/parley-bench" --mode rest --port "$PORT" --email owner@bench.parley --tenant bench \
+			--password "$PW" --url-path "$path" --rate "$rate" --duration "$DURATION" \
+			--http-conns 8 --quiet --json "$json" >/dev/null
+		python3 - "$json" "$path" <<'PY'
 import json, re, sys
 d = json.load(open(sys.argv[1]))
 lat, svc = d["latency"], d["service"]
-name = re.sub(r"(from|to)=[^&]*&?", "", sys.argv[2]).rstrip("?&")
-print("%-36s %7.2f %7.2f %7.2f %8.0f %d" % (name, lat["p50_ms"], lat["p99_ms"], svc["p99_ms"],
+name = re.sub(r"(from|to)=[^&]*&?", "", sys.argv[2]).rstrip("?&").replace("/v1/analytics/", "").replace("/v1/", "")
+print("%-40s %7.2f %7.2f %7.2f %8.0f %d" % (name, lat["p50_ms"], lat["p99_ms"], svc["p99_ms"],
       d["in_window_per_s"], d["errors"]["total"]))
 PY
-	rm -f "$json"
+		rm -f "$json"
+	done
 done
 parleyd_stop
 [ -z "${KEEP:-}" ] && rm -rf "$DATA"

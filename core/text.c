@@ -26,6 +26,8 @@ static bool is_bigram_script(int32_t c)
 
 static bool is_word_char(int32_t c)
 {
+	if (c < 0x80)   /* ASCII: letters and digits are its only L* and N* */
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 	switch (utf8proc_category(c)) {
 	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
 	case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
@@ -68,6 +70,14 @@ static uint8_t *clean_utf8(const char *s, size_t n, size_t *out_len)
 	o[j] = 0;
 	*out_len = j;
 	return o;
+}
+
+static bool is_ascii(const char *s, size_t n)
+{
+	unsigned char any = 0;
+	for (size_t i = 0; i < n; i++)
+		any |= (unsigned char)s[i];
+	return any < 0x80;
 }
 
 typedef struct {
@@ -121,15 +131,26 @@ int text_terms(const char *s, size_t n, size_t max_terms, text_term_fn fn, void 
 	emitter e = { fn, ctx, max_terms, 0, false };
 	if (n == 0 || max_terms == 0)
 		return 0;
-	size_t cn;
-	uint8_t *clean = clean_utf8(s, n, &cn);
-	if (!clean)
-		return -1;
 	uint8_t *norm = NULL;
-	utf8proc_ssize_t nn = utf8proc_map(clean, (utf8proc_ssize_t)cn, &norm, NORM_OPTS);
-	free(clean);
-	if (nn < 0)
-		return nn == UTF8PROC_ERROR_NOMEM ? -1 : 0;
+	utf8proc_ssize_t nn;
+	if (is_ascii(s, n)) {
+		/* ASCII: NFKC leaves it as it is, case folding is lowering, no
+		 * marks nor ignorables to strip (utf8proc's map gives the same) */
+		nn = (utf8proc_ssize_t)(n > TEXT_INPUT_MAX ? TEXT_INPUT_MAX : n);
+		if (!(norm = malloc((size_t)nn + 1)))
+			return -1;
+		for (utf8proc_ssize_t j = 0; j < nn; j++)
+			norm[j] = (uint8_t)(s[j] >= 'A' && s[j] <= 'Z' ? s[j] + ('a' - 'A') : s[j]);
+	} else {
+		size_t cn;
+		uint8_t *clean = clean_utf8(s, n, &cn);
+		if (!clean)
+			return -1;
+		nn = utf8proc_map(clean, (utf8proc_ssize_t)cn, &norm, NORM_OPTS);
+		free(clean);
+		if (nn < 0)
+			return nn == UTF8PROC_ERROR_NOMEM ? -1 : 0;
+	}
 	word w = { .len = 0 };
 	/* the previous character of a bigram run (its bytes), or none */
 	const uint8_t *prev = NULL;

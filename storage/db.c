@@ -179,6 +179,15 @@ int db_put_last(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen
 	return db_rc(rc);
 }
 
+int db_put_new(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen, const void *v, size_t vlen)
+{
+	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
+	int rc = mdb_put(txn, d->dbi[t], &key, &val, MDB_NOOVERWRITE);
+	if (rc && rc != MDB_KEYEXIST)
+		log_error("db.put", "table=%s err=\"%s\"", names[t], mdb_strerror(rc));
+	return db_rc(rc);
+}
+
 int db_put_encoded(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
 		   int enc_rc, buf *b)
 {

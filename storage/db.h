@@ -130,6 +130,11 @@ int db_put_encoded(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t k
  * 0 or STORE_EIO. For tables written in key order. */
 int db_put_last(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen, const void *v, size_t vlen);
 
+/* Puts a value only when nothing is stored under the key (one descent:
+ * MDB_NOOVERWRITE, and a key that is there leaves its page clean); 0
+ * (written), STORE_EEXISTS (nothing written) or STORE_EIO. */
+int db_put_new(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen, const void *v, size_t vlen);
+
 /* 0 when nothing is stored under the key, STORE_EEXISTS when something is,
  * or STORE_EIO. */
 int db_absent(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen);

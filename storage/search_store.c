@@ -96,26 +96,55 @@ static void dedupe(term_set *s, size_t *order, size_t *out_n)
 	*out_n = m;
 }
 
+/* Term scratch: a small one on the stack covers a chat message; a long
+ * text (up to TEXT_TERMS_MAX terms) gets a heap one sized to it. */
+#define SCRATCH_SMALL 64
+
 typedef struct {
 	term_set s;
 	size_t *order;
+	char small_t[SCRATCH_SMALL][TEXT_TERM_MAX];
+	uint8_t small_len[SCRATCH_SMALL];
+	size_t small_order[SCRATCH_SMALL];
+	bool heap;
 } scratch;
 
-static int scratch_init(scratch *x)
+static void scratch_init(scratch *x)
 {
-	x->s.cap = TEXT_TERMS_MAX;
+	x->s.t = x->small_t;
+	x->s.len = x->small_len;
+	x->order = x->small_order;
+	x->s.cap = SCRATCH_SMALL;
 	x->s.n = 0;
-	x->s.t = malloc(sizeof *x->s.t * x->s.cap);
-	x->s.len = malloc(x->s.cap);
-	x->order = malloc(sizeof *x->order * x->s.cap);
-	return x->s.t && x->s.len && x->order ? 0 : STORE_ENOMEM;
+	x->heap = false;
 }
 
 static void scratch_free(scratch *x)
 {
-	free(x->s.t);
-	free(x->s.len);
-	free(x->order);
+	if (x->heap) {
+		free(x->s.t);
+		free(x->s.len);
+		free(x->order);
+	}
+	scratch_init(x);
+}
+
+/* Room for the terms of a text of len bytes (a term takes a byte at least). */
+static int scratch_fit(scratch *x, size_t len)
+{
+	size_t want = len < TEXT_TERMS_MAX ? len + 1 : TEXT_TERMS_MAX;
+	if (want <= x->s.cap)
+		return 0;
+	scratch_free(x);
+	x->s.t = malloc(sizeof *x->s.t * want);
+	x->s.len = malloc(want);
+	x->order = malloc(sizeof *x->order * want);
+	x->heap = true;
+	x->s.cap = want;
+	if (x->s.t && x->s.len && x->order)
+		return 0;
+	scratch_free(x);
+	return STORE_ENOMEM;
 }
 
 static uint64_t leb128(const uint8_t *p, size_t n)
@@ -129,26 +158,21 @@ static uint64_t leb128(const uint8_t *p, size_t n)
 	return v;
 }
 
-/* Whether the posting under key k already names a seq less than
- * SEARCH_SEQ_SLACK before seq: then it is left as it is (a read instead of
- * a write: the page is not dirtied). */
-static bool fresh_enough(store_txn *t, const uint8_t *k, size_t n, uint64_t seq)
-{
-	MDB_val v;
-	if (db_get(t->db, t->txn, DB_SEARCH, k, n, &v))
-		return false;
-	uint64_t old = leb128(v.mv_data, v.mv_size);
-	return old && old <= seq && seq - old < SEARCH_SEQ_SLACK;
-}
-
 /* What to do with each distinct term of a text. */
-enum term_op { OP_PUT, OP_PUT_IF_ABSENT, OP_DEL };
+enum term_op { OP_ADD, OP_DEL };
 
+/* OP_ADD puts each (term, conversation) posting that is not there yet,
+ * with seq: one descent, and a posting already there is left as it is
+ * (its page stays clean); OP_DEL removes them. */
 static int each_term(store_txn *t, scratch *x, uint64_t tid, uint64_t cid, uint8_t field, const char *text,
 		     int op, uint64_t seq)
 {
+	size_t tl = strlen(text);
+	int rc = scratch_fit(x, tl);
+	if (rc)
+		return rc;
 	x->s.n = 0;
-	if (text_terms(text, strlen(text), TEXT_TERMS_MAX, collect, &x->s) < 0)
+	if (text_terms(text, tl, x->s.cap, collect, &x->s) < 0)
 		return STORE_ENOMEM;
 	size_t m;
 	dedupe(&x->s, x->order, &m);
@@ -161,15 +185,10 @@ static int each_term(store_txn *t, scratch *x, uint64_t tid, uint64_t cid, uint8
 		size_t n = term_prefix(k, tid, field, x->s.t[j], x->s.len[j]);
 		db_be64(k + n, cid);
 		n += 8;
-		int rc;
 		if (op == OP_DEL)
 			rc = db_del(t->db, t->txn, DB_SEARCH, k, n);
-		else if (op == OP_PUT_IF_ABSENT && (rc = db_absent(t->db, t->txn, DB_SEARCH, k, n)) != 0)
-			rc = rc == STORE_EEXISTS ? 0 : rc;
-		else if (op == OP_PUT && seq && fresh_enough(t, k, n, seq))
-			rc = 0;   /* a posting within SEARCH_SEQ_SLACK: no write (search_store.h) */
-		else
-			rc = db_put(t->db, t->txn, DB_SEARCH, k, n, v, vl);
+		else if ((rc = db_put_new(t->db, t->txn, DB_SEARCH, k, n, v, vl)) == STORE_EEXISTS)
+			rc = 0;
 		if (rc)
 			return rc;
 	}
@@ -186,11 +205,11 @@ static int index_visitor(store_txn *t, scratch *x, const rec_conv *old, const re
 	if (rc == 0 && old && email_new)
 		rc = each_term(t, x, c->tid, c->id, SF_EMAIL, old->visitor_email, OP_DEL, 0);
 	if (rc == 0 && name_new)
-		rc = each_term(t, x, c->tid, c->id, SF_NAME, c->visitor_name, OP_PUT, 0);
+		rc = each_term(t, x, c->tid, c->id, SF_NAME, c->visitor_name, OP_ADD, 0);
 	if (rc == 0 && name_new)
-		rc = each_term(t, x, c->tid, c->id, SF_TEXT, c->visitor_name, OP_PUT_IF_ABSENT, 0);
+		rc = each_term(t, x, c->tid, c->id, SF_TEXT, c->visitor_name, OP_ADD, 0);
 	if (rc == 0 && email_new)
-		rc = each_term(t, x, c->tid, c->id, SF_EMAIL, c->visitor_email, OP_PUT, 0);
+		rc = each_term(t, x, c->tid, c->id, SF_EMAIL, c->visitor_email, OP_ADD, 0);
 	return rc;
 }
 
@@ -206,13 +225,14 @@ int searchstore_index(store_txn *t, const rec_conv *old, const rec_conv *c, rec_
 	if (!visitor && !texts)
 		return 0;
 	scratch x;
-	int rc = scratch_init(&x);
-	if (rc == 0 && visitor)
+	scratch_init(&x);
+	int rc = 0;
+	if (visitor)
 		rc = index_visitor(t, &x, old, c);
 	for (int i = 0; rc == 0 && i < nev; i++) {
 		const rec_event *e = ev[i];
 		if ((e->kind == EK_MESSAGE || e->kind == EK_NOTE) && e->text[0])
-			rc = each_term(t, &x, c->tid, c->id, SF_TEXT, e->text, OP_PUT, e->seq);
+			rc = each_term(t, &x, c->tid, c->id, SF_TEXT, e->text, OP_ADD, e->seq);
 	}
 	scratch_free(&x);
 	return rc;
@@ -248,9 +268,8 @@ int searchstore_backfill(store_txn *t, int convs)
 	rec_conv *c = malloc(sizeof *c);
 	rec_event *e = malloc(sizeof *e);
 	MDB_cursor *cc = NULL, *ec = NULL;
-	rc = scratch_init(&x);
-	if (!c || !e)
-		rc = STORE_ENOMEM;
+	scratch_init(&x);
+	rc = !c || !e ? STORE_ENOMEM : 0;
 	if (rc == 0 && (mdb_cursor_open(t->txn, db_dbi(t->db, DB_CONVS), &cc) ||
 			mdb_cursor_open(t->txn, db_dbi(t->db, DB_EVENTS), &ec)))
 		rc = STORE_EIO;
@@ -274,7 +293,7 @@ int searchstore_backfill(store_txn *t, int convs)
 			while (rc == 0 && erc == 0 && key.mv_size == 24 && memcmp(key.mv_data, last, 16) == 0) {
 				if (rec_event_decode(ev.mv_data, ev.mv_size, e) == 0 &&
 				    (e->kind == EK_MESSAGE || e->kind == EK_NOTE) && e->text[0])
-					rc = each_term(t, &x, c->tid, c->id, SF_TEXT, e->text, OP_PUT, e->seq);
+					rc = each_term(t, &x, c->tid, c->id, SF_TEXT, e->text, OP_ADD, e->seq);
 				erc = rc ? MDB_NOTFOUND : mdb_cursor_get(ec, &key, &ev, MDB_NEXT);
 			}
 			if (rc == 0 && erc != 0 && erc != MDB_NOTFOUND)

@@ -2,11 +2,12 @@
  *
  * Key: tenant (8 bytes BE) · term · 0x00 · conversation id (8 bytes BE);
  * value: the seq (unsigned LEB128, 1 to 3 bytes for any real
- * conversation) of an event of that conversation whose text gave the term,
- * at most SEARCH_SEQ_SLACK - 1 before the newest such event (0 when only
- * the visitor's name did): a later message with the term rewrites it only
- * when it is that far ahead, so a word repeated message after message
- * costs a read, not a write, most of the time. A term is
+ * conversation) of the first event of that conversation whose text gave
+ * the term (0 when the visitor's name did first). A posting is written
+ * once and never rewritten: a later message with a word its conversation
+ * already has costs one B-tree descent and dirties no page, so the write
+ * transaction's pages (and what each commit writes to disk) grow with the
+ * words new to a conversation only. A term is
  * what core/text.h gives (letters and numbers, never a byte below 0x20),
  * behind a field byte for the visitor's name (SF_NAME) and email
  * (SF_EMAIL); message and note words have none. So one term's postings of
@@ -57,7 +58,6 @@ typedef struct {
 } search_list;
 
 #define SEARCH_LISTS_MAX 32        /* lists one query intersects at most */
-#define SEARCH_SEQ_SLACK 8         /* a posting's seq trails its newest event by less */
 
 /* Whether writes index (default on). Off only for the benchmark's A/B
  * (parleyd --search-index=off): conversations written then are not found. */
@@ -83,9 +83,9 @@ int searchstore_index(store_txn *t, const rec_conv *old, const rec_conv *c, rec_
 int searchstore_backfill(store_txn *t, int convs);
 
 /* Called for each conversation in every list, newest first; seq[i] is
- * list i's value for it (SL_TERM: an event seq with the term, less than
- * SEARCH_SEQ_SLACK before the newest such; 0
- * for the other kinds). Return false to stop. */
+ * list i's value for it (SL_TERM: the seq of the first event with the
+ * term, 0 when the visitor's name gave it first; 0 for the other kinds).
+ * Return false to stop. */
 typedef bool (*searchstore_hit_fn)(void *ctx, uint64_t cid, const uint64_t *seq);
 
 /* Walks the conversations of tenant tid present in all n lists (1 <= n <=

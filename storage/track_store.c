@@ -182,7 +182,7 @@ int trackstore_pageview(store_txn *t, const trackstore_view *in, rec_vsession *o
 	if (had)
 		old_last = s->last_ms;
 	*fresh = !had || in->now_ms - s->last_ms >= TRACK_SESSION_GAP_MS;
-	uint32_t day = day_of(in->now_ms);
+	uint32_t day = in->day;
 	uint8_t k[25];
 	if (*fresh) {
 		memset(s, 0, sizeof *s);

@@ -27,7 +27,8 @@
 #define TRACK_DISTINCT_MAX 1000                 /* names counted per day and dimension; the rest as one */
 #define TRACK_DAY_MS (24 * 3600 * 1000LL)
 
-/* What the counters count, per UTC day. TD_TOTAL's names: "pageviews",
+/* What the counters count, per day of the tenant's time zone (the day
+ * the caller gives: trackstore_view.day). TD_TOTAL's names: "pageviews",
  * "sessions". Pages count page views (stored ones); the others count
  * sessions, at their first page view. */
 enum track_dim { TD_TOTAL = 0, TD_PAGE, TD_REFERRER, TD_DEVICE, TD_BROWSER, TD_OS, TD__COUNT };
@@ -37,6 +38,7 @@ typedef struct {
 	uint64_t session_id;         /* the id a new session takes (time-ordered, core/id.h) */
 	uint64_t pageview_id;        /* the page view's id (time-ordered) */
 	int64_t now_ms;
+	uint32_t day;                /* now_ms's day in the tenant's zone: days since 1970-01-01 there */
 	const char *url, *title;     /* normalised, within their limits */
 	const char *referrer;        /* "" = none */
 	const char *referrer_host;   /* counted for a new session; "" = direct */
@@ -64,7 +66,8 @@ int trackstore_live(store_txn *t, uint64_t tid, int64_t since_ms, size_t max, tr
 /* Calls fn for visitor vid's sessions, newest first, at most max. */
 int trackstore_sessions(store_txn *t, uint64_t tid, uint64_t vid, size_t max, trackstore_session_fn fn, void *ctx);
 
-/* A counter row: its day (days since the epoch, UTC), what it counts
+/* A counter row: its day (days since 1970-01-01 in the tenant's zone as
+ * it was when counted), what it counts
  * (name "" = the names past TRACK_DISTINCT_MAX of that day) and count. */
 typedef bool (*trackstore_count_fn)(void *ctx, uint32_t day, const char *name, uint64_t count);
 

@@ -29,7 +29,7 @@
 #include <string.h>
 
 #define SEARCH_SCAN_MAX 2000      /* conversations one request looks at */
-#define SNIPPET_BACK    20        /* messages read back from the newest with a term */
+#define SNIPPET_BACK    16        /* events read back from the newest for a snippet */
 #define SNIPPET_BEFORE  60        /* bytes of context before the match */
 #define SNIPPET_MAX     240       /* bytes of a snippet */
 #define DATE_SLACK_MS   60000     /* an id's time and its record's created_ms differ by less */
@@ -321,32 +321,27 @@ static json_t *snippet_of(const char *text, long off)
 }
 
 /* The match of conversation c: the newest message or note holding every
- * word — it is at or below the smallest of the words' newest seqs, so the
- * walk back starts there (plus the postings' slack) and reads at most
- * SNIPPET_BACK + SEARCH_SEQ_SLACK events — else an event with a word (the
- * greatest posting seq); null when only the name or email matched. */
+ * word among its last SNIPPET_BACK events — else the event that first
+ * gave one of the words (the greatest posting seq: a posting keeps the
+ * first event with its term, search_store.h); null when only the name or
+ * email matched. */
 static json_t *match_of(walk *w, const uint64_t *seq)
 {
-	uint64_t top = 0, low = UINT64_MAX;
-	for (int i = 0; i < w->r->nterms; i++) {
-		if (w->r->lists[i].field != SF_TEXT)
-			continue;
-		top = seq[i] > top ? seq[i] : top;
-		low = seq[i] < low ? seq[i] : low;
-	}
-	if (top == 0)
+	uint64_t top = 0;
+	for (int i = 0; i < w->r->nterms; i++)
+		if (w->r->lists[i].field == SF_TEXT)
+			top = seq[i] > top ? seq[i] : top;
+	if (text_mask(w->r) == 0)
 		return json_null();
-	/* a posting's seq trails the newest event with its word by less than
-	 * SEARCH_SEQ_SLACK: the newest event with every word lies at or below
-	 * start */
-	uint64_t start = low + SEARCH_SEQ_SLACK - 1 < w->c.last_seq ? low + SEARCH_SEQ_SLACK - 1 : w->c.last_seq;
 	uint64_t best = 0;
 	bool any;
-	for (uint64_t s = start; s > 0 && s + SNIPPET_BACK + SEARCH_SEQ_SLACK > start && !best; s--)
+	for (uint64_t s = w->c.last_seq; s > 0 && s + SNIPPET_BACK > w->c.last_seq && !best; s--)
 		if (convstore_event(w->t, w->c.tid, w->c.id, s, w->e) == 0 && holds_all(w->r, w->e, &any))
 			best = s;
 	if (!best)
 		best = top;
+	if (!best)
+		return json_null();
 	if ((w->e->seq != best || w->e->cid != w->c.id) && convstore_event(w->t, w->c.tid, w->c.id, best, w->e))
 		return json_null();
 	const rec_event *e = w->e;

@@ -26,6 +26,7 @@
 #include "actors/kit/view.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/hours.h"
 #include "core/id.h"
 #include "core/ioloop.h"
 #include "core/log.h"
@@ -211,6 +212,16 @@ static void pv_done(wr_req *w, int rc)
 	free(op);
 }
 
+/* The day (since 1970-01-01) holding ms in the tenant's time zone: what
+ * the counters count by and the reports' from/to name. */
+static uint32_t local_day(const rec_tenant *t, int64_t ms)
+{
+	int err;
+	const tz *z = hours_zone(t->timezone[0] ? t->timezone : "UTC", &err);
+	int64_t local = ms + (z ? (int64_t)tz_offset(z, ms / 1000, NULL) * 1000 : 0);
+	return local > 0 ? (uint32_t)(local / TRACK_DAY_MS) : 0;
+}
+
 static int read_tenant_visitor(app *a, uint64_t tid, uint64_t vid, rec_tenant *t, rec_visitor *v)
 {
 	store_txn txn;
@@ -338,7 +349,8 @@ static void pageview(http_req *req, const principal *pp)
 
 	op->app = a;
 	op->in = (trackstore_view){ .tid = p.tid, .vid = p.id, .session_id = id_next(&a->ids),
-				    .pageview_id = id_next(&a->ids), .now_ms = now, .url = op->url, .title = op->title,
+				    .pageview_id = id_next(&a->ids), .now_ms = now, .day = local_day(&tn, now),
+				    .url = op->url, .title = op->title,
 				    .referrer = op->referrer, .referrer_host = op->ref_host, .device = (uint8_t)ua.device,
 				    .browser = op->browser, .os = op->os, .lang = op->lang, .screen = op->screen,
 				    .browser_major = (uint64_t)ua.browser_major };
@@ -505,7 +517,12 @@ static json_t *top(json_t *sums, const char *label, size_t limit)
 static void stats(http_req *req, const principal *p)
 {
 	char from_s[16], to_s[16];
-	int64_t today = clock_now_ms() / TRACK_DAY_MS, from, to, limit;
+	rec_tenant tn;
+	if (read_tenant_visitor(api_app(req), p->tid, 0, &tn, NULL)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
+	}
+	int64_t today = local_day(&tn, clock_now_ms()), from, to, limit;
 	int fl = http_query(req, "from", from_s, sizeof from_s), tl = http_query(req, "to", to_s, sizeof to_s);
 	to = tl == -1 ? today : tl < 0 ? -1 : parse_day(to_s);
 	if (to < 0) {

@@ -11,7 +11,8 @@
 - results newest first, paged by cursor without repeats or gaps;
 - each filter (tag, status, agent, department, dates), alone and combined
   with words;
-- snippets: the newest matching message, cut around the word;
+- snippets: the newest matching message among the last 16 events, else
+  the first message with the word, cut around the word;
 - bad input: empty, operators only, huge, too many terms, malformed ids,
   statuses, dates and limits, unknown or other-tenant tags, agents and
   departments.
@@ -269,6 +270,13 @@ def test_snippet(s, w):
     assert m["seq"] == 3, m                                  # the newest with the word
     m = ok(*q(s, w.owner, q="needle first")[:2])["data"][0]["match"]
     assert m["seq"] == 2 and m["snippet"].startswith("first message"), m   # the newest with all words
+    # a word only in a message further back than the snippet walk (16
+    # events): the posting's event, the first with the word
+    cid, vt = w.conv("an early walnut question")
+    for i in range(20):
+        w.say(cid, vt, "filler message %d" % i)
+    m = ok(*q(s, w.owner, q="walnut")[:2])["data"][0]["match"]
+    assert m["seq"] == 2 and "walnut" in m["snippet"], m
 
 
 def test_bad_input(s, w):

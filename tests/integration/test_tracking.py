@@ -16,18 +16,20 @@
 - live visitors (active in the last 15 minutes) listed with their current
   page, and streamed to the tenant's consoles as `visitor` frames; another
   tenant sees none of them, and another tenant's visitor id is 404;
-- reports over a date range from the day counters; malformed, reversed and
-  over-31-day ranges 400;
+- reports over a date range from the day counters, days of the tenant's
+  time zone; malformed, reversed and over-31-day ranges 400;
 - identity: the secret shown once; a valid signature marks the visitor
   verified with the site's id; a forged one, another id's signature, a
   malformed hash: 401 invalid_identity, nothing marked; no secret: 400;
 - retention: page views older than the tenant's days are pruned at start.
 """
+import calendar
 import hashlib
 import hmac
 import os
 import shutil
 import tempfile
+import time
 
 from harness import WS, Server, err, main, ok, run, wait_until
 
@@ -276,6 +278,34 @@ def test_reports_ranges():
         err(*s.request("GET", "/v1/visitors/live?limit=100000", token=tok)[:2], 400, "invalid_field", "limit")
 
 
+def test_reports_in_tenant_days():
+    """The day counters count the tenant's local days: at 20:00 UTC a page
+    view in Kolkata (+5:30) is the next day's, in New York (-5) the same
+    day's; the reports' from/to and their default "today" are local."""
+    with Server("--test-clock") as s:
+        tok = s.login()["access_token"]
+        day = time.gmtime(time.time() + 86400)          # tomorrow: tokens need a clock past the users' creation
+        d0 = time.strftime("%Y-%m-%d", day)
+        d1 = time.strftime("%Y-%m-%d", time.gmtime(calendar.timegm(day) + 86400))
+        ok(*s.request("PUT", "/v1/ops/clock", {"now": d0 + "T20:00:00Z"}, token=tok)[:2])
+        tok = s.login()["access_token"]          # issued on the moved clock
+
+        def count(frm, to):
+            q = "?from=%s&to=%s" % (frm, to)
+            return ok(*s.request("GET", "/v1/visitors/stats" + q, token=tok)[:2])["pageviews"]
+
+        ok(*s.request("PATCH", "/v1/tenant", {"timezone": "Asia/Kolkata"}, token=tok)[:2])
+        ok(*pv(s, s.visitor("Kiran")["visitor_token"], "https://shop.example/a")[:2], 201)
+        assert (count(d0, d0), count(d1, d1)) == (0, 1)
+        r = ok(*s.request("GET", "/v1/visitors/stats", token=tok)[:2])     # today, there
+        assert r["to"] == d1 and r["pageviews"] == 1, r
+        ok(*s.request("PATCH", "/v1/tenant", {"timezone": "America/New_York"}, token=tok)[:2])
+        ok(*pv(s, s.visitor("Nora")["visitor_token"], "https://shop.example/b")[:2], 201)
+        assert (count(d0, d0), count(d1, d1)) == (1, 1)
+        r = ok(*s.request("GET", "/v1/visitors/stats", token=tok)[:2])
+        assert r["to"] == d0, r
+
+
 def test_other_tenant():
     with Server() as s:
         tok = s.login()["access_token"]
@@ -365,4 +395,4 @@ def test_identity_verification():
 if __name__ == "__main__":
     main([test_sessions_and_live, test_live_stream_to_consoles, test_urls_titles_and_bad_input,
           test_privacy_signals_and_switch, test_flood_rate_limit_and_session_cap, test_session_gap_and_retention,
-          test_reports_ranges, test_other_tenant, test_identity_verification])
+          test_reports_ranges, test_reports_in_tenant_days, test_other_tenant, test_identity_verification])

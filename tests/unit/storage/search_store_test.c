@@ -125,7 +125,7 @@ static void test_words_newest_first(void **state)
 	assert_int_equal(h.n, 2);           /* 30's "order" was a status event */
 	assert_int_equal(h.cid[0], 20);
 	assert_int_equal(h.cid[1], 10);
-	assert_int_equal(h.seq[1][0], 2);   /* its first message with it: 3 is within the slack */
+	assert_int_equal(h.seq[1][0], 2);   /* its first message with it, not 3 */
 	h = words(f, T1, "arrived");
 	assert_int_equal(h.n, 1);
 	assert_int_equal(h.seq[0][0], 2);
@@ -147,7 +147,7 @@ static void test_and(void **state)
 	assert_int_equal(h.n, 2);
 	assert_int_equal(h.cid[0], 20);
 	assert_int_equal(h.cid[1], 10);
-	assert_int_equal(h.seq[1][0], 2);   /* "order" first at 2, 3 within the slack */
+	assert_int_equal(h.seq[1][0], 2);   /* "order" first at 2, not 3 */
 	assert_int_equal(h.seq[1][1], 3);   /* "refund" only at 3 */
 	h = words(f, T1, "arrived refund");  /* in two messages of one conversation */
 	assert_int_equal(h.n, 1);
@@ -330,23 +330,45 @@ static void test_bounds_and_paging(void **state)
 	assert_int_equal(h.cid[4], 110);
 }
 
-/* A posting's seq is rewritten only when the new message is
- * SEARCH_SEQ_SLACK or more ahead of it: it trails the newest by less. */
-static void test_seq_slack(void **state)
+/* A posting keeps the first event with its term: later messages with the
+ * word leave it as it is (no rewrite), and a new word of a later message
+ * gets that message's seq. */
+static void test_first_seq(void **state)
 {
 	tmpdb *f = *state;
 	rec_conv c;
 	mk_conv(&c, T1, 10, "", "");
-	uint64_t expect = 1;
 	for (uint64_t seq = 1; seq <= 40; seq++) {
-		index_one(f, seq == 1 ? NULL : &c, &c, seq, EK_MESSAGE, "again");
-		if (seq - expect >= SEARCH_SEQ_SLACK)
-			expect = seq;
+		index_one(f, seq == 1 ? NULL : &c, &c, seq, EK_MESSAGE, seq == 25 ? "again late" : "again");
 		hits h = words(f, T1, "again");
 		assert_int_equal(h.n, 1);
-		assert_int_equal(h.seq[0][0], expect);
-		assert_true(seq - h.seq[0][0] < SEARCH_SEQ_SLACK);
+		assert_int_equal(h.seq[0][0], 1);
 	}
+	hits h = words(f, T1, "late");
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.seq[0][0], 25);
+}
+
+/* A text of more distinct words than the small scratch holds: every word
+ * is indexed, up to the last. */
+static void test_long_text(void **state)
+{
+	tmpdb *f = *state;
+	static char text[8192];
+	size_t o = 0;
+	for (int i = 0; i < 600; i++)
+		o += (size_t)snprintf(text + o, sizeof text - o, "w%dx ", i);
+	rec_conv c;
+	mk_conv(&c, T1, 10, "", "");
+	index_one(f, NULL, &c, 1, EK_MESSAGE, text);
+	assert_int_equal(words(f, T1, "w0x").n, 1);
+	assert_int_equal(words(f, T1, "w63x").n, 1);
+	assert_int_equal(words(f, T1, "w64x").n, 1);
+	assert_int_equal(words(f, T1, "w599x").n, 1);
+	assert_int_equal(words(f, T1, "w600x").n, 0);
+	/* then a short one again: the small scratch */
+	index_one(f, &c, &c, 2, EK_MESSAGE, "short again");
+	assert_int_equal(words(f, T1, "short").n, 1);
 }
 
 static void test_off(void **state)
@@ -416,7 +438,7 @@ static void test_backfill(void **state)
 	assert_int_equal(backfill(f, 2), 0);                /* done: the mark says so */
 	hits h = words(f, T1, "parcel");
 	assert_int_equal(h.n, 1);
-	assert_int_equal(h.seq[0][0], 2);                   /* the first: 3 is within the slack */
+	assert_int_equal(h.seq[0][0], 2);                   /* the first, not 3 */
 	assert_int_equal(words(f, T1, "created").n, 0);     /* not a message */
 	assert_int_equal(words(f, T1, "refund").n, 1);
 	assert_int_equal(words(f, T2, "parcel refund").n, 1);
@@ -471,7 +493,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefix_terms, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_filters, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_bounds_and_paging, tmpdb_setup, tmpdb_teardown),
-		cmocka_unit_test_setup_teardown(test_seq_slack, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_first_seq, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_long_text, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_off, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lists, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_backfill, tmpdb_setup, tmpdb_teardown),

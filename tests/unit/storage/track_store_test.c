@@ -37,7 +37,8 @@ static rec_vsession view(tmpdb *f, uint64_t tid, uint64_t vid, int64_t at, const
 {
 	static uint64_t n = 1;
 	trackstore_view in = { .tid = tid, .vid = vid, .session_id = (uint64_t)at << 16 | n++,
-			       .pageview_id = (uint64_t)at << 16 | n++, .now_ms = at, .url = url, .title = "T",
+			       .pageview_id = (uint64_t)at << 16 | n++, .now_ms = at, .day = (uint32_t)(at / TRACK_DAY_MS),
+			       .url = url, .title = "T",
 			       .referrer = "", .referrer_host = "(direct)", .device = 1, .browser = "Chrome",
 			       .os = "Linux", .lang = "en", .screen = "", .browser_major = 120 };
 	rec_vsession s;
