@@ -214,10 +214,10 @@ static void pv_done(wr_req *w, int rc)
 
 /* The day (since 1970-01-01) holding ms in the tenant's time zone: what
  * the counters count by and the reports' from/to name. */
-static uint32_t local_day(const rec_tenant *t, int64_t ms)
+static uint32_t local_day(app *a, const rec_tenant *t, int64_t ms)
 {
 	int err;
-	const tz *z = hours_zone(t->timezone[0] ? t->timezone : "UTC", &err);
+	const tz *z = hours_zone(a->zones, t->timezone[0] ? t->timezone : "UTC", &err);
 	int64_t local = ms + (z ? (int64_t)tz_offset(z, ms / 1000, NULL) * 1000 : 0);
 	return local > 0 ? (uint32_t)(local / TRACK_DAY_MS) : 0;
 }
@@ -349,7 +349,7 @@ static void pageview(http_req *req, const principal *pp)
 
 	op->app = a;
 	op->in = (trackstore_view){ .tid = p.tid, .vid = p.id, .session_id = id_next(&a->ids),
-				    .pageview_id = id_next(&a->ids), .now_ms = now, .day = local_day(&tn, now),
+				    .pageview_id = id_next(&a->ids), .now_ms = now, .day = local_day(a, &tn, now),
 				    .url = op->url, .title = op->title,
 				    .referrer = op->referrer, .referrer_host = op->ref_host, .device = (uint8_t)ua.device,
 				    .browser = op->browser, .os = op->os, .lang = op->lang, .screen = op->screen,
@@ -522,7 +522,7 @@ static void stats(http_req *req, const principal *p)
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	int64_t today = local_day(&tn, clock_now_ms()), from, to, limit;
+	int64_t today = local_day(api_app(req), &tn, clock_now_ms()), from, to, limit;
 	int fl = http_query(req, "from", from_s, sizeof from_s), tl = http_query(req, "to", to_s, sizeof to_s);
 	to = tl == -1 ? today : tl < 0 ? -1 : parse_day(to_s);
 	if (to < 0) {
