@@ -279,13 +279,37 @@ bool hours_is_open_tz(const hours *h, const tz *z, int64_t now_ms)
 }
 
 /* The zones loaded so far: a list that only grows (a handful of zones per
- * installation); read without the lock once published. */
+ * installation), under its lock. */
 #define ZONES_MAX 256
-static pthread_mutex_t zones_mu = PTHREAD_MUTEX_INITIALIZER;
-static tz *zones[ZONES_MAX];
-static int nzones;
+struct hours_zones {
+	pthread_mutex_t mu;
+	tz *z[ZONES_MAX];
+	int n;
+};
 
-const tz *hours_zone(const char *name, int *err)
+hours_zones *hours_zones_new(void)
+{
+	hours_zones *zs = calloc(1, sizeof *zs);
+	if (zs && pthread_mutex_init(&zs->mu, NULL)) {
+		free(zs);
+		return NULL;
+	}
+	return zs;
+}
+
+void hours_zones_free(hours_zones **zsp)
+{
+	hours_zones *zs = *zsp;
+	if (!zs)
+		return;
+	for (int i = 0; i < zs->n; i++)
+		tz_free(&zs->z[i]);
+	pthread_mutex_destroy(&zs->mu);
+	free(zs);
+	*zsp = NULL;
+}
+
+const tz *hours_zone(hours_zones *zs, const char *name, int *err)
 {
 	int e = 0;
 	if (!err)
@@ -295,28 +319,28 @@ const tz *hours_zone(const char *name, int *err)
 		*err = TZ_ENAME;
 		return NULL;
 	}
-	pthread_mutex_lock(&zones_mu);
-	for (int i = 0; i < nzones; i++)
-		if (strcmp(tz_name(zones[i]), name) == 0) {
-			tz *z = zones[i];
-			pthread_mutex_unlock(&zones_mu);
+	pthread_mutex_lock(&zs->mu);
+	for (int i = 0; i < zs->n; i++)
+		if (strcmp(tz_name(zs->z[i]), name) == 0) {
+			tz *z = zs->z[i];
+			pthread_mutex_unlock(&zs->mu);
 			return z;
 		}
 	tz *z = NULL;
-	if (nzones == ZONES_MAX)
+	if (zs->n == ZONES_MAX)
 		*err = TZ_ENOMEM;   /* full: the callers load it for the moment */
 	else if ((z = tz_load(name, err)))
-		zones[nzones++] = z;
-	pthread_mutex_unlock(&zones_mu);
+		zs->z[zs->n++] = z;
+	pthread_mutex_unlock(&zs->mu);
 	return z;
 }
 
-int hours_is_open(const hours *h, const char *zone, int64_t now_ms)
+int hours_is_open(hours_zones *zs, const hours *h, const char *zone, int64_t now_ms)
 {
 	if (h->always)
 		return 1;
 	int err;
-	const tz *z = hours_zone(zone, &err);
+	const tz *z = hours_zone(zs, zone, &err);
 	if (z)
 		return hours_is_open_tz(h, z, now_ms) ? 1 : 0;
 	if (err != TZ_ENOMEM)
@@ -330,12 +354,12 @@ int hours_is_open(const hours *h, const char *zone, int64_t now_ms)
 	return open;
 }
 
-bool hours_zone_valid(const char *name, int *err)
+bool hours_zone_valid(hours_zones *zs, const char *name, int *err)
 {
 	int e = 0;
 	if (!err)
 		err = &e;
-	if (hours_zone(name, err))
+	if (hours_zone(zs, name, err))
 		return true;
 	if (*err != TZ_ENOMEM)
 		return false;

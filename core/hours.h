@@ -70,23 +70,32 @@ int hours_format(const hours *h, char *out, size_t cap);
  * out of memory. */
 json_t *hours_to_json(const hours *h);
 
+/* The time zones loaded so far, kept for the owner's life (immutable
+ * once loaded; any thread, behind a lock): the app owns one (kit/app.h
+ * zones). At most 256 are kept. */
+typedef struct hours_zones hours_zones;
+
+/* NULL when out of memory. */
+hours_zones *hours_zones_new(void);
+void hours_zones_free(hours_zones **zs);
+
 /* Whether h is open at epoch ms now_ms on the wall clock of zone: 1 open,
  * 0 closed, or a TZ_E* code (core/tz.h) when the zone does not load.
- * Zones are loaded once and kept (immutable; any thread); past 256 kept
- * zones one is loaded for the call. */
-int hours_is_open(const hours *h, const char *zone, int64_t now_ms);
+ * The zone is loaded once into zs and kept; past 256 kept zones one is
+ * loaded for the call. */
+int hours_is_open(hours_zones *zs, const hours *h, const char *zone, int64_t now_ms);
 
 /* The same with a zone already loaded. */
 bool hours_is_open_tz(const hours *h, const tz *z, int64_t now_ms);
 
-/* The zone named, loaded once and kept for the process's life (NULL with
- * *err set to a TZ_E* code when it does not load, TZ_ENOMEM when the 256
- * kept zones are taken). */
-const tz *hours_zone(const char *name, int *err);
+/* The zone named, loaded once into zs and kept there (NULL with *err set
+ * to a TZ_E* code when it does not load, TZ_ENOMEM when the 256 kept
+ * zones are taken). */
+const tz *hours_zone(hours_zones *zs, const char *name, int *err);
 
 /* True when the zone exists and loads (the check for an unknown time
  * zone; works when the kept zones are full too). */
-bool hours_zone_valid(const char *name, int *err);
+bool hours_zone_valid(hours_zones *zs, const char *name, int *err);
 
 /* "mon".."sun" for 0..6; NULL otherwise. */
 const char *hours_day_name(int d);

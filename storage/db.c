@@ -4,6 +4,7 @@
  * (64 GiB of address space, sparse on disk) so MDB_MAP_FULL is not a
  * practical failure mode; the writer reports it if it happens. */
 #include "storage/db.h"
+#include "storage/rollup_store.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -17,6 +18,8 @@ struct db {
 	MDB_dbi dbi[DB__COUNT];
 	char path[4096];
 	bool search_off;   /* db_set_search_index */
+	bool rollups_off;  /* db_set_rollups */
+	struct rollup_batch *rollup_batch;   /* rollup_store.c's deferred figures */
 };
 
 static const char *names[DB__COUNT] = {
@@ -27,7 +30,7 @@ static const char *names[DB__COUNT] = {
 	"files", "blobs", "usage",
 	"depts", "dept_members", "agent_depts", "presence", "audit", "due",
 	"canned", "canned_code", "tags", "tag_name", "tag_convs", "attr_defs", "attrs", "mentions",
-	"search", "ratings", "rollups", "alerts", "pageviews", "vsessions",
+	"search", "ratings", "rating_time", "rollups", "alerts", "pageviews", "vsessions",
 };
 
 const char *db_table_name(enum db_table t)
@@ -97,11 +100,27 @@ bool db_search_index(const db *d)
 	return !d->search_off;
 }
 
+void db_set_rollups(db *d, bool on)
+{
+	d->rollups_off = !on;
+}
+
+bool db_rollups(const db *d)
+{
+	return !d->rollups_off;
+}
+
+struct rollup_batch **db_rollup_batch(db *d)
+{
+	return &d->rollup_batch;
+}
+
 void db_close(db **db_p)
 {
 	db *d = *db_p;
 	if (!d)
 		return;
+	rollup_batch_free(&d->rollup_batch);
 	mdb_env_close(d->env);
 	free(d);
 	*db_p = NULL;

@@ -62,6 +62,7 @@ enum db_table {
 	DB_MENTIONS,      /* tid|uid|cid|seq → "" (unread mentions) */
 	DB_SEARCH,        /* tid|term|0|cid → posting (the search index; docs/storage.md) */
 	DB_RATINGS,       /* tid|cid → rating */
+	DB_RATING_TIME,   /* tid|created_ms|cid → agent|dept|commented (ratings by time) */
 	DB_ROLLUPS,       /* analytics rollups (docs/storage.md) */
 	DB_ALERTS,        /* tid|id → alert */
 	DB_PAGEVIEWS,     /* visitor tracking: page views (docs/storage.md) */
@@ -88,6 +89,18 @@ void db_close(db **db_p);
  * open database, set before writes begin (storage/search_store.h). */
 void db_set_search_index(db *d, bool on);
 bool db_search_index(const db *d);
+
+/* Whether writes keep the analytics rollups (default true; parleyd
+ * --no-rollups turns it off for the benchmark's A/B): a property of the
+ * open database, set before writes begin (storage/rollup_store.h). */
+void db_set_rollups(db *d, bool on);
+bool db_rollups(const db *d);
+
+/* The rollup store's figures deferred to the end of the write batch
+ * (storage/rollup_store.c; writer thread only): NULL unless deferring;
+ * freed by db_close. */
+struct rollup_batch;
+struct rollup_batch **db_rollup_batch(db *d);
 
 MDB_env *db_env(db *d);
 MDB_dbi db_dbi(db *d, enum db_table t);

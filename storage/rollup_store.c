@@ -24,8 +24,6 @@
 #define STATE_SCOPE 0xff
 #define KEY_MAX 30
 
-bool rollup_disabled;
-
 const uint32_t rollup_hist_bounds[ROLLUP_HIST_N - 1] = {
 	10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400,
 };
@@ -202,15 +200,30 @@ typedef struct {
 	rollup_vec d;
 } pend;
 
-static struct {
-	bool on;
+struct rollup_batch {
 	pend *v;
 	size_t cap, n;
-} D;
+};
 
-void rollup_defer(bool on)
+int rollup_defer(struct db *d, bool on)
 {
-	D.on = on;
+	struct rollup_batch **b = db_rollup_batch(d);
+	if (!on) {
+		rollup_batch_free(b);
+		return 0;
+	}
+	if (!*b && !(*b = calloc(1, sizeof **b)))
+		return STORE_ENOMEM;
+	return 0;
+}
+
+void rollup_batch_free(struct rollup_batch **b)
+{
+	if (!*b)
+		return;
+	free((*b)->v);
+	free(*b);
+	*b = NULL;
 }
 
 static uint64_t key_hash(const uint8_t *k, size_t n)
@@ -221,39 +234,39 @@ static uint64_t key_hash(const uint8_t *k, size_t n)
 	return h;
 }
 
-static int pend_grow(void)
+static int pend_grow(struct rollup_batch *D)
 {
-	size_t cap = D.cap ? D.cap * 2 : 256;
+	size_t cap = D->cap ? D->cap * 2 : 256;
 	pend *n = calloc(cap, sizeof *n);
 	if (!n)
 		return STORE_ENOMEM;
-	for (size_t i = 0; i < D.cap; i++) {
-		if (!D.v[i].klen)
+	for (size_t i = 0; i < D->cap; i++) {
+		if (!D->v[i].klen)
 			continue;
-		size_t j = key_hash(D.v[i].key, D.v[i].klen) & (cap - 1);
+		size_t j = key_hash(D->v[i].key, D->v[i].klen) & (cap - 1);
 		while (n[j].klen)
 			j = (j + 1) & (cap - 1);
-		n[j] = D.v[i];
+		n[j] = D->v[i];
 	}
-	free(D.v);
-	D.v = n;
-	D.cap = cap;
+	free(D->v);
+	D->v = n;
+	D->cap = cap;
 	return 0;
 }
 
-static int pend_add(const uint8_t *k, size_t kn, const rollup_vec *d)
+static int pend_add(struct rollup_batch *D, const uint8_t *k, size_t kn, const rollup_vec *d)
 {
-	if ((D.n + 1) * 2 > D.cap && pend_grow())
+	if ((D->n + 1) * 2 > D->cap && pend_grow(D))
 		return STORE_ENOMEM;
-	size_t j = key_hash(k, kn) & (D.cap - 1);
-	while (D.v[j].klen && (D.v[j].klen != kn || memcmp(D.v[j].key, k, kn)))
-		j = (j + 1) & (D.cap - 1);
-	pend *p = &D.v[j];
+	size_t j = key_hash(k, kn) & (D->cap - 1);
+	while (D->v[j].klen && (D->v[j].klen != kn || memcmp(D->v[j].key, k, kn)))
+		j = (j + 1) & (D->cap - 1);
+	pend *p = &D->v[j];
 	if (!p->klen) {
 		memcpy(p->key, k, kn);
 		p->klen = (uint8_t)kn;
 		memset(&p->d, 0, sizeof p->d);
-		D.n++;
+		D->n++;
 	}
 	for (int m = 0; m < RM__COUNT; m++)
 		p->d.v[m] += d->v[m];
@@ -264,30 +277,33 @@ static int add_to_key(store_txn *t, const uint8_t *k, size_t kn, const rollup_ve
 
 int rollup_flush_deferred(store_txn *t)
 {
+	struct rollup_batch *D = *db_rollup_batch(t->db);
 	int rc = 0;
-	for (size_t i = 0; i < D.cap && D.n; i++) {
-		if (!D.v[i].klen)
+	for (size_t i = 0; D && i < D->cap && D->n; i++) {
+		if (!D->v[i].klen)
 			continue;
 		if (!rc)
-			rc = add_to_key(t, D.v[i].key, D.v[i].klen, &D.v[i].d);
-		D.v[i].klen = 0;
-		D.n--;
+			rc = add_to_key(t, D->v[i].key, D->v[i].klen, &D->v[i].d);
+		D->v[i].klen = 0;
+		D->n--;
 	}
 	return rc;
 }
 
-void rollup_drop_deferred(void)
+void rollup_drop_deferred(struct db *d)
 {
-	for (size_t i = 0; i < D.cap && D.n; i++) {
-		if (D.v[i].klen) {
-			D.v[i].klen = 0;
-			D.n--;
+	struct rollup_batch *D = *db_rollup_batch(d);
+	for (size_t i = 0; D && i < D->cap && D->n; i++) {
+		if (D->v[i].klen) {
+			D->v[i].klen = 0;
+			D->n--;
 		}
 	}
 }
 
 static int flush(store_txn *t, uint64_t tid, const deltas *ds)
 {
+	struct rollup_batch *D = *db_rollup_batch(t->db);   /* deferring: the batch's table */
 	for (int i = 0; i < ds->n; i++) {
 		const delta *d = &ds->v[i];
 		bool any = false;
@@ -300,7 +316,7 @@ static int flush(store_txn *t, uint64_t tid, const deltas *ds)
 			for (int s = 0; s < RS__COUNT; s++) {
 				uint8_t k[KEY_MAX];
 				size_t kn = key_of(k, tid, s, g, d->dept, d->agent, b);
-				int rc = D.on ? pend_add(k, kn, &d->d) : add_to_key(t, k, kn, &d->d);
+				int rc = D ? pend_add(D, k, kn, &d->d) : add_to_key(t, k, kn, &d->d);
 				if (rc)
 					return rc;
 			}
@@ -608,7 +624,7 @@ static int conv_catch_up(store_txn *t, const rec_conv *c, int64_t at_ms, bool co
 int rollup_conv_changed_with(store_txn *t, const rec_conv *c, int64_t at_ms, const rec_event *const *known,
 			     int nknown)
 {
-	if (rollup_disabled)
+	if (!db_rollups(t->db))
 		return 0;
 	return conv_catch_up(t, c, at_ms, true, known, nknown);
 }

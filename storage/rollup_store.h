@@ -131,13 +131,18 @@ double rollup_percentile(const uint64_t *hist, double p);
  * before the commit (a writer hook), so a batch of messages to the same
  * quarter hour updates each key once; rollup_drop_deferred forgets them
  * (a batch that failed). Writer thread only. Off by default (the rebuild
- * and the data generator write every change's figures at once). */
-void rollup_defer(bool on);
+ * and the data generator write every change's figures at once). The
+ * table belongs to the open database (db_rollup_batch). */
+int rollup_defer(struct db *d, bool on);   /* 0, or STORE_ENOMEM */
 int rollup_flush_deferred(store_txn *t);
-void rollup_drop_deferred(void);
+void rollup_drop_deferred(struct db *d);
 
-/* When off, rollup_conv_changed does nothing (the benchmark's A/B only). */
-extern bool rollup_disabled;
+/* The deferred figures' table (db_rollup_batch), by db_close. */
+struct rollup_batch;
+void rollup_batch_free(struct rollup_batch **b);
+
+/* With db_set_rollups(d, false) (storage/db.h), rollup_conv_changed does
+ * nothing (the benchmark's A/B only). */
 
 
 

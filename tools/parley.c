@@ -5,13 +5,15 @@
  *   parley [--data DIR] tenant key --tenant SLUG
  *   parley [--data DIR] user create --tenant SLUG --email E --password P [--role R] [--name N]
  *   parley [--data DIR] user reset-password --tenant SLUG --email E --password P
- *   parley [--data DIR] analytics rebuild   (recomputes the rollups from the stored events)
+ *   parley [--data DIR] analytics rebuild   (recomputes the rollups from the stored events
+ *                                            and the ratings' time index from the ratings)
  *   parley [--data DIR] analytics dump      (prints every rollup key and its nonzero figures)
  */
 #include "actors/auth/password.h"
 #include "storage/account_store.h"
 #include "storage/dept_store.h"
 #include "storage/db.h"
+#include "storage/rating_store.h"
 #include "storage/rollup_store.h"
 
 #include <stdio.h>
@@ -146,7 +148,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "parley: rebuild failed: %s\n", store_strerror((int)n));
 			goto abort;
 		}
-		printf("rollups rebuilt from %ld conversations\n", n);
+		/* the ratings' time index comes from the rating records, not the
+		 * events: built again beside them so that both start fresh */
+		long nr = rating_reindex(&txn);
+		if (nr < 0) {
+			fprintf(stderr, "parley: rebuild failed: %s\n", store_strerror((int)nr));
+			goto abort;
+		}
+		printf("rollups rebuilt from %ld conversations; %ld ratings indexed by time\n", n, nr);
 	} else if (strcmp(what, "analytics") == 0 && strcmp(verb, "dump") == 0) {
 		if ((r = rollup_dump(&txn, dump_key, NULL))) {
 			fprintf(stderr, "parley: dump failed: %s\n", store_strerror(r));

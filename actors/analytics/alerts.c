@@ -14,6 +14,7 @@
  */
 #include "actors/analytics/analytics.h"
 #include "actors/analytics/internal.h"
+#include "actors/kit/daily.h"
 #include "actors/conversations/inbox.h"
 #include "actors/kit/api.h"
 #include "actors/kit/perm.h"
@@ -59,13 +60,11 @@ json_t *alert_view(const rec_alert *a)
 
 /* ---------------------------------------------------------------- after the commit */
 
-typedef struct staged {
-	struct staged *next;
+/* An alert raised in the writer's open batch (app.alerts_staged). */
+typedef struct alert_staged {
+	struct alert_staged *next;
 	rec_alert a;
 } staged;
-
-static staged *pending;          /* writer thread only: raised in the open batch */
-static app *the_app;
 
 /* The rollups' figures of the batch, written once before its commit
  * (storage/rollup_store.h, deferred figures). */
@@ -77,21 +76,21 @@ static int before_commit(void *ctx, store_txn *tx)
 
 static void after_batch(void *ctx, int rc)
 {
-	(void)ctx;
+	app *ap = ctx;
 	if (rc)
-		rollup_drop_deferred();
-	while (pending) {
-		staged *s = pending;
-		pending = s->next;
-		if (rc == 0 && the_app) {
+		rollup_drop_deferred(ap->db);
+	while (ap->alerts_staged) {
+		staged *s = ap->alerts_staged;
+		ap->alerts_staged = s->next;
+		if (rc == 0) {
 			json_t *f = json_pack("{s:s,s:s,s:o}", "type", "inbox", "event", "alert", "alert", alert_view(&s->a));
-			inbox_broadcast_to(the_app, s->a.tid, f, ROLE_SUPERVISOR, 0);
+			inbox_broadcast_to(ap, s->a.tid, f, ROLE_SUPERVISOR, 0);
 		}
 		free(s);
 	}
 }
 
-int alerts_raise(store_txn *tx, rec_alert *a, bool marked, uint64_t subject, int64_t breach)
+int alerts_raise(app *ap, store_txn *tx, rec_alert *a, bool marked, uint64_t subject, int64_t breach)
 {
 	int rc = alertstore_raise(tx, a, marked, subject, breach);
 	if (rc != 0)
@@ -100,8 +99,8 @@ int alerts_raise(store_txn *tx, rec_alert *a, bool marked, uint64_t subject, int
 	if (!s)
 		return STORE_ENOMEM;
 	s->a = *a;
-	s->next = pending;
-	pending = s;
+	s->next = ap->alerts_staged;
+	ap->alerts_staged = s;
 	log_info("alert.raised", "tid=%llu kind=%s cid=%llu", (unsigned long long)a->tid, kind_names[a->kind],
 		 (unsigned long long)a->cid);
 	return 0;
@@ -109,12 +108,10 @@ int alerts_raise(store_txn *tx, rec_alert *a, bool marked, uint64_t subject, int
 
 int alerts_start(app *a)
 {
-	the_app = a;
-	writer_hook h = { .after_batch = after_batch, .before_commit = before_commit };
-	if (writer_add_hook(a->wr, &h) < 0)
+	if (rollup_defer(a->db, true))
 		return -1;
-	rollup_defer(true);
-	return 0;
+	writer_hook h = { .after_batch = after_batch, .before_commit = before_commit, .ctx = a };
+	return writer_add_hook(a->wr, &h) < 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- the list */
@@ -189,12 +186,10 @@ typedef struct {
 
 typedef struct {
 	wr_req w;
+	app *app;
 	int n;
 	candidate c[CHECK_MAX];
 } check_req;
-
-static atomic_bool checking;
-static ev_timer check_timer;
 
 static int check_apply(wr_req *w, store_txn *tx)
 {
@@ -209,7 +204,7 @@ static int check_apply(wr_req *w, store_txn *tx)
 				 (unsigned long long)(c->wait_s / 60), "the queue");
 		else
 			snprintf(a.message, sizeof a.message, "No agent of %s is online during its business hours", c->name);
-		int rc = alerts_raise(tx, &a, true, c->kind == ALERT_SLA ? c->cid : c->dept, c->breach);
+		int rc = alerts_raise(r->app, tx, &a, true, c->kind == ALERT_SLA ? c->cid : c->dept, c->breach);
 		if (rc)
 			return rc;
 	}
@@ -220,12 +215,15 @@ static void check_done(wr_req *w, int rc)
 {
 	if (rc)
 		log_error("alert.check", "err=\"%s\"", store_strerror(rc));
-	free(container_of(w, check_req, w));
-	atomic_store(&checking, false);
+	check_req *r = container_of(w, check_req, w);
+	app *a = r->app;
+	free(r);
+	atomic_store(&a->alert_checking, false);
 }
 
 typedef struct {
 	store_txn *t;
+	hours_zones *zones;
 	check_req *r;
 	uint64_t tid;
 	int64_t now;
@@ -297,14 +295,14 @@ static bool check_tenant(void *ctx, uint64_t tid)
 		if (!d->active || !d->hours[0])
 			continue;
 		hours h;
-		if (hours_parse(d->hours, &h) || hours_is_open(&h, d->timezone, cw->now) != 1)
+		if (hours_parse(d->hours, &h) || hours_is_open(cw->zones, &h, d->timezone, cw->now) != 1)
 			continue;
 		cw->staffed = false;
 		deptstore_each_member(cw->t, tid, d->id, member_online, cw);
 		if (cw->staffed)
 			continue;
 		int err = 0;
-		const tz *z = hours_zone(d->timezone, &err);
+		const tz *z = hours_zone(cw->zones, d->timezone, &err);
 		int64_t off = z ? (int64_t)tz_offset(z, cw->now / 1000, NULL) * 1000 : 0;
 		candidate *k = &cw->r->c[cw->r->n++];
 		*k = (candidate){ .kind = ALERT_NO_AGENT, .tid = tid, .dept = d->id,
@@ -319,21 +317,22 @@ static void on_check(struct ev_loop *loop, ev_timer *tm, int revents)
 	(void)loop;
 	(void)revents;
 	app *a = tm->data;
-	if (!atomic_load(&a->ready) || atomic_exchange(&checking, true))
+	if (!atomic_load(&a->ready) || atomic_exchange(&a->alert_checking, true))
 		return;
 	check_req *r = calloc(1, sizeof *r);
 	store_txn t;
 	if (!r || store_read(a->db, &t)) {
 		free(r);
-		atomic_store(&checking, false);
+		atomic_store(&a->alert_checking, false);
 		return;
 	}
-	check_walk cw = { .t = &t, .r = r, .now = clock_now_ms() };
+	r->app = a;
+	check_walk cw = { .t = &t, .zones = a->zones, .r = r, .now = clock_now_ms() };
 	account_tenant_each(&t, check_tenant, &cw);
 	store_done(&t);
 	if (!r->n) {
 		free(r);
-		atomic_store(&checking, false);
+		atomic_store(&a->alert_checking, false);
 		return;
 	}
 	r->w.apply = check_apply;
@@ -343,40 +342,14 @@ static void on_check(struct ev_loop *loop, ev_timer *tm, int revents)
 
 int alerts_start_checks(app *a)
 {
-	ev_timer_init(&check_timer, on_check, (double)a->cfg.alert_check_ms / 1000.0, (double)a->cfg.alert_check_ms / 1000.0);
-	check_timer.data = a;
-	ev_timer_start(a->loops[0]->ev, &check_timer);
-	ev_unref(a->loops[0]->ev);
+	periodic_start(a, &a->alert_check, (double)a->cfg.alert_check_ms / 1000.0, on_check, a);
 	return 0;
-}
-
-typedef struct {
-	ioloop_task t;
-	atomic_bool *stopped;
-} stop_task;
-
-static void run_stop(ioloop *l, ioloop_task *t)
-{
-	stop_task *st = (stop_task *)t;
-	ev_ref(l->ev);
-	ev_timer_stop(l->ev, &check_timer);
-	atomic_store(st->stopped, true);
-	free(st);
 }
 
 void alerts_stop(app *a)
 {
-	static atomic_bool stopped;
-	atomic_store(&stopped, false);
-	stop_task *st = calloc(1, sizeof *st);
-	if (!st)
-		return;
-	st->t.run = run_stop;
-	st->stopped = &stopped;
-	ioloop_post(a->loops[0], &st->t);
+	periodic_stop(a, &a->alert_check);
 	struct timespec tick = { 0, 1000 * 1000 };
-	for (int i = 0; i < 2000 && !atomic_load(&stopped); i++)
-		nanosleep(&tick, NULL);
-	for (int i = 0; i < 5000 && atomic_load(&checking); i++)   /* a check's write under way */
+	for (int i = 0; i < 5000 && atomic_load(&a->alert_checking); i++)   /* a check's write under way */
 		nanosleep(&tick, NULL);
 }

@@ -15,7 +15,9 @@
  * Query parameters of every route: from, to (ISO-8601 UTC; default the
  * last 7 days; rounded outwards to quarter hours; 1 hour to 30 days),
  * department_id, agent_id (unknown or another tenant's → 404), format=csv
- * (the same figures as RFC 4180 CSV with a header row).
+ * (the same figures as RFC 4180 CSV with a header row); satisfaction's
+ * rows=comments (with format=csv: its recent comments instead of the
+ * distribution).
  */
 #include "actors/analytics/analytics.h"
 #include "actors/analytics/internal.h"
@@ -25,8 +27,10 @@
 #include "actors/kit/view.h"
 #include "storage/account_store.h"
 #include "storage/conv_store.h"
+#include "storage/db.h"
 #include "storage/dept_store.h"
 #include "storage/presence_store.h"
+#include "storage/rating_store.h"
 #include "storage/rollup_store.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -47,7 +51,6 @@
 
 static int on_event(struct app *a, store_txn *tx, const app_event *ev, void *ctx)
 {
-	(void)a;
 	(void)ctx;
 	if (!ev->conv)
 		return 0;
@@ -61,7 +64,7 @@ static int on_event(struct app *a, store_txn *tx, const app_event *ev, void *ctx
 				 .dept_id = ev->conv->dept_id, .agent_id = ev->conv->assignee_id, .score = e->score };
 		snprintf(al.message, sizeof al.message, "%s rated a conversation %d of 5",
 			 ev->conv->visitor_name[0] ? ev->conv->visitor_name : "A visitor", e->score);
-		rc = alerts_raise(tx, &al, true, ev->conv->id, (int64_t)e->seq);
+		rc = alerts_raise(a, tx, &al, true, ev->conv->id, (int64_t)e->seq);
 	}
 	return rc;
 }
@@ -302,7 +305,7 @@ static void csv_value(buf *b, json_t *v)
 typedef struct {
 	const char *const *cols;   /* static, NULL-terminated */
 	json_t *rows;              /* owned */
-	size_t next;               /* the next row; 0 also means the header row is still to come */
+	size_t next;               /* the next row */
 	bool header_done;
 } csv_stream;
 
@@ -682,11 +685,72 @@ static int by_rating(const void *a, const void *b)
 	return nx < ny ? 1 : nx > ny ? -1 : 0;
 }
 
+/* The newest comments of the range (ratings with a comment, under the
+ * query's filters), newest first, from the ratings' time index. */
+#define RECENT_COMMENTS 10
+
+typedef struct {
+	query *q;
+	uint64_t tid;
+	json_t *rows;
+} comments_ctx;
+
+static bool add_comment(void *ctx, const rec_rating *r)
+{
+	comments_ctx *cc = ctx;
+	rec_user u;
+	rec_dept d;
+	bool has_u = r->agent_id && account_user_get(&cc->q->t, cc->tid, r->agent_id, &u) == 0;
+	bool has_d = r->dept_id && deptstore_get(&cc->q->t, cc->tid, r->dept_id, &d) == 0;
+	json_array_append_new(cc->rows, json_pack("{s:o,s:o,s:i,s:s,s:o,s:s,s:o,s:s}", "at", view_time(r->created_ms),
+						  "conversation_id", view_id(r->cid), "score", (int)r->score,
+						  "comment", r->comment, "agent_id",
+						  r->agent_id ? view_id(r->agent_id) : json_null(), "agent_name",
+						  has_u ? u.name : "", "department_id",
+						  r->dept_id ? view_id(r->dept_id) : json_null(), "department_name",
+						  has_d ? d.name : ""));
+	return json_array_size(cc->rows) < RECENT_COMMENTS;
+}
+
+static int recent_comments(query *q, uint64_t tid, json_t **out)
+{
+	comments_ctx cc = { .q = q, .tid = tid, .rows = json_array() };
+	rating_filter f = { .from_ms = q->from, .to_ms = q->to, .dept_id = q->dept, .agent_id = q->agent,
+			    .commented = true };
+	int rc = cc.rows ? rating_each_recent(&q->t, tid, &f, add_comment, &cc) : STORE_ENOMEM;
+	if (rc) {
+		json_decref(cc.rows);
+		return rc;
+	}
+	*out = cc.rows;
+	return 0;
+}
+
 static void get_satisfaction(http_req *req, const principal *p)
 {
 	query q;
 	if (q_open(req, p, &q) < 0)
 		return;
+	char rows_of[16];
+	int rn = http_query(req, "rows", rows_of, sizeof rows_of);
+	if (rn >= 0 && strcmp(rows_of, "scores") != 0 && strcmp(rows_of, "comments") != 0) {
+		store_done(&q.t);
+		api_bad_field(req, "rows", "rows must be scores or comments");
+		return;
+	}
+	json_t *comments = NULL;
+	int crc = recent_comments(&q, p->tid, &comments);
+	if (crc) {
+		answer_rc(req, &q, crc);
+		return;
+	}
+	if (q.csv && rn >= 0 && strcmp(rows_of, "comments") == 0) {
+		static const char *const ccols[] = { "at", "conversation_id", "score", "comment", "agent_id",
+						     "agent_name", "department_id", "department_name", NULL };
+		store_done(&q.t);
+		answer_csv(req, "satisfaction-comments", ccols, comments);
+		return;
+	}
 	rollup_vec v;
 	top_ctx tc = { .q = &q, .tid = p->tid, .top = json_array() };
 	int rc = rollup_sum(&q.t, p->tid, q.dept, q.agent, q.from, q.to, &v);
@@ -694,6 +758,7 @@ static void get_satisfaction(http_req *req, const principal *p)
 		rc = rollup_each(&q.t, p->tid, true, q.dept, q.agent, q.from, q.to, add_top, &tc);
 	if (rc) {
 		json_decref(tc.top);
+		json_decref(comments);
 		answer_rc(req, &q, rc);
 		return;
 	}
@@ -726,13 +791,14 @@ static void get_satisfaction(http_req *req, const principal *p)
 							      (json_int_t)v.v[RM_RATING + i]));
 		json_decref(dist);
 		json_decref(top);
+		json_decref(comments);
 		store_done(&q.t);
 		answer_csv(req, "satisfaction", cols, rows);
 		return;
 	}
 	answer(req, &q, json_pack("{s:{s:o,s:I,s:f,s:f,s:o,s:o}}", "data", "distribution", dist, "ratings",
 				  (json_int_t)rated, "average", rating_avg(&v), "response_rate",
-				  round2(ratio(rated, finished)), "top_agents", top, "recent_comments", json_array()));
+				  round2(ratio(rated, finished)), "top_agents", top, "recent_comments", comments));
 }
 
 /* ---------------------------------------------------------------- messages */
@@ -792,7 +858,7 @@ static void get_messages(http_req *req, const principal *p)
 static int analytics_start(app *a)
 {
 	static const emit_sink sink = { .name = "analytics", .in_txn = on_event };
-	rollup_disabled = a->cfg.no_rollups;
+	db_set_rollups(a->db, !a->cfg.no_rollups);
 	return emit_register(a, &sink) < 0 || alerts_start(a) < 0 || alerts_start_checks(a) < 0 ? -1 : 0;
 }
 

@@ -9,9 +9,10 @@
 #include "storage/store.h"
 
 /* Raises alert a in tx (marked: once per (subject, breach)) and, after the
- * commit, sends it to the tenant's supervisors; 0 (raised, or already) or
- * a store code. Writer thread. */
-int alerts_raise(store_txn *tx, rec_alert *a, bool marked, uint64_t subject, int64_t breach);
+ * commit, sends it to the tenant's supervisors (staged in
+ * ap->alerts_staged); 0 (raised, or already) or a store code. Writer
+ * thread. */
+int alerts_raise(app *ap, store_txn *tx, rec_alert *a, bool marked, uint64_t subject, int64_t breach);
 
 /* The writer hook; at start. 0 or -1. */
 int alerts_start(app *a);

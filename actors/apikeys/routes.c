@@ -143,18 +143,15 @@ static bool add_key(void *arg, uint64_t id, const rec_apikey *k)
 	return !k || api_list_add(arg, view_key(k));   /* a record that does not decode is left out */
 }
 
+static int each_key(store_txn *t, uint64_t tid, api_list *l, void *arg)
+{
+	(void)arg;
+	return apikey_list(t, tid, 0, add_key, l);
+}
+
 static void list_keys(http_req *req, const principal *p)
 {
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list l;
-	api_list_init(&l);
-	int rc = l.failed ? STORE_ENOMEM : apikey_list(&t, p->tid, 0, add_key, &l);
-	store_done(&t);
-	api_list_answer(req, &l, rc);
+	api_list_read(req, p->tid, each_key, NULL);
 }
 
 /* expires_at: absent or null (never), or an ISO-8601 UTC time in the future. */

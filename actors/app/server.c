@@ -8,6 +8,7 @@
  */
 #include "actors/app/server.h"
 #include "storage/db.h"
+#include "storage/rating_store.h"
 #include "storage/search_store.h"
 #include "actors/app/features.h"
 #include "actors/kit/feature.h"
@@ -26,6 +27,7 @@
 #include "actors/kit/tokmemo.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/hours.h"
 #include "core/log.h"
 #include "core/secretbox.h"
 #include "net/tls.h"
@@ -505,6 +507,33 @@ static int seed_demo(app *a)
 	return 0;
 }
 
+/* Runs one backfill (step: a batch in a write transaction; the number
+ * done, 0 when nothing is left, or a store code) until it is done. 0 or
+ * -1, logged under event. */
+static int backfill(app *a, int (*step)(store_txn *t, int n), const char *event, const char *what,
+		    const char *unit)
+{
+	store_txn txn;
+	long total = 0;
+	for (;;) {
+		if (store_write(a->db, &txn))
+			return -1;
+		int n = step(&txn, 1000);
+		if (n < 0 || store_commit(&txn)) {
+			store_done(&txn);
+			log_error(event, "msg=\"could not index the stored %s\" err=\"%s\"", what,
+				  store_strerror(n < 0 ? n : STORE_EIO));
+			return -1;
+		}
+		total += n;
+		if (n == 0)
+			break;
+	}
+	if (total > 0)
+		log_info(event, "%s=%ld", unit, total);
+	return 0;
+}
+
 /* The upgrade steps of this version, before the server listens: tenants
  * of a data directory written before departments get the four a new
  * tenant starts with (once; storage/dept_store.h). */
@@ -522,26 +551,13 @@ static int upgrade(app *a)
 	}
 	if (n > 0)
 		log_info("depts.seed", "tenants=%d", n);
-	/* messages stored before the search index existed: indexed once, a
-	 * thousand conversations a transaction (search_store.h) */
-	long total = 0;
-	while (searchstore_enabled(a->db)) {
-		if (store_write(a->db, &txn))
-			return -1;
-		n = searchstore_backfill(&txn, 1000);
-		if (n < 0 || store_commit(&txn)) {
-			store_done(&txn);
-			log_error("search.backfill", "msg=\"could not index the stored messages\" err=\"%s\"",
-				  store_strerror(n < 0 ? n : STORE_EIO));
-			return -1;
-		}
-		total += n;
-		if (n == 0)
-			break;
-	}
-	if (total > 0)
-		log_info("search.backfill", "conversations=%ld", total);
-	return 0;
+	/* messages stored before the search index existed, and ratings before
+	 * their time index: indexed once, a thousand conversations (ratings) a
+	 * transaction (search_store.h, rating_store.h) */
+	if (searchstore_enabled(a->db) &&
+	    backfill(a, searchstore_backfill, "search.backfill", "messages", "conversations") < 0)
+		return -1;
+	return backfill(a, rating_backfill, "ratings.backfill", "ratings", "ratings");
 }
 
 typedef struct {
@@ -715,7 +731,8 @@ app *app_start(const app_config *cfg)
 		goto fail;
 	a->login_rl = ratelimit_new(cfg->login_max_failures, cfg->login_window_s);
 	a->login_rl_ip = ratelimit_new(cfg->login_max_failures * 4, cfg->login_window_s);
-	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip)
+	a->zones = hours_zones_new();
+	if (!a->wr || !a->rt || !a->convs || !a->tenants || !a->login_rl || !a->login_rl_ip || !a->zones)
 		goto fail;
 	/* password hashing gets its own threads: a burst of logins must not
 	 * hold up conversations */
@@ -870,6 +887,7 @@ void app_stop(app **a_p)
 	jobs_free(&a->jobs);
 	ratelimit_free(&a->login_rl);
 	ratelimit_free(&a->login_rl_ip);
+	hours_zones_free(&a->zones);
 	static_free(&a->site);
 	writer_stop(&a->wr);
 	lc_free(&a->lists);

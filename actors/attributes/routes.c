@@ -13,16 +13,14 @@
  * record removes them. The tenant's limit (--max-attribute-defs): 409
  * limit_reached.
  *
- * Visitors' values: GET and PATCH /v1/visitors/{id}/attributes, for users
- * who may read one of the visitor's conversations (supervisors and up:
- * any visitor of the tenant), validated by attrs_validate.
+ * Visitors' values are part of the visitor profile (actors/visitors:
+ * GET/PATCH /v1/visitors/{id} and /v1/visitors/{id}/attributes), which
+ * also records their changes in the visitor's conversations.
  */
 #include "actors/attributes/attrs.h"
 #include "actors/kit/api.h"
 #include "actors/kit/view.h"
 #include "actors/kit/wrop.h"
-#include "storage/account_store.h"
-#include "storage/conv_store.h"
 #include "storage/tools_store.h"
 #include "core/clock.h"
 #include "core/id.h"
@@ -31,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OP_CREATE = 1, OP_UPDATE, OP_DELETE, OP_VALUES };
+enum { OP_CREATE = 1, OP_UPDATE, OP_DELETE };
 
 typedef struct {
 	wrop op;
@@ -39,9 +37,6 @@ typedef struct {
 	rec_attrdef d;
 	bool set_label, set_type, drop;
 	size_t dropped, in_use;
-	json_t *patch;                   /* VALUES */
-	attrs_result res;
-	uint64_t vid;
 } attr_op;
 
 static const char *owner_name(int o)
@@ -74,6 +69,11 @@ static int read_owner(http_req *req, const char *s, int *owner)
 	return 0;
 }
 
+static int each_def(store_txn *t, uint64_t tid, api_list *l, void *owner)
+{
+	return attrdef_each(t, tid, *(int *)owner, add_def, l);
+}
+
 static void list_defs(http_req *req, const principal *p)
 {
 	char os[16];
@@ -84,16 +84,7 @@ static void list_defs(http_req *req, const principal *p)
 			api_bad_field(req, "owner", "owner must be conversation or visitor");
 		return;
 	}
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list l;
-	api_list_init(&l);
-	int rc = l.failed ? STORE_ENOMEM : attrdef_each(&t, p->tid, owner, add_def, &l);
-	store_done(&t);
-	api_list_answer(req, &l, rc);
+	api_list_read(req, p->tid, each_def, &owner);
 }
 
 typedef struct {
@@ -339,125 +330,11 @@ static void delete_def(http_req *req, const principal *p)
 	wrop_submit_http(req, &op->op);
 }
 
-/* ------------------------------------------------------------------ visitors' values */
-
-typedef struct {
-	int role;
-	uint64_t uid;
-	bool seen;
-} vis_ctx;
-
-static bool conv_seen(void *ctx, uint64_t cid, const rec_conv *c)
-{
-	(void)cid;
-	vis_ctx *v = ctx;
-	if (c && perm_conv_visible(v->role, v->uid, c))
-		v->seen = true;
-	return !v->seen;
-}
-
-/* 0 when p may read visitor vid's profile, STORE_ENOTFOUND when not (or
- * there is no such visitor), or a store failure. */
-static int visitor_visible(store_txn *t, const principal *p, uint64_t vid)
-{
-	rec_visitor *v = malloc(sizeof *v);
-	if (!v)
-		return STORE_ENOMEM;
-	int rc = account_visitor_get(t, p->tid, vid, v);
-	free(v);
-	if (rc)
-		return rc;
-	int role = role_parse(p->role);
-	if (role >= ROLE_SUPERVISOR)
-		return 0;
-	vis_ctx c = { role, p->kind == P_AGENT ? p->id : 0, false };
-	if ((rc = convstore_each_of_visitor(t, p->tid, vid, conv_seen, &c)))
-		return rc;
-	return c.seen ? 0 : STORE_ENOTFOUND;
-}
-
-static void get_visitor_attrs(http_req *req, const principal *p)
-{
-	uint64_t vid;
-	if (api_id_param(req, 0, &vid) < 0)
-		return;
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	int rc = visitor_visible(&t, p, vid);
-	json_t *o = rc ? NULL : attrs_view(&t, p->tid, AO_VISITOR, vid);
-	store_done(&t);
-	if (rc == STORE_ENOTFOUND || rc == STORE_ECORRUPT)
-		http_respond_error(req, 404, "not_found", "no such visitor", NULL);
-	else if (!o)
-		http_respond_error(req, 500, "internal", "storage failure", NULL);
-	else
-		http_respond_json(req, 200, json_pack("{s:o}", "attributes", o));
-}
-
-static int apply_values(wrop *w, store_txn *t)
-{
-	attr_op *op = (attr_op *)w;
-	principal *p = (principal *)(op + 1);
-	int rc = visitor_visible(t, p, op->vid);
-	if (rc == STORE_ENOTFOUND || rc == STORE_ECORRUPT)
-		return wrop_refuse(w, 404, "not_found", "no such visitor");
-	if (rc || (rc = attrs_validate(t, p->tid, AO_VISITOR, op->vid, op->patch, op->d.updated_ms, &op->res)))
-		return rc;
-	if (op->res.error)
-		return wrop_refuse(w, 400, attrs_error_code(op->res.error), "%s: %s", op->res.key,
-				   op->res.error == ATTRS_UNKNOWN ? "no such visitor attribute"
-								  : "not a valid value of its type");
-	return 0;
-}
-
-static json_t *answer_values(wrop *w)
-{
-	attr_op *op = (attr_op *)w;
-	json_t *o = json_loads(op->res.json, 0, NULL);
-	return o ? json_pack("{s:o}", "attributes", o) : NULL;
-}
-
-static void release_values(wrop *w)
-{
-	attr_op *op = (attr_op *)w;
-	attrs_result_free(&op->res);
-	json_decref(op->patch);
-}
-
-static void set_visitor_attrs(http_req *req, const principal *p)
-{
-	uint64_t vid;
-	if (api_id_param(req, 0, &vid) < 0)
-		return;
-	json_t *body = api_body(req);
-	if (!body)
-		return;
-	attr_op *op = wrop_new(req, sizeof *op + sizeof *p);
-	if (!op) {
-		json_decref(body);
-		return;
-	}
-	op->op.apply = apply_values;
-	op->op.answer = answer_values;
-	op->kind = OP_VALUES;
-	op->vid = vid;
-	op->op.release = release_values;
-	op->patch = body;
-	op->d.updated_ms = clock_now_ms();
-	memcpy(op + 1, p, sizeof *p);
-	wrop_submit_http(req, &op->op);
-}
-
 static const route_def routes[] = {
 	{ "GET", "/v1/attributes", PERM_CONV, list_defs },
 	{ "POST", "/v1/attributes", PERM_SETTINGS, create_def },
 	{ "PATCH", "/v1/attributes/{id}", PERM_SETTINGS, update_def },
 	{ "DELETE", "/v1/attributes/{id}", PERM_SETTINGS, delete_def },
-	{ "GET", "/v1/visitors/{id}/attributes", PERM_CONV, get_visitor_attrs },
-	{ "PATCH", "/v1/visitors/{id}/attributes", PERM_CONV, set_visitor_attrs },
 	{ 0 },
 };
 

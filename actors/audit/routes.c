@@ -136,8 +136,6 @@ typedef struct {
 	bool more;                   /* the last one was full */
 } prune_op;
 
-static atomic_bool pruning;     /* a daily run is under way */
-
 static int prune_apply(wr_req *w, store_txn *t)
 {
 	prune_op *op = container_of(w, prune_op, w);
@@ -167,7 +165,7 @@ static void prune_done(wr_req *w, int rc)
 	}
 	if (op->total)
 		log_info("audit.pruned", "rows=%lld", (long long)op->total);
-	atomic_store(&pruning, false);
+	atomic_store(&op->app->audit_pruning, false);
 	free(op);
 }
 
@@ -181,11 +179,11 @@ static void on_prune(struct ev_loop *ev, ev_timer *tm, int revents)
 	(void)ev;
 	(void)revents;
 	app *a = tm->data;
-	if (!atomic_load(&a->ready) || atomic_exchange(&pruning, true))
+	if (!atomic_load(&a->ready) || atomic_exchange(&a->audit_pruning, true))
 		return;
 	prune_op *op = calloc(1, sizeof *op);
 	if (!op) {
-		atomic_store(&pruning, false);
+		atomic_store(&a->audit_pruning, false);
 		return;
 	}
 	op->app = a;

@@ -55,7 +55,7 @@ static uint64_t user_of(const principal *p)
 /* ------------------------------------------------------------------ list */
 
 typedef struct {
-	api_list l;
+	api_list *l;               /* the answer's (api_list_read) */
 	uint64_t uid;
 	char q[REC_NAME_MAX + 1];
 	size_t qn;
@@ -80,7 +80,14 @@ static bool add_canned(void *ctx, const rec_canned *c)
 	if (x->qn && strncmp(c->shortcode, x->q, x->qn) != 0 && !word_prefix(c->title, x->q, x->qn) &&
 	    !word_prefix(c->body, x->q, x->qn))
 		return true;
-	return api_list_add(&x->l, view_canned(c));
+	return api_list_add(x->l, view_canned(c));
+}
+
+static int each_canned(store_txn *t, uint64_t tid, api_list *l, void *ctx)
+{
+	list_ctx *x = ctx;
+	x->l = l;
+	return canned_each(t, tid, add_canned, x);
 }
 
 static void list_canned(http_req *req, const principal *p)
@@ -103,16 +110,7 @@ static void list_canned(http_req *req, const principal *p)
 		*s = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
 	x->qn = qn > 0 ? strlen(x->q) : 0;
 	x->uid = user_of(p);
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		free(x);
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list_init(&x->l);
-	int rc = x->l.failed ? STORE_ENOMEM : canned_each(&t, p->tid, add_canned, x);
-	store_done(&t);
-	api_list_answer(req, &x->l, rc);
+	api_list_read(req, p->tid, each_canned, x);
 	free(x);
 }
 

@@ -693,7 +693,7 @@ static int read_fields(http_req *req, json_t *body, dept_op *op, bool create)
 	}
 	if (zone) {
 		int err;
-		if (!hours_zone_valid(zone, &err)) {
+		if (!hours_zone_valid(api_app(req)->zones, zone, &err)) {
 			http_respond_error(req, 400, "invalid_timezone", "timezone must be an IANA time zone such as Europe/Berlin",
 					   "timezone");
 			return -1;

@@ -199,7 +199,7 @@ static bool open_now(dept_actor *d)
 {
 	if (!d->exists || !d->hours_ok)
 		return true;
-	int rc = hours_is_open(&d->h, d->d.timezone[0] ? d->d.timezone : "UTC", now_ms());
+	int rc = hours_is_open(d->app->zones, &d->h, d->d.timezone[0] ? d->d.timezone : "UTC", now_ms());
 	return rc != 0;   /* 1 open; a zone that does not load: open */
 }
 

@@ -128,6 +128,20 @@ void api_list_answer(http_req *req, api_list *l, int rc)
 	l->data = NULL;
 }
 
+void api_list_read(http_req *req, uint64_t tid, api_list_fill fill, void *arg)
+{
+	store_txn t;
+	if (store_read(api_app(req)->db, &t)) {
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+		return;
+	}
+	api_list l;
+	api_list_init(&l);
+	int rc = l.failed ? STORE_ENOMEM : fill(&t, tid, &l, arg);
+	store_done(&t);
+	api_list_answer(req, &l, rc);
+}
+
 int api_id_param(http_req *req, int i, uint64_t *out)
 {
 	if (i >= req->nparams || !id_parse(req->params[i].p, req->params[i].len, out)) {

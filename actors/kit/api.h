@@ -58,6 +58,12 @@ void api_list_init(api_list *l);
 bool api_list_add(api_list *l, json_t *view);
 void api_list_answer(http_req *req, api_list *l, int rc);
 
+/* A whole list route: opens a read snapshot (500 when it does not), calls
+ * fill(t, tid, l, arg) — a store walk of tenant tid adding to l, returning
+ * its store code — closes the snapshot and answers as api_list_answer. */
+typedef int (*api_list_fill)(store_txn *t, uint64_t tid, api_list *l, void *arg);
+void api_list_read(http_req *req, uint64_t tid, api_list_fill fill, void *arg);
+
 /* Parses route parameter i as an id; answers 404 and returns -1 if invalid. */
 int api_id_param(http_req *req, int i, uint64_t *out);
 

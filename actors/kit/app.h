@@ -116,6 +116,14 @@ typedef struct app {
 	egress *egress;            /* where webhooks and mail may connect (--outbound-allow; net/egress.h) */
 	struct auth_proxies *proxies; /* --trusted-proxies (kit/auth.h auth_peer_addr) */
 	ev_timer audit_prune;      /* the audit log's daily retention prune (on loop 0, actors/audit) */
+	atomic_bool audit_pruning; /* a daily audit prune run is under way */
+	ev_timer track_prune;      /* visitor tracking's daily retention prune (on loop 0, actors/tracking) */
+	atomic_bool track_pruning; /* a tracking prune run is under way */
+	ratelimit *pageview_rl;    /* page views a visitor may report a minute (actors/tracking) */
+	ev_timer alert_check;      /* the periodic alert checks (on loop 0, actors/analytics) */
+	atomic_bool alert_checking;/* a check is under way, from its read to its write's done */
+	struct alert_staged *alerts_staged; /* alerts raised in the writer's open batch, sent after its
+					     * commit (writer thread only; actors/analytics) */
 	registry *actors[AK__COUNT]; /* each actor kind's registry (kit/address.h) */
 	registry *convs;           /* = actors[AK_CONV]: conversation actors by (tenant, id) */
 	registry *tenants;         /* = actors[AK_INBOX]: tenant (inbox) actors by tenant id */
@@ -124,6 +132,7 @@ typedef struct app {
 	ratelimit *login_rl_ip;     /* failed logins per IP (4x the budget) */
 	jobs *jobs;                /* CPU-heavy work (password hashing) */
 	lcache *lists;             /* rendered conversation lists (actors/conversations/lcache.h) */
+	struct hours_zones *zones; /* the time zones loaded so far (core/hours.h; business hours, alerts) */
 	tokmemo *tokens;           /* verified bearer tokens per I/O thread (actors/kit/tokmemo.h) */
 	keyuse *key_use;           /* API keys with a last-use write in flight (actors/kit/apikey.h) */
 	struct outbox *outbox;     /* webhooks and their deliveries (actors/outbox/, set by its start) */

@@ -8,12 +8,18 @@
 
 #define DAY_S (24 * 3600.0)
 
-void daily_start(app *a, ev_timer *t, void (*cb)(struct ev_loop *ev, ev_timer *t, int revents), void *data)
+void periodic_start(app *a, ev_timer *t, double period_s, void (*cb)(struct ev_loop *ev, ev_timer *t, int revents),
+		    void *data)
 {
-	ev_timer_init(t, cb, DAY_S, DAY_S);
+	ev_timer_init(t, cb, period_s, period_s);
 	t->data = data;
 	ev_timer_start(a->loops[0]->ev, t);
 	ev_unref(a->loops[0]->ev);
+}
+
+void daily_start(app *a, ev_timer *t, void (*cb)(struct ev_loop *ev, ev_timer *t, int revents), void *data)
+{
+	periodic_start(a, t, DAY_S, cb, data);
 }
 
 typedef struct {
@@ -31,6 +37,11 @@ static void run_stop(ioloop *l, ioloop_task *task)
 }
 
 void daily_stop(app *a, ev_timer *t)
+{
+	periodic_stop(a, t);
+}
+
+void periodic_stop(app *a, ev_timer *t)
 {
 	stop_task *st = calloc(1, sizeof *st);
 	if (!st)

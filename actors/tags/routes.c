@@ -44,18 +44,15 @@ static bool add_tag(void *ctx, const rec_tag *g)
 	return api_list_add(ctx, view_tag(g));
 }
 
+static int each_tag(store_txn *t, uint64_t tid, api_list *l, void *arg)
+{
+	(void)arg;
+	return tag_each(t, tid, add_tag, l);
+}
+
 static void list_tags(http_req *req, const principal *p)
 {
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list l;
-	api_list_init(&l);
-	int rc = l.failed ? STORE_ENOMEM : tag_each(&t, p->tid, add_tag, &l);
-	store_done(&t);
-	api_list_answer(req, &l, rc);
+	api_list_read(req, p->tid, each_tag, NULL);
 }
 
 static int apply(wrop *w, store_txn *t)

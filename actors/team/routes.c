@@ -435,18 +435,15 @@ static bool add_user(void *arg, uint64_t uid, const rec_user *u)
 	return !u || api_list_add(arg, view_user(u));   /* a record that does not decode is left out */
 }
 
+static int each_user(store_txn *t, uint64_t tid, api_list *l, void *arg)
+{
+	(void)arg;
+	return account_user_list(t, tid, 0, add_user, l);
+}
+
 static void list_users(http_req *req, const principal *p)
 {
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list l;
-	api_list_init(&l);
-	int rc = l.failed ? STORE_ENOMEM : account_user_list(&t, p->tid, 0, add_user, &l);
-	store_done(&t);
-	api_list_answer(req, &l, rc);
+	api_list_read(req, p->tid, each_user, NULL);
 }
 
 static void get_user(http_req *req, const principal *p)

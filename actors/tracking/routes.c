@@ -52,8 +52,6 @@
 #define PRUNE_BATCH 1000
 #define INPUT_MAX (1 << 20)           /* a field's bytes as received (the body limit bounds it first) */
 
-static ratelimit *rate;
-
 /* ------------------------------------------------------------------ views */
 
 static json_t *view_tracked_visitor(const rec_visitor *v)
@@ -216,10 +214,10 @@ static void pv_done(wr_req *w, int rc)
 
 /* The day (since 1970-01-01) holding ms in the tenant's time zone: what
  * the counters count by and the reports' from/to name. */
-static uint32_t local_day(const rec_tenant *t, int64_t ms)
+static uint32_t local_day(app *a, const rec_tenant *t, int64_t ms)
 {
 	int err;
-	const tz *z = hours_zone(t->timezone[0] ? t->timezone : "UTC", &err);
+	const tz *z = hours_zone(a->zones, t->timezone[0] ? t->timezone : "UTC", &err);
 	int64_t local = ms + (z ? (int64_t)tz_offset(z, ms / 1000, NULL) * 1000 : 0);
 	return local > 0 ? (uint32_t)(local / TRACK_DAY_MS) : 0;
 }
@@ -280,6 +278,7 @@ static void pageview(http_req *req, const principal *pp)
 	char key[48];
 	snprintf(key, sizeof key, "%llu:%llu", (unsigned long long)p.tid, (unsigned long long)p.id);
 	int64_t now = clock_now_ms();
+	ratelimit *rate = api_app(req)->pageview_rl;
 	int wait = rate ? ratelimit_check(rate, key, now) : 0;
 	if (wait > 0) {
 		free(op);
@@ -350,7 +349,7 @@ static void pageview(http_req *req, const principal *pp)
 
 	op->app = a;
 	op->in = (trackstore_view){ .tid = p.tid, .vid = p.id, .session_id = id_next(&a->ids),
-				    .pageview_id = id_next(&a->ids), .now_ms = now, .day = local_day(&tn, now),
+				    .pageview_id = id_next(&a->ids), .now_ms = now, .day = local_day(a, &tn, now),
 				    .url = op->url, .title = op->title,
 				    .referrer = op->referrer, .referrer_host = op->ref_host, .device = (uint8_t)ua.device,
 				    .browser = op->browser, .os = op->os, .lang = op->lang, .screen = op->screen,
@@ -370,6 +369,7 @@ fail:
 typedef struct {
 	store_txn *t;
 	api_list *l;
+	size_t limit;
 } live_walk;
 
 static bool live_one(void *ctx, const rec_vsession *s)
@@ -381,23 +381,21 @@ static bool live_one(void *ctx, const rec_vsession *s)
 	return api_list_add(w->l, view_live(s, &v));
 }
 
+static int each_live(store_txn *t, uint64_t tid, api_list *l, void *arg)
+{
+	live_walk *w = arg;
+	w->t = t;
+	w->l = l;
+	return trackstore_live(t, tid, clock_now_ms() - LIVE_WINDOW_MS, w->limit, live_one, w);
+}
+
 static void live(http_req *req, const principal *p)
 {
 	int64_t limit;
 	if (api_query_int(req, "limit", 100, 1, LIVE_MAX, &limit) < 0)
 		return;
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list l;
-	api_list_init(&l);
-	live_walk w = { &t, &l };
-	int rc = l.failed ? STORE_ENOMEM
-			  : trackstore_live(&t, p->tid, clock_now_ms() - LIVE_WINDOW_MS, (size_t)limit, live_one, &w);
-	store_done(&t);
-	api_list_answer(req, &l, rc);
+	live_walk w = { .limit = (size_t)limit };
+	api_list_read(req, p->tid, each_live, &w);
 }
 
 static bool session_one(void *ctx, const rec_vsession *s)
@@ -524,7 +522,7 @@ static void stats(http_req *req, const principal *p)
 		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	int64_t today = local_day(&tn, clock_now_ms()), from, to, limit;
+	int64_t today = local_day(api_app(req), &tn, clock_now_ms()), from, to, limit;
 	int fl = http_query(req, "from", from_s, sizeof from_s), tl = http_query(req, "to", to_s, sizeof to_s);
 	to = tl == -1 ? today : tl < 0 ? -1 : parse_day(to_s);
 	if (to < 0) {
@@ -809,9 +807,6 @@ typedef struct {
 	int64_t total;
 } prune_op;
 
-static atomic_bool pruning;
-static ev_timer prune_timer;
-
 static int prune_apply(wr_req *w, store_txn *t)
 {
 	prune_op *op = container_of(w, prune_op, w);
@@ -831,7 +826,7 @@ static void prune_done(wr_req *w, int rc)
 		return;
 	}
 	log_info("tracking.pruned", "rows=%lld", (long long)op->total);
-	atomic_store(&pruning, false);
+	atomic_store(&op->app->track_pruning, false);
 	free(op);
 }
 
@@ -839,11 +834,11 @@ static void prune_done(wr_req *w, int rc)
  * unless one is under way. */
 static void prune_run(app *a)
 {
-	if (atomic_exchange(&pruning, true))
+	if (atomic_exchange(&a->track_pruning, true))
 		return;
 	prune_op *op = calloc(1, sizeof *op);
 	if (!op) {
-		atomic_store(&pruning, false);
+		atomic_store(&a->track_pruning, false);
 		return;
 	}
 	op->app = a;
@@ -865,24 +860,23 @@ static void on_prune(struct ev_loop *ev, ev_timer *tm, int revents)
  * anything the server's clients send), then once a day. */
 static int tracking_start(app *a)
 {
-	if (!(rate = ratelimit_new(PAGEVIEW_RATE, 60)))
+	if (!(a->pageview_rl = ratelimit_new(PAGEVIEW_RATE, 60)))
 		return -1;
-	atomic_store(&pruning, false);
+	atomic_store(&a->track_pruning, false);
 	prune_run(a);
-	daily_start(a, &prune_timer, on_prune, a);
+	daily_start(a, &a->track_prune, on_prune, a);
 	return 0;
 }
 
 /* Stops the timer (a run under way finishes in the writer's last batches). */
 static void tracking_stop(app *a)
 {
-	daily_stop(a, &prune_timer);
+	daily_stop(a, &a->track_prune);
 }
 
 static void tracking_release(app *a)
 {
-	(void)a;
-	ratelimit_free(&rate);
+	ratelimit_free(&a->pageview_rl);
 }
 
 static const route_def routes[] = {

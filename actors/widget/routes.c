@@ -284,18 +284,15 @@ static bool add_dept(void *ctx, const rec_dept *d)
 /* GET /v1/widget/departments: the active departments a visitor may choose,
  * in the tenant's order (whether anyone is online is the routing's to
  * say, and not told here yet). */
+static int each_dept(store_txn *t, uint64_t tid, api_list *l, void *arg)
+{
+	(void)arg;
+	return deptstore_each(t, tid, add_dept, l);
+}
+
 static void departments(http_req *req, const principal *p)
 {
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	api_list l;
-	api_list_init(&l);
-	int rc = l.failed ? STORE_ENOMEM : deptstore_each(&t, p->tid, add_dept, &l);
-	store_done(&t);
-	api_list_answer(req, &l, rc);
+	api_list_read(req, p->tid, each_dept, NULL);
 }
 
 /* The visitor's pre-chat answers, written to their record before the

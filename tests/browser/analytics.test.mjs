@@ -2,7 +2,7 @@
 // generated workload (visitors' conversations through the widget API,
 // agents' replies and resolves through the REST API), the agent console in
 // headless Chromium. The overview cards, the charts' series, the agent and
-// department tables, the ratings and message figures shown are the API's
+// department tables, the ratings, recent comments (shown as text) and message figures shown are the API's
 // for the same range and filters; the department filter changes them the
 // same way; uPlot draws from the vendored copy (no network); an alert
 // raised while the page is open shows up in its panel at once.
@@ -37,9 +37,15 @@ async function workload(base, key, token, n) {
     if (i % 3 === 2) continue;   // left waiting for an answer
     await call(base, token, "POST", `/v1/conversations/${c.id}/assign`, {});
     await call(base, token, "POST", `/v1/conversations/${c.id}/messages`, { text: `answer ${i}`, client_id: `a${i}` });
-    if (i % 2 === 0) await call(base, token, "PATCH", `/v1/conversations/${c.id}`, { status: "resolved" });
+    if (i % 2 === 0) {
+      await call(base, token, "PATCH", `/v1/conversations/${c.id}`, { status: "resolved" });
+      // the resolved ones are rated: one comment with markup, one without a comment
+      const comment = RATING_COMMENTS[i % RATING_COMMENTS.length];
+      await call(base, v.visitor_token, "POST", `/v1/widget/conversations/${c.id}/rating`, { score: 1 + (i % 5), comment });
+    }
   }
 }
+const RATING_COMMENTS = ["<img src=x onerror=\"window.__injected=1\"><b>so</b> quick & kind", "Thanks!", "", "fine"];
 
 async function cardValues(page) {
   return page.locator("[data-testid^=card-]").evaluateAll((cs) =>
@@ -118,6 +124,16 @@ async function scenario(state) {
       const v = Number(await page.getByTestId(`rating-${n}`).getAttribute("data-value"));
       if (v !== s.data.distribution[String(n)]) throw new Error(`rating ${n}`);
     }
+    // the recent comments: the API's, newest first, shown as text (the markup is not markup)
+    const shown = await page.locator("[data-testid=analytics-comments] [data-testid=recent-comment]").evaluateAll((ls) =>
+      ls.map((l) => ({ id: l.dataset.conversation, text: l.querySelector("[data-testid=recent-comment-text]").textContent })));
+    const api = s.data.recent_comments.map((c) => ({ id: c.conversation_id, text: c.comment }));
+    if (JSON.stringify(shown) !== JSON.stringify(api)) throw new Error(`comments ${JSON.stringify(shown)} vs ${JSON.stringify(api)}`);
+    const marked = api.find((c) => c.text.includes("<b>"));
+    if (!marked || api.some((c) => c.text === "")) throw new Error(`comments from the API: ${JSON.stringify(api)}`);
+    const tags = await page.locator("[data-testid=analytics-comments] img, [data-testid=analytics-comments] b").count();
+    if (tags || await page.evaluate(() => window.__injected)) throw new Error("a comment was rendered as HTML");
+    return `${shown.length} comments`;
   });
 
   await check("a department filter changes the figures as the API does", async () => {

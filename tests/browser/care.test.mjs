@@ -3,7 +3,9 @@
 // given, and the answers reach the agent), a visitor rating a resolved
 // chat (stars and a comment with markup, shown as text) seen by the agent
 // live in the console, the transcript buttons, and the agent's visitor
-// profile panel (an edit reaches the conversation).
+// profile panel (an edit reaches the conversation; custom attributes set
+// by type, a wrong value refused by the server with its error shown, the
+// values read back over the API).
 //
 //   PARLEYD=build/parleyd PARLEY_WEB=web node tests/browser/care.test.mjs
 
@@ -128,6 +130,46 @@ async function scenario(state) {
     await agent.getByTestId("visitor-saved").waitFor({ state: "visible" });
     await waitFor("the new name in the conversation", async () =>
       (await agent.getByTestId("conversation-visitor").textContent()).includes("Pia Renamed"));
+  });
+
+  await check("agent: sets the visitor's custom attributes in the panel (by type); a wrong value shows the server's error", async () => {
+    for (const [key, type] of [["plan", "text"], ["seats", "number"], ["vip", "boolean"], ["renewal", "date"]]) {
+      const r = await api("POST", "/v1/attributes", { owner: "visitor", key, label: key, type });
+      if (r.status !== 201) throw new Error(JSON.stringify(r));
+    }
+    await agent.getByTestId("visitor-close").click();
+    await agent.getByTestId("profile-button").click();
+    await agent.getByTestId("visitor-attrs").waitFor({ state: "visible" });
+    const input = (key) => agent.getByTestId(`visitor-attr-${key}`);
+    if (await input("renewal").getAttribute("type") !== "date" || await input("vip").evaluate((e) => e.tagName) !== "SELECT") {
+      throw new Error("inputs not by type");
+    }
+    await input("seats").fill("twelve");
+    await agent.getByTestId("visitor-save").click();
+    await waitFor("the server's error", async () => (await agent.getByTestId("visitor-error").isVisible()) &&
+      /seats/.test(await agent.getByTestId("visitor-error").textContent()));
+    if (await input("seats").getAttribute("aria-invalid") !== "true") throw new Error("the field is not marked");
+    await input("seats").fill("12");
+    await input("plan").fill(HOSTILE);
+    await input("vip").selectOption("true");
+    await input("renewal").fill("2027-02-28");
+    await agent.getByTestId("visitor-save").click();
+    await agent.getByTestId("visitor-saved").waitFor({ state: "visible" });
+    const vid = (await api("GET", `/v1/conversations/${convId}`)).body.visitor.id;
+    const got = (await api("GET", `/v1/visitors/${vid}/attributes`)).body.attributes;
+    const want = { plan: HOSTILE, seats: 12, vip: true, renewal: "2027-02-28" };
+    if (JSON.stringify(got) !== JSON.stringify(Object.fromEntries(Object.keys(got).sort().map((k) => [k, want[k]])))
+      || Object.keys(got).length !== 4) throw new Error(JSON.stringify(got));
+    const prof = (await api("GET", `/v1/visitors/${vid}`)).body;
+    if (JSON.stringify(prof.attributes) !== JSON.stringify(got)) throw new Error(JSON.stringify(prof));
+    // the change is in the agent's history, as text
+    await waitFor("the change in the conversation", async () =>
+      (await agent.getByTestId("messages").textContent()).includes("renewal = 2027-02-28"));
+    if (await agent.evaluate(() => window.__pwned)) throw new Error("markup ran");
+    // removing one: an emptied input
+    await input("plan").fill("");
+    await agent.getByTestId("visitor-save").click();
+    await waitFor("plan removed", async () => !("plan" in (await api("GET", `/v1/visitors/${vid}/attributes`)).body.attributes));
   });
 
   await check("no uncaught errors in any page", async () => {

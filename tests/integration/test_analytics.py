@@ -14,6 +14,8 @@ rebuild.
 - bad input: ranges reversed, over 30 days, under an hour, malformed;
   unknown and foreign departments and agents (404); a bad interval or
   format (400);
+- satisfaction's recent comments (the ratings' time index): range,
+  filters, an agent's own, no empty comments, HTML returned as data, CSV;
 - `parley analytics rebuild` recomputes rollups equal to the live ones
   after a mixed workload with kill -9 in the middle.
 """
@@ -312,6 +314,106 @@ def test_ratings_satisfaction_and_low_rating_alert():
         assert dump(s) == before
 
 
+def test_recent_comments():
+    """Satisfaction's recent comments come from the ratings' time index:
+    the newest first, with score, comment, conversation, agent, department
+    and time; within the range (a rating two days back, made with the
+    clock moved, is outside the last hours) and the filters (department,
+    agent); an agent sees only their own; a rating without a comment is
+    not listed; HTML in a comment is returned as it was written (data,
+    escaped by whoever shows it); the CSV of the comments (rows=comments)
+    holds the same rows; a bad rows value is 400."""
+    now = time.time()
+    with Server("--test-clock", "--clock-offset-ms", str(-2 * DAY_MS)) as s:   # the server starts two days back
+        admin = s.login()["access_token"]
+        a1 = s.new_user("demo", "ann@demo.parley", "ann-password-1", name="Ann")
+        a2 = s.new_user("demo", "bob@demo.parley", "bob-password-1", name="Bob")
+        t1 = s.login("ann@demo.parley", "ann-password-1")["access_token"]
+        t2 = s.login("bob@demo.parley", "bob-password-1")["access_token"]
+        depts = ok(*s.request("GET", "/v1/departments", token=admin)[:2])["data"]
+        d1 = [d for d in depts if d.get("is_default")][0]["id"]
+        d2 = [d for d in depts if not d.get("is_default")][0]["id"]
+
+        def iso(t):
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+        def rated(name, dept, tok, score, comment):
+            vis = s.visitor(name)
+            body = {"text": "help", "client_id": "c-" + name, "department_id": dept}
+            cid = ok(*s.request("POST", "/v1/widget/conversations", body, token=vis["visitor_token"])[:2], 201)["id"]
+            assign(s, tok, cid)
+            agent_send(s, tok, cid, "done", "a-" + name)
+            set_status(s, tok, cid, "resolved")
+            ok(*s.request("POST", "/v1/widget/conversations/%s/rating" % cid, {"score": score, "comment": comment},
+                          token=vis["visitor_token"])[:2], 201)
+            return cid
+
+        old = rated("old", d1, admin, 5, "two days ago")   # (the users made by the CLI are of now)
+        ok(*s.request("PUT", "/v1/ops/clock", {"now": iso(now)}, token=admin)[:2])
+        admin = s.login()["access_token"]     # (the tokens of two days ago have expired)
+        t1 = s.login("ann@demo.parley", "ann-password-1")["access_token"]
+        t2 = s.login("bob@demo.parley", "bob-password-1")["access_token"]
+        c1 = rated("v1", d1, t1, 4, "Ann was quick")
+        c2 = rated("v2", d2, t2, 2, "<b>bold</b> & <script>alert(1)</script>")
+        rated("v3", d1, t2, 3, "")                       # no comment: not listed
+        c4 = rated("v4", d2, t1, 5, "thanks, \"Ann\"\nsecond line")
+        rng = "?from=%s&to=%s" % (iso(now - 3 * 3600), iso(now + 3600))
+        sat = get(s, admin, "satisfaction", rng)["data"]
+        rc = sat["recent_comments"]
+        assert [r["conversation_id"] for r in rc] == [c4, c2, c1], rc      # newest first; old and v3 absent
+        first = rc[0]
+        assert first["score"] == 5 and first["comment"] == 'thanks, "Ann"\nsecond line', first
+        assert first["agent_id"] == a1 and first["agent_name"] == "Ann" and first["department_id"] == d2, first
+        assert first["department_name"] and first["at"].endswith("Z"), first
+        assert rc[1]["comment"] == "<b>bold</b> & <script>alert(1)</script>", rc[1]   # data, as written
+        assert sat["ratings"] == 4, sat
+        # a range of the last week holds the old one too, last
+        week = get(s, admin, "satisfaction")["data"]["recent_comments"]
+        assert [r["conversation_id"] for r in week] == [c4, c2, c1, old], week
+        # filters: agent, department, both
+        by = lambda q: [r["conversation_id"] for r in get(s, admin, "satisfaction", rng + q)["data"]["recent_comments"]]
+        assert by("&agent_id=" + a1) == [c4, c1]
+        assert by("&agent_id=" + a2) == [c2]
+        assert by("&department_id=" + d2) == [c4, c2]
+        assert by("&department_id=%s&agent_id=%s" % (d1, a1)) == [c1]
+        # an agent sees their own only; naming another is 403
+        mine = get(s, t2, "satisfaction", rng)
+        assert mine["range"]["agent_id"] == a2 and [r["conversation_id"] for r in mine["data"]["recent_comments"]] == [c2]
+        err(*s.request("GET", "/v1/analytics/satisfaction%s&agent_id=%s" % (rng, a1), token=t2)[:2], 403, "forbidden")
+        # CSV: the distribution by default, the comments with rows=comments
+        st, body, _ = s.request("GET", "/v1/analytics/satisfaction%s&format=csv" % rng, token=admin)
+        assert st == 200 and body.startswith("score,ratings"), (st, body)
+        st, body, hdrs = s.request("GET", "/v1/analytics/satisfaction%s&format=csv&rows=comments" % rng, token=admin)
+        assert st == 200, (st, body)
+        parsed = list(csv.reader(io.StringIO(body, newline="")))
+        assert parsed[0] == ["at", "conversation_id", "score", "comment", "agent_id", "agent_name", "department_id",
+                             "department_name"], parsed[0]
+        assert [r[1] for r in parsed[1:]] == [c4, c2, c1], parsed
+        assert parsed[1][3] == 'thanks, "Ann"\nsecond line' and parsed[2][3] == rc[1]["comment"], parsed
+        st, body, _ = s.request("GET", "/v1/analytics/satisfaction%s&format=csv&rows=comments" % rng, token=t1)
+        assert [r[1] for r in list(csv.reader(io.StringIO(body, newline="")))[1:]] == [c4, c1], body
+        err(*s.request("GET", "/v1/analytics/satisfaction?rows=everything", token=admin)[:2], 400, "invalid_field",
+            "rows")
+        # the rebuild builds the time index again: the same comments after it
+        s.stop()
+        out = s.cli_ok("analytics", "rebuild")
+        assert "; 5 ratings indexed by time" in out, out
+        s.start()
+        admin = s.login()["access_token"]
+        assert get(s, admin, "satisfaction", rng)["data"]["recent_comments"] == rc
+
+
+def test_no_rollups_keeps_nothing():
+    """--no-rollups (the benchmark's A/B, a property of the open database):
+    conversations are stored, their figures are not."""
+    with Server("--no-rollups") as s:
+        admin = s.login()["access_token"]
+        vis = s.visitor("N")
+        s.new_conversation(vis["visitor_token"], "hello", "n-1")
+        assert get(s, admin, "overview")["data"]["conversations"] == 0
+        assert len(ok(*s.request("GET", "/v1/conversations", token=admin)[:2])["data"]) == 1
+
+
 def test_no_agent_online_alert_live_to_supervisors():
     """A department open now (every day 00:00-24:00) whose only member is
     not online (an agent with an open console is: the desk's presence)
@@ -432,6 +534,6 @@ def test_rebuild_equals_live_after_crashes():
 
 
 if __name__ == "__main__":
-    main([test_figures_filters_and_csv, test_delivered_and_read_from_receipts, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input, test_ratings_satisfaction_and_low_rating_alert,
+    main([test_figures_filters_and_csv, test_delivered_and_read_from_receipts, test_tenant_time_zone_days, test_who_sees_what, test_bad_input, test_alerts_list_and_bad_input, test_ratings_satisfaction_and_low_rating_alert, test_recent_comments, test_no_rollups_keeps_nothing,
           test_no_agent_online_alert_live_to_supervisors, test_sla_breach_alert_once_per_wait,
           test_rebuild_equals_live_after_crashes])

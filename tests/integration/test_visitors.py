@@ -1,7 +1,8 @@
 """The visitor profile (docs/openapi.yaml, tag visitors): agents who may
 read one of the visitor's conversations read and change name, email, phone
 and notes; anyone else, and another tenant, gets 404; every bad value is
-refused naming its field; a change reaches the visitor's conversations
+refused naming its field; the custom attributes are part of the profile
+(read, set by type, changes recorded for agents only); a change reaches the visitor's conversations
 (their visitor name and email) and leaves a `profile` event in the open
 ones (the newest one when none is open) that agents see live and in the
 history and the visitor never does; markup stays text.
@@ -26,6 +27,16 @@ def conv(s, tok, cid):
 def events(s, tok, cid, widget=False):
     p = "/v1/widget/conversations/%s/messages" if widget else "/v1/conversations/%s/messages"
     return ok(*s.request("GET", p % cid, token=tok)[:2])["data"]
+
+
+async def watch(s, tok, vtok, cid):
+    """An agent's and the visitor's WebSockets, both subscribed to cid."""
+    ag = await WS.connect(s.ws_url(), tok)
+    vis = await WS.connect(s.ws_url(widget=True), vtok)
+    for w in (ag, vis):
+        a = await w.request({"type": "subscribe", "conversation_id": cid, "after_seq": 0})
+        assert a["type"] == "ack", a
+    return ag, vis
 
 
 def test_access():
@@ -90,11 +101,7 @@ def test_change_reaches_conversations():
         p = "/v1/visitors/%s" % vid
 
         async def go():
-            ag = await WS.connect(s.ws_url(), tok)
-            vis = await WS.connect(s.ws_url(widget=True), vtok)
-            for w in (ag, vis):
-                a = await w.request({"type": "subscribe", "conversation_id": cur["id"], "after_seq": 0})
-                assert a["type"] == "ack", a
+            ag, vis = await watch(s, tok, vtok, cur["id"])
             body = {"name": "Vera " + HOSTILE, "email": "vera@example.com", "phone": "+1 (555) 010-0200",
                     "notes": "VIP " + HOSTILE}
             prof = ok(*s.request("PATCH", p, body, token=tok)[:2])
@@ -140,5 +147,85 @@ def test_change_reaches_conversations():
         assert len(events(s, tok, cur["id"])) == n + 1
 
 
+def define(s, tok, key, type_):
+    return ok(*s.request("POST", "/v1/attributes", {"owner": "visitor", "key": key, "label": key.title(),
+                                                    "type": type_}, token=tok)[:2], 201)
+
+
+def test_attributes_in_the_profile():
+    """The profile carries the visitor's custom attributes (GET and the
+    PATCH answer); PATCH sets and removes them beside the other fields, by
+    their types (a wrong value: 400 naming the key, nothing of the request
+    written); a change leaves a profile event naming the keys and values
+    that agents see live and in the history, and the visitor never does
+    (their WebSocket gets the next message, not the event; their history
+    lacks it); PATCH .../attributes leaves the same event; an unchanged
+    value leaves none."""
+    with Server() as s:
+        tok = s.login()["access_token"]
+        for key, type_ in (("plan", "text"), ("seats", "number"), ("vip", "boolean"), ("renewal", "date")):
+            define(s, tok, key, type_)
+        v = s.visitor("Vera")
+        vtok, vid = v["visitor_token"], v["visitor"]["id"]
+        cur = s.new_conversation(vtok, "hello", "c1")
+        p = "/v1/visitors/%s" % vid
+        assert ok(*s.request("GET", p, token=tok)[:2])["attributes"] == {}
+        # bad values: 400 naming the key; nothing written (the name neither)
+        for attrs, code, key in [({"seats": "three"}, "invalid_attribute_value", "seats"),
+                                 ({"vip": "yes"}, "invalid_attribute_value", "vip"),
+                                 ({"renewal": "2027-02-30"}, "invalid_attribute_value", "renewal"),
+                                 ({"colour": "red"}, "unknown_attribute", "colour")]:
+            e = err(*s.request("PATCH", p, {"name": "Changed", "attributes": attrs}, token=tok)[:2], 400, code)
+            assert key in e["message"], e
+        err(*s.request("PATCH", p, {"attributes": [1]}, token=tok)[:2], 400, "invalid_field", "attributes")
+        err(*s.request("PATCH", p, {"attributes": "plan=gold"}, token=tok)[:2], 400, "invalid_field", "attributes")
+        prof = ok(*s.request("GET", p, token=tok)[:2])
+        assert prof["name"] == "Vera" and prof["attributes"] == {}, prof
+
+        async def go():
+            ag, vis = await watch(s, tok, vtok, cur["id"])
+            attrs = {"plan": HOSTILE, "seats": 12, "vip": True, "renewal": "2027-02-28"}
+            prof = ok(*s.request("PATCH", p, {"attributes": attrs}, token=tok)[:2])
+            assert prof["attributes"] == attrs and prof["name"] == "Vera", prof
+            f = await ag.wait_for(lambda f: f.get("type") == "event" and f.get("kind") == "profile")
+            ch = json.loads(f["change"])
+            assert ch == {"changed": ["attributes"], "attributes": attrs}, ch
+            # through the attributes route too: only what changed is named
+            got = ok(*s.request("PATCH", p + "/attributes", {"seats": 12, "vip": None}, token=tok)[:2])
+            assert got["attributes"] == {"plan": HOSTILE, "seats": 12, "renewal": "2027-02-28"}, got
+            f = await ag.wait_for(lambda f: f.get("type") == "event" and f.get("kind") == "profile"
+                                  and "vip" in json.loads(f["change"]).get("attributes", {}))
+            assert json.loads(f["change"]) == {"changed": ["attributes"], "attributes": {"vip": None}}, f
+            # the visitor: the next frame after the replay is a message sent after both changes
+            ok(*s.request("POST", "/v1/conversations/%s/messages" % cur["id"], {"text": "after", "client_id": "a1"},
+                          token=tok)[:2], 201)
+            f = await vis.wait_for(lambda f: f.get("type") == "event" and f["seq"] > 2)   # past created, hello
+            assert f["kind"] == "message" and f["text"] == "after" and f["seq"] == 5, f   # 3, 4: the changes
+            await ag.close()
+            await vis.close()
+        run(go())
+        kinds = [e["kind"] for e in events(s, tok, cur["id"])]
+        assert kinds.count("profile") == 2, kinds
+        assert "profile" not in [e["kind"] for e in events(s, vtok, cur["id"], widget=True)]
+        st, ses, _ = s.request("POST", "/v1/widget/session", {"widget_key": s.widget_key, "visitor_token": vtok})
+        assert "renewal" not in json.dumps(ses), ses
+        # unchanged values: no event
+        ok(*s.request("PATCH", p, {"attributes": {"seats": 12}}, token=tok)[:2])
+        ok(*s.request("PATCH", p + "/attributes", {"plan": HOSTILE}, token=tok)[:2])
+        ok(*s.request("POST", "/v1/conversations/%s/messages" % cur["id"], {"text": "x", "client_id": "a2"},
+                      token=tok)[:2], 201)
+        kinds = [e["kind"] for e in events(s, tok, cur["id"])]
+        assert kinds.count("profile") == 2, kinds
+        # both at once: one event naming the field and the attribute
+        prof = ok(*s.request("PATCH", p, {"email": "vera@example.com", "attributes": {"seats": 3.5}}, token=tok)[:2])
+        assert prof["email"] == "vera@example.com" and prof["attributes"]["seats"] == 3.5, prof
+        wait_until(lambda: [e["kind"] for e in events(s, tok, cur["id"])].count("profile") == 3, 10, "the third event")
+        last = [e for e in events(s, tok, cur["id"]) if e["kind"] == "profile"][-1]
+        assert json.loads(last["change"]) == {"changed": ["email", "attributes"], "email": "vera@example.com",
+                                              "attributes": {"seats": 3.5}}, last
+        assert ok(*s.request("GET", p + "/attributes", token=tok)[:2])["attributes"] == ok(*s.request(
+            "GET", p, token=tok)[:2])["attributes"]
+
+
 if __name__ == "__main__":
-    main([test_access, test_bad_input, test_change_reaches_conversations])
+    main([test_access, test_bad_input, test_change_reaches_conversations, test_attributes_in_the_profile])

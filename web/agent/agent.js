@@ -836,9 +836,19 @@ function labelOf(ev) {
     case "priority": return `${who} set the priority to ${ev.priority}`;
     case "created": return "Conversation started";
     case "rating": return `${who} rated the conversation ${ev.score}/5${ev.comment ? `: ${ev.comment}` : ""}`;
-    case "profile": return `${who} changed the visitor's profile`;
+    case "profile": return `${who} changed the visitor's profile${profileChange(ev.change)}`;
     default: return convTools.label(ev) || `${ev.kind || "event"}`;
   }
+}
+
+// What a profile event's change (JSON text) names: " (name, plan = gold, vip removed)".
+function profileChange(text) {
+  let ch;
+  try { ch = JSON.parse(text || "{}"); } catch { return ""; }
+  const parts = (ch.changed || []).filter((f) => f !== "attributes");
+  for (const [k, v] of Object.entries(ch.attributes || {})) parts.push(v === null ? `${k} removed` : `${k} = ${v}`);
+  if (!ch.attributes && (ch.changed || []).includes("attributes")) parts.push("attributes");
+  return parts.length ? ` (${parts.join(", ")})` : "";
 }
 
 function buildMessageNode(ev) {

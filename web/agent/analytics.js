@@ -1,7 +1,7 @@
 // Analytics page of the agent console (permission `analytics`: supervisors
 // and up the whole tenant, agents their own figures): overview cards,
 // volume and response-time charts (uPlot, vendored in /vendor/uplot), the
-// agent and department tables, ratings, alerts and live visitors, for a
+// agent and department tables, ratings and recent comments, alerts and live visitors, for a
 // range and filters; CSV downloads of each figure set. Every figure shown
 // is the API's (the analytics routes of docs/openapi.yaml), formatted, never recomputed.
 
@@ -41,7 +41,7 @@ export function createAnalyticsPage(ctx) {
     form: $("analytics-filters"), range: $("analytics-range"), dept: $("analytics-dept"), agent: $("analytics-agent"),
     interval: $("analytics-interval"), cards: $("analytics-cards"), volume: $("analytics-volume-chart"),
     frt: $("analytics-frt-chart"), agents: $("analytics-agents"), depts: $("analytics-depts"),
-    ratings: $("analytics-ratings"), messages: $("analytics-messages"), alerts: $("analytics-alerts"),
+    ratings: $("analytics-ratings"), comments: $("analytics-comments"), messages: $("analytics-messages"), alerts: $("analytics-alerts"),
     live: $("analytics-live"), error: $("analytics-error"), csv: $("analytics-csv"),
   };
   ui.range.replaceChildren(...RANGES.map(([k]) => ctx.el("option", { value: k }, `Last ${k}`)));
@@ -131,11 +131,23 @@ export function createAnalyticsPage(ctx) {
       ui.ratings.replaceChildren(...[1, 2, 3, 4, 5].map((n) => ctx.el("li", { "data-testid": `rating-${n}`,
         "data-value": s.data.distribution[String(n)] }, `${"★".repeat(n)} ${s.data.distribution[String(n)]}`)),
       ctx.el("li", { "data-testid": "rating-average", "data-value": s.data.average }, `Average ${s.data.average || "–"}`));
+      // comments are the visitors' words: text nodes only (ctx.el sets textContent)
+      ui.comments.replaceChildren(...s.data.recent_comments.map((c) => {
+        const li = ctx.el("li", { "data-testid": "recent-comment", "data-conversation": c.conversation_id,
+          "data-score": c.score, title: new Date(c.at).toLocaleString() });
+        li.append(ctx.el("span", { class: "stars" }, "★".repeat(c.score)), " ",
+          ctx.el("span", { class: "comment", "data-testid": "recent-comment-text" }, c.comment),
+          ctx.el("span", { class: "muted" }, ` — ${[c.agent_name, c.department_name].filter(Boolean).join(", ")}`));
+        return li;
+      }));
+      if (!ui.comments.children.length) ui.comments.append(ctx.el("li", { class: "muted" }, "No comments in this range."));
       ui.messages.replaceChildren(...Object.entries(m.data.by_kind).map(([k, n]) =>
         ctx.el("li", { "data-testid": `messages-${k}`, "data-value": n }, `${k}: ${n}`)),
       ctx.el("li", { "data-testid": "messages-read", "data-value": m.data.to_visitors.read },
         `read by visitors: ${m.data.to_visitors.read} of ${m.data.to_visitors.sent}`));
-      for (const a of ui.csv.querySelectorAll("a[data-csv]")) a.href = base(a.dataset.csv, "&format=csv");
+      for (const a of ui.csv.querySelectorAll("a[data-csv]")) {
+        a.href = base(a.dataset.csv, `&format=csv${a.dataset.csvRows ? `&rows=${a.dataset.csvRows}` : ""}`);
+      }
     } catch (err) {
       ui.error.textContent = err.field ? `${err.field}: ${err.message}` : err.message;
       ui.error.hidden = false;

@@ -15,6 +15,22 @@
 
 #include "core/hours.h"
 
+/* The zones the tests load (an app owns one: kit/app.h). */
+static hours_zones *zs;
+
+static int zones_setup(void **state)
+{
+	(void)state;
+	return (zs = hours_zones_new()) ? 0 : -1;
+}
+
+static int zones_teardown(void **state)
+{
+	(void)state;
+	hours_zones_free(&zs);
+	return zs ? -1 : 0;
+}
+
 static int from(const char *json, hours *h, char *why)
 {
 	json_error_t e;
@@ -112,16 +128,16 @@ static void test_refusals(void **state)
 	assert_int_equal(hours_parse("mon 09:00-17:00x", &h), HOURS_EPARSE);
 	/* unknown and malformed zones */
 	int err = 0;
-	assert_null(hours_zone("Mars/Olympus_Mons", &err));
+	assert_null(hours_zone(zs, "Mars/Olympus_Mons", &err));
 	assert_int_equal(err, TZ_ENOZONE);
-	assert_null(hours_zone("../etc/passwd", &err));
+	assert_null(hours_zone(zs, "../etc/passwd", &err));
 	assert_int_equal(err, TZ_ENAME);
 	assert_int_equal(hours_parse("mon 09:00-17:00", &h), HOURS_OK);
-	assert_int_equal(hours_is_open(&h, "Mars/Olympus_Mons", 0), TZ_ENOZONE);
-	assert_non_null(hours_zone("Europe/Berlin", &err));
-	assert_true(hours_zone_valid("Asia/Kolkata", &err));
-	assert_false(hours_zone_valid("Mars/Olympus_Mons", &err));
-	assert_ptr_equal(hours_zone("Europe/Berlin", &err), hours_zone("Europe/Berlin", &err));
+	assert_int_equal(hours_is_open(zs, &h, "Mars/Olympus_Mons", 0), TZ_ENOZONE);
+	assert_non_null(hours_zone(zs, "Europe/Berlin", &err));
+	assert_true(hours_zone_valid(zs, "Asia/Kolkata", &err));
+	assert_false(hours_zone_valid(zs, "Mars/Olympus_Mons", &err));
+	assert_ptr_equal(hours_zone(zs, "Europe/Berlin", &err), hours_zone(zs, "Europe/Berlin", &err));
 }
 
 /* Epoch ms of a UTC civil time. */
@@ -144,28 +160,28 @@ static void test_open_new_york_dst(void **state)
 	assert_int_equal(hours_parse("mon 09:00-17:00;sun 01:00-04:00", &h), HOURS_OK);
 	const char *ny = "America/New_York";
 	/* Monday 2027-03-08, EST (UTC-5): 09:00 local = 14:00 UTC */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 8, 13, 59)), 0);
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 8, 14, 0)), 1);
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 8, 21, 59)), 1);
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 8, 22, 0)), 0);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 8, 13, 59)), 0);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 8, 14, 0)), 1);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 8, 21, 59)), 1);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 8, 22, 0)), 0);
 	/* clocks spring forward on Sunday 2027-03-14 at 02:00 EST (07:00 UTC) */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 14, 5, 59)), 0);   /* 00:59 EST */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 14, 6, 0)), 1);    /* 01:00 EST */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 14, 6, 59)), 1);   /* 01:59 EST */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 14, 7, 0)), 1);    /* 03:00 EDT */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 14, 7, 59)), 1);   /* 03:59 EDT */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 14, 8, 0)), 0);    /* 04:00 EDT */
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 14, 5, 59)), 0);   /* 00:59 EST */
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 14, 6, 0)), 1);    /* 01:00 EST */
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 14, 6, 59)), 1);   /* 01:59 EST */
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 14, 7, 0)), 1);    /* 03:00 EDT */
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 14, 7, 59)), 1);   /* 03:59 EDT */
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 14, 8, 0)), 0);    /* 04:00 EDT */
 	/* the Monday after, EDT (UTC-4): 09:00 local = 13:00 UTC */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 15, 12, 59)), 0);
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 15, 13, 0)), 1);
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 15, 20, 59)), 1);
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 15, 21, 0)), 0);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 15, 12, 59)), 0);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 15, 13, 0)), 1);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 15, 20, 59)), 1);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 15, 21, 0)), 0);
 	/* a range inside the skipped hour is never open that day */
 	assert_int_equal(hours_parse("sun 02:00-03:00", &h), HOURS_OK);
 	for (int m = 0; m < 24 * 60; m += 15)
-		assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 14, 0, 0) + m * 60000LL), 0);
+		assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 14, 0, 0) + m * 60000LL), 0);
 	/* … and open a week before */
-	assert_int_equal(hours_is_open(&h, ny, utc(2027, 3, 7, 7, 30)), 1);
+	assert_int_equal(hours_is_open(zs, &h, ny, utc(2027, 3, 7, 7, 30)), 1);
 }
 
 static void test_open_kolkata_and_week_ends(void **state)
@@ -175,27 +191,27 @@ static void test_open_kolkata_and_week_ends(void **state)
 	assert_int_equal(hours_parse("mon 00:00-00:30;fri 09:30-18:00;sun 23:30-24:00", &h), HOURS_OK);
 	const char *in = "Asia/Kolkata";   /* UTC+5:30 */
 	/* Friday 2027-01-08 09:30 IST = 04:00 UTC */
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 8, 3, 59)), 0);
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 8, 4, 0)), 1);
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 8, 12, 29)), 1);
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 8, 12, 30)), 0);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 8, 3, 59)), 0);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 8, 4, 0)), 1);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 8, 12, 29)), 1);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 8, 12, 30)), 0);
 	/* the same instant in UTC is not in the hours (09:30 UTC Friday is, though) */
-	assert_int_equal(hours_is_open(&h, "UTC", utc(2027, 1, 8, 4, 0)), 0);
-	assert_int_equal(hours_is_open(&h, "UTC", utc(2027, 1, 8, 9, 30)), 1);
+	assert_int_equal(hours_is_open(zs, &h, "UTC", utc(2027, 1, 8, 4, 0)), 0);
+	assert_int_equal(hours_is_open(zs, &h, "UTC", utc(2027, 1, 8, 9, 30)), 1);
 	/* Sunday 23:30 IST (18:00 UTC Sunday) to Monday 00:30 IST (19:00 UTC Sunday): across midnight */
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 10, 17, 59)), 0);
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 10, 18, 0)), 1);
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 10, 18, 45)), 1);
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 10, 19, 0)), 0);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 10, 17, 59)), 0);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 10, 18, 0)), 1);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 10, 18, 45)), 1);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 10, 19, 0)), 0);
 	/* always and never */
 	assert_int_equal(hours_parse("", &h), HOURS_OK);
-	assert_int_equal(hours_is_open(&h, "Mars/Nowhere", 0), 1);
+	assert_int_equal(hours_is_open(zs, &h, "Mars/Nowhere", 0), 1);
 	assert_int_equal(hours_parse("none", &h), HOURS_OK);
-	assert_int_equal(hours_is_open(&h, in, utc(2027, 1, 8, 4, 0)), 0);
+	assert_int_equal(hours_is_open(zs, &h, in, utc(2027, 1, 8, 4, 0)), 0);
 	/* before the epoch: 1969-12-29 was a Monday */
 	assert_int_equal(hours_parse("mon 00:00-24:00", &h), HOURS_OK);
-	assert_int_equal(hours_is_open(&h, "UTC", utc(1969, 12, 29, 12, 0)), 1);
-	assert_int_equal(hours_is_open(&h, "UTC", utc(1969, 12, 30, 12, 0)), 0);
+	assert_int_equal(hours_is_open(zs, &h, "UTC", utc(1969, 12, 29, 12, 0)), 1);
+	assert_int_equal(hours_is_open(zs, &h, "UTC", utc(1969, 12, 30, 12, 0)), 0);
 }
 
 int main(void)
@@ -206,5 +222,5 @@ int main(void)
 		cmocka_unit_test(test_open_new_york_dst),
 		cmocka_unit_test(test_open_kolkata_and_week_ends),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, zones_setup, zones_teardown);
 }

@@ -204,7 +204,7 @@ static void test_table_names(void **state)
 		"files", "blobs", "usage",
 		"depts", "dept_members", "agent_depts", "presence", "audit", "due",
 		"canned", "canned_code", "tags", "tag_name", "tag_convs", "attr_defs", "attrs", "mentions",
-		"search", "ratings", "rollups", "alerts", "pageviews", "vsessions",
+		"search", "ratings", "rating_time", "rollups", "alerts", "pageviews", "vsessions",
 	};
 	for (int t = 0; t < DB__COUNT; t++)
 		assert_string_equal(db_table_name((enum db_table)t), want[t]);
