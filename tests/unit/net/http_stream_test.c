@@ -93,6 +93,18 @@ static void run_only(nh *h)
 		ev_run(h->loop->ev, EVRUN_NOWAIT);
 }
 
+/* Sends reqs, runs the loop, and checks that the server wrote exactly
+ * want, then closed its end or not, with `freed` producers released. */
+static void exchange(nh *h, const char *reqs, const char *want, bool closed, int freed)
+{
+	assert_true(nh_send(h, reqs, strlen(reqs)));
+	nh_pump(h);
+	assert_int_equal(h->out.len, strlen(want));
+	assert_memory_equal(h->out.data, want, h->out.len);
+	assert_int_equal(h->eof, closed);
+	assert_int_equal(frees, freed);
+}
+
 #define HEAD_11 "HTTP/1.1 200 OK\r\nServer: t\r\nTransfer-Encoding: chunked\r\nX-Content-Type-Options: nosniff\r\n" \
 		"Content-Type: text/plain\r\nX-A: 1\r\n\r\n"
 
@@ -106,17 +118,11 @@ static void test_exact_bytes_pipelined_and_head(void **state)
 			   "GET /s/0 HTTP/1.1\r\nHost: h\r\n\r\n"
 			   "HEAD /s/2 HTTP/1.1\r\nHost: h\r\n\r\n"
 			   "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
-	assert_true(nh_send(&h, reqs, strlen(reqs)));
-	nh_pump(&h);
-	const char *want = HEAD_11 "5\r\naaaaa\r\n5\r\nbbbbb\r\n5\r\nccccc\r\n0\r\n\r\n"
-				   HEAD_11 "0\r\n\r\n"
-				   HEAD_11
-				   "HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 1\r\nX-Content-Type-Options: nosniff\r\n"
-				   "Content-Type: text/plain\r\n\r\nx";
-	assert_int_equal(h.out.len, strlen(want));
-	assert_memory_equal(h.out.data, want, h.out.len);
-	assert_false(h.eof);   /* kept alive */
-	assert_int_equal(frees, 3);
+	exchange(&h, reqs,
+		 HEAD_11 "5\r\naaaaa\r\n5\r\nbbbbb\r\n5\r\nccccc\r\n0\r\n\r\n" HEAD_11 "0\r\n\r\n" HEAD_11
+			 "HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 1\r\nX-Content-Type-Options: nosniff\r\n"
+			 "Content-Type: text/plain\r\n\r\nx",
+		 false, 3);   /* kept alive */
 	assert_int_equal(nexts, 4 + 1);   /* HEAD's producer was never asked */
 	http_stats st;
 	http_server_get_stats(h.srv, &st);
@@ -133,13 +139,7 @@ static void test_failure_truncates_and_closes(void **state)
 	setup_server(&h);
 	piece_size = 3;
 	const char *reqs = "GET /f/2 HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n";
-	assert_true(nh_send(&h, reqs, strlen(reqs)));
-	nh_pump(&h);
-	const char *want = HEAD_11 "3\r\naaa\r\n3\r\nbbb\r\n";   /* no last chunk, nothing after */
-	assert_int_equal(h.out.len, strlen(want));
-	assert_memory_equal(h.out.data, want, h.out.len);
-	assert_true(h.eof);
-	assert_int_equal(frees, 1);
+	exchange(&h, reqs, HEAD_11 "3\r\naaa\r\n3\r\nbbb\r\n", true, 1);   /* no last chunk, nothing after */
 	http_stats st;
 	http_server_get_stats(h.srv, &st);
 	assert_int_equal(st.streams_aborted, 1);
@@ -153,14 +153,10 @@ static void test_http10_close_delimited(void **state)
 	setup_server(&h);
 	piece_size = 4;
 	const char *reqs = "GET /s/2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /x HTTP/1.0\r\n\r\n";
-	assert_true(nh_send(&h, reqs, strlen(reqs)));
-	nh_pump(&h);
-	const char *want = "HTTP/1.1 200 OK\r\nServer: t\r\nX-Content-Type-Options: nosniff\r\n"
-			   "Content-Type: text/plain\r\nConnection: close\r\nX-A: 1\r\n\r\naaaabbbb";
-	assert_int_equal(h.out.len, strlen(want));
-	assert_memory_equal(h.out.data, want, h.out.len);
-	assert_true(h.eof);
-	assert_int_equal(frees, 1);
+	exchange(&h, reqs,
+		 "HTTP/1.1 200 OK\r\nServer: t\r\nX-Content-Type-Options: nosniff\r\n"
+		 "Content-Type: text/plain\r\nConnection: close\r\nX-A: 1\r\n\r\naaaabbbb",
+		 true, 1);
 	nh_free(&h);
 }
 
