@@ -5,6 +5,7 @@
  * practical failure mode; the writer reports it if it happens. */
 #include "storage/db.h"
 #include "storage/rollup_store.h"
+#include "storage/search_store.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -20,6 +21,8 @@ struct db {
 	bool search_off;   /* db_set_search_index */
 	bool rollups_off;  /* db_set_rollups */
 	struct rollup_batch *rollup_batch;   /* rollup_store.c's deferred figures */
+	struct search_cache *search_cache;   /* search_store.c's known postings */
+	uint64_t aborts;                     /* db_note_abort */
 };
 
 static const char *names[DB__COUNT] = {
@@ -115,12 +118,28 @@ struct rollup_batch **db_rollup_batch(db *d)
 	return &d->rollup_batch;
 }
 
+struct search_cache **db_search_cache(db *d)
+{
+	return &d->search_cache;
+}
+
+void db_note_abort(db *d)
+{
+	d->aborts++;
+}
+
+uint64_t db_aborts(const db *d)
+{
+	return d->aborts;
+}
+
 void db_close(db **db_p)
 {
 	db *d = *db_p;
 	if (!d)
 		return;
 	rollup_batch_free(&d->rollup_batch);
+	searchstore_cache_free(&d->search_cache);
 	mdb_env_close(d->env);
 	free(d);
 	*db_p = NULL;

@@ -102,6 +102,19 @@ bool db_rollups(const db *d);
 struct rollup_batch;
 struct rollup_batch **db_rollup_batch(db *d);
 
+/* The search store's cache of postings known to be stored
+ * (storage/search_store.c; writer thread only): NULL until first used;
+ * freed by db_close. */
+struct search_cache;
+struct search_cache **db_search_cache(db *d);
+
+/* Write transactions that did not commit (the writer counts each batch it
+ * aborts or whose commit fails): what was cached from inside one of them
+ * is not stored, so a cache of stored keys is dropped when this moves.
+ * Writer thread only. */
+void db_note_abort(db *d);
+uint64_t db_aborts(const db *d);
+
 MDB_env *db_env(db *d);
 MDB_dbi db_dbi(db *d, enum db_table t);
 const char *db_table_name(enum db_table t);

@@ -158,14 +158,90 @@ static uint64_t leb128(const uint8_t *p, size_t n)
 	return v;
 }
 
+/* ---------- the cache of known postings (search_store.h) ---------- */
+
+#define CACHE_WAYS 4
+#define CACHE_KEY_MAX 59           /* KEY_MAX: a slot is 64 bytes */
+
+typedef struct {
+	uint32_t hash;             /* 0: empty */
+	uint8_t len;
+	uint8_t key[CACHE_KEY_MAX];
+} cache_slot;
+
+struct search_cache {
+	uint64_t aborts;           /* db_aborts when the cache was last emptied or valid */
+	uint32_t next;             /* round-robin victim within a full set */
+	cache_slot slot[SEARCH_CACHE_SLOTS];
+};
+
+_Static_assert(sizeof(cache_slot) == 64, "a cache slot is 64 bytes");
+_Static_assert(KEY_MAX <= CACHE_KEY_MAX, "a posting key fits a slot");
+
+void searchstore_cache_free(struct search_cache **c)
+{
+	free(*c);
+	*c = NULL;
+}
+
+/* The database's cache, made on first use, emptied when a write
+ * transaction failed since it was last used; NULL without memory. */
+static struct search_cache *cache_of(db *d)
+{
+	struct search_cache **cp = db_search_cache(d);
+	if (!*cp) {
+		/* every page touched now, not one by one as keys come */
+		*cp = malloc(sizeof **cp);
+		if (!*cp)
+			return NULL;
+		memset(*cp, 0, sizeof **cp);
+		(*cp)->aborts = db_aborts(d);
+	} else if ((*cp)->aborts != db_aborts(d)) {
+		memset((*cp)->slot, 0, sizeof (*cp)->slot);
+		(*cp)->aborts = db_aborts(d);
+	}
+	return *cp;
+}
+
+static uint32_t key_hash(const uint8_t *k, size_t n)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h ? h : 1;
+}
+
+static cache_slot *cache_find(struct search_cache *c, const uint8_t *k, size_t n, uint32_t h)
+{
+	cache_slot *set = &c->slot[(h % (SEARCH_CACHE_SLOTS / CACHE_WAYS)) * CACHE_WAYS];
+	for (int i = 0; i < CACHE_WAYS; i++)
+		if (set[i].hash == h && set[i].len == n && memcmp(set[i].key, k, n) == 0)
+			return &set[i];
+	return NULL;
+}
+
+static void cache_add(struct search_cache *c, const uint8_t *k, size_t n, uint32_t h)
+{
+	cache_slot *set = &c->slot[(h % (SEARCH_CACHE_SLOTS / CACHE_WAYS)) * CACHE_WAYS], *s = NULL;
+	for (int i = 0; i < CACHE_WAYS && !s; i++)
+		if (!set[i].hash)
+			s = &set[i];
+	if (!s)
+		s = &set[c->next++ % CACHE_WAYS];
+	s->hash = h;
+	s->len = (uint8_t)n;
+	memcpy(s->key, k, n);
+}
+
 /* What to do with each distinct term of a text. */
 enum term_op { OP_ADD, OP_DEL };
 
 /* OP_ADD puts each (term, conversation) posting that is not there yet,
  * with seq: one descent, and a posting already there is left as it is
- * (its page stays clean); OP_DEL removes them. */
-static int each_term(store_txn *t, scratch *x, uint64_t tid, uint64_t cid, uint8_t field, const char *text,
-		     int op, uint64_t seq)
+ * (its page stays clean) — no descent at all when the cache c (NULL:
+ * none) knows it; OP_DEL removes them. */
+static int each_term(store_txn *t, struct search_cache *c, scratch *x, uint64_t tid, uint64_t cid, uint8_t field,
+		     const char *text, int op, uint64_t seq)
 {
 	size_t tl = strlen(text);
 	int rc = scratch_fit(x, tl);
@@ -185,31 +261,40 @@ static int each_term(store_txn *t, scratch *x, uint64_t tid, uint64_t cid, uint8
 		size_t n = term_prefix(k, tid, field, x->s.t[j], x->s.len[j]);
 		db_be64(k + n, cid);
 		n += 8;
-		if (op == OP_DEL)
+		uint32_t h = c ? key_hash(k, n) : 0;
+		cache_slot *known = c ? cache_find(c, k, n, h) : NULL;
+		if (op == OP_DEL) {
+			if (known)
+				known->hash = 0;
 			rc = db_del(t->db, t->txn, DB_SEARCH, k, n);
-		else if ((rc = db_put_new(t->db, t->txn, DB_SEARCH, k, n, v, vl)) == STORE_EEXISTS)
+		} else if (known) {
 			rc = 0;
+		} else if ((rc = db_put_new(t->db, t->txn, DB_SEARCH, k, n, v, vl)) == 0 || rc == STORE_EEXISTS) {
+			rc = 0;
+			if (c)
+				cache_add(c, k, n, h);
+		}
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-static int index_visitor(store_txn *t, scratch *x, const rec_conv *old, const rec_conv *c)
+static int index_visitor(store_txn *t, struct search_cache *k, scratch *x, const rec_conv *old, const rec_conv *c)
 {
 	int rc = 0;
 	bool name_new = !old || strcmp(old->visitor_name, c->visitor_name) != 0;
 	bool email_new = !old || strcmp(old->visitor_email, c->visitor_email) != 0;
 	if (old && name_new)
-		rc = each_term(t, x, c->tid, c->id, SF_NAME, old->visitor_name, OP_DEL, 0);
+		rc = each_term(t, k, x, c->tid, c->id, SF_NAME, old->visitor_name, OP_DEL, 0);
 	if (rc == 0 && old && email_new)
-		rc = each_term(t, x, c->tid, c->id, SF_EMAIL, old->visitor_email, OP_DEL, 0);
+		rc = each_term(t, k, x, c->tid, c->id, SF_EMAIL, old->visitor_email, OP_DEL, 0);
 	if (rc == 0 && name_new)
-		rc = each_term(t, x, c->tid, c->id, SF_NAME, c->visitor_name, OP_ADD, 0);
+		rc = each_term(t, k, x, c->tid, c->id, SF_NAME, c->visitor_name, OP_ADD, 0);
 	if (rc == 0 && name_new)
-		rc = each_term(t, x, c->tid, c->id, SF_TEXT, c->visitor_name, OP_ADD, 0);
+		rc = each_term(t, k, x, c->tid, c->id, SF_TEXT, c->visitor_name, OP_ADD, 0);
 	if (rc == 0 && email_new)
-		rc = each_term(t, x, c->tid, c->id, SF_EMAIL, c->visitor_email, OP_ADD, 0);
+		rc = each_term(t, k, x, c->tid, c->id, SF_EMAIL, c->visitor_email, OP_ADD, 0);
 	return rc;
 }
 
@@ -226,13 +311,14 @@ int searchstore_index(store_txn *t, const rec_conv *old, const rec_conv *c, rec_
 		return 0;
 	scratch x;
 	scratch_init(&x);
+	struct search_cache *k = cache_of(t->db);
 	int rc = 0;
 	if (visitor)
-		rc = index_visitor(t, &x, old, c);
+		rc = index_visitor(t, k, &x, old, c);
 	for (int i = 0; rc == 0 && i < nev; i++) {
 		const rec_event *e = ev[i];
 		if ((e->kind == EK_MESSAGE || e->kind == EK_NOTE) && e->text[0])
-			rc = each_term(t, &x, c->tid, c->id, SF_TEXT, e->text, OP_ADD, e->seq);
+			rc = each_term(t, k, &x, c->tid, c->id, SF_TEXT, e->text, OP_ADD, e->seq);
 	}
 	scratch_free(&x);
 	return rc;
@@ -283,7 +369,7 @@ int searchstore_backfill(store_txn *t, int convs)
 	while (rc == 0 && mrc == 0 && n < convs) {
 		memcpy(last, k.mv_data, k.mv_size == 16 ? 16 : 0);
 		if (k.mv_size == 16 && rec_conv_decode(cv.mv_data, cv.mv_size, c) == 0) {
-			rc = index_visitor(t, &x, NULL, c);
+			rc = index_visitor(t, NULL, &x, NULL, c);
 			/* its events: tid · cid · seq */
 			uint8_t ek[24];
 			memcpy(ek, k.mv_data, 16);
@@ -293,7 +379,7 @@ int searchstore_backfill(store_txn *t, int convs)
 			while (rc == 0 && erc == 0 && key.mv_size == 24 && memcmp(key.mv_data, last, 16) == 0) {
 				if (rec_event_decode(ev.mv_data, ev.mv_size, e) == 0 &&
 				    (e->kind == EK_MESSAGE || e->kind == EK_NOTE) && e->text[0])
-					rc = each_term(t, &x, c->tid, c->id, SF_TEXT, e->text, OP_ADD, e->seq);
+					rc = each_term(t, NULL, &x, c->tid, c->id, SF_TEXT, e->text, OP_ADD, e->seq);
 				erc = rc ? MDB_NOTFOUND : mdb_cursor_get(ec, &key, &ev, MDB_NEXT);
 			}
 			if (rc == 0 && erc != 0 && erc != MDB_NOTFOUND)

@@ -64,6 +64,17 @@ typedef struct {
 void searchstore_set_enabled(struct db *d, bool on);
 bool searchstore_enabled(struct db *d);
 
+/* Frees the cache of known postings searchstore_index keeps on the
+ * database handle (db_close calls it). The cache (SEARCH_CACHE_SLOTS keys,
+ * 64 bytes each, allocated whole on first use) remembers postings written
+ * or found by earlier writes, so a word the conversation already has
+ * costs a hash lookup instead of a B-tree descent; it is exact (whole
+ * keys compared) and dropped when a write transaction fails to commit
+ * (db_aborts), since what it learnt inside one is not stored. */
+struct search_cache;
+void searchstore_cache_free(struct search_cache **c);
+#define SEARCH_CACHE_SLOTS (1 << 16)
+
 /* Indexes what one conversation write adds, in the write transaction t:
  * the words of each message and note of ev (at most TEXT_TERMS_MAX terms
  * a text), and the visitor's name and email of c when old is NULL (a new

@@ -76,6 +76,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 	int *res = n <= 256 ? local : malloc(sizeof(int) * (size_t)n);
 	if (!res) {
 		mdb_txn_abort(txn);
+		db_note_abort(w->db);
 		fail_batch(w, list, n);
 		return;
 	}
@@ -94,6 +95,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 			i = -1;   /* the txn is not to be committed */
 	if (i < n) {
 		mdb_txn_abort(txn);
+		db_note_abort(w->db);
 		log_error("writer.abort", "batch=%d", n);
 		fail_batch(w, list, n);
 		goto out;
@@ -103,6 +105,7 @@ static void run_batch(writer *w, wr_req *list, int n)
 	int mrc = mdb_txn_commit(txn);
 	int64_t dt = clock_mono_ns() - t0;
 	if (mrc) {
+		db_note_abort(w->db);
 		log_error("writer.commit", "err=\"%s\" batch=%d", mdb_strerror(mrc), n);
 		fail_batch(w, list, n);
 		goto out;

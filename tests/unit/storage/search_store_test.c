@@ -371,6 +371,54 @@ static void test_long_text(void **state)
 	assert_int_equal(words(f, T1, "short").n, 1);
 }
 
+/* The cache of known postings: a removed posting is forgotten (a name
+ * changed away and back is findable again), and what a transaction that
+ * did not commit taught it is dropped (the words are written again). */
+static void test_cache(void **state)
+{
+	tmpdb *f = *state;
+	rec_conv a, b;
+	mk_conv(&a, T1, 10, "Olga", "");
+	mk_conv(&b, T1, 10, "Irina", "");
+	index_one(f, NULL, &a, 1, EK_MESSAGE, "hello");
+	index_one(f, &a, &b, 2, EK_MESSAGE, NULL);
+	index_one(f, &b, &a, 3, EK_MESSAGE, NULL);
+	assert_int_equal(run(f, T1, SF_NAME, "olga", NULL, 0, 0, UINT64_MAX, 0).n, 1);
+	assert_int_equal(run(f, T1, SF_NAME, "irina", NULL, 0, 0, UINT64_MAX, 0).n, 0);
+	/* a write the cache sees, then not committed */
+	rec_conv c;
+	mk_conv(&c, T1, 20, "", "");
+	store_txn *t = tmpdb_write(f);
+	rec_event *e = mk_event(T1, 20, 1, EK_MESSAGE, "walnut");
+	assert_int_equal(searchstore_index(t, NULL, &c, &e, 1), 0);
+	store_done(t);
+	db_note_abort(f->d);
+	assert_int_equal(words(f, T1, "walnut").n, 0);
+	index_one(f, &c, &c, 1, EK_MESSAGE, "walnut");
+	assert_int_equal(words(f, T1, "walnut").n, 1);
+	/* more words than the cache holds (evictions), each message twice:
+	 * every word found, once */
+	rec_conv d;
+	mk_conv(&d, T1, 30, "", "");
+	static char text[REC_TEXT_MAX + 1];
+	for (int round = 0; round < 2; round++)
+		for (int m = 0; m < 70; m++) {
+			size_t o = 0;
+			for (int i = 0; i < 1000; i++)
+				o += (size_t)snprintf(text + o, sizeof text - o, "q%dx ", m * 1000 + i);
+			index_one(f, m || round ? &d : NULL, &d, (uint64_t)(round * 70 + m + 1), EK_MESSAGE, text);
+		}
+	assert_true(70000 > SEARCH_CACHE_SLOTS);
+	for (int i = 0; i < 70000; i += 997) {
+		char w[16];
+		snprintf(w, sizeof w, "q%dx", i);
+		hits h = words(f, T1, w);
+		assert_int_equal(h.n, 1);
+		assert_int_equal(h.cid[0], 30);
+		assert_int_equal(h.seq[0][0], (uint64_t)(i / 1000 + 1));   /* the first message: not rewritten */
+	}
+}
+
 static void test_off(void **state)
 {
 	tmpdb *f = *state;
@@ -495,6 +543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bounds_and_paging, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_first_seq, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_long_text, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_cache, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_off, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lists, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_backfill, tmpdb_setup, tmpdb_teardown),
