@@ -61,7 +61,7 @@ routes=("$AN/overview?$R" "$AN/overview?$R&agent_id=$AGENT" "$AN/overview?$R&dep
 for rate in "$RATE" "${CEIL_RATE:-0}"; do
 	[ "$rate" = 0 ] && continue
 	echo "# offered $rate requests/s for $DURATION s per route, 8 connections"
-	echo "# route p50_ms p99_ms service_p99_ms served_per_s errors"
+	echo "# route p50_ms p99_ms service_p99_ms served_per_s not_served"
 	for path in "${routes[@]}"; do
 		json=$(mktemp)
 		"$BUILD/bench/parley-bench" --mode rest --port "$PORT" --email owner@bench.parley --tenant bench \
@@ -72,8 +72,10 @@ import json, re, sys
 d = json.load(open(sys.argv[1]))
 lat, svc = d["latency"], d["service"]
 name = re.sub(r"(from|to)=[^&]*&?", "", sys.argv[2]).rstrip("?&").replace("/v1/analytics/", "").replace("/v1/", "")
-print("%-40s %7.2f %7.2f %7.2f %8.0f %d" % (name, lat["p50_ms"], lat["p99_ms"], svc["p99_ms"],
-      d["in_window_per_s"], d["errors"]["total"]))
+e = d["errors"]
+print("%-40s %7.2f %7.2f %7.2f %8.0f %d (unsent %d, in flight at the end %d, other %d)" % (name, lat["p50_ms"],
+      lat["p99_ms"], svc["p99_ms"], d["in_window_per_s"], e["total"], e.get("unsent", 0), e.get("in_flight_at_end", 0),
+      e["total"] - e.get("unsent", 0) - e.get("in_flight_at_end", 0)))
 PY
 		rm -f "$json"
 	done

@@ -1,6 +1,6 @@
 /* scen_http — a non-blocking keep-alive HTTP/1.1 client on libev (one
- * request at a time per client; responses must carry Content-Length, as
- * parleyd's and nginx's static responses do). See scen.h. */
+ * request at a time per client; responses carry Content-Length or are
+ * chunked, as parleyd's streamed exports are). See scen.h. */
 #include "scen.h"
 
 #include "core/clock.h"
@@ -114,23 +114,56 @@ static int try_parse(struct hcl *c)
 		return -1;
 	}
 	const char *cl = net_find_header(c->r.data, hend, "Content-Length");
-	if (!cl) {
-		fail(c, "response without Content-Length");
+	const char *te = net_find_header(c->r.data, hend, "Transfer-Encoding");
+	size_t want_len, raw_len;
+	if (te && strncasecmp(te, "chunked", 7) == 0) {
+		/* walk the chunks; once the last is in, join them in place */
+		size_t pos = hend, out = hend;
+		for (;;) {
+			char *eol = memmem(c->r.data + pos, c->r.len - pos, "\r\n", 2);
+			if (!eol)
+				return 0;
+			size_t csz = strtoul(c->r.data + pos, NULL, 16), dstart = (size_t)(eol - c->r.data) + 2;
+			if (csz > HCL_MAX_BODY || out - hend + csz > HCL_MAX_BODY) {
+				fail(c, "response body too large");
+				return -1;
+			}
+			if (c->r.len < dstart + csz + 2)
+				return 0;
+			pos = dstart + csz + 2;
+			if (csz == 0)
+				break;
+		}
+		raw_len = pos - hend;
+		for (pos = hend;;) {
+			char *eol = memmem(c->r.data + pos, c->r.len - pos, "\r\n", 2);
+			size_t csz = strtoul(c->r.data + pos, NULL, 16), dstart = (size_t)(eol - c->r.data) + 2;
+			if (csz == 0)
+				break;
+			memmove(c->r.data + out, c->r.data + dstart, csz);
+			out += csz;
+			pos = dstart + csz + 2;
+		}
+		want_len = out - hend;
+	} else if (cl) {
+		want_len = raw_len = strtoul(cl, NULL, 10);
+		if (want_len > HCL_MAX_BODY) {
+			fail(c, "response body too large");
+			return -1;
+		}
+		if (c->r.len < hend + want_len)
+			return 0;
+	} else {
+		fail(c, "response without Content-Length or chunks");
 		return -1;
 	}
-	size_t want_len = strtoul(cl, NULL, 10);
-	if (want_len > HCL_MAX_BODY) {
-		fail(c, "response body too large");
-		return -1;
-	}
-	if (c->r.len < hend + want_len)
-		return 0;
 	const char *conn = net_find_header(c->r.data, hend, "Connection");
 	bool close_after = conn && strncasecmp(conn, "close", 5) == 0;
-	if (c->r.len > hend + want_len) {
+	if (c->r.len > hend + raw_len) {
 		fail(c, "bytes after the response (pipelining is not used)");
 		return -1;
 	}
+	c->r.data[hend + want_len] = 0;
 	/* the body is passed in place (NUL-terminated: r.len == hend + want_len):
 	 * a request the callback starts resets r.len but reads nothing into r
 	 * before the callback returns */
