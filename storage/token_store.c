@@ -191,3 +191,60 @@ int token_invite_revoke_user(store_txn *t, uint64_t tid, uint64_t uid)
 	buf_free(&s.hashes);
 	return rc ? rc : (int)n;
 }
+
+/* ---- the prune ---- */
+
+static bool expired(int table, const MDB_val *v, int64_t now)
+{
+	if (table == 0) {
+		rec_refresh r;
+		return rec_refresh_decode(v->mv_data, v->mv_size, &r) == 0 && r.expires_ms <= now;
+	}
+	rec_invite r;
+	return rec_invite_decode(v->mv_data, v->mv_size, &r) == 0 && r.expires_ms <= now;
+}
+
+int token_prune(store_txn *t, int64_t now, uint8_t cursor[TOKEN_PRUNE_CURSOR], size_t *cursor_len, int max,
+		bool *more)
+{
+	static const enum db_table tables[2] = { DB_REFRESH, DB_INVITES };
+	int table = *cursor_len ? cursor[0] : 0, deleted = 0, seen = 0;
+	*more = false;
+	for (; table < 2; table++) {
+		MDB_cursor *c;
+		if (mdb_cursor_open(t->txn, db_dbi(t->db, tables[table]), &c))
+			return STORE_EIO;
+		MDB_val k = { 0 }, v;
+		int rc;
+		if (*cursor_len > 1 && cursor[0] == table) {   /* go on from the key where the last call stopped */
+			k.mv_size = *cursor_len - 1;
+			k.mv_data = cursor + 1;
+			rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		} else {
+			rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		}
+		for (; rc == 0 && seen < max; seen++) {
+			if (expired(table, &v, now)) {
+				if (mdb_cursor_del(c, 0)) {
+					mdb_cursor_close(c);
+					return STORE_EIO;
+				}
+				deleted++;
+			}
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+		if (rc == 0 && k.mv_size < TOKEN_PRUNE_CURSOR) {   /* max rows looked at: k is the next */
+			cursor[0] = (uint8_t)table;
+			memcpy(cursor + 1, k.mv_data, k.mv_size);
+			*cursor_len = 1 + k.mv_size;
+			*more = true;
+			mdb_cursor_close(c);
+			return deleted;
+		}
+		mdb_cursor_close(c);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return STORE_EIO;
+		*cursor_len = 0;
+	}
+	return deleted;
+}

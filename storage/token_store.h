@@ -18,6 +18,8 @@
 #ifndef PARLEY_TOKEN_STORE_H
 #define PARLEY_TOKEN_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "storage/records.h"
 #include "storage/store.h"
@@ -69,5 +71,19 @@ int token_invite_spend(store_txn *t, uint64_t tid, const uint8_t hash[32], int64
 /* Spends every unused token of user uid (a newer link replaces them): the
  * number spent (>= 0) or STORE_EIO. Undecodable records are skipped. */
 int token_invite_revoke_user(store_txn *t, uint64_t tid, uint64_t uid);
+
+/* ---- the prune ---- */
+
+#define TOKEN_PRUNE_CURSOR 41      /* bytes of a prune cursor: table · key */
+
+/* Deletes expired tokens — refresh tokens and invite or reset tokens whose
+ * expires_ms <= now (they are refused anyway) — walking `refresh` then
+ * `invites` in key order from cursor (*cursor_len bytes; 0: the start) and
+ * looking at no more than max rows. cursor and *cursor_len say where the
+ * next call goes on; *more is false once both tables were walked to the
+ * end. Returns the rows deleted or STORE_EIO. Families are kept (one per
+ * login: a family whose tokens are gone is never looked up again). */
+int token_prune(store_txn *t, int64_t now, uint8_t cursor[TOKEN_PRUNE_CURSOR], size_t *cursor_len, int max,
+		bool *more);
 
 #endif

@@ -8,6 +8,7 @@
  * revokes the whole family (reuse detection).
  */
 #include "actors/kit/api.h"
+#include "actors/kit/daily.h"
 #include "actors/kit/jobs.h"
 #include "actors/kit/session.h"
 #include "actors/auth/password.h"
@@ -482,4 +483,28 @@ static const route_def routes[] = {
 	{ 0 },
 };
 
-const feature feature_auth = { .name = "auth", .routes = routes };
+/* ---------- expired tokens ---------- */
+
+#define TOKEN_PRUNE_ROWS 2000      /* rows a batch looks at */
+
+/* A batch of the token prune (kit/daily.h): the walk's place is kept in
+ * the job between batches. */
+static int token_prune_batch(store_txn *t, daily_prune *p, bool *more)
+{
+	_Static_assert(sizeof p->cursor >= TOKEN_PRUNE_CURSOR, "the prune cursor fits the job");
+	return token_prune(t, p->now_ms, p->cursor, &p->cursor_len, TOKEN_PRUNE_ROWS, more);
+}
+
+/* At start a run that deletes expired refresh, invite and reset tokens
+ * (not waited for), then one a day. */
+static int auth_start(app *a)
+{
+	return (a->token_prune = daily_prune_start(a, "tokens", token_prune_batch)) ? 0 : -1;
+}
+
+static void auth_stop(app *a)
+{
+	daily_prune_stop(a, &a->token_prune);
+}
+
+const feature feature_auth = { .name = "auth", .routes = routes, .start = auth_start, .stop = auth_stop };

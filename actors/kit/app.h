@@ -117,8 +117,8 @@ typedef struct app {
 	struct auth_proxies *proxies; /* --trusted-proxies (kit/auth.h auth_peer_addr) */
 	ev_timer audit_prune;      /* the audit log's daily retention prune (on loop 0, actors/audit) */
 	atomic_bool audit_pruning; /* a daily audit prune run is under way */
-	ev_timer track_prune;      /* visitor tracking's daily retention prune (on loop 0, actors/tracking) */
-	atomic_bool track_pruning; /* a tracking prune run is under way */
+	struct daily_prune *track_prune;  /* visitor tracking's retention prune (kit/daily.h, actors/tracking) */
+	struct daily_prune *token_prune;  /* expired session and invite tokens' prune (kit/daily.h, actors/auth) */
 	ratelimit *pageview_rl;    /* page views a visitor may report a minute (actors/tracking) */
 	ev_timer alert_check;      /* the periodic alert checks (on loop 0, actors/analytics) */
 	atomic_bool alert_checking;/* a check is under way, from its read to its write's done */

@@ -12,7 +12,11 @@
 #define PARLEY_DAILY_H
 
 #include <ev.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include "actors/kit/app.h"
+#include "storage/store.h"
 
 /* Starts t on loop 0: cb every 24 hours from now, with t->data = data.
  * Call from a start hook (before the loops run requests). */
@@ -25,5 +29,38 @@ void daily_stop(app *a, ev_timer *t);
 void periodic_start(app *a, ev_timer *t, double period_s, void (*cb)(struct ev_loop *ev, ev_timer *t, int revents),
 		    void *data);
 void periodic_stop(app *a, ev_timer *t);
+
+/* ---- a retention prune, run at start and once a day ----
+ *
+ * Batches through the writer, one transaction each, chained while a batch
+ * says there is more; a run at start (not waited for: the writer takes it
+ * before anything the server's clients send), then one a day, never two
+ * at once. The job is made by the feature's start hook and freed by its
+ * stop hook; what the batch function keeps between the batches of a run
+ * (a walk's place) is in the job. */
+typedef struct daily_prune daily_prune;
+
+/* One batch, in a write transaction: the rows deleted (>= 0) or a store
+ * code; *more: another batch is to follow. */
+typedef int (*daily_prune_fn)(store_txn *t, daily_prune *p, bool *more);
+
+struct daily_prune {
+	const char *name;          /* log events "<name>.pruned rows=N" (each run), "<name>.prune err=…" */
+	daily_prune_fn batch;
+	app *app;
+	ev_timer timer;
+	atomic_bool running;       /* a run is under way */
+	int64_t now_ms;            /* the run's clock, set when it starts */
+	int64_t total;             /* rows the run deleted so far */
+	uint8_t cursor[64];        /* the batch function's place (cursor_len 0 when a run starts) */
+	size_t cursor_len;
+};
+
+/* Makes the job, starts a run and the daily timer; NULL without memory. */
+daily_prune *daily_prune_start(app *a, const char *name, daily_prune_fn batch);
+
+/* Stops the timer; a run under way finishes in the writer's last batches
+ * and the job is freed by whichever ends last. */
+void daily_prune_stop(app *a, daily_prune **p);
 
 #endif

@@ -800,60 +800,12 @@ static void delete_secret(http_req *req, const principal *p)
 
 /* ------------------------------------------------------------------ retention */
 
-typedef struct {
-	wr_req w;
-	app *app;
-	int n;
-	int64_t total;
-} prune_op;
-
-static int prune_apply(wr_req *w, store_txn *t)
+/* A batch of the retention prune (kit/daily.h): up to PRUNE_BATCH rows. */
+static int prune_batch(store_txn *t, daily_prune *p, bool *more)
 {
-	prune_op *op = container_of(w, prune_op, w);
-	op->n = trackstore_prune(t, clock_now_ms(), PRUNE_BATCH);
-	return op->n < 0 ? op->n : 0;
-}
-
-static void prune_done(wr_req *w, int rc)
-{
-	prune_op *op = container_of(w, prune_op, w);
-	if (rc == 0)
-		op->total += op->n;
-	else
-		log_error("tracking.prune", "err=\"%s\"", store_strerror(rc));
-	if (rc == 0 && op->n == PRUNE_BATCH) {
-		writer_submit(op->app->wr, &op->w);   /* the next batch, in its own transaction */
-		return;
-	}
-	log_info("tracking.pruned", "rows=%lld", (long long)op->total);
-	atomic_store(&op->app->track_pruning, false);
-	free(op);
-}
-
-/* Starts a prune run (batches of PRUNE_BATCH rows, one transaction each)
- * unless one is under way. */
-static void prune_run(app *a)
-{
-	if (atomic_exchange(&a->track_pruning, true))
-		return;
-	prune_op *op = calloc(1, sizeof *op);
-	if (!op) {
-		atomic_store(&a->track_pruning, false);
-		return;
-	}
-	op->app = a;
-	op->w.apply = prune_apply;
-	op->w.done = prune_done;
-	writer_submit(a->wr, &op->w);
-}
-
-static void on_prune(struct ev_loop *ev, ev_timer *tm, int revents)
-{
-	(void)ev;
-	(void)revents;
-	app *a = tm->data;
-	if (atomic_load(&a->ready))
-		prune_run(a);
+	int n = trackstore_prune(t, p->now_ms, PRUNE_BATCH);
+	*more = n == PRUNE_BATCH;
+	return n;
 }
 
 /* At start: a prune run (not waited for: the writer takes it before
@@ -862,16 +814,13 @@ static int tracking_start(app *a)
 {
 	if (!(a->pageview_rl = ratelimit_new(PAGEVIEW_RATE, 60)))
 		return -1;
-	atomic_store(&a->track_pruning, false);
-	prune_run(a);
-	daily_start(a, &a->track_prune, on_prune, a);
-	return 0;
+	return (a->track_prune = daily_prune_start(a, "tracking", prune_batch)) ? 0 : -1;
 }
 
 /* Stops the timer (a run under way finishes in the writer's last batches). */
 static void tracking_stop(app *a)
 {
-	daily_stop(a, &a->track_prune);
+	daily_prune_stop(a, &a->track_prune);
 }
 
 static void tracking_release(app *a)

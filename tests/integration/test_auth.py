@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import json
 import re
+import shutil
+import tempfile
 import time
 
 from harness import DEMO_EMAIL, DEMO_PASSWORD, WS, Server, err, main, run, wait_until
@@ -599,8 +601,31 @@ def test_invalid_query_params():
             err(st, b, 404, "not_found")
 
 
+def test_expired_tokens_pruned():
+    """Expired refresh tokens are deleted at start (and once a day): a
+    login made on a clock 31 days back (the refresh token lives 30) is
+    gone after a restart on today's clock, and its token is refused."""
+    d = tempfile.mkdtemp(prefix="parley-tokens-")
+    try:
+        with Server("--clock-offset-ms", str(-31 * 86400 * 1000), data_dir=d) as s:
+            old = s.login()
+            s.login()
+            s.stop()
+            s.extra[s.extra.index("--clock-offset-ms") + 1] = "0"
+            s.start()
+            wait_until(lambda: re.search(r"tokens\.pruned rows=([1-9]\d*)", s.stderr_text()), what="the token prune")
+            rows = int(re.findall(r"tokens\.pruned rows=(\d+)", s.stderr_text())[-1])
+            assert rows >= 2, rows
+            st, b, _ = s.request("POST", "/v1/auth/refresh", {"refresh_token": old["refresh_token"]})
+            err(st, b, 401, "invalid_token")
+            fresh = s.login()   # a login today keeps its token through the next prune
+            assert s.request("POST", "/v1/auth/refresh", {"refresh_token": fresh["refresh_token"]})[0] == 200
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main([test_login_ok, test_login_wrong_credentials, test_login_validation, test_login_rate_limit,
           test_refresh_rotation_and_reuse_detection, test_logout, test_me, test_access_token_expires,
           test_forged_tokens, test_other_tenant_is_invisible, test_cli_tenant_and_user, test_cli_reset_password,
-          test_conversation_filters_and_pagination, test_invalid_query_params])
+          test_conversation_filters_and_pagination, test_invalid_query_params, test_expired_tokens_pruned])

@@ -327,7 +327,10 @@ def test_slow_reader_bounded_memory(s, x):
         time.sleep(0.05)
         peak = max(peak, rss_anon(pid) - base)
     peak = max(peak, rss_anon(pid) - base)
-    assert peak < 3 << 20, "server memory grew by %d bytes for a slow reader" % peak
+    # (a sanitizer build's allocator keeps freed memory in quarantine: the
+    # bound is checked in the plain build, the rest of the test in both)
+    if os.environ.get("PARLEY_SANITIZED", "0") != "1":
+        assert peak < 3 << 20, "server memory grew by %d bytes for a slow reader" % peak
     # the producer waits for the reader (the body is not all produced)
     wait_until(lambda: s.metric("parley_http_streams_active") == 1, what="the stream is open")
     assert s.metric("parley_http_streams_total") == started + 1

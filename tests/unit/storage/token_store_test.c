@@ -1,8 +1,8 @@
 /* token_store_test — storage/token_store.c: a session's family and first
  * refresh token, rotation (spent once; a spent, expired or revoked token is
  * refused with nothing written), revoking a family and every family of a
- * user, invite tokens (single use, expiry), and tenant isolation of the
- * hashed keys.
+ * user, invite tokens (single use, expiry), tenant isolation of the
+ * hashed keys, and the prune of expired tokens in bounded batches.
  *
  * Each test gets its own database in a mkdtemp directory (tmpdb.h).
  */
@@ -252,6 +252,54 @@ static void test_invite_revoke_user(void **state)
 	tmpdb_commit(f);
 }
 
+/* The prune: expired refresh and invite tokens go, live ones stay; a walk
+ * in batches of 3 rows goes on where the last stopped and ends with
+ * more = false. */
+static void test_prune(void **state)
+{
+	tmpdb *f = *state;
+	store_txn *t = tmpdb_write(f);
+	/* refresh tokens 1..10 (families 100+n): odd ones expired at NOW */
+	for (int n = 1; n <= 10; n++)
+		assert_int_equal(token_session_start(t, 7, 70, 100 + (uint64_t)n, h(n), NOW - 2 * DAY,
+						     n % 2 ? NOW - DAY : NOW + DAY), 0);
+	/* invites 20..25: those below 23 expired */
+	for (int n = 20; n <= 25; n++) {
+		rec_invite inv = invite(7, 70, n, n < 23 ? NOW - 1 : NOW + DAY);
+		assert_int_equal(token_invite_put(t, &inv), 0);
+	}
+	tmpdb_commit(f);
+	uint8_t cur[TOKEN_PRUNE_CURSOR];
+	size_t cl = 0;
+	bool more = true;
+	int total = 0, calls = 0;
+	while (more) {
+		t = tmpdb_write(f);
+		int n = token_prune(t, NOW, cur, &cl, 3, &more);
+		assert_true(n >= 0 && n <= 3);
+		total += n;
+		tmpdb_commit(f);
+		assert_true(++calls < 20);
+	}
+	assert_int_equal(total, 5 + 3);
+	assert_int_equal(calls, 6);          /* 16 rows, 3 a call: the sixth finds the end */
+	rec_refresh r;
+	rec_family fam;
+	rec_invite got;
+	t = tmpdb_read(f);
+	for (int n = 1; n <= 10; n++)
+		assert_int_equal(token_refresh_get(t, 7, h(n), &r, &fam), n % 2 ? STORE_ENOTFOUND : 0);
+	for (int n = 20; n <= 25; n++)
+		assert_int_equal(token_invite_get(t, 7, h(n), &got), n < 23 ? STORE_ENOTFOUND : 0);
+	store_done(t);
+	/* a run over nothing expired deletes nothing, in one call */
+	t = tmpdb_write(f);
+	cl = 0;
+	assert_int_equal(token_prune(t, NOW, cur, &cl, 100, &more), 0);
+	assert_false(more);
+	tmpdb_commit(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invite_single_use, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_invite_expiry_and_invalid, tmpdb_setup, tmpdb_teardown),
 		cmocka_unit_test_setup_teardown(test_invite_revoke_user, tmpdb_setup, tmpdb_teardown),
+		cmocka_unit_test_setup_teardown(test_prune, tmpdb_setup, tmpdb_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
