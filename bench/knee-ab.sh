@@ -43,7 +43,7 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 python3 - "$TMP" "$ROUNDS" "${KNEE_P99_MS:-100}" <<'PY'
-import json, os, sys
+import json, os, statistics, sys
 tmp, rounds, bound = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 runs = {s: [json.load(open(os.path.join(tmp, "%s-%d.json" % (s, r))))["rounds"] for r in range(1, rounds + 1)] for s in "AB"}
 rates = sorted({int(x["rate"]) for s in runs for run in runs[s] for x in run})
@@ -63,8 +63,7 @@ for s in "AB":
             cells.append("%.0f/%.1f" % (got, p99))
             p99s.append(p99)
             ok = ok and got >= 0.99 * rate and x["errors"]["total"] == 0
-        ok = ok and bool(p99s) and sorted(p99s)[len(p99s) // 2] < bound if len(p99s) % 2 else \
-            ok and bool(p99s) and (sorted(p99s)[len(p99s) // 2 - 1] + sorted(p99s)[len(p99s) // 2]) / 2 < bound
+        ok = ok and bool(p99s) and statistics.median(p99s) < bound
         print("%6d %s  %s" % (rate, s, "  ".join(cells)))
         held = held and ok
         if held:

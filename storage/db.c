@@ -192,8 +192,8 @@ int db_put_last(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen
 	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
 	int rc = mdb_put(txn, d->dbi[t], &key, &val, MDB_APPEND);
 	if (rc == MDB_KEYEXIST)   /* not past the last key: an ordinary insert */
-		rc = mdb_put(txn, d->dbi[t], &key, &val, MDB_NOOVERWRITE);
-	if (rc && rc != MDB_KEYEXIST)
+		return db_put_new(d, txn, t, k, klen, v, vlen);
+	if (rc)
 		log_error("db.put", "table=%s err=\"%s\"", names[t], mdb_strerror(rc));
 	return db_rc(rc);
 }
@@ -205,6 +205,32 @@ int db_put_new(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,
 	if (rc && rc != MDB_KEYEXIST)
 		log_error("db.put", "table=%s err=\"%s\"", names[t], mdb_strerror(rc));
 	return db_rc(rc);
+}
+
+int db_walk_begin(db *d, MDB_txn *txn, const char *name, MDB_cursor *c, MDB_val *k, MDB_val *v, int *mrc)
+{
+	uint8_t at[16] = { 0 };    /* where to seek: the place, or the start */
+	MDB_val m;
+	int rc = db_get(d, txn, DB_META, name, strlen(name), &m);
+	if (rc == 0 && m.mv_size == 1)
+		return 1;
+	if (rc != 0 && rc != STORE_ENOTFOUND)
+		return rc;
+	bool started = rc == 0 && m.mv_size == 16;
+	if (started)
+		memcpy(at, m.mv_data, 16);
+	*k = (MDB_val){ 16, at };
+	*mrc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	/* the record named by the place is done: step past it */
+	if (*mrc == 0 && started && k->mv_size == 16 && memcmp(k->mv_data, at, 16) == 0)
+		*mrc = mdb_cursor_get(c, k, v, MDB_NEXT);
+	return 0;
+}
+
+int db_walk_end(db *d, MDB_txn *txn, const char *name, const uint8_t *last)
+{
+	uint8_t one = 1;
+	return db_put(d, txn, DB_META, name, strlen(name), last ? last : &one, last ? 16 : 1);
 }
 
 int db_put_encoded(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen,

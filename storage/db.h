@@ -155,6 +155,18 @@ int db_absent(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen);
 /* Deletes a key (absent is fine); 0 or STORE_EIO. */
 int db_del(db *d, MDB_txn *txn, enum db_table t, const void *k, size_t klen);
 
+/* A resumable start-up walk over a table keyed tid · id (16 bytes: the
+ * search and rating backfills), one write transaction per call. Its place
+ * is kept in DB_META under name: the 16-byte key of the last record done
+ * while under way, one byte once done.
+ * db_walk_begin: 1 when the walk is done; else 0 with c positioned at the
+ * first record not yet done (*mrc MDB_NOTFOUND when there is none) and
+ * *k, *v on it; or a store code.
+ * db_walk_end: records the place after a call, last the key of the last
+ * record done, or NULL once the walk reached the end. */
+int db_walk_begin(db *d, MDB_txn *txn, const char *name, MDB_cursor *c, MDB_val *k, MDB_val *v, int *mrc);
+int db_walk_end(db *d, MDB_txn *txn, const char *name, const uint8_t *last);
+
 /* Maps an LMDB return code to a store code (store_rc). */
 int db_rc(int mdb_rc);
 

@@ -81,24 +81,15 @@ int rating_each_recent(store_txn *t, uint64_t tid, const rating_filter *f, ratin
 
 int rating_backfill(store_txn *t, int n)
 {
-	MDB_val v;
-	uint8_t from[16] = { 0 };
-	int rc = db_get(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, &v);
-	if (rc == 0 && v.mv_size == 1)
-		return 0;
-	if (rc == 0 && v.mv_size == 16)
-		memcpy(from, v.mv_data, 16);
-	else if (rc != STORE_ENOTFOUND && rc != 0)
-		return rc;
-	bool started = rc == 0;
 	MDB_cursor *cur;
 	if (mdb_cursor_open(t->txn, db_dbi(t->db, DB_RATINGS), &cur))
 		return STORE_EIO;
-	MDB_val k = { sizeof from, from };
-	int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	/* the rating named by the mark is done: step past it */
-	if (mrc == 0 && started && k.mv_size == 16 && memcmp(k.mv_data, from, 16) == 0)
-		mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	MDB_val k, v;
+	int mrc, rc = db_walk_begin(t->db, t->txn, MARK, cur, &k, &v, &mrc);
+	if (rc) {
+		mdb_cursor_close(cur);
+		return rc == 1 ? 0 : rc;   /* 1: done before */
+	}
 	int done = 0;
 	uint8_t last[16];
 	rc = 0;
@@ -120,12 +111,8 @@ int rating_backfill(store_txn *t, int n)
 		rc = STORE_EIO;
 	if (rc)
 		return rc;
-	if (done < n || mrc == MDB_NOTFOUND) {   /* the end: done from now on */
-		uint8_t one = 1;
-		rc = db_put(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, &one, 1);
-	} else {
-		rc = db_put(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, last, 16);
-	}
+	/* the end reached: done from now on */
+	rc = db_walk_end(t->db, t->txn, MARK, done < n || mrc == MDB_NOTFOUND ? NULL : last);
 	return rc ? rc : done;
 }
 

@@ -330,43 +330,26 @@ int searchstore_index(store_txn *t, const rec_conv *old, const rec_conv *c, rec_
  * last conversation indexed so far. */
 #define MARK "search"
 
-typedef struct {
-	store_txn *t;
-	scratch *x;
-	uint64_t cid, tid;
-	rec_event *e;
-	int rc;
-} backfill_walk;
-
 int searchstore_backfill(store_txn *t, int convs)
 {
-	MDB_val v;
-	uint8_t from[16] = { 0 };
-	int rc = db_get(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, &v);
-	if (rc == 0 && v.mv_size == 1)
-		return 0;
-	if (rc == 0 && v.mv_size == 16)
-		memcpy(from, v.mv_data, 16);
-	else if (rc != STORE_ENOTFOUND && rc != 0)
-		return rc;
-	bool started = rc == 0;
 	scratch x;
 	rec_conv *c = malloc(sizeof *c);
 	rec_event *e = malloc(sizeof *e);
 	MDB_cursor *cc = NULL, *ec = NULL;
 	scratch_init(&x);
-	rc = !c || !e ? STORE_ENOMEM : 0;
+	int rc = !c || !e ? STORE_ENOMEM : 0;
 	if (rc == 0 && (mdb_cursor_open(t->txn, db_dbi(t->db, DB_CONVS), &cc) ||
 			mdb_cursor_open(t->txn, db_dbi(t->db, DB_EVENTS), &ec)))
 		rc = STORE_EIO;
-	int n = 0;
+	int n = 0, mrc = MDB_NOTFOUND;
 	uint8_t last[16];
-	MDB_val k = { sizeof from, from }, cv;
-	int mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(cc, &k, &cv, MDB_SET_RANGE);
-	/* the conversation named by the mark is done: step past it */
-	if (mrc == 0 && started && k.mv_size == 16 && memcmp(k.mv_data, from, 16) == 0)
-		mrc = mdb_cursor_get(cc, &k, &cv, MDB_NEXT);
-	while (rc == 0 && mrc == 0 && n < convs) {
+	MDB_val k, cv;
+	bool before = false;   /* the walk was done before this call */
+	if (rc == 0 && (rc = db_walk_begin(t->db, t->txn, MARK, cc, &k, &cv, &mrc)) == 1) {
+		rc = 0;
+		before = true;
+	}
+	while (!before && rc == 0 && mrc == 0 && n < convs) {
 		memcpy(last, k.mv_data, k.mv_size == 16 ? 16 : 0);
 		if (k.mv_size == 16 && rec_conv_decode(cv.mv_data, cv.mv_size, c) == 0) {
 			rc = index_visitor(t, NULL, &x, NULL, c);
@@ -397,14 +380,10 @@ int searchstore_backfill(store_txn *t, int convs)
 	scratch_free(&x);
 	free(c);
 	free(e);
-	if (rc)
+	if (rc || before)
 		return rc;
-	if (n < convs || mrc == MDB_NOTFOUND) {   /* the end: done from now on */
-		uint8_t one = 1;
-		rc = db_put(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, &one, 1);
-	} else {
-		rc = db_put(t->db, t->txn, DB_META, MARK, sizeof MARK - 1, last, 16);
-	}
+	/* the end reached: done from now on */
+	rc = db_walk_end(t->db, t->txn, MARK, n < convs || mrc == MDB_NOTFOUND ? NULL : last);
 	return rc ? rc : n;
 }
 

@@ -514,39 +514,46 @@ static json_t *top(json_t *sums, const char *label, size_t limit)
 	return out;
 }
 
-static void stats(http_req *req, const principal *p)
+/* The report's days (from, to: days since 1970-01-01, the last 7 up to
+ * today by default) and limit; answers a bad one itself and returns -1. */
+static int stats_range(http_req *req, int64_t today, int64_t *from, int64_t *to, int64_t *limit)
 {
 	char from_s[16], to_s[16];
-	rec_tenant tn;
-	if (read_tenant_visitor(api_app(req), p->tid, 0, &tn, NULL)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
-		return;
-	}
-	int64_t today = local_day(api_app(req), &tn, clock_now_ms()), from, to, limit;
 	int fl = http_query(req, "from", from_s, sizeof from_s), tl = http_query(req, "to", to_s, sizeof to_s);
-	to = tl == -1 ? today : tl < 0 ? -1 : parse_day(to_s);
-	if (to < 0) {
+	*to = tl == -1 ? today : tl < 0 ? -1 : parse_day(to_s);
+	if (*to < 0) {
 		http_respond_error(req, 400, "invalid_field", "to must be a date: YYYY-MM-DD", "to");
-		return;
+		return -1;
 	}
-	from = fl == -1 ? to - 6 : fl < 0 ? -1 : parse_day(from_s);
-	if (from < 0) {
+	*from = fl == -1 ? *to - 6 : fl < 0 ? -1 : parse_day(from_s);
+	if (*from < 0) {
 		http_respond_error(req, 400, "invalid_field", "from must be a date: YYYY-MM-DD", "from");
-		return;
+		return -1;
 	}
-	if (from > to) {
+	if (*from > *to) {
 		http_respond_error(req, 400, "invalid_range", "from is after to", "from");
-		return;
+		return -1;
 	}
-	if (to - from + 1 > STATS_DAYS_MAX) {
+	if (*to - *from + 1 > STATS_DAYS_MAX) {
 		http_respond_error(req, 400, "invalid_range", "the range is longer than 31 days", "to");
+		return -1;
+	}
+	return api_query_int(req, "limit", 10, 1, 100, limit) < 0 ? -1 : 0;
+}
+
+static void stats(http_req *req, const principal *p)
+{
+	/* one snapshot: the tenant (its zone says which day is today) and the counters */
+	store_txn t = { 0 };
+	rec_tenant tn;
+	if (store_read(api_app(req)->db, &t) || account_tenant_get(&t, p->tid, &tn)) {
+		store_done(&t);
+		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
 		return;
 	}
-	if (api_query_int(req, "limit", 10, 1, 100, &limit) < 0)
-		return;
-	store_txn t;
-	if (store_read(api_app(req)->db, &t)) {
-		http_respond_error(req, 500, "internal", "storage unavailable", NULL);
+	int64_t from, to, limit;
+	if (stats_range(req, local_day(api_app(req), &tn, clock_now_ms()), &from, &to, &limit) < 0) {
+		store_done(&t);
 		return;
 	}
 	static const char *const keys[TD__COUNT] = { NULL, "top_pages", "top_referrers", "devices", "browsers", "os" };
